@@ -1,0 +1,76 @@
+//! French formatting of numbers and dates, shared by pages and reports.
+
+use chrono::{Datelike, NaiveDate};
+
+const MONTHS: [&str; 12] = [
+    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+    "novembre", "décembre",
+];
+
+/// `278431` → `278 431` (narrow no-break space as thousands separator, as French typography wants).
+pub fn integer(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 3 + 1);
+    if n < 0 {
+        out.push('−');
+    }
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('\u{202f}');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Like [`integer`] with an explicit sign: `+461`, `−711`, `0`.
+pub fn signed_integer(n: i64) -> String {
+    if n > 0 {
+        format!("+{}", integer(n))
+    } else {
+        integer(n)
+    }
+}
+
+/// `-0.25` → `−0,25 %`, with a sign.
+pub fn signed_percent(p: f64) -> String {
+    let s = format!("{:.2}", p.abs()).replace('.', ",");
+    let sign = if p > 0.0 {
+        "+"
+    } else if p < 0.0 {
+        "−"
+    } else {
+        ""
+    };
+    format!("{sign}{s}\u{a0}%")
+}
+
+/// `2026-01-01` → `1er janvier 2026`.
+pub fn date_long(d: NaiveDate) -> String {
+    let day = if d.day() == 1 { "1er".to_owned() } else { d.day().to_string() };
+    format!("{day} {} {}", MONTHS[d.month0() as usize], d.year())
+}
+
+/// `2026-01-01` → `01/01/2026`.
+pub fn date_short(d: NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn french_numbers_and_dates() {
+        assert_eq!(integer(278_431), "278\u{202f}431");
+        assert_eq!(integer(-711), "−711");
+        assert_eq!(integer(1_000_000), "1\u{202f}000\u{202f}000");
+        assert_eq!(integer(999), "999");
+        assert_eq!(signed_integer(461), "+461");
+        assert_eq!(signed_percent(-0.25), "−0,25\u{a0}%");
+        let d = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        assert_eq!(date_long(d), "1er janvier 2026");
+        assert_eq!(date_long(NaiveDate::from_ymd_opt(2030, 12, 31).unwrap()), "31 décembre 2030");
+        assert_eq!(date_short(d), "01/01/2026");
+    }
+}

@@ -1,0 +1,11 @@
+//! The types and rules of the CTG field. Pure: no I/O, no async, no SQL.
+//!
+//! Values enter the domain through parsing constructors (`InseeCode::parse`, `Siren::parse`, …) so that
+//! everything past the boundary is known to be well-formed.
+
+pub mod convention;
+pub mod format;
+pub mod territory;
+
+pub use convention::*;
+pub use territory::*;
