@@ -215,6 +215,9 @@ pub struct NewConvention {
     pub approaches: Vec<Approach>,
     #[serde(rename = "instances", default)]
     pub bodies: Vec<Body>,
+    /// The title of the convention this one follows, on the same EPCI (« CTG 1 » for a CTG 2).
+    #[serde(rename = "precedente", default)]
+    pub predecessor: Option<String>,
 }
 
 impl NewConvention {
@@ -344,6 +347,7 @@ mod tests {
             ],
             approaches: vec![],
             bodies: vec![],
+            predecessor: None,
         };
         assert_eq!(c.validate().unwrap_err().to_string(), "l'ambition n° 1 figure deux fois");
         c.stakes[1].ambitions[0].number = 2;

@@ -455,6 +455,33 @@ pub fn commune_change(c: &CommunePopulations, from: Vintage, to: Vintage) -> Opt
     Some(Change::between(from, a, to, b))
 }
 
+/// The populations of one commune for one vintage, as imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PopulationRecord {
+    pub commune: InseeCode,
+    pub vintage: Vintage,
+    pub population: Population,
+}
+
+/// What a territory import writes, validated by `ctg-import`, written by `ctg-store`.
+#[derive(Debug, Clone, Default)]
+pub struct TerritoryBatch {
+    pub communes: Vec<Commune>,
+    pub epcis: Vec<Epci>,
+    pub populations: Vec<PopulationRecord>,
+    /// Where the figures come from, e.g. « @etalab/decoupage-administratif 6.0.0 ».
+    pub source: String,
+}
+
+impl TerritoryBatch {
+    pub fn row_count(&self) -> u64 {
+        (self.communes.len()
+            + self.epcis.len()
+            + self.epcis.iter().map(|e| e.members.len()).sum::<usize>()
+            + self.populations.len()) as u64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

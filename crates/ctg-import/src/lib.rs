@@ -1,1 +1,146 @@
-//! placeholder
+//! Turns input files into validated domain values. One module per format; every error names the
+//! file, the place in it (record, line, column) and the field, in French.
+//!
+//! Parsers take the file's bytes and its name, never a path: reading the file is the caller's job,
+//! so that every parser can be tested on bytes and nothing here does I/O beyond what it is given.
+
+use std::fmt;
+
+pub mod convention;
+pub mod decoupage;
+pub mod populations;
+
+/// Where in a file a problem was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// The whole file.
+    File,
+    /// A record of a JSON array, numbered from 1, with its code when it has one.
+    Record { number: usize, code: Option<String> },
+    /// A line of a text file, numbered from 1.
+    Line(u64),
+    /// A line and column of a text file.
+    Position { line: usize, column: usize },
+}
+
+/// A problem in an input file, to be shown to the user as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportError {
+    pub file: String,
+    pub location: Location,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl ImportError {
+    pub fn new(file: &str, location: Location, field: Option<&str>, message: impl Into<String>) -> Self {
+        Self {
+            file: file.to_owned(),
+            location,
+            field: field.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+
+    /// A JSON syntax or shape error from serde_json, placed at its line and column.
+    pub fn json(file: &str, err: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let what = match err.classify() {
+            Category::Syntax => "JSON invalide",
+            Category::Eof => "JSON tronqué (fin de fichier inattendue)",
+            Category::Data => "structure JSON inattendue",
+            Category::Io => "lecture impossible",
+        };
+        // serde_json appends " at line L column C" to its message; the location says it in French.
+        let detail = err.to_string();
+        let detail = detail.split(" at line ").next().unwrap_or(&detail).to_owned();
+        let location = if err.line() == 0 {
+            Location::File
+        } else {
+            Location::Position { line: err.line(), column: err.column() }
+        };
+        Self::new(file, location, None, format!("{what} ({detail})"))
+    }
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        match &self.location {
+            Location::File => {}
+            Location::Record { number, code: Some(code) } => write!(f, ", enregistrement n° {number} (code {code})")?,
+            Location::Record { number, code: None } => write!(f, ", enregistrement n° {number}")?,
+            Location::Line(line) => write!(f, ", ligne {line}")?,
+            Location::Position { line, column } => write!(f, ", ligne {line}, colonne {column}")?,
+        }
+        if let Some(field) = &self.field {
+            write!(f, ", champ « {field} »")?;
+        }
+        write!(f, " : {}", self.message)
+    }
+}
+
+impl std::error::Error for ImportError {}
+
+/// All the problems of one file; an import writes nothing while there is any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportErrors(pub Vec<ImportError>);
+
+/// How many problems are listed before the rest are only counted.
+pub const MAX_LISTED: usize = 50;
+
+impl fmt::Display for ImportErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        if n == 1 {
+            writeln!(f, "1 erreur, rien n'a été écrit :")?;
+        } else {
+            writeln!(f, "{n} erreurs, rien n'a été écrit :")?;
+        }
+        for e in self.0.iter().take(MAX_LISTED) {
+            writeln!(f, "  - {e}")?;
+        }
+        if n > MAX_LISTED {
+            writeln!(f, "  … et {} autres", n - MAX_LISTED)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ImportErrors {}
+
+impl From<ImportError> for ImportErrors {
+    fn from(e: ImportError) -> Self {
+        Self(vec![e])
+    }
+}
+
+/// The file name to show for a path: its last component.
+pub fn display_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_read_as_french_sentences() {
+        let e = ImportError::new(
+            "epci.json",
+            Location::Record { number: 3, code: Some("200072460".into()) },
+            Some("membres[2].code"),
+            "code INSEE « 6211 » invalide",
+        );
+        assert_eq!(
+            e.to_string(),
+            "epci.json, enregistrement n° 3 (code 200072460), champ « membres[2].code » : code INSEE « 6211 » invalide"
+        );
+        let json_err = serde_json::from_str::<serde_json::Value>("[1,\n  {").unwrap_err();
+        let e = ImportError::json("communes.json", &json_err);
+        assert_eq!(e.location, Location::Position { line: 2, column: 3 });
+        assert!(e.to_string().starts_with("communes.json, ligne 2, colonne 3 : JSON tronqué"), "{e}");
+    }
+}
