@@ -260,7 +260,11 @@ impl NewConvention {
                 )));
             }
         }
-        if let Some(p) = self.parties.iter().find(|p| p.organisation.name.trim().is_empty()) {
+        if let Some(p) = self
+            .parties
+            .iter()
+            .find(|p| p.organisation.name.trim().is_empty())
+        {
             return Err(ConventionError::Invalid(format!(
                 "une partie ({}) n'a pas de nom d'organisation",
                 p.role.label()
@@ -314,11 +318,17 @@ mod tests {
             end: d("2030-12-31"),
             status: ConventionStatus::Signed,
         };
-        assert_eq!(c.status_on(d("2025-12-31")), DisplayedStatus::SignedNotYetInForce);
+        assert_eq!(
+            c.status_on(d("2025-12-31")),
+            DisplayedStatus::SignedNotYetInForce
+        );
         assert_eq!(c.status_on(d("2026-01-01")), DisplayedStatus::InForce);
         assert_eq!(c.status_on(d("2030-12-31")), DisplayedStatus::InForce);
         assert_eq!(c.status_on(d("2031-01-01")), DisplayedStatus::Expired);
-        let draft = Convention { status: ConventionStatus::Draft, ..c };
+        let draft = Convention {
+            status: ConventionStatus::Draft,
+            ..c
+        };
         assert_eq!(draft.status_on(d("2027-06-01")), DisplayedStatus::Draft);
     }
 
@@ -328,7 +338,10 @@ mod tests {
             assert_eq!(BodyKind::parse(k.code()).unwrap(), *k);
         }
         let err = BodyKind::parse("copil").unwrap_err().to_string();
-        assert!(err.contains("copil_restreint") && err.contains("« copil »"), "{err}");
+        assert!(
+            err.contains("copil_restreint") && err.contains("« copil »"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -342,14 +355,35 @@ mod tests {
             signing_place: None,
             parties: vec![],
             stakes: vec![
-                Stake { number: 1, title: "A".into(), description: None, ambitions: vec![Ambition { number: 1, title: "x".into(), note: None }] },
-                Stake { number: 2, title: "B".into(), description: None, ambitions: vec![Ambition { number: 1, title: "y".into(), note: None }] },
+                Stake {
+                    number: 1,
+                    title: "A".into(),
+                    description: None,
+                    ambitions: vec![Ambition {
+                        number: 1,
+                        title: "x".into(),
+                        note: None,
+                    }],
+                },
+                Stake {
+                    number: 2,
+                    title: "B".into(),
+                    description: None,
+                    ambitions: vec![Ambition {
+                        number: 1,
+                        title: "y".into(),
+                        note: None,
+                    }],
+                },
             ],
             approaches: vec![],
             bodies: vec![],
             predecessor: None,
         };
-        assert_eq!(c.validate().unwrap_err().to_string(), "l'ambition n° 1 figure deux fois");
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "l'ambition n° 1 figure deux fois"
+        );
         c.stakes[1].ambitions[0].number = 2;
         assert!(c.validate().is_ok());
         c.end = d("2025-12-31");

@@ -3,8 +3,18 @@
 use chrono::{Datelike, NaiveDate};
 
 const MONTHS: [&str; 12] = [
-    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-    "novembre", "décembre",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
 ];
 
 /// `278431` → `278 431` (narrow no-break space as thousands separator, as French typography wants).
@@ -47,7 +57,11 @@ pub fn signed_percent(p: f64) -> String {
 
 /// `2026-01-01` → `1er janvier 2026`.
 pub fn date_long(d: NaiveDate) -> String {
-    let day = if d.day() == 1 { "1er".to_owned() } else { d.day().to_string() };
+    let day = if d.day() == 1 {
+        "1er".to_owned()
+    } else {
+        d.day().to_string()
+    };
     format!("{day} {} {}", MONTHS[d.month0() as usize], d.year())
 }
 
@@ -70,7 +84,10 @@ mod tests {
         assert_eq!(signed_percent(-0.25), "−0,25\u{a0}%");
         let d = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
         assert_eq!(date_long(d), "1er janvier 2026");
-        assert_eq!(date_long(NaiveDate::from_ymd_opt(2030, 12, 31).unwrap()), "31 décembre 2030");
+        assert_eq!(
+            date_long(NaiveDate::from_ymd_opt(2030, 12, 31).unwrap()),
+            "31 décembre 2030"
+        );
         assert_eq!(date_short(d), "01/01/2026");
     }
 }

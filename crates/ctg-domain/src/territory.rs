@@ -40,11 +40,19 @@ impl InseeCode {
                     return Err(err("après 2A ou 2B, trois chiffres sont attendus"));
                 }
             }
-            _ if !digits(b) => return Err(err("seuls des chiffres, ou 2A / 2B pour la Corse, sont admis")),
+            _ if !digits(b) => {
+                return Err(err(
+                    "seuls des chiffres, ou 2A / 2B pour la Corse, sont admis",
+                ))
+            }
             b"00" => return Err(err("le département 00 n'existe pas")),
             b"20" => return Err(err("la Corse s'écrit 2A ou 2B, pas 20")),
             b"96" => return Err(err("le département 96 n'existe pas")),
-            b"99" => return Err(err("les codes 99 désignent des pays étrangers, pas des communes")),
+            b"99" => {
+                return Err(err(
+                    "les codes 99 désignent des pays étrangers, pas des communes",
+                ))
+            }
             b"97" if !(b'1'..=b'8').contains(&b[2]) => {
                 return Err(err("outre-mer : 971 à 978 attendus"));
             }
@@ -125,7 +133,9 @@ impl Siren {
             .sum();
         let la_poste = code == "356000000";
         if luhn % 10 != 0 && !la_poste {
-            return Err(err("la clé de contrôle (algorithme de Luhn) ne correspond pas"));
+            return Err(err(
+                "la clé de contrôle (algorithme de Luhn) ne correspond pas",
+            ));
         }
         Ok(Self(code))
     }
@@ -419,11 +429,7 @@ pub fn territory_totals(
         .iter()
         .map(|&v| {
             let fig = |f: fn(&Population) -> Option<i64>| {
-                Total::of(
-                    communes
-                        .iter()
-                        .map(|c| c.by_vintage.get(&v).and_then(f)),
-                )
+                Total::of(communes.iter().map(|c| c.by_vintage.get(&v).and_then(f)))
             };
             VintageTotals {
                 vintage: v,
@@ -488,14 +494,20 @@ mod tests {
 
     #[test]
     fn insee_codes_of_metropole_corsica_and_overseas() {
-        for ok in ["62119", "01001", "2A004", "2B033", "2a004", "97101", "97611", "97501", "98735", "98901"] {
+        for ok in [
+            "62119", "01001", "2A004", "2B033", "2a004", "97101", "97611", "97501", "98735",
+            "98901",
+        ] {
             assert!(InseeCode::parse(ok).is_ok(), "{ok} should parse");
         }
         assert_eq!(InseeCode::parse("2a004").unwrap().as_str(), "2A004");
         assert_eq!(InseeCode::parse("62119").unwrap().departement(), "62");
         assert_eq!(InseeCode::parse("2B033").unwrap().departement(), "2B");
         assert_eq!(InseeCode::parse("97411").unwrap().departement(), "974");
-        for bad in ["6211", "621190", "20004", "2C004", "2AB04", "00001", "96001", "99100", "97901", "98501", "62000", "6211A", "é2119"] {
+        for bad in [
+            "6211", "621190", "20004", "2C004", "2AB04", "00001", "96001", "99100", "97901",
+            "98501", "62000", "6211A", "é2119",
+        ] {
             assert!(InseeCode::parse(bad).is_err(), "{bad} should be refused");
         }
         let msg = InseeCode::parse("20004").unwrap_err().to_string();
@@ -538,7 +550,12 @@ mod tests {
             name: code.to_owned(),
             by_vintage: figures
                 .iter()
-                .map(|&(v, m, t)| (Vintage::new(v).unwrap(), Population::new(m, None, t).unwrap()))
+                .map(|&(v, m, t)| {
+                    (
+                        Vintage::new(v).unwrap(),
+                        Population::new(m, None, t).unwrap(),
+                    )
+                })
                 .collect(),
         }
     }
@@ -546,8 +563,14 @@ mod tests {
     #[test]
     fn totals_never_count_unknown_as_zero() {
         let communes = vec![
-            commune("62023", &[(2020, None, Some(2902)), (2021, Some(2852), Some(2888))]),
-            commune("62028", &[(2020, None, Some(635)), (2021, Some(643), Some(651))]),
+            commune(
+                "62023",
+                &[(2020, None, Some(2902)), (2021, Some(2852), Some(2888))],
+            ),
+            commune(
+                "62028",
+                &[(2020, None, Some(635)), (2021, Some(643), Some(651))],
+            ),
         ];
         let vs = [Vintage::new(2020).unwrap(), Vintage::new(2021).unwrap()];
         let (totals, changes) = territory_totals(&communes, &vs);
@@ -564,9 +587,23 @@ mod tests {
     #[test]
     fn change_of_the_convention_total() {
         // FACTS.md: totale 2020 = 279,142; totale 2021 = 278,431; change −711 (−0.25 %).
-        let c = Change::between(Vintage::new(2020).unwrap(), 279_142, Vintage::new(2021).unwrap(), 278_431);
+        let c = Change::between(
+            Vintage::new(2020).unwrap(),
+            279_142,
+            Vintage::new(2021).unwrap(),
+            278_431,
+        );
         assert_eq!(c.absolute, -711);
         assert_eq!(c.percent, Some(-0.25));
-        assert_eq!(Change::between(Vintage::new(2020).unwrap(), 0, Vintage::new(2021).unwrap(), 5).percent, None);
+        assert_eq!(
+            Change::between(
+                Vintage::new(2020).unwrap(),
+                0,
+                Vintage::new(2021).unwrap(),
+                5
+            )
+            .percent,
+            None
+        );
     }
 }

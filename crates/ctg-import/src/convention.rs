@@ -7,13 +7,22 @@ use ctg_domain::NewConvention;
 use crate::{ImportError, ImportErrors, Location};
 
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<NewConvention>, ImportErrors> {
-    let conventions: Vec<NewConvention> = serde_json::from_slice(bytes).map_err(|e| ImportError::json(file, &e))?;
+    let conventions: Vec<NewConvention> =
+        serde_json::from_slice(bytes).map_err(|e| ImportError::json(file, &e))?;
     let errors: Vec<ImportError> = conventions
         .iter()
         .enumerate()
         .filter_map(|(i, c)| {
             c.validate().err().map(|e| {
-                ImportError::new(file, Location::Record { number: i + 1, code: None }, None, format!("« {} » : {e}", c.title))
+                ImportError::new(
+                    file,
+                    Location::Record {
+                        number: i + 1,
+                        code: None,
+                    },
+                    None,
+                    format!("« {} » : {e}", c.title),
+                )
             })
         })
         .collect();
@@ -33,7 +42,10 @@ mod tests {
         let e = parse("c.json", br#"[{"titre":"CTG","epci":"200072460","debut":"2026-01-01","fin":"2030-12-31","statut":"signee","date":"x"}]"#)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("c.json, ligne 1, colonne") && e.contains("unknown field `date`"), "{e}");
+        assert!(
+            e.contains("c.json, ligne 1, colonne") && e.contains("unknown field `date`"),
+            "{e}"
+        );
         let e = parse("c.json", br#"[{"titre":"CTG","epci":"200072461","debut":"2026-01-01","fin":"2030-12-31","statut":"signee"}]"#)
             .unwrap_err()
             .to_string();
@@ -41,6 +53,9 @@ mod tests {
         let e = parse("c.json", br#"[{"titre":"CTG","epci":"200072460","debut":"2026-01-01","fin":"2025-12-31","statut":"signee"}]"#)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("c.json, enregistrement n° 1 : « CTG » : la période est invalide"), "{e}");
+        assert!(
+            e.contains("c.json, enregistrement n° 1 : « CTG » : la période est invalide"),
+            "{e}"
+        );
     }
 }

@@ -67,8 +67,10 @@ impl SummaryRow {
     fn into_summary(self) -> Result<ConventionSummary> {
         Ok(ConventionSummary {
             id: self.id,
-            epci_siren: Siren::parse(&self.epci_siren).map_err(|e| StoreError::Invalid(e.to_string()))?,
-            status: ConventionStatus::parse(&self.status).map_err(|e| StoreError::Invalid(e.to_string()))?,
+            epci_siren: Siren::parse(&self.epci_siren)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+            status: ConventionStatus::parse(&self.status)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?,
             title: self.title,
             epci_name: self.epci_name,
             start: self.start_date,
@@ -103,7 +105,8 @@ struct StrategyRow {
     ambition_note: Option<String>,
 }
 
-const SUMMARY_SELECT: &str = "SELECT c.id, c.title, c.epci_siren, e.name AS epci_name, c.start_date, c.end_date, \
+const SUMMARY_SELECT: &str =
+    "SELECT c.id, c.title, c.epci_siren, e.name AS epci_name, c.start_date, c.end_date, \
      c.status, c.version FROM convention c JOIN epci e ON e.siren = c.epci_siren";
 
 fn invalid(e: impl std::fmt::Display) -> StoreError {
@@ -113,7 +116,11 @@ fn invalid(e: impl std::fmt::Display) -> StoreError {
 impl Store {
     /// Creates a convention with its parties, strategy and bodies in one transaction. Organisations
     /// are matched by name and created when new. Returns the new convention's id.
-    pub async fn create_convention(&self, new: &NewConvention, predecessor: Option<i64>) -> Result<i64> {
+    pub async fn create_convention(
+        &self,
+        new: &NewConvention,
+        predecessor: Option<i64>,
+    ) -> Result<i64> {
         new.validate().map_err(invalid)?;
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -334,7 +341,12 @@ impl Store {
                         name: r.name,
                         short_name: r.short_name,
                         kind: OrganisationKind::parse(&r.kind).map_err(invalid)?,
-                        siren: r.siren.as_deref().map(Siren::parse).transpose().map_err(invalid)?,
+                        siren: r
+                            .siren
+                            .as_deref()
+                            .map(Siren::parse)
+                            .transpose()
+                            .map_err(invalid)?,
                         address: r.address,
                     },
                     role: PartyRole::parse(&r.role).map_err(invalid)?,
@@ -356,7 +368,9 @@ impl Store {
                     ambitions: Vec::new(),
                 });
             }
-            if let (Some(number), Some(title), Some(s)) = (r.ambition_number, r.ambition_title, stakes.last_mut()) {
+            if let (Some(number), Some(title), Some(s)) =
+                (r.ambition_number, r.ambition_title, stakes.last_mut())
+            {
                 s.ambitions.push(Ambition {
                     number,
                     title,

@@ -2,7 +2,10 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use ctg_domain::{CommunePopulations, EpciKind, InseeCode, Population, PopulationRecord, Siren, TerritoryBatch, Vintage};
+use ctg_domain::{
+    CommunePopulations, EpciKind, InseeCode, Population, PopulationRecord, Siren, TerritoryBatch,
+    Vintage,
+};
 use sqlx::QueryBuilder;
 
 use crate::{with_db, Result, Store, StoreError};
@@ -64,7 +67,9 @@ struct EpciRow {
 /// Turns a stored value back into a domain value; a failure means the database holds something the
 /// application never wrote.
 fn corrupt(what: &str, value: &str) -> StoreError {
-    StoreError::Invalid(format!("valeur inattendue en base pour {what} : « {value} »"))
+    StoreError::Invalid(format!(
+        "valeur inattendue en base pour {what} : « {value} »"
+    ))
 }
 
 impl Store {
@@ -280,7 +285,8 @@ impl Store {
                 });
             }
             if let (Some(v), Some(c)) = (r.vintage, communes.last_mut()) {
-                let vintage = Vintage::new(i64::from(v)).map_err(|_| corrupt("millésime", &v.to_string()))?;
+                let vintage =
+                    Vintage::new(i64::from(v)).map_err(|_| corrupt("millésime", &v.to_string()))?;
                 c.by_vintage.insert(
                     vintage,
                     Population {
@@ -293,7 +299,8 @@ impl Store {
         }
         Ok(EpciDetail {
             siren: Siren::parse(&head.siren).map_err(|_| corrupt("SIREN", &head.siren))?,
-            kind: EpciKind::parse(&head.kind).ok_or_else(|| corrupt("nature d'EPCI", &head.kind))?,
+            kind: EpciKind::parse(&head.kind)
+                .ok_or_else(|| corrupt("nature d'EPCI", &head.kind))?,
             name: head.name,
             communes,
         })

@@ -1,0 +1,476 @@
+//! HTML pages, in French, rendered on the server by compile-time-checked templates (askama).
+//! Figures are formatted here, the French way, so that templates only place them.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use ctg_domain::format::{date_long, date_short, integer, signed_integer, signed_percent};
+use ctg_domain::{Change, CommunePopulations, DisplayedStatus, Total};
+use ctg_store::ConventionSummary;
+use serde::Deserialize;
+
+use crate::views::{convention_id, Territory};
+use crate::{AppState, PageError};
+
+struct ConventionLine {
+    id: i64,
+    title: String,
+    epci: String,
+    period: String,
+    status: &'static str,
+    status_code: &'static str,
+}
+
+impl ConventionLine {
+    fn new(c: &ConventionSummary, status: DisplayedStatus) -> Self {
+        Self {
+            id: c.id,
+            title: c.title.clone(),
+            epci: c.epci_name.clone(),
+            period: format!("du {} au {}", date_short(c.start), date_short(c.end)),
+            status: status.label(),
+            status_code: status.code(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    conventions: Vec<ConventionLine>,
+}
+
+pub async fn home(State(state): State<AppState>) -> Result<Html<String>, PageError> {
+    let today = state.today();
+    let conventions = state
+        .store
+        .conventions()
+        .await?
+        .iter()
+        .map(|c| ConventionLine::new(c, c.convention().status_on(today)))
+        .collect();
+    Ok(Html(HomePage { conventions }.render()?))
+}
+
+struct PartyLine {
+    name: String,
+    short_name: String,
+    kind: &'static str,
+    address: String,
+    signatory: String,
+    deliberation: String,
+    signed: String,
+}
+
+struct StakeLine {
+    number: i64,
+    title: String,
+    description: String,
+    ambitions: Vec<(i64, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "convention.html")]
+struct ConventionPage {
+    line: ConventionLine,
+    start_long: String,
+    end_long: String,
+    signing_place: String,
+    parties: Vec<PartyLine>,
+    stakes: Vec<StakeLine>,
+    ambition_count: usize,
+    approaches: Vec<(String, String)>,
+    bodies: Vec<(&'static str, String, String)>,
+    predecessor: Option<(i64, String)>,
+    successors: Vec<(i64, String)>,
+}
+
+pub async fn convention(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Html<String>, PageError> {
+    let c = state.store.convention(convention_id(&id)?).await?;
+    let status = c.summary.convention().status_on(state.today());
+    let page = ConventionPage {
+        line: ConventionLine::new(&c.summary, status),
+        start_long: date_long(c.summary.start),
+        end_long: date_long(c.summary.end),
+        signing_place: c.signing_place.clone().unwrap_or_default(),
+        parties: c
+            .parties
+            .iter()
+            .map(|p| PartyLine {
+                name: p.organisation.name.clone(),
+                short_name: p.organisation.short_name.clone().unwrap_or_default(),
+                kind: p.organisation.kind.label(),
+                address: p.organisation.address.clone().unwrap_or_default(),
+                signatory: match (&p.signatory, &p.signatory_title) {
+                    (Some(n), Some(t)) => format!("{n}, {t}"),
+                    (Some(n), None) => n.clone(),
+                    (None, Some(t)) => t.clone(),
+                    (None, None) => String::new(),
+                },
+                deliberation: match (&p.deliberation, p.deliberation_date) {
+                    (Some(d), Some(date)) => format!("{d} du {}", date_long(date)),
+                    (Some(d), None) => d.clone(),
+                    (None, Some(date)) => format!("délibération du {}", date_long(date)),
+                    (None, None) => String::new(),
+                },
+                signed: p.signature_date.map(date_long).unwrap_or_default(),
+            })
+            .collect(),
+        ambition_count: c.stakes.iter().map(|s| s.ambitions.len()).sum(),
+        stakes: c
+            .stakes
+            .iter()
+            .map(|s| StakeLine {
+                number: s.number,
+                title: s.title.clone(),
+                description: s.description.clone().unwrap_or_default(),
+                ambitions: s
+                    .ambitions
+                    .iter()
+                    .map(|a| {
+                        (
+                            a.number,
+                            a.title.clone(),
+                            a.note.clone().unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect(),
+        approaches: c
+            .approaches
+            .iter()
+            .map(|a| (a.title.clone(), a.description.clone().unwrap_or_default()))
+            .collect(),
+        bodies: c
+            .bodies
+            .iter()
+            .map(|b| {
+                (
+                    b.kind.label(),
+                    b.name.clone(),
+                    b.description.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+        predecessor: c.predecessor.as_ref().map(|p| (p.id, p.title.clone())),
+        successors: c
+            .successors
+            .iter()
+            .map(|s| (s.id, s.title.clone()))
+            .collect(),
+    };
+    Ok(Html(page.render()?))
+}
+
+/// How the territory table is sorted: `?tri=nom|code|evolution|totale-AAAA|municipale-AAAA&ordre=asc|desc`.
+#[derive(Debug, Deserialize, Default)]
+pub struct SortQuery {
+    tri: Option<String>,
+    ordre: Option<String>,
+}
+
+struct Column {
+    key: String,
+    label: String,
+    /// `ascending`, `descending` or empty, for `aria-sort`.
+    aria_sort: &'static str,
+    /// The link that sorts by this column (the other way when it is the current one).
+    href: String,
+    numeric: bool,
+}
+
+struct Row {
+    code: String,
+    name: String,
+    cells: Vec<String>,
+    change: String,
+    change_percent: String,
+}
+
+struct TotalLine {
+    vintage: i32,
+    municipal: String,
+    counted_apart: String,
+    total: String,
+}
+
+struct ChangeLine {
+    from: i32,
+    to: i32,
+    absolute: String,
+    percent: String,
+}
+
+#[derive(Template)]
+#[template(path = "territory.html")]
+struct TerritoryPage {
+    convention_id: i64,
+    convention_title: String,
+    epci_name: String,
+    epci_siren: String,
+    commune_count: usize,
+    columns: Vec<Column>,
+    rows: Vec<Row>,
+    footer: Vec<String>,
+    totals: Vec<TotalLine>,
+    changes: Vec<ChangeLine>,
+    change_label: String,
+    sort_label: String,
+}
+
+fn opt(v: Option<i64>) -> String {
+    v.map(integer).unwrap_or_else(|| "—".to_owned())
+}
+
+fn total_cell(t: &Total) -> String {
+    match t.value {
+        Some(v) => integer(v),
+        None if t.missing > 0 && t.known_sum > 0 => {
+            format!(
+                "{} (incomplet : {} sans valeur)",
+                integer(t.known_sum),
+                t.missing
+            )
+        }
+        None => "inconnue".to_owned(),
+    }
+}
+
+fn change_cells(c: Option<&Change>) -> (String, String) {
+    match c {
+        Some(c) => (
+            signed_integer(c.absolute),
+            c.percent
+                .map(signed_percent)
+                .unwrap_or_else(|| "—".to_owned()),
+        ),
+        None => ("—".to_owned(), "—".to_owned()),
+    }
+}
+
+pub async fn territory(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(sort): Query<SortQuery>,
+) -> Result<Html<String>, PageError> {
+    let t = Territory::load(&state, convention_id(&id)?).await?;
+    // Columns: for each vintage, the municipal population where any is known, then the total.
+    let mut figure_columns: Vec<(
+        String,
+        String,
+        Box<dyn Fn(&CommunePopulations) -> Option<i64>>,
+    )> = Vec::new();
+    for (v, totals) in t.vintages.iter().zip(&t.totals) {
+        let v = *v;
+        if totals.municipal.missing < t.epci.communes.len() {
+            figure_columns.push((
+                format!("municipale-{v}"),
+                format!("Municipale {v}"),
+                Box::new(move |c| c.by_vintage.get(&v).and_then(|p| p.municipal)),
+            ));
+        }
+        figure_columns.push((
+            format!("totale-{v}"),
+            format!("Totale {v}"),
+            Box::new(move |c| c.by_vintage.get(&v).and_then(|p| p.total)),
+        ));
+    }
+
+    let key = sort.tri.as_deref().unwrap_or("nom");
+    let descending = sort.ordre.as_deref() == Some("desc");
+    let mut communes: Vec<&CommunePopulations> = t.epci.communes.iter().collect();
+    let known_key = key == "nom"
+        || key == "code"
+        || key == "evolution"
+        || figure_columns.iter().any(|f| f.0 == key);
+    let key = if known_key { key } else { "nom" };
+    match key {
+        "code" => communes.sort_by(|a, b| a.code.cmp(&b.code)),
+        "evolution" => communes.sort_by_key(|c| t.commune_change(c).map(|ch| ch.absolute)),
+        "nom" => communes.sort_by_cached_key(|c| sort_key(&c.name)),
+        figure => {
+            if let Some((_, _, get)) = figure_columns.iter().find(|f| f.0 == figure) {
+                communes.sort_by_key(|c| get(c));
+            }
+        }
+    }
+    if descending {
+        communes.reverse();
+    }
+
+    let column = |k: &str, label: String, numeric: bool| {
+        let current = k == key;
+        let next = if current && !descending {
+            "desc"
+        } else {
+            "asc"
+        };
+        Column {
+            key: k.to_owned(),
+            label,
+            aria_sort: match (current, descending) {
+                (true, false) => "ascending",
+                (true, true) => "descending",
+                _ => "",
+            },
+            href: format!(
+                "/conventions/{}/territoire?tri={k}&ordre={next}#communes",
+                t.convention.id
+            ),
+            numeric,
+        }
+    };
+    let (first, last) = (t.vintages.first().copied(), t.vintages.last().copied());
+    let change_label = match (first, last) {
+        (Some(a), Some(b)) if a != b => format!("Évolution {a}-{b}"),
+        _ => "Évolution".to_owned(),
+    };
+    let mut columns = vec![
+        column("nom", "Commune".into(), false),
+        column("code", "Code INSEE".into(), false),
+    ];
+    columns.extend(
+        figure_columns
+            .iter()
+            .map(|(k, label, _)| column(k, label.clone(), true)),
+    );
+    columns.push(column("evolution", change_label.clone(), true));
+    let sort_label = columns
+        .iter()
+        .find(|c| c.key == key)
+        .map(|c| {
+            format!(
+                "{}, {}",
+                c.label,
+                if descending {
+                    "ordre décroissant"
+                } else {
+                    "ordre croissant"
+                }
+            )
+        })
+        .unwrap_or_default();
+
+    let rows = communes
+        .iter()
+        .map(|c| {
+            let (change, change_percent) = change_cells(t.commune_change(c).as_ref());
+            Row {
+                code: c.code.to_string(),
+                name: c.name.clone(),
+                cells: figure_columns
+                    .iter()
+                    .map(|(_, _, get)| opt(get(c)))
+                    .collect(),
+                change,
+                change_percent,
+            }
+        })
+        .collect();
+    let footer = figure_columns
+        .iter()
+        .map(|(k, _, _)| {
+            let (kind, year) = k.split_once('-').unwrap_or_default();
+            let totals = t
+                .totals
+                .iter()
+                .find(|x| x.vintage.year().to_string() == year);
+            totals
+                .map(|x| {
+                    total_cell(if kind == "municipale" {
+                        &x.municipal
+                    } else {
+                        &x.total
+                    })
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    let page = TerritoryPage {
+        convention_id: t.convention.id,
+        convention_title: t.convention.title.clone(),
+        epci_name: t.epci.name.clone(),
+        epci_siren: t.epci.siren.to_string(),
+        commune_count: t.epci.communes.len(),
+        columns,
+        rows,
+        footer,
+        totals: t
+            .totals
+            .iter()
+            .map(|x| TotalLine {
+                vintage: x.vintage.year(),
+                municipal: total_cell(&x.municipal),
+                counted_apart: total_cell(&x.counted_apart),
+                total: total_cell(&x.total),
+            })
+            .collect(),
+        changes: t
+            .changes
+            .iter()
+            .map(|c| {
+                let (absolute, percent) = change_cells(Some(c));
+                ChangeLine {
+                    from: c.from.year(),
+                    to: c.to.year(),
+                    absolute,
+                    percent,
+                }
+            })
+            .collect(),
+        change_label,
+        sort_label,
+    };
+    Ok(Html(page.render()?))
+}
+
+/// Sorts French names the way a reader expects: accents and case aside, « Œ » as « oe ».
+fn sort_key(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for ch in name.chars().flat_map(char::to_lowercase) {
+        match ch {
+            'à' | 'â' | 'ä' => out.push('a'),
+            'é' | 'è' | 'ê' | 'ë' => out.push('e'),
+            'î' | 'ï' => out.push('i'),
+            'ô' | 'ö' => out.push('o'),
+            'ù' | 'û' | 'ü' => out.push('u'),
+            'ç' => out.push('c'),
+            'œ' => out.push_str("oe"),
+            'æ' => out.push_str("ae"),
+            '-' | '\'' | '’' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sort_key;
+
+    #[test]
+    fn french_names_sort_as_readers_expect() {
+        let mut names = vec![
+            "Ourton",
+            "Œuf-en-Ternois",
+            "Écquedecques",
+            "Estrée-Blanche",
+            "Burbure",
+        ];
+        names.sort_by_cached_key(|n| sort_key(n));
+        assert_eq!(
+            names,
+            vec![
+                "Burbure",
+                "Écquedecques",
+                "Estrée-Blanche",
+                "Œuf-en-Ternois",
+                "Ourton"
+            ]
+        );
+    }
+}

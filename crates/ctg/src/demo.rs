@@ -1,0 +1,69 @@
+//! The demo: the CTG 2026-2030 of the CA de Béthune-Bruay, Artois Lys Romane (CABBALR), its predecessor
+//! the CTG 2021-2025, and their territory with three population vintages. Its data ships inside the
+//! binary; nothing is fetched at run time.
+//!
+//! - territory and vintage 2022: an extract of `@etalab/decoupage-administratif` 6.0.0
+//!   (`data/decoupage-administratif-6.0.0-extrait`, cut by `scripts/extraire-territoire.py`);
+//! - vintages 2020 and 2021: the convention's annex (`data/demo/populations-annexe-convention.csv`);
+//! - the conventions: `data/demo/conventions.json`, written from `FACTS.md`.
+
+use anyhow::{Context, Result};
+use ctg_domain::Vintage;
+use ctg_store::Store;
+
+pub const COMMUNES_JSON: &[u8] =
+    include_bytes!("../../../data/decoupage-administratif-6.0.0-extrait/communes.json");
+pub const EPCI_JSON: &[u8] =
+    include_bytes!("../../../data/decoupage-administratif-6.0.0-extrait/epci.json");
+pub const POPULATIONS_CSV: &[u8] =
+    include_bytes!("../../../data/demo/populations-annexe-convention.csv");
+pub const CONVENTIONS_JSON: &[u8] = include_bytes!("../../../data/demo/conventions.json");
+
+pub const DECOUPAGE_SOURCE: &str = "@etalab/decoupage-administratif 6.0.0";
+pub const ANNEX_SOURCE: &str = "Annexe « Territoire couvert » de la CTG 2026-2030";
+
+/// What loading the demo did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DemoOutcome {
+    Loaded { convention_id: i64 },
+    AlreadyThere { convention_id: i64 },
+}
+
+impl DemoOutcome {
+    pub fn convention_id(&self) -> i64 {
+        match self {
+            Self::Loaded { convention_id } | Self::AlreadyThere { convention_id } => *convention_id,
+        }
+    }
+}
+
+/// Loads the demo. Idempotent: when its convention is already there, nothing is written.
+pub async fn load(store: &Store) -> Result<DemoOutcome> {
+    let conventions = ctg_import::convention::parse("conventions.json", CONVENTIONS_JSON)?;
+    let main = conventions
+        .last()
+        .context("la démonstration ne contient aucune convention")?;
+    if let Some(id) = store.find_convention(&main.epci, &main.title).await? {
+        return Ok(DemoOutcome::AlreadyThere { convention_id: id });
+    }
+    let territory = ctg_import::decoupage::parse(
+        "communes.json",
+        COMMUNES_JSON,
+        "epci.json",
+        EPCI_JSON,
+        Vintage::new(2022)?,
+        DECOUPAGE_SOURCE,
+    )?;
+    store.import_territory(&territory.batch, &|_| {}).await?;
+    let rows =
+        ctg_import::populations::parse("populations-annexe-convention.csv", POPULATIONS_CSV)?;
+    let records: Vec<_> = rows.into_iter().map(|r| r.record).collect();
+    store.upsert_populations(&records, ANNEX_SOURCE).await?;
+    let mut last = 0;
+    for c in &conventions {
+        last = crate::create_convention(store, c, None).await?;
+    }
+    Ok(DemoOutcome::Loaded {
+        convention_id: last,
+    })
+}

@@ -1,0 +1,73 @@
+//! The command line of the CTG platform, as a library so that tests drive the same code as users.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use ctg_domain::NewConvention;
+use ctg_store::Store;
+
+pub mod demo;
+
+/// Creates a convention, resolving its `precedente` (a title on the same EPCI) when it names one
+/// and no explicit predecessor id is given.
+pub async fn create_convention(
+    store: &Store,
+    new: &NewConvention,
+    predecessor: Option<i64>,
+) -> Result<i64> {
+    let predecessor = match (predecessor, &new.predecessor) {
+        (Some(id), _) => Some(id),
+        (None, Some(title)) => Some(
+            store
+                .find_convention(&new.epci, title)
+                .await?
+                .with_context(|| {
+                    format!(
+                        "la convention précédente « {title} » est introuvable sur l'EPCI {}",
+                        new.epci
+                    )
+                })?,
+        ),
+        (None, None) => None,
+    };
+    Ok(store.create_convention(new, predecessor).await?)
+}
+
+/// Reads a whole input file, with a French message naming it when that fails.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "fichier introuvable".to_owned(),
+            std::io::ErrorKind::PermissionDenied => "accès refusé".to_owned(),
+            std::io::ErrorKind::IsADirectory => "c'est un dossier, pas un fichier".to_owned(),
+            _ => e.to_string(),
+        };
+        anyhow::anyhow!("impossible de lire {} : {why}", path.display())
+    })
+}
+
+/// Parses a date written `AAAA-MM-JJ` or `JJ/MM/AAAA`.
+pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
+    let raw = raw.trim();
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y"))
+        .map_err(|_| format!("date invalide « {raw} » : AAAA-MM-JJ ou JJ/MM/AAAA attendu (par exemple 2026-01-01)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_both_forms() {
+        assert_eq!(
+            parse_date("2026-01-01").unwrap(),
+            parse_date("01/01/2026").unwrap()
+        );
+        assert!(parse_date("2026-02-30")
+            .unwrap_err()
+            .contains("« 2026-02-30 »"));
+        assert!(parse_date("31/12").is_err());
+    }
+}
