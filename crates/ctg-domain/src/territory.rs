@@ -35,11 +35,10 @@ impl InseeCode {
         let b = code.as_bytes();
         let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
         match &b[..2] {
-            b"2A" | b"2B" | b"2a" | b"2b" => {
-                if !digits(&b[2..]) {
-                    return Err(err("après 2A ou 2B, trois chiffres sont attendus"));
-                }
+            b"2A" | b"2B" | b"2a" | b"2b" if !digits(&b[2..]) => {
+                return Err(err("après 2A ou 2B, trois chiffres sont attendus"));
             }
+            b"2A" | b"2B" | b"2a" | b"2b" => {}
             _ if !digits(b) => {
                 return Err(err(
                     "seuls des chiffres, ou 2A / 2B pour la Corse, sont admis",
@@ -132,7 +131,7 @@ impl Siren {
             })
             .sum();
         let la_poste = code == "356000000";
-        if luhn % 10 != 0 && !la_poste {
+        if !luhn.is_multiple_of(10) && !la_poste {
             return Err(err(
                 "la clé de contrôle (algorithme de Luhn) ne correspond pas",
             ));

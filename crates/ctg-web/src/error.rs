@@ -67,7 +67,7 @@ fn capitalise(s: &str) -> String {
 impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(what) => Self::NotFound(format!("{what}")),
+            e @ StoreError::NotFound(_) => Self::NotFound(e.to_string()),
             StoreError::Invalid(m) => Self::BadRequest(m),
             other => Self::Internal(Box::new(other)),
         }

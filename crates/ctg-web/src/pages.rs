@@ -222,6 +222,13 @@ struct TerritoryPage {
     sort_label: String,
 }
 
+/// A column of figures of the territory table: its sort key, its header, and how to read it.
+type FigureColumn = (
+    String,
+    String,
+    Box<dyn Fn(&CommunePopulations) -> Option<i64>>,
+);
+
 fn opt(v: Option<i64>) -> String {
     v.map(integer).unwrap_or_else(|| "—".to_owned())
 }
@@ -259,11 +266,7 @@ pub async fn territory(
 ) -> Result<Html<String>, PageError> {
     let t = Territory::load(&state, convention_id(&id)?).await?;
     // Columns: for each vintage, the municipal population where any is known, then the total.
-    let mut figure_columns: Vec<(
-        String,
-        String,
-        Box<dyn Fn(&CommunePopulations) -> Option<i64>>,
-    )> = Vec::new();
+    let mut figure_columns: Vec<FigureColumn> = Vec::new();
     for (v, totals) in t.vintages.iter().zip(&t.totals) {
         let v = *v;
         if totals.municipal.missing < t.epci.communes.len() {

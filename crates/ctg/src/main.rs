@@ -266,12 +266,11 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
             );
             println!(
                 "Laissés de côté (ce ne sont pas des communes au sens du code officiel géographique) : \
-                 {} communes déléguées, {} communes associées, {} arrondissements municipaux. \
-                 {} communes n'appartiennent à aucun EPCI (sans population pour ce millésime).",
-                integer(k.communes_deleguees as i64),
-                integer(k.communes_associees as i64),
-                integer(k.arrondissements_municipaux as i64),
-                integer(territory.outside_epci as i64),
+                 {}, {}, {}. {} à aucun EPCI (sans population pour ce millésime).",
+                count(k.communes_deleguees, "commune déléguée", "communes déléguées"),
+                count(k.communes_associees, "commune associée", "communes associées"),
+                count(k.arrondissements_municipaux, "arrondissement municipal", "arrondissements municipaux"),
+                count(territory.outside_epci, "commune n'appartient", "communes n'appartiennent"),
             );
         }
         ImportCommand::Populations { csv, source } => {
@@ -316,6 +315,15 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `3 communes`, `1 commune`, `0 commune`: French puts 0 and 1 in the singular.
+fn count(n: usize, singular: &str, plural: &str) -> String {
+    format!(
+        "{} {}",
+        integer(n as i64),
+        if n < 2 { singular } else { plural }
+    )
 }
 
 async fn convention(url: &str, cmd: ConventionCommand) -> Result<()> {

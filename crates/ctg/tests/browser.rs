@@ -1,0 +1,171 @@
+//! In a real Chromium, through WebDriver (chromedriver): home → the demo convention → its territory
+//! page shows 100 communes and the totale 2021 of 278,431.
+//!
+//! Needs `chromedriver` and `chromium` (Debian packages `chromium-driver` and `chromium`), found on the
+//! PATH or named by `CTG_CHROMEDRIVER` / `CTG_CHROMIUM`. Without them the test fails and says so;
+//! `./test.sh` leaves it out, and says so, when they are missing.
+
+use std::net::TcpListener as StdListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ctg_store::testing::TestDb;
+use ctg_store::Backend;
+use fantoccini::{ClientBuilder, Locator};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn find_program(env: &str, names: &[&str]) -> String {
+    if let Ok(p) = std::env::var(env) {
+        return p;
+    }
+    for name in names {
+        for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+            let candidate = std::path::Path::new(dir).join(name);
+            if candidate.is_file() {
+                return candidate.display().to_string();
+            }
+        }
+    }
+    panic!("{} introuvable : installez les paquets Debian chromium et chromium-driver, ou définissez {env}", names[0]);
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_chromedriver() -> (Driver, String) {
+    let program = find_program("CTG_CHROMEDRIVER", &["chromedriver"]);
+    let port = free_port();
+    let child = Command::new(&program)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("impossible de lancer {program} : {e}"));
+    let driver = Driver(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver ne répond pas sur le port {port}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (driver, format!("http://127.0.0.1:{port}"))
+}
+
+#[tokio::test]
+async fn browser_home_to_territory_of_the_demo() {
+    let chromium = find_program(
+        "CTG_CHROMIUM",
+        &["chromium", "chromium-browser", "google-chrome"],
+    );
+    let (_driver, webdriver_url) = start_chromedriver().await;
+
+    let db = TestDb::new(Backend::Sqlite).await;
+    ctg::demo::load(&db.store).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = ctg_web::router(ctg_web::AppState::new(db.store.clone()));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&webdriver_url)
+        .await
+        .expect("une session Chromium");
+
+    let result = async {
+        client.goto(&base).await?;
+        assert_eq!(
+            client.find(Locator::Css("h1")).await?.text().await?,
+            "Conventions Territoriales Globales"
+        );
+        client
+            .find(Locator::LinkText(
+                "Convention Territoriale Globale 2026-2030",
+            ))
+            .await?
+            .click()
+            .await?;
+        let h1 = client.wait().for_element(Locator::Css("h1")).await?;
+        assert_eq!(
+            h1.text().await?,
+            "Convention Territoriale Globale 2026-2030"
+        );
+        client
+            .find(Locator::LinkText("Territoire et populations"))
+            .await?
+            .click()
+            .await?;
+        client
+            .wait()
+            .for_element(Locator::Css("#table-communes"))
+            .await?;
+        assert!(client.current_url().await?.path().ends_with("/territoire"));
+        let rows = client
+            .find_all(Locator::Css("#table-communes tbody tr"))
+            .await?;
+        assert_eq!(rows.len(), 100);
+        let total_2021 = client
+            .find(Locator::Css("td[data-total='2021']"))
+            .await?
+            .text()
+            .await?;
+        let digits: String = total_2021.chars().filter(char::is_ascii_digit).collect();
+        assert_eq!(digits, "278431", "totale 2021 affichée : {total_2021}");
+        // Sorting by a header is a plain link: keyboard and screen readers use it as any link.
+        client
+            .find(Locator::LinkText("Totale 2021"))
+            .await?
+            .click()
+            .await?;
+        client
+            .wait()
+            .for_element(Locator::Css("th[aria-sort='ascending'] a"))
+            .await?;
+        let first = client
+            .find(Locator::Css("#table-communes tbody th"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(
+            first, "Rombly",
+            "la plus petite commune en 2021 (48 habitants)"
+        );
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    client.close().await.ok();
+    server.abort();
+    db.finish().await;
+    result.expect("le parcours dans le navigateur");
+}
