@@ -70,6 +70,26 @@ pub fn date_short(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
 }
 
+/// Sorts French names the way a reader expects: accents and case aside, « Œ » as « oe ».
+pub fn collation_key(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for ch in name.chars().flat_map(char::to_lowercase) {
+        match ch {
+            'à' | 'â' | 'ä' => out.push('a'),
+            'é' | 'è' | 'ê' | 'ë' => out.push('e'),
+            'î' | 'ï' => out.push('i'),
+            'ô' | 'ö' => out.push('o'),
+            'ù' | 'û' | 'ü' => out.push('u'),
+            'ç' => out.push('c'),
+            'œ' => out.push_str("oe"),
+            'æ' => out.push_str("ae"),
+            '-' | '\'' | '’' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +109,27 @@ mod tests {
             "31 décembre 2030"
         );
         assert_eq!(date_short(d), "01/01/2026");
+    }
+
+    #[test]
+    fn french_names_sort_as_readers_expect() {
+        let mut names = vec![
+            "Ourton",
+            "Œuf-en-Ternois",
+            "Écquedecques",
+            "Estrée-Blanche",
+            "Burbure",
+        ];
+        names.sort_by_cached_key(|n| collation_key(n));
+        assert_eq!(
+            names,
+            vec![
+                "Burbure",
+                "Écquedecques",
+                "Estrée-Blanche",
+                "Œuf-en-Ternois",
+                "Ourton"
+            ]
+        );
     }
 }

@@ -1,1 +1,64 @@
-//! placeholder
+//! Outputs built from domain values: tables as CSV today; SVG charts, PDF and ODS/XLSX come with the
+//! diagnostic and the action plan.
+
+use ctg_domain::{CommunePopulations, Vintage};
+
+/// The populations of a territory as CSV, one line per commune, in the column names of the import
+/// format (`code_insee`, `nom`, then `population_municipale_AAAA`, `population_comptee_a_part_AAAA`,
+/// `population_totale_AAAA` for each vintage). An unknown figure is an empty cell, never 0, so that the
+/// file reads back the way it was written.
+pub fn territory_csv(
+    communes: &[CommunePopulations],
+    vintages: &[Vintage],
+) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["code_insee".to_owned(), "nom".to_owned()];
+    for v in vintages {
+        header.push(format!("population_municipale_{v}"));
+        header.push(format!("population_comptee_a_part_{v}"));
+        header.push(format!("population_totale_{v}"));
+    }
+    w.write_record(&header)?;
+    let cell = |x: Option<i64>| x.map(|v| v.to_string()).unwrap_or_default();
+    for c in communes {
+        let mut row = vec![c.code.to_string(), c.name.clone()];
+        for v in vintages {
+            let p = c.by_vintage.get(v).copied().unwrap_or_default();
+            row.extend([cell(p.municipal), cell(p.counted_apart), cell(p.total)]);
+        }
+        w.write_record(&row)?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ctg_domain::{InseeCode, Population};
+
+    #[test]
+    fn unknown_figures_are_empty_cells() {
+        let v20 = Vintage::new(2020).unwrap();
+        let v21 = Vintage::new(2021).unwrap();
+        let c = CommunePopulations {
+            code: InseeCode::parse("62023").unwrap(),
+            name: "Allouagne, « bourg »".into(),
+            by_vintage: [
+                (v20, Population::new(None, None, Some(2902)).unwrap()),
+                (
+                    v21,
+                    Population::new(Some(2852), Some(36), Some(2888)).unwrap(),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let out = String::from_utf8(territory_csv(&[c], &[v20, v21]).unwrap()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "code_insee,nom,population_municipale_2020,population_comptee_a_part_2020,population_totale_2020,population_municipale_2021,population_comptee_a_part_2021,population_totale_2021");
+        assert_eq!(
+            lines[1],
+            "62023,\"Allouagne, « bourg »\",,,2902,2852,36,2888"
+        );
+    }
+}

@@ -297,6 +297,7 @@ impl Store {
                 );
             }
         }
+        communes.sort_by_cached_key(|c| ctg_domain::format::collation_key(&c.name));
         Ok(EpciDetail {
             siren: Siren::parse(&head.siren).map_err(|_| corrupt("SIREN", &head.siren))?,
             kind: EpciKind::parse(&head.kind)

@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::home))
         .route("/conventions/{id}", get(pages::convention))
         .route("/conventions/{id}/territoire", get(pages::territory))
+        .route("/conventions/{id}/territoire.csv", get(pages::territory_csv))
         .route("/static/style.css", get(style))
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::router())

@@ -3,8 +3,11 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::Html;
-use ctg_domain::format::{date_long, date_short, integer, signed_integer, signed_percent};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use ctg_domain::format::{
+    collation_key, date_long, date_short, integer, signed_integer, signed_percent,
+};
 use ctg_domain::{Change, CommunePopulations, DisplayedStatus, Total};
 use ctg_store::ConventionSummary;
 use serde::Deserialize;
@@ -222,6 +225,28 @@ struct TerritoryPage {
     sort_label: String,
 }
 
+/// The communes' table as CSV, to open in a spreadsheet.
+pub async fn territory_csv(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let t = Territory::load(&state, convention_id(&id)?).await?;
+    let bytes = ctg_report::territory_csv(&t.epci.communes, &t.vintages)
+        .map_err(|e| crate::WebError::Internal(Box::new(e)))?;
+    let filename = format!("territoire-{}.csv", t.epci.siren);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// A column of figures of the territory table: its sort key, its header, and how to read it.
 type FigureColumn = (
     String,
@@ -294,7 +319,7 @@ pub async fn territory(
     match key {
         "code" => communes.sort_by(|a, b| a.code.cmp(&b.code)),
         "evolution" => communes.sort_by_key(|c| t.commune_change(c).map(|ch| ch.absolute)),
-        "nom" => communes.sort_by_cached_key(|c| sort_key(&c.name)),
+        "nom" => communes.sort_by_cached_key(|c| collation_key(&c.name)),
         figure => {
             if let Some((_, _, get)) = figure_columns.iter().find(|f| f.0 == figure) {
                 communes.sort_by_key(|c| get(c));
@@ -429,51 +454,4 @@ pub async fn territory(
         sort_label,
     };
     Ok(Html(page.render()?))
-}
-
-/// Sorts French names the way a reader expects: accents and case aside, « Œ » as « oe ».
-fn sort_key(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for ch in name.chars().flat_map(char::to_lowercase) {
-        match ch {
-            'à' | 'â' | 'ä' => out.push('a'),
-            'é' | 'è' | 'ê' | 'ë' => out.push('e'),
-            'î' | 'ï' => out.push('i'),
-            'ô' | 'ö' => out.push('o'),
-            'ù' | 'û' | 'ü' => out.push('u'),
-            'ç' => out.push('c'),
-            'œ' => out.push_str("oe"),
-            'æ' => out.push_str("ae"),
-            '-' | '\'' | '’' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sort_key;
-
-    #[test]
-    fn french_names_sort_as_readers_expect() {
-        let mut names = vec![
-            "Ourton",
-            "Œuf-en-Ternois",
-            "Écquedecques",
-            "Estrée-Blanche",
-            "Burbure",
-        ];
-        names.sort_by_cached_key(|n| sort_key(n));
-        assert_eq!(
-            names,
-            vec![
-                "Burbure",
-                "Écquedecques",
-                "Estrée-Blanche",
-                "Œuf-en-Ternois",
-                "Ourton"
-            ]
-        );
-    }
 }

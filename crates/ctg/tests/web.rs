@@ -241,6 +241,16 @@ backend_tests!(pages_are_french_accessible_and_sortable, |db: &TestDb| {
             .attr("href")
             .unwrap();
         assert!(href.contains("tri=totale-2021&ordre=asc"), "{href}");
+        // The same table as CSV, for spreadsheets: 100 communes, unknown figures left empty.
+        let csv = get(&app, &format!("/conventions/{id}/territoire.csv")).await;
+        assert_eq!(csv.status, 200);
+        assert!(csv.content_type.starts_with("text/csv"));
+        assert_eq!(csv.body.lines().count(), 101);
+        let bethune = csv.body.lines().find(|l| l.starts_with("62119,")).unwrap();
+        assert_eq!(
+            bethune,
+            "62119,Béthune,,,25314,24992,311,25303,25342,337,25679"
+        );
         // An unknown sort key falls back to the name.
         let doc = get(
             &app,
