@@ -15,7 +15,7 @@ pub enum ConventionError {
     #[error("la période est invalide : la fin ({end}) précède le début ({start})")]
     Period { start: NaiveDate, end: NaiveDate },
     #[error("{0} : valeur inconnue « {1} » (valeurs admises : {2})")]
-    UnknownValue(&'static str, String, &'static str),
+    UnknownValue(&'static str, String, String),
     #[error("{0}")]
     Invalid(String),
 }
@@ -53,7 +53,7 @@ macro_rules! coded_enum {
                     .ok_or_else(|| ConventionError::UnknownValue(
                         $what,
                         raw.to_owned(),
-                        concat!($($code, " "),+),
+                        [$($code),+].join(", "),
                     ))
             }
         }
@@ -116,6 +116,7 @@ coded_enum! {
 
 /// An organisation: CAF, EPCI, MSA, Département, commune, association…
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Organisation {
     #[serde(rename = "nom")]
     pub name: String,
@@ -131,6 +132,7 @@ pub struct Organisation {
 
 /// A party to the convention and who signs for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Party {
     pub organisation: Organisation,
     pub role: PartyRole,
@@ -151,6 +153,7 @@ pub struct Party {
 
 /// An enjeu and its ambitions. Numbers are unique within a convention.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Stake {
     #[serde(rename = "numero")]
     pub number: i64,
@@ -163,6 +166,7 @@ pub struct Stake {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Ambition {
     #[serde(rename = "numero")]
     pub number: i64,
@@ -175,6 +179,7 @@ pub struct Ambition {
 
 /// A cross-cutting approach (démarche transversale), later used as a tag on fiches action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Approach {
     #[serde(rename = "intitule")]
     pub title: String,
@@ -183,6 +188,7 @@ pub struct Approach {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Body {
     #[serde(rename = "nature")]
     pub kind: BodyKind,
@@ -218,6 +224,9 @@ pub struct NewConvention {
     /// The title of the convention this one follows, on the same EPCI (« CTG 1 » for a CTG 2).
     #[serde(rename = "precedente", default)]
     pub predecessor: Option<String>,
+    /// Published conventions are visible to the public, without login.
+    #[serde(rename = "publiee", default)]
+    pub published: bool,
 }
 
 impl NewConvention {
@@ -229,42 +238,22 @@ impl NewConvention {
         let mut stakes: Vec<i64> = self.stakes.iter().map(|s| s.number).collect();
         stakes.sort_unstable();
         if let Some(w) = stakes.windows(2).find(|w| w[0] == w[1]) {
-            return Err(ConventionError::Invalid(format!(
-                "l'enjeu n° {} figure deux fois",
-                w[0]
-            )));
+            return Err(ConventionError::Invalid(format!("l'enjeu n° {} figure deux fois", w[0])));
         }
-        let mut ambitions: Vec<i64> = self
-            .stakes
-            .iter()
-            .flat_map(|s| s.ambitions.iter().map(|a| a.number))
-            .collect();
+        let mut ambitions: Vec<i64> = self.stakes.iter().flat_map(|s| s.ambitions.iter().map(|a| a.number)).collect();
         ambitions.sort_unstable();
         if let Some(w) = ambitions.windows(2).find(|w| w[0] == w[1]) {
-            return Err(ConventionError::Invalid(format!(
-                "l'ambition n° {} figure deux fois",
-                w[0]
-            )));
+            return Err(ConventionError::Invalid(format!("l'ambition n° {} figure deux fois", w[0])));
         }
         for s in &self.stakes {
             if s.title.trim().is_empty() {
-                return Err(ConventionError::Invalid(format!(
-                    "l'enjeu n° {} n'a pas de titre",
-                    s.number
-                )));
+                return Err(ConventionError::Invalid(format!("l'enjeu n° {} n'a pas de titre", s.number)));
             }
             if let Some(a) = s.ambitions.iter().find(|a| a.title.trim().is_empty()) {
-                return Err(ConventionError::Invalid(format!(
-                    "l'ambition n° {} n'a pas d'intitulé",
-                    a.number
-                )));
+                return Err(ConventionError::Invalid(format!("l'ambition n° {} n'a pas d'intitulé", a.number)));
             }
         }
-        if let Some(p) = self
-            .parties
-            .iter()
-            .find(|p| p.organisation.name.trim().is_empty())
-        {
+        if let Some(p) = self.parties.iter().find(|p| p.organisation.name.trim().is_empty()) {
             return Err(ConventionError::Invalid(format!(
                 "une partie ({}) n'a pas de nom d'organisation",
                 p.role.label()
@@ -313,22 +302,12 @@ mod tests {
 
     #[test]
     fn status_follows_the_dates_and_never_renews() {
-        let c = Convention {
-            start: d("2026-01-01"),
-            end: d("2030-12-31"),
-            status: ConventionStatus::Signed,
-        };
-        assert_eq!(
-            c.status_on(d("2025-12-31")),
-            DisplayedStatus::SignedNotYetInForce
-        );
+        let c = Convention { start: d("2026-01-01"), end: d("2030-12-31"), status: ConventionStatus::Signed };
+        assert_eq!(c.status_on(d("2025-12-31")), DisplayedStatus::SignedNotYetInForce);
         assert_eq!(c.status_on(d("2026-01-01")), DisplayedStatus::InForce);
         assert_eq!(c.status_on(d("2030-12-31")), DisplayedStatus::InForce);
         assert_eq!(c.status_on(d("2031-01-01")), DisplayedStatus::Expired);
-        let draft = Convention {
-            status: ConventionStatus::Draft,
-            ..c
-        };
+        let draft = Convention { status: ConventionStatus::Draft, ..c };
         assert_eq!(draft.status_on(d("2027-06-01")), DisplayedStatus::Draft);
     }
 
@@ -338,10 +317,7 @@ mod tests {
             assert_eq!(BodyKind::parse(k.code()).unwrap(), *k);
         }
         let err = BodyKind::parse("copil").unwrap_err().to_string();
-        assert!(
-            err.contains("copil_restreint") && err.contains("« copil »"),
-            "{err}"
-        );
+        assert!(err.contains("copil_restreint") && err.contains("« copil »"), "{err}");
     }
 
     #[test]
@@ -359,31 +335,21 @@ mod tests {
                     number: 1,
                     title: "A".into(),
                     description: None,
-                    ambitions: vec![Ambition {
-                        number: 1,
-                        title: "x".into(),
-                        note: None,
-                    }],
+                    ambitions: vec![Ambition { number: 1, title: "x".into(), note: None }],
                 },
                 Stake {
                     number: 2,
                     title: "B".into(),
                     description: None,
-                    ambitions: vec![Ambition {
-                        number: 1,
-                        title: "y".into(),
-                        note: None,
-                    }],
+                    ambitions: vec![Ambition { number: 1, title: "y".into(), note: None }],
                 },
             ],
             approaches: vec![],
             bodies: vec![],
             predecessor: None,
+            published: false,
         };
-        assert_eq!(
-            c.validate().unwrap_err().to_string(),
-            "l'ambition n° 1 figure deux fois"
-        );
+        assert_eq!(c.validate().unwrap_err().to_string(), "l'ambition n° 1 figure deux fois");
         c.stakes[1].ambitions[0].number = 2;
         assert!(c.validate().is_ok());
         c.end = d("2025-12-31");

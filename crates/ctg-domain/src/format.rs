@@ -1,6 +1,6 @@
 //! French formatting of numbers and dates, shared by pages and reports.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc, Weekday};
 
 const MONTHS: [&str; 12] = [
     "janvier",
@@ -57,12 +57,29 @@ pub fn signed_percent(p: f64) -> String {
 
 /// `2026-01-01` → `1er janvier 2026`.
 pub fn date_long(d: NaiveDate) -> String {
-    let day = if d.day() == 1 {
-        "1er".to_owned()
-    } else {
-        d.day().to_string()
-    };
+    let day = if d.day() == 1 { "1er".to_owned() } else { d.day().to_string() };
     format!("{day} {} {}", MONTHS[d.month0() as usize], d.year())
+}
+
+/// The legal time in metropolitan France: UTC+1, and UTC+2 from the last Sunday of March at 01:00 UTC
+/// to the last Sunday of October at 01:00 UTC (EU summer time).
+pub fn paris_time(t: DateTime<Utc>) -> NaiveDateTime {
+    let year = t.year();
+    let last_sunday = |month: u32| {
+        let mut d = NaiveDate::from_ymd_opt(year, month, 31).unwrap_or_default();
+        while d.weekday() != Weekday::Sun {
+            d = d.pred_opt().unwrap_or(d);
+        }
+        d.and_hms_opt(1, 0, 0).unwrap_or_default().and_utc()
+    };
+    let summer = t >= last_sunday(3) && t < last_sunday(10);
+    t.naive_utc() + Duration::hours(if summer { 2 } else { 1 })
+}
+
+/// `27/11/2026 à 23 h 40`, in Paris time.
+pub fn datetime_short(t: DateTime<Utc>) -> String {
+    let p = paris_time(t);
+    format!("{} à {}", p.format("%d/%m/%Y"), p.format("%H h %M"))
 }
 
 /// `2026-01-01` → `01/01/2026`.
@@ -104,32 +121,26 @@ mod tests {
         assert_eq!(signed_percent(-0.25), "−0,25\u{a0}%");
         let d = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
         assert_eq!(date_long(d), "1er janvier 2026");
-        assert_eq!(
-            date_long(NaiveDate::from_ymd_opt(2030, 12, 31).unwrap()),
-            "31 décembre 2030"
-        );
+        assert_eq!(date_long(NaiveDate::from_ymd_opt(2030, 12, 31).unwrap()), "31 décembre 2030");
         assert_eq!(date_short(d), "01/01/2026");
     }
 
     #[test]
+    fn paris_time_follows_summer_time() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(datetime_short(t("2026-11-27T22:40:00Z")), "27/11/2026 à 23 h 40");
+        assert_eq!(datetime_short(t("2026-07-14T10:00:00Z")), "14/07/2026 à 12 h 00");
+        // 2026: summer time from 29 March 01:00 UTC to 25 October 01:00 UTC.
+        assert_eq!(datetime_short(t("2026-03-29T00:59:00Z")), "29/03/2026 à 01 h 59");
+        assert_eq!(datetime_short(t("2026-03-29T01:00:00Z")), "29/03/2026 à 03 h 00");
+        assert_eq!(datetime_short(t("2026-10-25T00:59:00Z")), "25/10/2026 à 02 h 59");
+        assert_eq!(datetime_short(t("2026-10-25T01:00:00Z")), "25/10/2026 à 02 h 00");
+    }
+
+    #[test]
     fn french_names_sort_as_readers_expect() {
-        let mut names = vec![
-            "Ourton",
-            "Œuf-en-Ternois",
-            "Écquedecques",
-            "Estrée-Blanche",
-            "Burbure",
-        ];
+        let mut names = vec!["Ourton", "Œuf-en-Ternois", "Écquedecques", "Estrée-Blanche", "Burbure"];
         names.sort_by_cached_key(|n| collation_key(n));
-        assert_eq!(
-            names,
-            vec![
-                "Burbure",
-                "Écquedecques",
-                "Estrée-Blanche",
-                "Œuf-en-Ternois",
-                "Ourton"
-            ]
-        );
+        assert_eq!(names, vec!["Burbure", "Écquedecques", "Estrée-Blanche", "Œuf-en-Ternois", "Ourton"]);
     }
 }

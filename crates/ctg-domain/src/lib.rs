@@ -3,9 +3,11 @@
 //! Values enter the domain through parsing constructors (`InseeCode::parse`, `Siren::parse`, …) so that
 //! everything past the boundary is known to be well-formed.
 
+pub mod access;
 pub mod convention;
 pub mod format;
 pub mod territory;
 
+pub use access::{Actor, Channel};
 pub use convention::*;
 pub use territory::*;

@@ -39,19 +39,11 @@ impl InseeCode {
                 return Err(err("après 2A ou 2B, trois chiffres sont attendus"));
             }
             b"2A" | b"2B" | b"2a" | b"2b" => {}
-            _ if !digits(b) => {
-                return Err(err(
-                    "seuls des chiffres, ou 2A / 2B pour la Corse, sont admis",
-                ))
-            }
+            _ if !digits(b) => return Err(err("seuls des chiffres, ou 2A / 2B pour la Corse, sont admis")),
             b"00" => return Err(err("le département 00 n'existe pas")),
             b"20" => return Err(err("la Corse s'écrit 2A ou 2B, pas 20")),
             b"96" => return Err(err("le département 96 n'existe pas")),
-            b"99" => {
-                return Err(err(
-                    "les codes 99 désignent des pays étrangers, pas des communes",
-                ))
-            }
+            b"99" => return Err(err("les codes 99 désignent des pays étrangers, pas des communes")),
             b"97" if !(b'1'..=b'8').contains(&b[2]) => {
                 return Err(err("outre-mer : 971 à 978 attendus"));
             }
@@ -132,9 +124,7 @@ impl Siren {
             .sum();
         let la_poste = code == "356000000";
         if !luhn.is_multiple_of(10) && !la_poste {
-            return Err(err(
-                "la clé de contrôle (algorithme de Luhn) ne correspond pas",
-            ));
+            return Err(err("la clé de contrôle (algorithme de Luhn) ne correspond pas"));
         }
         Ok(Self(code))
     }
@@ -179,10 +169,7 @@ impl Vintage {
     }
 
     pub fn parse(raw: &str) -> Result<Self, TerritoryError> {
-        raw.trim()
-            .parse::<i64>()
-            .map_err(|_| TerritoryError::Vintage(raw.to_owned()))
-            .and_then(Self::new)
+        raw.trim().parse::<i64>().map_err(|_| TerritoryError::Vintage(raw.to_owned())).and_then(Self::new)
     }
 
     pub fn year(self) -> i32 {
@@ -229,16 +216,8 @@ pub struct Population {
 impl Population {
     /// Checks the figures: none negative, and `totale = municipale + comptée à part` when all three
     /// are known. A missing `comptée à part` is derived when the two others are known.
-    pub fn new(
-        municipal: Option<i64>,
-        counted_apart: Option<i64>,
-        total: Option<i64>,
-    ) -> Result<Self, TerritoryError> {
-        for (name, v) in [
-            ("municipale", municipal),
-            ("comptée à part", counted_apart),
-            ("totale", total),
-        ] {
+    pub fn new(municipal: Option<i64>, counted_apart: Option<i64>, total: Option<i64>) -> Result<Self, TerritoryError> {
+        for (name, v) in [("municipale", municipal), ("comptée à part", counted_apart), ("totale", total)] {
             if let Some(v) = v {
                 if v < 0 {
                     return Err(TerritoryError::Population(format!(
@@ -261,11 +240,7 @@ impl Population {
             (Some(m), None, Some(t)) => Some(t - m),
             (_, c, _) => c,
         };
-        Ok(Self {
-            municipal,
-            counted_apart,
-            total,
-        })
+        Ok(Self { municipal, counted_apart, total })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -374,11 +349,7 @@ impl Total {
                 None => missing += 1,
             }
         }
-        Self {
-            value: (missing == 0).then_some(known_sum),
-            known_sum,
-            missing,
-        }
+        Self { value: (missing == 0).then_some(known_sum), known_sum, missing }
     }
 }
 
@@ -405,12 +376,7 @@ impl Change {
     pub fn between(from: Vintage, before: i64, to: Vintage, after: i64) -> Self {
         let absolute = after - before;
         let percent = (before != 0).then(|| round2(absolute as f64 * 100.0 / before as f64));
-        Self {
-            from,
-            to,
-            absolute,
-            percent,
-        }
+        Self { from, to, absolute, percent }
     }
 }
 
@@ -420,10 +386,7 @@ fn round2(x: f64) -> f64 {
 
 /// Totals per vintage over all the communes given, and the change of the total population between
 /// each pair of consecutive vintages where both totals are known.
-pub fn territory_totals(
-    communes: &[CommunePopulations],
-    vintages: &[Vintage],
-) -> (Vec<VintageTotals>, Vec<Change>) {
+pub fn territory_totals(communes: &[CommunePopulations], vintages: &[Vintage]) -> (Vec<VintageTotals>, Vec<Change>) {
     let totals: Vec<VintageTotals> = vintages
         .iter()
         .map(|&v| {
@@ -442,12 +405,7 @@ pub fn territory_totals(
         .windows(2)
         .filter_map(|w| {
             let (a, b) = (&w[0], &w[1]);
-            Some(Change::between(
-                a.vintage,
-                a.total.value?,
-                b.vintage,
-                b.total.value?,
-            ))
+            Some(Change::between(a.vintage, a.total.value?, b.vintage, b.total.value?))
         })
         .collect();
     (totals, changes)
@@ -493,10 +451,7 @@ mod tests {
 
     #[test]
     fn insee_codes_of_metropole_corsica_and_overseas() {
-        for ok in [
-            "62119", "01001", "2A004", "2B033", "2a004", "97101", "97611", "97501", "98735",
-            "98901",
-        ] {
+        for ok in ["62119", "01001", "2A004", "2B033", "2a004", "97101", "97611", "97501", "98735", "98901"] {
             assert!(InseeCode::parse(ok).is_ok(), "{ok} should parse");
         }
         assert_eq!(InseeCode::parse("2a004").unwrap().as_str(), "2A004");
@@ -504,8 +459,8 @@ mod tests {
         assert_eq!(InseeCode::parse("2B033").unwrap().departement(), "2B");
         assert_eq!(InseeCode::parse("97411").unwrap().departement(), "974");
         for bad in [
-            "6211", "621190", "20004", "2C004", "2AB04", "00001", "96001", "99100", "97901",
-            "98501", "62000", "6211A", "é2119",
+            "6211", "621190", "20004", "2C004", "2AB04", "00001", "96001", "99100", "97901", "98501", "62000", "6211A",
+            "é2119",
         ] {
             assert!(InseeCode::parse(bad).is_err(), "{bad} should be refused");
         }
@@ -549,12 +504,7 @@ mod tests {
             name: code.to_owned(),
             by_vintage: figures
                 .iter()
-                .map(|&(v, m, t)| {
-                    (
-                        Vintage::new(v).unwrap(),
-                        Population::new(m, None, t).unwrap(),
-                    )
-                })
+                .map(|&(v, m, t)| (Vintage::new(v).unwrap(), Population::new(m, None, t).unwrap()))
                 .collect(),
         }
     }
@@ -562,14 +512,8 @@ mod tests {
     #[test]
     fn totals_never_count_unknown_as_zero() {
         let communes = vec![
-            commune(
-                "62023",
-                &[(2020, None, Some(2902)), (2021, Some(2852), Some(2888))],
-            ),
-            commune(
-                "62028",
-                &[(2020, None, Some(635)), (2021, Some(643), Some(651))],
-            ),
+            commune("62023", &[(2020, None, Some(2902)), (2021, Some(2852), Some(2888))]),
+            commune("62028", &[(2020, None, Some(635)), (2021, Some(643), Some(651))]),
         ];
         let vs = [Vintage::new(2020).unwrap(), Vintage::new(2021).unwrap()];
         let (totals, changes) = territory_totals(&communes, &vs);
@@ -586,23 +530,9 @@ mod tests {
     #[test]
     fn change_of_the_convention_total() {
         // FACTS.md: totale 2020 = 279,142; totale 2021 = 278,431; change −711 (−0.25 %).
-        let c = Change::between(
-            Vintage::new(2020).unwrap(),
-            279_142,
-            Vintage::new(2021).unwrap(),
-            278_431,
-        );
+        let c = Change::between(Vintage::new(2020).unwrap(), 279_142, Vintage::new(2021).unwrap(), 278_431);
         assert_eq!(c.absolute, -711);
         assert_eq!(c.percent, Some(-0.25));
-        assert_eq!(
-            Change::between(
-                Vintage::new(2020).unwrap(),
-                0,
-                Vintage::new(2021).unwrap(),
-                5
-            )
-            .percent,
-            None
-        );
+        assert_eq!(Change::between(Vintage::new(2020).unwrap(), 0, Vintage::new(2021).unwrap(), 5).percent, None);
     }
 }

@@ -7,8 +7,7 @@ use ctg_domain::NewConvention;
 use crate::{ImportError, ImportErrors, Location};
 
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<NewConvention>, ImportErrors> {
-    let conventions: Vec<NewConvention> =
-        serde_json::from_slice(bytes).map_err(|e| ImportError::json(file, &e))?;
+    let conventions: Vec<NewConvention> = serde_json::from_slice(bytes).map_err(|e| ImportError::json(file, &e))?;
     let errors: Vec<ImportError> = conventions
         .iter()
         .enumerate()
@@ -16,10 +15,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<NewConvention>, ImportError
             c.validate().err().map(|e| {
                 ImportError::new(
                     file,
-                    Location::Record {
-                        number: i + 1,
-                        code: None,
-                    },
+                    Location::Record { number: i + 1, code: None },
                     None,
                     format!("« {} » : {e}", c.title),
                 )
@@ -42,20 +38,20 @@ mod tests {
         let e = parse("c.json", br#"[{"titre":"CTG","epci":"200072460","debut":"2026-01-01","fin":"2030-12-31","statut":"signee","date":"x"}]"#)
             .unwrap_err()
             .to_string();
-        assert!(
-            e.contains("c.json, ligne 1, colonne") && e.contains("unknown field `date`"),
-            "{e}"
-        );
-        let e = parse("c.json", br#"[{"titre":"CTG","epci":"200072461","debut":"2026-01-01","fin":"2030-12-31","statut":"signee"}]"#)
-            .unwrap_err()
-            .to_string();
+        assert!(e.contains("c.json, ligne 1, colonne") && e.contains("unknown field `date`"), "{e}");
+        let e = parse(
+            "c.json",
+            br#"[{"titre":"CTG","epci":"200072461","debut":"2026-01-01","fin":"2030-12-31","statut":"signee"}]"#,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("SIREN « 200072461 » invalide"), "{e}");
-        let e = parse("c.json", br#"[{"titre":"CTG","epci":"200072460","debut":"2026-01-01","fin":"2025-12-31","statut":"signee"}]"#)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("c.json, enregistrement n° 1 : « CTG » : la période est invalide"),
-            "{e}"
-        );
+        let e = parse(
+            "c.json",
+            br#"[{"titre":"CTG","epci":"200072460","debut":"2026-01-01","fin":"2025-12-31","statut":"signee"}]"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("c.json, enregistrement n° 1 : « CTG » : la période est invalide"), "{e}");
     }
 }

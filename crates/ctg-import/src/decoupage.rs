@@ -12,10 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use ctg_domain::{
-    Commune, Epci, EpciKind, InseeCode, Population, PopulationRecord, Siren, TerritoryBatch,
-    Vintage,
-};
+use ctg_domain::{Commune, Epci, EpciKind, InseeCode, Population, PopulationRecord, Siren, TerritoryBatch, Vintage};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -79,10 +76,7 @@ impl Record<'_> {
     fn error(&mut self, field: &str, message: impl Into<String>) {
         self.errors.push(ImportError::new(
             self.file,
-            Location::Record {
-                number: self.number,
-                code: self.code.clone(),
-            },
+            Location::Record { number: self.number, code: self.code.clone() },
             Some(field),
             message,
         ));
@@ -165,8 +159,7 @@ pub fn parse(
 ) -> Result<Territory, ImportErrors> {
     let raw_communes: Vec<RawCommune> =
         serde_json::from_slice(communes_json).map_err(|e| ImportError::json(communes_file, &e))?;
-    let raw_epcis: Vec<RawEpci> =
-        serde_json::from_slice(epci_json).map_err(|e| ImportError::json(epci_file, &e))?;
+    let raw_epcis: Vec<RawEpci> = serde_json::from_slice(epci_json).map_err(|e| ImportError::json(epci_file, &e))?;
 
     let mut errors = Vec::new();
     let mut skipped = Skipped::default();
@@ -176,12 +169,8 @@ pub fn parse(
     // that one bad commune is reported once and not again as an unknown member of its EPCI.
     let mut present: HashSet<String> = HashSet::with_capacity(raw_communes.len());
     for (i, raw) in raw_communes.iter().enumerate() {
-        let mut rec = Record {
-            file: communes_file,
-            number: i + 1,
-            code: code_of(raw.code.as_ref()),
-            errors: &mut errors,
-        };
+        let mut rec =
+            Record { file: communes_file, number: i + 1, code: code_of(raw.code.as_ref()), errors: &mut errors };
         let Some(kind) = rec.string("type", raw.kind.as_ref()) else {
             continue;
         };
@@ -206,54 +195,44 @@ pub fn parse(
                 continue;
             }
         }
-        let code = rec
-            .string("code", raw.code.as_ref())
-            .and_then(|c| match InseeCode::parse(&c) {
-                Ok(code) => Some(code),
-                Err(e) => {
-                    rec.error("code", e.to_string());
-                    None
-                }
-            });
+        let code = rec.string("code", raw.code.as_ref()).and_then(|c| match InseeCode::parse(&c) {
+            Ok(code) => Some(code),
+            Err(e) => {
+                rec.error("code", e.to_string());
+                None
+            }
+        });
         if let Some(code) = &code {
             present.insert(code.to_string());
         }
         let name = rec.string("nom", raw.nom.as_ref());
         let department = rec.string("departement", raw.departement.as_ref());
         let region = rec.optional_string("region", raw.region.as_ref());
-        let siren =
-            rec.optional_string("siren", raw.siren.as_ref())
-                .and_then(|s| match Siren::parse(&s) {
-                    Ok(s) => Some(s),
-                    Err(e) => {
-                        rec.error("siren", e.to_string());
-                        None
-                    }
-                });
+        let siren = rec.optional_string("siren", raw.siren.as_ref()).and_then(|s| match Siren::parse(&s) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                rec.error("siren", e.to_string());
+                None
+            }
+        });
         let (Some(code), Some(name), Some(department)) = (code, name, department) else {
             continue;
         };
         if department != code.departement() {
-            rec.error("departement", format!(
-                "« {department} » ne correspond pas au code INSEE {code}, qui est du département {}",
-                code.departement()
-            ));
-            continue;
-        }
-        if let Some(first) = seen.insert(code.to_string(), i + 1) {
             rec.error(
-                "code",
-                format!("la commune {code} figure déjà à l'enregistrement n° {first}"),
+                "departement",
+                format!(
+                    "« {department} » ne correspond pas au code INSEE {code}, qui est du département {}",
+                    code.departement()
+                ),
             );
             continue;
         }
-        communes.push(Commune {
-            code,
-            name,
-            department,
-            region,
-            siren,
-        });
+        if let Some(first) = seen.insert(code.to_string(), i + 1) {
+            rec.error("code", format!("la commune {code} figure déjà à l'enregistrement n° {first}"));
+            continue;
+        }
+        communes.push(Commune { code, name, department, region, siren });
     }
 
     let mut epcis = Vec::with_capacity(raw_epcis.len());
@@ -261,34 +240,22 @@ pub fn parse(
     let mut member_of: HashMap<String, String> = HashMap::with_capacity(communes.len());
     let mut sirens: HashSet<String> = HashSet::with_capacity(raw_epcis.len());
     for (i, raw) in raw_epcis.iter().enumerate() {
-        let mut rec = Record {
-            file: epci_file,
-            number: i + 1,
-            code: code_of(raw.code.as_ref()),
-            errors: &mut errors,
-        };
-        let siren = rec
-            .string("code", raw.code.as_ref())
-            .and_then(|c| match Siren::parse(&c) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    rec.error("code", e.to_string());
-                    None
-                }
-            });
+        let mut rec = Record { file: epci_file, number: i + 1, code: code_of(raw.code.as_ref()), errors: &mut errors };
+        let siren = rec.string("code", raw.code.as_ref()).and_then(|c| match Siren::parse(&c) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                rec.error("code", e.to_string());
+                None
+            }
+        });
         let name = rec.string("nom", raw.nom.as_ref());
-        let kind = rec
-            .string("type", raw.kind.as_ref())
-            .and_then(|k| match EpciKind::parse(&k) {
-                Some(kind) => Some(kind),
-                None => {
-                    rec.error(
-                        "type",
-                        format!("nature inconnue « {k} » (attendues : CC, CA, CU, METRO, MET69)"),
-                    );
-                    None
-                }
-            });
+        let kind = rec.string("type", raw.kind.as_ref()).and_then(|k| match EpciKind::parse(&k) {
+            Some(kind) => Some(kind),
+            None => {
+                rec.error("type", format!("nature inconnue « {k} » (attendues : CC, CA, CU, METRO, MET69)"));
+                None
+            }
+        });
         let Some(raw_members) = &raw.membres else {
             rec.error("membres", "champ manquant");
             continue;
@@ -299,13 +266,11 @@ pub fn parse(
         let mut members = Vec::with_capacity(raw_members.len());
         for (j, m) in raw_members.iter().enumerate() {
             let field = |name: &str| format!("membres[{}].{name}", j + 1);
-            let code = rec.string(&field("code"), m.code.as_ref()).and_then(|c| {
-                match InseeCode::parse(&c) {
-                    Ok(code) => Some(code),
-                    Err(e) => {
-                        rec.error(&field("code"), e.to_string());
-                        None
-                    }
+            let code = rec.string(&field("code"), m.code.as_ref()).and_then(|c| match InseeCode::parse(&c) {
+                Ok(code) => Some(code),
+                Err(e) => {
+                    rec.error(&field("code"), e.to_string());
+                    None
                 }
             });
             let municipal = rec.count(&field("populationMunicipale"), m.municipale.as_ref());
@@ -314,28 +279,19 @@ pub fn parse(
             if !present.contains(code.as_str()) {
                 rec.error(
                     &field("code"),
-                    format!(
-                    "la commune {code} n'est pas une commune actuelle du fichier {communes_file}"
-                ),
+                    format!("la commune {code} n'est pas une commune actuelle du fichier {communes_file}"),
                 );
                 continue;
             }
             if let Some(siren) = &siren {
                 if let Some(other) = member_of.insert(code.to_string(), siren.to_string()) {
-                    rec.error(
-                        &field("code"),
-                        format!("la commune {code} est déjà membre de l'EPCI {other}"),
-                    );
+                    rec.error(&field("code"), format!("la commune {code} est déjà membre de l'EPCI {other}"));
                     continue;
                 }
             }
             match Population::new(municipal, None, total) {
                 Ok(population) if municipal.is_some() && total.is_some() => {
-                    populations.push(PopulationRecord {
-                        commune: code.clone(),
-                        vintage,
-                        population,
-                    });
+                    populations.push(PopulationRecord { commune: code.clone(), vintage, population });
                 }
                 Ok(_) => {}
                 Err(e) => rec.error(&field("populationTotale"), e.to_string()),
@@ -349,28 +305,15 @@ pub fn parse(
             rec.error("code", format!("l'EPCI {siren} figure deux fois"));
             continue;
         }
-        epcis.push(Epci {
-            siren,
-            name,
-            kind,
-            members,
-        });
+        epcis.push(Epci { siren, name, kind, members });
     }
 
     if !errors.is_empty() {
         return Err(ImportErrors(errors));
     }
-    let outside_epci = communes
-        .iter()
-        .filter(|c| !member_of.contains_key(c.code.as_str()))
-        .count();
+    let outside_epci = communes.iter().filter(|c| !member_of.contains_key(c.code.as_str())).count();
     Ok(Territory {
-        batch: TerritoryBatch {
-            communes,
-            epcis,
-            populations,
-            source: source.to_owned(),
-        },
+        batch: TerritoryBatch { communes, epcis, populations, source: source.to_owned() },
         skipped,
         outside_epci,
     })
@@ -397,95 +340,56 @@ mod tests {
 
     #[test]
     fn communes_epcis_and_populations() {
-        let t = parse(
-            "communes.json",
-            COMMUNES.as_bytes(),
-            "epci.json",
-            EPCI.as_bytes(),
-            v(),
-            "test",
-        )
-        .unwrap();
+        let t = parse("communes.json", COMMUNES.as_bytes(), "epci.json", EPCI.as_bytes(), v(), "test").unwrap();
         assert_eq!(t.batch.communes.len(), 3);
         assert_eq!(t.skipped.communes_deleguees, 1);
         assert_eq!(t.outside_epci, 1);
         assert_eq!(t.batch.epcis[0].members[0].as_str(), "62119");
         let p = &t.batch.populations[0];
         assert_eq!(
-            (
-                p.population.municipal,
-                p.population.counted_apart,
-                p.population.total
-            ),
+            (p.population.municipal, p.population.counted_apart, p.population.total),
             (Some(25000), Some(500), Some(25500))
         );
     }
 
     fn errors(communes: &str, epci: &str) -> Vec<String> {
-        parse(
-            "communes.json",
-            communes.as_bytes(),
-            "epci.json",
-            epci.as_bytes(),
-            v(),
-            "test",
-        )
-        .unwrap_err()
-        .0
-        .iter()
-        .map(ToString::to_string)
-        .collect()
+        parse("communes.json", communes.as_bytes(), "epci.json", epci.as_bytes(), v(), "test")
+            .unwrap_err()
+            .0
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     #[test]
     fn every_problem_is_named_with_file_record_and_field() {
-        let communes = COMMUNES.replace(
-            r#""code":"2A004","nom":"Ajaccio""#,
-            r#""code":"20004","nom":"Ajaccio""#,
-        );
+        let communes = COMMUNES.replace(r#""code":"2A004","nom":"Ajaccio""#, r#""code":"20004","nom":"Ajaccio""#);
         let e = errors(&communes, EPCI);
-        assert!(e.iter().any(|m| m.starts_with("communes.json, enregistrement n° 3 (code 20004), champ « code » : code INSEE « 20004 » invalide")), "{e:?}");
+        assert!(
+            e.iter().any(|m| m.starts_with(
+                "communes.json, enregistrement n° 3 (code 20004), champ « code » : code INSEE « 20004 » invalide"
+            )),
+            "{e:?}"
+        );
         // The EPCI's member 2A004 is then unknown too, and said so.
         assert!(
-            e.iter().any(|m| m.contains(
-                "epci.json, enregistrement n° 2 (code 242010056), champ « membres[1].code »"
-            )),
+            e.iter().any(|m| m.contains("epci.json, enregistrement n° 2 (code 242010056), champ « membres[1].code »")),
             "{e:?}"
         );
 
         let e = errors(COMMUNES, &EPCI.replace("200072460", "200072461"));
-        assert!(
-            e[0].contains("champ « code » : SIREN « 200072461 » invalide"),
-            "{e:?}"
-        );
+        assert!(e[0].contains("champ « code » : SIREN « 200072461 » invalide"), "{e:?}");
 
         let e = errors(&COMMUNES.replace(r#","nom":"Ajaccio""#, ""), EPCI);
-        assert_eq!(
-            e,
-            vec!["communes.json, enregistrement n° 3 (code 2A004), champ « nom » : champ manquant"]
-        );
+        assert_eq!(e, vec!["communes.json, enregistrement n° 3 (code 2A004), champ « nom » : champ manquant"]);
 
-        let e = errors(
-            COMMUNES,
-            &EPCI.replace(
-                r#""populationTotale":25500"#,
-                r#""populationTotale":"beaucoup""#,
-            ),
-        );
-        assert!(
-            e[0].contains(
-                "membres[1].populationTotale » : nombre attendu, trouvé le texte « beaucoup »"
-            ),
-            "{e:?}"
-        );
+        let e = errors(COMMUNES, &EPCI.replace(r#""populationTotale":25500"#, r#""populationTotale":"beaucoup""#));
+        assert!(e[0].contains("membres[1].populationTotale » : nombre attendu, trouvé le texte « beaucoup »"), "{e:?}");
 
         let e = errors(COMMUNES, &EPCI.replace("25500", "24000"));
         assert!(e[0].contains("inférieure à la municipale"), "{e:?}");
 
-        let e = errors(
-            &COMMUNES.replace(r#""type":"commune-deleguee""#, r#""type":"hameau""#),
-            EPCI,
-        );
+        let e = errors(&COMMUNES.replace(r#""type":"commune-deleguee""#, r#""type":"hameau""#), EPCI);
         assert!(e[0].contains("type inconnu « hameau »"), "{e:?}");
     }
 
@@ -493,10 +397,7 @@ mod tests {
     fn malformed_json_is_placed() {
         let e = errors("[{\"code\": }]", EPCI);
         assert_eq!(e.len(), 1);
-        assert!(
-            e[0].starts_with("communes.json, ligne 1, colonne 11 : JSON invalide"),
-            "{e:?}"
-        );
+        assert!(e[0].starts_with("communes.json, ligne 1, colonne 11 : JSON invalide"), "{e:?}");
         let e = errors("{}", EPCI);
         assert!(e[0].contains("structure JSON inattendue"), "{e:?}");
     }

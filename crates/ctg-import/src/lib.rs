@@ -33,18 +33,8 @@ pub struct ImportError {
 }
 
 impl ImportError {
-    pub fn new(
-        file: &str,
-        location: Location,
-        field: Option<&str>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            file: file.to_owned(),
-            location,
-            field: field.map(str::to_owned),
-            message: message.into(),
-        }
+    pub fn new(file: &str, location: Location, field: Option<&str>, message: impl Into<String>) -> Self {
+        Self { file: file.to_owned(), location, field: field.map(str::to_owned), message: message.into() }
     }
 
     /// A JSON syntax or shape error from serde_json, placed at its line and column.
@@ -58,18 +48,11 @@ impl ImportError {
         };
         // serde_json appends " at line L column C" to its message; the location says it in French.
         let detail = err.to_string();
-        let detail = detail
-            .split(" at line ")
-            .next()
-            .unwrap_or(&detail)
-            .to_owned();
+        let detail = detail.split(" at line ").next().unwrap_or(&detail).to_owned();
         let location = if err.line() == 0 {
             Location::File
         } else {
-            Location::Position {
-                line: err.line(),
-                column: err.column(),
-            }
+            Location::Position { line: err.line(), column: err.column() }
         };
         Self::new(file, location, None, format!("{what} ({detail})"))
     }
@@ -80,10 +63,7 @@ impl fmt::Display for ImportError {
         write!(f, "{}", self.file)?;
         match &self.location {
             Location::File => {}
-            Location::Record {
-                number,
-                code: Some(code),
-            } => write!(f, ", enregistrement n° {number} (code {code})")?,
+            Location::Record { number, code: Some(code) } => write!(f, ", enregistrement n° {number} (code {code})")?,
             Location::Record { number, code: None } => write!(f, ", enregistrement n° {number}")?,
             Location::Line(line) => write!(f, ", ligne {line}")?,
             Location::Position { line, column } => write!(f, ", ligne {line}, colonne {column}")?,
@@ -132,9 +112,7 @@ impl From<ImportError> for ImportErrors {
 
 /// The file name to show for a path: its last component.
 pub fn display_name(path: &std::path::Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
 }
 
 #[cfg(test)]
@@ -145,10 +123,7 @@ mod tests {
     fn errors_read_as_french_sentences() {
         let e = ImportError::new(
             "epci.json",
-            Location::Record {
-                number: 3,
-                code: Some("200072460".into()),
-            },
+            Location::Record { number: 3, code: Some("200072460".into()) },
             Some("membres[2].code"),
             "code INSEE « 6211 » invalide",
         );
@@ -159,10 +134,6 @@ mod tests {
         let json_err = serde_json::from_str::<serde_json::Value>("[1,\n  {").unwrap_err();
         let e = ImportError::json("communes.json", &json_err);
         assert_eq!(e.location, Location::Position { line: 2, column: 3 });
-        assert!(
-            e.to_string()
-                .starts_with("communes.json, ligne 2, colonne 3 : JSON tronqué"),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("communes.json, ligne 2, colonne 3 : JSON tronqué"), "{e}");
     }
 }

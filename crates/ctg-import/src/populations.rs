@@ -11,14 +11,8 @@ use ctg_domain::{InseeCode, Population, PopulationRecord, Vintage};
 
 use crate::{ImportError, ImportErrors, Location};
 
-pub const COLUMNS: [&str; 6] = [
-    "code_insee",
-    "nom",
-    "millesime",
-    "population_municipale",
-    "population_comptee_a_part",
-    "population_totale",
-];
+pub const COLUMNS: [&str; 6] =
+    ["code_insee", "nom", "millesime", "population_municipale", "population_comptee_a_part", "population_totale"];
 
 /// A parsed row and the line it came from, so that later checks (an unknown commune) can name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,28 +24,13 @@ pub struct PopulationRow {
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<PopulationRow>, ImportErrors> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let delimiter = if first_line.contains(&b';') && !first_line.contains(&b',') {
-        b';'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let header_err =
-        |m: String| ImportErrors::from(ImportError::new(file, Location::Line(1), None, m));
-    let headers = reader
-        .headers()
-        .map_err(|e| header_err(format!("en-tête illisible ({e})")))?
-        .clone();
+    let delimiter = if first_line.contains(&b';') && !first_line.contains(&b',') { b';' } else { b',' };
+    let mut reader =
+        csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).trim(csv::Trim::All).from_reader(bytes);
+    let header_err = |m: String| ImportErrors::from(ImportError::new(file, Location::Line(1), None, m));
+    let headers = reader.headers().map_err(|e| header_err(format!("en-tête illisible ({e})")))?.clone();
     let index: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
-    let missing: Vec<&str> = COLUMNS
-        .iter()
-        .copied()
-        .filter(|c| *c != "nom" && !index.contains_key(c))
-        .collect();
+    let missing: Vec<&str> = COLUMNS.iter().copied().filter(|c| *c != "nom" && !index.contains_key(c)).collect();
     if !missing.is_empty() {
         return Err(header_err(format!(
             "colonne(s) manquante(s) : {} (colonnes attendues : {})",
@@ -69,23 +48,13 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<PopulationRow>, ImportError
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                errors.push(ImportError::new(
-                    file,
-                    Location::Line(line),
-                    None,
-                    format!("ligne CSV illisible ({e})"),
-                ));
+                errors.push(ImportError::new(file, Location::Line(line), None, format!("ligne CSV illisible ({e})")));
                 continue;
             }
         };
         let line = record.position().map_or(0, |p| p.line());
         let mut err = |field: &str, message: String| {
-            errors.push(ImportError::new(
-                file,
-                Location::Line(line),
-                Some(field),
-                message,
-            ));
+            errors.push(ImportError::new(file, Location::Line(line), Some(field), message));
         };
         let cell = |name: &str| record.get(col(name)).unwrap_or("");
         if record.iter().all(str::is_empty) {
@@ -110,26 +79,17 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<PopulationRow>, ImportError
             if raw.is_empty() {
                 return Ok(None);
             }
-            let cleaned: String = raw
-                .chars()
-                .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
-                .collect();
+            let cleaned: String = raw.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).collect();
             match cleaned.parse::<i64>() {
                 Ok(v) if v >= 0 => Ok(Some(v)),
                 _ => {
-                    err(
-                        name,
-                        format!("« {raw} » n'est pas un entier positif ou nul"),
-                    );
+                    err(name, format!("« {raw} » n'est pas un entier positif ou nul"));
                     Err(())
                 }
             }
         };
-        let (m, c, t) = (
-            figure("population_municipale"),
-            figure("population_comptee_a_part"),
-            figure("population_totale"),
-        );
+        let (m, c, t) =
+            (figure("population_municipale"), figure("population_comptee_a_part"), figure("population_totale"));
         let (Some(code), Some(vintage), Ok(m), Ok(c), Ok(t)) = (code, vintage, m, c, t) else {
             continue;
         };
@@ -145,17 +105,13 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<PopulationRow>, ImportError
             continue;
         }
         if let Some(first) = seen.insert((code.to_string(), vintage.year()), line) {
-            err("code_insee", format!("la commune {code} a déjà une ligne pour le millésime {vintage} (ligne {first})"));
+            err(
+                "code_insee",
+                format!("la commune {code} a déjà une ligne pour le millésime {vintage} (ligne {first})"),
+            );
             continue;
         }
-        rows.push(PopulationRow {
-            line,
-            record: PopulationRecord {
-                commune: code,
-                vintage,
-                population,
-            },
-        });
+        rows.push(PopulationRow { line, record: PopulationRecord { commune: code, vintage, population } });
     }
     if errors.is_empty() {
         Ok(rows)
@@ -172,24 +128,17 @@ mod tests {
 
     #[test]
     fn empty_cells_are_unknown_not_zero() {
-        let csv =
-            format!("{HEADER}62023,Allouagne,2021,2852,36,2888\n62023,Allouagne,2020,,,2902\n");
+        let csv = format!("{HEADER}62023,Allouagne,2021,2852,36,2888\n62023,Allouagne,2020,,,2902\n");
         let rows = parse("p.csv", csv.as_bytes()).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].line, 3);
         let p = rows[1].record.population;
-        assert_eq!(
-            (p.municipal, p.counted_apart, p.total),
-            (None, None, Some(2902))
-        );
+        assert_eq!((p.municipal, p.counted_apart, p.total), (None, None, Some(2902)));
     }
 
     #[test]
     fn semicolons_and_byte_order_mark() {
-        let csv = format!(
-            "\u{feff}{}62023;Allouagne;2021;2 852;36;2 888\n",
-            HEADER.replace(',', ";")
-        );
+        let csv = format!("\u{feff}{}62023;Allouagne;2021;2 852;36;2 888\n", HEADER.replace(',', ";"));
         let rows = parse("p.csv", csv.as_bytes()).unwrap();
         assert_eq!(rows[0].record.population.total, Some(2888));
     }
@@ -197,38 +146,20 @@ mod tests {
     #[test]
     fn errors_name_line_and_column() {
         let csv = format!("{HEADER}62023,Allouagne,2021,2852,36,2888\n6202,X,2021,1,0,1\n62028,Ames,2021,abc,8,651\n62029,Amettes,2021,464,2,467\n62023,Allouagne,2021,2852,36,2888\n");
-        let e: Vec<String> = parse("p.csv", csv.as_bytes())
-            .unwrap_err()
-            .0
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let e: Vec<String> = parse("p.csv", csv.as_bytes()).unwrap_err().0.iter().map(ToString::to_string).collect();
         assert_eq!(e.len(), 4, "{e:?}");
-        assert!(
-            e[0].starts_with("p.csv, ligne 3, champ « code_insee » : code INSEE « 6202 » invalide"),
-            "{e:?}"
+        assert!(e[0].starts_with("p.csv, ligne 3, champ « code_insee » : code INSEE « 6202 » invalide"), "{e:?}");
+        assert_eq!(
+            e[1],
+            "p.csv, ligne 4, champ « population_municipale » : « abc » n'est pas un entier positif ou nul"
         );
-        assert_eq!(e[1], "p.csv, ligne 4, champ « population_municipale » : « abc » n'est pas un entier positif ou nul");
-        assert!(
-            e[2].starts_with("p.csv, ligne 5, champ « population_totale »"),
-            "{e:?}"
-        );
-        assert!(
-            e[3].contains("ligne 6") && e[3].contains("(ligne 2)"),
-            "{e:?}"
-        );
+        assert!(e[2].starts_with("p.csv, ligne 5, champ « population_totale »"), "{e:?}");
+        assert!(e[3].contains("ligne 6") && e[3].contains("(ligne 2)"), "{e:?}");
     }
 
     #[test]
     fn missing_columns_are_listed() {
-        let e = parse("p.csv", b"code_insee,nom,annee\n62023,A,2021\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains(
-                "p.csv, ligne 1 : colonne(s) manquante(s) : millesime, population_municipale"
-            ),
-            "{e}"
-        );
+        let e = parse("p.csv", b"code_insee,nom,annee\n62023,A,2021\n").unwrap_err().to_string();
+        assert!(e.contains("p.csv, ligne 1 : colonne(s) manquante(s) : millesime, population_municipale"), "{e}");
     }
 }

@@ -7,10 +7,7 @@ use ctg_domain::{CommunePopulations, Vintage};
 /// format (`code_insee`, `nom`, then `population_municipale_AAAA`, `population_comptee_a_part_AAAA`,
 /// `population_totale_AAAA` for each vintage). An unknown figure is an empty cell, never 0, so that the
 /// file reads back the way it was written.
-pub fn territory_csv(
-    communes: &[CommunePopulations],
-    vintages: &[Vintage],
-) -> Result<Vec<u8>, csv::Error> {
+pub fn territory_csv(communes: &[CommunePopulations], vintages: &[Vintage]) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["code_insee".to_owned(), "nom".to_owned()];
     for v in vintages {
@@ -45,10 +42,7 @@ mod tests {
             name: "Allouagne, « bourg »".into(),
             by_vintage: [
                 (v20, Population::new(None, None, Some(2902)).unwrap()),
-                (
-                    v21,
-                    Population::new(Some(2852), Some(36), Some(2888)).unwrap(),
-                ),
+                (v21, Population::new(Some(2852), Some(36), Some(2888)).unwrap()),
             ]
             .into_iter()
             .collect(),
@@ -56,9 +50,6 @@ mod tests {
         let out = String::from_utf8(territory_csv(&[c], &[v20, v21]).unwrap()).unwrap();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], "code_insee,nom,population_municipale_2020,population_comptee_a_part_2020,population_totale_2020,population_municipale_2021,population_comptee_a_part_2021,population_totale_2021");
-        assert_eq!(
-            lines[1],
-            "62023,\"Allouagne, « bourg »\",,,2902,2852,36,2888"
-        );
+        assert_eq!(lines[1], "62023,\"Allouagne, « bourg »\",,,2902,2852,36,2888");
     }
 }

@@ -2,10 +2,12 @@
 
 use chrono::NaiveDate;
 use ctg_domain::{
-    Ambition, Approach, Body, BodyKind, Convention, ConventionStatus, NewConvention, Organisation,
+    check_period, Actor, Ambition, Approach, Body, BodyKind, Convention, ConventionStatus, NewConvention, Organisation,
     OrganisationKind, Party, PartyRole, Siren, Stake,
 };
+use serde_json::json;
 
+use crate::audit::{record, Change};
 use crate::{with_db, Result, Store, StoreError};
 
 /// A convention as listed.
@@ -18,16 +20,13 @@ pub struct ConventionSummary {
     pub start: NaiveDate,
     pub end: NaiveDate,
     pub status: ConventionStatus,
+    pub published: bool,
     pub version: i64,
 }
 
 impl ConventionSummary {
     pub fn convention(&self) -> Convention {
-        Convention {
-            start: self.start,
-            end: self.end,
-            status: self.status,
-        }
+        Convention { start: self.start, end: self.end, status: self.status }
     }
 }
 
@@ -43,12 +42,81 @@ pub struct ConventionRef {
 pub struct ConventionDetail {
     pub summary: ConventionSummary,
     pub signing_place: Option<String>,
-    pub parties: Vec<Party>,
+    pub parties: Vec<PartyEntry>,
     pub stakes: Vec<Stake>,
     pub approaches: Vec<Approach>,
     pub bodies: Vec<Body>,
     pub predecessor: Option<ConventionRef>,
     pub successors: Vec<ConventionRef>,
+}
+
+/// A party as stored: its id and version, for editing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartyEntry {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub version: i64,
+    pub party: Party,
+}
+
+/// What a coordinator may change of a convention itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConventionEdit {
+    pub title: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub status: ConventionStatus,
+    pub signing_place: Option<String>,
+    pub published: bool,
+}
+
+impl ConventionEdit {
+    fn audit_value(&self) -> serde_json::Value {
+        json!({
+            "titre": self.title,
+            "debut": self.start.to_string(),
+            "fin": self.end.to_string(),
+            "statut": self.status.code(),
+            "lieu_signature": self.signing_place,
+            "publiee": self.published,
+        })
+    }
+}
+
+/// What may change of a party: who signs, under which deliberation, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartyEdit {
+    pub signatory: Option<String>,
+    pub signatory_title: Option<String>,
+    pub deliberation: Option<String>,
+    pub deliberation_date: Option<NaiveDate>,
+    pub signature_date: Option<NaiveDate>,
+}
+
+impl PartyEdit {
+    fn of(p: &Party) -> Self {
+        Self {
+            signatory: p.signatory.clone(),
+            signatory_title: p.signatory_title.clone(),
+            deliberation: p.deliberation.clone(),
+            deliberation_date: p.deliberation_date,
+            signature_date: p.signature_date,
+        }
+    }
+
+    fn audit_value(&self) -> serde_json::Value {
+        json!({
+            "signataire": self.signatory,
+            "qualite": self.signatory_title,
+            "deliberation": self.deliberation,
+            "deliberation_date": self.deliberation_date.map(|d| d.to_string()),
+            "signature_date": self.signature_date.map(|d| d.to_string()),
+        })
+    }
+}
+
+fn clean(s: &Option<String>) -> Option<String> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
 #[derive(sqlx::FromRow)]
@@ -60,6 +128,7 @@ struct SummaryRow {
     start_date: NaiveDate,
     end_date: NaiveDate,
     status: String,
+    published: bool,
     version: i64,
 }
 
@@ -67,10 +136,9 @@ impl SummaryRow {
     fn into_summary(self) -> Result<ConventionSummary> {
         Ok(ConventionSummary {
             id: self.id,
-            epci_siren: Siren::parse(&self.epci_siren)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?,
-            status: ConventionStatus::parse(&self.status)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+            epci_siren: Siren::parse(&self.epci_siren).map_err(|e| StoreError::Invalid(e.to_string()))?,
+            status: ConventionStatus::parse(&self.status).map_err(|e| StoreError::Invalid(e.to_string()))?,
+            published: self.published,
             title: self.title,
             epci_name: self.epci_name,
             start: self.start_date,
@@ -82,6 +150,9 @@ impl SummaryRow {
 
 #[derive(sqlx::FromRow)]
 struct PartyRow {
+    id: i64,
+    organisation_id: i64,
+    version: i64,
     name: String,
     short_name: Option<String>,
     kind: String,
@@ -105,145 +176,334 @@ struct StrategyRow {
     ambition_note: Option<String>,
 }
 
-const SUMMARY_SELECT: &str =
-    "SELECT c.id, c.title, c.epci_siren, e.name AS epci_name, c.start_date, c.end_date, \
-     c.status, c.version FROM convention c JOIN epci e ON e.siren = c.epci_siren";
+const SUMMARY_SELECT: &str = "SELECT c.id, c.title, c.epci_siren, e.name AS epci_name, c.start_date, c.end_date, \
+     c.status, c.published, c.version FROM convention c JOIN epci e ON e.siren = c.epci_siren";
 
 fn invalid(e: impl std::fmt::Display) -> StoreError {
     StoreError::Invalid(e.to_string())
 }
 
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
 impl Store {
-    /// Creates a convention with its parties, strategy and bodies in one transaction. Organisations
-    /// are matched by name and created when new. Returns the new convention's id.
-    pub async fn create_convention(
+    /// Creates a convention; see [`Store::create_conventions`].
+    pub async fn create_convention(&self, actor: &Actor, new: &NewConvention, predecessor: Option<i64>) -> Result<i64> {
+        let ids = self.create_conventions(actor, std::slice::from_ref(new), predecessor).await?;
+        Ok(ids[0])
+    }
+
+    /// Creates conventions with their parties, strategy and bodies, all in one transaction: all of
+    /// them or none. Organisations are matched by name and created when new. A convention's
+    /// predecessor is `predecessor` when given, else the convention named by its `precedente` on the
+    /// same EPCI (earlier in the list or already stored). A title already used on the EPCI is refused.
+    pub async fn create_conventions(
         &self,
-        new: &NewConvention,
+        actor: &Actor,
+        list: &[NewConvention],
         predecessor: Option<i64>,
-    ) -> Result<i64> {
-        new.validate().map_err(invalid)?;
+    ) -> Result<Vec<i64>> {
+        for new in list {
+            new.validate().map_err(|e| StoreError::Invalid(format!("« {} » : {e}", new.title)))?;
+        }
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            let epci: Option<(String,)> = sqlx::query_as("SELECT siren FROM epci WHERE siren = $1")
-                .bind(new.epci.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if epci.is_none() {
-                return Err(StoreError::Invalid(format!(
-                    "l'EPCI {} est inconnu : chargez d'abord le territoire (ctg import territoire)",
-                    new.epci
-                )));
-            }
-            if let Some(p) = predecessor {
-                let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM convention WHERE id = $1")
-                    .bind(p)
+            let mut ids = Vec::with_capacity(list.len());
+            for new in list {
+                let epci: Option<(String,)> = sqlx::query_as("SELECT siren FROM epci WHERE siren = $1")
+                    .bind(new.epci.as_str())
                     .fetch_optional(&mut *tx)
                     .await?;
-                if found.is_none() {
-                    return Err(StoreError::Invalid(format!("la convention précédente n° {p} n'existe pas")));
+                if epci.is_none() {
+                    return Err(StoreError::Invalid(format!(
+                        "l'EPCI {} est inconnu : chargez d'abord le territoire (ctg import territoire)",
+                        new.epci
+                    )));
                 }
-            }
-            let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO convention (title, epci_siren, start_date, end_date, status, signing_place, predecessor_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            )
-            .bind(new.title.trim())
-            .bind(new.epci.as_str())
-            .bind(new.start)
-            .bind(new.end)
-            .bind(new.status.code())
-            .bind(new.signing_place.as_deref())
-            .bind(predecessor)
-            .fetch_one(&mut *tx)
-            .await?;
-
-            for (position, party) in new.parties.iter().enumerate() {
-                let o = &party.organisation;
-                let (org_id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO organisation (name, short_name, kind, siren, address) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (name) DO UPDATE SET \
-                       short_name = COALESCE(excluded.short_name, organisation.short_name), \
-                       kind = excluded.kind, \
-                       siren = COALESCE(excluded.siren, organisation.siren), \
-                       address = COALESCE(excluded.address, organisation.address) \
-                     RETURNING id",
+                let title = new.title.trim();
+                let same: Option<(i64,)> = sqlx::query_as("SELECT id FROM convention WHERE epci_siren = $1 AND title = $2")
+                    .bind(new.epci.as_str())
+                    .bind(title)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some((id,)) = same {
+                    return Err(StoreError::Invalid(format!(
+                        "une convention « {title} » existe déjà sur l'EPCI {} (n° {id})",
+                        new.epci
+                    )));
+                }
+                let predecessor = match (predecessor, &new.predecessor) {
+                    (Some(p), _) => {
+                        let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM convention WHERE id = $1")
+                            .bind(p)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        if found.is_none() {
+                            return Err(StoreError::Invalid(format!("la convention précédente n° {p} n'existe pas")));
+                        }
+                        Some(p)
+                    }
+                    (None, Some(before)) => {
+                        let found: Option<(i64,)> =
+                            sqlx::query_as("SELECT id FROM convention WHERE epci_siren = $1 AND title = $2")
+                                .bind(new.epci.as_str())
+                                .bind(before.trim())
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        match found {
+                            Some((id,)) => Some(id),
+                            None => {
+                                return Err(StoreError::Invalid(format!(
+                                    "« {title} » : la convention précédente « {before} » est introuvable sur l'EPCI {}",
+                                    new.epci
+                                )))
+                            }
+                        }
+                    }
+                    (None, None) => None,
+                };
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO convention (title, epci_siren, start_date, end_date, status, signing_place, predecessor_id, published) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
                 )
-                .bind(o.name.trim())
-                .bind(o.short_name.as_deref())
-                .bind(o.kind.code())
-                .bind(o.siren.as_ref().map(Siren::as_str))
-                .bind(o.address.as_deref())
+                .bind(title)
+                .bind(new.epci.as_str())
+                .bind(new.start)
+                .bind(new.end)
+                .bind(new.status.code())
+                .bind(new.signing_place.as_deref())
+                .bind(predecessor)
+                .bind(new.published)
                 .fetch_one(&mut *tx)
                 .await?;
-                sqlx::query(
-                    "INSERT INTO party (convention_id, organisation_id, position, role, signatory, signatory_title, \
-                     deliberation, deliberation_date, signature_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(id)
-                .bind(org_id)
-                .bind(position as i64)
-                .bind(party.role.code())
-                .bind(party.signatory.as_deref())
-                .bind(party.signatory_title.as_deref())
-                .bind(party.deliberation.as_deref())
-                .bind(party.deliberation_date)
-                .bind(party.signature_date)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| match e.as_database_error().map(|d| d.kind()) {
-                    Some(sqlx::error::ErrorKind::UniqueViolation) => StoreError::Invalid(format!(
-                        "l'organisation « {} » figure deux fois parmi les parties",
-                        o.name
-                    )),
-                    _ => StoreError::Database(e),
-                })?;
-            }
 
-            for stake in &new.stakes {
-                let (stake_id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO stake (convention_id, number, title, description) VALUES ($1, $2, $3, $4) RETURNING id",
-                )
-                .bind(id)
-                .bind(stake.number)
-                .bind(stake.title.trim())
-                .bind(stake.description.as_deref())
-                .fetch_one(&mut *tx)
-                .await?;
-                for a in &stake.ambitions {
+                for (position, party) in new.parties.iter().enumerate() {
+                    let o = &party.organisation;
+                    let (org_id,): (i64,) = sqlx::query_as(
+                        "INSERT INTO organisation (name, short_name, kind, siren, address) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (name) DO UPDATE SET \
+                           short_name = COALESCE(excluded.short_name, organisation.short_name), \
+                           kind = excluded.kind, \
+                           siren = COALESCE(excluded.siren, organisation.siren), \
+                           address = COALESCE(excluded.address, organisation.address) \
+                         RETURNING id",
+                    )
+                    .bind(o.name.trim())
+                    .bind(o.short_name.as_deref())
+                    .bind(o.kind.code())
+                    .bind(o.siren.as_ref().map(Siren::as_str))
+                    .bind(o.address.as_deref())
+                    .fetch_one(&mut *tx)
+                    .await?;
                     sqlx::query(
-                        "INSERT INTO ambition (convention_id, stake_id, number, title, note) VALUES ($1, $2, $3, $4, $5)",
+                        "INSERT INTO party (convention_id, organisation_id, position, role, signatory, signatory_title, \
+                         deliberation, deliberation_date, signature_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     )
                     .bind(id)
-                    .bind(stake_id)
-                    .bind(a.number)
-                    .bind(a.title.trim())
-                    .bind(a.note.as_deref())
+                    .bind(org_id)
+                    .bind(position as i64)
+                    .bind(party.role.code())
+                    .bind(party.signatory.as_deref())
+                    .bind(party.signatory_title.as_deref())
+                    .bind(party.deliberation.as_deref())
+                    .bind(party.deliberation_date)
+                    .bind(party.signature_date)
                     .execute(&mut *tx)
-                    .await?;
+                    .await
+                    .map_err(|e| match e.as_database_error().map(|d| d.kind()) {
+                        Some(sqlx::error::ErrorKind::UniqueViolation) => StoreError::Invalid(format!(
+                            "l'organisation « {} » figure deux fois parmi les parties",
+                            o.name
+                        )),
+                        _ => StoreError::Database(e),
+                    })?;
                 }
-            }
-            for (position, a) in new.approaches.iter().enumerate() {
-                sqlx::query("INSERT INTO approach (convention_id, position, title, description) VALUES ($1, $2, $3, $4)")
+
+                for stake in &new.stakes {
+                    let (stake_id,): (i64,) = sqlx::query_as(
+                        "INSERT INTO stake (convention_id, number, title, description) VALUES ($1, $2, $3, $4) RETURNING id",
+                    )
                     .bind(id)
-                    .bind(position as i64)
-                    .bind(a.title.trim())
-                    .bind(a.description.as_deref())
-                    .execute(&mut *tx)
+                    .bind(stake.number)
+                    .bind(stake.title.trim())
+                    .bind(stake.description.as_deref())
+                    .fetch_one(&mut *tx)
                     .await?;
-            }
-            for (position, b) in new.bodies.iter().enumerate() {
-                sqlx::query("INSERT INTO body (convention_id, position, kind, name, description) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(id)
-                    .bind(position as i64)
-                    .bind(b.kind.code())
-                    .bind(b.name.trim())
-                    .bind(b.description.as_deref())
-                    .execute(&mut *tx)
-                    .await?;
+                    for a in &stake.ambitions {
+                        sqlx::query(
+                            "INSERT INTO ambition (convention_id, stake_id, number, title, note) VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(id)
+                        .bind(stake_id)
+                        .bind(a.number)
+                        .bind(a.title.trim())
+                        .bind(a.note.as_deref())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                for (position, a) in new.approaches.iter().enumerate() {
+                    sqlx::query("INSERT INTO approach (convention_id, position, title, description) VALUES ($1, $2, $3, $4)")
+                        .bind(id)
+                        .bind(position as i64)
+                        .bind(a.title.trim())
+                        .bind(a.description.as_deref())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for (position, b) in new.bodies.iter().enumerate() {
+                    sqlx::query("INSERT INTO body (convention_id, position, kind, name, description) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(id)
+                        .bind(position as i64)
+                        .bind(b.kind.code())
+                        .bind(b.name.trim())
+                        .bind(b.description.as_deref())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let mut after = serde_json::to_value(new).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                after["predecessor_id"] = json!(predecessor);
+                record!(&mut *tx, &Change {
+                    convention_id: Some(id),
+                    object_type: "convention",
+                    object_id: id.to_string(),
+                    object_label: title.to_owned(),
+                    action: "creation",
+                    before: None,
+                    after: Some(after),
+                    actor,
+                });
+                ids.push(id);
             }
             tx.commit().await?;
-            Ok(id)
+            Ok(ids)
         })
+    }
+
+    /// Changes a convention's title, period, status, place of signature and publication, from the
+    /// version the user read. A stale version is refused and nothing is written.
+    pub async fn update_convention(&self, actor: &Actor, id: i64, version: i64, edit: &ConventionEdit) -> Result<i64> {
+        let title = edit.title.trim();
+        if title.is_empty() {
+            return Err(StoreError::Invalid("le titre de la convention est vide".into()));
+        }
+        check_period(edit.start, edit.end).map_err(invalid)?;
+        let current = self.convention_summary(id).await?;
+        let before = ConventionEdit {
+            title: current.title.clone(),
+            start: current.start,
+            end: current.end,
+            status: current.status,
+            signing_place: self.convention(id).await?.signing_place,
+            published: current.published,
+        };
+        let edit =
+            ConventionEdit { title: title.to_owned(), signing_place: clean(&edit.signing_place), ..edit.clone() };
+        let updated = with_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE convention SET title = $1, start_date = $2, end_date = $3, status = $4, signing_place = $5, \
+                 published = $6, version = version + 1 WHERE id = $7 AND version = $8",
+            )
+            .bind(&edit.title)
+            .bind(edit.start)
+            .bind(edit.end)
+            .bind(edit.status.code())
+            .bind(edit.signing_place.as_deref())
+            .bind(edit.published)
+            .bind(id)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done == 1 {
+                record!(&mut *tx, &Change {
+                    convention_id: Some(id),
+                    object_type: "convention",
+                    object_id: id.to_string(),
+                    object_label: edit.title.clone(),
+                    action: "modification",
+                    before: Some(before.audit_value()),
+                    after: Some(edit.audit_value()),
+                    actor,
+                });
+                tx.commit().await?;
+            }
+            done == 1
+        });
+        if updated {
+            Ok(version + 1)
+        } else {
+            Err(StoreError::Stale {
+                what: format!("la convention « {} »", current.title),
+                last_change: self.last_change("convention", &id.to_string()).await?.map(Box::new),
+            })
+        }
+    }
+
+    /// Changes who signs for a party, under which deliberation and when, from the version read.
+    pub async fn update_party(
+        &self,
+        actor: &Actor,
+        convention_id: i64,
+        party_id: i64,
+        version: i64,
+        edit: &PartyEdit,
+    ) -> Result<i64> {
+        let detail = self.convention(convention_id).await?;
+        let entry = detail
+            .parties
+            .iter()
+            .find(|p| p.id == party_id)
+            .ok_or_else(|| StoreError::NotFound(format!("la partie n° {party_id} de cette convention")))?;
+        let edit = PartyEdit {
+            signatory: clean(&edit.signatory),
+            signatory_title: clean(&edit.signatory_title),
+            deliberation: clean(&edit.deliberation),
+            ..edit.clone()
+        };
+        let label = format!("{} ({})", entry.party.organisation.name, detail.summary.title);
+        let updated = with_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE party SET signatory = $1, signatory_title = $2, deliberation = $3, deliberation_date = $4, \
+                 signature_date = $5, version = version + 1 WHERE id = $6 AND convention_id = $7 AND version = $8",
+            )
+            .bind(edit.signatory.as_deref())
+            .bind(edit.signatory_title.as_deref())
+            .bind(edit.deliberation.as_deref())
+            .bind(edit.deliberation_date)
+            .bind(edit.signature_date)
+            .bind(party_id)
+            .bind(convention_id)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done == 1 {
+                record!(&mut *tx, &Change {
+                    convention_id: Some(convention_id),
+                    object_type: "partie",
+                    object_id: party_id.to_string(),
+                    object_label: label.clone(),
+                    action: "modification",
+                    before: Some(PartyEdit::of(&entry.party).audit_value()),
+                    after: Some(edit.audit_value()),
+                    actor,
+                });
+                tx.commit().await?;
+            }
+            done == 1
+        });
+        if updated {
+            Ok(version + 1)
+        } else {
+            Err(StoreError::Stale {
+                what: format!("la partie « {} »", entry.party.organisation.name),
+                last_change: self.last_change("partie", &party_id.to_string()).await?.map(Box::new),
+            })
+        }
     }
 
     /// All conventions, the most recent first.
@@ -275,8 +535,7 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
         });
-        row.ok_or_else(|| StoreError::NotFound(format!("la convention n° {id}")))?
-            .into_summary()
+        row.ok_or_else(|| StoreError::NotFound(format!("la convention n° {id}")))?.into_summary()
     }
 
     /// A convention with its parties, strategy, bodies and links to the conventions before and after it.
@@ -289,8 +548,8 @@ impl Store {
                     .fetch_one(pool)
                     .await?;
             let parties: Vec<PartyRow> = sqlx::query_as(
-                "SELECT o.name, o.short_name, o.kind, o.siren, o.address, p.role, p.signatory, p.signatory_title, \
-                 p.deliberation, p.deliberation_date, p.signature_date \
+                "SELECT p.id, p.organisation_id, p.version, o.name, o.short_name, o.kind, o.siren, o.address, p.role, \
+                 p.signatory, p.signatory_title, p.deliberation, p.deliberation_date, p.signature_date \
                  FROM party p JOIN organisation o ON o.id = p.organisation_id \
                  WHERE p.convention_id = $1 ORDER BY p.position",
             )
@@ -336,25 +595,25 @@ impl Store {
         let parties = parties
             .into_iter()
             .map(|r| {
-                Ok(Party {
-                    organisation: Organisation {
-                        name: r.name,
-                        short_name: r.short_name,
-                        kind: OrganisationKind::parse(&r.kind).map_err(invalid)?,
-                        siren: r
-                            .siren
-                            .as_deref()
-                            .map(Siren::parse)
-                            .transpose()
-                            .map_err(invalid)?,
-                        address: r.address,
+                Ok(PartyEntry {
+                    id: r.id,
+                    organisation_id: r.organisation_id,
+                    version: r.version,
+                    party: Party {
+                        organisation: Organisation {
+                            name: r.name,
+                            short_name: r.short_name,
+                            kind: OrganisationKind::parse(&r.kind).map_err(corrupt)?,
+                            siren: r.siren.as_deref().map(Siren::parse).transpose().map_err(corrupt)?,
+                            address: r.address,
+                        },
+                        role: PartyRole::parse(&r.role).map_err(corrupt)?,
+                        signatory: r.signatory,
+                        signatory_title: r.signatory_title,
+                        deliberation: r.deliberation,
+                        deliberation_date: r.deliberation_date,
+                        signature_date: r.signature_date,
                     },
-                    role: PartyRole::parse(&r.role).map_err(invalid)?,
-                    signatory: r.signatory,
-                    signatory_title: r.signatory_title,
-                    deliberation: r.deliberation,
-                    deliberation_date: r.deliberation_date,
-                    signature_date: r.signature_date,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -368,24 +627,14 @@ impl Store {
                     ambitions: Vec::new(),
                 });
             }
-            if let (Some(number), Some(title), Some(s)) =
-                (r.ambition_number, r.ambition_title, stakes.last_mut())
-            {
-                s.ambitions.push(Ambition {
-                    number,
-                    title,
-                    note: r.ambition_note,
-                });
+            if let (Some(number), Some(title), Some(s)) = (r.ambition_number, r.ambition_title, stakes.last_mut()) {
+                s.ambitions.push(Ambition { number, title, note: r.ambition_note });
             }
         }
         let bodies = bodies
             .into_iter()
             .map(|(kind, name, description)| {
-                Ok(Body {
-                    kind: BodyKind::parse(&kind).map_err(invalid)?,
-                    name,
-                    description,
-                })
+                Ok(Body { kind: BodyKind::parse(&kind).map_err(corrupt)?, name, description })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(ConventionDetail {
@@ -393,16 +642,10 @@ impl Store {
             signing_place: signing,
             parties,
             stakes,
-            approaches: approaches
-                .into_iter()
-                .map(|(title, description)| Approach { title, description })
-                .collect(),
+            approaches: approaches.into_iter().map(|(title, description)| Approach { title, description }).collect(),
             bodies,
             predecessor: predecessor.map(|(id, title)| ConventionRef { id, title }),
-            successors: successors
-                .into_iter()
-                .map(|(id, title)| ConventionRef { id, title })
-                .collect(),
+            successors: successors.into_iter().map(|(id, title)| ConventionRef { id, title }).collect(),
         })
     }
 }

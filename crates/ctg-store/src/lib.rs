@@ -9,17 +9,21 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use thiserror::Error;
 
+mod accounts;
+pub mod audit;
 mod convention;
+mod gdpr;
 mod territory;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use accounts::*;
+pub use audit::{AuditEntry, HistoryFilter};
 pub use convention::*;
+pub use gdpr::*;
 pub use territory::*;
 
 /// The default database: an SQLite file in the current directory, created if missing.
@@ -35,6 +39,11 @@ pub enum StoreError {
     Invalid(String),
     #[error("les communes suivantes sont inconnues : {}", .0.join(", "))]
     UnknownCommunes(Vec<String>),
+    /// Saving from a stale version: someone else changed the object since it was read.
+    #[error("{what} a été modifié(e) entre-temps")]
+    Stale { what: String, last_change: Option<Box<AuditEntry>> },
+    #[error("donnée inattendue en base : {0}")]
+    Corrupt(String),
     #[error("erreur de la base de données")]
     Database(#[from] sqlx::Error),
     #[error("échec des migrations de la base de données")]
@@ -84,17 +93,11 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(options)
-                .await?;
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
             Db::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
-                .await?;
+            let pool =
+                PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
             Db::Postgres(pool)
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
@@ -133,6 +136,12 @@ impl Store {
         Ok(())
     }
 
+    /// Runs one SQL statement as it is. For maintenance and tests: the application itself never
+    /// writes SQL that does not go through the functions of this crate.
+    pub async fn execute_raw(&self, sql: &str) -> Result<u64> {
+        with_db!(self, pool => Ok(sqlx::raw_sql(sql).execute(pool).await?.rows_affected()))
+    }
+
     pub async fn close(&self) {
         with_db!(self, pool => pool.close().await);
     }
@@ -144,12 +153,7 @@ pub fn redact_url(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
             match userinfo.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme_end + 3],
-                    &userinfo[..colon],
-                    &url[at..]
-                ),
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &userinfo[..colon], &url[at..]),
                 None => url.to_owned(),
             }
         }
@@ -163,10 +167,7 @@ mod tests {
 
     #[test]
     fn passwords_never_leave_the_url() {
-        assert_eq!(
-            redact_url("postgres://ctg:s3cret@db:5432/ctg"),
-            "postgres://ctg:***@db:5432/ctg"
-        );
+        assert_eq!(redact_url("postgres://ctg:s3cret@db:5432/ctg"), "postgres://ctg:***@db:5432/ctg");
         assert_eq!(redact_url("sqlite://ctg.db"), "sqlite://ctg.db");
         assert_eq!(redact_url("postgres://ctg@db/ctg"), "postgres://ctg@db/ctg");
     }

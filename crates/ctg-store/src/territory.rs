@@ -3,8 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use ctg_domain::{
-    CommunePopulations, EpciKind, InseeCode, Population, PopulationRecord, Siren, TerritoryBatch,
-    Vintage,
+    CommunePopulations, EpciKind, InseeCode, Population, PopulationRecord, Siren, TerritoryBatch, Vintage,
 };
 use sqlx::QueryBuilder;
 
@@ -36,11 +35,7 @@ pub struct EpciDetail {
 impl EpciDetail {
     /// The vintages for which at least one commune has a figure, in order.
     pub fn vintages(&self) -> Vec<Vintage> {
-        let mut v: Vec<Vintage> = self
-            .communes
-            .iter()
-            .flat_map(|c| c.by_vintage.keys().copied())
-            .collect();
+        let mut v: Vec<Vintage> = self.communes.iter().flat_map(|c| c.by_vintage.keys().copied()).collect();
         v.sort_unstable();
         v.dedup();
         v
@@ -67,9 +62,7 @@ struct EpciRow {
 /// Turns a stored value back into a domain value; a failure means the database holds something the
 /// application never wrote.
 fn corrupt(what: &str, value: &str) -> StoreError {
-    StoreError::Invalid(format!(
-        "valeur inattendue en base pour {what} : « {value} »"
-    ))
+    StoreError::Invalid(format!("valeur inattendue en base pour {what} : « {value} »"))
 }
 
 impl Store {
@@ -285,23 +278,17 @@ impl Store {
                 });
             }
             if let (Some(v), Some(c)) = (r.vintage, communes.last_mut()) {
-                let vintage =
-                    Vintage::new(i64::from(v)).map_err(|_| corrupt("millésime", &v.to_string()))?;
+                let vintage = Vintage::new(i64::from(v)).map_err(|_| corrupt("millésime", &v.to_string()))?;
                 c.by_vintage.insert(
                     vintage,
-                    Population {
-                        municipal: r.municipal,
-                        counted_apart: r.counted_apart,
-                        total: r.total,
-                    },
+                    Population { municipal: r.municipal, counted_apart: r.counted_apart, total: r.total },
                 );
             }
         }
         communes.sort_by_cached_key(|c| ctg_domain::format::collation_key(&c.name));
         Ok(EpciDetail {
             siren: Siren::parse(&head.siren).map_err(|_| corrupt("SIREN", &head.siren))?,
-            kind: EpciKind::parse(&head.kind)
-                .ok_or_else(|| corrupt("nature d'EPCI", &head.kind))?,
+            kind: EpciKind::parse(&head.kind).ok_or_else(|| corrupt("nature d'EPCI", &head.kind))?,
             name: head.name,
             communes,
         })

@@ -36,14 +36,8 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
-                let store = Store::open(&url)
-                    .await
-                    .expect("open the SQLite test database");
-                Self {
-                    store,
-                    url,
-                    cleanup: Cleanup::Dir(dir),
-                }
+                let store = Store::open(&url).await.expect("open the SQLite test database");
+                Self { store, url, cleanup: Cleanup::Dir(dir) }
             }
             Backend::Postgres => {
                 let admin_url = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| {
@@ -58,26 +52,15 @@ impl TestDb {
                         .map(|d| d.subsec_nanos())
                         .unwrap_or_default()
                 );
-                let admin = Store::connect(&admin_url)
-                    .await
-                    .expect("connect to the PostgreSQL test server");
+                let admin = Store::connect(&admin_url).await.expect("connect to the PostgreSQL test server");
                 if let crate::Db::Postgres(pool) = &admin.db {
-                    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                        .execute(pool)
-                        .await
-                        .expect("create schema");
+                    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(pool).await.expect("create schema");
                 }
                 admin.close().await;
                 let sep = if admin_url.contains('?') { '&' } else { '?' };
                 let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
-                let store = Store::open(&url)
-                    .await
-                    .expect("open the PostgreSQL test schema");
-                Self {
-                    store,
-                    url,
-                    cleanup: Cleanup::Schema { admin_url, schema },
-                }
+                let store = Store::open(&url).await.expect("open the PostgreSQL test schema");
+                Self { store, url, cleanup: Cleanup::Schema { admin_url, schema } }
             }
         }
     }
@@ -88,9 +71,7 @@ impl TestDb {
         if let Cleanup::Schema { admin_url, schema } = &self.cleanup {
             if let Ok(admin) = Store::connect(admin_url).await {
                 if let crate::Db::Postgres(pool) = &admin.db {
-                    let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                        .execute(pool)
-                        .await;
+                    let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(pool).await;
                 }
                 admin.close().await;
             }

@@ -10,6 +10,12 @@ use ctg_store::{ConventionDetail, ConventionRef, ConventionSummary};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
+use axum::http::HeaderMap;
+use ctg_domain::access::Action;
+use ctg_domain::{Channel, ConventionStatus};
+use serde::Deserialize;
+
+use crate::auth::{Auth, CSRF_HEADER};
 use crate::views::{convention_id, Territory};
 use crate::{ApiError, AppState, WebError};
 
@@ -18,8 +24,11 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(openapi))
         .route("/epcis/{siren}", get(epci))
         .route("/conventions", get(conventions))
-        .route("/conventions/{id}", get(convention))
+        .route("/conventions/{id}", get(convention).put(update_convention))
+        .route("/conventions/{id}/parties/{party}", axum::routing::put(update_party))
+        .route("/conventions/{id}/historique", get(history))
         .route("/conventions/{id}/territoire", get(territory))
+        .route("/moi", get(me))
 }
 
 #[derive(Debug, OpenApi)]
@@ -31,10 +40,38 @@ pub fn router() -> Router<AppState> {
         license(name = "AGPL-3.0-or-later")
     ),
     servers((url = "/", description = "Ce serveur")),
-    paths(epci, conventions, convention, territory),
-    components(schemas(crate::error::ErrorBody))
+    paths(epci, conventions, convention, update_convention, update_party, history, territory, me),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&BearerSecurity)
 )]
 pub struct ApiDoc;
+
+/// Declares the two ways to authenticate: an API token, or the session cookie of the pages.
+#[derive(Debug)]
+struct BearerSecurity;
+
+impl utoipa::Modify for BearerSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "jeton",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Jeton d'API créé depuis la page « Mon compte »"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::SESSION_COOKIE,
+                "Cookie de session des pages ; les écritures exigent alors l'en-tête X-CSRF-Token",
+            ))),
+        );
+    }
+}
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
@@ -43,7 +80,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PopulationDto {
     pub millesime: i32,
-    /// Population municipale ; absente si inconnue.
+    /// Population municipale ; `null` si inconnue.
     pub municipale: Option<i64>,
     pub comptee_a_part: Option<i64>,
     pub totale: Option<i64>,
@@ -91,10 +128,7 @@ pub struct EpciDto {
         (status = 404, description = "EPCI inconnu", body = crate::error::ErrorBody)
     )
 )]
-async fn epci(
-    State(state): State<AppState>,
-    Path(siren): Path<String>,
-) -> Result<Json<EpciDto>, ApiError> {
+async fn epci(State(state): State<AppState>, Path(siren): Path<String>) -> Result<Json<EpciDto>, ApiError> {
     let siren = Siren::parse(&siren).map_err(|e| WebError::BadRequest(e.to_string()))?;
     let e = state.store.epci(&siren).await?;
     Ok(Json(EpciDto {
@@ -138,10 +172,7 @@ impl ConventionItemDto {
         Self {
             id: c.id,
             titre: c.title.clone(),
-            epci: EpciRefDto {
-                siren: c.epci_siren.to_string(),
-                nom: c.epci_name.clone(),
-            },
+            epci: EpciRefDto { siren: c.epci_siren.to_string(), nom: c.epci_name.clone() },
             debut: c.start,
             fin: c.end,
             statut: status.code().to_owned(),
@@ -152,16 +183,15 @@ impl ConventionItemDto {
 
 /// Toutes les conventions, les plus récentes d'abord.
 #[utoipa::path(get, path = "/api/v1/conventions", responses((status = 200, body = Vec<ConventionItemDto>)))]
-async fn conventions(
-    State(state): State<AppState>,
-) -> Result<Json<Vec<ConventionItemDto>>, ApiError> {
+async fn conventions(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec<ConventionItemDto>>, ApiError> {
     let today = state.today();
-    let list = state.store.conventions().await?;
-    Ok(Json(
-        list.iter()
-            .map(|c| ConventionItemDto::new(c, today))
-            .collect(),
-    ))
+    let mut out = Vec::new();
+    for c in state.store.conventions().await? {
+        if state.may(&auth, Action::ViewConvention, Some(c.id)).await {
+            out.push(ConventionItemDto::new(&c, today));
+        }
+    }
+    Ok(Json(out))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -176,6 +206,10 @@ pub struct OrganisationDto {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PartieDto {
+    pub id: i64,
+    /// À renvoyer avec une modification : une version dépassée est refusée (409).
+    pub version: i64,
+    pub organisation_id: i64,
     pub organisation: OrganisationDto,
     /// signataire ou partenaire.
     pub role: String,
@@ -224,10 +258,7 @@ pub struct ConventionRefDto {
 
 impl From<&ConventionRef> for ConventionRefDto {
     fn from(r: &ConventionRef) -> Self {
-        Self {
-            id: r.id,
-            titre: r.title.clone(),
-        }
+        Self { id: r.id, titre: r.title.clone() }
     }
 }
 
@@ -254,7 +285,11 @@ impl ConventionDto {
             parties: c
                 .parties
                 .iter()
-                .map(|p| PartieDto {
+                .map(|e| (e, &e.party))
+                .map(|(e, p)| PartieDto {
+                    id: e.id,
+                    version: e.version,
+                    organisation_id: e.organisation_id,
                     organisation: OrganisationDto {
                         nom: p.organisation.name.clone(),
                         sigle: p.organisation.short_name.clone(),
@@ -281,21 +316,14 @@ impl ConventionDto {
                     ambitions: s
                         .ambitions
                         .iter()
-                        .map(|a| AmbitionDto {
-                            numero: a.number,
-                            intitule: a.title.clone(),
-                            note: a.note.clone(),
-                        })
+                        .map(|a| AmbitionDto { numero: a.number, intitule: a.title.clone(), note: a.note.clone() })
                         .collect(),
                 })
                 .collect(),
             approches: c
                 .approaches
                 .iter()
-                .map(|a| ApprocheDto {
-                    intitule: a.title.clone(),
-                    description: a.description.clone(),
-                })
+                .map(|a| ApprocheDto { intitule: a.title.clone(), description: a.description.clone() })
                 .collect(),
             instances: c
                 .bodies
@@ -322,10 +350,232 @@ impl ConventionDto {
 )]
 async fn convention(
     State(state): State<AppState>,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<ConventionDto>, ApiError> {
-    let c = state.store.convention(convention_id(&id)?).await?;
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let c = state.store.convention(id).await?;
     Ok(Json(ConventionDto::new(&c, state.today())))
+}
+
+/// A write through the API: the right, then the CSRF token when the session cookie is used.
+async fn authorize_write(
+    state: &AppState,
+    auth: &Auth,
+    headers: &HeaderMap,
+    action: Action,
+    id: i64,
+) -> Result<(), WebError> {
+    state.authorize(auth, action, Some(id)).await?;
+    auth.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
+}
+
+/// What may change of a convention; `version` is the one read (see `GET`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConventionEditDto {
+    pub version: i64,
+    pub titre: String,
+    pub debut: NaiveDate,
+    pub fin: NaiveDate,
+    /// brouillon, signee ou resiliee.
+    pub statut: String,
+    #[serde(default)]
+    pub lieu_signature: Option<String>,
+    #[serde(default)]
+    pub publiee: bool,
+}
+
+/// The new version after a write.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionDto {
+    pub version: i64,
+}
+
+/// Modifie une convention (titre, période, statut, lieu de signature, publication).
+#[utoipa::path(
+    put,
+    path = "/api/v1/conventions/{id}",
+    params(("id" = i64, Path, description = "Numéro de la convention")),
+    request_body = ConventionEditDto,
+    security(("jeton" = []), ("session" = [])),
+    responses(
+        (status = 200, body = VersionDto),
+        (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "Version dépassée : quelqu'un d'autre a modifié la convention", body = crate::error::ErrorBody)
+    )
+)]
+async fn update_convention(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Json<ConventionEditDto>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<VersionDto>, ApiError> {
+    let id = convention_id(&id)?;
+    authorize_write(&state, &auth, &headers, Action::EditConvention, id).await?;
+    let Json(body) = body.map_err(json_rejection)?;
+    let status = ConventionStatus::parse(&body.statut).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let edit = ctg_store::ConventionEdit {
+        title: body.titre,
+        start: body.debut,
+        end: body.fin,
+        status,
+        signing_place: body.lieu_signature,
+        published: body.publiee,
+    };
+    let version = state.store.update_convention(&auth.actor(Channel::Api), id, body.version, &edit).await?;
+    Ok(Json(VersionDto { version }))
+}
+
+/// What may change of a party.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartieEditDto {
+    pub version: i64,
+    #[serde(default)]
+    pub signataire: Option<String>,
+    #[serde(default)]
+    pub qualite: Option<String>,
+    #[serde(default)]
+    pub deliberation: Option<String>,
+    #[serde(default)]
+    pub deliberation_date: Option<NaiveDate>,
+    #[serde(default)]
+    pub signature_date: Option<NaiveDate>,
+}
+
+/// Modifie une partie : signataire, délibération, date de signature.
+#[utoipa::path(
+    put,
+    path = "/api/v1/conventions/{id}/parties/{partie}",
+    params(("id" = i64, Path, description = "Numéro de la convention"), ("partie" = i64, Path, description = "Numéro de la partie")),
+    request_body = PartieEditDto,
+    security(("jeton" = []), ("session" = [])),
+    responses(
+        (status = 200, body = VersionDto),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody)
+    )
+)]
+async fn update_party(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path((id, party)): Path<(String, String)>,
+    body: Result<Json<PartieEditDto>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<VersionDto>, ApiError> {
+    let id = convention_id(&id)?;
+    let party_id: i64 = party.parse().map_err(|_| WebError::NotFound(format!("la partie « {party} » n'existe pas")))?;
+    let c = state.store.convention(id).await?;
+    let entry = c
+        .parties
+        .iter()
+        .find(|p| p.id == party_id)
+        .ok_or_else(|| WebError::NotFound(format!("la partie n° {party_id} de cette convention n'existe pas")))?;
+    authorize_write(&state, &auth, &headers, Action::EditParty { organisation_id: entry.organisation_id }, id).await?;
+    let Json(body) = body.map_err(json_rejection)?;
+    let edit = ctg_store::PartyEdit {
+        signatory: body.signataire,
+        signatory_title: body.qualite,
+        deliberation: body.deliberation,
+        deliberation_date: body.deliberation_date,
+        signature_date: body.signature_date,
+    };
+    let version = state.store.update_party(&auth.actor(Channel::Api), id, party_id, body.version, &edit).await?;
+    Ok(Json(VersionDto { version }))
+}
+
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(json_rejection)`
+fn json_rejection(e: axum::extract::rejection::JsonRejection) -> WebError {
+    WebError::BadRequest(format!("corps JSON invalide : {}", e.body_text()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoriqueDto {
+    pub id: i64,
+    pub date: chrono::DateTime<chrono::Utc>,
+    pub auteur: String,
+    /// page, api ou ligne_de_commande.
+    pub canal: String,
+    pub objet: String,
+    pub objet_id: String,
+    pub libelle: String,
+    /// creation, modification, suppression ou effacement.
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub avant: Option<serde_json::Value>,
+    #[schema(value_type = Object)]
+    pub apres: Option<serde_json::Value>,
+}
+
+/// L'historique d'une convention, le plus récent d'abord (réservé à la coordination).
+#[utoipa::path(
+    get,
+    path = "/api/v1/conventions/{id}/historique",
+    params(("id" = i64, Path, description = "Numéro de la convention")),
+    security(("jeton" = []), ("session" = [])),
+    responses((status = 200, body = Vec<HistoriqueDto>), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+)]
+async fn history(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<HistoriqueDto>>, ApiError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewHistory, Some(id)).await?;
+    let entries =
+        state.store.history(&ctg_store::HistoryFilter { convention_id: Some(id), ..Default::default() }).await?;
+    Ok(Json(
+        entries
+            .into_iter()
+            .map(|e| HistoriqueDto {
+                id: e.id,
+                date: e.at,
+                auteur: e.actor_label,
+                canal: e.channel.code().to_owned(),
+                objet: e.object_type,
+                objet_id: e.object_id,
+                libelle: e.object_label,
+                action: e.action,
+                avant: e.before,
+                apres: e.after,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MoiDto {
+    pub id: i64,
+    pub nom: String,
+    pub email: String,
+    pub administrateur: bool,
+    /// Faux pour un jeton en lecture seule.
+    pub ecriture: bool,
+}
+
+/// Le compte qui fait la requête.
+#[utoipa::path(
+    get,
+    path = "/api/v1/moi",
+    security(("jeton" = []), ("session" = [])),
+    responses((status = 200, body = MoiDto), (status = 401, body = crate::error::ErrorBody))
+)]
+async fn me(auth: Auth) -> Result<Json<MoiDto>, ApiError> {
+    let u = auth.user.as_ref().ok_or(WebError::LoginRequired)?;
+    Ok(Json(MoiDto {
+        id: u.id,
+        nom: u.name.clone(),
+        email: u.email.clone(),
+        administrateur: u.is_admin,
+        ecriture: auth.can_write,
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -339,12 +589,7 @@ pub struct EvolutionDto {
 
 impl From<&Change> for EvolutionDto {
     fn from(c: &Change) -> Self {
-        Self {
-            de: c.from.year(),
-            a: c.to.year(),
-            absolue: c.absolute,
-            pourcentage: c.percent,
-        }
+        Self { de: c.from.year(), a: c.to.year(), absolue: c.absolute, pourcentage: c.percent }
     }
 }
 
@@ -369,11 +614,7 @@ pub struct SommeDto {
 
 impl From<&Total> for SommeDto {
     fn from(t: &Total) -> Self {
-        Self {
-            valeur: t.value,
-            somme_connue: t.known_sum,
-            communes_sans_valeur: t.missing,
-        }
+        Self { valeur: t.value, somme_connue: t.known_sum, communes_sans_valeur: t.missing }
     }
 }
 
@@ -405,15 +646,15 @@ pub struct TerritoireDto {
 )]
 async fn territory(
     State(state): State<AppState>,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<TerritoireDto>, ApiError> {
-    let t = Territory::load(&state, convention_id(&id)?).await?;
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let t = Territory::load(&state, id).await?;
     Ok(Json(TerritoireDto {
         convention_id: t.convention.id,
-        epci: EpciRefDto {
-            siren: t.epci.siren.to_string(),
-            nom: t.epci.name.clone(),
-        },
+        epci: EpciRefDto { siren: t.epci.siren.to_string(), nom: t.epci.name.clone() },
         millesimes: t.vintages.iter().map(|v| v.year()).collect(),
         communes: t
             .epci

@@ -15,6 +15,22 @@ pub enum WebError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// No valid credentials: pages send the browser to the login page, the API answers 401.
+    #[error("connexion requise")]
+    LoginRequired,
+    /// Credentials given but not valid (an unknown API token).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The user must first replace a password given by someone else.
+    #[error("changez d'abord votre mot de passe (page « Mon compte »)")]
+    MustChangePassword,
+    #[error("{0}")]
+    Forbidden(String),
+    /// Saving from a stale version.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: i64 },
     /// Something went wrong on our side: logged with its cause, shown as a plain message.
     #[error("erreur interne")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -25,6 +41,10 @@ impl WebError {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::LoginRequired | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::MustChangePassword | Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -33,6 +53,11 @@ impl WebError {
         match self {
             Self::NotFound(_) => "not_found",
             Self::BadRequest(_) => "bad_request",
+            Self::LoginRequired | Self::Unauthorized(_) => "unauthorized",
+            Self::MustChangePassword => "password_change_required",
+            Self::Forbidden(_) => "forbidden",
+            Self::Conflict(_) => "conflict",
+            Self::TooManyRequests { .. } => "too_many_requests",
             Self::Internal(_) => "internal",
         }
     }
@@ -40,7 +65,16 @@ impl WebError {
     /// What the user reads. For internal errors, never the cause: it is logged instead.
     fn public_message(&self) -> String {
         match self {
-            Self::NotFound(m) | Self::BadRequest(m) => capitalise(m),
+            Self::NotFound(m)
+            | Self::BadRequest(m)
+            | Self::Unauthorized(m)
+            | Self::Forbidden(m)
+            | Self::Conflict(m)
+            | Self::TooManyRequests { message: m, .. } => capitalise(m),
+            Self::LoginRequired => {
+                "Connexion requise : connectez-vous, ou envoyez un jeton d'API (Authorization: Bearer …).".into()
+            }
+            Self::MustChangePassword => capitalise(&self.to_string()),
             Self::Internal(cause) => {
                 let mut chain = cause.to_string();
                 let mut source = cause.source();
@@ -69,6 +103,8 @@ impl From<StoreError> for WebError {
         match e {
             e @ StoreError::NotFound(_) => Self::NotFound(e.to_string()),
             StoreError::Invalid(m) => Self::BadRequest(m),
+            e @ StoreError::UnknownCommunes(_) => Self::BadRequest(e.to_string()),
+            StoreError::Stale { what, last_change } => Self::Conflict(stale_message(&what, last_change.as_deref())),
             other => Self::Internal(Box::new(other)),
         }
     }
@@ -77,6 +113,19 @@ impl From<StoreError> for WebError {
 impl From<askama::Error> for WebError {
     fn from(e: askama::Error) -> Self {
         Self::Internal(Box::new(e))
+    }
+}
+
+/// « La convention « X » a été modifiée par Jeanne Martin le 27/11/2026 à 23 h 40 depuis que vous
+/// l'avez ouverte. »
+pub fn stale_message(what: &str, last: Option<&ctg_store::AuditEntry>) -> String {
+    match last {
+        Some(e) => format!(
+            "{what} a été modifiée par {} le {} depuis que vous l'avez ouverte ; rien n'a été enregistré",
+            e.actor_label,
+            ctg_domain::format::datetime_short(e.at)
+        ),
+        None => format!("{what} a été modifiée depuis que vous l'avez ouverte ; rien n'a été enregistré"),
     }
 }
 
@@ -106,12 +155,8 @@ impl<E: Into<WebError>> From<E> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.0.code().to_owned(),
-                message: self.0.public_message(),
-            },
-        };
+        let body =
+            ErrorBody { error: ErrorDetail { code: self.0.code().to_owned(), message: self.0.public_message() } };
         (self.0.status(), Json(body)).into_response()
     }
 }
@@ -129,17 +174,39 @@ impl<E: Into<WebError>> From<E> for PageError {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
+    nav: crate::views::Nav,
     title: &'static str,
     message: String,
 }
 
+/// Marks a page response that must become a redirection to the login page, once the request's
+/// address is known (see `login_redirect` in lib.rs).
+#[derive(Debug, Clone, Copy)]
+pub struct RedirectToLogin;
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        match &self.0 {
+            WebError::LoginRequired => {
+                let mut r = StatusCode::UNAUTHORIZED.into_response();
+                r.extensions_mut().insert(RedirectToLogin);
+                return r;
+            }
+            WebError::MustChangePassword => {
+                return axum::response::Redirect::to("/compte?changer=1").into_response();
+            }
+            _ => {}
+        }
         let status = self.0.status();
         let page = ErrorPage {
+            nav: crate::views::Nav::default(),
             title: match status {
                 StatusCode::NOT_FOUND => "Page introuvable",
                 StatusCode::BAD_REQUEST => "Demande invalide",
+                StatusCode::FORBIDDEN => "Accès refusé",
+                StatusCode::CONFLICT => "Modification concurrente",
+                StatusCode::TOO_MANY_REQUESTS => "Trop de tentatives",
+                StatusCode::UNAUTHORIZED => "Connexion requise",
                 _ => "Erreur interne",
             },
             message: self.0.public_message(),

@@ -9,49 +9,52 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use chrono::NaiveDate;
 use ctg_store::Store;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+mod account;
+mod admin;
 pub mod api;
+pub mod auth;
+mod edit;
 mod error;
 mod pages;
 mod views;
 
+pub use auth::AuthConfig;
 pub use error::{ApiError, PageError, WebError};
 
 /// What every handler shares: the store, and the clock that says which day it is.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub auth: AuthConfig,
     today: Arc<dyn Fn() -> NaiveDate + Send + Sync>,
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("store", &self.store)
-            .finish_non_exhaustive()
+        f.debug_struct("AppState").field("store", &self.store).finish_non_exhaustive()
     }
 }
 
 impl AppState {
     pub fn new(store: Store) -> Self {
-        Self {
-            store,
-            today: Arc::new(|| chrono::Local::now().date_naive()),
-        }
+        Self { store, auth: AuthConfig::default(), today: Arc::new(|| chrono::Local::now().date_naive()) }
     }
 
     /// A state whose clock always says `day`, for tests.
     pub fn with_today(store: Store, day: NaiveDate) -> Self {
-        Self {
-            store,
-            today: Arc::new(move || day),
-        }
+        Self { store, auth: AuthConfig::default(), today: Arc::new(move || day) }
+    }
+
+    pub fn with_auth(mut self, auth: AuthConfig) -> Self {
+        self.auth = auth;
+        self
     }
 
     pub fn today(&self) -> NaiveDate {
@@ -59,8 +62,8 @@ impl AppState {
     }
 }
 
-/// Largest request body accepted (the API is read-only for now; forms come later).
-const BODY_LIMIT: usize = 1024 * 1024;
+/// Largest request body accepted: forms and JSON edits are small.
+const BODY_LIMIT: usize = 256 * 1024;
 
 const STYLE_CSS: &str = include_str!("../static/style.css");
 
@@ -70,12 +73,35 @@ pub fn router(state: AppState) -> Router {
         .route("/conventions/{id}", get(pages::convention))
         .route("/conventions/{id}/territoire", get(pages::territory))
         .route("/conventions/{id}/territoire.csv", get(pages::territory_csv))
+        .route("/conventions/{id}/modifier", get(edit::convention_form).post(edit::convention_save))
+        .route("/conventions/{id}/parties/{party}/modifier", get(edit::party_form).post(edit::party_save))
+        .route("/conventions/{id}/utilisateurs", get(edit::members).post(edit::members_save))
+        .route("/conventions/{id}/historique", get(edit::history))
+        .route("/conventions/{id}/accords", get(edit::agreements).post(edit::agreement_create))
+        .route("/conventions/{id}/accords/{agreement}/modifier", get(edit::agreement_form).post(edit::agreement_save))
+        .route("/connexion", get(account::login_form).post(account::login))
+        .route("/deconnexion", post(account::logout))
+        .route("/compte", get(account::page))
+        .route("/compte/mot-de-passe", post(account::change_password))
+        .route("/compte/jetons", post(account::create_token))
+        .route("/compte/jetons/{token}/revoquer", post(account::revoke_token))
+        .route("/rgpd/registre", get(admin::register))
+        .route("/rgpd/registre.csv", get(admin::register_csv))
+        .route("/rgpd/registre/{activity}/modifier", get(admin::activity_form).post(admin::activity_save))
+        .route("/admin/utilisateurs", get(admin::users).post(admin::user_create))
+        .route("/admin/utilisateurs/{user}/desactiver", post(admin::user_disable))
+        .route("/admin/utilisateurs/{user}/export", get(admin::user_export))
+        .route("/admin/utilisateurs/{user}/effacer", post(admin::user_erase))
+        .route("/admin/historique", get(admin::history))
         .route("/static/style.css", get(style))
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::router())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::from_fn(login_redirect))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
@@ -98,9 +124,26 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
 pub async fn run(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
+}
+
+/// Turns the 401 of a page into a redirection to the login page that comes back here afterwards.
+async fn login_redirect(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let target = request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
+    let response = next.run(request).await;
+    if response.extensions().get::<error::RedirectToLogin>().is_some() {
+        let back: String = target
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        return axum::response::Redirect::to(&format!("/connexion?suite={back}")).into_response();
+    }
+    response
 }
 
 async fn shutdown_signal() {
@@ -109,8 +152,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };
@@ -124,13 +166,7 @@ async fn shutdown_signal() {
 }
 
 async fn style() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        STYLE_CSS,
-    )
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], STYLE_CSS)
 }
 
 /// 200 when the database answers within two seconds, 503 otherwise.
@@ -139,18 +175,18 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
         Ok(Ok(())) => (StatusCode::OK, "ok").into_response(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "health check: database error");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "base de données indisponible",
-            )
-                .into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, "base de données indisponible").into_response()
         }
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "base de données trop lente à répondre",
-        )
-            .into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "base de données trop lente à répondre").into_response(),
     }
+}
+
+async fn method_not_allowed(uri: Uri) -> Response {
+    let err = WebError::BadRequest(format!("méthode non autorisée pour {}", uri.path()));
+    let mut r =
+        if uri.path().starts_with("/api/") { ApiError(err).into_response() } else { PageError(err).into_response() };
+    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    r
 }
 
 async fn not_found(uri: Uri) -> Response {

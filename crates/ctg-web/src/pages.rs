@@ -5,14 +5,15 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
-use ctg_domain::format::{
-    collation_key, date_long, date_short, integer, signed_integer, signed_percent,
-};
+use ctg_domain::format::{collation_key, date_long, date_short, integer, signed_integer, signed_percent};
 use ctg_domain::{Change, CommunePopulations, DisplayedStatus, Total};
 use ctg_store::ConventionSummary;
 use serde::Deserialize;
 
-use crate::views::{convention_id, Territory};
+use ctg_domain::access::Action;
+
+use crate::auth::Auth;
+use crate::views::{convention_id, Nav, Territory};
 use crate::{AppState, PageError};
 
 struct ConventionLine {
@@ -40,22 +41,24 @@ impl ConventionLine {
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
+    nav: Nav,
     conventions: Vec<ConventionLine>,
 }
 
-pub async fn home(State(state): State<AppState>) -> Result<Html<String>, PageError> {
+pub async fn home(State(state): State<AppState>, auth: Auth) -> Result<Html<String>, PageError> {
     let today = state.today();
-    let conventions = state
-        .store
-        .conventions()
-        .await?
-        .iter()
-        .map(|c| ConventionLine::new(c, c.convention().status_on(today)))
-        .collect();
-    Ok(Html(HomePage { conventions }.render()?))
+    let mut conventions = Vec::new();
+    for c in state.store.conventions().await? {
+        if state.may(&auth, Action::ViewConvention, Some(c.id)).await {
+            conventions.push(ConventionLine::new(&c, c.convention().status_on(today)));
+        }
+    }
+    Ok(Html(HomePage { nav: Nav::of(&auth), conventions }.render()?))
 }
 
 struct PartyLine {
+    id: i64,
+    editable: bool,
     name: String,
     short_name: String,
     kind: &'static str,
@@ -75,6 +78,12 @@ struct StakeLine {
 #[derive(Template)]
 #[template(path = "convention.html")]
 struct ConventionPage {
+    nav: Nav,
+    can_edit: bool,
+    can_manage: bool,
+    can_history: bool,
+    can_agreements: bool,
+    published: bool,
     line: ConventionLine,
     start_long: String,
     end_long: String,
@@ -90,11 +99,26 @@ struct ConventionPage {
 
 pub async fn convention(
     State(state): State<AppState>,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let c = state.store.convention(convention_id(&id)?).await?;
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let c = state.store.convention(id).await?;
     let status = c.summary.convention().status_on(state.today());
+    let mut editable_parties = Vec::new();
+    for e in &c.parties {
+        if state.may(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await {
+            editable_parties.push(e.id);
+        }
+    }
     let page = ConventionPage {
+        nav: Nav::of(&auth),
+        can_edit: state.may(&auth, Action::EditConvention, Some(id)).await,
+        can_manage: state.may(&auth, Action::ManageMembers, Some(id)).await,
+        can_history: state.may(&auth, Action::ViewHistory, Some(id)).await,
+        can_agreements: state.may(&auth, Action::ViewAgreements, Some(id)).await,
+        published: c.summary.published,
         line: ConventionLine::new(&c.summary, status),
         start_long: date_long(c.summary.start),
         end_long: date_long(c.summary.end),
@@ -102,7 +126,10 @@ pub async fn convention(
         parties: c
             .parties
             .iter()
-            .map(|p| PartyLine {
+            .map(|e| (e, &e.party))
+            .map(|(e, p)| PartyLine {
+                id: e.id,
+                editable: editable_parties.contains(&e.id),
                 name: p.organisation.name.clone(),
                 short_name: p.organisation.short_name.clone().unwrap_or_default(),
                 kind: p.organisation.kind.label(),
@@ -133,38 +160,18 @@ pub async fn convention(
                 ambitions: s
                     .ambitions
                     .iter()
-                    .map(|a| {
-                        (
-                            a.number,
-                            a.title.clone(),
-                            a.note.clone().unwrap_or_default(),
-                        )
-                    })
+                    .map(|a| (a.number, a.title.clone(), a.note.clone().unwrap_or_default()))
                     .collect(),
             })
             .collect(),
-        approaches: c
-            .approaches
-            .iter()
-            .map(|a| (a.title.clone(), a.description.clone().unwrap_or_default()))
-            .collect(),
+        approaches: c.approaches.iter().map(|a| (a.title.clone(), a.description.clone().unwrap_or_default())).collect(),
         bodies: c
             .bodies
             .iter()
-            .map(|b| {
-                (
-                    b.kind.label(),
-                    b.name.clone(),
-                    b.description.clone().unwrap_or_default(),
-                )
-            })
+            .map(|b| (b.kind.label(), b.name.clone(), b.description.clone().unwrap_or_default()))
             .collect(),
         predecessor: c.predecessor.as_ref().map(|p| (p.id, p.title.clone())),
-        successors: c
-            .successors
-            .iter()
-            .map(|s| (s.id, s.title.clone()))
-            .collect(),
+        successors: c.successors.iter().map(|s| (s.id, s.title.clone())).collect(),
     };
     Ok(Html(page.render()?))
 }
@@ -211,6 +218,7 @@ struct ChangeLine {
 #[derive(Template)]
 #[template(path = "territory.html")]
 struct TerritoryPage {
+    nav: Nav,
     convention_id: i64,
     convention_title: String,
     epci_name: String,
@@ -226,21 +234,15 @@ struct TerritoryPage {
 }
 
 /// The communes' table as CSV, to open in a spreadsheet.
-pub async fn territory_csv(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+pub async fn territory_csv(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, PageError> {
     let t = Territory::load(&state, convention_id(&id)?).await?;
-    let bytes = ctg_report::territory_csv(&t.epci.communes, &t.vintages)
-        .map_err(|e| crate::WebError::Internal(Box::new(e)))?;
+    let bytes =
+        ctg_report::territory_csv(&t.epci.communes, &t.vintages).map_err(|e| crate::WebError::Internal(Box::new(e)))?;
     let filename = format!("territoire-{}.csv", t.epci.siren);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
-            ),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
         ],
         bytes,
     )
@@ -248,11 +250,7 @@ pub async fn territory_csv(
 }
 
 /// A column of figures of the territory table: its sort key, its header, and how to read it.
-type FigureColumn = (
-    String,
-    String,
-    Box<dyn Fn(&CommunePopulations) -> Option<i64>>,
-);
+type FigureColumn = (String, String, Box<dyn Fn(&CommunePopulations) -> Option<i64>>);
 
 fn opt(v: Option<i64>) -> String {
     v.map(integer).unwrap_or_else(|| "—".to_owned())
@@ -262,11 +260,7 @@ fn total_cell(t: &Total) -> String {
     match t.value {
         Some(v) => integer(v),
         None if t.missing > 0 && t.known_sum > 0 => {
-            format!(
-                "{} (incomplet : {} sans valeur)",
-                integer(t.known_sum),
-                t.missing
-            )
+            format!("{} (incomplet : {} sans valeur)", integer(t.known_sum), t.missing)
         }
         None => "inconnue".to_owned(),
     }
@@ -274,22 +268,20 @@ fn total_cell(t: &Total) -> String {
 
 fn change_cells(c: Option<&Change>) -> (String, String) {
     match c {
-        Some(c) => (
-            signed_integer(c.absolute),
-            c.percent
-                .map(signed_percent)
-                .unwrap_or_else(|| "—".to_owned()),
-        ),
+        Some(c) => (signed_integer(c.absolute), c.percent.map(signed_percent).unwrap_or_else(|| "—".to_owned())),
         None => ("—".to_owned(), "—".to_owned()),
     }
 }
 
 pub async fn territory(
     State(state): State<AppState>,
+    auth: Auth,
     Path(id): Path<String>,
     Query(sort): Query<SortQuery>,
 ) -> Result<Html<String>, PageError> {
-    let t = Territory::load(&state, convention_id(&id)?).await?;
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let t = Territory::load(&state, id).await?;
     // Columns: for each vintage, the municipal population where any is known, then the total.
     let mut figure_columns: Vec<FigureColumn> = Vec::new();
     for (v, totals) in t.vintages.iter().zip(&t.totals) {
@@ -311,10 +303,7 @@ pub async fn territory(
     let key = sort.tri.as_deref().unwrap_or("nom");
     let descending = sort.ordre.as_deref() == Some("desc");
     let mut communes: Vec<&CommunePopulations> = t.epci.communes.iter().collect();
-    let known_key = key == "nom"
-        || key == "code"
-        || key == "evolution"
-        || figure_columns.iter().any(|f| f.0 == key);
+    let known_key = key == "nom" || key == "code" || key == "evolution" || figure_columns.iter().any(|f| f.0 == key);
     let key = if known_key { key } else { "nom" };
     match key {
         "code" => communes.sort_by(|a, b| a.code.cmp(&b.code)),
@@ -332,11 +321,7 @@ pub async fn territory(
 
     let column = |k: &str, label: String, numeric: bool| {
         let current = k == key;
-        let next = if current && !descending {
-            "desc"
-        } else {
-            "asc"
-        };
+        let next = if current && !descending { "desc" } else { "asc" };
         Column {
             key: k.to_owned(),
             label,
@@ -345,10 +330,7 @@ pub async fn territory(
                 (true, true) => "descending",
                 _ => "",
             },
-            href: format!(
-                "/conventions/{}/territoire?tri={k}&ordre={next}#communes",
-                t.convention.id
-            ),
+            href: format!("/conventions/{}/territoire?tri={k}&ordre={next}#communes", t.convention.id),
             numeric,
         }
     };
@@ -357,30 +339,13 @@ pub async fn territory(
         (Some(a), Some(b)) if a != b => format!("Évolution {a}-{b}"),
         _ => "Évolution".to_owned(),
     };
-    let mut columns = vec![
-        column("nom", "Commune".into(), false),
-        column("code", "Code INSEE".into(), false),
-    ];
-    columns.extend(
-        figure_columns
-            .iter()
-            .map(|(k, label, _)| column(k, label.clone(), true)),
-    );
+    let mut columns = vec![column("nom", "Commune".into(), false), column("code", "Code INSEE".into(), false)];
+    columns.extend(figure_columns.iter().map(|(k, label, _)| column(k, label.clone(), true)));
     columns.push(column("evolution", change_label.clone(), true));
     let sort_label = columns
         .iter()
         .find(|c| c.key == key)
-        .map(|c| {
-            format!(
-                "{}, {}",
-                c.label,
-                if descending {
-                    "ordre décroissant"
-                } else {
-                    "ordre croissant"
-                }
-            )
-        })
+        .map(|c| format!("{}, {}", c.label, if descending { "ordre décroissant" } else { "ordre croissant" }))
         .unwrap_or_default();
 
     let rows = communes
@@ -390,10 +355,7 @@ pub async fn territory(
             Row {
                 code: c.code.to_string(),
                 name: c.name.clone(),
-                cells: figure_columns
-                    .iter()
-                    .map(|(_, _, get)| opt(get(c)))
-                    .collect(),
+                cells: figure_columns.iter().map(|(_, _, get)| opt(get(c))).collect(),
                 change,
                 change_percent,
             }
@@ -403,22 +365,12 @@ pub async fn territory(
         .iter()
         .map(|(k, _, _)| {
             let (kind, year) = k.split_once('-').unwrap_or_default();
-            let totals = t
-                .totals
-                .iter()
-                .find(|x| x.vintage.year().to_string() == year);
-            totals
-                .map(|x| {
-                    total_cell(if kind == "municipale" {
-                        &x.municipal
-                    } else {
-                        &x.total
-                    })
-                })
-                .unwrap_or_default()
+            let totals = t.totals.iter().find(|x| x.vintage.year().to_string() == year);
+            totals.map(|x| total_cell(if kind == "municipale" { &x.municipal } else { &x.total })).unwrap_or_default()
         })
         .collect();
     let page = TerritoryPage {
+        nav: Nav::of(&auth),
         convention_id: t.convention.id,
         convention_title: t.convention.title.clone(),
         epci_name: t.epci.name.clone(),
@@ -442,12 +394,7 @@ pub async fn territory(
             .iter()
             .map(|c| {
                 let (absolute, percent) = change_cells(Some(c));
-                ChangeLine {
-                    from: c.from.year(),
-                    to: c.to.year(),
-                    absolute,
-                    percent,
-                }
+                ChangeLine { from: c.from.year(), to: c.to.year(), absolute, percent }
             })
             .collect(),
         change_label,

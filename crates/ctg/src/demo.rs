@@ -11,12 +11,9 @@ use anyhow::{Context, Result};
 use ctg_domain::Vintage;
 use ctg_store::Store;
 
-pub const COMMUNES_JSON: &[u8] =
-    include_bytes!("../../../data/decoupage-administratif-6.0.0-extrait/communes.json");
-pub const EPCI_JSON: &[u8] =
-    include_bytes!("../../../data/decoupage-administratif-6.0.0-extrait/epci.json");
-pub const POPULATIONS_CSV: &[u8] =
-    include_bytes!("../../../data/demo/populations-annexe-convention.csv");
+pub const COMMUNES_JSON: &[u8] = include_bytes!("../../../data/decoupage-administratif-6.0.0-extrait/communes.json");
+pub const EPCI_JSON: &[u8] = include_bytes!("../../../data/decoupage-administratif-6.0.0-extrait/epci.json");
+pub const POPULATIONS_CSV: &[u8] = include_bytes!("../../../data/demo/populations-annexe-convention.csv");
 pub const CONVENTIONS_JSON: &[u8] = include_bytes!("../../../data/demo/conventions.json");
 
 pub const DECOUPAGE_SOURCE: &str = "@etalab/decoupage-administratif 6.0.0";
@@ -40,9 +37,7 @@ impl DemoOutcome {
 /// Loads the demo. Idempotent: when its convention is already there, nothing is written.
 pub async fn load(store: &Store) -> Result<DemoOutcome> {
     let conventions = ctg_import::convention::parse("conventions.json", CONVENTIONS_JSON)?;
-    let main = conventions
-        .last()
-        .context("la démonstration ne contient aucune convention")?;
+    let main = conventions.last().context("la démonstration ne contient aucune convention")?;
     if let Some(id) = store.find_convention(&main.epci, &main.title).await? {
         return Ok(DemoOutcome::AlreadyThere { convention_id: id });
     }
@@ -55,15 +50,14 @@ pub async fn load(store: &Store) -> Result<DemoOutcome> {
         DECOUPAGE_SOURCE,
     )?;
     store.import_territory(&territory.batch, &|_| {}).await?;
-    let rows =
-        ctg_import::populations::parse("populations-annexe-convention.csv", POPULATIONS_CSV)?;
+    let rows = ctg_import::populations::parse("populations-annexe-convention.csv", POPULATIONS_CSV)?;
     let records: Vec<_> = rows.into_iter().map(|r| r.record).collect();
     store.upsert_populations(&records, ANNEX_SOURCE).await?;
-    let mut last = 0;
-    for c in &conventions {
-        last = crate::create_convention(store, c, None).await?;
-    }
-    Ok(DemoOutcome::Loaded {
-        convention_id: last,
-    })
+    let actor = ctg_domain::Actor {
+        user_id: None,
+        label: "chargement de la démonstration".into(),
+        channel: ctg_domain::Channel::Cli,
+    };
+    let ids = store.create_conventions(&actor, &conventions, None).await?;
+    Ok(DemoOutcome::Loaded { convention_id: *ids.last().context("aucune convention créée")? })
 }

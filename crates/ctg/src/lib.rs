@@ -2,36 +2,16 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::NaiveDate;
-use ctg_domain::NewConvention;
-use ctg_store::Store;
+use ctg_domain::Actor;
 
 pub mod demo;
 
-/// Creates a convention, resolving its `precedente` (a title on the same EPCI) when it names one
-/// and no explicit predecessor id is given.
-pub async fn create_convention(
-    store: &Store,
-    new: &NewConvention,
-    predecessor: Option<i64>,
-) -> Result<i64> {
-    let predecessor = match (predecessor, &new.predecessor) {
-        (Some(id), _) => Some(id),
-        (None, Some(title)) => Some(
-            store
-                .find_convention(&new.epci, title)
-                .await?
-                .with_context(|| {
-                    format!(
-                        "la convention précédente « {title} » est introuvable sur l'EPCI {}",
-                        new.epci
-                    )
-                })?,
-        ),
-        (None, None) => None,
-    };
-    Ok(store.create_convention(new, predecessor).await?)
+/// Who acts when the command line writes: the system account that runs it.
+pub fn cli_actor() -> Actor {
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "inconnu".into());
+    Actor::cli(&user)
 }
 
 /// Reads a whole input file, with a French message naming it when that fails.
@@ -61,13 +41,8 @@ mod tests {
 
     #[test]
     fn dates_in_both_forms() {
-        assert_eq!(
-            parse_date("2026-01-01").unwrap(),
-            parse_date("01/01/2026").unwrap()
-        );
-        assert!(parse_date("2026-02-30")
-            .unwrap_err()
-            .contains("« 2026-02-30 »"));
+        assert_eq!(parse_date("2026-01-01").unwrap(), parse_date("01/01/2026").unwrap());
+        assert!(parse_date("2026-02-30").unwrap_err().contains("« 2026-02-30 »"));
         assert!(parse_date("31/12").is_err());
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::{ArgAction, Args, Parser, Subcommand};
-use ctg::{create_convention, demo, parse_date, read_file};
+use ctg::{cli_actor, demo, parse_date, read_file};
 use ctg_domain::format::integer;
 use ctg_domain::{ConventionStatus, NewConvention, Siren, Vintage};
 use ctg_store::{redact_url, Store, StoreError, DEFAULT_DATABASE_URL};
@@ -53,6 +53,51 @@ enum Command {
     Convention(ConventionCommand),
     /// Charge la démonstration : la CTG 2026-2030 de Béthune-Bruay, Artois Lys Romane
     Demo,
+    /// Gère les comptes : création, liste, désactivation, mot de passe, rôles
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Crée un compte ; un mot de passe à usage unique est affiché, à changer à la première connexion
+    Add {
+        /// Nom et prénom
+        #[arg(long)]
+        nom: String,
+        /// Adresse électronique (l'identifiant de connexion)
+        #[arg(long)]
+        email: String,
+        /// Administrateur de la plateforme
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Liste les comptes
+    List,
+    /// Désactive un compte : plus de connexion, sessions et jetons arrêtés
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Donne un nouveau mot de passe, lu sur l'entrée standard (une ligne) ; sans --stdin, un mot de
+    /// passe à usage unique est créé et affiché, à changer à la première connexion
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        /// Lit le mot de passe sur l'entrée standard
+        #[arg(long)]
+        stdin: bool,
+    },
+    /// Donne un rôle dans une convention (coordination, contributeur, lecteur) ou le retire (aucun)
+    Role {
+        #[arg(long)]
+        email: String,
+        /// Numéro de la convention
+        #[arg(long)]
+        convention: i64,
+        #[arg(long)]
+        role: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -63,6 +108,18 @@ struct ServeArgs {
     /// Ne charge pas la démonstration, même sur une base vide
     #[arg(long)]
     sans_demo: bool,
+    /// Cookies « Secure » : à activer derrière HTTPS
+    #[arg(long, env = "CTG_COOKIE_SECURE")]
+    cookie_secure: bool,
+    /// Derrière un proxy inverse : l'adresse du client est lue dans X-Forwarded-For
+    #[arg(long, env = "CTG_DERRIERE_PROXY")]
+    derriere_proxy: bool,
+    /// Minutes d'inactivité au bout desquelles une session se ferme
+    #[arg(long, env = "CTG_SESSION_INACTIVITE", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=1440))]
+    session_inactivite: i64,
+    /// Heures au bout desquelles une session se ferme, quoi qu'il arrive
+    #[arg(long, env = "CTG_SESSION_DUREE", default_value_t = 12, value_parser = clap::value_parser!(i64).range(1..=168))]
+    session_duree: i64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -128,15 +185,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CTG_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("CTG_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("erreur : impossible de démarrer le moteur d'exécution ({e})");
@@ -154,20 +207,29 @@ fn main() -> ExitCode {
 
 /// The error and its causes, in the words meant for users; database internals go to the log.
 fn describe(e: &anyhow::Error) -> String {
-    if let Some(StoreError::Database(db)) = e.downcast_ref::<StoreError>() {
-        tracing::error!(error = %db, "database error");
-        return "la base de données a refusé l'opération (le détail figure dans le journal)"
-            .to_owned();
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        match cause.downcast_ref::<StoreError>() {
+            Some(StoreError::Database(db)) => {
+                tracing::error!(error = %db, "database error");
+                let what = match db {
+                    sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => {
+                        "la base de données ne répond pas ou refuse la connexion"
+                    }
+                    _ => "la base de données a refusé l'opération",
+                };
+                parts.push(format!("{what} (le détail figure dans le journal)"));
+                break;
+            }
+            _ => parts.push(cause.to_string()),
+        }
     }
-    let mut parts: Vec<String> = e.chain().map(ToString::to_string).collect();
     parts.dedup();
     parts.join(" : ")
 }
 
 async fn open(url: &str) -> Result<Store> {
-    Store::open(url)
-        .await
-        .with_context(|| format!("impossible d'ouvrir la base de données {}", redact_url(url)))
+    Store::open(url).await.with_context(|| format!("impossible d'ouvrir la base de données {}", redact_url(url)))
 }
 
 async fn run(cli: Cli) -> Result<()> {
@@ -183,13 +245,16 @@ async fn run(cli: Cli) -> Result<()> {
                     println!("Démonstration chargée : convention n° {convention_id}");
                 }
                 demo::DemoOutcome::AlreadyThere { convention_id } => {
-                    println!("La démonstration est déjà chargée (convention n° {convention_id}) ; rien n'a été modifié.");
+                    println!(
+                        "La démonstration est déjà chargée (convention n° {convention_id}) ; rien n'a été modifié."
+                    );
                 }
             }
         }
         Command::Serve(args) => serve(&cli.database_url, args).await?,
         Command::Import(cmd) => import(&cli.database_url, cmd).await?,
         Command::Convention(cmd) => convention(&cli.database_url, cmd).await?,
+        Command::User(cmd) => user(&cli.database_url, cmd).await?,
     }
     Ok(())
 }
@@ -197,33 +262,151 @@ async fn run(cli: Cli) -> Result<()> {
 async fn serve(url: &str, args: ServeArgs) -> Result<()> {
     let store = open(url).await?;
     if !args.sans_demo && store.conventions().await?.is_empty() {
-        let outcome = demo::load(&store)
-            .await
-            .context("chargement de la démonstration")?;
-        tracing::info!(
-            convention = outcome.convention_id(),
-            "demo loaded into an empty database"
-        );
+        let outcome = demo::load(&store).await.context("chargement de la démonstration")?;
+        tracing::info!(convention = outcome.convention_id(), "demo loaded into an empty database");
     }
+    first_administrator(&store).await?;
     let listener = tokio::net::TcpListener::bind(&args.addr)
         .await
         .with_context(|| format!("impossible d'écouter sur {}", args.addr))?;
     let local = listener.local_addr()?;
-    println!(
-        "Plateforme CTG disponible sur http://{local}/ (base : {})",
-        redact_url(url)
-    );
-    ctg_web::run(listener, ctg_web::AppState::new(store)).await?;
+    println!("Plateforme CTG disponible sur http://{local}/ (base : {})", redact_url(url));
+    let auth = ctg_web::AuthConfig {
+        secure_cookies: args.cookie_secure,
+        idle: chrono::Duration::minutes(args.session_inactivite),
+        absolute: chrono::Duration::hours(args.session_duree),
+        trust_proxy: args.derriere_proxy,
+    };
+    ctg_web::run(listener, ctg_web::AppState::new(store).with_auth(auth)).await?;
+    Ok(())
+}
+
+/// The address of the administrator created on a database without any.
+const FIRST_ADMIN_EMAIL: &str = "admin@ctg.local";
+
+/// On a database without any administrator, creates one. Its one-time password is printed on the
+/// terminal, once, and never logged; when the output is not a terminal (a service, a log file), no
+/// password is set and the way to set one is printed instead.
+async fn first_administrator(store: &Store) -> Result<()> {
+    use std::io::IsTerminal;
+    if store.has_admin().await? {
+        return Ok(());
+    }
+    let actor = ctg_domain::Actor {
+        user_id: None,
+        label: "démarrage du serveur (premier administrateur)".into(),
+        channel: ctg_domain::Channel::Cli,
+    };
+    let terminal = std::io::stdout().is_terminal();
+    let password = ctg_store::one_time_password();
+    let new = ctg_store::NewUser {
+        name: "Administrateur",
+        email: FIRST_ADMIN_EMAIL,
+        organisation_id: None,
+        is_admin: true,
+        password: terminal.then_some(password.as_str()),
+        must_change_password: true,
+    };
+    store.create_user(&actor, &new).await?;
+    if terminal {
+        println!("Premier compte administrateur créé : {FIRST_ADMIN_EMAIL}");
+        println!(
+            "Mot de passe à usage unique (affiché une seule fois, à changer à la première connexion) : {password}"
+        );
+    } else {
+        println!(
+            "Premier compte administrateur créé : {FIRST_ADMIN_EMAIL}, sans mot de passe (la sortie n'est pas un terminal : \
+             aucun secret n'y est écrit). Donnez-lui un mot de passe avec : ctg user set-password --email {FIRST_ADMIN_EMAIL}"
+        );
+    }
+    Ok(())
+}
+
+async fn user(url: &str, cmd: UserCommand) -> Result<()> {
+    let store = open(url).await?;
+    let actor = cli_actor();
+    let find = |email: String| {
+        let store = store.clone();
+        async move {
+            store
+                .user_by_email(&email)
+                .await?
+                .with_context(|| format!("aucun compte n'a l'adresse « {} »", email.trim()))
+        }
+    };
+    match cmd {
+        UserCommand::Add { nom, email, admin } => {
+            let password = ctg_store::one_time_password();
+            let new = ctg_store::NewUser {
+                name: &nom,
+                email: &email,
+                organisation_id: None,
+                is_admin: admin,
+                password: Some(&password),
+                must_change_password: true,
+            };
+            let id = store.create_user(&actor, &new).await?;
+            println!("Compte n° {id} créé pour {nom}.");
+            println!("Mot de passe à usage unique (à transmettre par un canal sûr, à changer à la première connexion) : {password}");
+        }
+        UserCommand::List => {
+            for u in store.users().await? {
+                let state = if u.erased_at.is_some() {
+                    "effacé"
+                } else if u.disabled_at.is_some() {
+                    "désactivé"
+                } else {
+                    "actif"
+                };
+                println!(
+                    "{:>4}  {}  <{}>  {}{}",
+                    u.id,
+                    u.name,
+                    u.email,
+                    state,
+                    if u.is_admin { "  administrateur" } else { "" }
+                );
+            }
+        }
+        UserCommand::Disable { email } => {
+            let u = find(email).await?;
+            store.disable_user(&actor, u.id).await?;
+            println!("Compte de {} désactivé.", u.name);
+        }
+        UserCommand::SetPassword { email, stdin } => {
+            let u = find(email).await?;
+            if stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).context("lecture du mot de passe sur l'entrée standard")?;
+                let password = line.trim_end_matches(['\r', '\n']);
+                store.set_password(&actor, u.id, password, false).await?;
+                println!("Mot de passe de {} changé.", u.name);
+            } else {
+                let password = ctg_store::one_time_password();
+                store.set_password(&actor, u.id, &password, true).await?;
+                println!("Mot de passe à usage unique de {} (à changer à la première connexion) : {password}", u.name);
+            }
+        }
+        UserCommand::Role { email, convention, role } => {
+            let u = find(email).await?;
+            let role = match role.trim() {
+                "aucun" => None,
+                r => Some(ctg_domain::access::Role::parse(r)?),
+            };
+            store.convention_summary(convention).await?;
+            store.set_role(&actor, convention, u.id, role).await?;
+            match role {
+                Some(r) => println!("{} a le rôle « {} » dans la convention n° {convention}.", u.name, r.label()),
+                None => println!("{} n'a plus de rôle dans la convention n° {convention}.", u.name),
+            }
+        }
+    }
     Ok(())
 }
 
 async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
     match cmd {
-        ImportCommand::Territoire {
-            communes,
-            epci,
-            millesime,
-        } => {
+        ImportCommand::Territoire { communes, epci, millesime } => {
             let vintage = Vintage::new(millesime)?;
             let started = Instant::now();
             let communes_json = read_file(&communes)?;
@@ -234,10 +417,7 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
                 &ctg_import::display_name(&epci),
                 &epci_json,
                 vintage,
-                &format!(
-                    "@etalab/decoupage-administratif ({})",
-                    ctg_import::display_name(&epci)
-                ),
+                &format!("@etalab/decoupage-administratif ({})", ctg_import::display_name(&epci)),
             )?;
             drop((communes_json, epci_json));
             let store = open(url).await?;
@@ -247,9 +427,7 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
                     .progress_chars("=> "),
             );
             bar.set_message("Écriture");
-            let s = store
-                .import_territory(&territory.batch, &|n| bar.set_position(n))
-                .await?;
+            let s = store.import_territory(&territory.batch, &|n| bar.set_position(n)).await?;
             bar.finish_and_clear();
             let k = &territory.skipped;
             println!(
@@ -306,10 +484,11 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
             let name = ctg_import::display_name(&json);
             let conventions = ctg_import::convention::parse(&name, &read_file(&json)?)?;
             let store = open(url).await?;
-            for c in &conventions {
-                let id = create_convention(&store, c, None)
-                    .await
-                    .with_context(|| format!("{name} : convention « {} »", c.title))?;
+            let ids = store
+                .create_conventions(&cli_actor(), &conventions, None)
+                .await
+                .with_context(|| format!("{name} : rien n'a été écrit"))?;
+            for (id, c) in ids.iter().zip(&conventions) {
                 println!("Convention n° {id} créée : {}", c.title);
             }
         }
@@ -319,24 +498,13 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
 
 /// `3 communes`, `1 commune`, `0 commune`: French puts 0 and 1 in the singular.
 fn count(n: usize, singular: &str, plural: &str) -> String {
-    format!(
-        "{} {}",
-        integer(n as i64),
-        if n < 2 { singular } else { plural }
-    )
+    format!("{} {}", integer(n as i64), if n < 2 { singular } else { plural })
 }
 
 async fn convention(url: &str, cmd: ConventionCommand) -> Result<()> {
     let store = open(url).await?;
     match cmd {
-        ConventionCommand::Create {
-            epci,
-            debut,
-            fin,
-            titre,
-            statut,
-            precedente,
-        } => {
+        ConventionCommand::Create { epci, debut, fin, titre, statut, precedente } => {
             let new = NewConvention {
                 title: titre,
                 epci: Siren::parse(&epci)?,
@@ -349,8 +517,9 @@ async fn convention(url: &str, cmd: ConventionCommand) -> Result<()> {
                 approaches: vec![],
                 bodies: vec![],
                 predecessor: None,
+                published: false,
             };
-            let id = create_convention(&store, &new, precedente).await?;
+            let id = store.create_convention(&cli_actor(), &new, precedente).await?;
             println!("Convention n° {id} créée : {}", new.title);
         }
         ConventionCommand::List => {

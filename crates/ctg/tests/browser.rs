@@ -38,11 +38,7 @@ fn find_program(env: &str, names: &[&str]) -> String {
 }
 
 fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 async fn start_chromedriver() -> (Driver, String) {
@@ -56,14 +52,8 @@ async fn start_chromedriver() -> (Driver, String) {
         .unwrap_or_else(|e| panic!("impossible de lancer {program} : {e}"));
     let driver = Driver(child);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "chromedriver ne répond pas sur le port {port}"
-        );
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(Instant::now() < deadline, "chromedriver ne répond pas sur le port {port}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     (driver, format!("http://127.0.0.1:{port}"))
@@ -71,10 +61,7 @@ async fn start_chromedriver() -> (Driver, String) {
 
 #[tokio::test]
 async fn browser_home_to_territory_of_the_demo() {
-    let chromium = find_program(
-        "CTG_CHROMIUM",
-        &["chromium", "chromium-browser", "google-chrome"],
-    );
+    let chromium = find_program("CTG_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]);
     let (_driver, webdriver_url) = start_chromedriver().await;
 
     let db = TestDb::new(Backend::Sqlite).await;
@@ -105,62 +92,23 @@ async fn browser_home_to_territory_of_the_demo() {
 
     let result = async {
         client.goto(&base).await?;
-        assert_eq!(
-            client.find(Locator::Css("h1")).await?.text().await?,
-            "Conventions Territoriales Globales"
-        );
-        client
-            .find(Locator::LinkText(
-                "Convention Territoriale Globale 2026-2030",
-            ))
-            .await?
-            .click()
-            .await?;
+        assert_eq!(client.find(Locator::Css("h1")).await?.text().await?, "Conventions Territoriales Globales");
+        client.find(Locator::LinkText("Convention Territoriale Globale 2026-2030")).await?.click().await?;
         let h1 = client.wait().for_element(Locator::Css("h1")).await?;
-        assert_eq!(
-            h1.text().await?,
-            "Convention Territoriale Globale 2026-2030"
-        );
-        client
-            .find(Locator::LinkText("Territoire et populations"))
-            .await?
-            .click()
-            .await?;
-        client
-            .wait()
-            .for_element(Locator::Css("#table-communes"))
-            .await?;
+        assert_eq!(h1.text().await?, "Convention Territoriale Globale 2026-2030");
+        client.find(Locator::LinkText("Territoire et populations")).await?.click().await?;
+        client.wait().for_element(Locator::Css("#table-communes")).await?;
         assert!(client.current_url().await?.path().ends_with("/territoire"));
-        let rows = client
-            .find_all(Locator::Css("#table-communes tbody tr"))
-            .await?;
+        let rows = client.find_all(Locator::Css("#table-communes tbody tr")).await?;
         assert_eq!(rows.len(), 100);
-        let total_2021 = client
-            .find(Locator::Css("td[data-total='2021']"))
-            .await?
-            .text()
-            .await?;
+        let total_2021 = client.find(Locator::Css("td[data-total='2021']")).await?.text().await?;
         let digits: String = total_2021.chars().filter(char::is_ascii_digit).collect();
         assert_eq!(digits, "278431", "totale 2021 affichée : {total_2021}");
         // Sorting by a header is a plain link: keyboard and screen readers use it as any link.
-        client
-            .find(Locator::LinkText("Totale 2021"))
-            .await?
-            .click()
-            .await?;
-        client
-            .wait()
-            .for_element(Locator::Css("th[aria-sort='ascending'] a"))
-            .await?;
-        let first = client
-            .find(Locator::Css("#table-communes tbody th"))
-            .await?
-            .text()
-            .await?;
-        assert_eq!(
-            first, "Rombly",
-            "la plus petite commune en 2021 (48 habitants)"
-        );
+        client.find(Locator::LinkText("Totale 2021")).await?.click().await?;
+        client.wait().for_element(Locator::Css("th[aria-sort='ascending'] a")).await?;
+        let first = client.find(Locator::Css("#table-communes tbody th")).await?.text().await?;
+        assert_eq!(first, "Rombly", "la plus petite commune en 2021 (48 habitants)");
         Ok::<(), fantoccini::error::CmdError>(())
     }
     .await;

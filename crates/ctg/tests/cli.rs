@@ -11,9 +11,7 @@ use ctg_store::{backend_tests, Store};
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
 
 fn extract(name: &str) -> PathBuf {
-    Path::new(DATA)
-        .join("decoupage-administratif-6.0.0-extrait")
-        .join(name)
+    Path::new(DATA).join("decoupage-administratif-6.0.0-extrait").join(name)
 }
 
 fn ctg(url: &str, args: &[&str]) -> Output {
@@ -56,11 +54,7 @@ async fn fingerprint(store: &Store) -> String {
     let epci = store.epci(&Siren::parse("200072460").unwrap()).await.ok();
     let communes = epci
         .map(|e| {
-            e.communes
-                .iter()
-                .map(|c| format!("{}:{}:{:?}", c.code, c.name, c.by_vintage))
-                .collect::<Vec<_>>()
-                .join("|")
+            e.communes.iter().map(|c| format!("{}:{}:{:?}", c.code, c.name, c.by_vintage)).collect::<Vec<_>>().join("|")
         })
         .unwrap_or_default();
     let conventions = store.conventions().await.unwrap();
@@ -81,147 +75,105 @@ backend_tests!(territory_import_and_reimport, |db: &TestDb| {
         let out = import_territory(&url, &extract("communes.json"), &extract("epci.json"));
         assert!(out.status.success(), "{}", stderr(&out));
         let text = stdout(&out);
-        assert!(
-            text.contains("172 communes (172 nouvelles, 0 mises à jour)"),
-            "{text}"
-        );
-        assert!(
-            text.contains(
-                "3 communes déléguées, 2 communes associées, 9 arrondissements municipaux"
-            ),
-            "{text}"
-        );
-        assert!(
-            text.contains("1 commune n'appartient à aucun EPCI"),
-            "{text}"
-        );
+        assert!(text.contains("172 communes (172 nouvelles, 0 mises à jour)"), "{text}");
+        assert!(text.contains("3 communes déléguées, 2 communes associées, 9 arrondissements municipaux"), "{text}");
+        assert!(text.contains("1 commune n'appartient à aucun EPCI"), "{text}");
         let first = fingerprint(&store).await;
 
         let out = import_territory(&url, &extract("communes.json"), &extract("epci.json"));
         assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains("(0 nouvelles, 172 mises à jour)"), "{}", stdout(&out));
+        assert_eq!(fingerprint(&store).await, first, "a re-import changes nothing");
+    }
+});
+
+backend_tests!(bad_territory_files_leave_the_database_unchanged, |db: &TestDb| {
+    let (store, url) = (db.store.clone(), db.url.clone());
+    async move {
+        // Start from a loaded territory, so that "unchanged" means something.
+        assert!(import_territory(&url, &extract("communes.json"), &extract("epci.json")).status.success());
+        let before = fingerprint(&store).await;
+        let communes = std::fs::read_to_string(extract("communes.json")).unwrap();
+        let epci = std::fs::read_to_string(extract("epci.json")).unwrap();
+
+        let cases: Vec<(&str, String, String, &str)> = vec![
+            ("invalid JSON", communes.replacen("[", "[{", 1), epci.clone(), "communes.json, ligne 2, colonne"),
+            ("truncated", communes[..communes.len() / 2].to_string(), epci.clone(), "JSON tronqué"),
+            (
+                "missing field",
+                communes.replacen("\"nom\": \"Béthune\",", "", 1),
+                epci.clone(),
+                "champ « nom » : champ manquant",
+            ),
+            (
+                "bad INSEE code",
+                communes.replacen("\"code\": \"62119\"", "\"code\": \"6211\"", 1),
+                epci.clone(),
+                "champ « code » : code INSEE « 6211 » invalide",
+            ),
+            (
+                "bad SIREN",
+                communes.clone(),
+                epci.replacen("\"code\": \"200072460\"", "\"code\": \"200072461\"", 1),
+                "epci.json, enregistrement n° 1 (code 200072461), champ « code » : SIREN « 200072461 » invalide",
+            ),
+            (
+                "bad member",
+                communes.clone(),
+                epci.replacen("\"code\": \"62119\"", "\"code\": \"99119\"", 1),
+                "champ « membres[1].code » : code INSEE « 99119 » invalide",
+            ),
+            (
+                "negative population",
+                communes.clone(),
+                epci.replacen("\"populationMunicipale\": 25342", "\"populationMunicipale\": -3", 1),
+                "populationMunicipale » : entier positif ou nul attendu, trouvé -3",
+            ),
+        ];
+        for (what, c, e, expected) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let (cp, ep) = (dir.path().join("communes.json"), dir.path().join("epci.json"));
+            std::fs::write(&cp, &c).unwrap();
+            std::fs::write(&ep, &e).unwrap();
+            let out = import_territory(&url, &cp, &ep);
+            assert!(!out.status.success(), "{what}: should fail");
+            assert!(stderr(&out).contains(expected), "{what}: {}", stderr(&out));
+            assert!(stderr(&out).contains("rien n'a été écrit"), "{what}: {}", stderr(&out));
+            assert_eq!(fingerprint(&store).await, before, "{what}: the database changed");
+        }
+        let out = import_territory(&url, Path::new("/nulle/part/communes.json"), &extract("epci.json"));
+        assert!(!out.status.success());
         assert!(
-            stdout(&out).contains("(0 nouvelles, 172 mises à jour)"),
+            stderr(&out).contains("impossible de lire /nulle/part/communes.json : fichier introuvable"),
             "{}",
-            stdout(&out)
-        );
-        assert_eq!(
-            fingerprint(&store).await,
-            first,
-            "a re-import changes nothing"
+            stderr(&out)
         );
     }
 });
 
-backend_tests!(
-    bad_territory_files_leave_the_database_unchanged,
-    |db: &TestDb| {
-        let (store, url) = (db.store.clone(), db.url.clone());
-        async move {
-            // Start from a loaded territory, so that "unchanged" means something.
-            assert!(
-                import_territory(&url, &extract("communes.json"), &extract("epci.json"))
-                    .status
-                    .success()
-            );
-            let before = fingerprint(&store).await;
-            let communes = std::fs::read_to_string(extract("communes.json")).unwrap();
-            let epci = std::fs::read_to_string(extract("epci.json")).unwrap();
-
-            let cases: Vec<(&str, String, String, &str)> = vec![
-            ("invalid JSON", communes.replacen("[", "[{", 1), epci.clone(), "communes.json, ligne 2, colonne"),
-            ("truncated", communes[..communes.len() / 2].to_string(), epci.clone(), "JSON tronqué"),
-            ("missing field", communes.replacen("\"nom\": \"Béthune\",", "", 1), epci.clone(), "champ « nom » : champ manquant"),
-            ("bad INSEE code", communes.replacen("\"code\": \"62119\"", "\"code\": \"6211\"", 1), epci.clone(), "champ « code » : code INSEE « 6211 » invalide"),
-            ("bad SIREN", communes.clone(), epci.replacen("\"code\": \"200072460\"", "\"code\": \"200072461\"", 1), "epci.json, enregistrement n° 1 (code 200072461), champ « code » : SIREN « 200072461 » invalide"),
-            ("bad member", communes.clone(), epci.replacen("\"code\": \"62119\"", "\"code\": \"99119\"", 1), "champ « membres[1].code » : code INSEE « 99119 » invalide"),
-            ("negative population", communes.clone(), epci.replacen("\"populationMunicipale\": 25342", "\"populationMunicipale\": -3", 1), "populationMunicipale » : entier positif ou nul attendu, trouvé -3"),
-        ];
-            for (what, c, e, expected) in cases {
-                let dir = tempfile::tempdir().unwrap();
-                let (cp, ep) = (
-                    dir.path().join("communes.json"),
-                    dir.path().join("epci.json"),
-                );
-                std::fs::write(&cp, &c).unwrap();
-                std::fs::write(&ep, &e).unwrap();
-                let out = import_territory(&url, &cp, &ep);
-                assert!(!out.status.success(), "{what}: should fail");
-                assert!(stderr(&out).contains(expected), "{what}: {}", stderr(&out));
-                assert!(
-                    stderr(&out).contains("rien n'a été écrit"),
-                    "{what}: {}",
-                    stderr(&out)
-                );
-                assert_eq!(
-                    fingerprint(&store).await,
-                    before,
-                    "{what}: the database changed"
-                );
-            }
-            let out = import_territory(
-                &url,
-                Path::new("/nulle/part/communes.json"),
-                &extract("epci.json"),
-            );
-            assert!(!out.status.success());
-            assert!(
-                stderr(&out)
-                    .contains("impossible de lire /nulle/part/communes.json : fichier introuvable"),
-                "{}",
-                stderr(&out)
-            );
-        }
-    }
-);
-
 backend_tests!(populations_csv_good_and_bad, |db: &TestDb| {
     let (store, url) = (db.store.clone(), db.url.clone());
     async move {
-        assert!(
-            import_territory(&url, &extract("communes.json"), &extract("epci.json"))
-                .status
-                .success()
-        );
+        assert!(import_territory(&url, &extract("communes.json"), &extract("epci.json")).status.success());
         let annex = Path::new(DATA).join("demo/populations-annexe-convention.csv");
-        let out = ctg(
-            &url,
-            &["import", "populations", "--csv", annex.to_str().unwrap()],
-        );
+        let out = ctg(&url, &["import", "populations", "--csv", annex.to_str().unwrap()]);
         assert!(out.status.success(), "{}", stderr(&out));
-        assert!(
-            stdout(&out).contains("200 populations importées"),
-            "{}",
-            stdout(&out)
-        );
+        assert!(stdout(&out).contains("200 populations importées"), "{}", stdout(&out));
         let before = fingerprint(&store).await;
 
         let header = "code_insee,nom,millesime,population_municipale,population_comptee_a_part,population_totale\n";
-        let (_d, unknown) = file(
-            "p.csv",
-            &format!("{header}62119,Béthune,2019,1,0,1\n59350,Lille,2021,1,0,1\n"),
-        );
-        let out = ctg(
-            &url,
-            &["import", "populations", "--csv", unknown.to_str().unwrap()],
-        );
+        let (_d, unknown) = file("p.csv", &format!("{header}62119,Béthune,2019,1,0,1\n59350,Lille,2021,1,0,1\n"));
+        let out = ctg(&url, &["import", "populations", "--csv", unknown.to_str().unwrap()]);
         assert!(!out.status.success());
         assert!(
-            stderr(&out)
-                .contains("p.csv, ligne 3, champ « code_insee » : la commune 59350 est inconnue"),
+            stderr(&out).contains("p.csv, ligne 3, champ « code_insee » : la commune 59350 est inconnue"),
             "{}",
             stderr(&out)
         );
         let (_d, bad) = file("p.csv", &format!("{header}62119,Béthune,2019,dix,0,1\n"));
-        let out = ctg(
-            &url,
-            &["import", "populations", "--csv", bad.to_str().unwrap()],
-        );
+        let out = ctg(&url, &["import", "populations", "--csv", bad.to_str().unwrap()]);
         assert!(!out.status.success());
-        assert!(
-            stderr(&out).contains("p.csv, ligne 2, champ « population_municipale » : « dix »"),
-            "{}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).contains("p.csv, ligne 2, champ « population_municipale » : « dix »"), "{}", stderr(&out));
         assert_eq!(fingerprint(&store).await, before);
     }
 });
@@ -234,28 +186,12 @@ backend_tests!(conventions_from_the_command_line, |db: &TestDb| {
             all.extend_from_slice(args);
             ctg(&url, &all)
         };
-        let out = create(&[
-            "--epci",
-            "200072460",
-            "--debut",
-            "2026-01-01",
-            "--fin",
-            "2030-12-31",
-            "--titre",
-            "CTG test",
-        ]);
+        let out =
+            create(&["--epci", "200072460", "--debut", "2026-01-01", "--fin", "2030-12-31", "--titre", "CTG test"]);
         assert!(!out.status.success());
-        assert!(
-            stderr(&out).contains("l'EPCI 200072460 est inconnu"),
-            "{}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).contains("l'EPCI 200072460 est inconnu"), "{}", stderr(&out));
 
-        assert!(
-            import_territory(&url, &extract("communes.json"), &extract("epci.json"))
-                .status
-                .success()
-        );
+        assert!(import_territory(&url, &extract("communes.json"), &extract("epci.json")).status.success());
         // Any EPCI can carry a CTG: here the CA du Pays Ajaccien.
         let out = create(&[
             "--epci",
@@ -268,53 +204,14 @@ backend_tests!(conventions_from_the_command_line, |db: &TestDb| {
             "CTG du Pays Ajaccien",
         ]);
         assert!(out.status.success(), "{}", stderr(&out));
-        let out = create(&[
-            "--epci",
-            "242010057",
-            "--debut",
-            "2025-01-01",
-            "--fin",
-            "2029-12-31",
-            "--titre",
-            "X",
-        ]);
+        let out = create(&["--epci", "242010057", "--debut", "2025-01-01", "--fin", "2029-12-31", "--titre", "X"]);
         assert!(!out.status.success());
-        assert!(
-            stderr(&out).contains("SIREN « 242010057 » invalide"),
-            "{}",
-            stderr(&out)
-        );
-        let out = create(&[
-            "--epci",
-            "242010056",
-            "--debut",
-            "2025-13-01",
-            "--fin",
-            "2029-12-31",
-            "--titre",
-            "X",
-        ]);
+        assert!(stderr(&out).contains("SIREN « 242010057 » invalide"), "{}", stderr(&out));
+        let out = create(&["--epci", "242010056", "--debut", "2025-13-01", "--fin", "2029-12-31", "--titre", "X"]);
         assert!(!out.status.success());
-        assert!(
-            stderr(&out).contains("date invalide « 2025-13-01 »"),
-            "{}",
-            stderr(&out)
-        );
-        let out = create(&[
-            "--epci",
-            "242010056",
-            "--debut",
-            "2025-01-01",
-            "--fin",
-            "2024-12-31",
-            "--titre",
-            "X",
-        ]);
-        assert!(
-            stderr(&out).contains("la fin (2024-12-31) précède le début (2025-01-01)"),
-            "{}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).contains("date invalide « 2025-13-01 »"), "{}", stderr(&out));
+        let out = create(&["--epci", "242010056", "--debut", "2025-01-01", "--fin", "2024-12-31", "--titre", "X"]);
+        assert!(stderr(&out).contains("la fin (2024-12-31) précède le début (2025-01-01)"), "{}", stderr(&out));
         let out = create(&[
             "--epci",
             "242010056",
@@ -327,11 +224,7 @@ backend_tests!(conventions_from_the_command_line, |db: &TestDb| {
             "--statut",
             "validee",
         ]);
-        assert!(
-            stderr(&out).contains("valeur inconnue « validee »"),
-            "{}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).contains("valeur inconnue « validee »"), "{}", stderr(&out));
 
         let list = store.conventions().await.unwrap();
         assert_eq!(list.len(), 1);
@@ -350,10 +243,7 @@ backend_tests!(conventions_from_the_command_line, |db: &TestDb| {
         ]);
         assert!(out.status.success(), "{}", stderr(&out));
         let listed = stdout(&ctg(&url, &["convention", "list"]));
-        assert!(
-            listed.contains("CTG 2") && listed.contains("CTG du Pays Ajaccien"),
-            "{listed}"
-        );
+        assert!(listed.contains("CTG 2") && listed.contains("CTG du Pays Ajaccien"), "{listed}");
     }
 });
 
@@ -362,11 +252,7 @@ backend_tests!(demo_loads_once, |db: &TestDb| {
     async move {
         let out = ctg(&url, &["demo"]);
         assert!(out.status.success(), "{}", stderr(&out));
-        assert!(
-            stdout(&out).contains("Démonstration chargée"),
-            "{}",
-            stdout(&out)
-        );
+        assert!(stdout(&out).contains("Démonstration chargée"), "{}", stdout(&out));
         let loaded = fingerprint(&store).await;
         let out = ctg(&url, &["demo"]);
         assert!(out.status.success());
@@ -388,9 +274,5 @@ fn migrate_creates_a_missing_sqlite_database_in_wal_mode() {
     assert_eq!((header[18], header[19]), (2, 2));
     let out = ctg("mysql://localhost/x", &["migrate"]);
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("doit commencer par sqlite:// ou postgres://"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("doit commencer par sqlite:// ou postgres://"), "{}", stderr(&out));
 }

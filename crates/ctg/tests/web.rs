@@ -17,12 +17,7 @@ backend_tests!(api_epci_conventions_and_territory, |db: &TestDb| {
         let epci = r.json();
         assert_eq!(epci["nature"], "CA");
         assert_eq!(epci["communes"].as_array().unwrap().len(), 100);
-        let bethune = epci["communes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["code_insee"] == "62119")
-            .unwrap();
+        let bethune = epci["communes"].as_array().unwrap().iter().find(|c| c["code_insee"] == "62119").unwrap();
         assert_eq!(bethune["nom"], "Béthune");
         assert_eq!(bethune["populations"].as_array().unwrap().len(), 3);
 
@@ -40,37 +35,16 @@ backend_tests!(api_epci_conventions_and_territory, |db: &TestDb| {
         assert_eq!(c["parties"][1]["organisation"]["sigle"], "CAF");
         assert_eq!(c["parties"][1]["signataire"], "Jean-Jacques Pion");
         assert_eq!(c["enjeux"].as_array().unwrap().len(), 3);
-        let ambitions: usize = c["enjeux"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["ambitions"].as_array().unwrap().len())
-            .sum();
+        let ambitions: usize =
+            c["enjeux"].as_array().unwrap().iter().map(|e| e["ambitions"].as_array().unwrap().len()).sum();
         assert_eq!(ambitions, 8);
         assert_eq!(c["approches"].as_array().unwrap().len(), 3);
-        let kinds: Vec<&str> = c["instances"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| b["nature"].as_str().unwrap())
-            .collect();
-        assert_eq!(
-            kinds,
-            vec![
-                "copil_restreint",
-                "copil_elargi",
-                "comite_technique",
-                "copil_communal"
-            ]
-        );
-        assert_eq!(
-            c["precedente"]["titre"],
-            "Convention Territoriale Globale 2021-2025 (CTG 1)"
-        );
+        let kinds: Vec<&str> =
+            c["instances"].as_array().unwrap().iter().map(|b| b["nature"].as_str().unwrap()).collect();
+        assert_eq!(kinds, vec!["copil_restreint", "copil_elargi", "comite_technique", "copil_communal"]);
+        assert_eq!(c["precedente"]["titre"], "Convention Territoriale Globale 2021-2025 (CTG 1)");
 
-        let t = get(&app, &format!("/api/v1/conventions/{id}/territoire"))
-            .await
-            .json();
+        let t = get(&app, &format!("/api/v1/conventions/{id}/territoire")).await.json();
         assert_eq!(t["millesimes"], serde_json::json!([2020, 2021, 2022]));
         assert_eq!(t["communes"].as_array().unwrap().len(), 100);
         let totals = t["totaux"].as_array().unwrap();
@@ -88,50 +62,37 @@ backend_tests!(api_epci_conventions_and_territory, |db: &TestDb| {
     }
 });
 
-backend_tests!(
-    unknown_ids_give_404_in_the_language_of_the_surface,
-    |db: &TestDb| {
-        let store = db.store.clone();
-        async move {
-            let (app, _) = demo_app(&store).await;
-            for path in [
-                "/api/v1/conventions/999",
-                "/api/v1/conventions/abc",
-                "/api/v1/conventions/999/territoire",
-                "/api/v1/epcis/200000172",
-                "/api/v1/nulle-part",
-            ] {
-                let r = get(&app, path).await;
-                assert_eq!(r.status, 404, "{path}");
-                let body = r.json();
-                assert_eq!(body["error"]["code"], "not_found", "{path}");
-                assert!(
-                    body["error"]["message"].as_str().unwrap().len() > 5,
-                    "{path}"
-                );
-            }
-            let r = get(&app, "/api/v1/epcis/12345").await;
-            assert_eq!(r.status, 400);
-            assert_eq!(
-                r.json()["error"]["message"],
-                "SIREN « 12345 » invalide : 9 chiffres attendus"
-            );
+backend_tests!(unknown_ids_give_404_in_the_language_of_the_surface, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, _) = demo_app(&store).await;
+        for path in [
+            "/api/v1/conventions/999",
+            "/api/v1/conventions/abc",
+            "/api/v1/conventions/999/territoire",
+            "/api/v1/epcis/200000172",
+            "/api/v1/nulle-part",
+        ] {
+            let r = get(&app, path).await;
+            assert_eq!(r.status, 404, "{path}");
+            let body = r.json();
+            assert_eq!(body["error"]["code"], "not_found", "{path}");
+            assert!(body["error"]["message"].as_str().unwrap().len() > 5, "{path}");
+        }
+        let r = get(&app, "/api/v1/epcis/12345").await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.json()["error"]["message"], "SIREN « 12345 » invalide : 9 chiffres attendus");
 
-            for path in [
-                "/conventions/999",
-                "/conventions/-1/territoire",
-                "/nulle-part",
-            ] {
-                let r = get(&app, path).await;
-                assert_eq!(r.status, 404, "{path}");
-                assert!(r.content_type.starts_with("text/html"), "{path}");
-                let doc = r.html();
-                assert_eq!(texts(&doc, "h1"), vec!["Page introuvable"]);
-                assert_eq!(count(&doc, "html[lang=fr]"), 1);
-            }
+        for path in ["/conventions/999", "/conventions/-1/territoire", "/nulle-part"] {
+            let r = get(&app, path).await;
+            assert_eq!(r.status, 404, "{path}");
+            assert!(r.content_type.starts_with("text/html"), "{path}");
+            let doc = r.html();
+            assert_eq!(texts(&doc, "h1"), vec!["Page introuvable"]);
+            assert_eq!(count(&doc, "html[lang=fr]"), 1);
         }
     }
-);
+});
 
 backend_tests!(health_follows_the_database, |db: &TestDb| {
     let store = db.store.clone();
@@ -160,86 +121,41 @@ backend_tests!(pages_are_french_accessible_and_sortable, |db: &TestDb| {
         assert_eq!(count(&doc, "main#contenu"), 1);
         assert_eq!(count(&doc, "footer[role=contentinfo]"), 1);
         assert_eq!(count(&doc, "nav[aria-label]"), 1);
-        assert!(texts(&doc, "tbody th a")
-            .contains(&"Convention Territoriale Globale 2026-2030".to_string()));
+        assert!(texts(&doc, "tbody th a").contains(&"Convention Territoriale Globale 2026-2030".to_string()));
         assert_eq!(count(&doc, "th[scope=col]"), 4);
-        let csp = home
-            .headers
-            .get("content-security-policy")
-            .unwrap()
-            .to_str()
-            .unwrap();
-        assert!(
-            csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"),
-            "{csp}"
-        );
+        let csp = home.headers.get("content-security-policy").unwrap().to_str().unwrap();
+        assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"), "{csp}");
 
         let doc = get(&app, &format!("/conventions/{id}")).await.html();
-        assert_eq!(
-            texts(&doc, "h1"),
-            vec!["Convention Territoriale Globale 2026-2030"]
-        );
-        assert_eq!(
-            count(
-                &doc,
-                "section#parties tbody tr, section[aria-labelledby=parties] tbody tr"
-            ),
-            4
-        );
+        assert_eq!(texts(&doc, "h1"), vec!["Convention Territoriale Globale 2026-2030"]);
+        assert_eq!(count(&doc, "section#parties tbody tr, section[aria-labelledby=parties] tbody tr"), 4);
         assert_eq!(count(&doc, "ol.ambitions li"), 8);
-        assert_eq!(
-            texts(&doc, "section[aria-labelledby=gouvernance] tbody th").len(),
-            4
-        );
+        assert_eq!(texts(&doc, "section[aria-labelledby=gouvernance] tbody th").len(), 4);
         assert!(texts(&doc, ".lead .status").contains(&"En vigueur".to_string()));
         assert!(doc.html().contains("Olivier Gacquerre, Président"));
-        assert!(doc
-            .html()
-            .contains("Conseil communautaire du 30 septembre 2025"));
+        assert!(doc.html().contains("Conseil communautaire du 30 septembre 2025"));
 
-        let doc = get(&app, &format!("/conventions/{id}/territoire"))
-            .await
-            .html();
+        let doc = get(&app, &format!("/conventions/{id}/territoire")).await.html();
         assert_eq!(count(&doc, "h1"), 1);
         assert_eq!(count(&doc, "#table-communes tbody tr"), 100);
-        assert_eq!(
-            count(&doc, "#table-communes thead th"),
-            count(&doc, "#table-communes thead th[scope=col]")
-        );
+        assert_eq!(count(&doc, "#table-communes thead th"), count(&doc, "#table-communes thead th[scope=col]"));
         assert_eq!(count(&doc, "#table-communes tbody th[scope=row]"), 100);
         assert_eq!(digits(&texts(&doc, "td[data-total='2021']")[0]), "278431");
         assert_eq!(digits(&texts(&doc, "td[data-total='2020']")[0]), "279142");
         assert_eq!(texts(&doc, "#table-evolutions tbody th")[0], "2020 → 2021");
-        assert_eq!(
-            &texts(&doc, "#table-evolutions tbody td")[..2],
-            &["−711".to_string(), "−0,25 %".to_string()]
-        );
+        assert_eq!(&texts(&doc, "#table-evolutions tbody td")[..2], &["−711".to_string(), "−0,25 %".to_string()]);
         assert_eq!(count(&doc, "#table-communes th[aria-sort=ascending]"), 1);
         let first_by_name = texts(&doc, "#table-communes tbody th")[0].clone();
         assert_eq!(first_by_name, "Allouagne");
 
         // Sorted by the total population of 2021, largest first: Béthune (25,303), then Bruay-la-Buissière.
-        let doc = get(
-            &app,
-            &format!("/conventions/{id}/territoire?tri=totale-2021&ordre=desc"),
-        )
-        .await
-        .html();
+        let doc = get(&app, &format!("/conventions/{id}/territoire?tri=totale-2021&ordre=desc")).await.html();
         let names = texts(&doc, "#table-communes tbody th");
-        assert_eq!(
-            &names[..2],
-            &["Béthune".to_string(), "Bruay-la-Buissière".to_string()]
-        );
+        assert_eq!(&names[..2], &["Béthune".to_string(), "Bruay-la-Buissière".to_string()]);
         assert_eq!(count(&doc, "#table-communes th[aria-sort=descending]"), 1);
         // The header of the current column now offers the other order.
         let sel = scraper::Selector::parse("#table-communes th[aria-sort] a").unwrap();
-        let href = doc
-            .select(&sel)
-            .next()
-            .unwrap()
-            .value()
-            .attr("href")
-            .unwrap();
+        let href = doc.select(&sel).next().unwrap().value().attr("href").unwrap();
         assert!(href.contains("tri=totale-2021&ordre=asc"), "{href}");
         // The same table as CSV, for spreadsheets: 100 communes, unknown figures left empty.
         let csv = get(&app, &format!("/conventions/{id}/territoire.csv")).await;
@@ -247,17 +163,9 @@ backend_tests!(pages_are_french_accessible_and_sortable, |db: &TestDb| {
         assert!(csv.content_type.starts_with("text/csv"));
         assert_eq!(csv.body.lines().count(), 101);
         let bethune = csv.body.lines().find(|l| l.starts_with("62119,")).unwrap();
-        assert_eq!(
-            bethune,
-            "62119,Béthune,,,25314,24992,311,25303,25342,337,25679"
-        );
+        assert_eq!(bethune, "62119,Béthune,,,25314,24992,311,25303,25342,337,25679");
         // An unknown sort key falls back to the name.
-        let doc = get(
-            &app,
-            &format!("/conventions/{id}/territoire?tri=%3Cscript%3E"),
-        )
-        .await
-        .html();
+        let doc = get(&app, &format!("/conventions/{id}/territoire?tri=%3Cscript%3E")).await.html();
         assert_eq!(texts(&doc, "#table-communes tbody th")[0], "Allouagne");
     }
 });
@@ -277,10 +185,7 @@ async fn openapi_describes_every_api_route() {
         "/api/v1/conventions/{id}",
         "/api/v1/conventions/{id}/territoire",
     ] {
-        assert!(
-            paths.iter().any(|k| k.as_str() == p),
-            "{p} missing from {paths:?}"
-        );
+        assert!(paths.iter().any(|k| k.as_str() == p), "{p} missing from {paths:?}");
     }
     assert!(doc["components"]["schemas"]["TerritoireDto"]["properties"]["totaux"].is_object());
     db.finish().await;

@@ -38,53 +38,27 @@ impl Reply {
 }
 
 pub async fn get(app: &Router, path: &str) -> Reply {
-    let response = app
-        .clone()
-        .oneshot(Request::get(path).body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
+    let response =
+        app.clone().oneshot(Request::get(path).body(Body::empty()).expect("request")).await.expect("response");
     let status = response.status();
     let headers = response.headers().clone();
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024)
-        .await
-        .expect("body");
-    Reply {
-        status,
-        content_type,
-        body: String::from_utf8(bytes.to_vec()).expect("UTF-8"),
-        headers,
-    }
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024).await.expect("body");
+    Reply { status, content_type, body: String::from_utf8(bytes.to_vec()).expect("UTF-8"), headers }
 }
 
 /// The texts of the elements matching `selector`, whitespace collapsed.
 pub fn texts(doc: &scraper::Html, selector: &str) -> Vec<String> {
-    let sel =
-        scraper::Selector::parse(selector).unwrap_or_else(|e| panic!("selector {selector}: {e:?}"));
-    doc.select(&sel)
-        .map(|e| {
-            e.text()
-                .collect::<String>()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect()
+    let sel = scraper::Selector::parse(selector).unwrap_or_else(|e| panic!("selector {selector}: {e:?}"));
+    doc.select(&sel).map(|e| e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")).collect()
 }
 
 pub fn count(doc: &scraper::Html, selector: &str) -> usize {
-    let sel =
-        scraper::Selector::parse(selector).unwrap_or_else(|e| panic!("selector {selector}: {e:?}"));
+    let sel = scraper::Selector::parse(selector).unwrap_or_else(|e| panic!("selector {selector}: {e:?}"));
     doc.select(&sel).count()
 }
 
 /// French number formatting uses narrow no-break spaces; tests compare digits.
 pub fn digits(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_digit() || *c == '−' || *c == '+' || *c == ',')
-        .collect()
+    s.chars().filter(|c| c.is_ascii_digit() || *c == '−' || *c == '+' || *c == ',').collect()
 }

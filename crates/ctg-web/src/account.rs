@@ -1,0 +1,338 @@
+//! Logging in and out, and one's own account: password and API tokens.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use chrono::Utc;
+use ctg_domain::access::Action;
+use ctg_domain::format::datetime_short;
+use ctg_domain::Channel;
+use ctg_store::{random_secret, LoginError};
+use serde::Deserialize;
+
+use crate::auth::{constant_time_eq, cookie_value, Auth, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::views::{FormErrors, Nav};
+use crate::{AppState, PageError, WebError};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    nav: Nav,
+    csrf: String,
+    next: String,
+    email: String,
+    errors: FormErrors,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct NextQuery {
+    suite: Option<String>,
+}
+
+/// Only a path of this site may follow a login: never another site.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+fn login_page(
+    state: &AppState,
+    next: &str,
+    email: &str,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let csrf = random_secret();
+    let page =
+        LoginPage { nav: Nav::default(), csrf: csrf.clone(), next: next.to_owned(), email: email.to_owned(), errors };
+    let cookie = state.auth.cookie(LOGIN_CSRF_COOKIE, csrf);
+    Ok((status, [(header::SET_COOKIE, cookie.to_string())], Html(page.render()?)).into_response())
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, PageError> {
+    let next = safe_next(q.suite.as_deref());
+    if auth.user.is_some() {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    login_page(&state, &next, "", FormErrors::new(), StatusCode::OK)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    suite: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    let next = safe_next(Some(&form.suite));
+    let cookie = cookie_value(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    if cookie.is_empty() || !constant_time_eq(cookie.as_bytes(), form.csrf.as_bytes()) {
+        let mut errors = FormErrors::new();
+        errors.add("", "la page de connexion a expiré : saisissez de nouveau vos identifiants");
+        return login_page(&state, &next, &form.email, errors, StatusCode::FORBIDDEN);
+    }
+    let mut errors = FormErrors::new();
+    if form.email.trim().is_empty() {
+        errors.add("email", "saisissez votre adresse électronique");
+    }
+    if form.password.is_empty() {
+        errors.add("password", "saisissez votre mot de passe");
+    }
+    if !errors.is_empty() {
+        return login_page(&state, &next, &form.email, errors, StatusCode::BAD_REQUEST);
+    }
+    let now = Utc::now();
+    match state.store.verify_login(&form.email, &form.password, &auth.address, now).await? {
+        Ok(user) => {
+            let (secret, _csrf) = state.store.create_session(user.id, now, state.auth.absolute).await?;
+            let session = state.auth.cookie(SESSION_COOKIE, secret);
+            let clear = state.auth.removal(LOGIN_CSRF_COOKIE);
+            let target = if user.must_change_password { "/compte?changer=1".to_owned() } else { next };
+            let mut response = Redirect::to(&target).into_response();
+            for c in [session, clear] {
+                if let Ok(v) = c.to_string().parse() {
+                    response.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            tracing::info!(user = user.id, "login");
+            Ok(response)
+        }
+        Err(LoginError::BadCredentials) => {
+            errors.add("", "adresse électronique ou mot de passe incorrect");
+            login_page(&state, &next, &form.email, errors, StatusCode::UNAUTHORIZED)
+        }
+        Err(LoginError::Throttled { until }) => {
+            let minutes = ((until - now).num_seconds() + 59) / 60;
+            errors.add(
+                "",
+                format!(
+                    "trop de tentatives de connexion : réessayez après le {} (dans {minutes} minute{})",
+                    datetime_short(until),
+                    if minutes > 1 { "s" } else { "" }
+                ),
+            );
+            let mut r = login_page(&state, &next, &form.email, errors, StatusCode::TOO_MANY_REQUESTS)?;
+            if let Ok(v) = (until - now).num_seconds().max(1).to_string().parse() {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(r)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+}
+
+/// Ends the session for real: the row is deleted, the cookie cleared.
+pub async fn logout(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    if let Some(secret) = &auth.session_secret {
+        auth.check_csrf(Some(&form.csrf))?;
+        state.store.end_session(secret).await?;
+    }
+    let clear = state.auth.removal(SESSION_COOKIE);
+    Ok(([(header::SET_COOKIE, clear.to_string())], Redirect::to("/")).into_response())
+}
+
+struct TokenLine {
+    id: i64,
+    name: String,
+    prefix: String,
+    rights: &'static str,
+    created: String,
+    last_used: String,
+    revoked: String,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    nav: Nav,
+    name: String,
+    email: String,
+    must_change: bool,
+    tokens: Vec<TokenLine>,
+    new_token: String,
+    notice: String,
+    errors: FormErrors,
+}
+
+async fn account_page(
+    state: &AppState,
+    auth: &Auth,
+    new_token: String,
+    notice: &str,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let user = auth.user.as_ref().ok_or(WebError::LoginRequired)?;
+    let user = state.store.user(user.id).await?;
+    let tokens = state
+        .store
+        .tokens(user.id)
+        .await?
+        .into_iter()
+        .map(|t| TokenLine {
+            id: t.id,
+            name: t.name,
+            prefix: t.prefix,
+            rights: if t.can_write { "lecture et écriture" } else { "lecture seule" },
+            created: datetime_short(t.created_at),
+            last_used: t.last_used_at.map(datetime_short).unwrap_or_else(|| "jamais".into()),
+            revoked: t.revoked_at.map(datetime_short).unwrap_or_default(),
+        })
+        .collect();
+    let page = AccountPage {
+        nav: Nav::of(auth),
+        name: user.name.clone(),
+        email: user.email.clone(),
+        must_change: user.must_change_password,
+        tokens,
+        new_token,
+        notice: notice.to_owned(),
+        errors,
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+pub async fn page(State(state): State<AppState>, auth: Auth) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::OwnAccount, None).await?;
+    account_page(&state, &auth, String::new(), "", FormErrors::new(), StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::OwnAccount, None).await?;
+    auth.check_csrf(Some(&form.csrf))?;
+    let user = auth.user.clone().ok_or(WebError::LoginRequired)?;
+    let mut errors = FormErrors::new();
+    let ok = state.store.verify_login(&user.email, &form.current, &auth.address, Utc::now()).await?;
+    match ok {
+        Ok(_) => {}
+        Err(LoginError::BadCredentials) => errors.add("current", "le mot de passe actuel est incorrect"),
+        Err(LoginError::Throttled { until }) => {
+            errors.add("current", format!("trop de tentatives : réessayez après le {}", datetime_short(until)));
+        }
+    }
+    if form.new_password != form.confirm {
+        errors.add("confirm", "les deux saisies du nouveau mot de passe diffèrent");
+    }
+    if form.new_password == form.current && !form.current.is_empty() {
+        errors.add("new_password", "le nouveau mot de passe doit différer de l'actuel");
+    }
+    if let Err(why) = ctg_domain::access::check_password(&form.new_password, &user.email, &user.name) {
+        errors.add("new_password", why);
+    }
+    if !errors.is_empty() {
+        return account_page(&state, &auth, String::new(), "", errors, StatusCode::BAD_REQUEST).await;
+    }
+    state.store.set_password(&auth.actor(Channel::Page), user.id, &form.new_password, false).await?;
+    // Every session of the user ended with the change; this one starts again.
+    let (secret, _) = state.store.create_session(user.id, Utc::now(), state.auth.absolute).await?;
+    let cookie = state.auth.cookie(SESSION_COOKIE, secret);
+    Ok(([(header::SET_COOKIE, cookie.to_string())], Redirect::to("/compte")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    write: Option<String>,
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::OwnAccount, None).await?;
+    auth.check_csrf(Some(&form.csrf))?;
+    let user = auth.user.clone().ok_or(WebError::LoginRequired)?;
+    if form.name.trim().is_empty() {
+        let mut errors = FormErrors::new();
+        errors.add("token_name", "donnez un nom au jeton, pour le reconnaître plus tard");
+        return account_page(&state, &auth, String::new(), "", errors, StatusCode::BAD_REQUEST).await;
+    }
+    let (_, secret) =
+        state.store.create_token(&auth.actor(Channel::Page), user.id, &form.name, form.write.is_some()).await?;
+    account_page(&state, &auth, secret, "", FormErrors::new(), StatusCode::OK).await
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(token): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::OwnAccount, None).await?;
+    auth.check_csrf(Some(&form.csrf))?;
+    let user = auth.user.clone().ok_or(WebError::LoginRequired)?;
+    let id: i64 = token.parse().map_err(|_| WebError::NotFound(format!("le jeton « {token} » n'existe pas")))?;
+    state.store.revoke_token(&auth.actor(Channel::Page), user.id, id).await?;
+    account_page(
+        &state,
+        &auth,
+        String::new(),
+        "Le jeton est révoqué : il ne donne plus accès à rien.",
+        FormErrors::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn logins_only_lead_back_into_this_site() {
+        assert_eq!(safe_next(Some("/conventions/2")), "/conventions/2");
+        assert_eq!(safe_next(Some("//evil.example/")), "/");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

@@ -1,0 +1,412 @@
+//! Administration: accounts, the GDPR register, a person's export and erasure, the whole history.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use ctg_domain::access::Action;
+use ctg_domain::format::datetime_short;
+use ctg_domain::Channel;
+use ctg_store::{one_time_password, NewUser, ProcessingActivity, StoreError};
+use serde::Deserialize;
+
+use crate::auth::Auth;
+use crate::edit::{history_csv, HistoryLine, HistoryPage, HistoryQuery};
+use crate::error::stale_message;
+use crate::views::{FormErrors, Nav};
+use crate::{AppState, PageError, WebError};
+
+// ---------------------------------------------------------------------------------------------
+// The register of processing activities (art. 30 GDPR)
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    nav: Nav,
+    can_edit: bool,
+    activities: Vec<ProcessingActivity>,
+}
+
+pub async fn register(State(state): State<AppState>, auth: Auth) -> Result<Html<String>, PageError> {
+    state.authorize(&auth, Action::ViewRegister, None).await?;
+    let page = RegisterPage {
+        nav: Nav::of(&auth),
+        can_edit: state.may(&auth, Action::EditRegister, None).await,
+        activities: state.store.processing_activities().await?,
+    };
+    Ok(Html(page.render()?))
+}
+
+pub async fn register_csv(State(state): State<AppState>, auth: Auth) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::ViewRegister, None).await?;
+    let activities = state.store.processing_activities().await?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| WebError::Internal(Box::new(e));
+    if let Some(first) = activities.first() {
+        w.write_record(first.fields().iter().map(|(key, _, _)| *key)).map_err(io)?;
+    }
+    for a in &activities {
+        w.write_record(a.fields().iter().map(|(_, _, v)| *v)).map_err(io)?;
+    }
+    let bytes = w.into_inner().map_err(|e| WebError::Internal(Box::new(e.into_error())))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"registre-des-traitements.csv\""),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "activity_edit.html")]
+struct ActivityForm {
+    nav: Nav,
+    activity: ProcessingActivity,
+    errors: FormErrors,
+    conflict: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActivityInput {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    nom: String,
+    #[serde(default)]
+    responsable: String,
+    #[serde(default)]
+    contact_dpd: String,
+    #[serde(default)]
+    finalites: String,
+    #[serde(default)]
+    base_legale: String,
+    #[serde(default)]
+    personnes_concernees: String,
+    #[serde(default)]
+    categories_de_donnees: String,
+    #[serde(default)]
+    destinataires: String,
+    #[serde(default)]
+    transferts: String,
+    #[serde(default)]
+    duree_de_conservation: String,
+    #[serde(default)]
+    mesures_de_securite: String,
+}
+
+async fn activity(state: &AppState, raw: &str) -> Result<ProcessingActivity, WebError> {
+    let id: i64 = raw.parse().map_err(|_| WebError::NotFound(format!("le traitement « {raw} » n'existe pas")))?;
+    state
+        .store
+        .processing_activities()
+        .await?
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or_else(|| WebError::NotFound(format!("le traitement n° {id} n'existe pas")))
+}
+
+pub async fn activity_form(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Html<String>, PageError> {
+    state.authorize(&auth, Action::EditRegister, None).await?;
+    let activity = activity(&state, &id).await?;
+    Ok(Html(
+        ActivityForm { nav: Nav::of(&auth), activity, errors: FormErrors::new(), conflict: String::new() }.render()?,
+    ))
+}
+
+pub async fn activity_save(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Form(i): Form<ActivityInput>,
+) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::EditRegister, None).await?;
+    auth.check_csrf(Some(&i.csrf))?;
+    let current = activity(&state, &id).await?;
+    let edit = ProcessingActivity {
+        id: current.id,
+        version: i.version.parse().unwrap_or(-1),
+        name: i.nom,
+        controller: i.responsable,
+        dpo_contact: i.contact_dpd,
+        purposes: i.finalites,
+        legal_basis: i.base_legale,
+        data_subjects: i.personnes_concernees,
+        data_categories: i.categories_de_donnees,
+        recipients: i.destinataires,
+        transfers: i.transferts,
+        retention: i.duree_de_conservation,
+        security_measures: i.mesures_de_securite,
+    };
+    let mut errors = FormErrors::new();
+    for (key, label, value) in edit.fields() {
+        if value.trim().is_empty() {
+            errors.add(key, format!("« {label} » est obligatoire"));
+        }
+    }
+    if !errors.is_empty() {
+        let page = ActivityForm { nav: Nav::of(&auth), activity: edit, errors, conflict: String::new() };
+        return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
+    }
+    match state.store.update_processing_activity(&auth.actor(Channel::Page), &edit).await {
+        Ok(_) => Ok(Redirect::to("/rgpd/registre").into_response()),
+        Err(StoreError::Stale { what, last_change }) => {
+            let fresh = activity(&state, &id).await?;
+            let page = ActivityForm {
+                nav: Nav::of(&auth),
+                activity: ProcessingActivity { version: fresh.version, ..edit },
+                errors: FormErrors::new(),
+                conflict: stale_message(&what, last_change.as_deref()),
+            };
+            Ok((StatusCode::CONFLICT, Html(page.render()?)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts
+
+struct UserLine {
+    id: i64,
+    name: String,
+    email: String,
+    admin: bool,
+    state: String,
+    active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    nav: Nav,
+    users: Vec<UserLine>,
+    name: String,
+    email: String,
+    admin: bool,
+    errors: FormErrors,
+    notice: String,
+    one_time_password: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct UserInput {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    admin: Option<String>,
+}
+
+async fn users_page(
+    state: &AppState,
+    auth: &Auth,
+    input: &UserInput,
+    errors: FormErrors,
+    notice: String,
+    one_time_password: String,
+    code: StatusCode,
+) -> Result<Response, PageError> {
+    let users = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| UserLine {
+            id: u.id,
+            active: u.is_active(),
+            state: match (u.erased_at, u.disabled_at) {
+                (Some(t), _) => format!("effacé le {}", datetime_short(t)),
+                (None, Some(t)) => format!("désactivé le {}", datetime_short(t)),
+                (None, None) if u.must_change_password => "actif (mot de passe à changer)".into(),
+                (None, None) => "actif".into(),
+            },
+            name: u.name,
+            email: u.email,
+            admin: u.is_admin,
+        })
+        .collect();
+    let page = UsersPage {
+        nav: Nav::of(auth),
+        users,
+        name: input.name.clone(),
+        email: input.email.clone(),
+        admin: input.admin.is_some(),
+        errors,
+        notice,
+        one_time_password,
+    };
+    Ok((code, Html(page.render()?)).into_response())
+}
+
+pub async fn users(State(state): State<AppState>, auth: Auth) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::Administer, None).await?;
+    users_page(&state, &auth, &UserInput::default(), FormErrors::new(), String::new(), String::new(), StatusCode::OK)
+        .await
+}
+
+pub async fn user_create(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(input): Form<UserInput>,
+) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::Administer, None).await?;
+    auth.check_csrf(Some(&input.csrf))?;
+    let mut errors = FormErrors::new();
+    if input.name.trim().is_empty() {
+        errors.add("name", "le nom est obligatoire");
+    }
+    if ctg_store::normalise_email(&input.email).is_err() {
+        errors.add("email", format!("adresse électronique invalide « {} »", input.email.trim()));
+    }
+    if !errors.is_empty() {
+        return users_page(&state, &auth, &input, errors, String::new(), String::new(), StatusCode::BAD_REQUEST).await;
+    }
+    let password = one_time_password();
+    let new = NewUser {
+        name: &input.name,
+        email: &input.email,
+        organisation_id: None,
+        is_admin: input.admin.is_some(),
+        password: Some(&password),
+        must_change_password: true,
+    };
+    match state.store.create_user(&auth.actor(Channel::Page), &new).await {
+        Ok(_) => {
+            let notice = format!("Le compte de {} est créé. Transmettez-lui ce mot de passe à usage unique par un canal sûr : il devra le changer à sa première connexion.", input.name.trim());
+            users_page(&state, &auth, &UserInput::default(), FormErrors::new(), notice, password, StatusCode::OK).await
+        }
+        Err(StoreError::Invalid(m)) => {
+            errors.add("email", m);
+            users_page(&state, &auth, &input, errors, String::new(), String::new(), StatusCode::BAD_REQUEST).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConfirmForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    confirmation: String,
+}
+
+fn user_id(raw: &str) -> Result<i64, WebError> {
+    raw.parse().map_err(|_| WebError::NotFound(format!("le compte « {raw} » n'existe pas")))
+}
+
+pub async fn user_disable(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Form(form): Form<ConfirmForm>,
+) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::Administer, None).await?;
+    auth.check_csrf(Some(&form.csrf))?;
+    let id = user_id(&id)?;
+    if auth.user.as_ref().is_some_and(|u| u.id == id) {
+        return Err(WebError::BadRequest("vous ne pouvez pas désactiver votre propre compte".into()).into());
+    }
+    state.store.disable_user(&auth.actor(Channel::Page), id).await?;
+    let name = state.store.user(id).await?.name;
+    users_page(
+        &state,
+        &auth,
+        &UserInput::default(),
+        FormErrors::new(),
+        format!("Le compte de {name} est désactivé."),
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn user_export(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::Administer, None).await?;
+    let id = user_id(&id)?;
+    let data = state.store.export_person(id).await?;
+    let body = serde_json::to_vec_pretty(&data).map_err(|e| WebError::Internal(Box::new(e)))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"donnees-personnelles-compte-{id}.json\"")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+pub async fn user_erase(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Form(form): Form<ConfirmForm>,
+) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::Administer, None).await?;
+    auth.check_csrf(Some(&form.csrf))?;
+    let id = user_id(&id)?;
+    if auth.user.as_ref().is_some_and(|u| u.id == id) {
+        return Err(WebError::BadRequest("vous ne pouvez pas effacer votre propre compte".into()).into());
+    }
+    if form.confirmation.trim() != "EFFACER" {
+        return Err(WebError::BadRequest(
+            "pour effacer, saisissez EFFACER en capitales dans le champ de confirmation".into(),
+        )
+        .into());
+    }
+    let pseudonym = state.store.erase_person(&auth.actor(Channel::Page), id).await?;
+    users_page(
+        &state,
+        &auth,
+        &UserInput::default(),
+        FormErrors::new(),
+        format!("La personne est effacée ; le journal ne garde que le pseudonyme {pseudonym}."),
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::Administer, None).await?;
+    let mut errors = FormErrors::new();
+    let filter = q.filter(None, &mut errors);
+    let entries = if errors.is_empty() { state.store.history(&filter).await? } else { Vec::new() };
+    if q.format == "csv" && errors.is_empty() {
+        return Ok(history_csv(&entries, "historique-plateforme.csv")?);
+    }
+    let page = HistoryPage {
+        nav: Nav::of(&auth),
+        title: "Historique de la plateforme".into(),
+        back: "/".into(),
+        base: "/admin/historique".into(),
+        lines: entries.iter().map(HistoryLine::new).collect(),
+        object_type: q.objet.clone(),
+        object_id: q.id.clone(),
+        from: q.depuis.clone(),
+        to: q.jusqu_au.clone(),
+        csv_link: format!("/admin/historique?{}&format=csv", q.query_string()),
+        errors,
+    };
+    Ok(Html(page.render()?).into_response())
+}

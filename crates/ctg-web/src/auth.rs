@@ -1,0 +1,202 @@
+//! Who is asking (session cookie or API token), what they may do (through
+//! [`ctg_domain::access::decide`], the one place that decides rights), and CSRF protection.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use chrono::{Duration, Utc};
+use ctg_domain::access::{decide, Action, ConventionContext, Decision, Principal};
+use ctg_domain::{Actor, Channel};
+use ctg_store::User;
+
+use crate::{ApiError, AppState, WebError};
+
+/// The session cookie: a random secret whose digest names the session row.
+pub const SESSION_COOKIE: &str = "ctg_session";
+/// The login form's CSRF cookie (double submit), before any session exists.
+pub const LOGIN_CSRF_COOKIE: &str = "ctg_csrf";
+/// The header that carries the CSRF token of a session on API writes made with the session cookie.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// How sessions behave.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Mark cookies `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
+    /// A session ends after this long without a request.
+    pub idle: Duration,
+    /// A session ends this long after login, whatever happens.
+    pub absolute: Duration,
+    /// Take the client's address from `X-Forwarded-For` (behind a reverse proxy).
+    pub trust_proxy: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { secure_cookies: false, idle: Duration::minutes(30), absolute: Duration::hours(12), trust_proxy: false }
+    }
+}
+
+impl AuthConfig {
+    /// A cookie for the browser session only (no expiry date): HttpOnly, SameSite=Lax, Secure
+    /// when configured.
+    pub fn cookie<'c>(&self, name: &'c str, value: String) -> Cookie<'c> {
+        Cookie::build((name, value))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure_cookies)
+            .build()
+    }
+
+    /// A cookie that tells the browser to forget `name`.
+    pub fn removal<'c>(&self, name: &'c str) -> Cookie<'c> {
+        let mut c = self.cookie(name, String::new());
+        c.make_removal();
+        c
+    }
+}
+
+/// The person behind a request, if any.
+#[derive(Debug, Clone, Default)]
+pub struct Auth {
+    pub user: Option<User>,
+    /// False for a read-only API token.
+    pub can_write: bool,
+    /// Authenticated by an API token (no CSRF needed: the browser never sends it on its own).
+    pub via_token: bool,
+    /// The CSRF token of the session.
+    pub csrf: Option<String>,
+    pub session_secret: Option<String>,
+    /// The client's address, for login throttling.
+    pub address: String,
+}
+
+impl Auth {
+    pub fn principal(&self) -> Option<Principal> {
+        self.user.as_ref().map(|u| u.principal(self.can_write))
+    }
+
+    /// How a change made by this request is recorded in the audit trail.
+    pub fn actor(&self, channel: Channel) -> Actor {
+        match &self.user {
+            Some(u) => u.actor(if self.via_token { Channel::Api } else { channel }),
+            None => Actor { user_id: None, label: "anonyme".into(), channel },
+        }
+    }
+
+    /// Checks the CSRF token sent with a form or in the `X-CSRF-Token` header.
+    pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), WebError> {
+        if self.via_token {
+            return Ok(());
+        }
+        match (&self.csrf, sent) {
+            (Some(expected), Some(sent)) if constant_time_eq(expected.as_bytes(), sent.as_bytes()) => Ok(()),
+            _ => Err(WebError::Forbidden(
+                "la demande n'a pas pu être vérifiée (jeton anti-falsification absent ou périmé) : rechargez la page et recommencez"
+                    .into(),
+            )),
+        }
+    }
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn client_address(parts: &Parts, trust_proxy: bool) -> String {
+    if trust_proxy {
+        if let Some(forwarded) = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+            if let Some(first) = forwarded.split(',').next().map(str::trim).filter(|s| !s.is_empty()) {
+                return first.to_owned();
+            }
+        }
+    }
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "inconnue".into())
+}
+
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| Cookie::parse(pair.trim().to_owned()).ok())
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let address = client_address(parts, state.auth.trust_proxy);
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let secret =
+                value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).ok_or_else(|| {
+                    WebError::Unauthorized("en-tête Authorization invalide : « Bearer JETON » attendu".into())
+                })?;
+            let (user, can_write) = state
+                .store
+                .token_owner(secret)
+                .await?
+                .ok_or_else(|| WebError::Unauthorized("jeton d'API inconnu ou révoqué".into()))?;
+            return Ok(Self {
+                user: Some(user),
+                can_write,
+                via_token: true,
+                csrf: None,
+                session_secret: None,
+                address,
+            });
+        }
+        if let Some(secret) = cookie_value(&parts.headers, SESSION_COOKIE) {
+            if let Some(session) = state.store.session(&secret, Utc::now(), state.auth.idle).await? {
+                return Ok(Self {
+                    user: Some(session.user),
+                    can_write: true,
+                    via_token: false,
+                    csrf: Some(session.csrf_token),
+                    session_secret: Some(secret),
+                    address,
+                });
+            }
+        }
+        Ok(Self { address, ..Self::default() })
+    }
+}
+
+impl AppState {
+    /// Decides whether `auth` may do `action`, on the convention `convention` if any. A user who must
+    /// change their password may do nothing else first.
+    pub async fn authorize(&self, auth: &Auth, action: Action, convention: Option<i64>) -> Result<(), WebError> {
+        let context = match convention {
+            Some(id) => {
+                let summary = self.store.convention_summary(id).await?;
+                let role = match &auth.user {
+                    Some(u) => self.store.role(u.id, id).await?,
+                    None => None,
+                };
+                ConventionContext { published: summary.published, role }
+            }
+            None => ConventionContext::default(),
+        };
+        if auth.user.as_ref().is_some_and(|u| u.must_change_password) && action != Action::OwnAccount && !auth.via_token
+        {
+            return Err(WebError::MustChangePassword);
+        }
+        match decide(auth.principal().as_ref(), action, context) {
+            Decision::Allow => Ok(()),
+            Decision::LoginRequired => Err(WebError::LoginRequired),
+            Decision::Deny(why) => Err(WebError::Forbidden(why.into())),
+        }
+    }
+
+    /// Whether `auth` may do `action` (for showing or hiding links; the handler decides again).
+    pub async fn may(&self, auth: &Auth, action: Action, convention: Option<i64>) -> bool {
+        self.authorize(auth, action, convention).await.is_ok()
+    }
+}

@@ -1,0 +1,841 @@
+//! Editing a convention: its general information, its parties, its users and rights, its
+//! data-exchange agreements; and reading its history. Every save checks the right, the CSRF token
+//! and the version read; a stale version is refused with the user's input kept in the form.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use ctg_domain::access::{Action, Role};
+use ctg_domain::format::datetime_short;
+use ctg_domain::{Channel, ConventionStatus};
+use ctg_store::{
+    agreement_status_label, AgreementEdit, AuditEntry, ConventionEdit, HistoryFilter, PartyEdit, StoreError,
+    AGREEMENT_STATUSES,
+};
+use serde::Deserialize;
+
+use crate::auth::Auth;
+use crate::error::stale_message;
+use crate::views::{convention_id, form_date, FormErrors, Nav};
+use crate::{AppState, PageError, WebError};
+
+fn parse_id(raw: &str, what: &str) -> Result<i64, WebError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|i| *i > 0)
+        .ok_or_else(|| WebError::NotFound(format!("{what} « {raw} » n'existe pas")))
+}
+
+/// The outcome of a save that may conflict: the message and the version to submit next.
+fn conflict(err: StoreError) -> Result<(String, Option<i64>), WebError> {
+    match err {
+        StoreError::Stale { what, last_change } => Ok((stale_message(&what, last_change.as_deref()), None)),
+        other => Err(other.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The convention itself
+
+#[derive(Template)]
+#[template(path = "convention_edit.html")]
+struct ConventionForm {
+    nav: Nav,
+    id: i64,
+    title_now: String,
+    version: i64,
+    title: String,
+    start: String,
+    end: String,
+    status: String,
+    statuses: Vec<(&'static str, &'static str)>,
+    signing_place: String,
+    published: bool,
+    errors: FormErrors,
+    conflict: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConventionInput {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    signing_place: String,
+    #[serde(default)]
+    published: Option<String>,
+}
+
+fn statuses() -> Vec<(&'static str, &'static str)> {
+    ConventionStatus::ALL.iter().map(|s| (s.code(), s.label())).collect()
+}
+
+pub async fn convention_form(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Html<String>, PageError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::EditConvention, Some(id)).await?;
+    let c = state.store.convention(id).await?;
+    let s = &c.summary;
+    let page = ConventionForm {
+        nav: Nav::of(&auth),
+        id,
+        title_now: s.title.clone(),
+        version: s.version,
+        title: s.title.clone(),
+        start: s.start.to_string(),
+        end: s.end.to_string(),
+        status: s.status.code().to_owned(),
+        statuses: statuses(),
+        signing_place: c.signing_place.clone().unwrap_or_default(),
+        published: s.published,
+        errors: FormErrors::new(),
+        conflict: String::new(),
+    };
+    Ok(Html(page.render()?))
+}
+
+pub async fn convention_save(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Form(input): Form<ConventionInput>,
+) -> Result<Response, PageError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::EditConvention, Some(id)).await?;
+    auth.check_csrf(Some(&input.csrf))?;
+    let current = state.store.convention_summary(id).await?;
+    let mut errors = FormErrors::new();
+    if input.title.trim().is_empty() {
+        errors.add("title", "le titre est obligatoire");
+    }
+    let start = form_date(&mut errors, "start", &input.start);
+    let end = form_date(&mut errors, "end", &input.end);
+    if input.start.trim().is_empty() {
+        errors.add("start", "la date de début est obligatoire");
+    }
+    if input.end.trim().is_empty() {
+        errors.add("end", "la date de fin est obligatoire");
+    }
+    if let (Some(a), Some(b)) = (start, end) {
+        if b < a {
+            errors.add("end", "la fin précède le début");
+        }
+    }
+    let status = ConventionStatus::parse(&input.status).map_err(|e| errors.add("status", e.to_string())).ok();
+    let version: i64 = input.version.parse().unwrap_or(-1);
+    let render =
+        |errors: FormErrors, conflict: String, version: i64, code: StatusCode| -> Result<Response, PageError> {
+            let page = ConventionForm {
+                nav: Nav::of(&auth),
+                id,
+                title_now: current.title.clone(),
+                version,
+                title: input.title.clone(),
+                start: input.start.clone(),
+                end: input.end.clone(),
+                status: input.status.clone(),
+                statuses: statuses(),
+                signing_place: input.signing_place.clone(),
+                published: input.published.is_some(),
+                errors,
+                conflict,
+            };
+            Ok((code, Html(page.render()?)).into_response())
+        };
+    let (Some(start), Some(end), Some(status), true) = (start, end, status, errors.is_empty()) else {
+        return render(errors, String::new(), version, StatusCode::BAD_REQUEST);
+    };
+    let edit = ConventionEdit {
+        title: input.title.clone(),
+        start,
+        end,
+        status,
+        signing_place: Some(input.signing_place.clone()),
+        published: input.published.is_some(),
+    };
+    match state.store.update_convention(&auth.actor(Channel::Page), id, version, &edit).await {
+        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}")).into_response()),
+        Err(e) => {
+            let (message, _) = conflict(e)?;
+            let fresh = state.store.convention_summary(id).await?;
+            render(FormErrors::new(), message, fresh.version, StatusCode::CONFLICT)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A party
+
+#[derive(Template)]
+#[template(path = "party_edit.html")]
+struct PartyForm {
+    nav: Nav,
+    id: i64,
+    convention_title: String,
+    party_id: i64,
+    organisation: String,
+    version: i64,
+    signatory: String,
+    signatory_title: String,
+    deliberation: String,
+    deliberation_date: String,
+    signature_date: String,
+    errors: FormErrors,
+    conflict: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PartyInput {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    signatory: String,
+    #[serde(default)]
+    signatory_title: String,
+    #[serde(default)]
+    deliberation: String,
+    #[serde(default)]
+    deliberation_date: String,
+    #[serde(default)]
+    signature_date: String,
+}
+
+async fn party_of(state: &AppState, id: i64, party: &str) -> Result<(String, ctg_store::PartyEntry), WebError> {
+    let party_id = parse_id(party, "la partie")?;
+    let c = state.store.convention(id).await?;
+    let entry = c
+        .parties
+        .into_iter()
+        .find(|p| p.id == party_id)
+        .ok_or_else(|| WebError::NotFound(format!("la partie n° {party_id} de cette convention n'existe pas")))?;
+    Ok((c.summary.title, entry))
+}
+
+pub async fn party_form(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, party)): Path<(String, String)>,
+) -> Result<Html<String>, PageError> {
+    let id = convention_id(&id)?;
+    let (title, e) = party_of(&state, id, &party).await?;
+    state.authorize(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
+    let p = &e.party;
+    let page = PartyForm {
+        nav: Nav::of(&auth),
+        id,
+        convention_title: title,
+        party_id: e.id,
+        organisation: p.organisation.name.clone(),
+        version: e.version,
+        signatory: p.signatory.clone().unwrap_or_default(),
+        signatory_title: p.signatory_title.clone().unwrap_or_default(),
+        deliberation: p.deliberation.clone().unwrap_or_default(),
+        deliberation_date: p.deliberation_date.map(|d| d.to_string()).unwrap_or_default(),
+        signature_date: p.signature_date.map(|d| d.to_string()).unwrap_or_default(),
+        errors: FormErrors::new(),
+        conflict: String::new(),
+    };
+    Ok(Html(page.render()?))
+}
+
+pub async fn party_save(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, party)): Path<(String, String)>,
+    Form(input): Form<PartyInput>,
+) -> Result<Response, PageError> {
+    let id = convention_id(&id)?;
+    let (title, e) = party_of(&state, id, &party).await?;
+    state.authorize(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
+    auth.check_csrf(Some(&input.csrf))?;
+    let mut errors = FormErrors::new();
+    let deliberation_date = form_date(&mut errors, "deliberation_date", &input.deliberation_date);
+    let signature_date = form_date(&mut errors, "signature_date", &input.signature_date);
+    let version: i64 = input.version.parse().unwrap_or(-1);
+    let render =
+        |errors: FormErrors, conflict: String, version: i64, code: StatusCode| -> Result<Response, PageError> {
+            let page = PartyForm {
+                nav: Nav::of(&auth),
+                id,
+                convention_title: title.clone(),
+                party_id: e.id,
+                organisation: e.party.organisation.name.clone(),
+                version,
+                signatory: input.signatory.clone(),
+                signatory_title: input.signatory_title.clone(),
+                deliberation: input.deliberation.clone(),
+                deliberation_date: input.deliberation_date.clone(),
+                signature_date: input.signature_date.clone(),
+                errors,
+                conflict,
+            };
+            Ok((code, Html(page.render()?)).into_response())
+        };
+    if !errors.is_empty() {
+        return render(errors, String::new(), version, StatusCode::BAD_REQUEST);
+    }
+    let edit = PartyEdit {
+        signatory: Some(input.signatory.clone()),
+        signatory_title: Some(input.signatory_title.clone()),
+        deliberation: Some(input.deliberation.clone()),
+        deliberation_date,
+        signature_date,
+    };
+    match state.store.update_party(&auth.actor(Channel::Page), id, e.id, version, &edit).await {
+        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}#parties")).into_response()),
+        Err(err) => {
+            let (message, _) = conflict(err)?;
+            let (_, fresh) = party_of(&state, id, &party).await?;
+            render(FormErrors::new(), message, fresh.version, StatusCode::CONFLICT)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users and rights of a convention
+
+struct MemberLine {
+    name: String,
+    email: String,
+    role: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "members.html")]
+struct MembersPage {
+    nav: Nav,
+    id: i64,
+    title: String,
+    members: Vec<MemberLine>,
+    roles: Vec<(&'static str, &'static str)>,
+    email: String,
+    role: String,
+    errors: FormErrors,
+    notice: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MemberInput {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    /// A role code, or `aucun` to revoke.
+    #[serde(default)]
+    role: String,
+}
+
+async fn members_page(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    input: Option<&MemberInput>,
+    errors: FormErrors,
+    notice: String,
+    code: StatusCode,
+) -> Result<Response, PageError> {
+    let title = state.store.convention_summary(id).await?.title;
+    let members = state
+        .store
+        .members(id)
+        .await?
+        .into_iter()
+        .map(|m| MemberLine { name: m.user.name, email: m.user.email, role: m.role.label() })
+        .collect();
+    let page = MembersPage {
+        nav: Nav::of(auth),
+        id,
+        title,
+        members,
+        roles: Role::ALL.iter().map(|r| (r.code(), r.label())).collect(),
+        email: input.map(|i| i.email.clone()).unwrap_or_default(),
+        role: input.map(|i| i.role.clone()).unwrap_or_else(|| "lecteur".into()),
+        errors,
+        notice,
+    };
+    Ok((code, Html(page.render()?)).into_response())
+}
+
+pub async fn members(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, PageError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ManageMembers, Some(id)).await?;
+    members_page(&state, &auth, id, None, FormErrors::new(), String::new(), StatusCode::OK).await
+}
+
+pub async fn members_save(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Form(input): Form<MemberInput>,
+) -> Result<Response, PageError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ManageMembers, Some(id)).await?;
+    auth.check_csrf(Some(&input.csrf))?;
+    let mut errors = FormErrors::new();
+    let role = match input.role.as_str() {
+        "aucun" => None,
+        r => match Role::parse(r) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                errors.add("role", e.to_string());
+                None
+            }
+        },
+    };
+    let user = state.store.user_by_email(&input.email).await?.filter(|u| u.is_active());
+    if user.is_none() {
+        errors.add(
+            "email",
+            format!(
+                "aucun compte actif n'a l'adresse « {} » : l'administrateur de la plateforme doit d'abord le créer",
+                input.email.trim()
+            ),
+        );
+    }
+    let Some(user) = user.filter(|_| errors.is_empty()) else {
+        return members_page(&state, &auth, id, Some(&input), errors, String::new(), StatusCode::BAD_REQUEST).await;
+    };
+    state.store.set_role(&auth.actor(Channel::Page), id, user.id, role).await?;
+    let notice = match role {
+        Some(r) => format!("{} a désormais le rôle « {} ».", user.name, r.label()),
+        None => format!("{} n'a plus de rôle dans cette convention.", user.name),
+    };
+    members_page(&state, &auth, id, None, FormErrors::new(), notice, StatusCode::OK).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// History
+
+pub struct HistoryLine {
+    pub at: String,
+    pub actor: String,
+    pub channel: &'static str,
+    pub object: String,
+    pub object_link: String,
+    pub action: String,
+    pub changes: Vec<(String, String, String)>,
+}
+
+impl HistoryLine {
+    pub fn new(e: &AuditEntry) -> Self {
+        Self {
+            at: datetime_short(e.at),
+            actor: e.actor_label.clone(),
+            channel: e.channel.label(),
+            object: format!("{} : {}", e.object_type, e.object_label),
+            object_link: format!("?objet={}&id={}", e.object_type, e.object_id),
+            action: e.action.clone(),
+            changes: e.changed_fields(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "history.html")]
+pub struct HistoryPage {
+    pub nav: Nav,
+    pub title: String,
+    pub back: String,
+    pub base: String,
+    pub lines: Vec<HistoryLine>,
+    pub object_type: String,
+    pub object_id: String,
+    pub from: String,
+    pub to: String,
+    pub csv_link: String,
+    pub errors: FormErrors,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct HistoryQuery {
+    #[serde(default)]
+    pub objet: String,
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub depuis: String,
+    #[serde(default)]
+    pub jusqu_au: String,
+    #[serde(default)]
+    pub format: String,
+}
+
+impl HistoryQuery {
+    /// The filter it describes; a date that does not parse is reported against its field.
+    pub fn filter(&self, convention_id: Option<i64>, errors: &mut FormErrors) -> HistoryFilter {
+        let day_start = |d: NaiveDate| Utc.from_utc_datetime(&d.and_time(NaiveTime::MIN));
+        HistoryFilter {
+            convention_id,
+            object_type: Some(self.objet.trim().to_owned()).filter(|s| !s.is_empty()),
+            object_id: Some(self.id.trim().to_owned()).filter(|s| !s.is_empty()),
+            actor_id: None,
+            from: form_date(errors, "depuis", &self.depuis).map(day_start),
+            to: form_date(errors, "jusqu_au", &self.jusqu_au).and_then(|d| d.succ_opt()).map(day_start),
+            limit: Some(if self.format == "csv" { 100_000 } else { 500 }),
+        }
+    }
+
+    pub fn query_string(&self) -> String {
+        let enc = |s: &str| {
+            s.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect::<String>()
+        };
+        format!(
+            "objet={}&id={}&depuis={}&jusqu_au={}",
+            enc(&self.objet),
+            enc(&self.id),
+            enc(&self.depuis),
+            enc(&self.jusqu_au)
+        )
+    }
+}
+
+/// The history as CSV: one line per changed field, so that a spreadsheet can filter it.
+pub fn history_csv(entries: &[AuditEntry], filename: &str) -> Result<Response, WebError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| WebError::Internal(Box::new(e));
+    w.write_record([
+        "date",
+        "auteur",
+        "canal",
+        "convention",
+        "objet",
+        "objet_id",
+        "libelle",
+        "action",
+        "champ",
+        "avant",
+        "apres",
+    ])
+    .map_err(io)?;
+    for e in entries {
+        let at = e.at.to_rfc3339();
+        let conv = e.convention_id.map(|c| c.to_string()).unwrap_or_default();
+        let mut fields = e.changed_fields();
+        if fields.is_empty() {
+            fields.push((String::new(), String::new(), String::new()));
+        }
+        for (field, before, after) in fields {
+            w.write_record([
+                &at,
+                &e.actor_label,
+                e.channel.code(),
+                &conv,
+                &e.object_type,
+                &e.object_id,
+                &e.object_label,
+                &e.action,
+                &field,
+                &before,
+                &after,
+            ])
+            .map_err(io)?;
+        }
+    }
+    let bytes = w.into_inner().map_err(|e| WebError::Internal(Box::new(e.into_error())))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Response, PageError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewHistory, Some(id)).await?;
+    let title = state.store.convention_summary(id).await?.title;
+    let mut errors = FormErrors::new();
+    let filter = q.filter(Some(id), &mut errors);
+    let entries = if errors.is_empty() { state.store.history(&filter).await? } else { Vec::new() };
+    if q.format == "csv" && errors.is_empty() {
+        return Ok(history_csv(&entries, &format!("historique-convention-{id}.csv"))?);
+    }
+    let page = HistoryPage {
+        nav: Nav::of(&auth),
+        title: format!("Historique — {title}"),
+        back: format!("/conventions/{id}"),
+        base: format!("/conventions/{id}/historique"),
+        lines: entries.iter().map(HistoryLine::new).collect(),
+        object_type: q.objet.clone(),
+        object_id: q.id.clone(),
+        from: q.depuis.clone(),
+        to: q.jusqu_au.clone(),
+        csv_link: format!("/conventions/{id}/historique?{}&format=csv", q.query_string()),
+        errors,
+    };
+    let code = if page.errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    Ok((code, Html(page.render()?)).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data-exchange agreements (art. 9)
+
+struct AgreementLine {
+    id: i64,
+    title: String,
+    parties: String,
+    data: String,
+    purpose: String,
+    legal_basis: String,
+    period: String,
+    status: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "agreements.html")]
+struct AgreementsPage {
+    nav: Nav,
+    id: i64,
+    title: String,
+    can_edit: bool,
+    lines: Vec<AgreementLine>,
+    form: AgreementFields,
+    errors: FormErrors,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AgreementFields {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    parties: String,
+    #[serde(default)]
+    data_categories: String,
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    legal_basis: String,
+    #[serde(default)]
+    start_date: String,
+    #[serde(default)]
+    end_date: String,
+    #[serde(default)]
+    status: String,
+}
+
+impl AgreementFields {
+    fn statuses(&self) -> &'static [(&'static str, &'static str)] {
+        &AGREEMENT_STATUSES
+    }
+
+    fn to_edit(&self, errors: &mut FormErrors) -> Option<AgreementEdit> {
+        for (field, value, label) in [
+            ("title", &self.title, "l'intitulé est obligatoire"),
+            ("parties", &self.parties, "indiquez les parties à l'accord"),
+            ("data_categories", &self.data_categories, "indiquez les données échangées"),
+            ("purpose", &self.purpose, "indiquez la finalité"),
+            ("legal_basis", &self.legal_basis, "indiquez la base légale"),
+        ] {
+            if value.trim().is_empty() {
+                errors.add(field, label);
+            }
+        }
+        let start_date = form_date(errors, "start_date", &self.start_date);
+        let end_date = form_date(errors, "end_date", &self.end_date);
+        if let (Some(a), Some(b)) = (start_date, end_date) {
+            if b < a {
+                errors.add("end_date", "la fin précède le début");
+            }
+        }
+        if !AGREEMENT_STATUSES.iter().any(|(c, _)| *c == self.status) {
+            errors.add("status", "choisissez un statut");
+        }
+        errors.is_empty().then(|| AgreementEdit {
+            title: self.title.clone(),
+            parties: self.parties.clone(),
+            data_categories: self.data_categories.clone(),
+            purpose: self.purpose.clone(),
+            legal_basis: self.legal_basis.clone(),
+            start_date,
+            end_date,
+            status: self.status.clone(),
+        })
+    }
+}
+
+async fn agreements_page(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    form: AgreementFields,
+    errors: FormErrors,
+    code: StatusCode,
+) -> Result<Response, PageError> {
+    let title = state.store.convention_summary(id).await?.title;
+    let fmt = |d: Option<NaiveDate>| d.map(ctg_domain::format::date_short).unwrap_or_else(|| "…".into());
+    let lines = state
+        .store
+        .agreements(id)
+        .await?
+        .into_iter()
+        .map(|a| AgreementLine {
+            id: a.id,
+            period: format!("{} → {}", fmt(a.start_date), fmt(a.end_date)),
+            status: agreement_status_label(&a.status),
+            title: a.title,
+            parties: a.parties,
+            data: a.data_categories,
+            purpose: a.purpose,
+            legal_basis: a.legal_basis,
+        })
+        .collect();
+    let page = AgreementsPage {
+        nav: Nav::of(auth),
+        id,
+        title,
+        can_edit: state.may(auth, Action::EditAgreements, Some(id)).await,
+        lines,
+        form,
+        errors,
+    };
+    Ok((code, Html(page.render()?)).into_response())
+}
+
+pub async fn agreements(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewAgreements, Some(id)).await?;
+    let form = AgreementFields { status: "propose".into(), ..AgreementFields::default() };
+    agreements_page(&state, &auth, id, form, FormErrors::new(), StatusCode::OK).await
+}
+
+pub async fn agreement_create(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Form(form): Form<AgreementFields>,
+) -> Result<Response, PageError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::EditAgreements, Some(id)).await?;
+    auth.check_csrf(Some(&form.csrf))?;
+    let mut errors = FormErrors::new();
+    let Some(edit) = form.to_edit(&mut errors) else {
+        return agreements_page(&state, &auth, id, form, errors, StatusCode::BAD_REQUEST).await;
+    };
+    state.store.create_agreement(&auth.actor(Channel::Page), id, &edit).await?;
+    Ok(Redirect::to(&format!("/conventions/{id}/accords")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "agreement_edit.html")]
+struct AgreementForm {
+    nav: Nav,
+    id: i64,
+    agreement_id: i64,
+    form: AgreementFields,
+    errors: FormErrors,
+    conflict: String,
+}
+
+pub async fn agreement_form(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, agreement)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::EditAgreements, Some(id)).await?;
+    let aid = parse_id(&agreement, "l'accord")?;
+    let a = state
+        .store
+        .agreements(id)
+        .await?
+        .into_iter()
+        .find(|a| a.id == aid)
+        .ok_or_else(|| WebError::NotFound(format!("l'accord n° {aid} de cette convention n'existe pas")))?;
+    let form = AgreementFields {
+        csrf: String::new(),
+        version: a.version.to_string(),
+        title: a.title,
+        parties: a.parties,
+        data_categories: a.data_categories,
+        purpose: a.purpose,
+        legal_basis: a.legal_basis,
+        start_date: a.start_date.map(|d| d.to_string()).unwrap_or_default(),
+        end_date: a.end_date.map(|d| d.to_string()).unwrap_or_default(),
+        status: a.status,
+    };
+    let page = AgreementForm {
+        nav: Nav::of(&auth),
+        id,
+        agreement_id: aid,
+        form,
+        errors: FormErrors::new(),
+        conflict: String::new(),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+pub async fn agreement_save(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, agreement)): Path<(String, String)>,
+    Form(form): Form<AgreementFields>,
+) -> Result<Response, PageError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::EditAgreements, Some(id)).await?;
+    auth.check_csrf(Some(&form.csrf))?;
+    let aid = parse_id(&agreement, "l'accord")?;
+    let mut errors = FormErrors::new();
+    let version: i64 = form.version.parse().unwrap_or(-1);
+    let Some(edit) = form.to_edit(&mut errors) else {
+        let page = AgreementForm { nav: Nav::of(&auth), id, agreement_id: aid, form, errors, conflict: String::new() };
+        return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
+    };
+    match state.store.update_agreement(&auth.actor(Channel::Page), id, aid, version, &edit).await {
+        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/accords")).into_response()),
+        Err(e) => {
+            let (message, _) = conflict(e)?;
+            let fresh =
+                state.store.agreements(id).await?.into_iter().find(|a| a.id == aid).map_or(version, |a| a.version);
+            let form = AgreementFields { version: fresh.to_string(), ..form };
+            let page = AgreementForm {
+                nav: Nav::of(&auth),
+                id,
+                agreement_id: aid,
+                form,
+                errors: FormErrors::new(),
+                conflict: message,
+            };
+            Ok((StatusCode::CONFLICT, Html(page.render()?)).into_response())
+        }
+    }
+}
