@@ -73,7 +73,7 @@ pub enum Action {
     ViewAgreements,
     /// Create and change the data-exchange agreements of the convention.
     EditAgreements,
-    /// Read the art. 30 register of processing activities.
+    /// Read the art. 30 register of processing activities (any account).
     ViewRegister,
     /// Change the register.
     EditRegister,
@@ -107,24 +107,9 @@ impl Decision {
     }
 }
 
-impl Action {
-    /// Whether the action changes something (and so needs a writing principal and CSRF protection).
-    pub fn writes(self) -> bool {
-        matches!(
-            self,
-            Self::EditConvention
-                | Self::EditParty { .. }
-                | Self::ManageMembers
-                | Self::EditAgreements
-                | Self::EditRegister
-                | Self::Administer
-                | Self::OwnAccount
-        )
-    }
-}
-
-/// Decides every right of the platform.
-pub fn decide(principal: Option<&Principal>, action: Action, convention: ConventionContext) -> Decision {
+/// Decides every right of the platform. `write` says whether the request changes something (a
+/// read-only API token may read what its owner reads, and write nothing).
+pub fn decide(principal: Option<&Principal>, action: Action, convention: ConventionContext, write: bool) -> Decision {
     use Action::*;
     let Some(p) = principal else {
         return match action {
@@ -133,7 +118,7 @@ pub fn decide(principal: Option<&Principal>, action: Action, convention: Convent
             _ => Decision::LoginRequired,
         };
     };
-    if action.writes() && !p.can_write && action != OwnAccount {
+    if write && !p.can_write {
         return Decision::Deny("ce jeton d'API est en lecture seule");
     }
     if p.is_admin {
@@ -150,7 +135,8 @@ pub fn decide(principal: Option<&Principal>, action: Action, convention: Convent
             _ => false,
         },
         ViewAgreements => matches!(role, Some(Role::Coordination | Role::Contributor | Role::Reader)),
-        ViewRegister => role == Some(Role::Coordination),
+        // The register describes processing, not people: every account may consult it.
+        ViewRegister => true,
         EditRegister | Administer => false,
     };
     if allowed {
@@ -218,34 +204,35 @@ mod tests {
 
     #[test]
     fn the_public_sees_published_conventions_only() {
-        assert_eq!(decide(None, Action::ViewConvention, ctx(true, None)), Decision::Allow);
-        assert_eq!(decide(None, Action::ViewConvention, ctx(false, None)), Decision::LoginRequired);
-        assert_eq!(decide(None, Action::EditConvention, ctx(true, None)), Decision::LoginRequired);
+        assert_eq!(decide(None, Action::ViewConvention, ctx(true, None), false), Decision::Allow);
+        assert_eq!(decide(None, Action::ViewConvention, ctx(false, None), false), Decision::LoginRequired);
+        assert_eq!(decide(None, Action::EditConvention, ctx(true, None), true), Decision::LoginRequired);
     }
 
     #[test]
     fn contributors_edit_their_own_party_only() {
         let p = user(Some(7));
-        assert!(decide(Some(&p), Action::EditParty { organisation_id: 7 }, ctx(false, Some(Role::Contributor)))
+        assert!(decide(Some(&p), Action::EditParty { organisation_id: 7 }, ctx(false, Some(Role::Contributor)), true)
             .is_allowed());
-        assert!(!decide(Some(&p), Action::EditParty { organisation_id: 8 }, ctx(false, Some(Role::Contributor)))
+        assert!(!decide(Some(&p), Action::EditParty { organisation_id: 8 }, ctx(false, Some(Role::Contributor)), true)
             .is_allowed());
-        assert!(!decide(Some(&p), Action::EditConvention, ctx(false, Some(Role::Contributor))).is_allowed());
-        assert!(decide(Some(&p), Action::EditParty { organisation_id: 8 }, ctx(false, Some(Role::Coordination)))
+        assert!(!decide(Some(&p), Action::EditConvention, ctx(false, Some(Role::Contributor)), true).is_allowed());
+        assert!(decide(Some(&p), Action::EditParty { organisation_id: 8 }, ctx(false, Some(Role::Coordination)), true)
             .is_allowed());
-        assert!(
-            !decide(Some(&p), Action::EditParty { organisation_id: 7 }, ctx(false, Some(Role::Reader))).is_allowed()
-        );
+        assert!(!decide(Some(&p), Action::EditParty { organisation_id: 7 }, ctx(false, Some(Role::Reader)), true)
+            .is_allowed());
     }
 
     #[test]
     fn read_only_tokens_write_nothing_even_for_admins() {
         let admin = Principal { is_admin: true, can_write: false, ..user(None) };
-        assert!(decide(Some(&admin), Action::ViewHistory, ctx(false, None)).is_allowed());
+        assert!(decide(Some(&admin), Action::ViewHistory, ctx(false, None), false).is_allowed());
+        assert!(decide(Some(&admin), Action::EditConvention, ctx(false, None), false).is_allowed(), "reading the form");
         assert_eq!(
-            decide(Some(&admin), Action::EditConvention, ctx(false, None)),
+            decide(Some(&admin), Action::EditConvention, ctx(false, None), true),
             Decision::Deny("ce jeton d'API est en lecture seule")
         );
+        assert!(!decide(Some(&admin), Action::OwnAccount, ctx(false, None), true).is_allowed());
     }
 
     #[test]

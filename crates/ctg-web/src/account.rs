@@ -242,7 +242,7 @@ pub async fn change_password(
     auth: Auth,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
-    state.authorize(&auth, Action::OwnAccount, None).await?;
+    state.authorize_write(&auth, Action::OwnAccount, None).await?;
     auth.check_csrf(Some(&form.csrf))?;
     let user = auth.user.clone().ok_or(WebError::LoginRequired)?;
     let mut errors = FormErrors::new();
@@ -288,7 +288,7 @@ pub async fn create_token(
     auth: Auth,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, PageError> {
-    state.authorize(&auth, Action::OwnAccount, None).await?;
+    state.authorize_write(&auth, Action::OwnAccount, None).await?;
     auth.check_csrf(Some(&form.csrf))?;
     let user = auth.user.clone().ok_or(WebError::LoginRequired)?;
     if form.name.trim().is_empty() {
@@ -307,7 +307,7 @@ pub async fn revoke_token(
     Path(token): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
-    state.authorize(&auth, Action::OwnAccount, None).await?;
+    state.authorize_write(&auth, Action::OwnAccount, None).await?;
     auth.check_csrf(Some(&form.csrf))?;
     let user = auth.user.clone().ok_or(WebError::LoginRequired)?;
     let id: i64 = token.parse().map_err(|_| WebError::NotFound(format!("le jeton « {token} » n'existe pas")))?;

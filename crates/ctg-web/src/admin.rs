@@ -128,7 +128,7 @@ pub async fn activity_save(
     Path(id): Path<String>,
     Form(i): Form<ActivityInput>,
 ) -> Result<Response, PageError> {
-    state.authorize(&auth, Action::EditRegister, None).await?;
+    state.authorize_write(&auth, Action::EditRegister, None).await?;
     auth.check_csrf(Some(&i.csrf))?;
     let current = activity(&state, &id).await?;
     let edit = ProcessingActivity {
@@ -261,7 +261,7 @@ pub async fn user_create(
     auth: Auth,
     Form(input): Form<UserInput>,
 ) -> Result<Response, PageError> {
-    state.authorize(&auth, Action::Administer, None).await?;
+    state.authorize_write(&auth, Action::Administer, None).await?;
     auth.check_csrf(Some(&input.csrf))?;
     let mut errors = FormErrors::new();
     if input.name.trim().is_empty() {
@@ -313,7 +313,7 @@ pub async fn user_disable(
     Path(id): Path<String>,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, PageError> {
-    state.authorize(&auth, Action::Administer, None).await?;
+    state.authorize_write(&auth, Action::Administer, None).await?;
     auth.check_csrf(Some(&form.csrf))?;
     let id = user_id(&id)?;
     if auth.user.as_ref().is_some_and(|u| u.id == id) {
@@ -358,7 +358,7 @@ pub async fn user_erase(
     Path(id): Path<String>,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, PageError> {
-    state.authorize(&auth, Action::Administer, None).await?;
+    state.authorize_write(&auth, Action::Administer, None).await?;
     auth.check_csrf(Some(&form.csrf))?;
     let id = user_id(&id)?;
     if auth.user.as_ref().is_some_and(|u| u.id == id) {

@@ -367,7 +367,7 @@ async fn authorize_write(
     action: Action,
     id: i64,
 ) -> Result<(), WebError> {
-    state.authorize(auth, action, Some(id)).await?;
+    state.authorize_write(auth, action, Some(id)).await?;
     auth.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
 }
 

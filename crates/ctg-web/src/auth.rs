@@ -170,9 +170,18 @@ impl FromRequestParts<AppState> for Auth {
 }
 
 impl AppState {
-    /// Decides whether `auth` may do `action`, on the convention `convention` if any. A user who must
-    /// change their password may do nothing else first.
+    /// Decides whether `auth` may read what `action` covers, on the convention `convention` if any.
     pub async fn authorize(&self, auth: &Auth, action: Action, convention: Option<i64>) -> Result<(), WebError> {
+        self.decide(auth, action, convention, false).await
+    }
+
+    /// Decides whether `auth` may change what `action` covers.
+    pub async fn authorize_write(&self, auth: &Auth, action: Action, convention: Option<i64>) -> Result<(), WebError> {
+        self.decide(auth, action, convention, true).await
+    }
+
+    /// A user who must change their password may do nothing else first.
+    async fn decide(&self, auth: &Auth, action: Action, convention: Option<i64>, write: bool) -> Result<(), WebError> {
         let context = match convention {
             Some(id) => {
                 let summary = self.store.convention_summary(id).await?;
@@ -188,7 +197,7 @@ impl AppState {
         {
             return Err(WebError::MustChangePassword);
         }
-        match decide(auth.principal().as_ref(), action, context) {
+        match decide(auth.principal().as_ref(), action, context, write) {
             Decision::Allow => Ok(()),
             Decision::LoginRequired => Err(WebError::LoginRequired),
             Decision::Deny(why) => Err(WebError::Forbidden(why.into())),

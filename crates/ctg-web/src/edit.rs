@@ -116,7 +116,7 @@ pub async fn convention_save(
     Form(input): Form<ConventionInput>,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    state.authorize(&auth, Action::EditConvention, Some(id)).await?;
+    state.authorize_write(&auth, Action::EditConvention, Some(id)).await?;
     auth.check_csrf(Some(&input.csrf))?;
     let current = state.store.convention_summary(id).await?;
     let mut errors = FormErrors::new();
@@ -263,7 +263,7 @@ pub async fn party_save(
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
     let (title, e) = party_of(&state, id, &party).await?;
-    state.authorize(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
+    state.authorize_write(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
     auth.check_csrf(Some(&input.csrf))?;
     let mut errors = FormErrors::new();
     let deliberation_date = form_date(&mut errors, "deliberation_date", &input.deliberation_date);
@@ -386,7 +386,7 @@ pub async fn members_save(
     Form(input): Form<MemberInput>,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    state.authorize(&auth, Action::ManageMembers, Some(id)).await?;
+    state.authorize_write(&auth, Action::ManageMembers, Some(id)).await?;
     auth.check_csrf(Some(&input.csrf))?;
     let mut errors = FormErrors::new();
     let role = match input.role.as_str() {
@@ -745,7 +745,7 @@ pub async fn agreement_create(
     Form(form): Form<AgreementFields>,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    state.authorize(&auth, Action::EditAgreements, Some(id)).await?;
+    state.authorize_write(&auth, Action::EditAgreements, Some(id)).await?;
     auth.check_csrf(Some(&form.csrf))?;
     let mut errors = FormErrors::new();
     let Some(edit) = form.to_edit(&mut errors) else {
@@ -811,7 +811,7 @@ pub async fn agreement_save(
     Form(form): Form<AgreementFields>,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    state.authorize(&auth, Action::EditAgreements, Some(id)).await?;
+    state.authorize_write(&auth, Action::EditAgreements, Some(id)).await?;
     auth.check_csrf(Some(&form.csrf))?;
     let aid = parse_id(&agreement, "l'accord")?;
     let mut errors = FormErrors::new();

@@ -119,6 +119,7 @@ impl From<askama::Error> for WebError {
 /// « La convention « X » a été modifiée par Jeanne Martin le 27/11/2026 à 23 h 40 depuis que vous
 /// l'avez ouverte. »
 pub fn stale_message(what: &str, last: Option<&ctg_store::AuditEntry>) -> String {
+    let what = capitalise(what);
     match last {
         Some(e) => format!(
             "{what} a été modifiée par {} le {} depuis que vous l'avez ouverte ; rien n'a été enregistré",

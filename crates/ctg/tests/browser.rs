@@ -5,6 +5,8 @@
 //! PATH or named by `CTG_CHROMEDRIVER` / `CTG_CHROMIUM`. Without them the test fails and says so;
 //! `./test.sh` leaves it out, and says so, when they are missing.
 
+mod common;
+
 use std::net::TcpListener as StdListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -59,19 +61,20 @@ async fn start_chromedriver() -> (Driver, String) {
     (driver, format!("http://127.0.0.1:{port}"))
 }
 
-#[tokio::test]
-async fn browser_home_to_territory_of_the_demo() {
-    let chromium = find_program("CTG_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]);
-    let (_driver, webdriver_url) = start_chromedriver().await;
-
-    let db = TestDb::new(Backend::Sqlite).await;
-    ctg::demo::load(&db.store).await.unwrap();
+/// The app on a port of its own, as `ctg serve` runs it (with the client's address known).
+async fn serve(store: &ctg_store::Store) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = ctg_web::router(ctg_web::AppState::new(db.store.clone()));
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let app = ctg_web::router(ctg_web::AppState::new(store.clone()));
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
+    });
+    (base, server)
+}
 
-    let profile = tempfile::tempdir().unwrap();
+/// A headless Chromium driven through chromedriver, with a fresh profile.
+async fn browser(webdriver_url: &str, profile: &std::path::Path) -> fantoccini::Client {
+    let chromium = find_program("CTG_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]);
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -80,15 +83,25 @@ async fn browser_home_to_territory_of_the_demo() {
             "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.path().display()),
+                "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.display()),
             ]
         }),
     );
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
-        .connect(&webdriver_url)
+        .connect(webdriver_url)
         .await
-        .expect("une session Chromium");
+        .expect("une session Chromium")
+}
+
+#[tokio::test]
+async fn browser_home_to_territory_of_the_demo() {
+    let (_driver, webdriver_url) = start_chromedriver().await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    ctg::demo::load(&db.store).await.unwrap();
+    let (base, server) = serve(&db.store).await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&webdriver_url, profile.path()).await;
 
     let result = async {
         client.goto(&base).await?;
@@ -116,4 +129,56 @@ async fn browser_home_to_territory_of_the_demo() {
     server.abort();
     db.finish().await;
     result.expect("le parcours dans le navigateur");
+}
+
+#[tokio::test]
+async fn browser_log_in_change_see_history_log_out() {
+    let (_driver, webdriver_url) = start_chromedriver().await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let id = ctg::demo::load(&db.store).await.unwrap().convention_id();
+    common::people(&db.store, id).await;
+    let (base, server) = serve(&db.store).await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&webdriver_url, profile.path()).await;
+
+    let result = async {
+        client.goto(&format!("{base}/conventions/{id}/historique")).await?;
+        // Not logged in: the login page, which comes back here afterwards.
+        client.wait().for_element(Locator::Css("form[action='/connexion']")).await?;
+        client.find(Locator::Id("email")).await?.send_keys("claire@cabbalr.fr").await?;
+        client.find(Locator::Id("password")).await?.send_keys(common::PASSWORD).await?;
+        client.find(Locator::Css("form[action='/connexion'] button[type=submit]")).await?.click().await?;
+        client.wait().for_element(Locator::Css("#historique, main p")).await?;
+        assert!(client.current_url().await?.path().ends_with("/historique"));
+
+        client.goto(&format!("{base}/conventions/{id}")).await?;
+        client.find(Locator::LinkText("Modifier la convention")).await?.click().await?;
+        let title = client.wait().for_element(Locator::Id("title")).await?;
+        title.clear().await?;
+        title.send_keys("CTG 2026-2030 de Béthune-Bruay").await?;
+        client.find(Locator::Css("form .primary")).await?.click().await?;
+        let h1 = client.wait().for_element(Locator::Css("h1")).await?;
+        assert_eq!(h1.text().await?, "CTG 2026-2030 de Béthune-Bruay");
+
+        client.find(Locator::LinkText("Historique")).await?.click().await?;
+        client.wait().for_element(Locator::Css("#historique")).await?;
+        let first = client.find(Locator::Css("#historique tbody tr")).await?.text().await?;
+        assert!(first.contains("Claire Coordination"), "{first}");
+        assert!(
+            first.contains("titre : Convention Territoriale Globale 2026-2030 → CTG 2026-2030 de Béthune-Bruay"),
+            "{first}"
+        );
+
+        client.find(Locator::Css("form[action='/deconnexion'] button")).await?.click().await?;
+        client.wait().for_element(Locator::LinkText("Se connecter")).await?;
+        client.goto(&format!("{base}/conventions/{id}/historique")).await?;
+        client.wait().for_element(Locator::Css("form[action='/connexion']")).await?;
+        assert_eq!(client.current_url().await?.path(), "/connexion");
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    client.close().await.ok();
+    server.abort();
+    db.finish().await;
+    result.expect("le parcours connexion, modification, historique, déconnexion");
 }

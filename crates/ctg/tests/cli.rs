@@ -276,3 +276,108 @@ fn migrate_creates_a_missing_sqlite_database_in_wal_mode() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("doit commencer par sqlite:// ou postgres://"), "{}", stderr(&out));
 }
+
+fn ctg_stdin(url: &str, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ctg"))
+        .arg("--database-url")
+        .arg(url)
+        .args(args)
+        .env("CTG_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run ctg");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+backend_tests!(accounts_from_the_command_line, |db: &TestDb| {
+    let (store, url) = (db.store.clone(), db.url.clone());
+    async move {
+        assert!(ctg(&url, &["demo"]).status.success());
+        let out = ctg(&url, &["user", "add", "--nom", "Claire Coordination", "--email", "Claire@CABBALR.fr"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
+        let password = text.lines().find_map(|l| l.split(" : ").nth(1)).expect("a one-time password").trim().to_owned();
+        let claire = store.user_by_email("claire@cabbalr.fr").await.unwrap().unwrap();
+        assert!(claire.must_change_password);
+        assert!(store.verify_login("claire@cabbalr.fr", &password, "test", chrono::Utc::now()).await.unwrap().is_ok());
+
+        let out = ctg(&url, &["user", "add", "--nom", "Autre", "--email", "claire@cabbalr.fr"]);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("un compte existe déjà pour l'adresse claire@cabbalr.fr"), "{}", stderr(&out));
+
+        let out = ctg_stdin(&url, &["user", "set-password", "--email", "claire@cabbalr.fr", "--stdin"], "trop court\n");
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("recommandation de la CNIL"), "{}", stderr(&out));
+        let out = ctg_stdin(
+            &url,
+            &["user", "set-password", "--email", "claire@cabbalr.fr", "--stdin"],
+            "Une-Phrase-De-Passe-2026\n",
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(!store.user(claire.id).await.unwrap().must_change_password);
+        assert!(store
+            .verify_login("claire@cabbalr.fr", "Une-Phrase-De-Passe-2026", "t", chrono::Utc::now())
+            .await
+            .unwrap()
+            .is_ok());
+
+        let out =
+            ctg(&url, &["user", "role", "--email", "claire@cabbalr.fr", "--convention", "2", "--role", "coordination"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(store.role(claire.id, 2).await.unwrap(), Some(ctg_domain::access::Role::Coordination));
+        let out = ctg(&url, &["user", "role", "--email", "claire@cabbalr.fr", "--convention", "2", "--role", "chef"]);
+        assert!(stderr(&out).contains("valeur inconnue « chef »"), "{}", stderr(&out));
+        let out = ctg(&url, &["user", "role", "--email", "personne@x.fr", "--convention", "2", "--role", "lecteur"]);
+        assert!(stderr(&out).contains("aucun compte n'a l'adresse « personne@x.fr »"), "{}", stderr(&out));
+
+        let out = ctg(&url, &["user", "disable", "--email", "claire@cabbalr.fr"]);
+        assert!(out.status.success());
+        let listed = stdout(&ctg(&url, &["user", "list"]));
+        assert!(listed.contains("Claire Coordination  <claire@cabbalr.fr>  désactivé"), "{listed}");
+        // Every change above is in the audit trail, made by the command line.
+        let history = store.history(&ctg_store::HistoryFilter::default()).await.unwrap();
+        assert!(
+            history.iter().filter(|e| e.channel == ctg_domain::Channel::Cli && e.object_type == "utilisateur").count()
+                >= 3
+        );
+        assert!(history.iter().any(|e| e.object_type == "role" && e.channel == ctg_domain::Channel::Cli));
+    }
+});
+
+#[test]
+fn serve_creates_the_first_administrator_without_writing_a_secret_to_a_non_terminal() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("serve.db").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ctg"))
+        .args(["--database-url", &url, "serve", "--addr", "127.0.0.1:0", "--sans-demo"])
+        .env("CTG_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("Plateforme CTG disponible");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = lines.join("\n");
+    assert!(out.contains("Premier compte administrateur créé : admin@ctg.local, sans mot de passe"), "{out}");
+    assert!(out.contains("ctg user set-password --email admin@ctg.local"), "{out}");
+    assert!(!out.contains("usage unique"), "{out}");
+    // Exactly one account: the administrator.
+    let out = Command::new(env!("CARGO_BIN_EXE_ctg")).args(["--database-url", &url, "user", "list"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(listed.contains("admin@ctg.local") && listed.contains("administrateur"), "{listed}");
+}

@@ -1,0 +1,270 @@
+//! The rights matrix, walked whole: every route × every role, allowed and refused, on both databases.
+//! `docs/DROITS.md` writes out the same matrix; keep them together.
+
+mod common;
+
+use common::{demo_app, get_as, login, people, post_form, put_json, Reply, Who, PASSWORD};
+use ctg_store::testing::TestDb;
+use ctg_store::{backend_tests, Store};
+
+const ANON: &str = "anonyme";
+const READER: &str = "lecteur";
+const CONTRIB: &str = "contributeur";
+const COORD: &str = "coordination";
+const ADMIN: &str = "administrateur";
+const TOKEN_RO: &str = "jeton-lecture";
+
+const ALL: &[&str] = &[ANON, READER, CONTRIB, COORD, ADMIN, TOKEN_RO];
+const ACCOUNTS: &[&str] = &[READER, CONTRIB, COORD, ADMIN, TOKEN_RO];
+const SESSIONS: &[&str] = &[READER, CONTRIB, COORD, ADMIN];
+
+/// The matrix: each route and who may use it. A route not allowed is refused: 401 or a redirection
+/// to the login page for the anonymous, 403 for the others.
+const MATRIX: &[(&str, &[&str])] = &[
+    ("GET /", ALL),
+    ("GET /connexion", ALL),
+    ("GET /conventions/2", ALL),
+    ("GET /conventions/1 (non publiée)", &[ADMIN, TOKEN_RO]),
+    ("GET /conventions/2/territoire", ALL),
+    ("GET /conventions/2/territoire.csv", ALL),
+    ("GET /conventions/2/modifier", &[COORD, ADMIN, TOKEN_RO]),
+    ("POST /conventions/2/modifier", &[COORD, ADMIN]),
+    ("GET /conventions/2/parties/CAF/modifier", &[CONTRIB, COORD, ADMIN, TOKEN_RO]),
+    ("POST /conventions/2/parties/CAF/modifier", &[CONTRIB, COORD, ADMIN]),
+    ("GET /conventions/2/parties/CABBALR/modifier", &[COORD, ADMIN, TOKEN_RO]),
+    ("POST /conventions/2/parties/CABBALR/modifier", &[COORD, ADMIN]),
+    ("GET /conventions/2/utilisateurs", &[COORD, ADMIN, TOKEN_RO]),
+    ("POST /conventions/2/utilisateurs", &[COORD, ADMIN]),
+    ("GET /conventions/2/historique", &[COORD, ADMIN, TOKEN_RO]),
+    ("GET /conventions/2/accords", &[READER, CONTRIB, COORD, ADMIN, TOKEN_RO]),
+    ("POST /conventions/2/accords", &[COORD, ADMIN]),
+    ("GET /conventions/2/accords/1/modifier", &[COORD, ADMIN, TOKEN_RO]),
+    ("POST /conventions/2/accords/1/modifier", &[COORD, ADMIN]),
+    ("GET /compte", ACCOUNTS),
+    ("POST /compte/mot-de-passe", SESSIONS),
+    ("POST /compte/jetons", SESSIONS),
+    ("POST /compte/jetons/999/revoquer", SESSIONS),
+    ("GET /rgpd/registre", ACCOUNTS),
+    ("GET /rgpd/registre.csv", ACCOUNTS),
+    ("GET /rgpd/registre/1/modifier", &[ADMIN, TOKEN_RO]),
+    ("POST /rgpd/registre/1/modifier", &[ADMIN]),
+    ("GET /admin/utilisateurs", &[ADMIN, TOKEN_RO]),
+    ("POST /admin/utilisateurs", &[ADMIN]),
+    ("POST /admin/utilisateurs/X/desactiver", &[ADMIN]),
+    ("GET /admin/utilisateurs/X/export", &[ADMIN, TOKEN_RO]),
+    ("POST /admin/utilisateurs/X/effacer", &[ADMIN]),
+    ("GET /admin/historique", &[ADMIN, TOKEN_RO]),
+    ("GET /api/v1/conventions", ALL),
+    ("GET /api/v1/conventions/2", ALL),
+    ("GET /api/v1/conventions/1 (non publiée)", &[ADMIN, TOKEN_RO]),
+    ("GET /api/v1/conventions/2/territoire", ALL),
+    ("GET /api/v1/epcis/200072460", ALL),
+    ("PUT /api/v1/conventions/2", &[COORD, ADMIN]),
+    ("PUT /api/v1/conventions/2/parties/CAF", &[CONTRIB, COORD, ADMIN]),
+    ("GET /api/v1/conventions/2/historique", &[COORD, ADMIN, TOKEN_RO]),
+    ("GET /api/v1/moi", ACCOUNTS),
+    ("GET /api/v1/openapi.json", ALL),
+    ("GET /healthz", ALL),
+];
+
+fn refused(r: &Reply) -> bool {
+    let to_login = r.status == 303
+        && r.headers.get("location").and_then(|l| l.to_str().ok()).is_some_and(|l| l.starts_with("/connexion"));
+    r.status == 401 || r.status == 403 || to_login
+}
+
+struct Ctx {
+    app: axum::Router,
+    store: Store,
+    people: common::People,
+    counter: std::sync::atomic::AtomicU32,
+}
+
+impl Ctx {
+    fn next(&self) -> u32 {
+        self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn throwaway_user(&self) -> i64 {
+        let n = self.next();
+        let email = format!("jetable{n}@ctg.fr");
+        let new = ctg_store::NewUser {
+            name: "Jetable",
+            email: &email,
+            organisation_id: None,
+            is_admin: false,
+            password: None,
+            must_change_password: false,
+        };
+        self.store.create_user(&ctg_domain::Actor::cli("test"), &new).await.unwrap()
+    }
+
+    async fn run(&self, route: &str, who: &Who) -> Reply {
+        let app = &self.app;
+        let p = &self.people;
+        let summary = self.store.convention_summary(2).await.unwrap();
+        let version = summary.version.to_string();
+        let party_version = |id: i64| {
+            let store = self.store.clone();
+            async move { store.convention(2).await.unwrap().parties.into_iter().find(|e| e.id == id).unwrap().version }
+        };
+        let convention_form = [
+            ("version", version.as_str()),
+            ("title", "Convention Territoriale Globale 2026-2030"),
+            ("start", "2026-01-01"),
+            ("end", "2030-12-31"),
+            ("status", "signee"),
+            ("signing_place", "Béthune"),
+            ("published", "1"),
+        ];
+        let api_edit = |who: &Who| {
+            let body = serde_json::json!({"version": summary.version, "titre": summary.title, "debut": "2026-01-01", "fin": "2030-12-31", "statut": "signee", "lieu_signature": "Béthune", "publiee": true});
+            let who = who.clone();
+            async move { put_json(app, "/api/v1/conventions/2", &who, &body, who.token.is_none()).await }
+        };
+        let (method, path) = route.split_once(' ').unwrap();
+        let path = path.split(" (").next().unwrap();
+        match (method, path) {
+            ("GET", "/conventions/2/parties/CAF/modifier") => {
+                get_as(app, &format!("/conventions/2/parties/{}/modifier", p.caf_party), who).await
+            }
+            ("GET", "/conventions/2/parties/CABBALR/modifier") => {
+                get_as(app, &format!("/conventions/2/parties/{}/modifier", p.epci_party), who).await
+            }
+            ("POST", "/conventions/2/parties/CAF/modifier") | ("POST", "/conventions/2/parties/CABBALR/modifier") => {
+                let id = if path.contains("CAF") { p.caf_party } else { p.epci_party };
+                let v = party_version(id).await.to_string();
+                post_form(
+                    app,
+                    &format!("/conventions/2/parties/{id}/modifier"),
+                    who,
+                    &[("version", &v), ("signatory", "Quelqu'un")],
+                )
+                .await
+            }
+            ("POST", "/conventions/2/modifier") => post_form(app, path, who, &convention_form).await,
+            ("POST", "/conventions/2/utilisateurs") => {
+                post_form(app, path, who, &[("email", "louis@ctg.fr"), ("role", "lecteur")]).await
+            }
+            ("POST", "/conventions/2/accords") | ("POST", "/conventions/2/accords/1/modifier") => {
+                let v = self.store.agreements(2).await.unwrap()[0].version.to_string();
+                post_form(
+                    app,
+                    path,
+                    who,
+                    &[
+                        ("version", &v),
+                        ("title", "Accord"),
+                        ("parties", "CAF, CABBALR"),
+                        ("data_categories", "Effectifs"),
+                        ("purpose", "Diagnostic"),
+                        ("legal_basis", "Mission d'intérêt public"),
+                        ("status", "propose"),
+                    ],
+                )
+                .await
+            }
+            ("POST", "/compte/mot-de-passe") => {
+                post_form(app, path, who, &[("current", "faux"), ("new_password", "x"), ("confirm", "x")]).await
+            }
+            ("POST", "/compte/jetons") => post_form(app, path, who, &[("name", "essai")]).await,
+            ("POST", "/rgpd/registre/1/modifier") => {
+                let a = self.store.processing_activities().await.unwrap().remove(0);
+                let v = a.version.to_string();
+                let mut fields: Vec<(&str, &str)> = a.fields().iter().map(|(k, _, v)| (*k, *v)).collect();
+                fields.push(("version", &v));
+                post_form(app, path, who, &fields).await
+            }
+            ("POST", "/admin/utilisateurs") => {
+                let email = format!("nouveau{}@ctg.fr", self.next());
+                post_form(app, path, who, &[("name", "Nouveau Compte"), ("email", &email)]).await
+            }
+            ("POST", "/admin/utilisateurs/X/desactiver") | ("POST", "/admin/utilisateurs/X/effacer") => {
+                let id = self.throwaway_user().await;
+                post_form(app, &path.replace('X', &id.to_string()), who, &[("confirmation", "EFFACER")]).await
+            }
+            ("GET", "/admin/utilisateurs/X/export") => {
+                get_as(app, &path.replace('X', &p.reader_id.to_string()), who).await
+            }
+            ("PUT", "/api/v1/conventions/2") => api_edit(who).await,
+            ("PUT", "/api/v1/conventions/2/parties/CAF") => {
+                let v = party_version(p.caf_party).await;
+                let body = serde_json::json!({"version": v, "signataire": "Jean-Jacques Pion", "qualite": "Directeur"});
+                put_json(
+                    app,
+                    &format!("/api/v1/conventions/2/parties/{}", p.caf_party),
+                    who,
+                    &body,
+                    who.token.is_none(),
+                )
+                .await
+            }
+            ("POST", _) => post_form(app, path, who, &[]).await,
+            ("GET", _) => get_as(app, path, who).await,
+            other => panic!("no request for {other:?}"),
+        }
+    }
+}
+
+backend_tests!(the_rights_matrix_walked_whole, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        assert_eq!(id, 2);
+        let people = people(&store, 2).await;
+        // The CTG 2021-2025 is not published; nobody has a role in it.
+        let s = store.convention_summary(1).await.unwrap();
+        let unpublish = ctg_store::ConventionEdit {
+            title: s.title.clone(),
+            start: s.start,
+            end: s.end,
+            status: s.status,
+            signing_place: None,
+            published: false,
+        };
+        store.update_convention(&ctg_domain::Actor::cli("test"), 1, s.version, &unpublish).await.unwrap();
+        let agreement = ctg_store::AgreementEdit {
+            title: "Accord".into(),
+            parties: "CAF".into(),
+            data_categories: "Effectifs".into(),
+            purpose: "Diagnostic".into(),
+            legal_basis: "Mission d'intérêt public".into(),
+            start_date: None,
+            end_date: None,
+            status: "propose".into(),
+        };
+        store.create_agreement(&ctg_domain::Actor::cli("test"), 2, &agreement).await.unwrap();
+        let (_, read_only) =
+            store.create_token(&ctg_domain::Actor::cli("test"), people.admin_id, "lecture", false).await.unwrap();
+
+        let whos = vec![
+            Who { label: ANON, ..Who::default() },
+            login(&app, READER, "louis@ctg.fr", PASSWORD).await,
+            login(&app, CONTRIB, "camille@caf.fr", PASSWORD).await,
+            login(&app, COORD, "claire@cabbalr.fr", PASSWORD).await,
+            login(&app, ADMIN, "alice@ctg.fr", PASSWORD).await,
+            Who { label: TOKEN_RO, token: Some(read_only), ..Who::default() },
+        ];
+        let ctx = Ctx { app, store: store.clone(), people, counter: Default::default() };
+        let mut failures = Vec::new();
+        for (route, allowed) in MATRIX {
+            for who in &whos {
+                let r = ctx.run(route, who).await;
+                let expected = allowed.contains(&who.label);
+                if r.status.is_server_error() {
+                    failures.push(format!("{route} as {}: {} {}", who.label, r.status, r.body));
+                } else if expected && refused(&r) {
+                    failures.push(format!(
+                        "{route} as {}: refused ({}) but should be allowed: {}",
+                        who.label,
+                        r.status,
+                        &r.body[..r.body.len().min(300)]
+                    ));
+                } else if !expected && !refused(&r) {
+                    failures.push(format!("{route} as {}: allowed ({}) but should be refused", who.label, r.status));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    }
+});
