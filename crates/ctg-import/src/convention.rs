@@ -38,7 +38,10 @@ mod tests {
         let e = parse("c.json", br#"[{"titre":"CTG","epci":"200072460","debut":"2026-01-01","fin":"2030-12-31","statut":"signee","date":"x"}]"#)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("c.json, ligne 1, colonne") && e.contains("unknown field `date`"), "{e}");
+        assert!(
+            e.contains("c.json, ligne 1, colonne") && e.contains("champ inconnu « date » (champs admis : « titre »"),
+            "{e}"
+        );
         let e = parse(
             "c.json",
             br#"[{"titre":"CTG","epci":"200072461","debut":"2026-01-01","fin":"2030-12-31","statut":"signee"}]"#,

@@ -126,6 +126,17 @@ impl Store {
                 progress(done);
             }
 
+            // A commune belongs to one EPCI: those named as members in the batch leave any other one
+            // (an EPCI merged away keeps no member the file gives to its successor).
+            let member_codes: Vec<&str> = batch.epcis.iter().flat_map(|e| e.members.iter().map(InseeCode::as_str)).collect();
+            for chunk in member_codes.chunks(CHUNK) {
+                let mut del = QueryBuilder::new("DELETE FROM epci_member WHERE commune_code IN ");
+                del.push_tuples(chunk, |mut b, code| {
+                    b.push_bind(*code);
+                });
+                del.build().execute(&mut *tx).await?;
+            }
+
             let members: Vec<(&Siren, &InseeCode)> = batch
                 .epcis
                 .iter()

@@ -184,3 +184,20 @@ async fn unsupported_url_is_named() {
     let err = Store::connect("mysql://u:secret@h/db").await.unwrap_err().to_string();
     assert!(err.contains("mysql://u:***@h/db") && !err.contains("secret"), "{err}");
 }
+
+backend_tests!(a_commune_that_changes_epci_leaves_the_old_one, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        load_territory(&store).await;
+        // A newer file: the CA du Pays Ajaccien is gone, its communes joined the CABBALR (fictitious).
+        let mut newer = territory();
+        let capa = newer.epcis.iter().position(|e| e.siren.as_str() == "242010056").unwrap();
+        let moved = newer.epcis.remove(capa).members;
+        newer.epcis.iter_mut().find(|e| e.siren == cabbalr()).unwrap().members.extend(moved.iter().cloned());
+        store.import_territory(&newer, &|_| {}).await.unwrap();
+        let cabbalr = store.epci(&cabbalr()).await.unwrap();
+        assert_eq!(cabbalr.communes.len(), 110);
+        let capa = store.epci(&Siren::parse("242010056").unwrap()).await.unwrap();
+        assert!(capa.communes.is_empty(), "no commune is in two EPCIs");
+    }
+});
