@@ -506,6 +506,35 @@ impl Store {
         }
     }
 
+    /// All organisations: id, name and short name, by name.
+    pub async fn organisations(&self) -> Result<Vec<(i64, String, Option<String>)>> {
+        with_db!(self, pool => {
+            Ok(sqlx::query_as("SELECT id, name, short_name FROM organisation ORDER BY name").fetch_all(pool).await?)
+        })
+    }
+
+    /// The organisation whose name or short name is `name` (case aside).
+    pub async fn organisation_named(&self, name: &str) -> Result<i64> {
+        let wanted = name.trim().to_lowercase();
+        let all = self.organisations().await?;
+        let found: Vec<&(i64, String, Option<String>)> = all
+            .iter()
+            .filter(|(_, n, s)| n.to_lowercase() == wanted || s.as_deref().is_some_and(|s| s.to_lowercase() == wanted))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one.0),
+            [] => Err(StoreError::Invalid(format!(
+                "aucune organisation ne s'appelle « {} » (organisations connues : {})",
+                name.trim(),
+                all.iter().map(|(_, n, s)| s.clone().unwrap_or_else(|| n.clone())).collect::<Vec<_>>().join(", ")
+            ))),
+            _ => Err(StoreError::Invalid(format!(
+                "plusieurs organisations répondent à « {} » : donnez le nom complet",
+                name.trim()
+            ))),
+        }
+    }
+
     /// All conventions, the most recent first.
     pub async fn conventions(&self) -> Result<Vec<ConventionSummary>> {
         let rows: Vec<SummaryRow> = with_db!(self, pool => {

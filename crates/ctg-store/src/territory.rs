@@ -7,6 +7,10 @@ use ctg_domain::{
 };
 use sqlx::QueryBuilder;
 
+use ctg_domain::Actor;
+use serde_json::json;
+
+use crate::audit::{record, Change};
 use crate::{with_db, Result, Store, StoreError};
 
 /// Rows per multi-row `INSERT`: far below SQLite's and PostgreSQL's limits on bound parameters.
@@ -71,6 +75,7 @@ impl Store {
     /// replaced by the batch's. `progress` is called with the number of rows written so far.
     pub async fn import_territory(
         &self,
+        actor: &Actor,
         batch: &TerritoryBatch,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<ImportSummary> {
@@ -172,6 +177,21 @@ impl Store {
 
             let (communes_after,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM commune").fetch_one(&mut *tx).await?;
             let (epcis_after,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM epci").fetch_one(&mut *tx).await?;
+            let vintages: std::collections::BTreeSet<i32> = batch.populations.iter().map(|p| p.vintage.year()).collect();
+            record!(&mut *tx, &Change {
+                convention_id: None,
+                object_type: "territoire",
+                object_id: batch.source.clone(),
+                object_label: format!("import du territoire ({})", batch.source),
+                action: "import",
+                before: Some(json!({"communes": communes_before, "epci": epcis_before})),
+                after: Some(json!({
+                    "communes": communes_after, "epci": epcis_after,
+                    "communes_du_fichier": batch.communes.len(), "epci_du_fichier": batch.epcis.len(),
+                    "populations": batch.populations.len(), "millesimes": vintages,
+                })),
+                actor,
+            });
             tx.commit().await?;
             summary.communes_new = (communes_after - communes_before) as u64;
             summary.communes_updated = batch.communes.len() as u64 - summary.communes_new;
@@ -185,7 +205,7 @@ impl Store {
 
     /// Writes populations of communes already known, in one transaction. If any commune is unknown,
     /// nothing is written and the unknown codes are returned in the error.
-    pub async fn upsert_populations(&self, rows: &[PopulationRecord], source: &str) -> Result<u64> {
+    pub async fn upsert_populations(&self, actor: &Actor, rows: &[PopulationRecord], source: &str) -> Result<u64> {
         let mut codes: Vec<&str> = rows.iter().map(|r| r.commune.as_str()).collect();
         codes.sort_unstable();
         codes.dedup();
@@ -207,6 +227,17 @@ impl Store {
                 q.push(" ON CONFLICT (commune_code, vintage) DO UPDATE SET municipal = excluded.municipal, counted_apart = excluded.counted_apart, total = excluded.total, source = excluded.source");
                 q.build().execute(&mut *tx).await?;
             }
+            let vintages: std::collections::BTreeSet<i32> = rows.iter().map(|p| p.vintage.year()).collect();
+            record!(&mut *tx, &Change {
+                convention_id: None,
+                object_type: "populations",
+                object_id: source.to_owned(),
+                object_label: format!("import de populations ({source})"),
+                action: "import",
+                before: None,
+                after: Some(json!({"lignes": rows.len(), "communes": codes.len(), "millesimes": vintages})),
+                actor,
+            });
             tx.commit().await?;
         });
         Ok(rows.len() as u64)

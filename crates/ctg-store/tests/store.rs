@@ -32,14 +32,14 @@ fn cabbalr() -> Siren {
 }
 
 async fn load_territory(store: &Store) {
-    store.import_territory(&territory(), &|_| {}).await.unwrap();
+    store.import_territory(&Actor::cli("test"), &territory(), &|_| {}).await.unwrap();
 }
 
 backend_tests!(territory_import_then_reimport_updates_without_duplicating, |db: &TestDb| {
     let store = db.store.clone();
     async move {
         let batch = territory();
-        let first = store.import_territory(&batch, &|_| {}).await.unwrap();
+        let first = store.import_territory(&Actor::cli("test"), &batch, &|_| {}).await.unwrap();
         assert_eq!((first.communes_new, first.communes_updated), (172, 0));
         assert_eq!((first.epcis_new, first.memberships), (4, 171));
         let counts = store.territory_counts().await.unwrap();
@@ -47,7 +47,7 @@ backend_tests!(territory_import_then_reimport_updates_without_duplicating, |db: 
 
         let mut renamed = batch.clone();
         renamed.communes.iter_mut().find(|c| c.code.as_str() == "62119").unwrap().name = "Béthune (renommée)".into();
-        let again = store.import_territory(&renamed, &|_| {}).await.unwrap();
+        let again = store.import_territory(&Actor::cli("test"), &renamed, &|_| {}).await.unwrap();
         assert_eq!((again.communes_new, again.communes_updated, again.epcis_new), (0, 172, 0));
         assert_eq!(store.territory_counts().await.unwrap(), counts);
 
@@ -72,7 +72,7 @@ backend_tests!(a_failing_import_leaves_the_database_as_it_was, |db: &TestDb| {
         // A member that is neither in the batch nor stored: refused before anything is written.
         let ghost = ctg_domain::InseeCode::parse("59350").unwrap();
         bad.epcis[0].members.push(ghost);
-        let err = store.import_territory(&bad, &|_| {}).await.unwrap_err();
+        let err = store.import_territory(&Actor::cli("test"), &bad, &|_| {}).await.unwrap_err();
         assert_eq!(err.to_string(), "les communes suivantes sont inconnues : 59350");
         assert_eq!(store.territory_counts().await.unwrap(), before);
         // A failure inside the transaction (a population that breaks a constraint of the schema,
@@ -81,7 +81,10 @@ backend_tests!(a_failing_import_leaves_the_database_as_it_was, |db: &TestDb| {
         bad.communes.iter_mut().find(|c| c.code.as_str() == "62119").unwrap().name =
             "Nom qui ne doit pas rester".into();
         bad.populations.last_mut().unwrap().population.total = Some(-5);
-        assert!(matches!(store.import_territory(&bad, &|_| {}).await, Err(StoreError::Database(_))));
+        assert!(matches!(
+            store.import_territory(&Actor::cli("test"), &bad, &|_| {}).await,
+            Err(StoreError::Database(_))
+        ));
         assert_eq!(store.territory_counts().await.unwrap(), before);
         let epci = store.epci(&cabbalr()).await.unwrap();
         assert!(epci.communes.iter().all(|c| c.name != "Nom qui ne doit pas rester"));
@@ -95,7 +98,7 @@ backend_tests!(populations_of_the_annex_by_vintage, |db: &TestDb| {
         let rows =
             ctg_import::populations::parse("annexe.csv", &read("demo/populations-annexe-convention.csv")).unwrap();
         let records: Vec<_> = rows.into_iter().map(|r| r.record).collect();
-        assert_eq!(store.upsert_populations(&records, "annexe").await.unwrap(), 200);
+        assert_eq!(store.upsert_populations(&Actor::cli("test"), &records, "annexe").await.unwrap(), 200);
         let epci = store.epci(&cabbalr()).await.unwrap();
         let vintages = epci.vintages();
         assert_eq!(vintages.iter().map(|v| v.year()).collect::<Vec<_>>(), vec![2020, 2021, 2022]);
@@ -115,7 +118,7 @@ backend_tests!(populations_of_the_annex_by_vintage, |db: &TestDb| {
             vintage: Vintage::new(2021).unwrap(),
             population: ctg_domain::Population::new(None, None, Some(10)).unwrap(),
         });
-        match store.upsert_populations(&more, "x").await {
+        match store.upsert_populations(&Actor::cli("test"), &more, "x").await {
             Err(StoreError::UnknownCommunes(codes)) => assert_eq!(codes, vec!["59350".to_string()]),
             other => panic!("expected unknown communes, got {other:?}"),
         }
@@ -194,7 +197,7 @@ backend_tests!(a_commune_that_changes_epci_leaves_the_old_one, |db: &TestDb| {
         let capa = newer.epcis.iter().position(|e| e.siren.as_str() == "242010056").unwrap();
         let moved = newer.epcis.remove(capa).members;
         newer.epcis.iter_mut().find(|e| e.siren == cabbalr()).unwrap().members.extend(moved.iter().cloned());
-        store.import_territory(&newer, &|_| {}).await.unwrap();
+        store.import_territory(&Actor::cli("test"), &newer, &|_| {}).await.unwrap();
         let cabbalr = store.epci(&cabbalr()).await.unwrap();
         assert_eq!(cabbalr.communes.len(), 110);
         let capa = store.epci(&Siren::parse("242010056").unwrap()).await.unwrap();

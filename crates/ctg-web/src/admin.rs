@@ -192,6 +192,8 @@ struct UsersPage {
     name: String,
     email: String,
     admin: bool,
+    organisation: String,
+    organisations: Vec<(String, String)>,
     errors: FormErrors,
     notice: String,
     one_time_password: String,
@@ -207,6 +209,8 @@ pub struct UserInput {
     email: String,
     #[serde(default)]
     admin: Option<String>,
+    #[serde(default)]
+    organisation: String,
 }
 
 async fn users_page(
@@ -243,6 +247,14 @@ async fn users_page(
         name: input.name.clone(),
         email: input.email.clone(),
         admin: input.admin.is_some(),
+        organisation: input.organisation.clone(),
+        organisations: state
+            .store
+            .organisations()
+            .await?
+            .into_iter()
+            .map(|(id, name, short)| (id.to_string(), short.map(|s| format!("{name} ({s})")).unwrap_or(name)))
+            .collect(),
         errors,
         notice,
         one_time_password,
@@ -270,6 +282,21 @@ pub async fn user_create(
     if ctg_store::normalise_email(&input.email).is_err() {
         errors.add("email", format!("adresse électronique invalide « {} »", input.email.trim()));
     }
+    let organisation_id = match input.organisation.trim() {
+        "" => None,
+        raw => match raw.parse::<i64>().ok().filter(|id| *id > 0) {
+            Some(id) => Some(id),
+            None => {
+                errors.add("organisation", "organisation inconnue");
+                None
+            }
+        },
+    };
+    if let Some(id) = organisation_id {
+        if !state.store.organisations().await?.iter().any(|(o, _, _)| *o == id) {
+            errors.add("organisation", "organisation inconnue");
+        }
+    }
     if !errors.is_empty() {
         return users_page(&state, &auth, &input, errors, String::new(), String::new(), StatusCode::BAD_REQUEST).await;
     }
@@ -277,7 +304,7 @@ pub async fn user_create(
     let new = NewUser {
         name: &input.name,
         email: &input.email,
-        organisation_id: None,
+        organisation_id,
         is_admin: input.admin.is_some(),
         password: Some(&password),
         must_change_password: true,

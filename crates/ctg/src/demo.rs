@@ -49,15 +49,15 @@ pub async fn load(store: &Store) -> Result<DemoOutcome> {
         Vintage::new(2022)?,
         DECOUPAGE_SOURCE,
     )?;
-    store.import_territory(&territory.batch, &|_| {}).await?;
-    let rows = ctg_import::populations::parse("populations-annexe-convention.csv", POPULATIONS_CSV)?;
-    let records: Vec<_> = rows.into_iter().map(|r| r.record).collect();
-    store.upsert_populations(&records, ANNEX_SOURCE).await?;
     let actor = ctg_domain::Actor {
         user_id: None,
         label: "chargement de la démonstration".into(),
         channel: ctg_domain::Channel::Cli,
     };
+    store.import_territory(&actor, &territory.batch, &|_| {}).await?;
+    let rows = ctg_import::populations::parse("populations-annexe-convention.csv", POPULATIONS_CSV)?;
+    let records: Vec<_> = rows.into_iter().map(|r| r.record).collect();
+    store.upsert_populations(&actor, &records, ANNEX_SOURCE).await?;
     let ids = store.create_conventions(&actor, &conventions, None).await?;
     Ok(DemoOutcome::Loaded { convention_id: *ids.last().context("aucune convention créée")? })
 }

@@ -71,6 +71,10 @@ enum UserCommand {
         /// Administrateur de la plateforme
         #[arg(long)]
         admin: bool,
+        /// Organisation de rattachement (nom ou sigle d'une partie, par exemple CAF) : un contributeur
+        /// modifie ce que son organisation pilote ou renseigne
+        #[arg(long)]
+        organisation: Option<String>,
     },
     /// Liste les comptes
     List,
@@ -335,12 +339,16 @@ async fn user(url: &str, cmd: UserCommand) -> Result<()> {
         }
     };
     match cmd {
-        UserCommand::Add { nom, email, admin } => {
+        UserCommand::Add { nom, email, admin, organisation } => {
+            let organisation_id = match organisation {
+                Some(o) => Some(store.organisation_named(&o).await?),
+                None => None,
+            };
             let password = ctg_store::one_time_password();
             let new = ctg_store::NewUser {
                 name: &nom,
                 email: &email,
-                organisation_id: None,
+                organisation_id,
                 is_admin: admin,
                 password: Some(&password),
                 must_change_password: true,
@@ -427,7 +435,7 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
                     .progress_chars("=> "),
             );
             bar.set_message("Écriture");
-            let s = store.import_territory(&territory.batch, &|n| bar.set_position(n)).await?;
+            let s = store.import_territory(&cli_actor(), &territory.batch, &|n| bar.set_position(n)).await?;
             bar.finish_and_clear();
             let k = &territory.skipped;
             println!(
@@ -457,7 +465,7 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
             let store = open(url).await?;
             let records: Vec<_> = rows.iter().map(|r| r.record.clone()).collect();
             let source = source.unwrap_or_else(|| name.clone());
-            match store.upsert_populations(&records, &source).await {
+            match store.upsert_populations(&cli_actor(), &records, &source).await {
                 Ok(n) => println!("{} populations importées depuis {name}.", integer(n as i64)),
                 Err(StoreError::UnknownCommunes(codes)) => {
                     let errors: Vec<ctg_import::ImportError> = rows

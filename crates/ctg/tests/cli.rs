@@ -305,6 +305,16 @@ backend_tests!(accounts_from_the_command_line, |db: &TestDb| {
         assert!(claire.must_change_password);
         assert!(store.verify_login("claire@cabbalr.fr", &password, "test", chrono::Utc::now()).await.unwrap().is_ok());
 
+        let out = ctg(&url, &["user", "add", "--nom", "Camille", "--email", "camille@caf.fr", "--organisation", "caf"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let camille = store.user_by_email("camille@caf.fr").await.unwrap().unwrap();
+        assert_eq!(camille.organisation_id, Some(store.organisation_named("CAF").await.unwrap()));
+        let out = ctg(&url, &["user", "add", "--nom", "X", "--email", "x@x.fr", "--organisation", "Mairie"]);
+        assert!(
+            stderr(&out).contains("aucune organisation ne s'appelle « Mairie » (organisations connues : CAF, CABBALR"),
+            "{}",
+            stderr(&out)
+        );
         let out = ctg(&url, &["user", "add", "--nom", "Autre", "--email", "claire@cabbalr.fr"]);
         assert!(!out.status.success());
         assert!(stderr(&out).contains("un compte existe déjà pour l'adresse claire@cabbalr.fr"), "{}", stderr(&out));
