@@ -48,69 +48,13 @@ impl ImportError {
         };
         // serde_json appends " at line L column C" to its message; the location says it in French.
         let detail = err.to_string();
-        let detail = french_serde_message(detail.split(" at line ").next().unwrap_or(&detail));
+        let detail = ctg_domain::format::french_serde_message(detail.split(" at line ").next().unwrap_or(&detail));
         let location = if err.line() == 0 {
             Location::File
         } else {
             Location::Position { line: err.line(), column: err.column() }
         };
         Self::new(file, location, None, format!("{what} ({detail})"))
-    }
-}
-
-/// serde's messages in French, for the shapes they take: « unknown field `x`, expected one of `a`, `b` »,
-/// « missing field `x` », « invalid type: string \"x\", expected i64 », « invalid value: … », …
-fn french_serde_message(m: &str) -> String {
-    let quote = |s: &str| {
-        let mut out = String::new();
-        let mut open = true;
-        for ch in s.chars() {
-            if ch == '`' {
-                out.push_str(if open { "« " } else { " »" });
-                open = !open;
-            } else {
-                out.push(ch);
-            }
-        }
-        out
-    };
-    if let Some(rest) = m.strip_prefix("unknown field ") {
-        return match rest.split_once(", expected one of ") {
-            Some((field, expected)) => format!("champ inconnu {} (champs admis : {})", quote(field), quote(expected)),
-            None => format!("champ inconnu {}", quote(rest.split(", expected").next().unwrap_or(rest))),
-        };
-    }
-    if let Some(field) = m.strip_prefix("missing field ") {
-        return format!("champ obligatoire manquant : {}", quote(field));
-    }
-    if let Some(rest) = m.strip_prefix("invalid type: ") {
-        if let Some((found, expected)) = rest.split_once(", expected ") {
-            return format!("type invalide : {found} au lieu de {expected}");
-        }
-    }
-    if let Some(rest) = m.strip_prefix("invalid value: ") {
-        if let Some((found, expected)) = rest.split_once(", expected ") {
-            return format!("valeur invalide : {found} au lieu de {expected}");
-        }
-    }
-    if let Some(rest) = m.strip_prefix("unknown variant ") {
-        return match rest.split_once(", expected one of ") {
-            Some((v, expected)) => format!("valeur inconnue {} (valeurs admises : {})", quote(v), quote(expected)),
-            None => format!("valeur inconnue {}", quote(rest)),
-        };
-    }
-    match m {
-        "EOF while parsing a value"
-        | "EOF while parsing a list"
-        | "EOF while parsing an object"
-        | "EOF while parsing a string" => "le fichier s'arrête au milieu d'une valeur".into(),
-        "expected value" => "une valeur est attendue".into(),
-        "trailing characters" => "caractères en trop après la fin du JSON".into(),
-        "key must be a string" => "une clé d'objet doit être une chaîne".into(),
-        "expected `,` or `]`" => "« , » ou « ] » attendu".into(),
-        "expected `,` or `}`" => "« , » ou « } » attendu".into(),
-        "expected `:`" => "« : » attendu".into(),
-        other => other.to_owned(),
     }
 }
 

@@ -238,7 +238,7 @@ impl Store {
 
     pub async fn has_admin(&self) -> Result<bool> {
         with_db!(self, pool => {
-            let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM app_user WHERE is_admin = $1 AND erased_at IS NULL LIMIT 1")
+            let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM app_user WHERE is_admin = $1 AND erased_at IS NULL AND disabled_at IS NULL LIMIT 1")
                 .bind(true)
                 .fetch_optional(pool)
                 .await?;
@@ -396,6 +396,8 @@ impl Store {
         let secret = random_secret();
         let csrf = random_secret();
         with_db!(self, pool => {
+            // Sessions past their absolute expiry are of no use: they go as new ones come.
+            sqlx::query("DELETE FROM user_session WHERE expires_at < $1").bind(now).execute(pool).await?;
             sqlx::query(
                 "INSERT INTO user_session (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $4, $5)",

@@ -430,6 +430,10 @@ impl Store {
             .await?;
             sqlx::query("DELETE FROM user_session WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM api_token WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+                .bind(format!("compte:{}", user.email))
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("DELETE FROM convention_role WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
             for e in &entries {
                 sqlx::query(

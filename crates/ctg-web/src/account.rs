@@ -291,6 +291,9 @@ pub async fn create_token(
     state.authorize_write(&auth, Action::OwnAccount, None).await?;
     auth.check_csrf(Some(&form.csrf))?;
     let user = auth.user.clone().ok_or(WebError::LoginRequired)?;
+    if user.must_change_password {
+        return Err(WebError::MustChangePassword.into());
+    }
     if form.name.trim().is_empty() {
         let mut errors = FormErrors::new();
         errors.add("token_name", "donnez un nom au jeton, pour le reconnaître plus tard");

@@ -435,5 +435,6 @@ pub async fn history(
         csv_link: format!("/admin/historique?{}&format=csv", q.query_string()),
         errors,
     };
-    Ok(Html(page.render()?).into_response())
+    let code = if page.errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    Ok((code, Html(page.render()?)).into_response())
 }

@@ -164,6 +164,12 @@ pub struct ConventionItemDto {
     /// brouillon, signee, en_vigueur, expiree ou resiliee : le statut au jour de la requête.
     pub statut: String,
     pub statut_libelle: String,
+    /// Le statut enregistré (brouillon, signee ou resiliee), celui qu'une modification renvoie.
+    pub statut_enregistre: String,
+    /// Publiée : visible sans connexion.
+    pub publiee: bool,
+    /// À renvoyer avec une modification : une version dépassée est refusée (409).
+    pub version: i64,
 }
 
 impl ConventionItemDto {
@@ -177,6 +183,9 @@ impl ConventionItemDto {
             fin: c.end,
             statut: status.code().to_owned(),
             statut_libelle: status.label().to_owned(),
+            statut_enregistre: c.status.code().to_owned(),
+            publiee: c.published,
+            version: c.version,
         }
     }
 }
@@ -371,7 +380,8 @@ async fn authorize_write(
     auth.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
 }
 
-/// What may change of a convention; `version` is the one read (see `GET`).
+/// What may change of a convention; `version` is the one read (see `GET`). A `PUT` replaces these
+/// fields: every one is required, `lieu_signature` may be `null`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConventionEditDto {
@@ -379,12 +389,17 @@ pub struct ConventionEditDto {
     pub titre: String,
     pub debut: NaiveDate,
     pub fin: NaiveDate,
-    /// brouillon, signee ou resiliee.
+    /// brouillon, signee ou resiliee (voir `statut_enregistre`).
     pub statut: String,
-    #[serde(default)]
+    #[serde(deserialize_with = "required_nullable")]
+    #[schema(required = true)]
     pub lieu_signature: Option<String>,
-    #[serde(default)]
     pub publiee: bool,
+}
+
+/// A field that must be present, even if `null`.
+fn required_nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
 }
 
 /// The new version after a write.
@@ -432,21 +447,30 @@ async fn update_convention(
     Ok(Json(VersionDto { version }))
 }
 
-/// What may change of a party.
+/// What may change of a party. A `PUT` replaces these fields: every one is required, each may be `null`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartieEditDto {
     pub version: i64,
-    #[serde(default)]
+    #[serde(deserialize_with = "required_nullable")]
+    #[schema(required = true)]
     pub signataire: Option<String>,
-    #[serde(default)]
+    #[serde(deserialize_with = "required_nullable")]
+    #[schema(required = true)]
     pub qualite: Option<String>,
-    #[serde(default)]
+    #[serde(deserialize_with = "required_nullable")]
+    #[schema(required = true)]
     pub deliberation: Option<String>,
-    #[serde(default)]
+    #[serde(deserialize_with = "required_nullable_date")]
+    #[schema(required = true)]
     pub deliberation_date: Option<NaiveDate>,
-    #[serde(default)]
+    #[serde(deserialize_with = "required_nullable_date")]
+    #[schema(required = true)]
     pub signature_date: Option<NaiveDate>,
+}
+
+fn required_nullable_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    Option::<NaiveDate>::deserialize(d)
 }
 
 /// Modifie une partie : signataire, délibération, date de signature.
@@ -493,7 +517,11 @@ async fn update_party(
 
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(json_rejection)`
 fn json_rejection(e: axum::extract::rejection::JsonRejection) -> WebError {
-    WebError::BadRequest(format!("corps JSON invalide : {}", e.body_text()))
+    let text = e.body_text();
+    // axum says « Failed to deserialize the JSON body into the target type: <serde message> at line… ».
+    let detail = text.rsplit(": ").next().unwrap_or(&text);
+    let detail = detail.split(" at line ").next().unwrap_or(detail);
+    WebError::BadRequest(format!("corps JSON invalide : {}", ctg_domain::format::french_serde_message(detail)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -110,8 +110,9 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 fn client_address(parts: &Parts, trust_proxy: bool) -> String {
     if trust_proxy {
         if let Some(forwarded) = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-            if let Some(first) = forwarded.split(',').next().map(str::trim).filter(|s| !s.is_empty()) {
-                return first.to_owned();
+            // The last address is the one our own proxy appended; earlier ones come from the client.
+            if let Some(last) = forwarded.rsplit(',').next().map(str::trim).filter(|s| !s.is_empty()) {
+                return last.to_owned();
             }
         }
     }

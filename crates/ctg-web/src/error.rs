@@ -29,8 +29,7 @@ pub enum WebError {
     /// Saving from a stale version.
     #[error("{0}")]
     Conflict(String),
-    #[error("{message}")]
-    TooManyRequests { message: String, retry_after: i64 },
+
     /// Something went wrong on our side: logged with its cause, shown as a plain message.
     #[error("erreur interne")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -44,7 +43,6 @@ impl WebError {
             Self::LoginRequired | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::MustChangePassword | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -57,7 +55,6 @@ impl WebError {
             Self::MustChangePassword => "password_change_required",
             Self::Forbidden(_) => "forbidden",
             Self::Conflict(_) => "conflict",
-            Self::TooManyRequests { .. } => "too_many_requests",
             Self::Internal(_) => "internal",
         }
     }
@@ -69,8 +66,7 @@ impl WebError {
             | Self::BadRequest(m)
             | Self::Unauthorized(m)
             | Self::Forbidden(m)
-            | Self::Conflict(m)
-            | Self::TooManyRequests { message: m, .. } => capitalise(m),
+            | Self::Conflict(m) => capitalise(m),
             Self::LoginRequired => {
                 "Connexion requise : connectez-vous, ou envoyez un jeton d'API (Authorization: Bearer …).".into()
             }
@@ -138,7 +134,8 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// A stable code: `not_found`, `bad_request` or `internal`.
+    /// A stable code: `not_found`, `bad_request`, `unauthorized`, `password_change_required`,
+    /// `forbidden`, `conflict` or `internal`.
     pub code: String,
     /// A message in French, for people.
     pub message: String,

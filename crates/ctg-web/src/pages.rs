@@ -234,8 +234,14 @@ struct TerritoryPage {
 }
 
 /// The communes' table as CSV, to open in a spreadsheet.
-pub async fn territory_csv(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, PageError> {
-    let t = Territory::load(&state, convention_id(&id)?).await?;
+pub async fn territory_csv(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let t = Territory::load(&state, id).await?;
     let bytes =
         ctg_report::territory_csv(&t.epci.communes, &t.vintages).map_err(|e| crate::WebError::Internal(Box::new(e)))?;
     let filename = format!("territoire-{}.csv", t.epci.siren);

@@ -113,10 +113,10 @@ struct ServeArgs {
     #[arg(long)]
     sans_demo: bool,
     /// Cookies « Secure » : à activer derrière HTTPS
-    #[arg(long, env = "CTG_COOKIE_SECURE")]
+    #[arg(long, env = "CTG_COOKIE_SECURE", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     cookie_secure: bool,
     /// Derrière un proxy inverse : l'adresse du client est lue dans X-Forwarded-For
-    #[arg(long, env = "CTG_DERRIERE_PROXY")]
+    #[arg(long, env = "CTG_DERRIERE_PROXY", action = ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     derriere_proxy: bool,
     /// Minutes d'inactivité au bout desquelles une session se ferme
     #[arg(long, env = "CTG_SESSION_INACTIVITE", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=1440))]
@@ -428,6 +428,7 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
                 &format!("@etalab/decoupage-administratif ({})", ctg_import::display_name(&epci)),
             )?;
             drop((communes_json, epci_json));
+            let parsed = started.elapsed();
             let store = open(url).await?;
             let bar = ProgressBar::new(territory.batch.row_count()).with_style(
                 ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} lignes ({eta})")
@@ -439,9 +440,11 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
             bar.finish_and_clear();
             let k = &territory.skipped;
             println!(
-                "Territoire importé (millésime {vintage}) en {:.2} s : {} communes ({} nouvelles, {} mises à jour), \
-                 {} EPCI ({} nouveaux), {} appartenances, {} populations.",
+                "Territoire importé (millésime {vintage}) en {:.2} s (lecture et contrôle {:.2} s, écriture {:.2} s) : \
+                 {} communes ({} nouvelles, {} mises à jour), {} EPCI ({} nouveaux), {} appartenances, {} populations.",
                 started.elapsed().as_secs_f64(),
+                parsed.as_secs_f64(),
+                (started.elapsed() - parsed).as_secs_f64(),
                 integer(territory.batch.communes.len() as i64),
                 integer(s.communes_new as i64),
                 integer(s.communes_updated as i64),

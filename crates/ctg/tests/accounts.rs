@@ -156,7 +156,7 @@ backend_tests!(a_stale_form_is_refused_with_the_input_kept, |db: &TestDb| {
         assert_eq!(store.convention_summary(id).await.unwrap().title, "Titre d'Alice", "nothing overwritten");
 
         // The API answers 409 the same way.
-        let body = serde_json::json!({"version": version.parse::<i64>().unwrap(), "titre": "Par l'API", "debut": "2026-01-01", "fin": "2030-12-31", "statut": "signee", "publiee": true});
+        let body = serde_json::json!({"version": version.parse::<i64>().unwrap(), "titre": "Par l'API", "debut": "2026-01-01", "fin": "2030-12-31", "statut": "signee", "lieu_signature": null, "publiee": true});
         let r = put_json(&app, &format!("/api/v1/conventions/{id}"), &claire, &body, true).await;
         assert_eq!(r.status, 409);
         assert_eq!(r.json()["error"]["code"], "conflict");
@@ -198,6 +198,15 @@ backend_tests!(page_and_api_writes_are_in_the_history, |db: &TestDb| {
         let api = Who { token: Some(token), ..Who::default() };
         let s = store.convention_summary(id).await.unwrap();
         let body = serde_json::json!({"version": s.version, "titre": s.title, "debut": "2026-01-01", "fin": "2030-12-31", "statut": "signee", "lieu_signature": "Béthune (Pas-de-Calais)", "publiee": true});
+        // A PUT replaces: a missing field is an error, in French, and nothing changes.
+        let partial = serde_json::json!({"version": s.version, "titre": s.title, "debut": "2026-01-01", "fin": "2030-12-31", "statut": "signee"});
+        let r = put_json(&app, &format!("/api/v1/conventions/{id}"), &api, &partial, false).await;
+        assert_eq!(r.status, 400);
+        assert!(
+            r.json()["error"]["message"].as_str().unwrap().contains("champ obligatoire manquant : « lieu_signature »"),
+            "{}",
+            r.body
+        );
         let r = put_json(&app, &format!("/api/v1/conventions/{id}"), &api, &body, false).await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(r.json()["version"], s.version + 1);

@@ -27,6 +27,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("GET /conventions/1 (non publiée)", &[ADMIN, TOKEN_RO]),
     ("GET /conventions/2/territoire", ALL),
     ("GET /conventions/2/territoire.csv", ALL),
+    ("GET /conventions/1/territoire (non publiée)", &[ADMIN, TOKEN_RO]),
+    ("GET /conventions/1/territoire.csv (non publiée)", &[ADMIN, TOKEN_RO]),
     ("GET /conventions/2/modifier", &[COORD, ADMIN, TOKEN_RO]),
     ("POST /conventions/2/modifier", &[COORD, ADMIN]),
     ("GET /conventions/2/parties/CAF/modifier", &[CONTRIB, COORD, ADMIN, TOKEN_RO]),
@@ -58,6 +60,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("GET /api/v1/conventions/2", ALL),
     ("GET /api/v1/conventions/1 (non publiée)", &[ADMIN, TOKEN_RO]),
     ("GET /api/v1/conventions/2/territoire", ALL),
+    ("GET /api/v1/conventions/1/territoire (non publiée)", &[ADMIN, TOKEN_RO]),
     ("GET /api/v1/epcis/200072460", ALL),
     ("PUT /api/v1/conventions/2", &[COORD, ADMIN]),
     ("PUT /api/v1/conventions/2/parties/CAF", &[CONTRIB, COORD, ADMIN]),
@@ -189,7 +192,7 @@ impl Ctx {
             ("PUT", "/api/v1/conventions/2") => api_edit(who).await,
             ("PUT", "/api/v1/conventions/2/parties/CAF") => {
                 let v = party_version(p.caf_party).await;
-                let body = serde_json::json!({"version": v, "signataire": "Jean-Jacques Pion", "qualite": "Directeur"});
+                let body = serde_json::json!({"version": v, "signataire": "Jean-Jacques Pion", "qualite": "Directeur", "deliberation": null, "deliberation_date": null, "signature_date": null});
                 put_json(
                     app,
                     &format!("/api/v1/conventions/2/parties/{}", p.caf_party),
@@ -253,6 +256,18 @@ backend_tests!(the_rights_matrix_walked_whole, |db: &TestDb| {
                 let expected = allowed.contains(&who.label);
                 if r.status.is_server_error() {
                     failures.push(format!("{route} as {}: {} {}", who.label, r.status, r.body));
+                } else if expected
+                    && !refused(&r)
+                    && r.status.is_client_error()
+                    && !route.contains("mot-de-passe")
+                    && !route.contains("revoquer")
+                {
+                    failures.push(format!(
+                        "{route} as {}: allowed but the request itself failed ({}): {}",
+                        who.label,
+                        r.status,
+                        &r.body[..r.body.len().min(300)]
+                    ));
                 } else if expected && refused(&r) {
                     failures.push(format!(
                         "{route} as {}: refused ({}) but should be allowed: {}",

@@ -72,8 +72,9 @@ CREATE INDEX audit_event_object ON audit_event (object_type, object_id, at);
 CREATE INDEX audit_event_actor ON audit_event (actor_id);
 
 -- The audit trail is append-only for the application. The one change allowed is the GDPR
--- pseudonymisation of an entry: it may rewrite the labels and values, marks the entry as
--- pseudonymised, and can never touch who acted, when, through which channel, on what, or how.
+-- pseudonymisation of an entry (possibly again, when a second person it names is erased): it may
+-- rewrite the labels and values, marks the entry as pseudonymised, and can never touch who acted,
+-- when, through which channel, on what, or how. Deletion is always refused.
 CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
 BEGIN
     SELECT RAISE(ABORT, 'audit trail is append-only');
