@@ -99,29 +99,37 @@ pub struct Siren(String);
 
 impl Siren {
     pub fn parse(raw: &str) -> Result<Self, TerritoryError> {
-        let code: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
         let err = |why| TerritoryError::Siren(raw.to_owned(), why);
-        if code.len() != 9 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        let mut digits = [0u32; 9];
+        let mut n = 0;
+        for ch in raw.chars().filter(|c| !c.is_whitespace()) {
+            match ch.to_digit(10) {
+                Some(d) if n < 9 => digits[n] = d,
+                _ => return Err(err("9 chiffres attendus")),
+            }
+            n += 1;
+        }
+        if n != 9 {
             return Err(err("9 chiffres attendus"));
         }
-        let digits: Vec<u32> = code.bytes().map(|b| u32::from(b - b'0')).collect();
+        // Luhn: from the right, every second digit is doubled (and 9 taken off when over 9).
         let luhn: u32 = digits
             .iter()
             .rev()
             .enumerate()
             .map(|(i, &d)| {
                 if i % 2 == 1 {
-                    let d2 = d * 2;
-                    if d2 > 9 {
-                        d2 - 9
+                    if d * 2 > 9 {
+                        d * 2 - 9
                     } else {
-                        d2
+                        d * 2
                     }
                 } else {
                     d
                 }
             })
             .sum();
+        let code: String = digits.iter().filter_map(|d| char::from_digit(*d, 10)).collect();
         let la_poste = code == "356000000";
         if !luhn.is_multiple_of(10) && !la_poste {
             return Err(err("la clé de contrôle (algorithme de Luhn) ne correspond pas"));

@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 use ctg_domain::{Commune, Epci, EpciKind, InseeCode, Population, PopulationRecord, Siren, TerritoryBatch, Vintage};
 use std::borrow::Cow;
+use std::fmt::Display;
 
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -142,27 +143,43 @@ struct RawMember<'a> {
     totale: Option<Loose<'a>>,
 }
 
+/// The name of a field of the n-th member of an EPCI, written out only when there is an error to report.
+#[derive(Clone, Copy)]
+struct MemberField(usize, &'static str);
+
+impl Display for MemberField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "membres[{}].{}", self.0, self.1)
+    }
+}
+
 /// Collects the problems of one record.
-struct Record<'a> {
+struct Record<'a, 'v> {
     file: &'a str,
     number: usize,
-    code: Option<String>,
+    /// The record's code, written out only when there is an error to report.
+    code: Option<&'a Loose<'v>>,
     errors: &'a mut Vec<ImportError>,
 }
 
-impl Record<'_> {
-    fn error(&mut self, field: &str, message: impl Into<String>) {
+impl Record<'_, '_> {
+    fn error(&mut self, field: impl Display, message: impl Into<String>) {
         self.errors.push(ImportError::new(
             self.file,
-            Location::Record { number: self.number, code: self.code.clone() },
-            Some(field),
+            Location::Record { number: self.number, code: code_of(self.code) },
+            Some(&field.to_string()),
             message,
         ));
     }
 
-    fn string(&mut self, field: &str, value: Option<&Loose<'_>>) -> Option<String> {
+    fn string(&mut self, field: impl Display, value: Option<&Loose<'_>>) -> Option<String> {
+        self.str_of(field, value).map(str::to_owned)
+    }
+
+    /// A text field, trimmed, borrowed from the file.
+    fn str_of<'s>(&mut self, field: impl Display, value: Option<&'s Loose<'_>>) -> Option<&'s str> {
         match value {
-            Some(Loose::Str(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+            Some(Loose::Str(s)) if !s.trim().is_empty() => Some(s.trim()),
             Some(Loose::Str(_)) => {
                 self.error(field, "valeur vide");
                 None
@@ -178,14 +195,14 @@ impl Record<'_> {
         }
     }
 
-    fn optional_string(&mut self, field: &str, value: Option<&Loose<'_>>) -> Option<String> {
+    fn optional_str<'s>(&mut self, field: impl Display, value: Option<&'s Loose<'_>>) -> Option<&'s str> {
         match value {
             None | Some(Loose::Null) => None,
-            Some(_) => self.string(field, value),
+            Some(_) => self.str_of(field, value),
         }
     }
 
-    fn count(&mut self, field: &str, value: Option<&Loose<'_>>) -> Option<i64> {
+    fn count(&mut self, field: impl Display, value: Option<&Loose<'_>>) -> Option<i64> {
         match value {
             Some(Loose::Int(v)) if *v >= 0 => Some(*v),
             Some(Loose::Int(v)) => {
@@ -228,6 +245,13 @@ fn code_of(v: Option<&Loose<'_>>) -> Option<String> {
     }
 }
 
+/// A commune's code as a fixed-size key: no allocation for the maps of 35,000 communes.
+fn key(code: &InseeCode) -> [u8; 5] {
+    let mut k = [0u8; 5];
+    k.copy_from_slice(&code.as_str().as_bytes()[..5]);
+    k
+}
+
 /// Parses and checks both files. `source` names where the figures come from. Every problem of both
 /// files is returned, not only the first.
 pub fn parse(
@@ -245,17 +269,16 @@ pub fn parse(
     let mut errors = Vec::new();
     let mut skipped = Skipped::default();
     let mut communes = Vec::with_capacity(raw_communes.len());
-    let mut seen: HashMap<String, usize> = HashMap::with_capacity(raw_communes.len());
+    let mut seen: HashMap<[u8; 5], usize> = HashMap::with_capacity(raw_communes.len());
     // Codes of every `commune-actuelle` record whose code parses, valid or not in its other fields, so
     // that one bad commune is reported once and not again as an unknown member of its EPCI.
-    let mut present: HashSet<String> = HashSet::with_capacity(raw_communes.len());
+    let mut present: HashSet<[u8; 5]> = HashSet::with_capacity(raw_communes.len());
     for (i, raw) in raw_communes.iter().enumerate() {
-        let mut rec =
-            Record { file: communes_file, number: i + 1, code: code_of(raw.code.as_ref()), errors: &mut errors };
-        let Some(kind) = rec.string("type", raw.kind.as_ref()) else {
+        let mut rec = Record { file: communes_file, number: i + 1, code: raw.code.as_ref(), errors: &mut errors };
+        let Some(kind) = rec.str_of("type", raw.kind.as_ref()) else {
             continue;
         };
-        match kind.as_str() {
+        match kind {
             "commune-actuelle" => {}
             "commune-deleguee" => {
                 skipped.communes_deleguees += 1;
@@ -276,7 +299,7 @@ pub fn parse(
                 continue;
             }
         }
-        let code = rec.string("code", raw.code.as_ref()).and_then(|c| match InseeCode::parse(&c) {
+        let code = rec.str_of("code", raw.code.as_ref()).and_then(|c| match InseeCode::parse(c) {
             Ok(code) => Some(code),
             Err(e) => {
                 rec.error("code", e.to_string());
@@ -284,12 +307,12 @@ pub fn parse(
             }
         });
         if let Some(code) = &code {
-            present.insert(code.to_string());
+            present.insert(key(code));
         }
         let name = rec.string("nom", raw.nom.as_ref());
         let department = rec.string("departement", raw.departement.as_ref());
-        let region = rec.optional_string("region", raw.region.as_ref());
-        let siren = rec.optional_string("siren", raw.siren.as_ref()).and_then(|s| match Siren::parse(&s) {
+        let region = rec.optional_str("region", raw.region.as_ref()).map(str::to_owned);
+        let siren = rec.optional_str("siren", raw.siren.as_ref()).and_then(|s| match Siren::parse(s) {
             Ok(s) => Some(s),
             Err(e) => {
                 rec.error("siren", e.to_string());
@@ -309,7 +332,7 @@ pub fn parse(
             );
             continue;
         }
-        if let Some(first) = seen.insert(code.to_string(), i + 1) {
+        if let Some(first) = seen.insert(key(&code), i + 1) {
             rec.error("code", format!("la commune {code} figure déjà à l'enregistrement n° {first}"));
             continue;
         }
@@ -318,11 +341,12 @@ pub fn parse(
 
     let mut epcis = Vec::with_capacity(raw_epcis.len());
     let mut populations = Vec::with_capacity(communes.len());
-    let mut member_of: HashMap<String, String> = HashMap::with_capacity(communes.len());
+    // The EPCI (its index in the file) of each commune already seen as a member.
+    let mut member_of: HashMap<[u8; 5], usize> = HashMap::with_capacity(communes.len());
     let mut sirens: HashSet<String> = HashSet::with_capacity(raw_epcis.len());
     for (i, raw) in raw_epcis.iter().enumerate() {
-        let mut rec = Record { file: epci_file, number: i + 1, code: code_of(raw.code.as_ref()), errors: &mut errors };
-        let siren = rec.string("code", raw.code.as_ref()).and_then(|c| match Siren::parse(&c) {
+        let mut rec = Record { file: epci_file, number: i + 1, code: raw.code.as_ref(), errors: &mut errors };
+        let siren = rec.str_of("code", raw.code.as_ref()).and_then(|c| match Siren::parse(c) {
             Ok(s) => Some(s),
             Err(e) => {
                 rec.error("code", e.to_string());
@@ -330,7 +354,7 @@ pub fn parse(
             }
         });
         let name = rec.string("nom", raw.nom.as_ref());
-        let kind = rec.string("type", raw.kind.as_ref()).and_then(|k| match EpciKind::parse(&k) {
+        let kind = rec.str_of("type", raw.kind.as_ref()).and_then(|k| match EpciKind::parse(k) {
             Some(kind) => Some(kind),
             None => {
                 rec.error("type", format!("nature inconnue « {k} » (attendues : CC, CA, CU, METRO, MET69)"));
@@ -346,27 +370,28 @@ pub fn parse(
         }
         let mut members = Vec::with_capacity(raw_members.len());
         for (j, m) in raw_members.iter().enumerate() {
-            let field = |name: &str| format!("membres[{}].{name}", j + 1);
-            let code = rec.string(&field("code"), m.code.as_ref()).and_then(|c| match InseeCode::parse(&c) {
+            let field = |name: &'static str| MemberField(j + 1, name);
+            let code = rec.str_of(field("code"), m.code.as_ref()).and_then(|c| match InseeCode::parse(c) {
                 Ok(code) => Some(code),
                 Err(e) => {
-                    rec.error(&field("code"), e.to_string());
+                    rec.error(field("code"), e.to_string());
                     None
                 }
             });
-            let municipal = rec.count(&field("populationMunicipale"), m.municipale.as_ref());
-            let total = rec.count(&field("populationTotale"), m.totale.as_ref());
+            let municipal = rec.count(field("populationMunicipale"), m.municipale.as_ref());
+            let total = rec.count(field("populationTotale"), m.totale.as_ref());
             let Some(code) = code else { continue };
-            if !present.contains(code.as_str()) {
+            if !present.contains(&key(&code)) {
                 rec.error(
-                    &field("code"),
+                    field("code"),
                     format!("la commune {code} n'est pas une commune actuelle du fichier {communes_file}"),
                 );
                 continue;
             }
-            if let Some(siren) = &siren {
-                if let Some(other) = member_of.insert(code.to_string(), siren.to_string()) {
-                    rec.error(&field("code"), format!("la commune {code} est déjà membre de l'EPCI {other}"));
+            if siren.is_some() {
+                if let Some(other) = member_of.insert(key(&code), i) {
+                    let other = code_of(raw_epcis[other].code.as_ref()).unwrap_or_default();
+                    rec.error(field("code"), format!("la commune {code} est déjà membre de l'EPCI {other}"));
                     continue;
                 }
             }
@@ -375,7 +400,7 @@ pub fn parse(
                     populations.push(PopulationRecord { commune: code.clone(), vintage, population });
                 }
                 Ok(_) => {}
-                Err(e) => rec.error(&field("populationTotale"), e.to_string()),
+                Err(e) => rec.error(field("populationTotale"), e.to_string()),
             }
             members.push(code);
         }
@@ -392,7 +417,7 @@ pub fn parse(
     if !errors.is_empty() {
         return Err(ImportErrors(errors));
     }
-    let outside_epci = communes.iter().filter(|c| !member_of.contains_key(c.code.as_str())).count();
+    let outside_epci = communes.iter().filter(|c| !member_of.contains_key(&key(&c.code))).count();
     Ok(Territory {
         batch: TerritoryBatch { communes, epcis, populations, source: source.to_owned() },
         skipped,

@@ -2,6 +2,7 @@
 //! Keys are French, like the words users see; dates are ISO 8601 (`AAAA-MM-JJ`).
 
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
@@ -672,15 +673,26 @@ pub struct TerritoireDto {
     params(("id" = i64, Path, description = "Numéro de la convention")),
     responses((status = 200, body = TerritoireDto), (status = 404, body = crate::error::ErrorBody))
 )]
-async fn territory(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Json<TerritoireDto>, ApiError> {
+async fn territory(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let t = Territory::load(&state, id).await?;
-    Ok(Json(TerritoireDto {
+    // The response depends only on the territory's data: computed once per revision of it.
+    let revision = state.store.territory_revision().await?;
+    let bytes = match state.cached_territory(id, revision) {
+        Some(bytes) => bytes,
+        None => {
+            let t = Territory::load(&state, id).await?;
+            let dto = territoire_dto(&t);
+            let bytes = axum::body::Bytes::from(serde_json::to_vec(&dto).map_err(|e| WebError::Internal(Box::new(e)))?);
+            state.cache_territory(id, revision, bytes.clone());
+            bytes
+        }
+    };
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+fn territoire_dto(t: &Territory) -> TerritoireDto {
+    TerritoireDto {
         convention_id: t.convention.id,
         epci: EpciRefDto { siren: t.epci.siren.to_string(), nom: t.epci.name.clone() },
         millesimes: t.vintages.iter().map(|v| v.year()).collect(),
@@ -706,5 +718,5 @@ async fn territory(
             })
             .collect(),
         evolutions: t.changes.iter().map(Into::into).collect(),
-    }))
+    }
 }

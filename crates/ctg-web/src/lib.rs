@@ -34,6 +34,9 @@ pub struct AppState {
     pub store: Store,
     pub auth: AuthConfig,
     today: Arc<dyn Fn() -> NaiveDate + Send + Sync>,
+    /// Computed territory responses, each with the territory revision it was computed at: an entry
+    /// serves only while that revision is the database's, so servers keep no state of their own.
+    territory_cache: Arc<std::sync::Mutex<std::collections::HashMap<i64, (i64, axum::body::Bytes)>>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -44,12 +47,28 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     pub fn new(store: Store) -> Self {
-        Self { store, auth: AuthConfig::default(), today: Arc::new(|| chrono::Local::now().date_naive()) }
+        Self::with_clock(store, Arc::new(|| chrono::Local::now().date_naive()))
     }
 
     /// A state whose clock always says `day`, for tests.
     pub fn with_today(store: Store, day: NaiveDate) -> Self {
-        Self { store, auth: AuthConfig::default(), today: Arc::new(move || day) }
+        Self::with_clock(store, Arc::new(move || day))
+    }
+
+    fn with_clock(store: Store, today: Arc<dyn Fn() -> NaiveDate + Send + Sync>) -> Self {
+        Self { store, auth: AuthConfig::default(), today, territory_cache: Arc::default() }
+    }
+
+    /// The cached territory response of a convention, if computed at `revision`.
+    pub(crate) fn cached_territory(&self, id: i64, revision: i64) -> Option<axum::body::Bytes> {
+        let cache = self.territory_cache.lock().ok()?;
+        cache.get(&id).filter(|(r, _)| *r == revision).map(|(_, b)| b.clone())
+    }
+
+    pub(crate) fn cache_territory(&self, id: i64, revision: i64, bytes: axum::body::Bytes) {
+        if let Ok(mut cache) = self.territory_cache.lock() {
+            cache.insert(id, (revision, bytes));
+        }
     }
 
     pub fn with_auth(mut self, auth: AuthConfig) -> Self {

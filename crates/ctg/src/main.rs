@@ -441,7 +441,7 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
             let k = &territory.skipped;
             println!(
                 "Territoire importé (millésime {vintage}) en {:.2} s (lecture et contrôle {:.2} s, écriture {:.2} s) : \
-                 {} communes ({} nouvelles, {} mises à jour), {} EPCI ({} nouveaux), {} appartenances, {} populations.",
+                 {} communes ({} nouvelles, {} déjà connues), {} EPCI ({} nouveaux), {} appartenances, {} populations.",
                 started.elapsed().as_secs_f64(),
                 parsed.as_secs_f64(),
                 (started.elapsed() - parsed).as_secs_f64(),

@@ -75,14 +75,14 @@ backend_tests!(territory_import_and_reimport, |db: &TestDb| {
         let out = import_territory(&url, &extract("communes.json"), &extract("epci.json"));
         assert!(out.status.success(), "{}", stderr(&out));
         let text = stdout(&out);
-        assert!(text.contains("172 communes (172 nouvelles, 0 mises à jour)"), "{text}");
+        assert!(text.contains("172 communes (172 nouvelles, 0 déjà connues)"), "{text}");
         assert!(text.contains("3 communes déléguées, 2 communes associées, 9 arrondissements municipaux"), "{text}");
         assert!(text.contains("1 commune n'appartient à aucun EPCI"), "{text}");
         let first = fingerprint(&store).await;
 
         let out = import_territory(&url, &extract("communes.json"), &extract("epci.json"));
         assert!(out.status.success(), "{}", stderr(&out));
-        assert!(stdout(&out).contains("(0 nouvelles, 172 mises à jour)"), "{}", stdout(&out));
+        assert!(stdout(&out).contains("(0 nouvelles, 172 déjà connues)"), "{}", stdout(&out));
         assert_eq!(fingerprint(&store).await, first, "a re-import changes nothing");
     }
 });

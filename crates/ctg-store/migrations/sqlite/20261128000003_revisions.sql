@@ -1,0 +1,7 @@
+-- Revisions of data that servers may keep computed results of: a server's cache entry is valid as
+-- long as the revision it was computed at is the current one, so that many servers stay consistent.
+CREATE TABLE data_revision (
+    name      TEXT PRIMARY KEY,
+    revision  INTEGER NOT NULL
+);
+INSERT INTO data_revision (name, revision) VALUES ('territoire', 1);
