@@ -96,7 +96,8 @@ impl Store {
                 // 64 MiB of page cache per connection (allocated only as used): an import of all of
                 // France then stays in memory until its commit.
                 .pragma("cache_size", "-65536")
-                .pragma("temp_store", "memory");
+                .pragma("temp_store", "memory")
+                .page_size(16384);
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
             Db::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {

@@ -163,12 +163,17 @@ impl Store {
                 let (communes_before,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM commune").fetch_one(&mut *tx).await?;
                 let (epcis_before,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM epci").fetch_one(&mut *tx).await?;
 
+                // Into an empty table (a first load), a plain INSERT; otherwise an upsert that rewrites
+                // only the rows that change.
+                let upsert = |on_conflict: String| if communes_before == 0 { String::new() } else { on_conflict };
                 let sql = format!(
-                    "INSERT INTO commune (code, name, department, region, siren) {} \
-                     ON CONFLICT (code) DO UPDATE SET name = excluded.name, department = excluded.department, \
-                     region = excluded.region, siren = excluded.siren WHERE {}",
+                    "INSERT INTO commune (code, name, department, region, siren) {} {}",
                     json_rows(backend, &["text", "text", "text", "text", "text"]),
-                    changed(backend, "commune", &["name", "department", "region", "siren"])
+                    upsert(format!(
+                        "ON CONFLICT (code) DO UPDATE SET name = excluded.name, department = excluded.department, \
+                         region = excluded.region, siren = excluded.siren WHERE {}",
+                        changed(backend, "commune", &["name", "department", "region", "siren"])
+                    ))
                 );
                 for chunk in batch.communes.chunks(JSON_CHUNK) {
                     let rows: Vec<CommuneRow<'_>> = chunk
@@ -240,12 +245,21 @@ impl Store {
                     progress(done);
                 }
 
+                let (populations_before,): (i64,) =
+                    sqlx::query_as("SELECT COUNT(*) FROM population").fetch_one(&mut *tx).await?;
                 let sql = format!(
-                    "INSERT INTO population (commune_code, vintage, municipal, counted_apart, total, source) {} \
-                     ON CONFLICT (commune_code, vintage) DO UPDATE SET municipal = excluded.municipal, \
-                     counted_apart = excluded.counted_apart, total = excluded.total, source = excluded.source WHERE {}",
+                    "INSERT INTO population (commune_code, vintage, municipal, counted_apart, total, source) {} {}",
                     json_rows_with_source(backend),
-                    changed(backend, "population", &["municipal", "counted_apart", "total", "source"])
+                    if populations_before == 0 {
+                        String::new()
+                    } else {
+                        format!(
+                            "ON CONFLICT (commune_code, vintage) DO UPDATE SET municipal = excluded.municipal, \
+                             counted_apart = excluded.counted_apart, total = excluded.total, source = excluded.source \
+                             WHERE {}",
+                            changed(backend, "population", &["municipal", "counted_apart", "total", "source"])
+                        )
+                    }
                 );
                 for chunk in batch.populations.chunks(JSON_CHUNK) {
                     let rows: Vec<PopulationRow<'_>> = chunk
