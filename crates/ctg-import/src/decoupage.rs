@@ -245,6 +245,32 @@ fn code_of(v: Option<&Loose<'_>>) -> Option<String> {
     }
 }
 
+/// Reads a JSON array and calls `f` with the position and value of each element as it is read.
+fn each<'de, T: Deserialize<'de>>(file: &str, bytes: &'de [u8], f: impl FnMut(usize, T)) -> Result<usize, ImportError> {
+    struct Each<F, T>(F, std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>, F: FnMut(usize, T)> Visitor<'de> for Each<F, T> {
+        type Value = usize;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("un tableau JSON d'enregistrements")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<usize, A::Error> {
+            let mut i = 0;
+            while let Some(item) = seq.next_element::<T>()? {
+                (self.0)(i, item);
+                i += 1;
+            }
+            Ok(i)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let n = serde::Deserializer::deserialize_seq(&mut de, Each(f, std::marker::PhantomData))
+        .map_err(|e| ImportError::json(file, &e))?;
+    de.end().map_err(|e| ImportError::json(file, &e))?;
+    Ok(n)
+}
+
 /// A commune's code as a fixed-size key: no allocation for the maps of 35,000 communes.
 fn key(code: &InseeCode) -> [u8; 5] {
     let mut k = [0u8; 5];
@@ -262,41 +288,41 @@ pub fn parse(
     vintage: Vintage,
     source: &str,
 ) -> Result<Territory, ImportErrors> {
-    let raw_communes: Vec<RawCommune> =
-        serde_json::from_slice(communes_json).map_err(|e| ImportError::json(communes_file, &e))?;
-    let raw_epcis: Vec<RawEpci> = serde_json::from_slice(epci_json).map_err(|e| ImportError::json(epci_file, &e))?;
+    // Records are checked as they are read, one at a time: no copy of the whole file is kept.
+    let estimate = communes_json.len() / 230;
 
     let mut errors = Vec::new();
     let mut skipped = Skipped::default();
-    let mut communes = Vec::with_capacity(raw_communes.len());
-    let mut seen: HashMap<[u8; 5], usize> = HashMap::with_capacity(raw_communes.len());
+    let mut communes = Vec::with_capacity(estimate);
+    let mut seen: HashMap<[u8; 5], usize> = HashMap::with_capacity(estimate);
     // Codes of every `commune-actuelle` record whose code parses, valid or not in its other fields, so
     // that one bad commune is reported once and not again as an unknown member of its EPCI.
-    let mut present: HashSet<[u8; 5]> = HashSet::with_capacity(raw_communes.len());
-    for (i, raw) in raw_communes.iter().enumerate() {
+    let mut present: HashSet<[u8; 5]> = HashSet::with_capacity(estimate);
+    each(communes_file, communes_json, |i, raw: RawCommune<'_>| {
+        let raw = &raw;
         let mut rec = Record { file: communes_file, number: i + 1, code: raw.code.as_ref(), errors: &mut errors };
         let Some(kind) = rec.str_of("type", raw.kind.as_ref()) else {
-            continue;
+            return;
         };
         match kind {
             "commune-actuelle" => {}
             "commune-deleguee" => {
                 skipped.communes_deleguees += 1;
-                continue;
+                return;
             }
             "commune-associee" => {
                 skipped.communes_associees += 1;
-                continue;
+                return;
             }
             "arrondissement-municipal" => {
                 skipped.arrondissements_municipaux += 1;
-                continue;
+                return;
             }
             other => {
                 rec.error("type", format!(
                     "type inconnu « {other} » (attendus : commune-actuelle, commune-deleguee, commune-associee, arrondissement-municipal)"
                 ));
-                continue;
+                return;
             }
         }
         let code = rec.str_of("code", raw.code.as_ref()).and_then(|c| match InseeCode::parse(c) {
@@ -320,7 +346,7 @@ pub fn parse(
             }
         });
         let (Some(code), Some(name), Some(department)) = (code, name, department) else {
-            continue;
+            return;
         };
         if department != code.departement() {
             rec.error(
@@ -330,21 +356,25 @@ pub fn parse(
                     code.departement()
                 ),
             );
-            continue;
+            return;
         }
         if let Some(first) = seen.insert(key(&code), i + 1) {
             rec.error("code", format!("la commune {code} figure déjà à l'enregistrement n° {first}"));
-            continue;
+            return;
         }
         communes.push(Commune { code, name, department, region, siren });
-    }
+    })?;
 
-    let mut epcis = Vec::with_capacity(raw_epcis.len());
+    let mut epcis = Vec::with_capacity(epci_json.len() / 3000);
     let mut populations = Vec::with_capacity(communes.len());
     // The EPCI (its index in the file) of each commune already seen as a member.
     let mut member_of: HashMap<[u8; 5], usize> = HashMap::with_capacity(communes.len());
-    let mut sirens: HashSet<String> = HashSet::with_capacity(raw_epcis.len());
-    for (i, raw) in raw_epcis.iter().enumerate() {
+    let mut sirens: HashSet<String> = HashSet::new();
+    // The code of each EPCI read so far, to name the one a commune already belongs to.
+    let mut epci_codes: Vec<String> = Vec::new();
+    each(epci_file, epci_json, |i, raw: RawEpci<'_>| {
+        let raw = &raw;
+        epci_codes.push(code_of(raw.code.as_ref()).unwrap_or_default());
         let mut rec = Record { file: epci_file, number: i + 1, code: raw.code.as_ref(), errors: &mut errors };
         let siren = rec.str_of("code", raw.code.as_ref()).and_then(|c| match Siren::parse(c) {
             Ok(s) => Some(s),
@@ -363,7 +393,7 @@ pub fn parse(
         });
         let Some(raw_members) = &raw.membres else {
             rec.error("membres", "champ manquant");
-            continue;
+            return;
         };
         if raw_members.is_empty() {
             rec.error("membres", "un EPCI sans commune membre n'est pas admis");
@@ -390,7 +420,7 @@ pub fn parse(
             }
             if siren.is_some() {
                 if let Some(other) = member_of.insert(key(&code), i) {
-                    let other = code_of(raw_epcis[other].code.as_ref()).unwrap_or_default();
+                    let other = epci_codes.get(other).cloned().unwrap_or_default();
                     rec.error(field("code"), format!("la commune {code} est déjà membre de l'EPCI {other}"));
                     continue;
                 }
@@ -405,14 +435,14 @@ pub fn parse(
             members.push(code);
         }
         let (Some(siren), Some(name), Some(kind)) = (siren, name, kind) else {
-            continue;
+            return;
         };
         if !sirens.insert(siren.to_string()) {
             rec.error("code", format!("l'EPCI {siren} figure deux fois"));
-            continue;
+            return;
         }
         epcis.push(Epci { siren, name, kind, members });
-    }
+    })?;
 
     if !errors.is_empty() {
         return Err(ImportErrors(errors));
