@@ -5,3 +5,7 @@ CREATE TABLE data_revision (
     revision  INTEGER NOT NULL
 );
 INSERT INTO data_revision (name, revision) VALUES ('territoire', 1);
+
+-- No query looks memberships up by commune any more (an import compares them in memory): the index
+-- only slowed the writing of the 35,000 memberships of France.
+DROP INDEX IF EXISTS epci_member_commune;
