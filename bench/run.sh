@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# Benchmark of issue 2, point 11 (see docs/PERFORMANCE.md):
+#   1. import of the full @etalab/decoupage-administratif 6.0.0 files (fetched with `npm pack`) into
+#      SQLite and PostgreSQL, first load and re-import, beside the plain Python baseline
+#      (bench/baseline-import-territoire.py: json + sqlite3 in one transaction) on the same files;
+#   2. requests per second and latency percentiles of GET /api/v1/conventions/{id}/territoire under
+#      32 concurrent connections on loopback, beside GET /healthz of the same server, for both backends.
+# Raw outputs go to bench/results/<date-heure>/ (gitignored); a summary with PASS/FAIL per target is
+# printed at the end. The exit status is non-zero only when the benchmark itself fails, not when a
+# target is missed.
+#
+# Knobs (environment): BENCH_RUNS (timed runs per import, default 5), BENCH_DURATION (wrk duration,
+# default 10s), BENCH_POSTGRES=0 (skip PostgreSQL), BENCH_BIN=path/to/ctg (use that binary, no build).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+
+RUNS=${BENCH_RUNS:-5}
+DURATION=${BENCH_DURATION:-10s}
+WITH_POSTGRES=${BENCH_POSTGRES:-1}
+CONNECTIONS=32
+THREADS=2
+PACKAGE=@etalab/decoupage-administratif
+VERSION=6.0.0
+MILLESIME=2022
+CACHE=$ROOT/bench/.cache/decoupage-administratif-$VERSION
+STAMP=$(date +%Y%m%d-%H%M%S)
+OUT=$ROOT/bench/results/$STAMP
+
+say() { printf '\n== %s\n' "$*"; }
+die() {
+  printf 'erreur : %s\n' "$*" >&2
+  exit 1
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+# Quotes a word for the bash command lines that hyperfine runs.
+q() { printf '%q' "$1"; }
+
+# ---------------------------------------------------------------------------------------------
+# Tools: hyperfine and wrk are installed with apt-get when missing and running as root.
+missing=()
+have hyperfine || missing+=(hyperfine)
+have wrk || missing+=(wrk)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && have apt-get; then
+    say "Installation de ${missing[*]} (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null; } \
+      || die "l'installation de ${missing[*]} a échoué"
+  else
+    die "il manque ${missing[*]} : installez-les d'abord (Debian/Ubuntu : sudo apt-get install ${missing[*]})"
+  fi
+fi
+for tool in cargo python3 npm tar curl; do
+  have "$tool" || die "$tool est introuvable : installez-le d'abord"
+done
+# The interpreter itself rather than `python3` as found on PATH: a version manager's shim (pyenv) would
+# otherwise add its own start-up (about 80 ms here) to the baseline's time.
+PYTHON=$(python3 -c 'import sys; print(sys.executable)')
+# Quiet the NOTICEs of DROP DATABASE IF EXISTS.
+export PGOPTIONS="-c client_min_messages=warning"
+if [ "$WITH_POSTGRES" = 1 ]; then
+  for tool in psql pg_isready; do
+    have "$tool" || die "$tool est introuvable : installez PostgreSQL (apt-get install postgresql) ou lancez avec BENCH_POSTGRES=0"
+  done
+fi
+
+mkdir -p "$OUT" "$ROOT/bench/.cache"
+# Other work on the machine skews every figure: say so rather than print noise as fact.
+load1=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load1" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+  echo "attention : la machine est déjà occupée (charge moyenne sur 1 min : $load1 pour $(nproc) cœurs) ; les chiffres seront bruités." >&2
+fi
+ln -sfn "$STAMP" "$ROOT/bench/results/latest"
+# Scratch space on the same disk as the repository (SQLite files, npm tarball).
+WORK=$(mktemp -d "$ROOT/bench/.cache/run.XXXXXX")
+
+# ---------------------------------------------------------------------------------------------
+# Cleanup: stop the servers we started (by pid), drop the PostgreSQL databases we created.
+SERVER_PIDS=()
+PG_DBS=()
+PG_ADMIN=""
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  local pid db
+  for pid in ${SERVER_PIDS[@]+"${SERVER_PIDS[@]}"}; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ -n "$PG_ADMIN" ]; then
+    for db in ${PG_DBS[@]+"${PG_DBS[@]}"}; do
+      psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+    done
+  fi
+  rm -rf "$WORK"
+  if [ "$rc" != 0 ]; then
+    printf '\nLe banc d'"'"'essai a échoué (code %s) ; sorties brutes dans %s\n' "$rc" "$OUT" >&2
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------
+# Data: the full 6.0.0 files, fetched once with `npm pack` into bench/.cache/.
+if [ ! -s "$CACHE/communes.json" ] || [ ! -s "$CACHE/epci.json" ]; then
+  say "Téléchargement de $PACKAGE@$VERSION (npm pack)"
+  mkdir -p "$WORK/npm"
+  (cd "$WORK/npm" && npm pack --silent "$PACKAGE@$VERSION" >/dev/null)
+  tarball=$(find "$WORK/npm" -maxdepth 1 -name '*.tgz' | head -n1)
+  [ -n "$tarball" ] || die "npm pack n'a produit aucune archive"
+  tar -xzf "$tarball" -C "$WORK/npm" package/data/communes.json package/data/epci.json
+  mkdir -p "$CACHE"
+  # Moved in only once complete, so that an interrupted download is never taken for the data.
+  mv "$WORK/npm/package/data/communes.json" "$WORK/npm/package/data/epci.json" "$CACHE/"
+fi
+COMMUNES=$CACHE/communes.json
+EPCI=$CACHE/epci.json
+echo "Données : $COMMUNES, $EPCI"
+
+# ---------------------------------------------------------------------------------------------
+if [ -n "${BENCH_BIN:-}" ]; then
+  # A binary built elsewhere (e.g. to compare two versions); no build then.
+  BIN=$(readlink -f "$BENCH_BIN")
+  say "Binaire imposé par BENCH_BIN : $BIN"
+else
+  say "Compilation (cargo build --release --bin ctg)"
+  cargo build --release --bin ctg
+  TARGET_DIR=$(cargo metadata --format-version 1 --no-deps \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+  BIN=$TARGET_DIR/release/ctg
+fi
+[ -x "$BIN" ] || die "binaire introuvable : $BIN"
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL: scripts/start-postgres.sh prints a server URL on its last line.
+if [ "$WITH_POSTGRES" = 1 ]; then
+  say "PostgreSQL"
+  PG_ADMIN=$(./scripts/start-postgres.sh | tail -n1)
+  [ -n "$PG_ADMIN" ] || die "scripts/start-postgres.sh n'a donné aucune adresse"
+  PG_BASE=${PG_ADMIN%/*}
+  echo "Serveur : $PG_BASE"
+fi
+pg_db() { # NAME: a fresh, empty database, dropped at exit
+  local name="ctg_bench_$$_$1"
+  PG_DBS+=("$name")
+  echo "$name"
+}
+pg_recreate_cmd() { # NAME: the shell command that drops and recreates it
+  echo "psql -q -v ON_ERROR_STOP=1 $(q "$PG_ADMIN") -c 'DROP DATABASE IF EXISTS $1' -c 'CREATE DATABASE $1' >/dev/null"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The machine and the versions, beside the figures.
+{
+  echo "date: $(date -Iseconds)"
+  echo "ctg: $BIN ($(date -r "$BIN" -Iseconds))"
+  echo "git (arbre de travail): $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo ' (arbre modifié)')"
+  echo "nproc: $(nproc)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+  echo "ram: $(awk '/MemTotal/ { printf "%.1f Gio", $2 / 1048576 }' /proc/meminfo)"
+  echo "kernel: $(uname -sr)"
+  echo "loadavg (début): $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "filesystem: $(df -PT "$WORK" | awk 'NR == 2 { print $2 " (" $1 ")" }')"
+  echo "rustc: $(rustc --version)"
+  echo "python: $PYTHON $("$PYTHON" -c 'import sqlite3, sys; print(sys.version.split()[0], "sqlite", sqlite3.sqlite_version)')"
+  echo "hyperfine: $(hyperfine --version)"
+  echo "wrk: $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)"
+  echo "data: $(sha256sum "$COMMUNES" | cut -c1-16) communes.json, $(sha256sum "$EPCI" | cut -c1-16) epci.json"
+  if [ "$WITH_POSTGRES" = 1 ]; then
+    echo "postgres: $PG_BASE $(psql -XAtq "$PG_ADMIN" -c 'SHOW server_version')"
+    echo "postgres settings: $(psql -XAtq "$PG_ADMIN" -F= -c "SELECT name, current_setting(name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers') ORDER BY name" | tr '\n' ' ')"
+  fi
+} | tee "$OUT/machine.txt"
+
+# ---------------------------------------------------------------------------------------------
+# 1. Imports. hyperfine times the whole process (start-up included); each tool also prints its own
+# elapsed time, kept in the .log files.
+HF=(hyperfine --shell=bash --runs "$RUNS" --warmup 1 --style basic)
+IMPORT_ARGV=(import territoire --communes "$COMMUNES" --epci "$EPCI" --millesime "$MILLESIME")
+IMPORT_ARGS=$(printf '%q ' "${IMPORT_ARGV[@]}")
+ctg_import_cmd() { # DATABASE_URL LOG
+  echo "$(q "$BIN") --database-url $(q "$1") $IMPORT_ARGS >>$(q "$2") 2>&1"
+}
+rm_sqlite_cmd() { echo "rm -f $(q "$1") $(q "$1-wal") $(q "$1-shm") $(q "$1-journal")"; }
+
+say "Import : référence Python (json + sqlite3, une transaction)"
+db=$WORK/python.db
+"${HF[@]}" -n "python-baseline" --prepare "$(rm_sqlite_cmd "$db")" --export-json "$OUT/import-python.json" \
+  "$(q "$PYTHON") $(q "$ROOT/bench/baseline-import-territoire.py") $(q "$COMMUNES") $(q "$EPCI") $(q "$db") >>$(q "$OUT/import-python.log") 2>&1"
+
+say "Import : ctg, SQLite, premier chargement (base neuve à chaque exécution)"
+db=$WORK/first.db
+"${HF[@]}" -n "ctg-sqlite-first" --prepare "$(rm_sqlite_cmd "$db")" --export-json "$OUT/import-sqlite-first.json" \
+  "$(ctg_import_cmd "sqlite://$db" "$OUT/import-sqlite-first.log")"
+
+say "Import : ctg, SQLite, réimport (mêmes fichiers sur une base déjà chargée)"
+db=$WORK/reimport.db
+"${HF[@]}" -n "ctg-sqlite-reimport" --setup "$(rm_sqlite_cmd "$db"); $(ctg_import_cmd "sqlite://$db" "$OUT/setup.log")" \
+  --export-json "$OUT/import-sqlite-reimport.json" \
+  "$(ctg_import_cmd "sqlite://$db" "$OUT/import-sqlite-reimport.log")"
+
+if [ "$WITH_POSTGRES" = 1 ]; then
+  say "Import : ctg, PostgreSQL, premier chargement (base neuve à chaque exécution)"
+  db=$(pg_db first)
+  "${HF[@]}" -n "ctg-postgres-first" --prepare "$(pg_recreate_cmd "$db")" --export-json "$OUT/import-postgres-first.json" \
+    "$(ctg_import_cmd "$PG_BASE/$db" "$OUT/import-postgres-first.log")"
+
+  say "Import : ctg, PostgreSQL, réimport"
+  db=$(pg_db reimport)
+  "${HF[@]}" -n "ctg-postgres-reimport" --setup "$(pg_recreate_cmd "$db") && $(ctg_import_cmd "$PG_BASE/$db" "$OUT/setup.log")" \
+    --export-json "$OUT/import-postgres-reimport.json" \
+    "$(ctg_import_cmd "$PG_BASE/$db" "$OUT/import-postgres-reimport.log")"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 2. HTTP. One server per backend, on a database holding the full territory plus the demo (which
+# `serve` loads into a database without conventions); /healthz and the territory of the CTG
+# 2026-2030 are measured one after the other against that same server.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+bench_http() { # NAME DATABASE_URL
+  local name=$1 url=$2 port pid base id i
+  say "HTTP : $name"
+  "$BIN" --database-url "$url" "${IMPORT_ARGV[@]}" >"$OUT/serve-$name-import.log" 2>&1
+  port=$(free_port)
+  "$BIN" --database-url "$url" serve --addr "127.0.0.1:$port" >"$OUT/serve-$name.log" 2>&1 &
+  pid=$!
+  SERVER_PIDS+=("$pid")
+  base="http://127.0.0.1:$port"
+  for i in $(seq 1 300); do
+    kill -0 "$pid" 2>/dev/null || { cat "$OUT/serve-$name.log" >&2; die "le serveur ($name) s'est arrêté"; }
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/healthz" || true)" = 200 ] && break
+    [ "$i" = 300 ] && die "le serveur ($name) ne répond pas sur $base/healthz après 30 s"
+    sleep 0.1
+  done
+  # The CTG 2026-2030 (the list comes newest first; its start date is looked up rather than assumed).
+  id=$(curl -fsS "$base/api/v1/conventions" | python3 -c '
+import json, sys
+items = json.load(sys.stdin)
+match = [c["id"] for c in items if c["debut"].startswith("2026")] or [c["id"] for c in items]
+print(match[0] if match else "")')
+  [ -n "$id" ] || die "aucune convention sur le serveur ($name)"
+  curl -fsS -o "$OUT/territoire-$name.json" "$base/api/v1/conventions/$id/territoire" \
+    || die "GET /api/v1/conventions/$id/territoire ne répond pas 200 ($name)"
+  echo "Serveur $base, convention n° $id ($(wc -c <"$OUT/territoire-$name.json") octets de JSON)"
+  local path
+  for path in /healthz "/api/v1/conventions/$id/territoire"; do
+    local file="$OUT/wrk-$name-$( [ "$path" = /healthz ] && echo healthz || echo territoire ).txt"
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "$base$path" >/dev/null # warm-up, not kept
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$base$path" | tee "$file"
+  done
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+}
+
+bench_http sqlite "sqlite://$WORK/serve.db"
+if [ "$WITH_POSTGRES" = 1 ]; then
+  db=$(pg_db serve)
+  eval "$(pg_recreate_cmd "$db")"
+  bench_http postgres "$PG_BASE/$db"
+fi
+
+# ---------------------------------------------------------------------------------------------
+echo "loadavg (fin): $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
+
+say "Résumé"
+python3 "$ROOT/bench/summarize.py" "$OUT" "$RUNS" | tee "$OUT/summary.txt"
+echo
+echo "Sorties brutes : $OUT"
