@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod convention;
+pub mod diagnostic;
 pub mod format;
 pub mod territory;
 
