@@ -185,8 +185,17 @@ enum ConventionCommand {
     List,
 }
 
+/// Clap's own headings in French, on every command.
+fn in_french(cmd: clap::Command) -> clap::Command {
+    cmd.help_template("{about-with-newline}\nUtilisation : {usage}\n\n{all-args}{after-help}")
+        .subcommand_help_heading("Commandes")
+        .subcommand_value_name("COMMANDE")
+        .mut_subcommands(in_french)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = in_french(<Cli as clap::CommandFactory>::command()).get_matches();
+    let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CTG_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),

@@ -103,6 +103,16 @@ backend_tests!(health_follows_the_database, |db: &TestDb| {
         let r = get(&app, "/healthz").await;
         assert_eq!(r.status, 503);
         assert!(r.body.contains("indisponible"), "{}", r.body);
+        // An internal error: a plain French message, never its cause.
+        let page = get(&app, "/").await;
+        assert_eq!(page.status, 500);
+        assert!(page.body.contains("Une erreur interne est survenue"), "{}", page.body);
+        let api = get(&app, "/api/v1/conventions").await;
+        assert_eq!(api.status, 500);
+        assert_eq!(api.json()["error"]["code"], "internal");
+        for body in [&page.body, &api.body] {
+            assert!(!body.to_lowercase().contains("pool") && !body.contains("sqlx"), "{body}");
+        }
     }
 });
 
