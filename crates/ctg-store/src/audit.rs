@@ -178,6 +178,15 @@ impl Store {
         rows.into_iter().map(Row::into_entry).collect()
     }
 
+    /// The error for an edit made from a stale version of an object: it names the object and carries
+    /// its last change, to say who changed it and when.
+    pub(crate) async fn stale(&self, what: String, object_type: &str, id: i64) -> StoreError {
+        match self.last_change(object_type, &id.to_string()).await {
+            Ok(last) => StoreError::Stale { what, last_change: last.map(Box::new) },
+            Err(e) => e,
+        }
+    }
+
     /// The last change of an object, to say who changed it when an edit comes too late.
     pub async fn last_change(&self, object_type: &str, object_id: &str) -> Result<Option<AuditEntry>> {
         let mut entries = self

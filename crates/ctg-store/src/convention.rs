@@ -435,10 +435,7 @@ impl Store {
         if updated {
             Ok(version + 1)
         } else {
-            Err(StoreError::Stale {
-                what: format!("la convention « {} »", current.title),
-                last_change: self.last_change("convention", &id.to_string()).await?.map(Box::new),
-            })
+            Err(self.stale(format!("la convention « {} »", current.title), "convention", id).await)
         }
     }
 
@@ -499,10 +496,7 @@ impl Store {
         if updated {
             Ok(version + 1)
         } else {
-            Err(StoreError::Stale {
-                what: format!("la partie « {} »", entry.party.organisation.name),
-                last_change: self.last_change("partie", &party_id.to_string()).await?.map(Box::new),
-            })
+            Err(self.stale(format!("la partie « {} »", entry.party.organisation.name), "partie", party_id).await)
         }
     }
 

@@ -226,10 +226,7 @@ impl Store {
         if updated {
             Ok(edit.version + 1)
         } else {
-            Err(StoreError::Stale {
-                what: format!("le traitement « {} »", current.name),
-                last_change: self.last_change("registre", &edit.id.to_string()).await?.map(Box::new),
-            })
+            Err(self.stale(format!("le traitement « {} »", current.name), "registre", edit.id).await)
         }
     }
 
@@ -330,10 +327,7 @@ impl Store {
         if updated {
             Ok(version + 1)
         } else {
-            Err(StoreError::Stale {
-                what: format!("l'accord « {} »", current.title),
-                last_change: self.last_change("accord", &id.to_string()).await?.map(Box::new),
-            })
+            Err(self.stale(format!("l'accord « {} »", current.title), "accord", id).await)
         }
     }
 
