@@ -202,3 +202,219 @@ mod tests {
         assert_eq!(mask_table(&t, 5), vec![vec![Cell::Shown(0), Cell::Unknown, Cell::Shown(5), Cell::Shown(100)]]);
     }
 }
+
+/// The kind of area an observation describes: a figure is always compared with its neighbours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum AreaKind {
+    Commune,
+    Epci,
+    Departement,
+    France,
+}
+
+impl AreaKind {
+    pub const ALL: [AreaKind; 4] = [AreaKind::Commune, AreaKind::Epci, AreaKind::Departement, AreaKind::France];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Commune => "commune",
+            Self::Epci => "epci",
+            Self::Departement => "departement",
+            Self::France => "france",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Commune => "Commune",
+            Self::Epci => "Intercommunalité",
+            Self::Departement => "Département",
+            Self::France => "France",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == raw.trim().to_lowercase())
+    }
+}
+
+/// An area: a commune (INSEE code), an EPCI (SIREN), a département (01…95, 2A, 2B, 971…) or France.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Area {
+    pub kind: AreaKind,
+    pub code: String,
+}
+
+impl Area {
+    /// Checks the code against the kind; France has the code `FR`.
+    pub fn parse(kind: &str, code: &str) -> Result<Self, String> {
+        let kind = AreaKind::parse(kind).ok_or_else(|| {
+            format!("type de territoire inconnu « {kind} » (attendus : commune, epci, departement, france)")
+        })?;
+        let code = code.trim();
+        let code = match kind {
+            AreaKind::Commune => crate::InseeCode::parse(code).map_err(|e| e.to_string())?.to_string(),
+            AreaKind::Epci => crate::Siren::parse(code).map_err(|e| e.to_string())?.to_string(),
+            AreaKind::Departement => {
+                let up = code.to_ascii_uppercase();
+                let ok = match up.len() {
+                    2 => {
+                        up == "2A"
+                            || up == "2B"
+                            || (up.bytes().all(|b| b.is_ascii_digit())
+                                && up != "00"
+                                && up != "20"
+                                && up.as_str() < "96")
+                    }
+                    3 => up.starts_with("97") || up.starts_with("98"),
+                    _ => false,
+                } && !up.is_empty();
+                if !ok {
+                    return Err(format!("code de département invalide « {code} »"));
+                }
+                up
+            }
+            AreaKind::France => {
+                if !code.eq_ignore_ascii_case("FR") && !code.is_empty() {
+                    return Err(format!("pour la France, le code est FR (trouvé « {code} »)"));
+                }
+                "FR".to_owned()
+            }
+        };
+        Ok(Self { kind, code })
+    }
+}
+
+/// The definition of an indicator of the diagnostic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IndicatorDef {
+    pub code: &'static str,
+    pub label: &'static str,
+    /// The theme under which pages group it.
+    pub theme: &'static str,
+    /// `habitants`, `%`, `personnes`, `ménages`, `logements`, `places`, `structures`…
+    pub unit: &'static str,
+    pub source: &'static str,
+    pub definition: &'static str,
+    /// A count of people that statistical confidentiality protects when small.
+    pub protected: bool,
+}
+
+macro_rules! indicators {
+    ($(($code:literal, $label:literal, $theme:literal, $unit:literal, $source:literal, $protected:literal, $def:literal)),+ $(,)?) => {
+        /// The indicators a CTG diagnostic uses, shipped with the platform.
+        pub const INDICATORS: &[IndicatorDef] = &[$(IndicatorDef {
+            code: $code, label: $label, theme: $theme, unit: $unit, source: $source, protected: $protected, definition: $def,
+        }),+];
+    };
+}
+
+indicators! {
+    ("population_municipale", "Population municipale", "Population", "habitants", "Insee, recensement", false, "Population municipale légale du millésime."),
+    ("densite", "Densité de population", "Population", "habitants/km²", "Insee", false, "Population rapportée à la superficie."),
+    ("naissances", "Naissances domiciliées", "Population", "naissances", "Insee, état civil", true, "Naissances de l'année de mères domiciliées sur le territoire."),
+    ("deces", "Décès domiciliés", "Population", "décès", "Insee, état civil", true, "Décès de l'année de personnes domiciliées sur le territoire."),
+    ("part_0_14", "Part des 0-14 ans", "Âges", "%", "Insee, recensement", false, "Part des 0 à 14 ans dans la population."),
+    ("part_15_29", "Part des 15-29 ans", "Âges", "%", "Insee, recensement", false, "Part des 15 à 29 ans dans la population."),
+    ("part_30_44", "Part des 30-44 ans", "Âges", "%", "Insee, recensement", false, "Part des 30 à 44 ans dans la population."),
+    ("part_45_59", "Part des 45-59 ans", "Âges", "%", "Insee, recensement", false, "Part des 45 à 59 ans dans la population."),
+    ("part_60_74", "Part des 60-74 ans", "Âges", "%", "Insee, recensement", false, "Part des 60 à 74 ans dans la population."),
+    ("part_75_plus", "Part des 75 ans et plus", "Âges", "%", "Insee, recensement", false, "Part des 75 ans et plus dans la population."),
+    ("enfants_moins_3_ans", "Enfants de moins de 3 ans", "Âges", "enfants", "Insee, recensement", true, "Enfants de moins de 3 ans domiciliés sur le territoire."),
+    ("taille_menages", "Taille moyenne des ménages", "Ménages", "personnes", "Insee, recensement", false, "Population des ménages rapportée au nombre de ménages."),
+    ("menages", "Ménages", "Ménages", "ménages", "Insee, recensement", false, "Nombre de ménages."),
+    ("menages_une_personne", "Ménages d'une personne", "Ménages", "ménages", "Insee, recensement", false, "Ménages composés d'une seule personne."),
+    ("couples_avec_enfants", "Couples avec enfants", "Ménages", "ménages", "Insee, recensement", false, "Ménages formés d'un couple avec enfant(s)."),
+    ("familles_monoparentales", "Familles monoparentales", "Ménages", "ménages", "Insee, recensement", true, "Ménages formés d'un parent seul avec enfant(s)."),
+    ("taux_pauvrete", "Taux de pauvreté", "Revenus", "%", "Insee, Filosofi", false, "Part de la population vivant sous le seuil de pauvreté (60 % du niveau de vie médian)."),
+    ("allocataires_caf", "Foyers allocataires de la CAF", "Prestations", "foyers", "CAF", true, "Foyers allocataires au 31 décembre."),
+    ("personnes_couvertes_caf", "Personnes couvertes par la CAF", "Prestations", "personnes", "CAF", true, "Allocataires, conjoints, enfants et autres personnes à charge."),
+    ("beneficiaires_rsa", "Bénéficiaires du RSA", "Prestations", "foyers", "CAF", true, "Foyers bénéficiaires du revenu de solidarité active."),
+    ("residences_principales", "Résidences principales", "Logement", "logements", "Insee, recensement", false, "Logements occupés à titre de résidence principale."),
+    ("logements_vacants", "Logements vacants", "Logement", "logements", "Insee, recensement", false, "Logements inoccupés."),
+    ("assistants_maternels", "Assistants maternels", "Petite enfance", "personnes", "CAF, Pajemploi", true, "Assistants maternels agréés."),
+    ("eaje", "Établissements d'accueil du jeune enfant (grandes crèches)", "Petite enfance", "structures", "CAF", false, "EAJE déclarés (hors micro-crèches)."),
+    ("micro_creches", "Micro-crèches", "Petite enfance", "structures", "CAF", false, "Micro-crèches déclarées."),
+    ("mam", "Maisons d'assistants maternels", "Petite enfance", "structures", "CAF", false, "MAM déclarées."),
+    ("laep", "Lieux d'accueil enfants-parents", "Parentalité", "structures", "CAF", false, "LAEP ouverts."),
+    ("rpe", "Relais petite enfance", "Petite enfance", "structures", "CAF", false, "RPE ouverts."),
+    ("alsh_extrascolaires", "Accueils de loisirs extrascolaires", "Enfance et jeunesse", "structures", "CAF", false, "ALSH extrascolaires déclarés."),
+    ("alsh_periscolaires", "Accueils de loisirs périscolaires", "Enfance et jeunesse", "structures", "CAF", false, "ALSH périscolaires déclarés."),
+    ("alsh_ados", "Accueils de loisirs pour adolescents", "Enfance et jeunesse", "structures", "CAF", false, "Accueils ados déclarés."),
+    ("centres_sociaux", "Centres sociaux", "Animation de la vie sociale", "structures", "CAF", false, "Centres sociaux agréés."),
+    ("espaces_vie_sociale", "Espaces de vie sociale", "Animation de la vie sociale", "structures", "CAF", false, "EVS agréés."),
+}
+
+/// The indicator of this code, if the platform knows it.
+pub fn indicator(code: &str) -> Option<&'static IndicatorDef> {
+    INDICATORS.iter().find(|i| i.code == code.trim())
+}
+
+#[cfg(test)]
+mod area_tests {
+    use super::*;
+
+    #[test]
+    fn areas_are_checked_against_their_kind() {
+        assert_eq!(Area::parse("epci", "200072460").unwrap().code, "200072460");
+        assert_eq!(Area::parse("departement", "62").unwrap().code, "62");
+        assert_eq!(Area::parse("Departement", "2a").unwrap().code, "2A");
+        assert_eq!(Area::parse("france", "").unwrap().code, "FR");
+        assert!(Area::parse("departement", "20").is_err());
+        assert!(Area::parse("departement", "99").is_err());
+        assert!(Area::parse("commune", "6211").unwrap_err().contains("INSEE"));
+        assert!(Area::parse("region", "32").unwrap_err().contains("type de territoire inconnu"));
+    }
+
+    #[test]
+    fn the_catalogue_has_unique_codes() {
+        let mut codes: Vec<&str> = INDICATORS.iter().map(|i| i.code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), INDICATORS.len());
+        assert!(indicator("assistants_maternels").unwrap().protected);
+        assert!(indicator("inconnu").is_none());
+    }
+}
+
+/// A value of an indicator for an area and a period (`AAAA`, `AAAA-MM`, or `AAAA-AAAA` for a span).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Observation {
+    pub indicator: String,
+    pub area: Area,
+    pub period: String,
+    pub value: f64,
+    pub source: String,
+    pub data_date: Option<NaiveDate>,
+}
+
+/// Checks a period: `2022`, `2023-12` or `2011-2022`.
+pub fn check_period_label(raw: &str) -> Result<String, String> {
+    let p = raw.trim();
+    let year = |s: &str| s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()) && ("1800"..="2200").contains(&s);
+    let ok = match p.split_once('-') {
+        None => year(p),
+        Some((a, b)) if b.len() == 2 => year(a) && matches!(b.parse::<u8>(), Ok(1..=12)),
+        Some((a, b)) => year(a) && year(b) && a < b,
+    };
+    if ok {
+        Ok(p.to_owned())
+    } else {
+        Err(format!("période invalide « {p} » : AAAA, AAAA-MM ou AAAA-AAAA attendu"))
+    }
+}
+
+#[cfg(test)]
+mod period_tests {
+    use super::check_period_label;
+
+    #[test]
+    fn periods() {
+        for ok in ["2022", "2023-12", "2011-2022"] {
+            assert!(check_period_label(ok).is_ok(), "{ok}");
+        }
+        for bad in ["22", "2023-13", "2022-2011", "deux mille", "2022-1"] {
+            assert!(check_period_label(bad).is_err(), "{bad}");
+        }
+    }
+}

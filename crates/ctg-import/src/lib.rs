@@ -8,6 +8,7 @@ use std::fmt;
 
 pub mod convention;
 pub mod decoupage;
+pub mod observations;
 pub mod populations;
 
 /// Where in a file a problem was found.

@@ -15,6 +15,7 @@ use thiserror::Error;
 mod accounts;
 pub mod audit;
 mod convention;
+mod diagnostic;
 mod gdpr;
 mod territory;
 #[cfg(feature = "testing")]

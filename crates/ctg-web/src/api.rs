@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/conventions/{id}/parties/{party}", axum::routing::put(update_party))
         .route("/conventions/{id}/historique", get(history))
         .route("/conventions/{id}/territoire", get(territory))
+        .route("/conventions/{id}/diagnostic", get(diagnostic))
         .route("/moi", get(me))
 }
 
@@ -41,7 +42,7 @@ pub fn router() -> Router<AppState> {
         license(name = "AGPL-3.0-or-later")
     ),
     servers((url = "/", description = "Ce serveur")),
-    paths(epci, conventions, convention, update_convention, update_party, history, territory, me),
+    paths(epci, conventions, convention, update_convention, update_party, history, territory, diagnostic, me),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerSecurity)
 )]
@@ -719,4 +720,87 @@ fn territoire_dto(t: &Territory) -> TerritoireDto {
             .collect(),
         evolutions: t.changes.iter().map(Into::into).collect(),
     }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValeurDiagnosticDto {
+    pub periode: String,
+    /// La valeur pour l'intercommunalité ; `null` si inconnue ou masquée.
+    pub epci: Option<f64>,
+    /// La valeur pour le département ; `null` si inconnue ou masquée.
+    pub departement: Option<f64>,
+    /// Vrai quand le secret statistique masque ces valeurs (petits effectifs, visiteurs non connectés).
+    pub masque: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IndicateurDiagnosticDto {
+    pub code: String,
+    pub libelle: String,
+    pub unite: String,
+    pub source: String,
+    pub valeurs: Vec<ValeurDiagnosticDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThemeDiagnosticDto {
+    pub theme: String,
+    pub indicateurs: Vec<IndicateurDiagnosticDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiagnosticDto {
+    pub convention_id: i64,
+    pub epci: EpciRefDto,
+    /// Le département auquel l'intercommunalité est comparée.
+    pub departement: Option<String>,
+    pub themes: Vec<ThemeDiagnosticDto>,
+}
+
+/// Le diagnostic d'une convention : ses indicateurs par thème, pour l'intercommunalité et son département.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conventions/{id}/diagnostic",
+    params(("id" = i64, Path, description = "Numéro de la convention")),
+    responses((status = 200, body = DiagnosticDto), (status = 404, body = crate::error::ErrorBody))
+)]
+async fn diagnostic(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<DiagnosticDto>, ApiError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let d = crate::views::Diagnostic::load(&state, id, auth.user.is_none()).await?;
+    Ok(Json(DiagnosticDto {
+        convention_id: id,
+        epci: EpciRefDto { siren: d.convention.epci_siren.to_string(), nom: d.convention.epci_name.clone() },
+        departement: d.departement.clone(),
+        themes: d
+            .themes
+            .iter()
+            .map(|(theme, rows)| {
+                let mut indicateurs: Vec<IndicateurDiagnosticDto> = Vec::new();
+                for r in rows {
+                    let value = ValeurDiagnosticDto {
+                        periode: r.period.clone(),
+                        epci: r.epci,
+                        departement: r.departement,
+                        masque: r.masked,
+                    };
+                    match indicateurs.iter_mut().find(|i| i.code == r.indicator.code) {
+                        Some(i) => i.valeurs.push(value),
+                        None => indicateurs.push(IndicateurDiagnosticDto {
+                            code: r.indicator.code.to_owned(),
+                            libelle: r.indicator.label.to_owned(),
+                            unite: r.indicator.unit.to_owned(),
+                            source: r.indicator.source.to_owned(),
+                            valeurs: vec![value],
+                        }),
+                    }
+                }
+                ThemeDiagnosticDto { theme: (*theme).to_owned(), indicateurs }
+            })
+            .collect(),
+    }))
 }

@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/conventions/{id}", get(pages::convention))
         .route("/conventions/{id}/territoire", get(pages::territory))
         .route("/conventions/{id}/territoire.csv", get(pages::territory_csv))
+        .route("/conventions/{id}/diagnostic", get(pages::diagnostic))
         .route("/conventions/{id}/modifier", get(edit::convention_form).post(edit::convention_save))
         .route("/conventions/{id}/parties/{party}/modifier", get(edit::party_form).post(edit::party_save))
         .route("/conventions/{id}/utilisateurs", get(edit::members).post(edit::members_save))

@@ -233,6 +233,70 @@ struct TerritoryPage {
     sort_label: String,
 }
 
+struct DiagnosticLine {
+    label: String,
+    unit: &'static str,
+    period: String,
+    epci: String,
+    departement: String,
+    source: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "diagnostic.html")]
+struct DiagnosticPage {
+    nav: Nav,
+    convention_id: i64,
+    convention_title: String,
+    epci_name: String,
+    departement: String,
+    masked_any: bool,
+    themes: Vec<(&'static str, Vec<DiagnosticLine>)>,
+}
+
+/// The diagnostic of a convention by theme, the EPCI beside its département.
+pub async fn diagnostic(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Html<String>, PageError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let d = crate::views::Diagnostic::load(&state, id, auth.user.is_none()).await?;
+    let show = |v: Option<f64>, masked: bool| match (v, masked) {
+        (_, true) => "secret statistique".to_owned(),
+        (Some(v), false) => crate::views::french_number(v),
+        (None, false) => "—".to_owned(),
+    };
+    let page = DiagnosticPage {
+        nav: Nav::of(&auth),
+        convention_id: id,
+        convention_title: d.convention.title.clone(),
+        epci_name: d.convention.epci_name.clone(),
+        departement: d.departement.clone().unwrap_or_else(|| "—".into()),
+        masked_any: d.themes.iter().any(|(_, rows)| rows.iter().any(|r| r.masked)),
+        themes: d
+            .themes
+            .iter()
+            .map(|(theme, rows)| {
+                let lines = rows
+                    .iter()
+                    .map(|r| DiagnosticLine {
+                        label: r.indicator.label.to_owned(),
+                        unit: r.indicator.unit,
+                        period: r.period.clone(),
+                        epci: show(r.epci, r.masked),
+                        departement: show(r.departement, r.masked),
+                        source: r.indicator.source,
+                    })
+                    .collect();
+                (*theme, lines)
+            })
+            .collect(),
+    };
+    Ok(Html(page.render()?))
+}
+
 /// The communes' table as CSV, to open in a spreadsheet.
 pub async fn territory_csv(
     State(state): State<AppState>,

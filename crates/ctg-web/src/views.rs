@@ -112,3 +112,83 @@ pub fn form_date(errors: &mut FormErrors, field: &str, raw: &str) -> Option<chro
         }
     }
 }
+
+/// One row of the diagnostic: an indicator for a period, on the EPCI and on its département.
+#[derive(Debug, Clone)]
+pub struct DiagnosticRow {
+    pub indicator: &'static ctg_domain::diagnostic::IndicatorDef,
+    pub period: String,
+    pub epci: Option<f64>,
+    pub departement: Option<f64>,
+    /// Values hidden from the public by statistical confidentiality.
+    pub masked: bool,
+}
+
+/// The diagnostic of a convention, by theme in the order of the catalogue.
+pub struct Diagnostic {
+    pub convention: ConventionSummary,
+    pub departement: Option<String>,
+    pub themes: Vec<(&'static str, Vec<DiagnosticRow>)>,
+}
+
+impl Diagnostic {
+    /// `mask` hides protected counts below the threshold in force today (for the public).
+    pub async fn load(state: &AppState, id: i64, mask: bool) -> Result<Self, WebError> {
+        use ctg_domain::diagnostic::{default_masking_threshold, Area, AreaKind, INDICATORS};
+        let convention = state.store.convention_summary(id).await?;
+        let epci = state.store.epci(&convention.epci_siren).await?;
+        // The département of most of the EPCI's communes.
+        let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for c in &epci.communes {
+            *counts.entry(c.code.departement()).or_default() += 1;
+        }
+        let departement = counts.iter().max_by_key(|(_, n)| **n).map(|(d, _)| (*d).to_owned());
+        let mut areas = vec![Area { kind: AreaKind::Epci, code: convention.epci_siren.to_string() }];
+        if let Some(d) = &departement {
+            areas.push(Area { kind: AreaKind::Departement, code: d.clone() });
+        }
+        let observations = state.store.observations(&areas).await?;
+        let threshold = default_masking_threshold().on(state.today());
+        let mut themes: Vec<(&'static str, Vec<DiagnosticRow>)> = Vec::new();
+        for def in INDICATORS {
+            let mut periods: Vec<&str> =
+                observations.iter().filter(|o| o.indicator == def.code).map(|o| o.period.as_str()).collect();
+            periods.sort_unstable();
+            periods.dedup();
+            for period in periods {
+                let value = |kind: AreaKind| {
+                    observations
+                        .iter()
+                        .find(|o| o.indicator == def.code && o.period == period && o.area.kind == kind)
+                        .map(|o| o.value)
+                };
+                let (e, d) = (value(AreaKind::Epci), value(AreaKind::Departement));
+                let small = |v: Option<f64>| v.is_some_and(|v| v > 0.0 && v < threshold as f64);
+                let masked = mask && def.protected && (small(e) || small(d));
+                let row = DiagnosticRow {
+                    indicator: def,
+                    period: period.to_owned(),
+                    epci: if masked { None } else { e },
+                    departement: if masked { None } else { d },
+                    masked,
+                };
+                match themes.iter_mut().find(|(t, _)| *t == def.theme) {
+                    Some((_, rows)) => rows.push(row),
+                    None => themes.push((def.theme, vec![row])),
+                }
+            }
+        }
+        Ok(Self { convention, departement, themes })
+    }
+}
+
+/// A figure the French way: `278 431`, `18,6`, `2,29`.
+pub fn french_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        ctg_domain::format::integer(v as i64)
+    } else {
+        let s = format!("{:.2}", v);
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        s.replace('.', ",").replace('-', "−")
+    }
+}

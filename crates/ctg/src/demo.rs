@@ -5,7 +5,9 @@
 //! - territory and vintage 2022: an extract of `@etalab/decoupage-administratif` 6.0.0
 //!   (`data/decoupage-administratif-6.0.0-extrait`, cut by `scripts/extraire-territoire.py`);
 //! - vintages 2020 and 2021: the convention's annex (`data/demo/populations-annexe-convention.csv`);
-//! - the conventions: `data/demo/conventions.json`, written from `FACTS.md`.
+//! - the conventions: `data/demo/conventions.json`, written from `FACTS.md`;
+//! - the diagnostic's figures (annex 1, with the Pas-de-Calais beside the CABBALR where the convention
+//!   gives both): `data/demo/diagnostic.csv`.
 
 use anyhow::{Context, Result};
 use ctg_domain::Vintage;
@@ -15,6 +17,7 @@ pub const COMMUNES_JSON: &[u8] = include_bytes!("../../../data/decoupage-adminis
 pub const EPCI_JSON: &[u8] = include_bytes!("../../../data/decoupage-administratif-6.0.0-extrait/epci.json");
 pub const POPULATIONS_CSV: &[u8] = include_bytes!("../../../data/demo/populations-annexe-convention.csv");
 pub const CONVENTIONS_JSON: &[u8] = include_bytes!("../../../data/demo/conventions.json");
+pub const DIAGNOSTIC_CSV: &[u8] = include_bytes!("../../../data/demo/diagnostic.csv");
 
 pub const DECOUPAGE_SOURCE: &str = "@etalab/decoupage-administratif 6.0.0";
 pub const ANNEX_SOURCE: &str = "Annexe « Territoire couvert » de la CTG 2026-2030";
@@ -58,6 +61,8 @@ pub async fn load(store: &Store) -> Result<DemoOutcome> {
     let rows = ctg_import::populations::parse("populations-annexe-convention.csv", POPULATIONS_CSV)?;
     let records: Vec<_> = rows.into_iter().map(|r| r.record).collect();
     store.upsert_populations(&actor, &records, ANNEX_SOURCE).await?;
+    let observations = ctg_import::observations::parse("diagnostic.csv", DIAGNOSTIC_CSV)?;
+    store.import_observations(&actor, &observations, "diagnostic de la CTG 2026-2030 (FACTS)").await?;
     let ids = store.create_conventions(&actor, &conventions, None).await?;
     Ok(DemoOutcome::Loaded { convention_id: *ids.last().context("aucune convention créée")? })
 }

@@ -150,6 +150,13 @@ enum ImportCommand {
         #[arg(long)]
         source: Option<String>,
     },
+    /// Observations du diagnostic depuis un CSV
+    /// (indicateur,type_territoire,code_territoire,periode,valeur,source,date_donnees)
+    Observations {
+        /// Le fichier CSV
+        #[arg(long)]
+        csv: PathBuf,
+    },
     /// Conventions complètes (parties, stratégie, instances) depuis un fichier JSON (voir docs/FORMATS.md)
     Convention {
         /// Le fichier JSON
@@ -499,6 +506,13 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+        ImportCommand::Observations { csv } => {
+            let name = ctg_import::display_name(&csv);
+            let rows = ctg_import::observations::parse(&name, &read_file(&csv)?)?;
+            let store = open(url).await?;
+            let n = store.import_observations(&cli_actor(), &rows, &name).await?;
+            println!("{} observations importées depuis {name}.", integer(n as i64));
         }
         ImportCommand::Convention { json } => {
             let name = ctg_import::display_name(&json);

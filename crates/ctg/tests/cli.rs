@@ -391,3 +391,32 @@ fn serve_creates_the_first_administrator_without_writing_a_secret_to_a_non_termi
     assert_eq!(listed.lines().count(), 1, "{listed}");
     assert!(listed.contains("admin@ctg.local") && listed.contains("administrateur"), "{listed}");
 }
+
+backend_tests!(observations_from_csv_good_and_bad, |db: &TestDb| {
+    let (store, url) = (db.store.clone(), db.url.clone());
+    async move {
+        let area = [ctg_domain::diagnostic::Area::parse("epci", "200072460").unwrap()];
+        let header = "indicateur,type_territoire,code_territoire,periode,valeur,source,date_donnees\n";
+        let (_d, bad) = file(
+            "o.csv",
+            &format!(
+                "{header}taux_pauvrete,epci,200072460,2021,\"18,6\",Insee,\nnaissances,epci,200072461,2021,12,Insee,\n"
+            ),
+        );
+        let out = ctg(&url, &["import", "observations", "--csv", bad.to_str().unwrap()]);
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("o.csv, ligne 3, champ « code_territoire » : SIREN « 200072461 » invalide"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(store.observations(&area).await.unwrap().is_empty(), "nothing written");
+        let (_d, good) = file("o.csv", &format!("{header}taux_pauvrete,epci,200072460,2021,\"18,6\",Insee,\nnaissances,epci,200072460,2023,2610,Insee,\n"));
+        let out = ctg(&url, &["import", "observations", "--csv", good.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains("2 observations importées"), "{}", stdout(&out));
+        let obs = store.observations(&area).await.unwrap();
+        assert_eq!(obs.len(), 2);
+        assert!(obs.iter().any(|o| o.indicator == "taux_pauvrete" && o.value == 18.6));
+    }
+});

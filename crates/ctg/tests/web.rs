@@ -200,3 +200,87 @@ async fn openapi_describes_every_api_route() {
     assert!(doc["components"]["schemas"]["TerritoireDto"]["properties"]["totaux"].is_object());
     db.finish().await;
 }
+
+backend_tests!(diagnostic_of_the_demo_beside_the_departement_with_masking, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        let d = get(&app, &format!("/api/v1/conventions/{id}/diagnostic")).await.json();
+        assert_eq!(d["departement"], "62");
+        let find = |code: &str| {
+            d["themes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|t| t["indicateurs"].as_array().unwrap().iter())
+                .find(|i| i["code"] == code)
+                .cloned()
+                .unwrap()
+        };
+        let poverty = find("taux_pauvrete");
+        assert_eq!(
+            poverty["valeurs"][0],
+            serde_json::json!({"periode": "2021", "epci": 18.6, "departement": 17.8, "masque": false})
+        );
+        let young = find("part_15_29");
+        assert_eq!(
+            (young["valeurs"][0]["epci"].as_f64(), young["valeurs"][0]["departement"].as_f64()),
+            (Some(17.5), Some(17.2))
+        );
+        let childminders = find("assistants_maternels");
+        let periods: Vec<&str> =
+            childminders["valeurs"].as_array().unwrap().iter().map(|v| v["periode"].as_str().unwrap()).collect();
+        assert_eq!(periods, vec!["2017", "2021", "2023", "2025"]);
+        assert_eq!(childminders["valeurs"][0]["epci"], 1857.0);
+        assert_eq!(find("eaje")["valeurs"][0]["epci"], 22.0);
+
+        // A small protected count is masked for the public, shown to the logged-in.
+        let small = ctg_import::observations::parse(
+            "o.csv",
+            b"indicateur,type_territoire,code_territoire,periode,valeur,source,date_donnees\nnaissances,epci,200072460,2024,3,test,\n",
+        )
+        .unwrap();
+        store.import_observations(&ctg_domain::Actor::cli("test"), &small, "test").await.unwrap();
+        let d = get(&app, &format!("/api/v1/conventions/{id}/diagnostic")).await.json();
+        let births = d["themes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["indicateurs"].as_array().unwrap().iter())
+            .find(|i| i["code"] == "naissances")
+            .cloned()
+            .unwrap();
+        let last = births["valeurs"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last, serde_json::json!({"periode": "2024", "epci": null, "departement": null, "masque": true}));
+        common::people(&store, id).await;
+        let louis = common::login(&app, "lecteur", "louis@ctg.fr", common::PASSWORD).await;
+        let d = common::get_as(&app, &format!("/api/v1/conventions/{id}/diagnostic"), &louis).await.json();
+        let births = d["themes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["indicateurs"].as_array().unwrap().iter())
+            .find(|i| i["code"] == "naissances")
+            .cloned()
+            .unwrap();
+        assert_eq!(births["valeurs"].as_array().unwrap().last().unwrap()["epci"], 3.0);
+
+        // The page: one table per theme, the département beside, French figures.
+        let page = get(&app, &format!("/conventions/{id}/diagnostic")).await;
+        assert_eq!(page.status, 200);
+        let doc = page.html();
+        assert_eq!(count(&doc, "h1"), 1);
+        assert!(texts(&doc, "h2").contains(&"Revenus".to_string()));
+        let tr = scraper::Selector::parse("table.diagnostic tbody tr").unwrap();
+        let cell = scraper::Selector::parse("th, td").unwrap();
+        let rows: Vec<String> = doc
+            .select(&tr)
+            .map(|r| {
+                r.select(&cell).map(|c| c.text().collect::<String>().trim().to_owned()).collect::<Vec<_>>().join(" ")
+            })
+            .collect();
+        assert!(rows.iter().any(|r| r.starts_with("Taux de pauvreté 2021 18,6 17,8 %")), "{rows:?}");
+        assert!(rows.iter().any(|r| r.contains("Naissances domiciliées 2024 secret statistique")), "{rows:?}");
+        assert!(doc.html().contains("secret statistique"));
+    }
+});
