@@ -111,6 +111,38 @@ impl From<ImportError> for ImportErrors {
     }
 }
 
+/// The position of each column of a CSV file, by name.
+pub(crate) type ColumnIndex = std::collections::HashMap<String, usize>;
+
+/// Opens a CSV file of `columns` (`optional` among them may be absent): separator `,`, or `;` when the
+/// header uses it (as spreadsheets set to French do); a UTF-8 byte-order mark accepted; cells trimmed.
+/// Returns the reader, past the header, and the position of each column present.
+pub(crate) fn open_csv<'b>(
+    file: &str,
+    bytes: &'b [u8],
+    columns: &[&str],
+    optional: &[&str],
+) -> Result<(csv::Reader<&'b [u8]>, ColumnIndex), ImportErrors> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let delimiter = if first_line.contains(&b';') && !first_line.contains(&b',') { b';' } else { b',' };
+    let mut reader =
+        csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).trim(csv::Trim::All).from_reader(bytes);
+    let header_err = |m: String| ImportErrors::from(ImportError::new(file, Location::Line(1), None, m));
+    let headers = reader.headers().map_err(|e| header_err(format!("en-tête illisible ({e})")))?.clone();
+    let index: ColumnIndex = headers.iter().enumerate().map(|(i, h)| (h.to_owned(), i)).collect();
+    let missing: Vec<&str> =
+        columns.iter().copied().filter(|c| !optional.contains(c) && !index.contains_key(*c)).collect();
+    if !missing.is_empty() {
+        return Err(header_err(format!(
+            "colonne(s) manquante(s) : {} (colonnes attendues : {})",
+            missing.join(", "),
+            columns.join(",")
+        )));
+    }
+    Ok((reader, index))
+}
+
 /// The file name to show for a path: its last component.
 pub fn display_name(path: &std::path::Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())

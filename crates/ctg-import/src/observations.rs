@@ -19,23 +19,7 @@ pub const COLUMNS: [&str; 7] =
     ["indicateur", "type_territoire", "code_territoire", "periode", "valeur", "source", "date_donnees"];
 
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Observation>, ImportErrors> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let delimiter = if first_line.contains(&b';') && !first_line.contains(&b',') { b';' } else { b',' };
-    let mut reader =
-        csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).trim(csv::Trim::All).from_reader(bytes);
-    let header_err = |m: String| ImportErrors::from(ImportError::new(file, Location::Line(1), None, m));
-    let headers = reader.headers().map_err(|e| header_err(format!("en-tête illisible ({e})")))?.clone();
-    let index: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
-    let missing: Vec<&str> =
-        COLUMNS.iter().copied().filter(|c| *c != "date_donnees" && !index.contains_key(c)).collect();
-    if !missing.is_empty() {
-        return Err(header_err(format!(
-            "colonne(s) manquante(s) : {} (colonnes attendues : {})",
-            missing.join(", "),
-            COLUMNS.join(",")
-        )));
-    }
+    let (mut reader, index) = crate::open_csv(file, bytes, &COLUMNS, &["date_donnees"])?;
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     let mut seen: HashMap<(String, Area, String), u64> = HashMap::new();
