@@ -92,7 +92,8 @@ cleanup() {
   done
   if [ -n "$PG_ADMIN" ]; then
     for db in ${PG_DBS[@]+"${PG_DBS[@]}"}; do
-      psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+      psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 \
+        || psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
     done
   fi
   rm -rf "$WORK"
@@ -145,10 +146,10 @@ if [ "$WITH_POSTGRES" = 1 ]; then
   PG_BASE=${PG_ADMIN%/*}
   echo "Serveur : $PG_BASE"
 fi
-pg_db() { # NAME: a fresh, empty database, dropped at exit
-  local name="ctg_bench_$$_$1"
-  PG_DBS+=("$name")
-  echo "$name"
+pg_db() { # NAME: sets $db to a database name of this run, dropped at exit (not in a subshell: the
+  # list must reach the cleanup)
+  db="ctg_bench_$$_$1"
+  PG_DBS+=("$db")
 }
 pg_recreate_cmd() { # NAME: the shell command that drops and recreates it
   echo "psql -q -v ON_ERROR_STOP=1 $(q "$PG_ADMIN") -c 'DROP DATABASE IF EXISTS $1' -c 'CREATE DATABASE $1' >/dev/null"
@@ -206,12 +207,12 @@ db=$WORK/reimport.db
 
 if [ "$WITH_POSTGRES" = 1 ]; then
   say "Import : ctg, PostgreSQL, premier chargement (base neuve à chaque exécution)"
-  db=$(pg_db first)
+  pg_db first
   "${HF[@]}" -n "ctg-postgres-first" --prepare "$(pg_recreate_cmd "$db")" --export-json "$OUT/import-postgres-first.json" \
     "$(ctg_import_cmd "$PG_BASE/$db" "$OUT/import-postgres-first.log")"
 
   say "Import : ctg, PostgreSQL, réimport"
-  db=$(pg_db reimport)
+  pg_db reimport
   "${HF[@]}" -n "ctg-postgres-reimport" --setup "$(pg_recreate_cmd "$db") && $(ctg_import_cmd "$PG_BASE/$db" "$OUT/setup.log")" \
     --export-json "$OUT/import-postgres-reimport.json" \
     "$(ctg_import_cmd "$PG_BASE/$db" "$OUT/import-postgres-reimport.log")"
@@ -262,7 +263,7 @@ print(match[0] if match else "")')
 
 bench_http sqlite "sqlite://$WORK/serve.db"
 if [ "$WITH_POSTGRES" = 1 ]; then
-  db=$(pg_db serve)
+  pg_db serve
   eval "$(pg_recreate_cmd "$db")"
   bench_http postgres "$PG_BASE/$db"
 fi
