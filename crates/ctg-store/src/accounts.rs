@@ -432,7 +432,8 @@ impl Store {
         if !user.is_active() {
             return Ok(None);
         }
-        if now - last_seen > Duration::seconds(30) {
+        // The idle clock restarts, written at most every 30 s (or half the idle time, if shorter).
+        if now - last_seen > Duration::seconds(30).min(idle / 2) {
             with_db!(self, pool => {
                 sqlx::query("UPDATE user_session SET last_seen_at = $1 WHERE token_hash = $2").bind(now).bind(&hash).execute(pool).await?;
             });

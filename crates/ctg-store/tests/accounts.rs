@@ -120,6 +120,13 @@ backend_tests!(sessions_expire_and_end, |db: &TestDb| {
         let (secret, _) = store.create_session(u.id, t0, absolute).await.unwrap();
         assert!(store.session(&secret, t0 + Duration::minutes(31), idle).await.unwrap().is_none(), "idle expiry");
 
+        // A short idle time is extended by activity too.
+        let short = Duration::seconds(2);
+        let (secret, _) = store.create_session(u.id, t0, absolute).await.unwrap();
+        assert!(store.session(&secret, t0 + Duration::milliseconds(1500), short).await.unwrap().is_some());
+        assert!(store.session(&secret, t0 + Duration::seconds(3), short).await.unwrap().is_some(), "activity at 1.5 s");
+        assert!(store.session(&secret, t0 + Duration::seconds(6), short).await.unwrap().is_none());
+
         let (secret, _) = store.create_session(u.id, t0, absolute).await.unwrap();
         store.end_session(&secret).await.unwrap();
         assert!(store.session(&secret, t0, idle).await.unwrap().is_none(), "logout");
