@@ -294,6 +294,12 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The platform itself, at the command line, for a task it names (loading the demo, creating the
+    /// first administrator…).
+    pub fn system(task: &str) -> Self {
+        Self { user_id: None, label: task.to_owned(), channel: Channel::Cli }
+    }
+
     /// The command line, run by the system account `system_user`.
     pub fn cli(system_user: &str) -> Self {
         Self {

@@ -50,14 +50,19 @@ impl User {
     }
 
     fn audit_value(&self) -> serde_json::Value {
-        json!({
-            "nom": self.name,
-            "email": self.email,
-            "organisation_id": self.organisation_id,
-            "administrateur": self.is_admin,
-            "desactive": self.disabled_at.is_some(),
-        })
+        user_audit_value(&self.name, &self.email, self.organisation_id, self.is_admin, self.disabled_at.is_some())
     }
+}
+
+/// An account as the audit trail records it: never its password.
+fn user_audit_value(
+    name: &str,
+    email: &str,
+    organisation_id: Option<i64>,
+    admin: bool,
+    disabled: bool,
+) -> serde_json::Value {
+    json!({"nom": name, "email": email, "organisation_id": organisation_id, "administrateur": admin, "desactive": disabled})
 }
 
 const USER_COLUMNS: &str =
@@ -205,7 +210,7 @@ impl Store {
                 object_label: format!("{name} <{email}>"),
                 action: "creation",
                 before: None,
-                after: Some(json!({"nom": name, "email": email, "organisation_id": new.organisation_id, "administrateur": new.is_admin, "desactive": false})),
+                after: Some(user_audit_value(name, &email, new.organisation_id, new.is_admin, false)),
                 actor,
             });
             tx.commit().await?;

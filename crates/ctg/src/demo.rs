@@ -52,11 +52,7 @@ pub async fn load(store: &Store) -> Result<DemoOutcome> {
         Vintage::new(2022)?,
         DECOUPAGE_SOURCE,
     )?;
-    let actor = ctg_domain::Actor {
-        user_id: None,
-        label: "chargement de la démonstration".into(),
-        channel: ctg_domain::Channel::Cli,
-    };
+    let actor = ctg_domain::Actor::system("chargement de la démonstration");
     store.import_territory(&actor, &territory.batch, &|_| {}).await?;
     let rows = ctg_import::populations::parse("populations-annexe-convention.csv", POPULATIONS_CSV)?;
     let records: Vec<_> = rows.into_iter().map(|r| r.record).collect();

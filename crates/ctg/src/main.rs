@@ -312,11 +312,7 @@ async fn first_administrator(store: &Store) -> Result<()> {
     if store.has_admin().await? {
         return Ok(());
     }
-    let actor = ctg_domain::Actor {
-        user_id: None,
-        label: "démarrage du serveur (premier administrateur)".into(),
-        channel: ctg_domain::Channel::Cli,
-    };
+    let actor = ctg_domain::Actor::system("démarrage du serveur (premier administrateur)");
     let terminal = std::io::stdout().is_terminal();
     let password = ctg_store::one_time_password();
     let new = ctg_store::NewUser {

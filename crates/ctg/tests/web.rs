@@ -198,6 +198,8 @@ async fn openapi_describes_every_api_route() {
         assert!(paths.iter().any(|k| k.as_str() == p), "{p} missing from {paths:?}");
     }
     assert!(doc["components"]["schemas"]["TerritoireDto"]["properties"]["totaux"].is_object());
+    assert!(doc["paths"]["/api/v1/conventions/{id}"]["put"].is_object(), "the PUT of a convention");
+    assert!(doc["components"]["securitySchemes"]["jeton"].is_object());
     db.finish().await;
 }
 
