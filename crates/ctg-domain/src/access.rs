@@ -73,6 +73,10 @@ pub enum Action {
     ViewAgreements,
     /// Create and change the data-exchange agreements of the convention.
     EditAgreements,
+    /// Create and change the facilities (offer of services) of the convention's territory.
+    EditOffer,
+    /// Create and change the funding lines of the convention.
+    EditFunding,
     /// Read the art. 30 register of processing activities (any account).
     ViewRegister,
     /// Change the register.
@@ -128,7 +132,9 @@ pub fn decide(principal: Option<&Principal>, action: Action, convention: Convent
     let allowed = match action {
         OwnAccount => true,
         ViewConvention => convention.published || role.is_some(),
-        EditConvention | ManageMembers | ViewHistory | EditAgreements => role == Some(Role::Coordination),
+        EditConvention | ManageMembers | ViewHistory | EditAgreements | EditFunding => role == Some(Role::Coordination),
+        // Partners who run facilities keep them up to date.
+        EditOffer => matches!(role, Some(Role::Coordination | Role::Contributor)),
         EditParty { organisation_id } => match role {
             Some(Role::Coordination) => true,
             Some(Role::Contributor) => p.organisation_id == Some(organisation_id),
@@ -146,6 +152,9 @@ pub fn decide(principal: Option<&Principal>, action: Action, convention: Convent
             EditParty { .. } => "seules la coordination et l'organisation concernée peuvent modifier cette partie",
             EditRegister | Administer => "cette action est réservée aux administrateurs de la plateforme",
             ViewConvention => "cette convention n'est pas publiée et vous n'y avez pas de rôle",
+            EditOffer => {
+                "seules la coordination et les organisations contributrices peuvent modifier l'offre de services"
+            }
             _ => "cette action est réservée à la coordination de la convention",
         })
     }

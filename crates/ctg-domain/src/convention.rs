@@ -60,6 +60,8 @@ macro_rules! coded_enum {
     };
 }
 
+pub(crate) use coded_enum;
+
 coded_enum! {
     /// The lifecycle of a convention as recorded; what is shown is computed with the dates,
     /// see [`Convention::status_on`].

@@ -7,6 +7,7 @@ pub mod access;
 pub mod convention;
 pub mod diagnostic;
 pub mod format;
+pub mod offer;
 pub mod territory;
 
 pub use access::{Actor, Channel};

@@ -1,15 +1,30 @@
 //! Turns input files into validated domain values. One module per format; every error names the
-//! file, the place in it (record, line, column) and the field, in French.
+//! file, the place in it (record, line, column, or sheet, row and column of a spreadsheet) and the
+//! field, in French.
 //!
 //! Parsers take the file's bytes and its name, never a path: reading the file is the caller's job,
 //! so that every parser can be tested on bytes and nothing here does I/O beyond what it is given.
+//!
+//! - [`decoupage`]: the JSON of `@etalab/decoupage-administratif` (communes, EPCI);
+//! - [`populations`]: legal populations, CSV;
+//! - [`convention`]: conventions, JSON;
+//! - [`tabular`]: the one reader of tables, CSV, XLSX or ODS, used by the modules below;
+//! - [`observations`]: observations of the diagnostic, CSV, XLSX or ODS;
+//! - [`facilities`]: facilities (our columns or the SCDL « Équipements » ones), CSV, XLSX or ODS;
+//! - [`funding`]: funding lines, CSV, XLSX or ODS;
+//! - [`contours`]: commune outlines, GeoJSON (WGS 84 or Lambert-93), simplified.
 
 use std::fmt;
+use std::sync::Arc;
 
+pub mod contours;
 pub mod convention;
 pub mod decoupage;
+pub mod facilities;
+pub mod funding;
 pub mod observations;
 pub mod populations;
+pub mod tabular;
 
 /// Where in a file a problem was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +37,34 @@ pub enum Location {
     Line(u64),
     /// A line and column of a text file.
     Position { line: usize, column: usize },
+    /// A row of a spreadsheet, numbered from 1 as the spreadsheet shows it. The sheet's name is shared
+    /// by all its rows (and keeps `ImportError` small).
+    Row { sheet: Arc<str>, row: usize },
+    /// A cell of a spreadsheet: its row, numbered from 1, and its column letters (`A`, `B`… `AA`).
+    Cell { sheet: Arc<str>, row: usize, column: String },
+}
+
+/// The place in French, as error messages show it (`ligne 3`, `feuille « Feuille1 », ligne 3, colonne C`).
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::File => write!(f, "tout le fichier"),
+            Location::Record { number, code: Some(code) } => write!(f, "enregistrement n° {number} (code {code})"),
+            Location::Record { number, code: None } => write!(f, "enregistrement n° {number}"),
+            Location::Line(line) => write!(f, "ligne {line}"),
+            Location::Position { line, column } => write!(f, "ligne {line}, colonne {column}"),
+            Location::Row { sheet, row } => write!(f, "feuille « {sheet} », ligne {row}"),
+            Location::Cell { sheet, row, column } => write!(f, "feuille « {sheet} », ligne {row}, colonne {column}"),
+        }
+    }
+}
+
+/// A value and the place it was read from, so that a later check (by the store, against the
+/// database) can name the row it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located<T> {
+    pub place: Location,
+    pub value: T,
 }
 
 /// A problem in an input file, to be shown to the user as it is.
@@ -62,12 +105,8 @@ impl ImportError {
 impl fmt::Display for ImportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file)?;
-        match &self.location {
-            Location::File => {}
-            Location::Record { number, code: Some(code) } => write!(f, ", enregistrement n° {number} (code {code})")?,
-            Location::Record { number, code: None } => write!(f, ", enregistrement n° {number}")?,
-            Location::Line(line) => write!(f, ", ligne {line}")?,
-            Location::Position { line, column } => write!(f, ", ligne {line}, colonne {column}")?,
+        if self.location != Location::File {
+            write!(f, ", {}", self.location)?;
         }
         if let Some(field) = &self.field {
             write!(f, ", champ « {field} »")?;
@@ -123,11 +162,7 @@ pub(crate) fn open_csv<'b>(
     columns: &[&str],
     optional: &[&str],
 ) -> Result<(csv::Reader<&'b [u8]>, ColumnIndex), ImportErrors> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let delimiter = if first_line.contains(&b';') && !first_line.contains(&b',') { b';' } else { b',' };
-    let mut reader =
-        csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).trim(csv::Trim::All).from_reader(bytes);
+    let mut reader = csv_reader(bytes);
     let header_err = |m: String| ImportErrors::from(ImportError::new(file, Location::Line(1), None, m));
     let headers = reader.headers().map_err(|e| header_err(format!("en-tête illisible ({e})")))?.clone();
     let index: ColumnIndex = headers.iter().enumerate().map(|(i, h)| (h.to_owned(), i)).collect();
@@ -141,6 +176,15 @@ pub(crate) fn open_csv<'b>(
         )));
     }
     Ok((reader, index))
+}
+
+/// A CSV reader over `bytes`: separator `,`, or `;` when the first line uses it and has no comma (as
+/// spreadsheets set to French write); a UTF-8 byte-order mark skipped; cells trimmed; rows of any length.
+pub(crate) fn csv_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let delimiter = if first_line.contains(&b';') && !first_line.contains(&b',') { b';' } else { b',' };
+    csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).trim(csv::Trim::All).from_reader(bytes)
 }
 
 /// The file name to show for a path: its last component.

@@ -1,73 +1,68 @@
-//! Observations of the diagnostic from CSV, with the columns
-//! `indicateur,type_territoire,code_territoire,periode,valeur,source,date_donnees`.
+//! Observations of the diagnostic from a CSV, XLSX or ODS file (see [`crate::tabular`]), with the
+//! columns `indicateur,type_territoire,code_territoire,periode,valeur,source,date_donnees`.
 //!
 //! `indicateur` is a code of the catalogue (`ctg_domain::diagnostic::INDICATORS`); `type_territoire` is
 //! `commune`, `epci`, `departement` or `france`; `periode` is `AAAA`, `AAAA-MM` or `AAAA-AAAA`;
 //! `valeur` accepts a decimal comma and spaces between thousands; `date_donnees` (optional) is the
-//! date of the data (`AAAA-MM-JJ` or `JJ/MM/AAAA`). The separator is the comma, or the semicolon
-//! when the header uses it; a UTF-8 byte-order mark is accepted. Every problem is listed by line and
-//! column, and nothing is written while there is one.
+//! date of the data (`AAAA-MM-JJ` or `JJ/MM/AAAA`, or a date cell of a spreadsheet). In a CSV, the
+//! separator is the comma, or the semicolon when the header uses it; a UTF-8 byte-order mark is
+//! accepted. Every problem is listed by line (and, in a spreadsheet, sheet and column) and field, and
+//! nothing is written while there is one.
 
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use ctg_domain::diagnostic::{check_period_label, indicator, Area, Observation};
 
-use crate::{ImportError, ImportErrors, Location};
+use crate::tabular::Table;
+use crate::{ImportErrors, Location};
 
 pub const COLUMNS: [&str; 7] =
     ["indicateur", "type_territoire", "code_territoire", "periode", "valeur", "source", "date_donnees"];
 
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Observation>, ImportErrors> {
-    let (mut reader, index) = crate::open_csv(file, bytes, &COLUMNS, &["date_donnees"])?;
+    let table = Table::read(file, bytes)?;
+    let required: Vec<&[&str]> = COLUMNS[..6].iter().map(std::slice::from_ref).collect();
+    table.require(&required, &COLUMNS)?;
+    let [indicateur, type_territoire, code_territoire, periode, valeur, source, date_donnees] =
+        COLUMNS.map(|c| table.column(&[c]));
     let mut rows = Vec::new();
-    let mut errors = Vec::new();
-    let mut seen: HashMap<(String, Area, String), u64> = HashMap::new();
-    for result in reader.records() {
-        let record = match result {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                errors.push(ImportError::new(file, Location::Line(line), None, format!("ligne CSV illisible ({e})")));
-                continue;
+    let mut errors = table.unreadable.clone();
+    let mut seen: HashMap<(String, Area, String), Location> = HashMap::new();
+    for row in &table.rows {
+        let mut err = |column: &Option<crate::tabular::Column>, message: String| {
+            if let Some(column) = column {
+                errors.push(table.cell_error(row, column, message));
             }
         };
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        let cell = |name: &str| index.get(name).and_then(|&i| record.get(i)).unwrap_or("");
-        let mut err = |field: &str, message: String| {
-            errors.push(ImportError::new(file, Location::Line(line), Some(field), message));
-        };
-        let code = cell("indicateur");
+        let code = row.get(indicateur.as_ref());
         let def = indicator(code);
         if def.is_none() {
-            err("indicateur", format!("indicateur inconnu « {code} » (voir docs/FORMATS.md pour la liste)"));
+            err(&indicateur, format!("indicateur inconnu « {code} » (voir docs/FORMATS.md pour la liste)"));
         }
-        let area = match Area::parse(cell("type_territoire"), cell("code_territoire")) {
+        let area = match Area::parse(row.get(type_territoire.as_ref()), row.get(code_territoire.as_ref())) {
             Ok(a) => Some(a),
             Err(m) => {
-                let field = if m.contains("type de territoire") { "type_territoire" } else { "code_territoire" };
-                err(field, m);
+                let column = if m.contains("type de territoire") { &type_territoire } else { &code_territoire };
+                err(column, m);
                 None
             }
         };
-        let period = check_period_label(cell("periode")).map_err(|m| err("periode", m)).ok();
-        let raw = cell("valeur");
+        let period = check_period_label(row.get(periode.as_ref())).map_err(|m| err(&periode, m)).ok();
+        let raw = row.get(valeur.as_ref());
         let cleaned: String = raw.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).collect();
         let value = match cleaned.replace(',', ".").parse::<f64>() {
             Ok(v) if v.is_finite() => Some(v),
             _ => {
-                err("valeur", format!("« {raw} » n'est pas un nombre"));
+                err(&valeur, format!("« {raw} » n'est pas un nombre"));
                 None
             }
         };
-        let source = cell("source");
-        if source.is_empty() {
-            err("source", "la source est obligatoire (par exemple : Insee, recensement 2021)".into());
+        let source_text = row.get(source.as_ref());
+        if source_text.is_empty() {
+            err(&source, "la source est obligatoire (par exemple : Insee, recensement 2021)".into());
         }
-        let date_raw = cell("date_donnees");
+        let date_raw = row.get(date_donnees.as_ref());
         let data_date = if date_raw.is_empty() {
             Some(None)
         } else {
@@ -76,18 +71,18 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Observation>, ImportErrors>
             {
                 Ok(d) => Some(Some(d)),
                 Err(_) => {
-                    err("date_donnees", format!("date invalide « {date_raw} » : AAAA-MM-JJ ou JJ/MM/AAAA attendu"));
+                    err(&date_donnees, format!("date invalide « {date_raw} » : AAAA-MM-JJ ou JJ/MM/AAAA attendu"));
                     None
                 }
             }
         };
         let (Some(def), Some(area), Some(period), Some(value), Some(data_date), false) =
-            (def, area, period, value, data_date, source.is_empty())
+            (def, area, period, value, data_date, source_text.is_empty())
         else {
             continue;
         };
-        if let Some(first) = seen.insert((def.code.to_owned(), area.clone(), period.clone()), line) {
-            err("periode", format!("cette observation figure déjà à la ligne {first}"));
+        if let Some(first) = seen.insert((def.code.to_owned(), area.clone(), period.clone()), row.place.clone()) {
+            err(&periode, format!("cette observation figure déjà à la {}", crate::tabular::line_of(&first)));
             continue;
         }
         rows.push(Observation {
@@ -95,7 +90,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Observation>, ImportErrors>
             area,
             period,
             value,
-            source: source.to_owned(),
+            source: source_text.to_owned(),
             data_date,
         });
     }
@@ -132,5 +127,46 @@ mod tests {
         assert!(e.iter().any(|m| m.starts_with("d.csv, ligne 4, champ « source »")), "{e:?}");
         assert!(e.iter().any(|m| m.starts_with("d.csv, ligne 4, champ « date_donnees »")), "{e:?}");
         assert!(e.last().unwrap().contains("ligne 6") && e.last().unwrap().contains("ligne 5"), "{e:?}");
+    }
+
+    const SHEET: &[&[&str]] = &[
+        &["Indicateur", "type_territoire", "code_territoire", "periode", "valeur", "source", "date_donnees"],
+        &["taux_pauvrete", "epci", "200072460", "2021", "18.6", "Insee Filosofi", ""],
+        &["assistants_maternels", "epci", "200072460", "2025", "1075", "CAF", "d:2025-06-30"],
+    ];
+
+    #[test]
+    fn the_same_rows_from_xlsx_and_ods() {
+        let xlsx = crate::tabular::tests::xlsx("Feuille1", (0, 0), SHEET);
+        let ods = crate::tabular::tests::ods("Feuille1", (0, 0), SHEET);
+        for (name, bytes) in [("d.xlsx", xlsx), ("d.ods", ods)] {
+            let rows = parse(name, &bytes).unwrap();
+            assert_eq!(rows.len(), 2, "{name}");
+            assert_eq!((rows[0].value, rows[0].data_date), (18.6, None), "{name}");
+            assert_eq!(rows[1].indicator, "assistants_maternels", "{name}");
+            assert_eq!((rows[1].value, rows[1].data_date), (1075.0, NaiveDate::from_ymd_opt(2025, 6, 30)), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_bad_spreadsheet_names_sheet_row_and_column() {
+        let mut sheet = SHEET.to_vec();
+        sheet.push(&["taux_pauvrete", "departement", "62", "2021", "beaucoup", "Insee", ""]);
+        sheet.push(&["taux_pauvrete", "epci", "200072460", "2021", "18,7", "Insee", ""]);
+        let xlsx = crate::tabular::tests::xlsx("Données 2025", (0, 0), &sheet);
+        let ods = crate::tabular::tests::ods("Données 2025", (0, 0), &sheet);
+        for (name, bytes) in [("d.xlsx", xlsx), ("d.ods", ods)] {
+            let e: Vec<String> = parse(name, &bytes).unwrap_err().0.iter().map(ToString::to_string).collect();
+            assert_eq!(
+                e,
+                [
+                    format!("{name}, feuille « Données 2025 », ligne 4, colonne E, champ « valeur » : « beaucoup » n'est pas un nombre"),
+                    format!("{name}, feuille « Données 2025 », ligne 5, colonne D, champ « periode » : cette observation figure déjà à la ligne 2"),
+                ]
+            );
+        }
+        let no_source = crate::tabular::tests::xlsx("F", (0, 0), &[&SHEET[0][..5], &SHEET[1][..5]]);
+        let e = parse("d.xlsx", &no_source).unwrap_err().to_string();
+        assert!(e.contains("d.xlsx, feuille « F », ligne 1 : colonne(s) manquante(s) : source"), "{e}");
     }
 }

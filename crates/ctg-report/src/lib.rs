@@ -1,7 +1,51 @@
-//! Outputs built from domain values: tables as CSV today; SVG charts, PDF and ODS/XLSX come with the
-//! diagnostic and the action plan.
+//! Outputs built from domain values: the territory as CSV ([`territory_csv`]); any table of the web
+//! application exported as CSV, XLSX or ODS through one mechanism ([`table`]); accessible SVG charts drawn
+//! on the server ([`chart`]: horizontal bars, choropleth maps). PDF comes with the diagnostic and the
+//! action plan.
+
+pub mod chart;
+pub mod table;
 
 use ctg_domain::{CommunePopulations, Vintage};
+
+/// Why an output could not be produced. The messages are in French: they may reach a user.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A row has more or fewer cells than the table has columns.
+    #[error("la ligne {row} du tableau « {table} » a {found} cellule(s) pour {expected} colonne(s)")]
+    RowLength {
+        /// The title of the table.
+        table: String,
+        /// The row, counted from 1 (the header row not counted).
+        row: usize,
+        /// The number of columns.
+        expected: usize,
+        /// The number of cells in the row.
+        found: usize,
+    },
+    /// The table does not fit in a spreadsheet (1 048 575 data rows and 16 384 columns at most).
+    #[error(
+        "le tableau « {table} » est trop grand pour un classeur ({rows} lignes, {columns} colonnes ; \
+         au plus 1 048 575 lignes et 16 384 colonnes)"
+    )]
+    TooLarge {
+        /// The title of the table.
+        table: String,
+        /// The number of data rows.
+        rows: usize,
+        /// The number of columns.
+        columns: usize,
+    },
+    /// Writing the CSV failed.
+    #[error("écriture du fichier CSV impossible : {0}")]
+    Csv(#[from] csv::Error),
+    /// Writing the XLSX workbook failed.
+    #[error("écriture du classeur XLSX impossible : {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    /// Writing the ODS workbook failed.
+    #[error("écriture du classeur ODS impossible : {0}")]
+    Ods(#[from] spreadsheet_ods::OdsError),
+}
 
 /// The populations of a territory as CSV, one line per commune, in the column names of the import
 /// format (`code_insee`, `nom`, then `population_municipale_AAAA`, `population_comptee_a_part_AAAA`,

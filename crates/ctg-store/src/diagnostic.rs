@@ -57,6 +57,21 @@ impl Store {
         Ok(rows.len() as u64)
     }
 
+    /// Every observation of one indicator for one kind of area (all communes…), by area and period.
+    pub async fn observations_of(&self, indicator: &str, kind: AreaKind) -> Result<Vec<Observation>> {
+        let rows: Vec<Row> = with_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT indicator_code, area_kind, area_code, period, value, source, data_date FROM observation \
+                 WHERE indicator_code = $1 AND area_kind = $2 ORDER BY area_code, period",
+            )
+            .bind(indicator)
+            .bind(kind.code())
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(observation).collect()
+    }
+
     /// The observations of these areas, by indicator, area and period.
     pub async fn observations(&self, areas: &[Area]) -> Result<Vec<Observation>> {
         let mut out = Vec::new();
@@ -72,20 +87,24 @@ impl Store {
                 .await?
             });
             for r in rows {
-                out.push(Observation {
-                    area: Area {
-                        kind: AreaKind::parse(&r.area_kind)
-                            .ok_or_else(|| StoreError::Corrupt(format!("type de territoire « {} »", r.area_kind)))?,
-                        code: r.area_code,
-                    },
-                    indicator: r.indicator_code,
-                    period: r.period,
-                    value: r.value,
-                    source: r.source,
-                    data_date: r.data_date,
-                });
+                out.push(observation(r)?);
             }
         }
         Ok(out)
     }
+}
+
+fn observation(r: Row) -> Result<Observation> {
+    Ok(Observation {
+        area: Area {
+            kind: AreaKind::parse(&r.area_kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("type de territoire « {} »", r.area_kind)))?,
+            code: r.area_code,
+        },
+        indicator: r.indicator_code,
+        period: r.period,
+        value: r.value,
+        source: r.source,
+        data_date: r.data_date,
+    })
 }

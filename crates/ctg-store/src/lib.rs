@@ -17,6 +17,7 @@ pub mod audit;
 mod convention;
 mod diagnostic;
 mod gdpr;
+mod offer;
 mod territory;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -25,6 +26,7 @@ pub use accounts::*;
 pub use audit::{AuditEntry, HistoryFilter};
 pub use convention::*;
 pub use gdpr::*;
+pub use offer::*;
 pub use territory::*;
 
 /// The default database: an SQLite file in the current directory, created if missing.
@@ -124,7 +126,7 @@ impl Store {
             Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
             Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
-        Ok(())
+        self.sync_facility_types().await
     }
 
     pub fn backend(&self) -> Backend {

@@ -367,7 +367,7 @@ impl Store {
     }
 
     /// Which of `codes` are known communes, sorted.
-    async fn known_communes(&self, codes: &[&str]) -> Result<Vec<String>> {
+    pub(crate) async fn known_communes(&self, codes: &[&str]) -> Result<Vec<String>> {
         let mut known = Vec::with_capacity(codes.len());
         for chunk in codes.chunks(CHUNK) {
             with_db!(self, pool => {

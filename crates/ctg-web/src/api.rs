@@ -30,6 +30,17 @@ pub fn router() -> Router<AppState> {
         .route("/conventions/{id}/historique", get(history))
         .route("/conventions/{id}/territoire", get(territory))
         .route("/conventions/{id}/diagnostic", get(diagnostic))
+        .route("/types-equipement", get(crate::api_offer::types))
+        .route(
+            "/conventions/{id}/equipements",
+            get(crate::api_offer::facilities).post(crate::api_offer::create_facility),
+        )
+        .route(
+            "/conventions/{id}/equipements/{equipement}",
+            get(crate::api_offer::facility).put(crate::api_offer::update_facility),
+        )
+        .route("/conventions/{id}/couverture", get(crate::api_offer::coverage))
+        .route("/conventions/{id}/financements", get(crate::api_offer::funding).post(crate::api_offer::create_funding))
         .route("/moi", get(me))
 }
 
@@ -42,7 +53,12 @@ pub fn router() -> Router<AppState> {
         license(name = "AGPL-3.0-or-later")
     ),
     servers((url = "/", description = "Ce serveur")),
-    paths(epci, conventions, convention, update_convention, update_party, history, territory, diagnostic, me),
+    paths(
+        epci, conventions, convention, update_convention, update_party, history, territory, diagnostic, me,
+        crate::api_offer::types, crate::api_offer::facilities, crate::api_offer::facility,
+        crate::api_offer::create_facility, crate::api_offer::update_facility, crate::api_offer::coverage,
+        crate::api_offer::funding, crate::api_offer::create_funding
+    ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerSecurity)
 )]
@@ -371,7 +387,7 @@ async fn convention(
 }
 
 /// A write through the API: the right, then the CSRF token when the session cookie is used.
-async fn authorize_write(
+pub(crate) async fn authorize_write(
     state: &AppState,
     auth: &Auth,
     headers: &HeaderMap,
@@ -518,7 +534,7 @@ async fn update_party(
 }
 
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(json_rejection)`
-fn json_rejection(e: axum::extract::rejection::JsonRejection) -> WebError {
+pub(crate) fn json_rejection(e: axum::extract::rejection::JsonRejection) -> WebError {
     let text = e.body_text();
     // axum says « Failed to deserialize the JSON body into the target type: <serde message> at line… ».
     let detail = text.rsplit(": ").next().unwrap_or(&text);
@@ -725,10 +741,14 @@ fn territoire_dto(t: &Territory) -> TerritoireDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ValeurDiagnosticDto {
     pub periode: String,
+    /// La valeur pour la commune demandée (`?commune=`) ; `null` si inconnue, masquée ou sans commune.
+    pub commune: Option<f64>,
     /// La valeur pour l'intercommunalité ; `null` si inconnue ou masquée.
     pub epci: Option<f64>,
     /// La valeur pour le département ; `null` si inconnue ou masquée.
     pub departement: Option<f64>,
+    /// La valeur pour la France ; `null` si inconnue ou masquée.
+    pub france: Option<f64>,
     /// Vrai quand le secret statistique masque ces valeurs (petits effectifs, visiteurs non connectés).
     pub masque: bool,
 }
@@ -754,28 +774,36 @@ pub struct DiagnosticDto {
     pub epci: EpciRefDto,
     /// Le département auquel l'intercommunalité est comparée.
     pub departement: Option<String>,
+    /// La commune comparée, quand `?commune=` est donné.
+    pub commune: Option<String>,
     pub themes: Vec<ThemeDiagnosticDto>,
 }
 
-/// Le diagnostic d'une convention : ses indicateurs par thème, pour l'intercommunalité et son département.
+/// Le diagnostic d'une convention : ses indicateurs par thème, pour une commune (facultative),
+/// l'intercommunalité, son département et la France, côte à côte.
 #[utoipa::path(
     get,
     path = "/api/v1/conventions/{id}/diagnostic",
-    params(("id" = i64, Path, description = "Numéro de la convention")),
+    params(
+        ("id" = i64, Path, description = "Numéro de la convention"),
+        ("commune" = Option<String>, Query, description = "Code INSEE d'une commune membre à comparer")
+    ),
     responses((status = 200, body = DiagnosticDto), (status = 404, body = crate::error::ErrorBody))
 )]
 async fn diagnostic(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<crate::pages::DiagnosticQuery>,
 ) -> Result<Json<DiagnosticDto>, ApiError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let d = crate::views::Diagnostic::load(&state, id, auth.user.is_none()).await?;
+    let d = crate::views::Diagnostic::load(&state, id, auth.user.is_none(), q.commune.as_deref()).await?;
     Ok(Json(DiagnosticDto {
         convention_id: id,
         epci: EpciRefDto { siren: d.convention.epci_siren.to_string(), nom: d.convention.epci_name.clone() },
         departement: d.departement.clone(),
+        commune: d.commune.as_ref().map(|(c, _)| c.to_string()),
         themes: d
             .themes
             .iter()
@@ -784,8 +812,10 @@ async fn diagnostic(
                 for r in rows {
                     let value = ValeurDiagnosticDto {
                         periode: r.period.clone(),
+                        commune: r.commune,
                         epci: r.epci,
                         departement: r.departement,
+                        france: r.france,
                         masque: r.masked,
                     };
                     match indicateurs.iter_mut().find(|i| i.code == r.indicator.code) {

@@ -19,14 +19,18 @@ use tower_http::set_header::SetResponseHeaderLayer;
 mod account;
 mod admin;
 pub mod api;
+mod api_offer;
 pub mod auth;
 mod edit;
 mod error;
+mod export;
+mod offer;
 mod pages;
 mod views;
 
 pub use auth::AuthConfig;
 pub use error::{ApiError, PageError, WebError};
+pub use views::MASKING_PARAMETER;
 
 /// What every handler shares: the store, and the clock that says which day it is.
 #[derive(Clone)]
@@ -93,6 +97,12 @@ pub fn router(state: AppState) -> Router {
         .route("/conventions/{id}/territoire", get(pages::territory))
         .route("/conventions/{id}/territoire.csv", get(pages::territory_csv))
         .route("/conventions/{id}/diagnostic", get(pages::diagnostic))
+        .route("/conventions/{id}/equipements", get(offer::facilities).post(offer::facility_create))
+        .route("/conventions/{id}/equipements/nouveau", get(offer::facility_new))
+        .route("/conventions/{id}/equipements/{facility}", get(offer::facility))
+        .route("/conventions/{id}/equipements/{facility}/modifier", get(offer::facility_edit).post(offer::facility_save))
+        .route("/conventions/{id}/couverture", get(offer::coverage_page))
+        .route("/conventions/{id}/financements", get(offer::funding).post(offer::funding_create))
         .route("/conventions/{id}/modifier", get(edit::convention_form).post(edit::convention_save))
         .route("/conventions/{id}/parties/{party}/modifier", get(edit::party_form).post(edit::party_save))
         .route("/conventions/{id}/utilisateurs", get(edit::members).post(edit::members_save))

@@ -237,8 +237,10 @@ struct DiagnosticLine {
     label: String,
     unit: &'static str,
     period: String,
+    commune: String,
     epci: String,
     departement: String,
+    france: String,
     source: &'static str,
 }
 
@@ -250,51 +252,185 @@ struct DiagnosticPage {
     convention_title: String,
     epci_name: String,
     departement: String,
+    commune_name: String,
+    commune_code: String,
+    communes: Vec<(String, String)>,
     masked_any: bool,
-    themes: Vec<(&'static str, Vec<DiagnosticLine>)>,
+    themes: Vec<(&'static str, Vec<DiagnosticLine>, Vec<String>)>,
+    map: String,
+    exports: Vec<(String, String)>,
 }
 
-/// The diagnostic of a convention by theme, the EPCI beside its département.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct DiagnosticQuery {
+    #[serde(default)]
+    pub commune: Option<String>,
+    #[serde(flatten)]
+    pub export: crate::export::ExportQuery,
+}
+
+fn diagnostic_table(d: &crate::views::Diagnostic) -> ctg_report::table::Table {
+    use ctg_report::table::{Column, Value};
+    let cell = |v: Option<f64>, masked: bool| match (v, masked) {
+        (_, true) => Value::Masked,
+        (Some(v), _) if v.fract() == 0.0 => Value::Integer(v as i64),
+        (Some(v), _) => Value::Decimal { value: v, decimals: 2 },
+        (None, _) => Value::Empty,
+    };
+    let mut rows = Vec::new();
+    for (theme, lines) in &d.themes {
+        for r in lines {
+            rows.push(vec![
+                Value::Text((*theme).into()),
+                Value::Text(r.indicator.code.into()),
+                Value::Text(r.indicator.label.into()),
+                Value::Text(r.period.clone()),
+                cell(r.commune, r.masked),
+                cell(r.epci, r.masked),
+                cell(r.departement, r.masked),
+                cell(r.france, r.masked),
+                Value::Text(r.indicator.unit.into()),
+                Value::Text(r.indicator.source.into()),
+            ]);
+        }
+    }
+    let commune = d.commune.as_ref().map_or_else(|| "Commune".to_owned(), |(_, n)| n.clone());
+    ctg_report::table::Table {
+        title: "Diagnostic".into(),
+        columns: vec![
+            Column::new("theme", "Thème"),
+            Column::new("indicateur", "Code de l'indicateur"),
+            Column::new("libelle", "Indicateur"),
+            Column::new("periode", "Période"),
+            Column::new("commune", commune),
+            Column::new("epci", "Intercommunalité"),
+            Column::new("departement", "Département"),
+            Column::new("france", "France"),
+            Column::new("unite", "Unité"),
+            Column::new("source", "Source"),
+        ],
+        rows,
+    }
+}
+
+/// The diagnostic of a convention by theme: a commune (when chosen), the EPCI, its département and
+/// France side by side; each series drawn as an SVG chart beside its table; the populations of the
+/// communes on a map when outlines are loaded.
 pub async fn diagnostic(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> Result<Html<String>, PageError> {
+    Query(q): Query<DiagnosticQuery>,
+) -> Result<Response, PageError> {
+    use ctg_report::chart::{bar_chart, Bar, BarChart, BarValue};
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let d = crate::views::Diagnostic::load(&state, id, auth.user.is_none()).await?;
+    let d = crate::views::Diagnostic::load(&state, id, auth.user.is_none(), q.commune.as_deref()).await?;
+    if let Some(format) = q.export.format()? {
+        return Ok(crate::export::download(
+            &diagnostic_table(&d),
+            format,
+            &format!("diagnostic-{}", d.convention.epci_siren),
+        )?);
+    }
     let show = |v: Option<f64>, masked: bool| match (v, masked) {
         (_, true) => "secret statistique".to_owned(),
         (Some(v), false) => crate::views::french_number(v),
         (None, false) => "—".to_owned(),
     };
+    let mut chart_no = 0;
+    let themes = d
+        .themes
+        .iter()
+        .map(|(theme, rows)| {
+            let lines = rows
+                .iter()
+                .map(|r| DiagnosticLine {
+                    label: r.indicator.label.to_owned(),
+                    unit: r.indicator.unit,
+                    period: r.period.clone(),
+                    commune: show(r.commune, r.masked),
+                    epci: show(r.epci, r.masked),
+                    departement: show(r.departement, r.masked),
+                    france: show(r.france, r.masked),
+                    source: r.indicator.source,
+                })
+                .collect();
+            // A chart for each indicator of the EPCI known over three periods or more.
+            let mut charts = Vec::new();
+            let mut codes: Vec<&str> = rows.iter().map(|r| r.indicator.code).collect();
+            codes.dedup();
+            for code in codes {
+                let series: Vec<&crate::views::DiagnosticRow> =
+                    rows.iter().filter(|r| r.indicator.code == code && r.epci.is_some()).collect();
+                if series.len() < 3 {
+                    continue;
+                }
+                chart_no += 1;
+                let def = series[0].indicator;
+                charts.push(bar_chart(&BarChart {
+                    id: format!("graphique-{chart_no}"),
+                    title: format!("{} — {}", def.label, d.convention.epci_name),
+                    unit: def.unit.to_owned(),
+                    decimals: if series.iter().filter_map(|r| r.epci).all(|v| v.fract() == 0.0) { 0 } else { 1 },
+                    bars: series
+                        .iter()
+                        .map(|r| Bar {
+                            label: r.period.clone(),
+                            value: r.epci.map_or(BarValue::Unknown, BarValue::Known),
+                        })
+                        .collect(),
+                }));
+            }
+            (*theme, lines, charts)
+        })
+        .collect();
+    // The legal population of each commune, on a map when outlines are loaded.
+    let outlines = state.store.outlines_of(&d.convention.epci_siren).await?;
+    let map = if outlines.is_empty() {
+        String::new()
+    } else {
+        let latest =
+            |c: &CommunePopulations| c.by_vintage.iter().rev().find_map(|(_, p)| p.municipal).map(|v| v as f64);
+        ctg_report::chart::choropleth(&ctg_report::chart::ChoroplethMap {
+            id: "carte-population".into(),
+            title: format!("Population municipale des communes — {}", d.convention.epci_name),
+            unit: "habitants".into(),
+            decimals: 0,
+            shapes: outlines
+                .iter()
+                .map(|o| {
+                    let c = d.epci.communes.iter().find(|c| c.code == o.code);
+                    ctg_report::chart::Shape {
+                        code: o.code.to_string(),
+                        name: c.map_or_else(|| o.code.to_string(), |c| c.name.clone()),
+                        polygons: o.polygons.clone(),
+                        value: c.and_then(latest),
+                    }
+                })
+                .collect(),
+        })
+    };
+    let commune_code = d.commune.as_ref().map(|(c, _)| c.to_string()).unwrap_or_default();
     let page = DiagnosticPage {
         nav: Nav::of(&auth),
         convention_id: id,
         convention_title: d.convention.title.clone(),
         epci_name: d.convention.epci_name.clone(),
         departement: d.departement.clone().unwrap_or_else(|| "—".into()),
+        commune_name: d.commune.as_ref().map(|(_, n)| n.clone()).unwrap_or_default(),
+        communes: d.epci.communes.iter().map(|c| (c.code.to_string(), c.name.clone())).collect(),
         masked_any: d.themes.iter().any(|(_, rows)| rows.iter().any(|r| r.masked)),
-        themes: d
-            .themes
-            .iter()
-            .map(|(theme, rows)| {
-                let lines = rows
-                    .iter()
-                    .map(|r| DiagnosticLine {
-                        label: r.indicator.label.to_owned(),
-                        unit: r.indicator.unit,
-                        period: r.period.clone(),
-                        epci: show(r.epci, r.masked),
-                        departement: show(r.departement, r.masked),
-                        source: r.indicator.source,
-                    })
-                    .collect();
-                (*theme, lines)
-            })
-            .collect(),
+        themes,
+        map,
+        exports: crate::export::links(
+            &format!("/conventions/{id}/diagnostic"),
+            &[("commune", commune_code.clone())],
+            None,
+        ),
+        commune_code,
     };
-    Ok(Html(page.render()?))
+    Ok(Html(page.render()?).into_response())
 }
 
 /// The communes' table as CSV, to open in a spreadsheet.

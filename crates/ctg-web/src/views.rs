@@ -113,13 +113,19 @@ pub fn form_date(errors: &mut FormErrors, field: &str, raw: &str) -> Option<chro
     }
 }
 
-/// One row of the diagnostic: an indicator for a period, on the EPCI and on its département.
+/// The dated parameter that holds the threshold of statistical confidentiality (default 5).
+pub const MASKING_PARAMETER: &str = "seuil_secret_statistique";
+
+/// One row of the diagnostic: an indicator for a period, on a commune (when one is chosen), the EPCI,
+/// its département and France.
 #[derive(Debug, Clone)]
 pub struct DiagnosticRow {
     pub indicator: &'static ctg_domain::diagnostic::IndicatorDef,
     pub period: String,
+    pub commune: Option<f64>,
     pub epci: Option<f64>,
     pub departement: Option<f64>,
+    pub france: Option<f64>,
     /// Values hidden from the public by statistical confidentiality.
     pub masked: bool,
 }
@@ -127,28 +133,71 @@ pub struct DiagnosticRow {
 /// The diagnostic of a convention, by theme in the order of the catalogue.
 pub struct Diagnostic {
     pub convention: ConventionSummary,
+    pub epci: EpciDetail,
     pub departement: Option<String>,
+    /// The commune compared, when one is chosen: its code and name.
+    pub commune: Option<(ctg_domain::InseeCode, String)>,
     pub themes: Vec<(&'static str, Vec<DiagnosticRow>)>,
 }
 
 impl Diagnostic {
-    /// `mask` hides protected counts below the threshold in force today (for the public).
-    pub async fn load(state: &AppState, id: i64, mask: bool) -> Result<Self, WebError> {
-        use ctg_domain::diagnostic::{default_masking_threshold, Area, AreaKind, INDICATORS};
+    /// `mask` hides protected counts below the threshold in force today (for the public); `commune`
+    /// adds a member commune beside the EPCI (its legal populations come from the territory).
+    pub async fn load(state: &AppState, id: i64, mask: bool, commune: Option<&str>) -> Result<Self, WebError> {
+        use ctg_domain::diagnostic::{Area, AreaKind, Observation, INDICATORS};
         let convention = state.store.convention_summary(id).await?;
         let epci = state.store.epci(&convention.epci_siren).await?;
+        let commune = match commune.map(str::trim).filter(|c| !c.is_empty()) {
+            None => None,
+            Some(code) => Some(
+                epci.communes
+                    .iter()
+                    .find(|c| c.code.as_str() == code)
+                    .map(|c| (c.code.clone(), c.name.clone()))
+                    .ok_or_else(|| {
+                        WebError::BadRequest(format!("la commune « {code} » n'est pas membre de l'intercommunalité"))
+                    })?,
+            ),
+        };
         // The département of most of the EPCI's communes.
         let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
         for c in &epci.communes {
             *counts.entry(c.code.departement()).or_default() += 1;
         }
         let departement = counts.iter().max_by_key(|(_, n)| **n).map(|(d, _)| (*d).to_owned());
-        let mut areas = vec![Area { kind: AreaKind::Epci, code: convention.epci_siren.to_string() }];
+        let mut areas = vec![
+            Area { kind: AreaKind::Epci, code: convention.epci_siren.to_string() },
+            Area { kind: AreaKind::France, code: "FR".into() },
+        ];
         if let Some(d) = &departement {
             areas.push(Area { kind: AreaKind::Departement, code: d.clone() });
         }
-        let observations = state.store.observations(&areas).await?;
-        let threshold = default_masking_threshold().on(state.today());
+        if let Some((code, _)) = &commune {
+            areas.push(Area { kind: AreaKind::Commune, code: code.to_string() });
+        }
+        let mut observations = state.store.observations(&areas).await?;
+        // A commune's legal population is known from the territory even without an observation.
+        if let Some((code, _)) = &commune {
+            if let Some(c) = epci.communes.iter().find(|c| c.code == *code) {
+                for (v, p) in &c.by_vintage {
+                    let period = v.to_string();
+                    let known = observations.iter().any(|o| {
+                        o.indicator == "population_municipale" && o.area.kind == AreaKind::Commune && o.period == period
+                    });
+                    if let (Some(m), false) = (p.municipal, known) {
+                        observations.push(Observation {
+                            indicator: "population_municipale".into(),
+                            area: Area { kind: AreaKind::Commune, code: code.to_string() },
+                            period,
+                            value: m as f64,
+                            source: "Insee, populations légales".into(),
+                            data_date: None,
+                        });
+                    }
+                }
+            }
+        }
+        let threshold = state.store.parameter(MASKING_PARAMETER, 5).await?.on(state.today());
         let mut themes: Vec<(&'static str, Vec<DiagnosticRow>)> = Vec::new();
         for def in INDICATORS {
             let mut periods: Vec<&str> =
@@ -162,14 +211,22 @@ impl Diagnostic {
                         .find(|o| o.indicator == def.code && o.period == period && o.area.kind == kind)
                         .map(|o| o.value)
                 };
-                let (e, d) = (value(AreaKind::Epci), value(AreaKind::Departement));
-                let small = |v: Option<f64>| v.is_some_and(|v| v > 0.0 && v < threshold as f64);
-                let masked = mask && def.protected && (small(e) || small(d));
+                let values = [
+                    value(AreaKind::Commune),
+                    value(AreaKind::Epci),
+                    value(AreaKind::Departement),
+                    value(AreaKind::France),
+                ];
+                let small = |v: &Option<f64>| v.is_some_and(|v| v > 0.0 && v < threshold as f64);
+                let masked = mask && def.protected && values.iter().any(small);
+                let shown = |v: Option<f64>| if masked { None } else { v };
                 let row = DiagnosticRow {
                     indicator: def,
                     period: period.to_owned(),
-                    epci: if masked { None } else { e },
-                    departement: if masked { None } else { d },
+                    commune: shown(values[0]),
+                    epci: shown(values[1]),
+                    departement: shown(values[2]),
+                    france: shown(values[3]),
                     masked,
                 };
                 match themes.iter_mut().find(|(t, _)| *t == def.theme) {
@@ -178,7 +235,7 @@ impl Diagnostic {
                 }
             }
         }
-        Ok(Self { convention, departement, themes })
+        Ok(Self { convention, epci, departement, commune, themes })
     }
 }
 

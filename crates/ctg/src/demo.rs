@@ -7,7 +7,11 @@
 //! - vintages 2020 and 2021: the convention's annex (`data/demo/populations-annexe-convention.csv`);
 //! - the conventions: `data/demo/conventions.json`, written from `FACTS.md`;
 //! - the diagnostic's figures (annex 1, with the Pas-de-Calais beside the CABBALR where the convention
-//!   gives both): `data/demo/diagnostic.csv`.
+//!   gives both): `data/demo/diagnostic.csv`;
+//! - the facilities the convention names with their commune (centres sociaux, EVS, Maisons des 1000
+//!   premiers jours, LAEP and PS Jeunes projects): `data/demo/equipements.csv`; where it gives only a
+//!   count (22 EAJE…), the count is an observation of the diagnostic and no facility is invented;
+//! - the 2024 bonuses it reports: `data/demo/financements.csv`.
 
 use anyhow::{Context, Result};
 use ctg_domain::Vintage;
@@ -18,6 +22,8 @@ pub const EPCI_JSON: &[u8] = include_bytes!("../../../data/decoupage-administrat
 pub const POPULATIONS_CSV: &[u8] = include_bytes!("../../../data/demo/populations-annexe-convention.csv");
 pub const CONVENTIONS_JSON: &[u8] = include_bytes!("../../../data/demo/conventions.json");
 pub const DIAGNOSTIC_CSV: &[u8] = include_bytes!("../../../data/demo/diagnostic.csv");
+pub const FACILITIES_CSV: &[u8] = include_bytes!("../../../data/demo/equipements.csv");
+pub const FUNDING_CSV: &[u8] = include_bytes!("../../../data/demo/financements.csv");
 
 pub const DECOUPAGE_SOURCE: &str = "@etalab/decoupage-administratif 6.0.0";
 pub const ANNEX_SOURCE: &str = "Annexe « Territoire couvert » de la CTG 2026-2030";
@@ -60,5 +66,14 @@ pub async fn load(store: &Store) -> Result<DemoOutcome> {
     let observations = ctg_import::observations::parse("diagnostic.csv", DIAGNOSTIC_CSV)?;
     store.import_observations(&actor, &observations, "diagnostic de la CTG 2026-2030 (FACTS)").await?;
     let ids = store.create_conventions(&actor, &conventions, None).await?;
-    Ok(DemoOutcome::Loaded { convention_id: *ids.last().context("aucune convention créée")? })
+    let convention_id = *ids.last().context("aucune convention créée")?;
+    let types = store.facility_types().await?;
+    let facilities = ctg_import::facilities::parse("equipements.csv", FACILITIES_CSV, &types)?;
+    let facilities: Vec<_> = facilities.into_iter().map(|r| (r.place.to_string(), r.value)).collect();
+    store.import_facilities(&actor, &facilities, "offre de services de la CTG 2026-2030 (FACTS)").await?;
+    let funding = ctg_import::funding::parse("financements.csv", FUNDING_CSV)?;
+    let funding: Vec<_> =
+        funding.into_iter().map(|r| (r.place.to_string(), r.value.facility, r.value.funding)).collect();
+    store.import_funding(&actor, convention_id, &funding, "bonus 2024 de la CTG 2026-2030 (FACTS)").await?;
+    Ok(DemoOutcome::Loaded { convention_id })
 }

@@ -56,7 +56,66 @@ enum Command {
     /// Gère les comptes : création, liste, désactivation, mot de passe, rôles
     #[command(subcommand)]
     User(UserCommand),
+    /// Liste ou complète le catalogue des types d'équipement
+    #[command(subcommand, name = "type-equipement")]
+    FacilityType(FacilityTypeCommand),
+    /// Consulte ou fixe les paramètres datés (seuil du secret statistique…)
+    #[command(subcommand, name = "parametre")]
+    Parameter(ParameterCommand),
 }
+
+#[derive(Subcommand, Debug)]
+enum FacilityTypeCommand {
+    /// Liste les types d'équipement
+    #[command(name = "liste")]
+    List,
+    /// Ajoute un type d'équipement propre à la CAF
+    #[command(name = "ajouter")]
+    Add {
+        /// Code : lettres minuscules sans accent, chiffres et « _ » (par exemple ludotheque)
+        #[arg(long)]
+        code: String,
+        /// Libellé affiché
+        #[arg(long)]
+        libelle: String,
+        /// Thème (Petite enfance, Enfance et jeunesse, Parentalité…)
+        #[arg(long)]
+        theme: String,
+        /// Ce que compte la capacité : eaje, assistants_maternels ou autre
+        #[arg(long, default_value = "autre")]
+        places: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ParameterCommand {
+    /// Affiche les valeurs d'un paramètre daté
+    #[command(name = "voir")]
+    Show {
+        /// seuil_secret_statistique
+        code: String,
+    },
+    /// Fixe la valeur d'un paramètre à partir d'une date
+    #[command(name = "fixer")]
+    Set {
+        /// seuil_secret_statistique
+        code: String,
+        /// Date d'effet (AAAA-MM-JJ ou JJ/MM/AAAA)
+        #[arg(long = "a-partir-du", value_parser = parse_date)]
+        from: NaiveDate,
+        /// La valeur
+        #[arg(long)]
+        valeur: i64,
+    },
+}
+
+/// The dated parameters the platform knows, with their default and their bounds.
+const PARAMETERS: &[(&str, i64, std::ops::RangeInclusive<i64>, &str)] = &[(
+    ctg_web::MASKING_PARAMETER,
+    5,
+    1..=100,
+    "seuil du secret statistique : les effectifs protégés inférieurs sont masqués au public",
+)];
 
 #[derive(Subcommand, Debug)]
 enum UserCommand {
@@ -150,12 +209,36 @@ enum ImportCommand {
         #[arg(long)]
         source: Option<String>,
     },
-    /// Observations du diagnostic depuis un CSV
+    /// Observations du diagnostic depuis un fichier CSV, XLSX ou ODS
     /// (indicateur,type_territoire,code_territoire,periode,valeur,source,date_donnees)
     Observations {
-        /// Le fichier CSV
-        #[arg(long)]
+        /// Le fichier CSV, XLSX ou ODS
+        #[arg(long, visible_alias = "fichier")]
         csv: PathBuf,
+    },
+    /// Équipements depuis un fichier CSV, XLSX ou ODS (colonnes de docs/FORMATS.md ; les noms de champs du
+    /// schéma SCDL « Équipements » sont acceptés). Un équipement dont l'identifiant est déjà connu est mis à jour.
+    Equipements {
+        /// Le fichier CSV, XLSX ou ODS
+        #[arg(long)]
+        fichier: PathBuf,
+    },
+    /// Lignes de financement d'une convention depuis un fichier CSV, XLSX ou ODS
+    /// (equipement,dispositif,financeur,annee,montant,objet)
+    Financements {
+        /// Le numéro de la convention
+        #[arg(long)]
+        convention: i64,
+        /// Le fichier CSV, XLSX ou ODS
+        #[arg(long)]
+        fichier: PathBuf,
+    },
+    /// Contours des communes depuis un GeoJSON (par exemple un export d'Admin Express de l'IGN, en WGS 84
+    /// ou en Lambert-93), pour dessiner les cartes
+    Contours {
+        /// Le fichier GeoJSON
+        #[arg(long)]
+        geojson: PathBuf,
     },
     /// Conventions complètes (parties, stratégie, instances) depuis un fichier JSON (voir docs/FORMATS.md)
     Convention {
@@ -273,6 +356,55 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Serve(args) => serve(&cli.database_url, args).await?,
         Command::Import(cmd) => import(&cli.database_url, cmd).await?,
+        Command::FacilityType(cmd) => {
+            let store = open(&cli.database_url).await?;
+            match cmd {
+                FacilityTypeCommand::List => {
+                    for t in store.facility_types().await? {
+                        println!("{:<22} {:<28} {} ({})", t.code, t.theme, t.label, t.places.code());
+                    }
+                }
+                FacilityTypeCommand::Add { code, libelle, theme, places } => {
+                    let places = ctg_domain::offer::PlacesKind::parse(&places).with_context(|| {
+                        format!("places : valeur inconnue « {places} » (valeurs admises : eaje, assistants_maternels, autre)")
+                    })?;
+                    let t =
+                        ctg_domain::offer::FacilityType { code, label: libelle, theme, places, aliases: Vec::new() };
+                    store.add_facility_type(&cli_actor(), &t).await?;
+                    println!("Type d'équipement « {} » ajouté.", t.code);
+                }
+            }
+        }
+        Command::Parameter(cmd) => {
+            let store = open(&cli.database_url).await?;
+            let code = match &cmd {
+                ParameterCommand::Show { code } | ParameterCommand::Set { code, .. } => code.clone(),
+            };
+            let Some((_, default, range, what)) = PARAMETERS.iter().find(|(c, ..)| *c == code) else {
+                let known: Vec<&str> = PARAMETERS.iter().map(|(c, ..)| *c).collect();
+                anyhow::bail!("paramètre inconnu « {code} » (paramètres : {})", known.join(", "));
+            };
+            match cmd {
+                ParameterCommand::Show { .. } => {
+                    let p = store.parameter(&code, *default).await?;
+                    println!("{code} : {what}");
+                    println!("  par défaut : {default}");
+                    for (from, v) in &p.values {
+                        println!("  à partir du {} : {v}", from.format("%d/%m/%Y"));
+                    }
+                }
+                ParameterCommand::Set { from, valeur, .. } => {
+                    anyhow::ensure!(
+                        range.contains(&valeur),
+                        "valeur hors limites pour {code} : {valeur} (de {} à {})",
+                        range.start(),
+                        range.end()
+                    );
+                    store.set_parameter(&cli_actor(), &code, from, valeur).await?;
+                    println!("{code} = {valeur} à partir du {}.", from.format("%d/%m/%Y"));
+                }
+            }
+        }
         Command::Convention(cmd) => convention(&cli.database_url, cmd).await?,
         Command::User(cmd) => user(&cli.database_url, cmd).await?,
     }
@@ -509,6 +641,60 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
             let store = open(url).await?;
             let n = store.import_observations(&cli_actor(), &rows, &name).await?;
             println!("{} observations importées depuis {name}.", integer(n as i64));
+        }
+        ImportCommand::Equipements { fichier } => {
+            let name = ctg_import::display_name(&fichier);
+            let store = open(url).await?;
+            let types = store.facility_types().await?;
+            let rows = ctg_import::facilities::parse(&name, &read_file(&fichier)?, &types)?;
+            let rows: Vec<(String, ctg_domain::offer::NewFacility)> =
+                rows.into_iter().map(|r| (format!("{name}, {}", r.place), r.value)).collect();
+            let done = store
+                .import_facilities(&cli_actor(), &rows, &name)
+                .await
+                .with_context(|| format!("{name} : rien n'a été écrit"))?;
+            println!(
+                "{} depuis {name} : {} créé(s), {} mis à jour.",
+                count(rows.len(), "équipement lu", "équipements lus"),
+                integer(done.created as i64),
+                integer(done.updated as i64)
+            );
+        }
+        ImportCommand::Financements { convention, fichier } => {
+            let name = ctg_import::display_name(&fichier);
+            let rows = ctg_import::funding::parse(&name, &read_file(&fichier)?)?;
+            let rows: Vec<(String, Option<String>, ctg_domain::offer::NewFunding)> =
+                rows.into_iter().map(|r| (format!("{name}, {}", r.place), r.value.facility, r.value.funding)).collect();
+            let store = open(url).await?;
+            let (created, updated) = store
+                .import_funding(&cli_actor(), convention, &rows, &name)
+                .await
+                .with_context(|| format!("{name} : rien n'a été écrit"))?;
+            println!(
+                "{} depuis {name} : {} créée(s), {} mise(s) à jour.",
+                count(rows.len(), "ligne de financement lue", "lignes de financement lues"),
+                integer(created as i64),
+                integer(updated as i64)
+            );
+        }
+        ImportCommand::Contours { geojson } => {
+            let name = ctg_import::display_name(&geojson);
+            let contours = ctg_import::contours::parse(&name, &read_file(&geojson)?)?;
+            let outlines: Vec<ctg_store::CommuneOutline> = contours
+                .into_iter()
+                .map(|c| ctg_store::CommuneOutline { code: c.code, polygons: c.polygons })
+                .collect();
+            let store = open(url).await?;
+            let (stored, skipped) = store.import_outlines(&cli_actor(), &outlines, &name).await?;
+            println!(
+                "{} enregistré(s) depuis {name}{}.",
+                count(stored as usize, "contour de commune", "contours de communes"),
+                if skipped > 0 {
+                    format!(" ; {} ignoré(s) : communes absentes du territoire chargé", integer(skipped as i64))
+                } else {
+                    String::new()
+                }
+            );
         }
         ImportCommand::Convention { json } => {
             let name = ctg_import::display_name(&json);

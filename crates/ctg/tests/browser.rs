@@ -184,3 +184,55 @@ async fn browser_log_in_change_see_history_log_out() {
     db.finish().await;
     result.expect("le parcours connexion, modification, historique, déconnexion");
 }
+
+#[tokio::test]
+async fn browser_adding_a_relais_changes_the_communes_without_one() {
+    let (_driver, webdriver_url) = start_chromedriver().await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let id = ctg::demo::load(&db.store).await.unwrap().convention_id();
+    common::people(&db.store, id).await;
+    let (base, server) = serve(&db.store).await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&webdriver_url, profile.path()).await;
+
+    let result = async {
+        // No RPE is recorded: the coverage page lists the 100 communes.
+        client.goto(&format!("{base}/conventions/{id}/couverture?type=rpe")).await?;
+        client.wait().for_element(Locator::Css("#communes-sans-service")).await?;
+        assert_eq!(client.find_all(Locator::Css("#communes-sans-service tbody tr")).await?.len(), 100);
+
+        client.goto(&format!("{base}/conventions/{id}/equipements/nouveau")).await?;
+        client.wait().for_element(Locator::Css("form[action='/connexion']")).await?;
+        client.find(Locator::Id("email")).await?.send_keys("claire@cabbalr.fr").await?;
+        client.find(Locator::Id("password")).await?.send_keys(common::PASSWORD).await?;
+        client.find(Locator::Css("form[action='/connexion'] button[type=submit]")).await?.click().await?;
+        client.wait().for_element(Locator::Id("type_code")).await?;
+        client.find(Locator::Css("#type_code option[value='rpe']")).await?.click().await?;
+        client.find(Locator::Id("name")).await?.send_keys("Relais petite enfance de Lillers").await?;
+        client.find(Locator::Css("#commune option[value='62516']")).await?.click().await?;
+        client.find(Locator::Id("served")).await?.send_keys("Annezin, 62119").await?;
+        client.find(Locator::Css("form .primary")).await?.click().await?;
+        // The facility's own page: the only one with this list.
+        client.wait().for_element(Locator::Css("#fiche-equipement")).await?;
+        assert_eq!(client.find(Locator::Css("h1")).await?.text().await?, "Relais petite enfance de Lillers");
+
+        client.goto(&format!("{base}/conventions/{id}/couverture?type=rpe")).await?;
+        client.wait().for_element(Locator::Css("#communes-sans-service")).await?;
+        let rows = client.find_all(Locator::Css("#communes-sans-service tbody th")).await?;
+        let mut names = Vec::new();
+        for r in rows {
+            names.push(r.text().await?);
+        }
+        assert_eq!(names.len(), 97, "Lillers, Annezin and Béthune now have one");
+        for served in ["Lillers", "Annezin", "Béthune"] {
+            assert!(!names.iter().any(|n| n == served), "{served} still listed");
+        }
+        assert!(names.iter().any(|n| n == "Auchel"));
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    client.close().await.ok();
+    server.abort();
+    db.finish().await;
+    result.expect("ajouter un RPE et voir la couverture changer");
+}

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{demo_app, get_as, login, people, post_form, put_json, Reply, Who, PASSWORD};
+use common::{demo_app, get_as, login, people, post_form, put_json, send_json, Reply, Who, PASSWORD};
 use ctg_store::testing::TestDb;
 use ctg_store::{backend_tests, Store};
 
@@ -44,6 +44,17 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("POST /conventions/2/accords", &[COORD, ADMIN]),
     ("GET /conventions/2/accords/1/modifier", &[COORD, ADMIN, TOKEN_RO]),
     ("POST /conventions/2/accords/1/modifier", &[COORD, ADMIN]),
+    ("GET /conventions/2/equipements", ALL),
+    ("GET /conventions/1/equipements (non publiée)", &[ADMIN, TOKEN_RO]),
+    ("GET /conventions/2/equipements/1", ALL),
+    ("GET /conventions/2/equipements/nouveau", &[CONTRIB, COORD, ADMIN, TOKEN_RO]),
+    ("POST /conventions/2/equipements", &[CONTRIB, COORD, ADMIN]),
+    ("GET /conventions/2/equipements/1/modifier", &[CONTRIB, COORD, ADMIN, TOKEN_RO]),
+    ("POST /conventions/2/equipements/1/modifier", &[CONTRIB, COORD, ADMIN]),
+    ("GET /conventions/2/couverture", ALL),
+    ("GET /conventions/1/couverture (non publiée)", &[ADMIN, TOKEN_RO]),
+    ("GET /conventions/2/financements", ALL),
+    ("POST /conventions/2/financements", &[COORD, ADMIN]),
     ("GET /compte", ACCOUNTS),
     ("POST /compte/mot-de-passe", SESSIONS),
     ("POST /compte/jetons", SESSIONS),
@@ -69,6 +80,15 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("PUT /api/v1/conventions/2", &[COORD, ADMIN]),
     ("PUT /api/v1/conventions/2/parties/CAF", &[CONTRIB, COORD, ADMIN]),
     ("GET /api/v1/conventions/2/historique", &[COORD, ADMIN, TOKEN_RO]),
+    ("GET /api/v1/types-equipement", ALL),
+    ("GET /api/v1/conventions/2/equipements", ALL),
+    ("GET /api/v1/conventions/1/equipements (non publiée)", &[ADMIN, TOKEN_RO]),
+    ("GET /api/v1/conventions/2/equipements/1", ALL),
+    ("POST /api/v1/conventions/2/equipements", &[CONTRIB, COORD, ADMIN]),
+    ("PUT /api/v1/conventions/2/equipements/1", &[CONTRIB, COORD, ADMIN]),
+    ("GET /api/v1/conventions/2/couverture", ALL),
+    ("GET /api/v1/conventions/2/financements", ALL),
+    ("POST /api/v1/conventions/2/financements", &[COORD, ADMIN]),
     ("GET /api/v1/moi", ACCOUNTS),
     ("GET /api/v1/openapi.json", ALL),
     ("GET /healthz", ALL),
@@ -205,6 +225,37 @@ impl Ctx {
                     who.token.is_none(),
                 )
                 .await
+            }
+            ("POST", "/conventions/2/equipements") | ("POST", "/conventions/2/equipements/1/modifier") => {
+                let v = self.store.facility(1).await.unwrap().version.to_string();
+                let name = format!("Relais petite enfance n° {}", self.next());
+                post_form(
+                    app,
+                    path,
+                    who,
+                    &[
+                        ("version", &v),
+                        ("type_code", "rpe"),
+                        ("name", &name),
+                        ("commune", "62119"),
+                        ("served", "Annezin"),
+                        ("status", "ouvert"),
+                    ],
+                )
+                .await
+            }
+            ("POST", "/conventions/2/financements") => {
+                let fields = [("dispositif", "psu"), ("funder", "CAF"), ("year", "2026"), ("amount", "1 000,50")];
+                post_form(app, path, who, &fields).await
+            }
+            ("POST", "/api/v1/conventions/2/equipements") | ("PUT", "/api/v1/conventions/2/equipements/1") => {
+                let v = self.store.facility(1).await.unwrap().version;
+                let body = serde_json::json!({"version": v, "type": "evs", "nom": format!("EVS n° {}", self.next()), "commune": "62516"});
+                send_json(app, method, path, who, &body, who.token.is_none()).await
+            }
+            ("POST", "/api/v1/conventions/2/financements") => {
+                let body = serde_json::json!({"dispositif": "bonus_territoire", "financeur": "CAF", "annee": 2026, "montant_centimes": 150_000});
+                send_json(app, method, path, who, &body, who.token.is_none()).await
             }
             ("POST", _) => post_form(app, path, who, &[]).await,
             ("GET", _) => get_as(app, path, who).await,

@@ -222,7 +222,7 @@ backend_tests!(diagnostic_of_the_demo_beside_the_departement_with_masking, |db: 
         let poverty = find("taux_pauvrete");
         assert_eq!(
             poverty["valeurs"][0],
-            serde_json::json!({"periode": "2021", "epci": 18.6, "departement": 17.8, "masque": false})
+            serde_json::json!({"periode": "2021", "commune": null, "epci": 18.6, "departement": 17.8, "france": null, "masque": false})
         );
         let young = find("part_15_29");
         assert_eq!(
@@ -253,7 +253,10 @@ backend_tests!(diagnostic_of_the_demo_beside_the_departement_with_masking, |db: 
             .cloned()
             .unwrap();
         let last = births["valeurs"].as_array().unwrap().last().unwrap().clone();
-        assert_eq!(last, serde_json::json!({"periode": "2024", "epci": null, "departement": null, "masque": true}));
+        assert_eq!(
+            last,
+            serde_json::json!({"periode": "2024", "commune": null, "epci": null, "departement": null, "france": null, "masque": true})
+        );
         common::people(&store, id).await;
         let louis = common::login(&app, "lecteur", "louis@ctg.fr", common::PASSWORD).await;
         let d = common::get_as(&app, &format!("/api/v1/conventions/{id}/diagnostic"), &louis).await.json();
@@ -281,7 +284,7 @@ backend_tests!(diagnostic_of_the_demo_beside_the_departement_with_masking, |db: 
                 r.select(&cell).map(|c| c.text().collect::<String>().trim().to_owned()).collect::<Vec<_>>().join(" ")
             })
             .collect();
-        assert!(rows.iter().any(|r| r.starts_with("Taux de pauvreté 2021 18,6 17,8 %")), "{rows:?}");
+        assert!(rows.iter().any(|r| r.starts_with("Taux de pauvreté 2021 18,6 17,8 — %")), "{rows:?}");
         assert!(rows.iter().any(|r| r.contains("Naissances domiciliées 2024 secret statistique")), "{rows:?}");
         assert!(doc.html().contains("secret statistique"));
     }

@@ -108,7 +108,18 @@ pub async fn post_form(app: &Router, path: &str, who: &Who, fields: &[(&str, &st
 }
 
 pub async fn put_json(app: &Router, path: &str, who: &Who, json: &serde_json::Value, csrf_header: bool) -> Reply {
-    let mut req = Request::builder().method("PUT").uri(path).header("content-type", "application/json");
+    send_json(app, "PUT", path, who, json, csrf_header).await
+}
+
+pub async fn send_json(
+    app: &Router,
+    method: &str,
+    path: &str,
+    who: &Who,
+    json: &serde_json::Value,
+    csrf_header: bool,
+) -> Reply {
+    let mut req = Request::builder().method(method).uri(path).header("content-type", "application/json");
     if let Some(c) = &who.cookie {
         req = req.header("cookie", c);
     }

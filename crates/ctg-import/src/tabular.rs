@@ -1,0 +1,517 @@
+//! One reader for tables, whatever the file: CSV, XLSX or ODS.
+//!
+//! The format is told by the content, the name's extension serving only as a hint: a zip archive whose
+//! `mimetype` says OpenDocument spreadsheet is ODS, a zip holding `xl/workbook.xml` is XLSX, anything
+//! else is CSV — unless the name promises a spreadsheet, in which case a clear error says the file is
+//! not one (damaged, or renamed). Of a spreadsheet, the first sheet is read: its first non-empty row is
+//! the header, numbers are written without a useless `.0` (`42`, `18.6`), dates as `AAAA-MM-JJ`. Of a
+//! CSV, the separator is the comma, or the semicolon when the first line uses it and has no comma; a
+//! UTF-8 byte-order mark is accepted. Cells are trimmed and empty rows skipped. Headers match
+//! trimmed and case-insensitively.
+//!
+//! Every row keeps its place: `ligne 3` in a CSV, `feuille « Feuille1 », ligne 3` in a spreadsheet,
+//! where a cell adds its column letters (`colonne C`).
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use calamine::{Data, Ods, Range, Reader, Xlsx};
+
+use crate::{ImportError, ImportErrors, Location};
+
+/// What a table file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Xlsx,
+    Ods,
+}
+
+const ZIP: &[u8] = b"PK\x03\x04";
+const EMPTY_ZIP: &[u8] = b"PK\x05\x06";
+/// The signature of OLE2 compound files: Excel 97-2003 workbooks, and password-protected XLSX.
+const OLE: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+const ODS_MIME: &[u8] = b"application/vnd.oasis.opendocument.spreadsheet";
+const ODF_MIME: &[u8] = b"application/vnd.oasis.opendocument.";
+const XLSX_WORKBOOK: &[u8] = b"xl/workbook.xml";
+
+impl Format {
+    /// Tells the format of a file by its content, its name's extension as a hint.
+    pub fn detect(file: &str, bytes: &[u8]) -> Result<Self, ImportError> {
+        let extension = file.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+        let err = |m: String| Err(ImportError::new(file, Location::File, None, m));
+        if bytes.starts_with(ZIP) || bytes.starts_with(EMPTY_ZIP) {
+            // Zip entry names are never compressed, and the `mimetype` entry of an OpenDocument file is
+            // stored first and uncompressed (ODF 1.2, part 3, § 3.3): both can be seen in the bytes.
+            if contains(bytes, ODS_MIME) {
+                return Ok(Self::Ods);
+            }
+            if contains(bytes, XLSX_WORKBOOK) {
+                return Ok(Self::Xlsx);
+            }
+            if contains(bytes, ODF_MIME) {
+                return err("ce document OpenDocument n'est pas un classeur (texte, présentation…) : un classeur ODS, XLSX ou un CSV est attendu".into());
+            }
+            return match extension.as_str() {
+                // Let the spreadsheet reader say what is wrong with it.
+                "xlsx" | "xlsm" => Ok(Self::Xlsx),
+                "ods" => Ok(Self::Ods),
+                _ => err("cette archive zip n'est ni un classeur XLSX ni un classeur ODS".into()),
+            };
+        }
+        if bytes.starts_with(OLE) {
+            return err("classeur Excel 97-2003 (.xls) ou classeur protégé par un mot de passe : format non pris en charge ; enregistrez-le sans mot de passe au format .xlsx, .ods ou .csv".into());
+        }
+        if matches!(extension.as_str(), "xlsx" | "xlsm" | "xls" | "ods") {
+            return err(format!(
+                "le nom du fichier annonce un classeur (.{extension}) mais son contenu n'en est pas un : fichier abîmé ou renommé ? Enregistrez-le de nouveau depuis le tableur"
+            ));
+        }
+        Ok(Self::Csv)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Csv => "CSV",
+            Self::Xlsx => "XLSX",
+            Self::Ods => "ODS",
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A column found in the header: its position and its name as the file writes it (trimmed), which
+/// error messages show as the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub index: usize,
+    pub name: String,
+}
+
+/// A row of data, not empty, with its place (`Location::Line` in a CSV, `Location::Row` in a
+/// spreadsheet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub place: Location,
+    pub cells: Vec<String>,
+}
+
+impl Row {
+    /// The cell of this column, trimmed; empty when the column is absent or the row is short.
+    pub fn get(&self, column: Option<&Column>) -> &str {
+        column.and_then(|c| self.cells.get(c.index)).map_or("", String::as_str)
+    }
+}
+
+/// A table read from a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub file: String,
+    pub format: Format,
+    /// The header's cells, trimmed, a byte-order mark removed.
+    pub header: Vec<String>,
+    /// Where the header is: line 1 of a CSV, its row in a sheet.
+    pub header_place: Location,
+    pub rows: Vec<Row>,
+    /// CSV lines that could not be read (not UTF-8…); a parser lists them with its own errors.
+    pub unreadable: Vec<ImportError>,
+    /// The sheet's column of the first cell of each row (0 = `A`); 0 for a CSV.
+    first_column: usize,
+}
+
+impl Table {
+    /// Reads the header and the rows of a CSV, XLSX or ODS file.
+    pub fn read(file: &str, bytes: &[u8]) -> Result<Self, ImportErrors> {
+        match Format::detect(file, bytes)? {
+            Format::Csv => read_csv(file, bytes),
+            format => read_spreadsheet(file, bytes, format),
+        }
+    }
+
+    /// The first of `names` present in the header (compared trimmed and case-insensitively).
+    pub fn column(&self, names: &[&str]) -> Option<Column> {
+        names.iter().find_map(|name| {
+            let wanted = name.trim().to_lowercase();
+            self.header
+                .iter()
+                .position(|h| !h.is_empty() && h.to_lowercase() == wanted)
+                .map(|index| Column { index, name: self.header[index].clone() })
+        })
+    }
+
+    /// Checks that each of `required` (a column and the other names it may have) is in the header; the
+    /// error, placed at the header, names those missing and lists `known`, the columns the format reads.
+    pub fn require(&self, required: &[&[&str]], known: &[&str]) -> Result<(), ImportErrors> {
+        if self.header.iter().all(String::is_empty) {
+            let what = match self.format {
+                Format::Csv => "le fichier est vide : une ligne d'en-tête est attendue".to_owned(),
+                _ => "la première feuille du classeur est vide : une ligne d'en-tête est attendue".to_owned(),
+            };
+            return Err(ImportError::new(&self.file, self.header_place.clone(), None, what).into());
+        }
+        let missing: Vec<String> = required
+            .iter()
+            .filter(|names| self.column(names).is_none())
+            .map(|names| match names {
+                [one] => (*one).to_owned(),
+                [first, others @ ..] => format!("{first} (ou {})", others.join(", ")),
+                [] => String::new(),
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(ImportError::new(
+            &self.file,
+            self.header_place.clone(),
+            None,
+            format!("colonne(s) manquante(s) : {} (colonnes attendues : {})", missing.join(", "), known.join(",")),
+        )
+        .into())
+    }
+
+    /// The place of a cell: the row's line in a CSV (the field names the column), the cell in a sheet.
+    pub fn cell_place(&self, row: &Row, column: &Column) -> Location {
+        match &row.place {
+            Location::Row { sheet, row } => Location::Cell {
+                sheet: sheet.clone(),
+                row: *row,
+                column: column_letters(self.first_column + column.index),
+            },
+            other => other.clone(),
+        }
+    }
+
+    /// An error about one cell, named by its place and its column's name.
+    pub fn cell_error(&self, row: &Row, column: &Column, message: impl Into<String>) -> ImportError {
+        ImportError::new(&self.file, self.cell_place(row, column), Some(&column.name), message)
+    }
+
+    /// An error about a whole row, or about a field that is not one column.
+    pub fn row_error(&self, row: &Row, field: Option<&str>, message: impl Into<String>) -> ImportError {
+        ImportError::new(&self.file, row.place.clone(), field, message)
+    }
+}
+
+/// « ligne N » of a row's place, for a message about another row of the same table.
+pub fn line_of(place: &Location) -> String {
+    match place {
+        Location::Line(n) => format!("ligne {n}"),
+        Location::Row { row, .. } | Location::Cell { row, .. } => format!("ligne {row}"),
+        other => other.to_string(),
+    }
+}
+
+/// The letters of a column of a sheet: 0 → `A`, 25 → `Z`, 26 → `AA`.
+pub fn column_letters(index: usize) -> String {
+    let mut letters = Vec::new();
+    let mut n = index + 1;
+    while n > 0 {
+        let rest = (n - 1) % 26;
+        letters.push(char::from(b'A' + u8::try_from(rest).unwrap_or(0)));
+        n = (n - 1) / 26;
+    }
+    letters.iter().rev().collect()
+}
+
+fn clean_header(raw: &str) -> String {
+    raw.trim().trim_start_matches('\u{feff}').trim().to_owned()
+}
+
+/// The line a record starts on. The reader places a record after the previous one, before the blank
+/// lines it skips: they are counted here.
+fn start_line(body: &[u8], position: &csv::Position) -> u64 {
+    let start = usize::try_from(position.byte()).unwrap_or(usize::MAX);
+    let blank = body.get(start..).unwrap_or_default().iter().take_while(|&&b| b == b'\n' || b == b'\r');
+    position.line() + blank.filter(|&&b| b == b'\n').count() as u64
+}
+
+fn read_csv(file: &str, bytes: &[u8]) -> Result<Table, ImportErrors> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = crate::csv_reader(bytes);
+    let header = match reader.headers() {
+        Ok(h) => h.iter().map(clean_header).collect(),
+        Err(e) => {
+            return Err(ImportError::new(file, Location::Line(1), None, format!("en-tête illisible ({e})")).into());
+        }
+    };
+    let mut unreadable = Vec::new();
+    let mut rows = Vec::new();
+    for result in reader.records() {
+        match result {
+            Ok(record) => {
+                if record.iter().all(str::is_empty) {
+                    continue;
+                }
+                let line = record.position().map_or(0, |p| start_line(body, p));
+                rows.push(Row { place: Location::Line(line), cells: record.iter().map(str::to_owned).collect() });
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, csv::Position::line);
+                let message = format!("ligne CSV illisible ({e})");
+                unreadable.push(ImportError::new(file, Location::Line(line), None, message));
+            }
+        }
+    }
+    Ok(Table {
+        file: file.to_owned(),
+        format: Format::Csv,
+        header,
+        header_place: Location::Line(1),
+        rows,
+        unreadable,
+        first_column: 0,
+    })
+}
+
+fn read_spreadsheet(file: &str, bytes: &[u8], format: Format) -> Result<Table, ImportErrors> {
+    let kind = format.label();
+    let broken = |detail: String| {
+        ImportErrors::from(ImportError::new(
+            file,
+            Location::File,
+            None,
+            format!(
+                "classeur {kind} illisible ({detail}) : fichier abîmé ? Enregistrez-le de nouveau depuis le tableur"
+            ),
+        ))
+    };
+    // The readers work on bytes from anywhere: a malformed archive must give an error, never stop the
+    // program, even if a reader panics on an input its authors did not foresee.
+    let opened = std::panic::catch_unwind(|| match format {
+        Format::Ods => first_sheet(calamine::open_workbook_from_rs::<Ods<_>, _>(Cursor::new(bytes))),
+        _ => first_sheet(calamine::open_workbook_from_rs::<Xlsx<_>, _>(Cursor::new(bytes))),
+    });
+    let (sheet, range): (Arc<str>, _) = match opened {
+        Ok(Ok(Some((name, range)))) => (name.into(), range),
+        Ok(Ok(None)) => {
+            return Err(
+                ImportError::new(file, Location::File, None, format!("le classeur {kind} n'a aucune feuille")).into()
+            )
+        }
+        Ok(Err(detail)) => return Err(broken(detail)),
+        Err(_) => return Err(broken("contenu inattendu".into())),
+    };
+    let (first_row, first_column) = range.start().map_or((0, 0), |(r, c)| (r as usize, c as usize));
+    let mut header: Option<(Vec<String>, Location)> = None;
+    let mut rows = Vec::new();
+    for (i, cells) in range.rows().enumerate() {
+        let texts: Vec<String> = cells.iter().map(cell_text).collect();
+        if texts.iter().all(String::is_empty) {
+            continue;
+        }
+        let place = Location::Row { sheet: sheet.clone(), row: first_row + i + 1 };
+        if header.is_none() {
+            header = Some((texts.iter().map(|h| clean_header(h)).collect(), place));
+        } else {
+            rows.push(Row { place, cells: texts });
+        }
+    }
+    let (header, header_place) =
+        header.unwrap_or_else(|| (Vec::new(), Location::Row { sheet: sheet.clone(), row: first_row + 1 }));
+    Ok(Table { file: file.to_owned(), format, header, header_place, rows, unreadable: Vec::new(), first_column })
+}
+
+/// The name and the cells of the first sheet, `None` when there is no sheet.
+fn first_sheet<'b, R, E>(workbook: Result<R, E>) -> Result<Option<(String, Range<Data>)>, String>
+where
+    R: Reader<Cursor<&'b [u8]>, Error = E>,
+    E: std::fmt::Display,
+{
+    let mut workbook = workbook.map_err(|e| e.to_string())?;
+    let Some(name) = workbook.sheet_names().first().cloned() else {
+        return Ok(None);
+    };
+    let range = workbook.worksheet_range(&name).map_err(|e| e.to_string())?;
+    Ok(Some((name, range)))
+}
+
+/// The text of a cell, as the parsers expect it.
+fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) => s.trim().to_owned(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => number_text(*f),
+        Data::Bool(true) => "VRAI".to_owned(),
+        Data::Bool(false) => "FAUX".to_owned(),
+        Data::DateTime(d) if d.is_datetime() => {
+            let (y, m, day, h, min, s, _) = d.to_ymd_hms_milli();
+            if d.as_f64() < 1.0 {
+                format!("{h:02}:{min:02}:{s:02}")
+            } else if (h, min, s) == (0, 0, 0) {
+                format!("{y:04}-{m:02}-{day:02}")
+            } else {
+                format!("{y:04}-{m:02}-{day:02} {h:02}:{min:02}:{s:02}")
+            }
+        }
+        Data::DateTime(d) => number_text(d.as_f64()),
+        Data::DateTimeIso(s) => match s.split_once('T') {
+            Some((date, "00:00:00" | "00:00:00.000" | "00:00")) => date.to_owned(),
+            Some((date, time)) => format!("{date} {time}"),
+            None => s.clone(),
+        },
+        Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => e.to_string(),
+    }
+}
+
+/// A number as people write it: `42` rather than `42.0`, and rounded to the 15 significant digits a
+/// spreadsheet keeps, so that a sum shown `0.3` is not read `0.30000000000000004`.
+fn number_text(value: f64) -> String {
+    if !value.is_finite() {
+        return value.to_string();
+    }
+    let value: f64 = format!("{value:.14e}").parse().unwrap_or(value);
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        // An integer below 10^15 converts exactly.
+        format!("{}", value as i64)
+    } else {
+        format!("{value}")
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// An XLSX workbook of one sheet named `sheet`, with `rows` written from `top_left` (row, column,
+    /// from 0); a cell is a number when it parses as one, a date (`d:AAAA-MM-JJ`), or text.
+    pub(crate) fn xlsx(sheet: &str, top_left: (u32, u16), rows: &[&[&str]]) -> Vec<u8> {
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let worksheet = workbook.add_worksheet();
+        worksheet.set_name(sheet).unwrap();
+        let date_format = rust_xlsxwriter::Format::new().set_num_format("dd/mm/yyyy");
+        for (r, cells) in rows.iter().enumerate() {
+            for (c, &cell) in cells.iter().enumerate() {
+                let (row, col) = (top_left.0 + r as u32, top_left.1 + c as u16);
+                if cell.is_empty() {
+                    continue;
+                }
+                if let Some(date) = cell.strip_prefix("d:") {
+                    let d = rust_xlsxwriter::ExcelDateTime::parse_from_str(date).unwrap();
+                    worksheet.write_datetime_with_format(row, col, &d, &date_format).unwrap();
+                } else if let Ok(n) = cell.parse::<f64>() {
+                    worksheet.write_number(row, col, n).unwrap();
+                } else {
+                    worksheet.write_string(row, col, cell).unwrap();
+                }
+            }
+        }
+        workbook.save_to_buffer().unwrap()
+    }
+
+    /// The same as an ODS workbook.
+    pub(crate) fn ods(sheet: &str, top_left: (u32, u32), rows: &[&[&str]]) -> Vec<u8> {
+        let mut workbook = spreadsheet_ods::WorkBook::new_empty();
+        let mut s = spreadsheet_ods::Sheet::new(sheet);
+        for (r, cells) in rows.iter().enumerate() {
+            for (c, &cell) in cells.iter().enumerate() {
+                let (row, col) = (top_left.0 + r as u32, top_left.1 + c as u32);
+                if cell.is_empty() {
+                    continue;
+                }
+                if let Some(date) = cell.strip_prefix("d:") {
+                    let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+                    s.set_value(row, col, d);
+                } else if let Ok(n) = cell.parse::<f64>() {
+                    s.set_value(row, col, n);
+                } else {
+                    s.set_value(row, col, cell);
+                }
+            }
+        }
+        workbook.push_sheet(s);
+        spreadsheet_ods::write_ods_buf(&mut workbook, Vec::new()).unwrap()
+    }
+
+    #[test]
+    fn formats_are_told_by_content_and_the_extension_is_a_hint() {
+        let x = xlsx("Feuille1", (0, 0), &[&["a"]]);
+        let o = ods("Feuille1", (0, 0), &[&["a"]]);
+        assert_eq!(Format::detect("t.xlsx", &x), Ok(Format::Xlsx));
+        assert_eq!(Format::detect("t.csv", &x), Ok(Format::Xlsx), "the content wins over the name");
+        assert_eq!(Format::detect("t.xlsx", &o), Ok(Format::Ods));
+        assert_eq!(Format::detect("t", b"a,b\n1,2\n"), Ok(Format::Csv));
+        let renamed = Format::detect("t.xlsx", b"a;b\n1;2\n").unwrap_err().to_string();
+        assert!(renamed.starts_with("t.xlsx : le nom du fichier annonce un classeur (.xlsx)"), "{renamed}");
+        let xls = Format::detect("t.xls", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\0").unwrap_err().to_string();
+        assert!(xls.contains("Excel 97-2003"), "{xls}");
+        let other_zip = Format::detect("t.zip", b"PK\x03\x04\x14\0\0\0word/document.xml").unwrap_err().to_string();
+        assert!(other_zip.contains("ni un classeur XLSX ni un classeur ODS"), "{other_zip}");
+    }
+
+    #[test]
+    fn a_sheet_keeps_its_places_numbers_and_dates() {
+        // The table starts at B3: rows and columns are those the spreadsheet shows.
+        let rows: &[&[&str]] = &[
+            &["\u{feff} Code ", "Valeur", "Date", "Texte"],
+            &["62119", "18.6", "d:2025-06-30", "  Béthune "],
+            &["", "", "", ""],
+            &["62178", "1075", "d:2024-01-01", "0.30000000000000004"],
+        ];
+        for (name, bytes) in [("t.xlsx", xlsx("Données", (2, 1), rows)), ("t.ods", ods("Données", (2, 1), rows))] {
+            let t = Table::read(name, &bytes).unwrap();
+            assert_eq!(t.header, ["Code", "Valeur", "Date", "Texte"], "{name}");
+            assert_eq!(t.header_place, Location::Row { sheet: "Données".into(), row: 3 }, "{name}");
+            assert_eq!(t.rows.len(), 2, "the empty row is skipped ({name})");
+            assert_eq!(t.rows[0].cells, ["62119", "18.6", "2025-06-30", "Béthune"], "{name}");
+            // 0.30000000000000004 was written as a number: the 15 digits a spreadsheet keeps read 0.3.
+            assert_eq!(t.rows[1].cells, ["62178", "1075", "2024-01-01", "0.3"], "{name}");
+            assert_eq!(t.rows[1].place, Location::Row { sheet: "Données".into(), row: 6 }, "{name}");
+            let valeur = t.column(&["VALEUR"]).unwrap();
+            assert_eq!(valeur, Column { index: 1, name: "Valeur".into() });
+            let e = t.cell_error(&t.rows[1], &valeur, "faux").to_string();
+            assert_eq!(e, format!("{name}, feuille « Données », ligne 6, colonne C, champ « Valeur » : faux"));
+        }
+    }
+
+    #[test]
+    fn csv_keeps_its_lines_separators_and_header_rules() {
+        let t = Table::read("t.csv", "\u{feff} Code ;NOM\n\n62119;Béthune\n;\n62178 ; Bruay\n".as_bytes()).unwrap();
+        assert_eq!(t.header, ["Code", "NOM"]);
+        assert_eq!(t.column(&["nom"]).map(|c| c.index), Some(1));
+        assert_eq!(t.rows.iter().map(|r| r.place.clone()).collect::<Vec<_>>(), [Location::Line(3), Location::Line(5)]);
+        assert_eq!(t.rows[1].cells, ["62178", "Bruay"]);
+        let code = t.column(&["code"]).unwrap();
+        assert_eq!(t.cell_error(&t.rows[1], &code, "x").to_string(), "t.csv, ligne 5, champ « Code » : x");
+        let missing = t.require(&[&["code"], &["type", "EQUIP_TYPE"]], &["code", "type"]).unwrap_err().to_string();
+        assert!(missing.contains("t.csv, ligne 1 : colonne(s) manquante(s) : type (ou EQUIP_TYPE)"), "{missing}");
+        let empty = Table::read("vide.csv", b"").unwrap().require(&[&["code"]], &["code"]).unwrap_err().to_string();
+        assert!(empty.contains("vide.csv, ligne 1 : le fichier est vide"), "{empty}");
+        // A line in Windows-1252 is not UTF-8: it is set aside, with its line, and the others are read.
+        let t = Table::read("t.csv", b"code,nom\n62119,B\xe9thune\n62178,Bruay\n").unwrap();
+        assert_eq!(t.rows.len(), 1);
+        assert_eq!(t.unreadable.len(), 1);
+        assert!(t.unreadable[0].to_string().starts_with("t.csv, ligne 2 : ligne CSV illisible"), "{:?}", t.unreadable);
+    }
+
+    #[test]
+    fn columns_are_lettered_as_spreadsheets_do() {
+        assert_eq!(column_letters(0), "A");
+        assert_eq!(column_letters(25), "Z");
+        assert_eq!(column_letters(26), "AA");
+        assert_eq!(column_letters(27), "AB");
+        assert_eq!(column_letters(701), "ZZ");
+        assert_eq!(column_letters(702), "AAA");
+    }
+
+    #[test]
+    fn a_damaged_spreadsheet_is_an_error_never_a_panic() {
+        for (name, good) in
+            [("t.xlsx", xlsx("F", (0, 0), &[&["a", "b"], &["1", "2"]])), ("t.ods", ods("F", (0, 0), &[&["a"], &["1"]]))]
+        {
+            let cut = Table::read(name, &good[..good.len() / 2]).unwrap_err().to_string();
+            assert!(cut.contains(&format!("{name} : classeur")) && cut.contains("illisible"), "{cut}");
+            // Flip bytes all along the file: each read gives a table or an error, and never panics.
+            for i in (0..good.len()).step_by(37) {
+                let mut bad = good.clone();
+                bad[i] ^= 0x5A;
+                let _ = Table::read(name, &bad);
+            }
+        }
+    }
+}

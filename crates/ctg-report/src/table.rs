@@ -1,0 +1,725 @@
+//! One export mechanism for every table of the web application: a page builds a [`Table`] (columns and
+//! typed cells) once, and [`export`] writes it as CSV, XLSX or ODS.
+//!
+//! - CSV is for machines: comma separator, UTF-8 without byte order mark, a header row of the column
+//!   keys, numbers with a dot as decimal separator and no grouping, amounts in euros with two decimals,
+//!   percentages as the number itself (`42.1` for 42,1 %), ISO dates (`2026-01-31`).
+//! - XLSX and ODS are for people: one sheet named after the title, a bold and frozen header row of the
+//!   French labels, numbers stored as numbers and dates as dates, each shown in a French-friendly format
+//!   (the spreadsheet applies the reader's separators), column widths fitted to the content.
+//!
+//! In every format an [`Value::Empty`] cell is empty and a [`Value::Masked`] cell (statistical secret)
+//! holds the text `secret`. A decimal or percentage that is not a finite number (NaN, infinity) is
+//! written as an empty cell, since no format can hold it as a number.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Workbook, Worksheet};
+use spreadsheet_ods::format::FormatNumberStyle;
+use spreadsheet_ods::style::units::{TextAlign, TextAlignSource};
+use spreadsheet_ods::{
+    CellStyle, CellStyleRef, Length, Sheet, ValueFormatCurrency, ValueFormatDateTime, ValueFormatNumber,
+    ValueFormatPercentage, WorkBook,
+};
+
+use crate::ReportError;
+
+/// The text written in place of a value covered by the statistical secret.
+pub const MASKED_TEXT: &str = "secret";
+
+/// Excel's largest row count, the header row included (LibreOffice has the same limit).
+const MAX_ROWS: usize = 1_048_576;
+/// Excel's and LibreOffice's largest column count.
+const MAX_COLUMNS: usize = 16_384;
+/// Spreadsheet applications refuse longer sheet names (counted in UTF-16 code units).
+const MAX_SHEET_NAME: usize = 31;
+
+/// One cell of a [`Table`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Free text. Codes and years that must not be grouped by thousands (`62023`, `2026`) are text too.
+    Text(String),
+    /// A whole number, shown with thousands grouping in spreadsheets.
+    Integer(i64),
+    /// A number shown with a fixed number of decimals.
+    Decimal {
+        /// The number.
+        value: f64,
+        /// How many decimals to show (and to write in CSV).
+        decimals: u8,
+    },
+    /// A percentage: `42.1` means 42,1 %. In spreadsheets it is stored as the fraction (0.421) with a
+    /// percent format, as spreadsheets expect.
+    Percent(f64),
+    /// An amount in euro cents: `11_002_139` is 110 021,39 €.
+    Cents(i64),
+    /// A calendar date.
+    Date(NaiveDate),
+    /// No value (unknown, not applicable): an empty cell, never 0.
+    Empty,
+    /// A value covered by the statistical secret: the text `secret`.
+    Masked,
+}
+
+/// One column of a [`Table`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// Machine name, in snake_case: the CSV header.
+    pub key: String,
+    /// French label: the XLSX and ODS header.
+    pub label: String,
+}
+
+impl Column {
+    /// A column from its key and its label.
+    pub fn new(key: impl Into<String>, label: impl Into<String>) -> Self {
+        Column { key: key.into(), label: label.into() }
+    }
+}
+
+/// A table to export: every row has exactly one cell per column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// The title: the name of the spreadsheet's sheet (shortened and cleaned as needed).
+    pub title: String,
+    /// The columns, in order.
+    pub columns: Vec<Column>,
+    /// The rows, each with one cell per column.
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// A format a [`Table`] can be exported to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExportFormat {
+    /// Comma-separated values, UTF-8.
+    Csv,
+    /// Office Open XML workbook (Excel).
+    Xlsx,
+    /// OpenDocument spreadsheet (LibreOffice).
+    Ods,
+}
+
+impl ExportFormat {
+    /// Every format, in the order to offer them.
+    pub const ALL: [ExportFormat; 3] = [ExportFormat::Csv, ExportFormat::Xlsx, ExportFormat::Ods];
+
+    /// The format named by its extension (`csv`, `xlsx`, `ods`, in any case).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.extension().eq_ignore_ascii_case(s))
+    }
+
+    /// The file extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Xlsx => "xlsx",
+            ExportFormat::Ods => "ods",
+        }
+    }
+
+    /// The media type to serve the file with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "text/csv; charset=utf-8",
+            ExportFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ExportFormat::Ods => "application/vnd.oasis.opendocument.spreadsheet",
+        }
+    }
+
+    /// A short French name, for a download link.
+    pub fn label(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "CSV",
+            ExportFormat::Xlsx => "Excel (XLSX)",
+            ExportFormat::Ods => "LibreOffice (ODS)",
+        }
+    }
+}
+
+/// The table written in the given format. Fails if a row does not have one cell per column, if the table
+/// does not fit in a spreadsheet (XLSX, ODS), or if the writer fails.
+pub fn export(table: &Table, format: ExportFormat) -> Result<Vec<u8>, ReportError> {
+    check_row_lengths(table)?;
+    match format {
+        ExportFormat::Csv => csv(table),
+        ExportFormat::Xlsx => {
+            check_size(table)?;
+            xlsx(table)
+        }
+        ExportFormat::Ods => {
+            check_size(table)?;
+            ods(table)
+        }
+    }
+}
+
+fn check_row_lengths(table: &Table) -> Result<(), ReportError> {
+    let expected = table.columns.len();
+    match table.rows.iter().position(|r| r.len() != expected) {
+        Some(i) => {
+            Err(ReportError::RowLength { table: table.title.clone(), row: i + 1, expected, found: table.rows[i].len() })
+        }
+        None => Ok(()),
+    }
+}
+
+fn check_size(table: &Table) -> Result<(), ReportError> {
+    if table.rows.len() >= MAX_ROWS || table.columns.len() > MAX_COLUMNS {
+        return Err(ReportError::TooLarge {
+            table: table.title.clone(),
+            rows: table.rows.len(),
+            columns: table.columns.len(),
+        });
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------
+// CSV
+
+fn csv(table: &Table) -> Result<Vec<u8>, ReportError> {
+    if table.columns.is_empty() {
+        // The csv crate writes an empty record as `""`: a table without columns is an empty file.
+        return Ok(Vec::new());
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(table.columns.iter().map(|c| c.key.as_str()))?;
+    for row in &table.rows {
+        w.write_record(row.iter().map(csv_cell))?;
+    }
+    w.into_inner().map_err(|e| ReportError::Csv(csv::Error::from(e.into_error())))
+}
+
+fn csv_cell(v: &Value) -> String {
+    match v {
+        Value::Text(s) => s.clone(),
+        Value::Integer(n) => n.to_string(),
+        Value::Decimal { value, decimals } => fixed(*value, *decimals).unwrap_or_default(),
+        Value::Percent(p) if p.is_finite() => shortest(*p),
+        Value::Percent(_) | Value::Empty => String::new(),
+        Value::Cents(c) => euros(*c),
+        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+        Value::Masked => MASKED_TEXT.to_owned(),
+    }
+}
+
+/// `value` with `decimals` decimals and a dot, never `-0.0`; `None` if it is not finite.
+fn fixed(value: f64, decimals: u8) -> Option<String> {
+    if !value.is_finite() {
+        return None;
+    }
+    let s = format!("{:.*}", usize::from(decimals), value);
+    Some(match s.strip_prefix('-') {
+        Some(abs) if abs.bytes().all(|b| b == b'0' || b == b'.') => abs.to_owned(),
+        _ => s,
+    })
+}
+
+/// The shortest decimal writing of a finite number that reads back to it (`42.1`, `3`), never `-0`.
+fn shortest(value: f64) -> String {
+    if value == 0.0 {
+        "0".to_owned()
+    } else {
+        value.to_string()
+    }
+}
+
+/// `11002139` → `110021.39`, `-5` → `-0.05`.
+fn euros(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// A percentage (42.1) as the fraction spreadsheets store (0.421), without the rounding noise of a
+/// division (42.1 / 100 is 0.42100000000000004): the decimal exponent is shifted instead.
+fn percent_fraction(p: f64) -> f64 {
+    let sci = format!("{p:e}");
+    match sci.split_once('e') {
+        Some((mantissa, exp)) => match exp.parse::<i32>() {
+            Ok(exp) => format!("{mantissa}e{}", exp - 2).parse().unwrap_or(p / 100.0),
+            Err(_) => p / 100.0,
+        },
+        None => p / 100.0,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Spreadsheets (shared)
+
+/// A sheet name that spreadsheet applications accept, from a table title: the characters `[]:*?/\`
+/// replaced (`[` `]` by parentheses, `:` `/` `\` by a hyphen, `*` `?` removed), control characters
+/// removed, spaces collapsed, at most 31 UTF-16 code units (cut at a word boundary when one is near
+/// the end), no leading or trailing apostrophe, never
+/// empty (`Tableau`) and never Excel's reserved `History`.
+pub fn sheet_name(title: &str) -> String {
+    let mut cleaned = String::with_capacity(title.len());
+    for ch in title.chars() {
+        let ch = match ch {
+            '[' => '(',
+            ']' => ')',
+            ':' | '/' | '\\' => '-',
+            '*' | '?' => continue,
+            c if c.is_whitespace() => ' ',
+            c if c.is_control() => continue,
+            c => c,
+        };
+        if ch == ' ' && (cleaned.is_empty() || cleaned.ends_with(' ')) {
+            continue;
+        }
+        cleaned.push(ch);
+    }
+    let mut name = String::new();
+    let mut units = 0;
+    let mut truncated = false;
+    for ch in cleaned.chars() {
+        units += ch.len_utf16();
+        if units > MAX_SHEET_NAME {
+            truncated = true;
+            break;
+        }
+        name.push(ch);
+    }
+    // A cut title ends at a word boundary when one is near the end.
+    if truncated {
+        if let Some(space) = name.rfind(' ').filter(|&i| name[..i].chars().count() >= 20) {
+            name.truncate(space);
+        }
+    }
+    let name = name.trim_matches(|c: char| c == '\'' || c == ' ');
+    if name.is_empty() || name.eq_ignore_ascii_case("history") {
+        "Tableau".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+/// Roughly how many characters a cell takes once displayed in French.
+fn display_width(v: &Value) -> usize {
+    let chars = |s: String| s.chars().count();
+    match v {
+        Value::Text(s) => s.lines().map(|l| l.chars().count()).max().unwrap_or(0),
+        Value::Integer(n) => chars(ctg_domain::format::integer(*n)),
+        Value::Decimal { value, decimals } => chars(crate::chart::format_number_fr(*value, *decimals)),
+        Value::Percent(p) => chars(crate::chart::format_number_fr(*p, 1)) + 2,
+        Value::Cents(c) => chars(crate::chart::format_number_fr(*c as f64 / 100.0, 2)) + 2,
+        Value::Date(_) => 10,
+        Value::Empty => 0,
+        Value::Masked => MASKED_TEXT.len(),
+    }
+}
+
+/// The width of each column, in characters: the widest of the label and the cells, within bounds.
+fn column_widths(table: &Table) -> Vec<f64> {
+    (0..table.columns.len())
+        .map(|c| {
+            let label = table.columns[c].label.chars().count();
+            let cells = table.rows.iter().map(|r| display_width(&r[c])).max().unwrap_or(0);
+            (label.max(cells).clamp(6, 60) + 2) as f64
+        })
+        .collect()
+}
+
+/// Whether a date can be stored as a spreadsheet date (Excel counts from 1900 to 9999); others are
+/// written as ISO text.
+fn spreadsheet_date(d: NaiveDate) -> Option<ExcelDateTime> {
+    let year = u16::try_from(d.year()).ok()?;
+    // Month and day always fit in a u8.
+    ExcelDateTime::from_ymd(year, d.month() as u8, d.day() as u8).ok()
+}
+
+// ---------------------------------------------------------------------------------------------------
+// XLSX
+
+fn xlsx(table: &Table) -> Result<Vec<u8>, ReportError> {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(sheet_name(&table.title))?;
+    write_xlsx_sheet(sheet, table)?;
+    Ok(workbook.save_to_buffer()?)
+}
+
+fn write_xlsx_sheet(sheet: &mut Worksheet, table: &Table) -> Result<(), ReportError> {
+    let header = Format::new().set_bold().set_text_wrap().set_align(FormatAlign::Top);
+    let integer = Format::new().set_num_format("#,##0");
+    let cents = Format::new().set_num_format("#,##0.00\\ \"€\"");
+    let percent = Format::new().set_num_format("0.0\\ %");
+    let date = Format::new().set_num_format("dd/mm/yyyy");
+    let masked = Format::new().set_align(FormatAlign::Right);
+    let mut decimal_formats: BTreeMap<u8, Format> = BTreeMap::new();
+
+    // `check_size` bounds both, so the conversions cannot fail.
+    let col_num = |c: usize| u16::try_from(c).unwrap_or(u16::MAX);
+    let row_num = |r: usize| u32::try_from(r).unwrap_or(u32::MAX);
+
+    for (c, (column, width)) in table.columns.iter().zip(column_widths(table)).enumerate() {
+        sheet.write_string_with_format(0, col_num(c), &column.label, &header)?;
+        sheet.set_column_width(col_num(c), width)?;
+    }
+    if !table.columns.is_empty() {
+        sheet.set_freeze_panes(1, 0)?;
+    }
+    for (r, row) in table.rows.iter().enumerate() {
+        let r = row_num(r + 1);
+        for (c, cell) in row.iter().enumerate() {
+            let c = col_num(c);
+            match cell {
+                Value::Text(s) => {
+                    sheet.write_string(r, c, s)?;
+                }
+                Value::Integer(n) => {
+                    // Beyond 2^53 the spreadsheet loses digits, as it would for any number.
+                    sheet.write_number_with_format(r, c, *n as f64, &integer)?;
+                }
+                Value::Decimal { value, decimals } if value.is_finite() => {
+                    let format = decimal_formats
+                        .entry(*decimals)
+                        .or_insert_with(|| Format::new().set_num_format(decimal_pattern(*decimals)));
+                    sheet.write_number_with_format(r, c, *value, format)?;
+                }
+                Value::Percent(p) if p.is_finite() => {
+                    sheet.write_number_with_format(r, c, percent_fraction(*p), &percent)?;
+                }
+                Value::Cents(v) => {
+                    sheet.write_number_with_format(r, c, *v as f64 / 100.0, &cents)?;
+                }
+                Value::Date(d) => match spreadsheet_date(*d) {
+                    Some(xd) => {
+                        sheet.write_datetime_with_format(r, c, xd, &date)?;
+                    }
+                    None => {
+                        sheet.write_string(r, c, d.format("%Y-%m-%d").to_string())?;
+                    }
+                },
+                Value::Masked => {
+                    sheet.write_string_with_format(r, c, MASKED_TEXT, &masked)?;
+                }
+                Value::Decimal { .. } | Value::Percent(_) | Value::Empty => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `#,##0` then as many zeros after the dot as decimals.
+fn decimal_pattern(decimals: u8) -> String {
+    if decimals == 0 {
+        "#,##0".to_owned()
+    } else {
+        format!("#,##0.{}", "0".repeat(usize::from(decimals)))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// ODS
+
+fn ods(table: &Table) -> Result<Vec<u8>, ReportError> {
+    let mut book = WorkBook::new_empty();
+    let styles = OdsStyles::new(&mut book, table);
+    let mut sheet = Sheet::new(sheet_name(&table.title));
+
+    let col_num = |c: usize| u32::try_from(c).unwrap_or(u32::MAX);
+    let row_num = |r: usize| u32::try_from(r).unwrap_or(u32::MAX);
+
+    for (c, (column, width)) in table.columns.iter().zip(column_widths(table)).enumerate() {
+        sheet.set_styled_value(0, col_num(c), column.label.as_str(), &styles.header);
+        // About 1.9 mm per character of the default 10 pt font.
+        sheet.set_col_width(col_num(c), Length::Mm(width * 1.9));
+    }
+    if !table.columns.is_empty() {
+        sheet.split_row_header(0);
+    }
+    for (r, row) in table.rows.iter().enumerate() {
+        let r = row_num(r + 1);
+        for (c, cell) in row.iter().enumerate() {
+            let c = col_num(c);
+            match cell {
+                Value::Text(s) => sheet.set_value(r, c, s.as_str()),
+                Value::Integer(n) => sheet.set_styled_value(r, c, *n as f64, &styles.integer),
+                Value::Decimal { value, decimals } if value.is_finite() => {
+                    let style = styles.decimals.get(decimals).unwrap_or(&styles.integer);
+                    sheet.set_styled_value(r, c, *value, style);
+                }
+                Value::Percent(p) if p.is_finite() => {
+                    let v = spreadsheet_ods::Value::Percentage(percent_fraction(*p));
+                    sheet.set_styled_value(r, c, v, &styles.percent);
+                }
+                Value::Cents(v) => {
+                    let v = spreadsheet_ods::Value::Currency(*v as f64 / 100.0, "EUR".into());
+                    sheet.set_styled_value(r, c, v, &styles.cents);
+                }
+                Value::Date(d) => sheet.set_styled_value(r, c, *d, &styles.date),
+                Value::Masked => sheet.set_styled_value(r, c, MASKED_TEXT, &styles.masked),
+                Value::Decimal { .. } | Value::Percent(_) | Value::Empty => {}
+            }
+        }
+    }
+    book.push_sheet(sheet);
+    Ok(spreadsheet_ods::write_ods_buf(&mut book, Vec::new())?)
+}
+
+/// The cell styles of an ODS export, with their value formats.
+struct OdsStyles {
+    header: CellStyleRef,
+    integer: CellStyleRef,
+    decimals: BTreeMap<u8, CellStyleRef>,
+    percent: CellStyleRef,
+    cents: CellStyleRef,
+    date: CellStyleRef,
+    masked: CellStyleRef,
+}
+
+impl OdsStyles {
+    fn new(book: &mut WorkBook, table: &Table) -> Self {
+        let mut header = CellStyle::new_empty();
+        header.set_name("entete");
+        header.set_font_bold();
+        let header = book.add_cellstyle(header);
+
+        let integer = number_style(book, 0);
+        let mut decimals = BTreeMap::new();
+        for cell in table.rows.iter().flatten() {
+            if let Value::Decimal { decimals: d, .. } = cell {
+                if !decimals.contains_key(d) {
+                    decimals.insert(*d, number_style(book, *d));
+                }
+            }
+        }
+
+        let mut f = ValueFormatPercentage::new_named("format_pourcentage");
+        f.part_number().min_integer_digits(1).fixed_decimal_places(1).build();
+        f.part_text("\u{a0}%").build();
+        let f = book.add_percentage_format(f);
+        let percent = book.add_cellstyle(CellStyle::new("pourcentage", &f));
+
+        let mut f = ValueFormatCurrency::new_named("format_euros");
+        f.part_number().min_integer_digits(1).fixed_decimal_places(2).grouping().build();
+        f.part_text("\u{a0}").build();
+        f.part_currency().symbol("€").build();
+        let f = book.add_currency_format(f);
+        let cents = book.add_cellstyle(CellStyle::new("euros", &f));
+
+        let mut f = ValueFormatDateTime::new_named("format_date");
+        f.part_day().style(FormatNumberStyle::Long).build();
+        f.part_text("/").build();
+        f.part_month().style(FormatNumberStyle::Long).build();
+        f.part_text("/").build();
+        f.part_year().style(FormatNumberStyle::Long).build();
+        let f = book.add_datetime_format(f);
+        let date = book.add_cellstyle(CellStyle::new("date", &f));
+
+        let mut masked = CellStyle::new_empty();
+        masked.set_name("secret");
+        masked.set_text_align_source(TextAlignSource::Fix);
+        masked.set_text_align(TextAlign::End);
+        let masked = book.add_cellstyle(masked);
+
+        OdsStyles { header, integer, decimals, percent, cents, date, masked }
+    }
+}
+
+/// A cell style for numbers with thousands grouping and a fixed number of decimals.
+fn number_style(book: &mut WorkBook, decimals: u8) -> CellStyleRef {
+    let mut f = ValueFormatNumber::new_named(format!("format_nombre_{decimals}"));
+    f.part_number().min_integer_digits(1).fixed_decimal_places(decimals).grouping().build();
+    let f = book.add_number_format(f);
+    book.add_cellstyle(CellStyle::new(format!("nombre_{decimals}"), &f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{Data, Reader};
+    use std::io::Cursor;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    /// A table with every kind of value, in the second row.
+    fn sample() -> Table {
+        Table {
+            title: "Places d'accueil : 2024/2025 [brouillon]".into(),
+            columns: vec![
+                Column::new("nom", "Nom"),
+                Column::new("enfants", "Enfants de moins de 3 ans"),
+                Column::new("taux", "Taux de couverture"),
+                Column::new("part", "Part"),
+                Column::new("montant", "Montant"),
+                Column::new("date_effet", "Date d'effet"),
+                Column::new("vide", "Vide"),
+                Column::new("masque", "Masqué"),
+            ],
+            rows: vec![
+                vec![
+                    Value::Text("Lens".into()),
+                    Value::Integer(274_466),
+                    Value::Decimal { value: 18.63, decimals: 1 },
+                    Value::Percent(42.1),
+                    Value::Cents(11_002_139),
+                    Value::Date(date(2026, 1, 31)),
+                    Value::Empty,
+                    Value::Masked,
+                ],
+                vec![
+                    Value::Text("Béthune, « centre » \"nord\"".into()),
+                    Value::Integer(-12),
+                    Value::Decimal { value: -0.04, decimals: 1 },
+                    Value::Percent(0.0),
+                    Value::Cents(-5),
+                    Value::Date(date(1850, 7, 14)),
+                    Value::Empty,
+                    Value::Decimal { value: f64::NAN, decimals: 2 },
+                ],
+            ],
+        }
+    }
+
+    #[test]
+    fn csv_output_is_exact() {
+        let out = String::from_utf8(export(&sample(), ExportFormat::Csv).unwrap()).unwrap();
+        assert_eq!(
+            out,
+            "nom,enfants,taux,part,montant,date_effet,vide,masque\n\
+             Lens,274466,18.6,42.1,110021.39,2026-01-31,,secret\n\
+             \"Béthune, « centre » \"\"nord\"\"\",-12,0.0,0,-0.05,1850-07-14,,\n"
+        );
+    }
+
+    #[test]
+    fn rows_of_the_wrong_length_are_refused_in_french() {
+        let mut t = sample();
+        t.rows[1].pop();
+        for format in ExportFormat::ALL {
+            let err = export(&t, format).unwrap_err();
+            assert!(matches!(err, ReportError::RowLength { row: 2, expected: 8, found: 7, .. }), "{err:?}");
+        }
+        assert_eq!(
+            export(&t, ExportFormat::Csv).unwrap_err().to_string(),
+            "la ligne 2 du tableau « Places d'accueil : 2024/2025 [brouillon] » a 7 cellule(s) pour 8 colonne(s)"
+        );
+    }
+
+    #[test]
+    fn formats_parse_from_their_extension() {
+        for f in ExportFormat::ALL {
+            assert_eq!(ExportFormat::parse(f.extension()), Some(f));
+        }
+        assert_eq!(ExportFormat::parse("XLSX"), Some(ExportFormat::Xlsx));
+        assert_eq!(ExportFormat::parse("pdf"), None);
+        assert_eq!(ExportFormat::parse(""), None);
+        assert_eq!(ExportFormat::Csv.content_type(), "text/csv; charset=utf-8");
+        assert_eq!(ExportFormat::Ods.content_type(), "application/vnd.oasis.opendocument.spreadsheet");
+    }
+
+    #[test]
+    fn sheet_names_are_cleaned_and_shortened() {
+        assert_eq!(sheet_name("Places d'accueil : 2024/2025 [brouillon]"), "Places d'accueil - 2024-2025");
+        assert_eq!(sheet_name("Taux ? *"), "Taux");
+        assert_eq!(sheet_name("a\\b"), "a-b");
+        assert_eq!(sheet_name("  Deux   espaces\tet\nlignes "), "Deux espaces et lignes");
+        assert_eq!(sheet_name("'Cité'"), "Cité");
+        assert_eq!(sheet_name("*?"), "Tableau");
+        assert_eq!(sheet_name("History"), "Tableau");
+        let long = "Établissements d'accueil du jeune enfant par commune";
+        assert_eq!(sheet_name(long), "Établissements d'accueil du");
+        let one_word = "Établissementsd'accueildujeuneenfant";
+        assert_eq!(sheet_name(one_word), one_word.chars().take(31).collect::<String>());
+        // Characters outside the basic plane count twice.
+        assert_eq!(sheet_name(&"😀".repeat(20)).encode_utf16().count(), 30);
+        for title in ["[]:*?/\\", "a:b", "x".repeat(100).as_str()] {
+            let n = sheet_name(title);
+            assert!(!n.contains(['[', ']', ':', '*', '?', '/', '\\']) && !n.is_empty() && n.len() <= 31, "{n}");
+        }
+    }
+
+    #[test]
+    fn percentages_become_exact_fractions() {
+        assert_eq!(percent_fraction(42.1), 0.421);
+        assert_eq!(percent_fraction(-7.25), -0.0725);
+        assert_eq!(percent_fraction(100.0), 1.0);
+        assert_eq!(percent_fraction(0.0), 0.0);
+    }
+
+    #[test]
+    fn xlsx_reads_back_with_numbers_dates_and_the_secret() {
+        let bytes = export(&sample(), ExportFormat::Xlsx).unwrap();
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+        assert_eq!(book.sheet_names(), vec!["Places d'accueil - 2024-2025".to_owned()]);
+        let range = book.worksheet_range("Places d'accueil - 2024-2025").unwrap();
+        assert_eq!(range.get_value((0, 0)), Some(&Data::String("Nom".into())));
+        assert_eq!(range.get_value((0, 5)), Some(&Data::String("Date d'effet".into())));
+        assert_eq!(range.get_value((1, 1)), Some(&Data::Float(274_466.0)));
+        assert_eq!(range.get_value((1, 2)), Some(&Data::Float(18.63)));
+        assert_eq!(range.get_value((1, 3)), Some(&Data::Float(0.421)));
+        assert_eq!(range.get_value((1, 4)), Some(&Data::Float(110_021.39)));
+        match range.get_value((1, 5)) {
+            // 2026-01-31 is day 46053 in Excel's count.
+            Some(Data::DateTime(d)) => assert_eq!(d.as_f64(), 46_053.0),
+            other => panic!("not a date: {other:?}"),
+        }
+        assert!(matches!(range.get_value((1, 6)), None | Some(Data::Empty)));
+        assert_eq!(range.get_value((1, 7)), Some(&Data::String("secret".into())));
+        assert_eq!(range.get_value((2, 0)), Some(&Data::String("Béthune, « centre » \"nord\"".into())));
+        // Before 1900, Excel has no dates: ISO text.
+        assert_eq!(range.get_value((2, 5)), Some(&Data::String("1850-07-14".into())));
+        assert!(matches!(range.get_value((2, 7)), None | Some(Data::Empty)));
+
+        let styles = book.worksheet_style("Places d'accueil - 2024-2025").unwrap();
+        assert!(styles.get((0, 0)).and_then(|s| s.font.as_ref()).is_some_and(|f| f.is_bold()));
+        let code = |pos| styles.get(pos).and_then(|s| s.number_format.as_ref()).map(|f| f.format_code.clone());
+        assert_eq!(code((1, 1)).as_deref(), Some("#,##0"));
+        assert_eq!(code((1, 2)).as_deref(), Some("#,##0.0"));
+        assert_eq!(code((1, 3)).as_deref(), Some("0.0\\ %"));
+        assert_eq!(code((1, 4)).as_deref(), Some("#,##0.00\\ \"€\""));
+        assert_eq!(code((1, 5)).as_deref(), Some("dd/mm/yyyy"));
+    }
+
+    #[test]
+    fn ods_reads_back_with_numbers_dates_and_the_secret() {
+        let bytes = export(&sample(), ExportFormat::Ods).unwrap();
+        let mut book: calamine::Ods<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+        assert_eq!(book.sheet_names(), vec!["Places d'accueil - 2024-2025".to_owned()]);
+        let range = book.worksheet_range("Places d'accueil - 2024-2025").unwrap();
+        assert_eq!(range.get_value((0, 0)), Some(&Data::String("Nom".into())));
+        assert_eq!(range.get_value((0, 7)), Some(&Data::String("Masqué".into())));
+        assert_eq!(range.get_value((1, 1)), Some(&Data::Float(274_466.0)));
+        assert_eq!(range.get_value((1, 2)), Some(&Data::Float(18.63)));
+        assert_eq!(range.get_value((1, 3)), Some(&Data::Float(0.421)));
+        assert_eq!(range.get_value((1, 4)), Some(&Data::Float(110_021.39)));
+        match range.get_value((1, 5)) {
+            Some(Data::DateTimeIso(d)) => assert!(d.starts_with("2026-01-31"), "{d}"),
+            other => panic!("not a date: {other:?}"),
+        }
+        assert!(matches!(range.get_value((1, 6)), None | Some(Data::Empty)));
+        assert_eq!(range.get_value((1, 7)), Some(&Data::String("secret".into())));
+        assert_eq!(range.get_value((2, 0)), Some(&Data::String("Béthune, « centre » \"nord\"".into())));
+        assert_eq!(range.get_value((2, 4)), Some(&Data::Float(-0.05)));
+        match range.get_value((2, 5)) {
+            Some(Data::DateTimeIso(d)) => assert!(d.starts_with("1850-07-14"), "{d}"),
+            other => panic!("not a date: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_empty_table_still_exports() {
+        let t = Table { title: String::new(), columns: vec![], rows: vec![] };
+        assert_eq!(export(&t, ExportFormat::Csv).unwrap(), b"");
+        for format in [ExportFormat::Xlsx, ExportFormat::Ods] {
+            assert!(!export(&t, format).unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn column_widths_follow_the_widest_cell() {
+        let t = sample();
+        let w = column_widths(&t);
+        // "Béthune, « centre » \"nord\"" is 26 characters, wider than "Nom".
+        assert_eq!(w[0], 28.0);
+        // The label "Enfants de moins de 3 ans" (25) is wider than "274 466".
+        assert_eq!(w[1], 27.0);
+        // Narrow columns keep a minimum width.
+        assert_eq!(w[6], 8.0);
+    }
+}

@@ -1,0 +1,81 @@
+//! The one download mechanism of every table page: the page builds a [`Table`] of what it shows (already
+//! masked for the public), and `?format=csv|xlsx|ods` (with `&tableau=…` when a page has several)
+//! returns it as a file instead of the page.
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use ctg_report::table::{export, ExportFormat, Table};
+use serde::Deserialize;
+
+use crate::WebError;
+
+/// The query parameters of a download.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct ExportQuery {
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub tableau: Option<String>,
+}
+
+impl ExportQuery {
+    /// The format asked for, if any; an unknown one is a clear 400.
+    pub fn format(&self) -> Result<Option<ExportFormat>, WebError> {
+        match self.format.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+            None => Ok(None),
+            Some(f) => ExportFormat::parse(f).map(Some).ok_or_else(|| {
+                WebError::BadRequest(format!(
+                    "format de téléchargement inconnu « {f} » (formats admis : csv, xlsx, ods)"
+                ))
+            }),
+        }
+    }
+
+    /// Whether the download asks for this table (`tableau` absent means the page's first table).
+    pub fn wants(&self, table: &str, first: bool) -> bool {
+        match self.tableau.as_deref() {
+            None | Some("") => first,
+            Some(t) => t == table,
+        }
+    }
+}
+
+/// The file of a table, named `stem.ext`.
+pub fn download(table: &Table, format: ExportFormat, stem: &str) -> Result<Response, WebError> {
+    let bytes = export(table, format).map_err(|e| WebError::Internal(Box::new(e)))?;
+    let safe: String =
+        stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{safe}.{}\"", format.extension())),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The download links of a table, for templates: `(label, href)`, keeping the page's own query.
+pub fn links(path: &str, query: &[(&str, String)], table: Option<&str>) -> Vec<(String, String)> {
+    ExportFormat::ALL
+        .iter()
+        .map(|f| {
+            let mut params: Vec<String> =
+                query.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", urlencode(v))).collect();
+            params.push(format!("format={}", f.extension()));
+            if let Some(t) = table {
+                params.push(format!("tableau={t}"));
+            }
+            (f.extension().to_uppercase(), format!("{path}?{}", params.join("&")))
+        })
+        .collect()
+}
+
+fn urlencode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
