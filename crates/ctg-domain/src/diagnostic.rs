@@ -66,6 +66,25 @@ pub fn per_hundred(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| (part as f64 * 10_000.0 / whole as f64).round() / 100.0)
 }
 
+/// The change of an indicator between two periods: absolute, and in percent of the earlier value
+/// (two decimals; `None` when the earlier value is 0). For a rate (`%`), the absolute change is in
+/// points and the percent is not given.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodChange {
+    pub from: String,
+    pub to: String,
+    pub before: f64,
+    pub after: f64,
+    pub absolute: f64,
+    pub percent: Option<f64>,
+}
+
+pub fn period_change(from: &str, before: f64, to: &str, after: f64, is_rate: bool) -> PeriodChange {
+    let absolute = ((after - before) * 100.0).round() / 100.0;
+    let percent = (!is_rate && before != 0.0).then(|| ((after - before) * 10_000.0 / before).round() / 100.0);
+    PeriodChange { from: from.to_owned(), to: to.to_owned(), before, after, absolute, percent }
+}
+
 /// A cell of a table as the public sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Cell {
@@ -159,6 +178,17 @@ mod tests {
         let c = Change::between(crate::Vintage::new(2017).unwrap(), 1_857, crate::Vintage::new(2025).unwrap(), 1_075);
         assert_eq!(c.absolute, -782);
         assert_eq!(c.percent, Some(-42.11));
+    }
+
+    #[test]
+    fn change_between_two_periods() {
+        // FACTS.md: assistants maternels 1,857 in 2017, 1,075 in 2025: −782, −42.1 %.
+        let c = period_change("2017", 1_857.0, "2025", 1_075.0, false);
+        assert_eq!((c.absolute, c.percent), (-782.0, Some(-42.11)));
+        // A rate changes in points: 18.6 % → 17.8 % is −0.8 point, no percent.
+        let r = period_change("2016", 18.6, "2021", 17.8, true);
+        assert_eq!((r.absolute, r.percent), (-0.8, None));
+        assert_eq!(period_change("2020", 0.0, "2021", 5.0, false).percent, None);
     }
 
     #[test]

@@ -760,6 +760,18 @@ pub struct IndicateurDiagnosticDto {
     pub unite: String,
     pub source: String,
     pub valeurs: Vec<ValeurDiagnosticDto>,
+    /// L'évolution de l'intercommunalité de la première à la dernière période connue (non masquée).
+    pub evolution: Option<EvolutionIndicateurDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvolutionIndicateurDto {
+    pub de: String,
+    pub a: String,
+    /// En unités de l'indicateur (en points pour un taux).
+    pub absolue: f64,
+    /// En pourcentage de la valeur de départ ; nul pour un taux.
+    pub pourcentage: Option<f64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -826,7 +838,18 @@ async fn diagnostic(
                             unite: r.indicator.unit.to_owned(),
                             source: r.indicator.source.to_owned(),
                             valeurs: vec![value],
+                            evolution: None,
                         }),
+                    }
+                }
+                for (def, c) in crate::views::changes(rows) {
+                    if let Some(i) = indicateurs.iter_mut().find(|i| i.code == def.code) {
+                        i.evolution = Some(EvolutionIndicateurDto {
+                            de: c.from,
+                            a: c.to,
+                            absolue: c.absolute,
+                            pourcentage: c.percent,
+                        });
                     }
                 }
                 ThemeDiagnosticDto { theme: (*theme).to_owned(), indicateurs }

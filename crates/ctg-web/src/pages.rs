@@ -181,6 +181,8 @@ pub async fn convention(
 pub struct SortQuery {
     tri: Option<String>,
     ordre: Option<String>,
+    #[serde(flatten)]
+    export: crate::export::ExportQuery,
 }
 
 struct Column {
@@ -231,6 +233,7 @@ struct TerritoryPage {
     changes: Vec<ChangeLine>,
     change_label: String,
     sort_label: String,
+    exports: Vec<(String, String)>,
 }
 
 struct DiagnosticLine {
@@ -256,7 +259,7 @@ struct DiagnosticPage {
     commune_code: String,
     communes: Vec<(String, String)>,
     masked_any: bool,
-    themes: Vec<(&'static str, Vec<DiagnosticLine>, Vec<String>)>,
+    themes: Vec<(&'static str, Vec<DiagnosticLine>, Vec<String>, Vec<String>)>,
     map: String,
     exports: Vec<(String, String)>,
 }
@@ -382,7 +385,44 @@ pub async fn diagnostic(
                         .collect(),
                 }));
             }
-            (*theme, lines, charts)
+            let changes = crate::views::changes(rows)
+                .into_iter()
+                .map(|(def, c)| {
+                    let n = |v: f64| crate::views::french_number(v);
+                    let sign = |v: f64| if v > 0.0 { format!("+{}", n(v)) } else { n(v) };
+                    match c.percent {
+                        Some(p) => format!(
+                            "{} : {} en {} → {} en {}, soit {} ({} %)",
+                            def.label,
+                            n(c.before),
+                            c.from,
+                            n(c.after),
+                            c.to,
+                            sign(c.absolute),
+                            sign((p * 10.0).round() / 10.0)
+                        ),
+                        None if def.unit == "%" => format!(
+                            "{} : {} % en {} → {} % en {}, soit {} point(s)",
+                            def.label,
+                            n(c.before),
+                            c.from,
+                            n(c.after),
+                            c.to,
+                            sign(c.absolute)
+                        ),
+                        None => format!(
+                            "{} : {} en {} → {} en {}, soit {}",
+                            def.label,
+                            n(c.before),
+                            c.from,
+                            n(c.after),
+                            c.to,
+                            sign(c.absolute)
+                        ),
+                    }
+                })
+                .collect();
+            (*theme, lines, charts, changes)
         })
         .collect();
     // The legal population of each commune, on a map when outlines are loaded.
@@ -455,6 +495,32 @@ pub async fn territory_csv(
         .into_response())
 }
 
+/// The communes and their populations, in the columns of the population import format.
+fn territory_table(t: &Territory) -> ctg_report::table::Table {
+    use ctg_report::table::{Column as C, Table, Value};
+    let mut columns = vec![C::new("code_insee", "Code INSEE"), C::new("nom", "Commune")];
+    for v in &t.vintages {
+        columns.push(C::new(format!("population_municipale_{v}"), format!("Population municipale {v}")));
+        columns.push(C::new(format!("population_comptee_a_part_{v}"), format!("Population comptée à part {v}")));
+        columns.push(C::new(format!("population_totale_{v}"), format!("Population totale {v}")));
+    }
+    let cell = |x: Option<i64>| x.map_or(Value::Empty, Value::Integer);
+    let rows = t
+        .epci
+        .communes
+        .iter()
+        .map(|c| {
+            let mut row = vec![Value::Text(c.code.to_string()), Value::Text(c.name.clone())];
+            for v in &t.vintages {
+                let p = c.by_vintage.get(v).copied().unwrap_or_default();
+                row.extend([cell(p.municipal), cell(p.counted_apart), cell(p.total)]);
+            }
+            row
+        })
+        .collect();
+    Table { title: format!("Territoire {}", t.epci.name), columns, rows }
+}
+
 /// A column of figures of the territory table: its sort key, its header, and how to read it.
 type FigureColumn = (String, String, Box<dyn Fn(&CommunePopulations) -> Option<i64>>);
 
@@ -484,10 +550,13 @@ pub async fn territory(
     auth: Auth,
     Path(id): Path<String>,
     Query(sort): Query<SortQuery>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let t = Territory::load(&state, id).await?;
+    if let Some(format) = sort.export.format()? {
+        return Ok(crate::export::download(&territory_table(&t), format, &format!("territoire-{}", t.epci.siren))?);
+    }
     // Columns: for each vintage, the municipal population where any is known, then the total.
     let mut figure_columns: Vec<FigureColumn> = Vec::new();
     for (v, totals) in t.vintages.iter().zip(&t.totals) {
@@ -576,6 +645,7 @@ pub async fn territory(
         })
         .collect();
     let page = TerritoryPage {
+        exports: crate::export::links(&format!("/conventions/{id}/territoire"), &[], None),
         nav: Nav::of(&auth),
         convention_id: t.convention.id,
         convention_title: t.convention.title.clone(),
@@ -606,5 +676,5 @@ pub async fn territory(
         change_label,
         sort_label,
     };
-    Ok(Html(page.render()?))
+    Ok(Html(page.render()?).into_response())
 }

@@ -239,6 +239,31 @@ impl Diagnostic {
     }
 }
 
+/// For each indicator of these rows known on the EPCI for two periods or more (and not masked), its
+/// change from the first period to the last.
+pub fn changes(
+    rows: &[DiagnosticRow],
+) -> Vec<(&'static ctg_domain::diagnostic::IndicatorDef, ctg_domain::diagnostic::PeriodChange)> {
+    let mut out = Vec::new();
+    let mut codes: Vec<&str> = rows.iter().map(|r| r.indicator.code).collect();
+    codes.dedup();
+    for code in codes {
+        let known: Vec<&DiagnosticRow> =
+            rows.iter().filter(|r| r.indicator.code == code && r.epci.is_some() && !r.masked).collect();
+        if let (Some(first), Some(last)) = (known.first(), known.last()) {
+            if known.len() >= 2 {
+                let (Some(before), Some(after)) = (first.epci, last.epci) else { continue };
+                let def = first.indicator;
+                out.push((
+                    def,
+                    ctg_domain::diagnostic::period_change(&first.period, before, &last.period, after, def.unit == "%"),
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// A figure the French way: `278 431`, `18,6`, `2,29`.
 pub fn french_number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
