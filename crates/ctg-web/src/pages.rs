@@ -236,6 +236,14 @@ struct TerritoryPage {
     exports: Vec<(String, String)>,
 }
 
+/// A theme of the diagnostic page: its table, its charts and the changes of its indicators.
+struct DiagnosticTheme {
+    name: &'static str,
+    lines: Vec<DiagnosticLine>,
+    charts: Vec<String>,
+    changes: Vec<String>,
+}
+
 struct DiagnosticLine {
     label: String,
     unit: &'static str,
@@ -259,7 +267,7 @@ struct DiagnosticPage {
     commune_code: String,
     communes: Vec<(String, String)>,
     masked_any: bool,
-    themes: Vec<(&'static str, Vec<DiagnosticLine>, Vec<String>, Vec<String>)>,
+    themes: Vec<DiagnosticTheme>,
     map: String,
     exports: Vec<(String, String)>,
 }
@@ -422,7 +430,7 @@ pub async fn diagnostic(
                     }
                 })
                 .collect();
-            (*theme, lines, charts, changes)
+            DiagnosticTheme { name: theme, lines, charts, changes }
         })
         .collect();
     // The legal population of each commune, on a map when outlines are loaded.
