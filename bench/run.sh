@@ -4,13 +4,17 @@
 #      SQLite and PostgreSQL, first load and re-import, beside the plain Python baseline
 #      (bench/baseline-import-territoire.py: json + sqlite3 in one transaction) on the same files;
 #   2. requests per second and latency percentiles of GET /api/v1/conventions/{id}/territoire under
-#      32 concurrent connections on loopback, beside GET /healthz of the same server, for both backends.
+#      32 concurrent connections on loopback, beside GET /healthz of the same server, for both backends;
+#   3. the coverage analysis of a generated offer of 100,000 facilities for every commune of France,
+#      beside the time to read the same rows from SQLite in the same run
+#      (crates/ctg-store/examples/bench_couverture.rs).
 # Raw outputs go to bench/results/<date-heure>/ (gitignored); a summary with PASS/FAIL per target is
 # printed at the end. The exit status is non-zero only when the benchmark itself fails, not when a
 # target is missed.
 #
 # Knobs (environment): BENCH_RUNS (timed runs per import, default 5), BENCH_DURATION (wrk duration,
-# default 10s), BENCH_POSTGRES=0 (skip PostgreSQL), BENCH_BIN=path/to/ctg (use that binary, no build).
+# default 10s), BENCH_POSTGRES=0 (skip PostgreSQL), BENCH_BIN=path/to/ctg (use that binary, no build),
+# BENCH_COUVERTURE=0 (skip the coverage analysis, whose example is always built here in release).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,6 +23,7 @@ ROOT=$PWD
 RUNS=${BENCH_RUNS:-5}
 DURATION=${BENCH_DURATION:-10s}
 WITH_POSTGRES=${BENCH_POSTGRES:-1}
+WITH_COVERAGE=${BENCH_COUVERTURE:-1}
 CONNECTIONS=32
 THREADS=2
 PACKAGE=@etalab/decoupage-administratif
@@ -269,9 +274,36 @@ if [ "$WITH_POSTGRES" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
+# 3. Coverage analysis of all France. The example loads the territory into a fresh SQLite database,
+# imports a generated offer of 100,000 facilities, then times RUNS rounds of (a) reading the rows
+# (Store::all_facilities) and (b) the analysis of every commune from them; its last line is the ratio
+# of the medians. Target: the analysis takes less time than reading its rows (ratio < 1).
+COVERAGE_TARGET=1
+COVERAGE_VERDICT=""
+if [ "$WITH_COVERAGE" = 1 ]; then
+  say "Analyse de couverture de toute la France (100 000 équipements générés)"
+  cargo run --release -p ctg-store --example bench_couverture -- "$CACHE" --runs "$RUNS" \
+    | tee "$OUT/couverture.txt"
+  ratio=$(sed -n 's/^analyse\/lecture = //p' "$OUT/couverture.txt" | tail -n1 | tr , .)
+  [ -n "$ratio" ] || die "bench_couverture n'a pas donné de ligne « analyse/lecture = … »"
+  read_ms=$(sed -n 's/^Lecture des lignes.*médiane \([0-9,]*\) ms.*/\1/p' "$OUT/couverture.txt")
+  analysis_ms=$(sed -n 's/^Analyse de toutes les communes.*médiane \([0-9,]*\) ms.*/\1/p' "$OUT/couverture.txt")
+  if awk -v r="$ratio" -v t="$COVERAGE_TARGET" 'BEGIN { exit !(r < t) }'; then
+    COVERAGE_VERDICT="PASS"
+  else
+    COVERAGE_VERDICT="FAIL"
+  fi
+  COVERAGE_VERDICT="$COVERAGE_VERDICT  analyse de couverture de toute la France plus rapide que la lecture de ses lignes : $analysis_ms ms / $read_ms ms = ${ratio/./,} (médianes, objectif < 1)"
+fi
+
+# ---------------------------------------------------------------------------------------------
 echo "loadavg (fin): $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
 
 say "Résumé"
 python3 "$ROOT/bench/summarize.py" "$OUT" "$RUNS" | tee "$OUT/summary.txt"
+# The coverage target is judged here, not by summarize.py: its figures come from the example's report.
+if [ -n "$COVERAGE_VERDICT" ]; then
+  echo "  $COVERAGE_VERDICT" | tee -a "$OUT/summary.txt"
+fi
 echo
 echo "Sorties brutes : $OUT"
