@@ -8,6 +8,7 @@ pub mod convention;
 pub mod diagnostic;
 pub mod format;
 pub mod offer;
+pub mod plan;
 pub mod territory;
 
 pub use access::{Actor, Channel};
