@@ -651,7 +651,7 @@ mod tests {
         let scale = vec!["non engagé".to_owned(), "engagé".to_owned(), "atteint".to_owned()];
         let i = PlanIndicator {
             name: "Charte signée".into(),
-            kind: IndicatorKind::Qualitative { scale: scale.clone() },
+            kind: IndicatorKind::Qualitative { scale },
             targets: [(2027, Target::Level("engagé".into()))].into(),
         };
         assert!(i.check().is_ok());
@@ -689,7 +689,7 @@ mod tests {
         assert_eq!(past_end(f.status, f.end, d("2027-12-31")), None);
         assert_eq!(past_end(f.status, f.end, d("2028-01-01")), Some(d("2027-12-31")));
         assert_eq!(past_end(FicheStatus::Done, f.end, d("2028-01-01")), None);
-        let mut bad = f.clone();
+        let mut bad = f;
         bad.end = Some(d("2025-01-01"));
         assert!(bad.check().is_err());
     }
