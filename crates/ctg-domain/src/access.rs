@@ -77,6 +77,11 @@ pub enum Action {
     EditOffer,
     /// Create and change the funding lines of the convention.
     EditFunding,
+    /// Create fiches action, objectives, indicators; import the plan; write the evaluation.
+    EditPlan,
+    /// Report on a fiche: its status, sub-actions, means and indicator values. The coordination, or a
+    /// contributor whose organisation pilots the fiche (`.0`, when the pilot is a known organisation).
+    ReportFiche { pilot_organisation_id: Option<i64> },
     /// Read the art. 30 register of processing activities (any account).
     ViewRegister,
     /// Change the register.
@@ -132,7 +137,14 @@ pub fn decide(principal: Option<&Principal>, action: Action, convention: Convent
     let allowed = match action {
         OwnAccount => true,
         ViewConvention => convention.published || role.is_some(),
-        EditConvention | ManageMembers | ViewHistory | EditAgreements | EditFunding => role == Some(Role::Coordination),
+        EditConvention | ManageMembers | ViewHistory | EditAgreements | EditFunding | EditPlan => {
+            role == Some(Role::Coordination)
+        }
+        ReportFiche { pilot_organisation_id } => match role {
+            Some(Role::Coordination) => true,
+            Some(Role::Contributor) => pilot_organisation_id.is_some() && p.organisation_id == pilot_organisation_id,
+            _ => false,
+        },
         // Partners who run facilities keep them up to date.
         EditOffer => matches!(role, Some(Role::Coordination | Role::Contributor)),
         EditParty { organisation_id } => match role {
@@ -230,6 +242,22 @@ mod tests {
             .is_allowed());
         assert!(!decide(Some(&p), Action::EditParty { organisation_id: 7 }, ctx(false, Some(Role::Reader)), true)
             .is_allowed());
+    }
+
+    #[test]
+    fn pilots_report_on_their_fiches_and_the_coordination_plans() {
+        let p = user(Some(7));
+        let contributor = ctx(true, Some(Role::Contributor));
+        let report = |org| Action::ReportFiche { pilot_organisation_id: org };
+        assert!(decide(Some(&p), report(Some(7)), contributor, true).is_allowed());
+        assert!(!decide(Some(&p), report(Some(8)), contributor, true).is_allowed());
+        // A pilot that is no known organisation is reported on by the coordination only.
+        assert!(!decide(Some(&p), report(None), contributor, true).is_allowed());
+        assert!(!decide(Some(&user(None)), report(None), contributor, true).is_allowed());
+        assert!(decide(Some(&p), report(None), ctx(true, Some(Role::Coordination)), true).is_allowed());
+        assert!(!decide(Some(&p), Action::EditPlan, contributor, true).is_allowed());
+        assert!(decide(Some(&p), Action::EditPlan, ctx(true, Some(Role::Coordination)), true).is_allowed());
+        assert!(!decide(Some(&p), report(Some(7)), ctx(true, Some(Role::Reader)), true).is_allowed());
     }
 
     #[test]

@@ -533,6 +533,33 @@ pub struct EvaluationFigures {
     pub means: BTreeMap<String, (i64, i64)>,
 }
 
+/// The figures of an evaluation over some fiches (an ambition's, a theme's, the whole plan's): how many
+/// fiches were planned, started, done, abandoned; how many of their indicators are on track; means
+/// planned and spent per organisation (an unreported spending counts 0).
+pub fn evaluation_figures<'a>(
+    objectives: usize,
+    fiches: impl IntoIterator<Item = (&'a NewFiche, &'a [Means])>,
+    indicators: impl IntoIterator<Item = &'a Tracking>,
+) -> EvaluationFigures {
+    let mut f = EvaluationFigures { objectives, ..EvaluationFigures::default() };
+    for (fiche, means) in fiches {
+        f.fiches += 1;
+        f.started += usize::from(fiche.status.started());
+        f.done += usize::from(fiche.status == FicheStatus::Done);
+        f.abandoned += usize::from(fiche.status == FicheStatus::Abandoned);
+        for m in means {
+            let e = f.means.entry(m.organisation.clone()).or_default();
+            e.0 += m.planned_cents;
+            e.1 += m.spent_cents.unwrap_or(0);
+        }
+    }
+    for t in indicators {
+        f.indicators += 1;
+        f.indicators_on_track += usize::from(matches!(t, Tracking::OnTrack { .. }));
+    }
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -660,6 +687,56 @@ mod tests {
         assert_eq!(i.tracking(&[v("non engagé")], d("2027-05-01")), Tracking::Late { year: 2027 });
         let bad = PlanIndicator { targets: [(2027, Target::Level("fini".into()))].into(), ..i };
         assert!(bad.check().unwrap_err().contains("niveau de l'échelle"));
+    }
+
+    #[test]
+    fn evaluation_figures_by_hand() {
+        let base = NewFiche {
+            code: "X".into(),
+            title: "X".into(),
+            description: String::new(),
+            ambitions: vec![1],
+            objectives: vec![],
+            pilot_organisation: String::new(),
+            pilot_person: String::new(),
+            partners: vec![],
+            public: String::new(),
+            communes: vec![],
+            start: None,
+            end: None,
+            priority: None,
+            status: FicheStatus::Upcoming,
+            approaches: vec![],
+            needs: String::new(),
+        };
+        let with = |s: FicheStatus| NewFiche { status: s, ..base.clone() };
+        let fiches = [
+            with(FicheStatus::Upcoming),
+            with(FicheStatus::InProgress),
+            with(FicheStatus::Done),
+            with(FicheStatus::Abandoned),
+        ];
+        let m = |org: &str, planned: i64, spent: Option<i64>| Means {
+            organisation: org.into(),
+            year: 2026,
+            fte_hundredths: 0,
+            planned_cents: planned,
+            spent_cents: spent,
+            kind: MeansKind::Operating,
+            material: String::new(),
+        };
+        let means = [
+            vec![m("CAF", 100_000, Some(80_000))],
+            vec![m("CAF", 50_000, None), m("CABBALR", 20_000, Some(25_000))],
+            vec![],
+            vec![],
+        ];
+        let tracking = [Tracking::OnTrack { year: 2026 }, Tracking::Late { year: 2026 }, Tracking::NotDue];
+        let f = evaluation_figures(4, fiches.iter().zip(means.iter()).map(|(f, m)| (f, m.as_slice())), tracking.iter());
+        assert_eq!((f.objectives, f.fiches, f.started, f.done, f.abandoned), (4, 4, 2, 1, 1));
+        assert_eq!((f.indicators, f.indicators_on_track), (3, 1));
+        assert_eq!(f.means["CAF"], (150_000, 80_000));
+        assert_eq!(f.means["CABBALR"], (20_000, 25_000));
     }
 
     #[test]
