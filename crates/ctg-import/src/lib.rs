@@ -12,6 +12,8 @@
 //! - [`observations`]: observations of the diagnostic, CSV, XLSX or ODS;
 //! - [`facilities`]: facilities (our columns or the SCDL « Équipements » ones), CSV, XLSX or ODS;
 //! - [`funding`]: funding lines, CSV, XLSX or ODS;
+//! - [`plan`]: the action plan, a workbook of fiches, means and indicators (XLSX or ODS; a CSV holds the
+//!   fiches only), and the same workbook written back ([`plan::tables`]);
 //! - [`contours`]: commune outlines, GeoJSON (WGS 84 or Lambert-93), simplified.
 
 use std::fmt;
@@ -23,6 +25,7 @@ pub mod decoupage;
 pub mod facilities;
 pub mod funding;
 pub mod observations;
+pub mod plan;
 pub mod populations;
 pub mod tabular;
 

@@ -3,11 +3,14 @@
 //! The format is told by the content, the name's extension serving only as a hint: a zip archive whose
 //! `mimetype` says OpenDocument spreadsheet is ODS, a zip holding `xl/workbook.xml` is XLSX, anything
 //! else is CSV — unless the name promises a spreadsheet, in which case a clear error says the file is
-//! not one (damaged, or renamed). Of a spreadsheet, the first sheet is read: its first non-empty row is
-//! the header, numbers are written without a useless `.0` (`42`, `18.6`), dates as `AAAA-MM-JJ`. Of a
+//! not one (damaged, or renamed). Of a spreadsheet, the first sheet is read ([`Table::read`]), or a sheet
+//! named ([`Table::read_sheet`], names compared loosely: case, accents, spaces), or every sheet
+//! ([`Table::read_all`]): its first non-empty row is the header, numbers are written without a useless
+//! `.0` (`42`, `18.6`), dates as `AAAA-MM-JJ`. Of a
 //! CSV, the separator is the comma, or the semicolon when the first line uses it and has no comma; a
-//! UTF-8 byte-order mark is accepted. Cells are trimmed and empty rows skipped. Headers match
-//! trimmed and case-insensitively.
+//! UTF-8 byte-order mark is accepted; a CSV is one table, whatever sheet is asked. Cells are trimmed
+//! and empty rows skipped. Headers match trimmed and case-insensitively ([`Table::column`]), or
+//! loosely ([`Table::column_loose`]: accents, punctuation and `_` ignored too).
 //!
 //! Every row keeps its place: `ligne 3` in a CSV, `feuille « Feuille1 », ligne 3` in a spreadsheet,
 //! where a cell adds its column letters (`colonne C`).
@@ -15,7 +18,8 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
-use calamine::{Data, Ods, Range, Reader, Xlsx};
+use calamine::{Data, Ods, Range, Reader, SheetType, Xlsx};
+use ctg_domain::plan::loose;
 
 use crate::{ImportError, ImportErrors, Location};
 
@@ -120,24 +124,82 @@ pub struct Table {
     pub unreadable: Vec<ImportError>,
     /// The sheet's column of the first cell of each row (0 = `A`); 0 for a CSV.
     first_column: usize,
+    /// The position of the sheet in its workbook (0 = the first); 0 for a CSV.
+    sheet_position: usize,
+}
+
+/// Which sheets of a workbook to read.
+#[derive(Debug, Clone, Copy)]
+enum Sheets<'a> {
+    First,
+    Named(&'a str),
+    All,
 }
 
 impl Table {
-    /// Reads the header and the rows of a CSV, XLSX or ODS file.
+    /// Reads the header and the rows of a CSV, XLSX or ODS file (of a workbook, its first sheet).
     pub fn read(file: &str, bytes: &[u8]) -> Result<Self, ImportErrors> {
         match Format::detect(file, bytes)? {
             Format::Csv => read_csv(file, bytes),
-            format => read_spreadsheet(file, bytes, format),
+            format => match read_spreadsheet(file, bytes, format, Sheets::First)?.into_iter().next() {
+                Some(table) => Ok(table),
+                None => Err(no_sheet(file, format).into()),
+            },
+        }
+    }
+
+    /// Reads the sheet of a workbook named `name`, compared loosely (case, accents, spaces, `-` and `_`:
+    /// « indicateurs » finds « Indicateurs »); `None` when the workbook has no such sheet. A CSV is one
+    /// table, whatever its name: it is returned for any `name`.
+    pub fn read_sheet(file: &str, bytes: &[u8], name: &str) -> Result<Option<Self>, ImportErrors> {
+        match Format::detect(file, bytes)? {
+            Format::Csv => read_csv(file, bytes).map(Some),
+            format => Ok(read_spreadsheet(file, bytes, format, Sheets::Named(name))?.into_iter().next()),
+        }
+    }
+
+    /// Reads every sheet of a workbook, in the workbook's order (a CSV is one table). A workbook
+    /// without any sheet is an error, as for [`Table::read`].
+    pub fn read_all(file: &str, bytes: &[u8]) -> Result<Vec<Self>, ImportErrors> {
+        match Format::detect(file, bytes)? {
+            Format::Csv => read_csv(file, bytes).map(|t| vec![t]),
+            format => {
+                let tables = read_spreadsheet(file, bytes, format, Sheets::All)?;
+                if tables.is_empty() {
+                    return Err(no_sheet(file, format).into());
+                }
+                Ok(tables)
+            }
+        }
+    }
+
+    /// The name of the sheet this table was read from; `None` for a CSV.
+    pub fn sheet_name(&self) -> Option<&str> {
+        match &self.header_place {
+            Location::Row { sheet, .. } | Location::Cell { sheet, .. } => Some(sheet),
+            _ => None,
         }
     }
 
     /// The first of `names` present in the header (compared trimmed and case-insensitively).
     pub fn column(&self, names: &[&str]) -> Option<Column> {
+        self.find_column(names, |s| s.trim().to_lowercase())
+    }
+
+    /// The first of `names` present in the header, compared loosely ([`header_key`]): « Intitulé »,
+    /// « INTITULE » and `intitule` are the same column, « Pilote (organisation) » is
+    /// `pilote_organisation`.
+    pub fn column_loose(&self, names: &[&str]) -> Option<Column> {
+        self.find_column(names, header_key)
+    }
+
+    fn find_column(&self, names: &[&str], key: impl Fn(&str) -> String) -> Option<Column> {
+        let header: Vec<String> = self.header.iter().map(|h| key(h)).collect();
         names.iter().find_map(|name| {
-            let wanted = name.trim().to_lowercase();
-            self.header
+            let wanted = key(name);
+            header
                 .iter()
-                .position(|h| !h.is_empty() && h.to_lowercase() == wanted)
+                .position(|h| !h.is_empty() && *h == wanted)
                 .map(|index| Column { index, name: self.header[index].clone() })
         })
     }
@@ -145,16 +207,33 @@ impl Table {
     /// Checks that each of `required` (a column and the other names it may have) is in the header; the
     /// error, placed at the header, names those missing and lists `known`, the columns the format reads.
     pub fn require(&self, required: &[&[&str]], known: &[&str]) -> Result<(), ImportErrors> {
+        self.require_with(required, known, Self::column)
+    }
+
+    /// [`Table::require`] with the header compared loosely, as [`Table::column_loose`] does.
+    pub fn require_loose(&self, required: &[&[&str]], known: &[&str]) -> Result<(), ImportErrors> {
+        self.require_with(required, known, Self::column_loose)
+    }
+
+    fn require_with(
+        &self,
+        required: &[&[&str]],
+        known: &[&str],
+        column: impl Fn(&Self, &[&str]) -> Option<Column>,
+    ) -> Result<(), ImportErrors> {
         if self.header.iter().all(String::is_empty) {
             let what = match self.format {
                 Format::Csv => "le fichier est vide : une ligne d'en-tête est attendue".to_owned(),
-                _ => "la première feuille du classeur est vide : une ligne d'en-tête est attendue".to_owned(),
+                _ if self.sheet_position == 0 => {
+                    "la première feuille du classeur est vide : une ligne d'en-tête est attendue".to_owned()
+                }
+                _ => "cette feuille du classeur est vide : une ligne d'en-tête est attendue".to_owned(),
             };
             return Err(ImportError::new(&self.file, self.header_place.clone(), None, what).into());
         }
         let missing: Vec<String> = required
             .iter()
-            .filter(|names| self.column(names).is_none())
+            .filter(|names| column(self, names).is_none())
             .map(|names| match names {
                 [one] => (*one).to_owned(),
                 [first, others @ ..] => format!("{first} (ou {})", others.join(", ")),
@@ -217,6 +296,18 @@ pub fn column_letters(index: usize) -> String {
     letters.iter().rev().collect()
 }
 
+/// A header as it is compared loosely: [`loose`] (lower case, no accents, `_` `-` `'` `.` as spaces),
+/// then anything but letters and digits as a space, spaces collapsed: « Pilote (organisation) » and
+/// `pilote_organisation` are both `pilote organisation`, « Prévu (€) » is `prevu`.
+pub fn header_key(raw: &str) -> String {
+    let spaced: String = loose(raw).chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn no_sheet(file: &str, format: Format) -> ImportError {
+    ImportError::new(file, Location::File, None, format!("le classeur {} n'a aucune feuille", format.label()))
+}
+
 fn clean_header(raw: &str) -> String {
     raw.trim().trim_start_matches('\u{feff}').trim().to_owned()
 }
@@ -264,10 +355,12 @@ fn read_csv(file: &str, bytes: &[u8]) -> Result<Table, ImportErrors> {
         rows,
         unreadable,
         first_column: 0,
+        sheet_position: 0,
     })
 }
 
-fn read_spreadsheet(file: &str, bytes: &[u8], format: Format) -> Result<Table, ImportErrors> {
+/// The sheets asked of a workbook, each as a table; empty when none is there.
+fn read_spreadsheet(file: &str, bytes: &[u8], format: Format, which: Sheets<'_>) -> Result<Vec<Table>, ImportErrors> {
     let kind = format.label();
     let broken = |detail: String| {
         ImportErrors::from(ImportError::new(
@@ -282,19 +375,21 @@ fn read_spreadsheet(file: &str, bytes: &[u8], format: Format) -> Result<Table, I
     // The readers work on bytes from anywhere: a malformed archive must give an error, never stop the
     // program, even if a reader panics on an input its authors did not foresee.
     let opened = std::panic::catch_unwind(|| match format {
-        Format::Ods => first_sheet(calamine::open_workbook_from_rs::<Ods<_>, _>(Cursor::new(bytes))),
-        _ => first_sheet(calamine::open_workbook_from_rs::<Xlsx<_>, _>(Cursor::new(bytes))),
+        Format::Ods => sheets(calamine::open_workbook_from_rs::<Ods<_>, _>(Cursor::new(bytes)), which),
+        _ => sheets(calamine::open_workbook_from_rs::<Xlsx<_>, _>(Cursor::new(bytes)), which),
     });
-    let (sheet, range): (Arc<str>, _) = match opened {
-        Ok(Ok(Some((name, range)))) => (name.into(), range),
-        Ok(Ok(None)) => {
-            return Err(
-                ImportError::new(file, Location::File, None, format!("le classeur {kind} n'a aucune feuille")).into()
-            )
-        }
-        Ok(Err(detail)) => return Err(broken(detail)),
-        Err(_) => return Err(broken("contenu inattendu".into())),
-    };
+    match opened {
+        Ok(Ok(sheets)) => Ok(sheets
+            .into_iter()
+            .map(|(position, name, range)| sheet_table(file, format, position, &name.into(), &range))
+            .collect()),
+        Ok(Err(detail)) => Err(broken(detail)),
+        Err(_) => Err(broken("contenu inattendu".into())),
+    }
+}
+
+/// The table of one sheet: its first non-empty row is the header.
+fn sheet_table(file: &str, format: Format, sheet_position: usize, sheet: &Arc<str>, range: &Range<Data>) -> Table {
     let (first_row, first_column) = range.start().map_or((0, 0), |(r, c)| (r as usize, c as usize));
     let mut header: Option<(Vec<String>, Location)> = None;
     let mut rows = Vec::new();
@@ -312,21 +407,44 @@ fn read_spreadsheet(file: &str, bytes: &[u8], format: Format) -> Result<Table, I
     }
     let (header, header_place) =
         header.unwrap_or_else(|| (Vec::new(), Location::Row { sheet: sheet.clone(), row: first_row + 1 }));
-    Ok(Table { file: file.to_owned(), format, header, header_place, rows, unreadable: Vec::new(), first_column })
+    Table {
+        file: file.to_owned(),
+        format,
+        header,
+        header_place,
+        rows,
+        unreadable: Vec::new(),
+        first_column,
+        sheet_position,
+    }
 }
 
-/// The name and the cells of the first sheet, `None` when there is no sheet.
-fn first_sheet<'b, R, E>(workbook: Result<R, E>) -> Result<Option<(String, Range<Data>)>, String>
+/// The position (among the worksheets), the name and the cells of the sheets asked, in the workbook's
+/// order.
+fn sheets<'b, R, E>(workbook: Result<R, E>, which: Sheets<'_>) -> Result<Vec<(usize, String, Range<Data>)>, String>
 where
     R: Reader<Cursor<&'b [u8]>, Error = E>,
     E: std::fmt::Display,
 {
     let mut workbook = workbook.map_err(|e| e.to_string())?;
-    let Some(name) = workbook.sheet_names().first().cloned() else {
-        return Ok(None);
+    // Chart and macro sheets hold no table.
+    let names: Vec<String> =
+        workbook.sheets_metadata().iter().filter(|s| s.typ == SheetType::WorkSheet).map(|s| s.name.clone()).collect();
+    let wanted: Vec<(usize, String)> = match which {
+        Sheets::First => names.into_iter().take(1).enumerate().collect(),
+        Sheets::All => names.into_iter().enumerate().collect(),
+        Sheets::Named(name) => {
+            let key = loose(name);
+            names.into_iter().enumerate().filter(|(_, n)| loose(n) == key).take(1).collect()
+        }
     };
-    let range = workbook.worksheet_range(&name).map_err(|e| e.to_string())?;
-    Ok(Some((name, range)))
+    wanted
+        .into_iter()
+        .map(|(position, name)| {
+            let range = workbook.worksheet_range(&name).map_err(|e| e.to_string())?;
+            Ok((position, name, range))
+        })
+        .collect()
 }
 
 /// The text of a cell, as the parsers expect it.
@@ -381,23 +499,34 @@ pub(crate) mod tests {
     /// An XLSX workbook of one sheet named `sheet`, with `rows` written from `top_left` (row, column,
     /// from 0); a cell is a number when it parses as one, a date (`d:AAAA-MM-JJ`), or text.
     pub(crate) fn xlsx(sheet: &str, top_left: (u32, u16), rows: &[&[&str]]) -> Vec<u8> {
+        xlsx_book(&[(sheet, top_left, rows)])
+    }
+
+    /// A sheet for [`xlsx_book`] or [`ods_book`]: its name, its top left cell (row, column, from 0)
+    /// and its rows.
+    pub(crate) type TestSheet<'a, C> = (&'a str, (u32, C), &'a [&'a [&'a str]]);
+
+    /// An XLSX workbook of several sheets, each as [`xlsx`] writes one.
+    pub(crate) fn xlsx_book(sheets: &[TestSheet<'_, u16>]) -> Vec<u8> {
         let mut workbook = rust_xlsxwriter::Workbook::new();
-        let worksheet = workbook.add_worksheet();
-        worksheet.set_name(sheet).unwrap();
         let date_format = rust_xlsxwriter::Format::new().set_num_format("dd/mm/yyyy");
-        for (r, cells) in rows.iter().enumerate() {
-            for (c, &cell) in cells.iter().enumerate() {
-                let (row, col) = (top_left.0 + r as u32, top_left.1 + c as u16);
-                if cell.is_empty() {
-                    continue;
-                }
-                if let Some(date) = cell.strip_prefix("d:") {
-                    let d = rust_xlsxwriter::ExcelDateTime::parse_from_str(date).unwrap();
-                    worksheet.write_datetime_with_format(row, col, &d, &date_format).unwrap();
-                } else if let Ok(n) = cell.parse::<f64>() {
-                    worksheet.write_number(row, col, n).unwrap();
-                } else {
-                    worksheet.write_string(row, col, cell).unwrap();
+        for (sheet, top_left, rows) in sheets {
+            let worksheet = workbook.add_worksheet();
+            worksheet.set_name(*sheet).unwrap();
+            for (r, cells) in rows.iter().enumerate() {
+                for (c, &cell) in cells.iter().enumerate() {
+                    let (row, col) = (top_left.0 + r as u32, top_left.1 + c as u16);
+                    if cell.is_empty() {
+                        continue;
+                    }
+                    if let Some(date) = cell.strip_prefix("d:") {
+                        let d = rust_xlsxwriter::ExcelDateTime::parse_from_str(date).unwrap();
+                        worksheet.write_datetime_with_format(row, col, &d, &date_format).unwrap();
+                    } else if let Ok(n) = cell.parse::<f64>() {
+                        worksheet.write_number(row, col, n).unwrap();
+                    } else {
+                        worksheet.write_string(row, col, cell).unwrap();
+                    }
                 }
             }
         }
@@ -406,26 +535,83 @@ pub(crate) mod tests {
 
     /// The same as an ODS workbook.
     pub(crate) fn ods(sheet: &str, top_left: (u32, u32), rows: &[&[&str]]) -> Vec<u8> {
+        ods_book(&[(sheet, top_left, rows)])
+    }
+
+    /// An ODS workbook of several sheets.
+    pub(crate) fn ods_book(sheets: &[TestSheet<'_, u32>]) -> Vec<u8> {
         let mut workbook = spreadsheet_ods::WorkBook::new_empty();
-        let mut s = spreadsheet_ods::Sheet::new(sheet);
-        for (r, cells) in rows.iter().enumerate() {
-            for (c, &cell) in cells.iter().enumerate() {
-                let (row, col) = (top_left.0 + r as u32, top_left.1 + c as u32);
-                if cell.is_empty() {
-                    continue;
-                }
-                if let Some(date) = cell.strip_prefix("d:") {
-                    let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
-                    s.set_value(row, col, d);
-                } else if let Ok(n) = cell.parse::<f64>() {
-                    s.set_value(row, col, n);
-                } else {
-                    s.set_value(row, col, cell);
+        for (sheet, top_left, rows) in sheets {
+            let mut s = spreadsheet_ods::Sheet::new(*sheet);
+            for (r, cells) in rows.iter().enumerate() {
+                for (c, &cell) in cells.iter().enumerate() {
+                    let (row, col) = (top_left.0 + r as u32, top_left.1 + c as u32);
+                    if cell.is_empty() {
+                        continue;
+                    }
+                    if let Some(date) = cell.strip_prefix("d:") {
+                        let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+                        s.set_value(row, col, d);
+                    } else if let Ok(n) = cell.parse::<f64>() {
+                        s.set_value(row, col, n);
+                    } else {
+                        s.set_value(row, col, cell);
+                    }
                 }
             }
+            workbook.push_sheet(s);
         }
-        workbook.push_sheet(s);
         spreadsheet_ods::write_ods_buf(&mut workbook, Vec::new()).unwrap()
+    }
+
+    #[test]
+    fn a_sheet_is_found_by_its_name_written_loosely() {
+        let fiches: &[&[&str]] = &[&["code"], &["PE-1"]];
+        let moyens: &[&[&str]] = &[&["Code fiche", "Année"], &["PE-1", "2026"], &["PE-1", "2027"]];
+        let empty: &[&[&str]] = &[];
+        for (name, bytes) in [
+            (
+                "p.xlsx",
+                xlsx_book(&[("Fiches", (0, 0), fiches), ("Moyens matériels", (1, 0), moyens), ("Vide", (0, 0), empty)]),
+            ),
+            (
+                "p.ods",
+                ods_book(&[("Fiches", (0, 0), fiches), ("Moyens matériels", (1, 0), moyens), ("Vide", (0, 0), empty)]),
+            ),
+        ] {
+            let t = Table::read_sheet(name, &bytes, " MOYENS_materiels").unwrap().unwrap();
+            assert_eq!(t.sheet_name(), Some("Moyens matériels"), "{name}");
+            assert_eq!(t.header, ["Code fiche", "Année"], "{name}");
+            assert_eq!(t.rows[1].place, Location::Row { sheet: "Moyens matériels".into(), row: 4 }, "{name}");
+            let annee = t.column_loose(&["annee"]).unwrap();
+            assert_eq!(annee, Column { index: 1, name: "Année".into() }, "{name}");
+            assert_eq!(t.column_loose(&["code_fiche"]).map(|c| c.index), Some(0), "{name}");
+            assert_eq!(t.column(&["annee"]), None, "the strict lookup keeps its rule ({name})");
+            assert_eq!(
+                t.cell_error(&t.rows[1], &annee, "x").to_string(),
+                format!("{name}, feuille « Moyens matériels », ligne 4, colonne B, champ « Année » : x")
+            );
+            assert_eq!(Table::read_sheet(name, &bytes, "Indicateurs").unwrap(), None, "{name}");
+            let all = Table::read_all(name, &bytes).unwrap();
+            let names: Vec<Option<&str>> = all.iter().map(Table::sheet_name).collect();
+            assert_eq!(names, [Some("Fiches"), Some("Moyens matériels"), Some("Vide")], "{name}");
+            // An empty sheet other than the first is named as such.
+            let e = all[2].require(&[&["code"]], &["code"]).unwrap_err().to_string();
+            assert!(e.contains("feuille « Vide », ligne 1 : cette feuille du classeur est vide"), "{e}");
+        }
+        // A CSV is one table, whatever the sheet asked.
+        let t = Table::read_sheet("p.csv", b"code\nPE-1\n", "Moyens").unwrap().unwrap();
+        assert_eq!((t.sheet_name(), t.rows.len()), (None, 1));
+        assert_eq!(Table::read_all("p.csv", b"code\nPE-1\n").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn headers_compared_loosely() {
+        assert_eq!(header_key("Pilote (organisation)"), "pilote organisation");
+        assert_eq!(header_key("pilote_organisation"), "pilote organisation");
+        assert_eq!(header_key(" Prévu (€) "), "prevu");
+        assert_eq!(header_key("ÉCHELLE"), "echelle");
+        assert_eq!(header_key("Date de début :"), "date de debut");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! One export mechanism for every table of the web application: a page builds a [`Table`] (columns and
-//! typed cells) once, and [`export`] writes it as CSV, XLSX or ODS.
+//! typed cells) once, and [`export`] writes it as CSV, XLSX or ODS. Several tables make one workbook
+//! with [`export_book`]: one sheet per table in XLSX and ODS, the first table alone in CSV.
 //!
 //! - CSV is for machines: comma separator, UTF-8 without byte order mark, a header row of the column
 //!   keys, numbers with a dot as decimal separator and no grouping, amounts in euros with two decimals,
@@ -138,18 +139,36 @@ impl ExportFormat {
 }
 
 /// The table written in the given format. Fails if a row does not have one cell per column, if the table
-/// does not fit in a spreadsheet (XLSX, ODS), or if the writer fails.
+/// does not fit in a spreadsheet (XLSX, ODS), or if the writer fails. The same as [`export_book`] of
+/// this one table.
 pub fn export(table: &Table, format: ExportFormat) -> Result<Vec<u8>, ReportError> {
-    check_row_lengths(table)?;
+    export_book(std::slice::from_ref(table), format)
+}
+
+/// The tables written as one workbook: in XLSX and ODS, one sheet per table, in order, each named after
+/// its title ([`sheet_name`]), names made unique by a number (`Moyens`, `Moyens (2)`: spreadsheets
+/// compare sheet names without case). A CSV holds one table only: **only the first table is written**
+/// (the others are checked all the same). No table at all is written as one empty table. Fails as
+/// [`export`] does, for any of the tables.
+pub fn export_book(tables: &[Table], format: ExportFormat) -> Result<Vec<u8>, ReportError> {
+    let empty = [Table { title: String::new(), columns: vec![], rows: vec![] }];
+    let tables = if tables.is_empty() { &empty[..] } else { tables };
+    for table in tables {
+        check_row_lengths(table)?;
+    }
     match format {
-        ExportFormat::Csv => csv(table),
+        ExportFormat::Csv => csv(&tables[0]),
         ExportFormat::Xlsx => {
-            check_size(table)?;
-            xlsx(table)
+            for table in tables {
+                check_size(table)?;
+            }
+            xlsx(tables)
         }
         ExportFormat::Ods => {
-            check_size(table)?;
-            ods(table)
+            for table in tables {
+                check_size(table)?;
+            }
+            ods(tables)
         }
     }
 }
@@ -295,6 +314,36 @@ pub fn sheet_name(title: &str) -> String {
     }
 }
 
+/// The sheet names of a workbook of `tables`: [`sheet_name`] of each title, a repeated name (compared
+/// without case, as spreadsheets do) followed by ` (2)`, ` (3)`… within the 31 units allowed.
+pub fn sheet_names(tables: &[Table]) -> Vec<String> {
+    let mut taken: Vec<String> = Vec::with_capacity(tables.len());
+    let mut names = Vec::with_capacity(tables.len());
+    for table in tables {
+        let base = sheet_name(&table.title);
+        let mut name = base.clone();
+        let mut n = 1;
+        while taken.contains(&name.to_lowercase()) {
+            n += 1;
+            let suffix = format!(" ({n})");
+            let room = MAX_SHEET_NAME - suffix.len();
+            let mut stem = String::new();
+            let mut units = 0;
+            for ch in base.chars() {
+                units += ch.len_utf16();
+                if units > room {
+                    break;
+                }
+                stem.push(ch);
+            }
+            name = format!("{}{suffix}", stem.trim_end());
+        }
+        taken.push(name.to_lowercase());
+        names.push(name);
+    }
+    names
+}
+
 /// Roughly how many characters a cell takes once displayed in French.
 fn display_width(v: &Value) -> usize {
     let chars = |s: String| s.chars().count();
@@ -332,11 +381,13 @@ fn spreadsheet_date(d: NaiveDate) -> Option<ExcelDateTime> {
 // ---------------------------------------------------------------------------------------------------
 // XLSX
 
-fn xlsx(table: &Table) -> Result<Vec<u8>, ReportError> {
+fn xlsx(tables: &[Table]) -> Result<Vec<u8>, ReportError> {
     let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
-    sheet.set_name(sheet_name(&table.title))?;
-    write_xlsx_sheet(sheet, table)?;
+    for (table, name) in tables.iter().zip(sheet_names(tables)) {
+        let sheet = workbook.add_worksheet();
+        sheet.set_name(name)?;
+        write_xlsx_sheet(sheet, table)?;
+    }
     Ok(workbook.save_to_buffer()?)
 }
 
@@ -414,10 +465,17 @@ fn decimal_pattern(decimals: u8) -> String {
 // ---------------------------------------------------------------------------------------------------
 // ODS
 
-fn ods(table: &Table) -> Result<Vec<u8>, ReportError> {
+fn ods(tables: &[Table]) -> Result<Vec<u8>, ReportError> {
     let mut book = WorkBook::new_empty();
-    let styles = OdsStyles::new(&mut book, table);
-    let mut sheet = Sheet::new(sheet_name(&table.title));
+    let styles = OdsStyles::new(&mut book, tables);
+    for (table, name) in tables.iter().zip(sheet_names(tables)) {
+        book.push_sheet(ods_sheet(table, name, &styles));
+    }
+    Ok(spreadsheet_ods::write_ods_buf(&mut book, Vec::new())?)
+}
+
+fn ods_sheet(table: &Table, name: String, styles: &OdsStyles) -> Sheet {
+    let mut sheet = Sheet::new(name);
 
     let col_num = |c: usize| u32::try_from(c).unwrap_or(u32::MAX);
     let row_num = |r: usize| u32::try_from(r).unwrap_or(u32::MAX);
@@ -455,8 +513,7 @@ fn ods(table: &Table) -> Result<Vec<u8>, ReportError> {
             }
         }
     }
-    book.push_sheet(sheet);
-    Ok(spreadsheet_ods::write_ods_buf(&mut book, Vec::new())?)
+    sheet
 }
 
 /// The cell styles of an ODS export, with their value formats.
@@ -471,7 +528,7 @@ struct OdsStyles {
 }
 
 impl OdsStyles {
-    fn new(book: &mut WorkBook, table: &Table) -> Self {
+    fn new(book: &mut WorkBook, tables: &[Table]) -> Self {
         let mut header = CellStyle::new_empty();
         header.set_name("entete");
         header.set_font_bold();
@@ -479,7 +536,7 @@ impl OdsStyles {
 
         let integer = number_style(book, 0);
         let mut decimals = BTreeMap::new();
-        for cell in table.rows.iter().flatten() {
+        for cell in tables.iter().flat_map(|t| t.rows.iter().flatten()) {
             if let Value::Decimal { decimals: d, .. } = cell {
                 if !decimals.contains_key(d) {
                     decimals.insert(*d, number_style(book, *d));
@@ -699,6 +756,71 @@ mod tests {
         match range.get_value((2, 5)) {
             Some(Data::DateTimeIso(d)) => assert!(d.starts_with("1850-07-14"), "{d}"),
             other => panic!("not a date: {other:?}"),
+        }
+    }
+
+    /// A small table titled `title`, whose one cell is `value`.
+    fn one_cell(title: &str, value: Value) -> Table {
+        Table { title: title.into(), columns: vec![Column::new("valeur", "Valeur")], rows: vec![vec![value]] }
+    }
+
+    #[test]
+    fn a_book_has_one_sheet_per_table_with_unique_names() {
+        let tables = [
+            sample(),
+            one_cell("Moyens", Value::Decimal { value: 0.25, decimals: 2 }),
+            one_cell("MOYENS", Value::Date(date(2027, 12, 31))),
+            one_cell(&"Indicateurs de suivi du plan d'action".repeat(2), Value::Text("ok".into())),
+            one_cell(&"Indicateurs de suivi du plan d'action".repeat(2), Value::Cents(150)),
+        ];
+        let names = sheet_names(&tables);
+        assert_eq!(
+            names,
+            [
+                "Places d'accueil - 2024-2025",
+                "Moyens",
+                "MOYENS (2)",
+                "Indicateurs de suivi du plan",
+                "Indicateurs de suivi du pla (2)"
+            ]
+        );
+        assert!(names.iter().all(|n| n.encode_utf16().count() <= 31));
+
+        let bytes = export_book(&tables, ExportFormat::Xlsx).unwrap();
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+        assert_eq!(book.sheet_names(), names);
+        let range = book.worksheet_range("Moyens").unwrap();
+        assert_eq!(range.get_value((0, 0)), Some(&Data::String("Valeur".into())));
+        assert_eq!(range.get_value((1, 0)), Some(&Data::Float(0.25)));
+        let range = book.worksheet_range("Indicateurs de suivi du pla (2)").unwrap();
+        assert_eq!(range.get_value((1, 0)), Some(&Data::Float(1.5)));
+        let styles = book.worksheet_style("Moyens").unwrap();
+        let code = styles.get((1, 0)).and_then(|s| s.number_format.as_ref()).map(|f| f.format_code.clone());
+        assert_eq!(code.as_deref(), Some("#,##0.00"));
+
+        let bytes = export_book(&tables, ExportFormat::Ods).unwrap();
+        let mut book: calamine::Ods<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+        assert_eq!(book.sheet_names(), names);
+        // The decimal style of the second table only is in the book.
+        assert_eq!(book.worksheet_range("Moyens").unwrap().get_value((1, 0)), Some(&Data::Float(0.25)));
+        match book.worksheet_range("MOYENS (2)").unwrap().get_value((1, 0)) {
+            Some(Data::DateTimeIso(d)) => assert!(d.starts_with("2027-12-31"), "{d}"),
+            other => panic!("not a date: {other:?}"),
+        }
+
+        // A CSV holds the first table only, exactly as `export` writes it.
+        assert_eq!(export_book(&tables, ExportFormat::Csv).unwrap(), export(&tables[0], ExportFormat::Csv).unwrap());
+        // Every table is checked, even those a CSV leaves out.
+        let mut bad = tables.to_vec();
+        bad[2].rows[0].push(Value::Empty);
+        for format in ExportFormat::ALL {
+            let err = export_book(&bad, format).unwrap_err();
+            assert!(matches!(&err, ReportError::RowLength { table, row: 1, .. } if table == "MOYENS"), "{err:?}");
+        }
+        // No table: one empty table.
+        assert_eq!(export_book(&[], ExportFormat::Csv).unwrap(), b"");
+        for format in [ExportFormat::Xlsx, ExportFormat::Ods] {
+            assert!(!export_book(&[], format).unwrap().is_empty());
         }
     }
 

@@ -18,6 +18,7 @@ mod convention;
 mod diagnostic;
 mod gdpr;
 mod offer;
+mod plan;
 mod territory;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -27,6 +28,7 @@ pub use audit::{AuditEntry, HistoryFilter};
 pub use convention::*;
 pub use gdpr::*;
 pub use offer::*;
+pub use plan::*;
 pub use territory::*;
 
 /// The default database: an SQLite file in the current directory, created if missing.

@@ -361,7 +361,8 @@ impl Store {
     }
 
     /// Imports facilities in one transaction: a row whose identifier is already known updates that
-    /// facility, the others are created. `rows` pairs each facility with its place in the file, so
+    /// facility (without an identifier: the facility of the same type, name and commune), the others
+    /// are created. `rows` pairs each facility with its place in the file, so
     /// that an unknown commune is named with its row; nothing is written while one is unknown.
     pub async fn import_facilities(
         &self,
@@ -399,9 +400,18 @@ impl Store {
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
             for (_, f) in &checked {
+                // Known by its identifier; without one, by its type, name and commune (a file read twice
+                // must not duplicate its facilities).
                 let existing: Option<(i64,)> = match &f.external_id {
                     Some(ext) => sqlx::query_as("SELECT id FROM facility WHERE external_id = $1").bind(ext).fetch_optional(&mut *tx).await?,
-                    None => None,
+                    None => sqlx::query_as(
+                        "SELECT id FROM facility WHERE external_id IS NULL AND type_code = $1 AND name = $2 AND commune_code = $3 ORDER BY id LIMIT 1",
+                    )
+                    .bind(&f.type_code)
+                    .bind(&f.name)
+                    .bind(f.commune.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?,
                 };
                 match existing {
                     Some((id,)) => {

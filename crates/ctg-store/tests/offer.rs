@@ -130,6 +130,12 @@ backend_tests!(facility_imports_write_all_or_nothing_and_update_by_identifier, |
         let all = store.all_facilities().await.unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].data.capacity, Some(4));
+        // Without an identifier, a row is the facility of the same type, name and commune.
+        let plain = rpe("62516", &[]);
+        let first = store.import_facilities(&actor, &[("ligne 2".to_owned(), plain.clone())], "g.csv").await.unwrap();
+        let again = store.import_facilities(&actor, &[("ligne 2".to_owned(), plain)], "g.csv").await.unwrap();
+        assert_eq!((first.created, again.created, again.updated), (1, 0, 1));
+        assert_eq!(store.all_facilities().await.unwrap().len(), 3);
     }
 });
 

@@ -41,6 +41,20 @@ pub fn router() -> Router<AppState> {
         )
         .route("/conventions/{id}/couverture", get(crate::api_offer::coverage))
         .route("/conventions/{id}/financements", get(crate::api_offer::funding).post(crate::api_offer::create_funding))
+        .route("/conventions/{id}/plan", get(crate::api_plan::plan))
+        .route("/conventions/{id}/plan/fiches", axum::routing::post(crate::api_plan::create_fiche))
+        .route("/conventions/{id}/plan/fiches/{fiche}", get(crate::api_plan::fiche).put(crate::api_plan::update_fiche))
+        .route(
+            "/conventions/{id}/plan/fiches/{fiche}/sous-actions",
+            axum::routing::post(crate::api_plan::create_sub_action),
+        )
+        .route("/conventions/{id}/plan/fiches/{fiche}/moyens", axum::routing::put(crate::api_plan::set_means))
+        .route("/conventions/{id}/plan/indicateurs", axum::routing::post(crate::api_plan::create_indicator))
+        .route(
+            "/conventions/{id}/plan/indicateurs/{indicateur}/valeurs",
+            axum::routing::post(crate::api_plan::add_value),
+        )
+        .route("/conventions/{id}/evaluation", get(crate::api_plan::evaluation))
         .route("/moi", get(me))
 }
 
@@ -57,7 +71,10 @@ pub fn router() -> Router<AppState> {
         epci, conventions, convention, update_convention, update_party, history, territory, diagnostic, me,
         crate::api_offer::types, crate::api_offer::facilities, crate::api_offer::facility,
         crate::api_offer::create_facility, crate::api_offer::update_facility, crate::api_offer::coverage,
-        crate::api_offer::funding, crate::api_offer::create_funding
+        crate::api_offer::funding, crate::api_offer::create_funding,
+        crate::api_plan::plan, crate::api_plan::fiche, crate::api_plan::create_fiche, crate::api_plan::update_fiche,
+        crate::api_plan::create_sub_action, crate::api_plan::set_means, crate::api_plan::create_indicator,
+        crate::api_plan::add_value, crate::api_plan::evaluation
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerSecurity)

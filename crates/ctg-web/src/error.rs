@@ -112,17 +112,17 @@ impl From<askama::Error> for WebError {
     }
 }
 
-/// « La convention « X » a été modifiée par Jeanne Martin le 27/11/2026 à 23 h 40 depuis que vous
-/// l'avez ouverte. »
+/// « Modification concurrente de la convention « X » par Jeanne Martin le 27/11/2026 à 23 h 40, après
+/// l'ouverture de votre formulaire ; rien n'a été enregistré »
 pub fn stale_message(what: &str, last: Option<&ctg_store::AuditEntry>) -> String {
-    let what = capitalise(what);
+    // Neutral wording: `what` may be masculine (l'équipement) or feminine (la convention).
     match last {
         Some(e) => format!(
-            "{what} a été modifiée par {} le {} depuis que vous l'avez ouverte ; rien n'a été enregistré",
+            "Modification concurrente de {what} par {} le {}, après l'ouverture de votre formulaire ; rien n'a été enregistré",
             e.actor_label,
             ctg_domain::format::datetime_short(e.at)
         ),
-        None => format!("{what} a été modifiée depuis que vous l'avez ouverte ; rien n'a été enregistré"),
+        None => format!("Modification concurrente de {what} après l'ouverture de votre formulaire ; rien n'a été enregistré"),
     }
 }
 

@@ -20,12 +20,15 @@ mod account;
 mod admin;
 pub mod api;
 mod api_offer;
+mod api_plan;
 pub mod auth;
 mod edit;
 mod error;
 mod export;
 mod offer;
 mod pages;
+mod plan;
+mod plan_io;
 mod views;
 
 pub use auth::AuthConfig;
@@ -103,6 +106,21 @@ pub fn router(state: AppState) -> Router {
         .route("/conventions/{id}/equipements/{facility}/modifier", get(offer::facility_edit).post(offer::facility_save))
         .route("/conventions/{id}/couverture", get(offer::coverage_page))
         .route("/conventions/{id}/financements", get(offer::funding).post(offer::funding_create))
+        .route("/conventions/{id}/plan", get(plan::tree))
+        .route("/conventions/{id}/plan/fiches", get(plan::fiches).post(plan::fiche_create))
+        .route("/conventions/{id}/plan/fiches/nouvelle", get(plan::fiche_new))
+        .route("/conventions/{id}/plan/fiches/{fiche}", get(plan::fiche))
+        .route("/conventions/{id}/plan/fiches/{fiche}/modifier", get(plan::fiche_edit).post(plan::fiche_save))
+        .route("/conventions/{id}/plan/fiches/{fiche}/sous-actions", post(plan::sub_create))
+        .route("/conventions/{id}/plan/fiches/{fiche}/sous-actions/{sub}/statut", post(plan::sub_status))
+        .route("/conventions/{id}/plan/fiches/{fiche}/moyens", post(plan::means_save))
+        .route("/conventions/{id}/plan/fiches/{fiche}/indicateurs", post(plan::indicator_create))
+        .route("/conventions/{id}/plan/indicateurs/{indicator}", get(plan::indicator))
+        .route("/conventions/{id}/plan/indicateurs/{indicator}/valeurs", post(plan::value_create))
+        .route("/conventions/{id}/plan/calendrier", get(plan::timeline))
+        .route("/conventions/{id}/plan/retards", get(plan::late))
+        .route("/conventions/{id}/plan/export", get(plan_io::export))
+        .route("/conventions/{id}/evaluation", get(plan_io::evaluation).post(plan_io::review_save))
         .route("/conventions/{id}/modifier", get(edit::convention_form).post(edit::convention_save))
         .route("/conventions/{id}/parties/{party}/modifier", get(edit::party_form).post(edit::party_save))
         .route("/conventions/{id}/utilisateurs", get(edit::members).post(edit::members_save))
@@ -126,11 +144,19 @@ pub fn router(state: AppState) -> Router {
         .route("/static/style.css", get(style))
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::router())
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // Spreadsheet uploads, and their confirmation that carries the file back: a larger limit.
+        .merge(
+            Router::new()
+                .route("/conventions/{id}/plan/import", get(plan_io::import_form).post(plan_io::import_preview))
+                .route("/conventions/{id}/plan/import/confirmer", post(plan_io::import_confirm))
+                .layer(axum::extract::DefaultBodyLimit::max(plan_io::UPLOAD_LIMIT * 2))
+                .layer(RequestBodyLimitLayer::new(plan_io::UPLOAD_LIMIT * 2)),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(axum::middleware::from_fn(login_redirect))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

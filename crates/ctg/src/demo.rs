@@ -11,7 +11,10 @@
 //! - the facilities the convention names with their commune (centres sociaux, EVS, Maisons des 1000
 //!   premiers jours, LAEP and PS Jeunes projects): `data/demo/equipements.csv`; where it gives only a
 //!   count (22 EAJE…), the count is an observation of the diagnostic and no facility is invented;
-//! - the 2024 bonuses it reports: `data/demo/financements.csv`.
+//! - the 2024 bonuses it reports: `data/demo/financements.csv`;
+//! - the evaluation of the CTG 2021-2025 that annex 2 reports, as that convention's final bilan per
+//!   theme with its declared figures (the plan of the CTG 2026-2030 is to be entered by its users:
+//!   annex 4 is not in the text).
 
 use anyhow::{Context, Result};
 use ctg_domain::Vintage;
@@ -75,5 +78,26 @@ pub async fn load(store: &Store) -> Result<DemoOutcome> {
     let funding: Vec<_> =
         funding.into_iter().map(|r| (r.place.to_string(), r.value.facility, r.value.funding)).collect();
     store.import_funding(&actor, convention_id, &funding, "bonus 2024 de la CTG 2026-2030 (FACTS)").await?;
+    let predecessor = *ids.first().context("aucune convention créée")?;
+    for (theme, declared, attention) in [
+        ("Petite enfance", serde_json::json!({"objectifs": 4, "fiches_action": 14, "fiches_engagees": 13}), ""),
+        (
+            "Enfance-jeunesse",
+            serde_json::json!({"objectifs": 2, "fiches_engagees": 6}),
+            "Le nombre d'objectifs (2) est incertain dans le document source.",
+        ),
+        ("Logement", serde_json::json!({"objectifs": 4, "fiches_action": 11}), ""),
+    ] {
+        let review = ctg_store::Review {
+            year: None,
+            scope: ctg_store::ReviewScope::Theme(theme.to_owned()),
+            done: String::new(),
+            successes: String::new(),
+            attention: attention.to_owned(),
+            concerns: String::new(),
+            declared,
+        };
+        store.save_review(&actor, predecessor, &review, None).await?;
+    }
     Ok(DemoOutcome::Loaded { convention_id })
 }

@@ -233,6 +233,19 @@ enum ImportCommand {
         #[arg(long)]
         fichier: PathBuf,
     },
+    /// Plan d'action d'une convention depuis un tableur XLSX ou ODS (feuilles « Fiches », « Moyens »,
+    /// « Indicateurs ») ou un CSV des fiches ; une fiche dont le code existe est mise à jour
+    Plan {
+        /// Le numéro de la convention
+        #[arg(long)]
+        convention: i64,
+        /// Le fichier XLSX, ODS ou CSV
+        #[arg(long)]
+        fichier: PathBuf,
+        /// Affiche ce qui serait écrit, sans rien écrire
+        #[arg(long)]
+        apercu: bool,
+    },
     /// Contours des communes depuis un GeoJSON (par exemple un export d'Admin Express de l'IGN, en WGS 84
     /// ou en Lambert-93), pour dessiner les cartes
     Contours {
@@ -360,8 +373,13 @@ async fn run(cli: Cli) -> Result<()> {
             let store = open(&cli.database_url).await?;
             match cmd {
                 FacilityTypeCommand::List => {
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
                     for t in store.facility_types().await? {
-                        println!("{:<22} {:<28} {} ({})", t.code, t.theme, t.label, t.places.code());
+                        // A closed pipe (`| head`) ends the listing quietly.
+                        if writeln!(out, "{:<22} {:<28} {} ({})", t.code, t.theme, t.label, t.places.code()).is_err() {
+                            break;
+                        }
                     }
                 }
                 FacilityTypeCommand::Add { code, libelle, theme, places } => {
@@ -673,6 +691,50 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
             println!(
                 "{} depuis {name} : {} créée(s), {} mise(s) à jour.",
                 count(rows.len(), "ligne de financement lue", "lignes de financement lues"),
+                integer(created as i64),
+                integer(updated as i64)
+            );
+        }
+        ImportCommand::Plan { convention, fichier, apercu } => {
+            let name = ctg_import::display_name(&fichier);
+            let store = open(url).await?;
+            let plan = store.plan(convention).await?;
+            let summary = store.convention_summary(convention).await?;
+            let epci = store.epci(&summary.epci_siren).await?;
+            let ctx = ctg_import::plan::PlanContext {
+                ambitions: plan.stakes.iter().flat_map(|(_, _, a)| a.iter().map(|(n, _)| *n)).collect(),
+                objectives: plan.objectives.iter().map(|o| o.objective.code.clone()).collect(),
+                communes: epci.communes.iter().map(|c| (c.code.clone(), c.name.clone())).collect(),
+            };
+            let rows = ctg_import::plan::parse(&name, &read_file(&fichier)?, &ctx)?;
+            if apercu {
+                println!("Aperçu de {name} (rien n'est écrit) :");
+                for r in &rows {
+                    let f = &r.value;
+                    let known = plan.fiches.iter().any(|x| x.fiche.code.eq_ignore_ascii_case(&f.fiche.code));
+                    println!(
+                        "  {} — {} ({}) : {}, {} ligne(s) de moyens, {} indicateur(s)",
+                        f.fiche.code,
+                        f.fiche.title,
+                        f.fiche.status.label(),
+                        if known { "mise à jour" } else { "nouvelle" },
+                        f.means.len(),
+                        f.indicators.len()
+                    );
+                }
+                return Ok(());
+            }
+            let rows: Vec<ctg_store::PlanImportRow> = rows
+                .into_iter()
+                .map(|r| (format!("{name}, {}", r.place), r.value.fiche, r.value.means, r.value.indicators))
+                .collect();
+            let (created, updated) = store
+                .import_plan(&cli_actor(), convention, &rows, &name)
+                .await
+                .with_context(|| format!("{name} : rien n'a été écrit"))?;
+            println!(
+                "{} depuis {name} : {} créée(s), {} mise(s) à jour.",
+                count(rows.len(), "fiche lue", "fiches lues"),
                 integer(created as i64),
                 integer(updated as i64)
             );

@@ -144,7 +144,9 @@ backend_tests!(a_stale_form_is_refused_with_the_input_kept, |db: &TestDb| {
         let doc = r.html();
         let alert = texts(&doc, "[role=alert] p").join(" ");
         assert!(
-            alert.starts_with("La convention « Titre d'Alice » a été modifiée par Alice Admin <alice@ctg.fr> le"),
+            alert.starts_with(
+                "Modification concurrente de la convention « Titre d'Alice » par Alice Admin <alice@ctg.fr> le"
+            ),
             "{alert}"
         );
         let sel = scraper::Selector::parse("input[name=title]").unwrap();

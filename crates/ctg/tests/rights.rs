@@ -55,6 +55,26 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("GET /conventions/1/couverture (non publiée)", &[ADMIN, TOKEN_RO]),
     ("GET /conventions/2/financements", ALL),
     ("POST /conventions/2/financements", &[COORD, ADMIN]),
+    ("GET /conventions/2/plan", ALL),
+    ("GET /conventions/1/plan (non publiée)", &[ADMIN, TOKEN_RO]),
+    ("GET /conventions/2/plan/fiches", ALL),
+    ("GET /conventions/2/plan/calendrier", ALL),
+    ("GET /conventions/2/plan/retards", ALL),
+    ("GET /conventions/2/plan/export", ALL),
+    ("GET /conventions/2/plan/fiches/1", ALL),
+    ("GET /conventions/2/plan/indicateurs/1", ALL),
+    ("GET /conventions/2/plan/fiches/nouvelle", &[COORD, ADMIN, TOKEN_RO]),
+    ("POST /conventions/2/plan/fiches", &[COORD, ADMIN]),
+    ("GET /conventions/2/plan/fiches/1/modifier (pilote : CAF)", &[CONTRIB, COORD, ADMIN, TOKEN_RO]),
+    ("POST /conventions/2/plan/fiches/1/modifier (pilote : CAF)", &[CONTRIB, COORD, ADMIN]),
+    ("POST /conventions/2/plan/fiches/2/modifier (pilote : CABBALR)", &[COORD, ADMIN]),
+    ("POST /conventions/2/plan/fiches/1/sous-actions", &[CONTRIB, COORD, ADMIN]),
+    ("POST /conventions/2/plan/fiches/1/moyens", &[CONTRIB, COORD, ADMIN]),
+    ("POST /conventions/2/plan/fiches/1/indicateurs", &[COORD, ADMIN]),
+    ("POST /conventions/2/plan/indicateurs/1/valeurs", &[CONTRIB, COORD, ADMIN]),
+    ("GET /conventions/2/plan/import", &[COORD, ADMIN, TOKEN_RO]),
+    ("GET /conventions/2/evaluation", ALL),
+    ("POST /conventions/2/evaluation", &[COORD, ADMIN]),
     ("GET /compte", ACCOUNTS),
     ("POST /compte/mot-de-passe", SESSIONS),
     ("POST /compte/jetons", SESSIONS),
@@ -89,6 +109,17 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("GET /api/v1/conventions/2/couverture", ALL),
     ("GET /api/v1/conventions/2/financements", ALL),
     ("POST /api/v1/conventions/2/financements", &[COORD, ADMIN]),
+    ("GET /api/v1/conventions/2/plan", ALL),
+    ("GET /api/v1/conventions/1/plan (non publiée)", &[ADMIN, TOKEN_RO]),
+    ("GET /api/v1/conventions/2/plan/fiches/1", ALL),
+    ("POST /api/v1/conventions/2/plan/fiches", &[COORD, ADMIN]),
+    ("PUT /api/v1/conventions/2/plan/fiches/1 (pilote : CAF)", &[CONTRIB, COORD, ADMIN]),
+    ("PUT /api/v1/conventions/2/plan/fiches/2 (pilote : CABBALR)", &[COORD, ADMIN]),
+    ("POST /api/v1/conventions/2/plan/fiches/1/sous-actions", &[CONTRIB, COORD, ADMIN]),
+    ("PUT /api/v1/conventions/2/plan/fiches/1/moyens", &[CONTRIB, COORD, ADMIN]),
+    ("POST /api/v1/conventions/2/plan/indicateurs", &[COORD, ADMIN]),
+    ("POST /api/v1/conventions/2/plan/indicateurs/1/valeurs", &[CONTRIB, COORD, ADMIN]),
+    ("GET /api/v1/conventions/2/evaluation", ALL),
     ("GET /api/v1/moi", ACCOUNTS),
     ("GET /api/v1/openapi.json", ALL),
     ("GET /healthz", ALL),
@@ -257,6 +288,87 @@ impl Ctx {
                 let body = serde_json::json!({"dispositif": "bonus_territoire", "financeur": "CAF", "annee": 2026, "montant_centimes": 150_000});
                 send_json(app, method, path, who, &body, who.token.is_none()).await
             }
+            ("POST", "/conventions/2/plan/fiches") => {
+                let code = format!("T-{}", self.next());
+                post_form(app, path, who, &[("code", &code), ("title", "Fiche de test"), ("status", "a_venir")]).await
+            }
+            ("POST", "/conventions/2/plan/fiches/1/modifier") | ("POST", "/conventions/2/plan/fiches/2/modifier") => {
+                let fid: i64 = if path.contains("/1/") { 1 } else { 2 };
+                let f = self.store.fiche(2, fid).await.unwrap();
+                let v = f.version.to_string();
+                let (code, title, pilot) =
+                    (f.fiche.code.clone(), f.fiche.title.clone(), f.fiche.pilot_organisation.clone());
+                post_form(
+                    app,
+                    path,
+                    who,
+                    &[
+                        ("version", &v),
+                        ("code", &code),
+                        ("title", &title),
+                        ("pilot_organisation", &pilot),
+                        ("status", "a_venir"),
+                    ],
+                )
+                .await
+            }
+            ("POST", "/conventions/2/plan/fiches/1/sous-actions") => {
+                post_form(app, path, who, &[("sub_title", "Étape"), ("sub_status", "en_cours")]).await
+            }
+            ("POST", "/conventions/2/plan/fiches/1/moyens") => {
+                post_form(app, path, who, &[("means", "CAF ; 2026 ; 0,5 ; 1 000 ; ; fonctionnement ;")]).await
+            }
+            ("POST", "/conventions/2/plan/fiches/1/indicateurs") => {
+                let name = format!("Indicateur n° {}", self.next());
+                post_form(app, path, who, &[("name", &name), ("nature", "quantitatif"), ("targets", "2026 : 10")]).await
+            }
+            ("POST", "/conventions/2/plan/indicateurs/1/valeurs") => {
+                post_form(app, path, who, &[("period", "2026"), ("value", "4"), ("date", "2026-06-01")]).await
+            }
+            ("POST", "/conventions/2/evaluation") => {
+                let v = self
+                    .store
+                    .reviews(2)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .find(|r| r.review.scope == ctg_store::ReviewScope::Ambition(1) && r.review.year.is_none())
+                    .map(|r| r.version.to_string())
+                    .unwrap_or_default();
+                post_form(
+                    app,
+                    path,
+                    who,
+                    &[("version", &v), ("kind", "ambition"), ("key", "1"), ("done", "Des choses")],
+                )
+                .await
+            }
+            ("POST", "/api/v1/conventions/2/plan/fiches") => {
+                let body = serde_json::json!({"code": format!("A-{}", self.next()), "intitule": "Fiche par l'API"});
+                send_json(app, method, path, who, &body, who.token.is_none()).await
+            }
+            ("PUT", "/api/v1/conventions/2/plan/fiches/1") | ("PUT", "/api/v1/conventions/2/plan/fiches/2") => {
+                let fid: i64 = if path.ends_with("/1") { 1 } else { 2 };
+                let f = self.store.fiche(2, fid).await.unwrap();
+                let body = serde_json::json!({"version": f.version, "code": f.fiche.code, "intitule": f.fiche.title, "pilote_organisation": f.fiche.pilot_organisation});
+                send_json(app, method, path, who, &body, who.token.is_none()).await
+            }
+            ("POST", "/api/v1/conventions/2/plan/fiches/1/sous-actions") => {
+                let body = serde_json::json!({"intitule": "Étape par l'API"});
+                send_json(app, method, path, who, &body, who.token.is_none()).await
+            }
+            ("PUT", "/api/v1/conventions/2/plan/fiches/1/moyens") => {
+                let body = serde_json::json!([{"organisation": "CAF", "annee": 2027, "etp_centiemes": 20, "prevu_centimes": 500_000, "depense_centimes": null, "nature": "fonctionnement"}]);
+                send_json(app, method, path, who, &body, who.token.is_none()).await
+            }
+            ("POST", "/api/v1/conventions/2/plan/indicateurs") => {
+                let body = serde_json::json!({"fiche": 1, "definition": {"name": format!("Indicateur API {}", self.next()), "kind": {"nature": "quantitative", "unit": "places", "baseline": null, "baseline_year": null, "direction": "increase"}, "targets": {"2026": 5.0}}});
+                send_json(app, method, path, who, &body, who.token.is_none()).await
+            }
+            ("POST", "/api/v1/conventions/2/plan/indicateurs/1/valeurs") => {
+                let body = serde_json::json!({"periode": "2026", "valeur": 3.0});
+                send_json(app, method, path, who, &body, who.token.is_none()).await
+            }
             ("POST", _) => post_form(app, path, who, &[]).await,
             ("GET", _) => get_as(app, path, who).await,
             other => panic!("no request for {other:?}"),
@@ -292,6 +404,40 @@ backend_tests!(the_rights_matrix_walked_whole, |db: &TestDb| {
             status: "propose".into(),
         };
         store.create_agreement(&ctg_domain::Actor::cli("test"), 2, &agreement).await.unwrap();
+        // Two fiches: 1 piloted by the CAF (the contributor's organisation), 2 by the CABBALR; an
+        // indicator on the first.
+        for (code, pilot) in [("PE-1", "CAF"), ("PE-2", "CABBALR")] {
+            let fiche = ctg_domain::plan::NewFiche {
+                code: code.into(),
+                title: format!("Fiche {code}"),
+                description: String::new(),
+                ambitions: vec![1],
+                objectives: vec![],
+                pilot_organisation: pilot.into(),
+                pilot_person: String::new(),
+                partners: vec![],
+                public: String::new(),
+                communes: vec![],
+                start: None,
+                end: None,
+                priority: None,
+                status: ctg_domain::plan::FicheStatus::Upcoming,
+                approaches: vec![],
+                needs: String::new(),
+            };
+            store.create_fiche(&ctg_domain::Actor::cli("test"), 2, fiche).await.unwrap();
+        }
+        let indicator = ctg_domain::plan::PlanIndicator {
+            name: "Places créées".into(),
+            kind: ctg_domain::plan::IndicatorKind::Quantitative {
+                unit: "places".into(),
+                baseline: None,
+                baseline_year: None,
+                direction: ctg_domain::plan::Direction::Increase,
+            },
+            targets: [(2026, ctg_domain::plan::Target::Number(10.0))].into(),
+        };
+        store.create_indicator(&ctg_domain::Actor::cli("test"), 2, Some(1), &indicator).await.unwrap();
         let (_, read_only) =
             store.create_token(&ctg_domain::Actor::cli("test"), people.admin_id, "lecture", false).await.unwrap();
 

@@ -225,3 +225,33 @@ pub async fn people(store: &Store, convention: i64) -> People {
         epci_party: epci.id,
     }
 }
+
+/// The raw bytes of a response (a downloaded spreadsheet).
+pub async fn get_bytes(app: &Router, path: &str, who: &Who) -> (StatusCode, Vec<u8>) {
+    let mut req = Request::builder().method("GET").uri(path);
+    if let Some(c) = &who.cookie {
+        req = req.header("cookie", c);
+    }
+    let response = app.clone().oneshot(req.body(Body::empty()).expect("request")).await.expect("response");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024).await.expect("body");
+    (status, bytes.to_vec())
+}
+
+/// Posts a file as `multipart/form-data` (field `fichier`), with the session's CSRF token.
+pub async fn post_file(app: &Router, path: &str, who: &Who, name: &str, bytes: &[u8]) -> Reply {
+    let boundary = "----ctg-test-boundary-7d1f";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{}\r\n", who.csrf).as_bytes(),
+    );
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    send(app, "POST", path, who, Body::from(body), Some(&format!("multipart/form-data; boundary={boundary}"))).await
+}

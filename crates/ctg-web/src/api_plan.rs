@@ -1,0 +1,673 @@
+//! The action plan in the JSON API: the tree with its progress, the fiches, sub-actions, means,
+//! indicators and their values, the lateness list and the evaluation.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::NaiveDate;
+use ctg_domain::access::Action;
+use ctg_domain::plan::{FicheStatus, IndicatorValue, Means, MeansKind, NewFiche, PlanIndicator, Priority, SubAction};
+use ctg_domain::{Channel, InseeCode};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::{authorize_write, json_rejection, VersionDto};
+use crate::auth::Auth;
+use crate::plan::PlanView;
+use crate::views::convention_id;
+use crate::{ApiError, AppState, WebError};
+
+type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SousActionDto {
+    pub id: i64,
+    pub version: i64,
+    pub parent: Option<i64>,
+    pub intitule: String,
+    /// a_venir, en_cours, realisee, en_pause, abandonnee ou en_retard.
+    pub statut: String,
+    pub pilote: String,
+    pub debut: Option<NaiveDate>,
+    pub fin: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MoyenDto {
+    pub organisation: String,
+    pub annee: i32,
+    /// En centièmes d'équivalent temps plein (50 = 0,5 ETP).
+    pub etp_centiemes: i64,
+    pub prevu_centimes: i64,
+    pub depense_centimes: Option<i64>,
+    /// fonctionnement ou investissement.
+    pub nature: String,
+    #[serde(default)]
+    pub materiel: String,
+}
+
+impl MoyenDto {
+    fn of(m: &Means) -> Self {
+        Self {
+            organisation: m.organisation.clone(),
+            annee: m.year,
+            etp_centiemes: m.fte_hundredths,
+            prevu_centimes: m.planned_cents,
+            depense_centimes: m.spent_cents,
+            nature: m.kind.code().into(),
+            materiel: m.material.clone(),
+        }
+    }
+
+    fn to_means(&self) -> Result<Means, WebError> {
+        Ok(Means {
+            organisation: self.organisation.clone(),
+            year: self.annee,
+            fte_hundredths: self.etp_centiemes,
+            planned_cents: self.prevu_centimes,
+            spent_cents: self.depense_centimes,
+            kind: MeansKind::parse(&self.nature).map_err(|e| WebError::BadRequest(e.to_string()))?,
+            material: self.materiel.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FicheDto {
+    pub id: i64,
+    pub version: i64,
+    pub code: String,
+    pub intitule: String,
+    pub description: String,
+    pub ambitions: Vec<i64>,
+    pub objectifs: Vec<String>,
+    pub pilote_organisation: String,
+    pub pilote_personne: String,
+    pub partenaires: Vec<String>,
+    pub public: String,
+    /// Codes INSEE ; vide pour tout le territoire.
+    pub communes: Vec<String>,
+    pub debut: Option<NaiveDate>,
+    pub fin: Option<NaiveDate>,
+    pub priorite: Option<String>,
+    pub statut: String,
+    pub demarches: Vec<String>,
+    pub besoins: String,
+    /// En pourcentage ; nul pour une fiche abandonnée.
+    pub avancement: Option<f64>,
+    pub completude: u32,
+    pub champs_manquants: Vec<String>,
+    pub sous_actions: Vec<SousActionDto>,
+    pub moyens: Vec<MoyenDto>,
+    pub indicateurs: Vec<i64>,
+}
+
+fn fiche_dto(v: &PlanView, f: &ctg_store::FicheRecord) -> FicheDto {
+    let d = &f.fiche;
+    let (missing, completeness) = v.completeness(f);
+    FicheDto {
+        id: f.id,
+        version: f.version,
+        code: d.code.clone(),
+        intitule: d.title.clone(),
+        description: d.description.clone(),
+        ambitions: d.ambitions.clone(),
+        objectifs: d.objectives.clone(),
+        pilote_organisation: d.pilot_organisation.clone(),
+        pilote_personne: d.pilot_person.clone(),
+        partenaires: d.partners.clone(),
+        public: d.public.clone(),
+        communes: d.communes.iter().map(InseeCode::to_string).collect(),
+        debut: d.start,
+        fin: d.end,
+        priorite: d.priority.map(|p| p.code().to_owned()),
+        statut: d.status.code().into(),
+        demarches: d.approaches.clone(),
+        besoins: d.needs.clone(),
+        avancement: v.fiche_progress[&f.id],
+        completude: completeness,
+        champs_manquants: missing.iter().map(|m| (*m).to_owned()).collect(),
+        sous_actions: f
+            .subs
+            .iter()
+            .map(|s| SousActionDto {
+                id: s.sub.id,
+                version: s.version,
+                parent: s.sub.parent,
+                intitule: s.sub.title.clone(),
+                statut: s.sub.status.code().into(),
+                pilote: s.sub.pilot.clone(),
+                debut: s.sub.start,
+                fin: s.sub.end,
+            })
+            .collect(),
+        moyens: f.means.iter().map(MoyenDto::of).collect(),
+        indicateurs: v.indicators_of(f.id).map(|i| i.id).collect(),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AmbitionPlanDto {
+    pub numero: i64,
+    pub intitule: String,
+    pub avancement: Option<f64>,
+    pub objectifs: Vec<ObjectifDto>,
+    pub fiches: Vec<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObjectifDto {
+    pub code: String,
+    pub intitule: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnjeuPlanDto {
+    pub numero: i64,
+    pub titre: String,
+    pub avancement: Option<f64>,
+    pub ambitions: Vec<AmbitionPlanDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IndicateurPlanDto {
+    pub id: i64,
+    pub version: i64,
+    pub fiche: Option<i64>,
+    #[schema(value_type = Object)]
+    pub definition: serde_json::Value,
+    /// en_bonne_voie, en_retard, valeur_manquante ou pas_d_echeance.
+    pub etat: String,
+    pub etat_libelle: String,
+    #[schema(value_type = Object)]
+    pub valeurs: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanDto {
+    pub convention_id: i64,
+    /// Moyenne des fiches (règles dans docs/ARCHITECTURE.md).
+    pub avancement: Option<f64>,
+    pub enjeux: Vec<EnjeuPlanDto>,
+    pub fiches: Vec<FicheDto>,
+    pub indicateurs: Vec<IndicateurPlanDto>,
+    /// Ce qui est en retard : (objet, raison).
+    pub retards: Vec<RetardDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetardDto {
+    pub objet: String,
+    pub raison: String,
+    pub lien: String,
+}
+
+fn indicator_dto(v: &PlanView, i: &ctg_store::IndicatorRecord) -> IndicateurPlanDto {
+    let t = &v.tracking[&i.id];
+    IndicateurPlanDto {
+        id: i.id,
+        version: i.version,
+        fiche: i.fiche_id,
+        definition: serde_json::to_value(&i.indicator).unwrap_or_default(),
+        etat: t.code().into(),
+        etat_libelle: t.label(),
+        valeurs: serde_json::to_value(&i.values).unwrap_or_default(),
+    }
+}
+
+/// Le plan d'action : enjeux, ambitions et objectifs avec leur avancement, fiches, indicateurs et retards.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conventions/{id}/plan",
+    params(("id" = i64, Path, description = "Numéro de la convention")),
+    responses((status = 200, body = PlanDto), (status = 404, body = crate::error::ErrorBody))
+)]
+pub async fn plan(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<PlanDto>, ApiError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let v = PlanView::load(&state, id).await?;
+    Ok(Json(PlanDto {
+        convention_id: id,
+        avancement: v.overall,
+        enjeux: v
+            .plan
+            .stakes
+            .iter()
+            .map(|(n, t, ambitions)| EnjeuPlanDto {
+                numero: *n,
+                titre: t.clone(),
+                avancement: v.stake_progress.get(n).copied().flatten(),
+                ambitions: ambitions
+                    .iter()
+                    .map(|(a, at)| AmbitionPlanDto {
+                        numero: *a,
+                        intitule: at.clone(),
+                        avancement: v.ambition_progress.get(a).copied().flatten(),
+                        objectifs: v
+                            .plan
+                            .objectives
+                            .iter()
+                            .filter(|o| o.objective.ambition == *a)
+                            .map(|o| ObjectifDto {
+                                code: o.objective.code.clone(),
+                                intitule: o.objective.title.clone(),
+                            })
+                            .collect(),
+                        fiches: v.plan.fiches.iter().filter(|f| f.fiche.ambitions.contains(a)).map(|f| f.id).collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        fiches: v.plan.fiches.iter().map(|f| fiche_dto(&v, f)).collect(),
+        indicateurs: v.plan.indicators.iter().map(|i| indicator_dto(&v, i)).collect(),
+        retards: v
+            .lateness()
+            .iter()
+            .map(|(link, l)| {
+                let (objet, raison) = crate::plan::lateness_text(l);
+                RetardDto { objet, raison, lien: link.clone() }
+            })
+            .collect(),
+    }))
+}
+
+/// Une fiche action.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conventions/{id}/plan/fiches/{fiche}",
+    params(("id" = i64, Path, description = "Numéro de la convention"), ("fiche" = i64, Path, description = "Numéro de la fiche")),
+    responses((status = 200, body = FicheDto), (status = 404, body = crate::error::ErrorBody))
+)]
+pub async fn fiche(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, fid)): Path<(String, String)>,
+) -> Result<Json<FicheDto>, ApiError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let fid = positive(&fid, "la fiche")?;
+    let v = PlanView::load(&state, id).await?;
+    let f =
+        v.plan.fiches.iter().find(|f| f.id == fid).ok_or_else(|| WebError::NotFound(format!("la fiche n° {fid}")))?;
+    Ok(Json(fiche_dto(&v, f)))
+}
+
+fn positive(raw: &str, what: &str) -> Result<i64, WebError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|i| *i > 0)
+        .ok_or_else(|| WebError::NotFound(format!("{what} « {raw} » n'existe pas")))
+}
+
+/// Une fiche à créer (`POST`) ou à remplacer (`PUT`, avec la `version` lue et une `raison` si le statut change).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FicheSaisieDto {
+    #[serde(default)]
+    pub version: Option<i64>,
+    pub code: String,
+    pub intitule: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub ambitions: Vec<i64>,
+    #[serde(default)]
+    pub objectifs: Vec<String>,
+    #[serde(default)]
+    pub pilote_organisation: String,
+    #[serde(default)]
+    pub pilote_personne: String,
+    #[serde(default)]
+    pub partenaires: Vec<String>,
+    #[serde(default)]
+    pub public: String,
+    #[serde(default)]
+    pub communes: Vec<String>,
+    #[serde(default)]
+    pub debut: Option<NaiveDate>,
+    #[serde(default)]
+    pub fin: Option<NaiveDate>,
+    #[serde(default)]
+    pub priorite: Option<String>,
+    /// Par défaut a_venir ; écrit librement (« En cours »…) il est reconnu.
+    #[serde(default)]
+    pub statut: Option<String>,
+    #[serde(default)]
+    pub demarches: Vec<String>,
+    #[serde(default)]
+    pub besoins: String,
+    /// La raison d'un changement de statut, gardée dans l'historique.
+    #[serde(default)]
+    pub raison: String,
+}
+
+impl FicheSaisieDto {
+    fn to_new(&self) -> Result<NewFiche, WebError> {
+        let bad = |m: String| WebError::BadRequest(m);
+        let status = match self.statut.as_deref() {
+            None | Some("") => FicheStatus::Upcoming,
+            Some(s) => FicheStatus::parse_loose(s).ok_or_else(|| bad(format!("statut inconnu « {s} »")))?,
+        };
+        let priority = match self.priorite.as_deref() {
+            None | Some("") => None,
+            Some(p) => Some(Priority::parse_loose(p).ok_or_else(|| bad(format!("priorité inconnue « {p} »")))?),
+        };
+        Ok(NewFiche {
+            code: self.code.clone(),
+            title: self.intitule.clone(),
+            description: self.description.clone(),
+            ambitions: self.ambitions.clone(),
+            objectives: self.objectifs.clone(),
+            pilot_organisation: self.pilote_organisation.clone(),
+            pilot_person: self.pilote_personne.clone(),
+            partners: self.partenaires.clone(),
+            public: self.public.clone(),
+            communes: self
+                .communes
+                .iter()
+                .map(|c| InseeCode::parse(c).map_err(|e| bad(format!("communes : {e}"))))
+                .collect::<Result<_, _>>()?,
+            start: self.debut,
+            end: self.fin,
+            priority,
+            status,
+            approaches: self.demarches.clone(),
+            needs: self.besoins.clone(),
+        })
+    }
+}
+
+/// Crée une fiche action.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conventions/{id}/plan/fiches",
+    params(("id" = i64, Path, description = "Numéro de la convention")),
+    request_body = FicheSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses((status = 201, body = FicheDto), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+)]
+pub async fn create_fiche(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: JsonBody<FicheSaisieDto>,
+) -> Result<(StatusCode, Json<FicheDto>), ApiError> {
+    let id = convention_id(&id)?;
+    authorize_write(&state, &auth, &headers, Action::EditPlan, id).await?;
+    let Json(body) = body.map_err(json_rejection)?;
+    let fid = state.store.create_fiche(&auth.actor(Channel::Api), id, body.to_new()?).await?;
+    let v = PlanView::load(&state, id).await?;
+    let f = v.plan.fiches.iter().find(|f| f.id == fid).ok_or_else(|| WebError::NotFound("la fiche créée".into()))?;
+    Ok((StatusCode::CREATED, Json(fiche_dto(&v, f))))
+}
+
+async fn authorize_report(
+    state: &AppState,
+    auth: &Auth,
+    headers: &HeaderMap,
+    id: i64,
+    fid: i64,
+) -> Result<(), WebError> {
+    let f = state.store.fiche(id, fid).await?;
+    let pilot = state.store.organisation_named(&f.fiche.pilot_organisation).await.ok();
+    authorize_write(state, auth, headers, Action::ReportFiche { pilot_organisation_id: pilot }, id).await
+}
+
+/// Remplace une fiche action, à partir de la version lue.
+#[utoipa::path(
+    put,
+    path = "/api/v1/conventions/{id}/plan/fiches/{fiche}",
+    params(("id" = i64, Path, description = "Numéro de la convention"), ("fiche" = i64, Path, description = "Numéro de la fiche")),
+    request_body = FicheSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses((status = 200, body = VersionDto), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody))
+)]
+pub async fn update_fiche(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path((id, fid)): Path<(String, String)>,
+    body: JsonBody<FicheSaisieDto>,
+) -> Result<Json<VersionDto>, ApiError> {
+    let id = convention_id(&id)?;
+    let fid = positive(&fid, "la fiche")?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    authorize_report(&state, &auth, &headers, id, fid).await?;
+    let Json(body) = body.map_err(json_rejection)?;
+    let version =
+        body.version.ok_or_else(|| WebError::BadRequest("« version » est obligatoire pour modifier".into()))?;
+    let version = state
+        .store
+        .update_fiche(&auth.actor(Channel::Api), id, fid, version, body.to_new()?, body.raison.trim())
+        .await?;
+    Ok(Json(VersionDto { version }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SousActionSaisieDto {
+    #[serde(default)]
+    pub parent: Option<i64>,
+    pub intitule: String,
+    #[serde(default)]
+    pub statut: Option<String>,
+    #[serde(default)]
+    pub pilote: String,
+    #[serde(default)]
+    pub debut: Option<NaiveDate>,
+    #[serde(default)]
+    pub fin: Option<NaiveDate>,
+}
+
+/// Ajoute une sous-action à une fiche (deux niveaux : `parent` est une sous-action de premier niveau).
+#[utoipa::path(
+    post,
+    path = "/api/v1/conventions/{id}/plan/fiches/{fiche}/sous-actions",
+    params(("id" = i64, Path, description = "Numéro de la convention"), ("fiche" = i64, Path, description = "Numéro de la fiche")),
+    request_body = SousActionSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses((status = 201, body = inline(serde_json::Value), description = "{\"id\": …}"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+)]
+pub async fn create_sub_action(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path((id, fid)): Path<(String, String)>,
+    body: JsonBody<SousActionSaisieDto>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let id = convention_id(&id)?;
+    let fid = positive(&fid, "la fiche")?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    authorize_report(&state, &auth, &headers, id, fid).await?;
+    let Json(b) = body.map_err(json_rejection)?;
+    let status = match b.statut.as_deref() {
+        None | Some("") => FicheStatus::Upcoming,
+        Some(s) => {
+            FicheStatus::parse_loose(s).ok_or_else(|| WebError::BadRequest(format!("statut inconnu « {s} »")))?
+        }
+    };
+    let sub =
+        SubAction { id: 0, parent: b.parent, title: b.intitule, status, pilot: b.pilote, start: b.debut, end: b.fin };
+    let sid = state.store.add_sub_action(&auth.actor(Channel::Api), id, fid, &sub).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": sid }))))
+}
+
+/// Remplace les moyens d'une fiche (par signataire et par année).
+#[utoipa::path(
+    put,
+    path = "/api/v1/conventions/{id}/plan/fiches/{fiche}/moyens",
+    params(("id" = i64, Path, description = "Numéro de la convention"), ("fiche" = i64, Path, description = "Numéro de la fiche")),
+    request_body = [MoyenDto],
+    security(("jeton" = []), ("session" = [])),
+    responses((status = 204, description = "Moyens remplacés"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+)]
+pub async fn set_means(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path((id, fid)): Path<(String, String)>,
+    body: JsonBody<Vec<MoyenDto>>,
+) -> Result<StatusCode, ApiError> {
+    let id = convention_id(&id)?;
+    let fid = positive(&fid, "la fiche")?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    authorize_report(&state, &auth, &headers, id, fid).await?;
+    let Json(b) = body.map_err(json_rejection)?;
+    let means = b.iter().map(MoyenDto::to_means).collect::<Result<Vec<_>, _>>()?;
+    state.store.set_means(&auth.actor(Channel::Api), id, fid, &means).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Crée un indicateur de suivi, rattaché à une fiche ou au plan (`fiche` nul).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndicateurSaisieDto {
+    #[serde(default)]
+    pub fiche: Option<i64>,
+    /// Nom, nature (quantitative ou qualitative) et cibles par année, comme `definition` en lecture.
+    #[schema(value_type = Object)]
+    pub definition: PlanIndicator,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/conventions/{id}/plan/indicateurs",
+    params(("id" = i64, Path, description = "Numéro de la convention")),
+    request_body = IndicateurSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses((status = 201, body = inline(serde_json::Value), description = "{\"id\": …}"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+)]
+pub async fn create_indicator(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: JsonBody<IndicateurSaisieDto>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let id = convention_id(&id)?;
+    authorize_write(&state, &auth, &headers, Action::EditPlan, id).await?;
+    let Json(b) = body.map_err(json_rejection)?;
+    let iid = state.store.create_indicator(&auth.actor(Channel::Api), id, b.fiche, &b.definition).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": iid }))))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValeurSaisieDto {
+    /// AAAA, ou AAAA-MM.
+    pub periode: String,
+    #[serde(default)]
+    pub valeur: Option<f64>,
+    /// Pour un indicateur qualitatif : un niveau de son échelle.
+    #[serde(default)]
+    pub niveau: Option<String>,
+    #[serde(default)]
+    pub date: Option<NaiveDate>,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub commentaire: String,
+}
+
+/// Enregistre une valeur d'indicateur (l'auteur est la personne connectée).
+#[utoipa::path(
+    post,
+    path = "/api/v1/conventions/{id}/plan/indicateurs/{indicateur}/valeurs",
+    params(("id" = i64, Path, description = "Numéro de la convention"), ("indicateur" = i64, Path, description = "Numéro de l'indicateur")),
+    request_body = ValeurSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses((status = 201, body = inline(serde_json::Value), description = "{\"id\": …}"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody))
+)]
+pub async fn add_value(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path((id, iid)): Path<(String, String)>,
+    body: JsonBody<ValeurSaisieDto>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let id = convention_id(&id)?;
+    let iid = positive(&iid, "l'indicateur")?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let plan = state.store.plan(id).await?;
+    let i = plan
+        .indicators
+        .iter()
+        .find(|i| i.id == iid)
+        .ok_or_else(|| WebError::NotFound(format!("l'indicateur n° {iid} de cette convention")))?;
+    match i.fiche_id {
+        Some(fid) => authorize_report(&state, &auth, &headers, id, fid).await?,
+        None => authorize_write(&state, &auth, &headers, Action::EditPlan, id).await?,
+    }
+    let Json(b) = body.map_err(json_rejection)?;
+    let value = IndicatorValue {
+        period: b.periode,
+        number: b.valeur,
+        level: b.niveau,
+        author: auth.user.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
+        date: b.date.unwrap_or_else(|| state.today()),
+        source: b.source,
+        comment: b.commentaire,
+    };
+    let vid = state.store.add_indicator_value(&auth.actor(Channel::Api), id, iid, &value).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": vid }))))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BilanDto {
+    /// ambition, theme, ou vide pour l'ensemble du plan.
+    pub perimetre: String,
+    pub cle: String,
+    pub titre: String,
+    #[schema(value_type = Object)]
+    pub chiffres: Option<ctg_domain::plan::EvaluationFigures>,
+    #[schema(value_type = Object)]
+    pub declare: serde_json::Value,
+    pub realise: String,
+    pub reussites: String,
+    pub points_d_attention: String,
+    pub preoccupations_des_habitants: String,
+}
+
+/// L'évaluation : le bilan final (sans `annee`) ou celui d'une année, par enjeu et par ambition.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conventions/{id}/evaluation",
+    params(("id" = i64, Path, description = "Numéro de la convention"), ("annee" = Option<i32>, Query, description = "Année du bilan ; absente pour le bilan final")),
+    responses((status = 200, body = [BilanDto]), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody))
+)]
+pub async fn evaluation(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<crate::plan_io::EvaluationQuery>,
+) -> Result<Json<Vec<BilanDto>>, ApiError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let year = match q.annee.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(y) => Some(y.parse::<i32>().map_err(|_| WebError::BadRequest(format!("année invalide « {y} »")))?),
+    };
+    let v = PlanView::load(&state, id).await?;
+    let reviews = state.store.reviews(id).await?;
+    Ok(Json(
+        crate::plan_io::sections(&v, &reviews, year)
+            .into_iter()
+            .map(|s| BilanDto {
+                realise: s.text("done"),
+                reussites: s.text("successes"),
+                points_d_attention: s.text("attention"),
+                preoccupations_des_habitants: s.text("concerns"),
+                declare: s.review.as_ref().map_or(serde_json::Value::Null, |r| r.review.declared.clone()),
+                perimetre: s.kind.to_owned(),
+                cle: s.key,
+                titre: s.heading,
+                chiffres: s.figures,
+            })
+            .collect(),
+    ))
+}

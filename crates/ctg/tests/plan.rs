@@ -1,0 +1,374 @@
+//! The action plan through the pages and the API, on the demo: fiches with sub-actions, progress that
+//! moves, status history, indicators on track or late, lateness, the spreadsheet import previewed then
+//! written (or refused whole), the export read back, the evaluation; on SQLite and PostgreSQL.
+
+mod common;
+
+use common::{count, demo_app, get, get_bytes, login, people, post_file, post_form, send_json, texts, Who, PASSWORD};
+use ctg_store::testing::TestDb;
+use ctg_store::{backend_tests, Store};
+
+async fn coordinator(app: &axum::Router, store: &Store, id: i64) -> Who {
+    people(store, id).await;
+    login(app, "coordination", "claire@cabbalr.fr", PASSWORD).await
+}
+
+fn field(body: &str, name: &str) -> String {
+    let doc = scraper::Html::parse_document(body);
+    let sel = scraper::Selector::parse(&format!("input[name='{name}']")).unwrap();
+    doc.select(&sel).next().and_then(|e| e.value().attr("value")).unwrap_or_default().to_owned()
+}
+
+backend_tests!(a_fiche_with_sub_actions_moves_the_progress, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        let who = coordinator(&app, &store, id).await;
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/plan/fiches"),
+            &who,
+            &[
+                ("code", "PE-1"),
+                ("title", "Développer l'offre d'accueil du jeune enfant"),
+                ("ambitions", "1"),
+                ("pilot_organisation", "CABBALR"),
+                ("start", "2026-01-01"),
+                ("end", "2026-06-30"),
+                ("status", "En cours"),
+                ("communes", "Béthune, Lillers"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let fiche_path = r.headers["location"].to_str().unwrap().to_owned();
+        let fid: i64 = fiche_path.rsplit('/').next().unwrap().parse().unwrap();
+        // No sub-action: « en cours » weighs 50 %.
+        let page = get(&app, &fiche_path).await;
+        assert_eq!(texts(&page.html(), "#avancement-fiche"), ["50 %"]);
+        // Two first-level sub-actions, one with two children of its own.
+        for (title, status, parent) in
+            [("Diagnostic des besoins", "realisee", ""), ("Ouverture d'une crèche", "a_venir", "")]
+        {
+            let r = post_form(
+                &app,
+                &format!("{fiche_path}/sous-actions"),
+                &who,
+                &[("sub_title", title), ("sub_status", status), ("parent", parent)],
+            )
+            .await;
+            assert_eq!(r.status, 303, "{}", r.body);
+        }
+        let plan = store.fiche(id, fid).await.unwrap();
+        let second = plan.subs.iter().find(|s| s.sub.title == "Ouverture d'une crèche").unwrap().sub.id.to_string();
+        for (title, status) in [("Trouver le local", "realisee"), ("Recruter", "a_venir")] {
+            let r = post_form(
+                &app,
+                &format!("{fiche_path}/sous-actions"),
+                &who,
+                &[("sub_title", title), ("sub_status", status), ("parent", &second)],
+            )
+            .await;
+            assert_eq!(r.status, 303, "{}", r.body);
+        }
+        // (100 + (100 + 0) / 2) / 2 = 75 %.
+        let page = get(&app, &fiche_path).await;
+        assert_eq!(texts(&page.html(), "#avancement-fiche"), ["75 %"]);
+        assert_eq!(count(&page.html(), "#sous-actions tbody tr.level-2"), 2);
+        // « Recruter » done: 100 %.
+        let f = store.fiche(id, fid).await.unwrap();
+        let recruit = f.subs.iter().find(|s| s.sub.title == "Recruter").unwrap();
+        let r = post_form(
+            &app,
+            &format!("{fiche_path}/sous-actions/{}/statut", recruit.sub.id),
+            &who,
+            &[("version", &recruit.version.to_string()), ("status", "realisee")],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(texts(&get(&app, &fiche_path).await.html(), "#avancement-fiche"), ["100 %"]);
+        // The tree shows the fiche under its ambition, and the ambition's progress.
+        let tree = get(&app, &format!("/conventions/{id}/plan")).await;
+        assert_eq!(tree.status, 200);
+        assert!(
+            texts(&tree.html(), "#ambition-1 + ul li.fiche a")
+                .contains(&"PE-1 — Développer l'offre d'accueil du jeune enfant".to_owned()),
+            "{}",
+            tree.body
+        );
+        assert_eq!(texts(&tree.html(), "#avancement-plan"), ["100 %"]);
+
+        // A change of status needs a reason, kept in the history.
+        let f = store.fiche(id, fid).await.unwrap();
+        let edit = |status: &'static str, reason: &'static str, version: String| {
+            vec![
+                ("version", version),
+                ("code", "PE-1".to_owned()),
+                ("title", "Développer l'offre d'accueil du jeune enfant".to_owned()),
+                ("ambitions", "1".to_owned()),
+                ("pilot_organisation", "CABBALR".to_owned()),
+                ("start", "2026-01-01".to_owned()),
+                ("end", "2026-06-30".to_owned()),
+                ("status", status.to_owned()),
+                ("reason", reason.to_owned()),
+            ]
+        };
+        let fields = edit("en_pause", "", f.version.to_string());
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = post_form(&app, &format!("{fiche_path}/modifier"), &who, &pairs).await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("dites pourquoi le statut change"));
+        let fields = edit("en_pause", "Local indisponible jusqu'en septembre", f.version.to_string());
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = post_form(&app, &format!("{fiche_path}/modifier"), &who, &pairs).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let history = texts(&get(&app, &fiche_path).await.html(), "#historique-statuts tbody tr");
+        assert!(history[0].contains("En cours → En pause") && history[0].contains("Local indisponible"), "{history:?}");
+        // The same form again, from the old version: a conflict that keeps what was typed.
+        let r = post_form(&app, &format!("{fiche_path}/modifier"), &who, &pairs).await;
+        assert_eq!(r.status, 409);
+        // Paused past its end (30 June 2026; the tests' today is 27 November 2026): late.
+        let late = get(&app, &format!("/conventions/{id}/plan/retards")).await;
+        assert!(
+            texts(&late.html(), "#retards tbody tr").iter().any(|r| r.contains("PE-1") && r.contains("30/06/2026")),
+            "{}",
+            late.body
+        );
+        let timeline = get(&app, &format!("/conventions/{id}/plan/calendrier")).await;
+        assert!(timeline.body.contains("<svg") && timeline.body.contains("PE-1"));
+    }
+});
+
+backend_tests!(indicators_values_and_tracking, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        let who = coordinator(&app, &store, id).await;
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/plan/fiches"),
+            &who,
+            &[("code", "JE-1"), ("title", "Promeneurs du Net"), ("ambitions", "4"), ("status", "en_cours")],
+        )
+        .await;
+        let fiche_path = r.headers["location"].to_str().unwrap().to_owned();
+        let r = post_form(
+            &app,
+            &format!("{fiche_path}/indicateurs"),
+            &who,
+            &[
+                ("name", "Structures labellisées"),
+                ("nature", "quantitatif"),
+                ("unit", "structures"),
+                ("baseline", "15"),
+                ("baseline_year", "2025"),
+                ("targets", "2026 : 18 ; 2027 : 20"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let ind_path = r.headers["location"].to_str().unwrap().to_owned();
+        let page = get(&app, &ind_path).await;
+        assert_eq!(texts(&page.html(), "#etat-indicateur"), ["pas encore d'échéance"]);
+        let r = post_form(
+            &app,
+            &format!("{ind_path}/valeurs"),
+            &who,
+            &[("period", "2026"), ("value", "16"), ("date", "2026-10-01"), ("source", "CAF")],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let page = get(&app, &ind_path).await;
+        assert_eq!(texts(&page.html(), "#etat-indicateur"), ["en retard sur la cible 2026"]);
+        assert!(page.body.contains("<svg"), "a chart of values against targets");
+        let r = post_form(
+            &app,
+            &format!("{ind_path}/valeurs"),
+            &who,
+            &[("period", "2026-11"), ("value", "18,0"), ("date", "2026-11-20")],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(texts(&get(&app, &ind_path).await.html(), "#etat-indicateur"), ["en bonne voie (2026)"]);
+        // Bad values are refused with the field named.
+        let r =
+            post_form(&app, &format!("{ind_path}/valeurs"), &who, &[("period", "2026"), ("value", "beaucoup")]).await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("valeur invalide « beaucoup »"));
+        let r =
+            post_form(&app, &format!("{ind_path}/valeurs"), &who, &[("period", "l'an prochain"), ("value", "3")]).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        // The API says the same.
+        let api = get(&app, &format!("/api/v1/conventions/{id}/plan")).await.json();
+        assert_eq!(api["indicateurs"][0]["etat"], "en_bonne_voie");
+        assert_eq!(api["fiches"][0]["avancement"], 50.0);
+    }
+});
+
+/// A plan as a coordinator keeps it: the fiches sheet, with loosely written statuses.
+fn plan_xlsx(rows: &[[&str; 5]]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet().set_name("Fiches").unwrap();
+    for (j, h) in ["Code", "Intitulé", "Ambitions", "Statut", "Fin"].iter().enumerate() {
+        sheet.write_string(0, j as u16, *h).unwrap();
+    }
+    for (i, row) in rows.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            sheet.write_string(i as u32 + 1, j as u16, *v).unwrap();
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+backend_tests!(the_plan_spreadsheet_is_previewed_then_written_or_refused_whole, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        let who = coordinator(&app, &store, id).await;
+        let path = format!("/conventions/{id}/plan/import");
+        // Errors: each at its sheet, row and column; nothing written.
+        let bad = plan_xlsx(&[
+            ["PE-1", "Relais", "1", "En cours", "2027-12-31"],
+            ["PE-2", "Crèche", "12", "peut-être", "2028-06-30"],
+            ["PE-1", "Doublon", "1", "à venir", ""],
+        ]);
+        let r = post_file(&app, &path, &who, "plan.xlsx", &bad).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let problems = texts(&r.html(), "#problemes-import li");
+        assert!(problems.iter().any(|p| p.contains("ligne 3") && p.contains("12")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("ligne 3") && p.contains("peut-être")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("ligne 4") && p.contains("PE-1")), "{problems:?}");
+        assert!(store.plan(id).await.unwrap().fiches.is_empty());
+
+        // A good file: previewed, nothing written until confirmed.
+        let good = plan_xlsx(&[
+            ["PE-1", "Relais", "1", "En cours", "2027-12-31"],
+            ["PE-2", "Crèche", "2", "en-cours", "2028-06-30"],
+            ["JE-1", "Promeneurs", "4", "Réalisée", ""],
+        ]);
+        let r = post_file(&app, &path, &who, "plan.xlsx", &good).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(count(&r.html(), "#apercu tbody tr"), 3);
+        assert!(store.plan(id).await.unwrap().fiches.is_empty(), "the preview writes nothing");
+        let (nom, contenu) = (field(&r.body, "nom"), field(&r.body, "contenu"));
+        let r = post_form(&app, &format!("{path}/confirmer"), &who, &[("nom", &nom), ("contenu", &contenu)]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let plan = store.plan(id).await.unwrap();
+        assert_eq!(plan.fiches.len(), 3);
+        assert!(plan.fiches.iter().all(|f| f.fiche.status != ctg_domain::plan::FicheStatus::Upcoming));
+
+        // Exported, then read back: the same plan.
+        for format in ["xlsx", "ods"] {
+            let (status, bytes) =
+                get_bytes(&app, &format!("/conventions/{id}/plan/export?format={format}"), &who).await;
+            assert_eq!(status, 200);
+            let r = post_file(&app, &path, &who, &format!("export.{format}"), &bytes).await;
+            assert_eq!(r.status, 200, "{format}: {}", r.body);
+            let effects = texts(&r.html(), "#apercu tbody tr");
+            assert_eq!(effects.len(), 3);
+            assert!(effects.iter().all(|e| e.contains("mise à jour")), "{effects:?}");
+        }
+        let csv = get(&app, &format!("/conventions/{id}/plan/fiches?format=csv")).await.body;
+        assert_eq!(csv.lines().count(), 4);
+        // The contributors may not import.
+        let reader = login(&app, "lecteur", "louis@ctg.fr", PASSWORD).await;
+        let r = post_file(&app, &path, &reader, "plan.xlsx", &good).await;
+        assert_eq!(r.status, 403);
+    }
+});
+
+backend_tests!(the_evaluation_computes_its_figures_and_keeps_the_predecessors_bilan, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        // The CTG 2021-2025's bilan as annex 2 gives it.
+        let page = get(&app, "/conventions/1/evaluation").await;
+        assert_eq!(page.status, 200);
+        let doc = page.html();
+        let declared: Vec<(String, String)> =
+            texts(&doc, "table.bilan-declare th").into_iter().zip(texts(&doc, "table.bilan-declare td")).collect();
+        assert!(declared.contains(&("Fiches action".to_owned(), "14".to_owned())), "{declared:?}");
+        assert!(declared.contains(&("Fiches engagées".to_owned(), "13".to_owned())), "{declared:?}");
+        assert!(page.body.contains("Thème : Logement"));
+        let api = get(&app, "/api/v1/conventions/1/evaluation").await.json();
+        let logement = api.as_array().unwrap().iter().find(|b| b["cle"] == "Logement").unwrap().clone();
+        assert_eq!(logement["declare"], serde_json::json!({"objectifs": 4, "fiches_action": 11}));
+
+        // The CTG 2026-2030: figures computed from its plan, texts written by the coordination.
+        let who = coordinator(&app, &store, id).await;
+        for (code, status) in [("PE-1", "en_cours"), ("PE-2", "realisee"), ("PE-3", "a_venir")] {
+            post_form(
+                &app,
+                &format!("/conventions/{id}/plan/fiches"),
+                &who,
+                &[("code", code), ("title", code), ("ambitions", "1"), ("status", status)],
+            )
+            .await;
+        }
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/evaluation"),
+            &who,
+            &[
+                ("kind", "ambition"),
+                ("key", "1"),
+                ("done", "Trois fiches lancées"),
+                ("concerns", "Manque de places le mercredi"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let api = get(&app, &format!("/api/v1/conventions/{id}/evaluation")).await.json();
+        let a1 =
+            api.as_array().unwrap().iter().find(|b| b["perimetre"] == "ambition" && b["cle"] == "1").unwrap().clone();
+        assert_eq!(
+            (a1["chiffres"]["fiches"].as_u64(), a1["chiffres"]["started"].as_u64(), a1["chiffres"]["done"].as_u64()),
+            (Some(3), Some(2), Some(1))
+        );
+        assert_eq!(a1["preoccupations_des_habitants"], "Manque de places le mercredi");
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/evaluation"),
+            &who,
+            &[("kind", "ambition"), ("key", "1"), ("done", "x")],
+        )
+        .await;
+        assert_eq!(r.status, 409, "a second bilan for the same scope without its version is a conflict");
+    }
+});
+
+backend_tests!(fiches_through_the_api, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        let who = coordinator(&app, &store, id).await;
+        let path = format!("/api/v1/conventions/{id}/plan/fiches");
+        let body = serde_json::json!({"code": "AVS-1", "intitule": "Animation de la vie sociale", "ambitions": [2], "statut": "En cours", "communes": ["62516"]});
+        let r = send_json(&app, "POST", &path, &who, &body, true).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let f = r.json();
+        assert_eq!((f["statut"].as_str(), f["avancement"].as_f64()), (Some("en_cours"), Some(50.0)));
+        let fid = f["id"].as_i64().unwrap();
+        let put = serde_json::json!({"version": 1, "code": "AVS-1", "intitule": "Animation de la vie sociale", "ambitions": [2], "statut": "realisee", "raison": "Terminée en avance"});
+        let r = send_json(&app, "PUT", &format!("{path}/{fid}"), &who, &put, true).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = send_json(&app, "PUT", &format!("{path}/{fid}"), &who, &put, true).await;
+        assert_eq!(r.status, 409);
+        let r = send_json(
+            &app,
+            "POST",
+            &path,
+            &who,
+            &serde_json::json!({"code": "X", "intitule": "Y", "ambitions": [99]}),
+            true,
+        )
+        .await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("99"), "{}", r.body);
+        let r = send_json(&app, "PUT", &format!("{path}/{fid}/moyens"), &who, &serde_json::json!([{"organisation": "CAF", "annee": 2026, "etp_centiemes": 50, "prevu_centimes": 1_200_000, "depense_centimes": 300_000, "nature": "fonctionnement"}]), true).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let f = get(&app, &format!("{path}/{fid}")).await.json();
+        assert_eq!(f["moyens"][0]["prevu_centimes"], 1_200_000);
+        assert_eq!(f["statut"], "realisee");
+    }
+});
