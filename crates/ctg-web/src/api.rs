@@ -55,6 +55,8 @@ pub fn router() -> Router<AppState> {
             axum::routing::post(crate::api_plan::add_value),
         )
         .route("/conventions/{id}/evaluation", get(crate::api_plan::evaluation))
+        .route("/conventions/{id}/plan/objectifs", axum::routing::post(crate::strategy::api_create))
+        .route("/conventions/{id}/plan/objectifs/{objectif}", axum::routing::put(crate::strategy::api_update))
         .route("/moi", get(me))
 }
 
@@ -74,7 +76,8 @@ pub fn router() -> Router<AppState> {
         crate::api_offer::funding, crate::api_offer::create_funding,
         crate::api_plan::plan, crate::api_plan::fiche, crate::api_plan::create_fiche, crate::api_plan::update_fiche,
         crate::api_plan::create_sub_action, crate::api_plan::set_means, crate::api_plan::create_indicator,
-        crate::api_plan::add_value, crate::api_plan::evaluation
+        crate::api_plan::add_value, crate::api_plan::evaluation, crate::strategy::api_create,
+        crate::strategy::api_update
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerSecurity)

@@ -29,6 +29,7 @@ mod offer;
 mod pages;
 mod plan;
 mod plan_io;
+mod strategy;
 mod views;
 
 pub use auth::AuthConfig;
@@ -107,6 +108,9 @@ pub fn router(state: AppState) -> Router {
         .route("/conventions/{id}/couverture", get(offer::coverage_page))
         .route("/conventions/{id}/financements", get(offer::funding).post(offer::funding_create))
         .route("/conventions/{id}/plan", get(plan::tree))
+        .route("/conventions/{id}/strategie", get(strategy::strategy))
+        .route("/conventions/{id}/strategie/objectifs", post(strategy::objective_save))
+        .route("/conventions/{id}/strategie/objectifs/{objective}", post(strategy::objective_save))
         .route("/conventions/{id}/plan/fiches", get(plan::fiches).post(plan::fiche_create))
         .route("/conventions/{id}/plan/fiches/nouvelle", get(plan::fiche_new))
         .route("/conventions/{id}/plan/fiches/{fiche}", get(plan::fiche))

@@ -236,3 +236,69 @@ async fn browser_adding_a_relais_changes_the_communes_without_one() {
     db.finish().await;
     result.expect("ajouter un RPE et voir la couverture changer");
 }
+
+#[tokio::test]
+async fn browser_a_fiche_with_a_sub_action_and_an_indicator_value_moves_progress() {
+    let (_driver, webdriver_url) = start_chromedriver().await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let id = ctg::demo::load(&db.store).await.unwrap().convention_id();
+    common::people(&db.store, id).await;
+    let (base, server) = serve(&db.store).await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&webdriver_url, profile.path()).await;
+
+    let result = async {
+        client.goto(&format!("{base}/conventions/{id}/plan/fiches/nouvelle")).await?;
+        client.wait().for_element(Locator::Css("form[action='/connexion']")).await?;
+        client.find(Locator::Id("email")).await?.send_keys("claire@cabbalr.fr").await?;
+        client.find(Locator::Id("password")).await?.send_keys(common::PASSWORD).await?;
+        client.find(Locator::Css("form[action='/connexion'] button[type=submit]")).await?.click().await?;
+        client.wait().for_element(Locator::Id("code")).await?;
+        client.find(Locator::Id("code")).await?.send_keys("PE-1").await?;
+        client.find(Locator::Id("title")).await?.send_keys("Ouvrir un relais petite enfance").await?;
+        client.find(Locator::Id("ambitions")).await?.send_keys("1").await?;
+        client.find(Locator::Css("#status option[value='en_cours']")).await?.click().await?;
+        client.find(Locator::Css("form .primary")).await?.click().await?;
+        client.wait().for_element(Locator::Id("avancement-fiche")).await?;
+        assert_eq!(client.find(Locator::Id("avancement-fiche")).await?.text().await?, "50 %");
+
+        // A sub-action still to come: the fiche's progress is now its sub-actions' (0 %).
+        client.find(Locator::Css("details summary")).await?.click().await?;
+        client.find(Locator::Id("sub_title")).await?.send_keys("Trouver un local").await?;
+        client.find(Locator::Css("form[action$='/sous-actions'] .primary")).await?.click().await?;
+        client.wait().for_element(Locator::Css("#sous-actions")).await?;
+        assert_eq!(client.find(Locator::Id("avancement-fiche")).await?.text().await?, "0 %");
+        // Marked done from the fiche page: 100 %.
+        client.find(Locator::Css("#sous-actions select option[value='realisee']")).await?.click().await?;
+        client.find(Locator::Css("#sous-actions form button")).await?.click().await?;
+        client.wait().for_element(Locator::XPath("//strong[@id='avancement-fiche' and text()='100 %']")).await?;
+
+        // An indicator and its first value.
+        let summaries = client.find_all(Locator::Css("details summary")).await?;
+        for s in summaries {
+            if s.text().await? == "Ajouter un indicateur" {
+                s.click().await?;
+            }
+        }
+        client.find(Locator::Id("name")).await?.send_keys("Assistants maternels accompagnés").await?;
+        client.find(Locator::Id("targets")).await?.send_keys("2026 : 40").await?;
+        client.find(Locator::Css("form[action$='/indicateurs'] .primary")).await?.click().await?;
+        client.wait().for_element(Locator::Id("etat-indicateur")).await?;
+        client.find(Locator::Id("period")).await?.send_keys("2026").await?;
+        client.find(Locator::Id("value")).await?.send_keys("42").await?;
+        client.find(Locator::Css("form[action$='/valeurs'] .primary")).await?.click().await?;
+        client.wait().for_element(Locator::Css("#valeurs")).await?;
+        assert_eq!(client.find(Locator::Id("etat-indicateur")).await?.text().await?, "en bonne voie (2026)");
+
+        // The plan's tree shows the progress moved.
+        client.goto(&format!("{base}/conventions/{id}/plan")).await?;
+        client.wait().for_element(Locator::Id("avancement-plan")).await?;
+        assert_eq!(client.find(Locator::Id("avancement-plan")).await?.text().await?, "100 %");
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    client.close().await.ok();
+    server.abort();
+    db.finish().await;
+    result.expect("une fiche, une sous-action, une valeur d'indicateur : l'avancement bouge");
+}

@@ -372,3 +372,65 @@ backend_tests!(fiches_through_the_api, |db: &TestDb| {
         assert_eq!(f["statut"], "realisee");
     }
 });
+
+backend_tests!(objectives_are_edited_and_fiches_hang_under_them, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        let who = coordinator(&app, &store, id).await;
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/strategie/objectifs"),
+            &who,
+            &[("ambition", "1"), ("code", "1.1"), ("title", "Développer l'accueil collectif")],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/strategie/objectifs"),
+            &who,
+            &[("ambition", "1"), ("code", "1.1"), ("title", "Doublon")],
+        )
+        .await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("existe déjà"), "{}", r.body);
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/plan/fiches"),
+            &who,
+            &[("code", "PE-1"), ("title", "Crèche"), ("ambitions", "1"), ("objectives", "1.1"), ("status", "a_venir")],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/plan/fiches"),
+            &who,
+            &[("code", "PE-2"), ("title", "X"), ("objectives", "9.9"), ("status", "a_venir")],
+        )
+        .await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("objectif inconnu « 9.9 »"));
+        let strategy = get(&app, &format!("/conventions/{id}/strategie")).await;
+        assert!(texts(&strategy.html(), "table.objectifs th").contains(&"Développer l'accueil collectif".to_owned()));
+        // Renamed through the API, from the version read.
+        let oid = store.objectives(id).await.unwrap()[0].id;
+        let body = serde_json::json!({"version": 1, "ambition": 1, "code": "1.1", "intitule": "Développer l'accueil du jeune enfant"});
+        let r =
+            send_json(&app, "PUT", &format!("/api/v1/conventions/{id}/plan/objectifs/{oid}"), &who, &body, true).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r =
+            send_json(&app, "PUT", &format!("/api/v1/conventions/{id}/plan/objectifs/{oid}"), &who, &body, true).await;
+        assert_eq!(r.status, 409);
+        let tree = get(&app, &format!("/conventions/{id}/plan")).await;
+        let items = texts(&tree.html(), "#ambition-1 + ul > li");
+        assert!(
+            items
+                .iter()
+                .any(|i| i.starts_with("Objectif 1.1 : Développer l'accueil du jeune enfant")
+                    && i.contains("PE-1 — Crèche")),
+            "{items:?}"
+        );
+    }
+});

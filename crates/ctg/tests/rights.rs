@@ -74,6 +74,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("POST /conventions/2/plan/indicateurs/1/valeurs", &[CONTRIB, COORD, ADMIN]),
     ("GET /conventions/2/plan/import", &[COORD, ADMIN, TOKEN_RO]),
     ("GET /conventions/2/evaluation", ALL),
+    ("GET /conventions/2/strategie", ALL),
+    ("POST /conventions/2/strategie/objectifs", &[COORD, ADMIN]),
     ("POST /conventions/2/evaluation", &[COORD, ADMIN]),
     ("GET /compte", ACCOUNTS),
     ("POST /compte/mot-de-passe", SESSIONS),
@@ -120,6 +122,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("POST /api/v1/conventions/2/plan/indicateurs", &[COORD, ADMIN]),
     ("POST /api/v1/conventions/2/plan/indicateurs/1/valeurs", &[CONTRIB, COORD, ADMIN]),
     ("GET /api/v1/conventions/2/evaluation", ALL),
+    ("POST /api/v1/conventions/2/plan/objectifs", &[COORD, ADMIN]),
     ("GET /api/v1/moi", ACCOUNTS),
     ("GET /api/v1/openapi.json", ALL),
     ("GET /healthz", ALL),
@@ -311,6 +314,14 @@ impl Ctx {
                     ],
                 )
                 .await
+            }
+            ("POST", "/conventions/2/strategie/objectifs") => {
+                let code = format!("1.{}", self.next());
+                post_form(app, path, who, &[("ambition", "1"), ("code", &code), ("title", "Objectif de test")]).await
+            }
+            ("POST", "/api/v1/conventions/2/plan/objectifs") => {
+                let body = serde_json::json!({"ambition": 2, "code": format!("2.{}", self.next()), "intitule": "Objectif par l'API"});
+                send_json(app, method, path, who, &body, who.token.is_none()).await
             }
             ("POST", "/conventions/2/plan/fiches/1/sous-actions") => {
                 post_form(app, path, who, &[("sub_title", "Étape"), ("sub_status", "en_cours")]).await

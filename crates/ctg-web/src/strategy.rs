@@ -1,0 +1,238 @@
+//! The strategy of a convention, editable: enjeux → ambitions (from the convention) → objectives, on a
+//! page and through the API.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use ctg_domain::access::Action;
+use ctg_domain::plan::Objective;
+use ctg_domain::Channel;
+use ctg_store::StoreError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::{authorize_write, json_rejection, VersionDto};
+use crate::auth::Auth;
+use crate::views::{convention_id, FormErrors, Nav};
+use crate::{ApiError, AppState, PageError, WebError};
+
+pub(crate) struct StrategyAmbition {
+    number: i64,
+    title: String,
+    /// (id, version, code, title)
+    objectives: Vec<(i64, i64, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "strategy.html")]
+struct StrategyPage {
+    nav: Nav,
+    id: i64,
+    title: String,
+    can_edit: bool,
+    stakes: Vec<(i64, String, Vec<StrategyAmbition>)>,
+    ambitions: Vec<(String, String)>,
+    approaches: Vec<String>,
+    form: ObjectiveFields,
+    errors: FormErrors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ObjectiveFields {
+    #[serde(default, rename = "_csrf")]
+    pub csrf: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub ambition: String,
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub title: String,
+}
+
+impl ObjectiveFields {
+    fn to_objective(&self, errors: &mut FormErrors) -> Option<Objective> {
+        let ambition =
+            self.ambition.trim().parse::<i64>().map_err(|_| errors.add("ambition", "choisissez une ambition")).ok();
+        if self.code.trim().is_empty() {
+            errors.add("code", "le code de l'objectif est obligatoire (par exemple 1.2)");
+        }
+        if self.title.trim().is_empty() {
+            errors.add("title", "l'intitulé de l'objectif est obligatoire");
+        }
+        (errors.is_empty()).then(|| Objective {
+            code: self.code.trim().to_owned(),
+            title: self.title.trim().to_owned(),
+            ambition: ambition.unwrap_or_default(),
+        })
+    }
+}
+
+async fn page(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    form: ObjectiveFields,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let plan = state.store.plan(id).await?;
+    let detail = state.store.convention(id).await?;
+    let stakes = plan
+        .stakes
+        .iter()
+        .map(|(n, t, ambitions)| {
+            (
+                *n,
+                t.clone(),
+                ambitions
+                    .iter()
+                    .map(|(a, at)| StrategyAmbition {
+                        number: *a,
+                        title: at.clone(),
+                        objectives: plan
+                            .objectives
+                            .iter()
+                            .filter(|o| o.objective.ambition == *a)
+                            .map(|o| (o.id, o.version, o.objective.code.clone(), o.objective.title.clone()))
+                            .collect(),
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let page = StrategyPage {
+        nav: Nav::of(auth),
+        id,
+        title: detail.summary.title.clone(),
+        can_edit: state.may(auth, Action::EditPlan, Some(id)).await,
+        ambitions: plan
+            .stakes
+            .iter()
+            .flat_map(|(_, _, a)| a.iter())
+            .map(|(n, t)| (n.to_string(), format!("{n}. {t}")))
+            .collect(),
+        approaches: detail.approaches.iter().map(|a| a.title.clone()).collect(),
+        stakes,
+        form,
+        errors,
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+pub async fn strategy(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    page(&state, &auth, id, ObjectiveFields::default(), FormErrors::new(), StatusCode::OK).await
+}
+
+/// Adds an objective, or saves one (`objective` in the path).
+pub async fn objective_save(
+    State(state): State<AppState>,
+    auth: Auth,
+    path: Path<Vec<(String, String)>>,
+    Form(form): Form<ObjectiveFields>,
+) -> Result<Response, PageError> {
+    let params: std::collections::HashMap<String, String> = path.0.into_iter().collect();
+    let id = convention_id(params.get("id").map_or("", String::as_str))?;
+    state.authorize_write(&auth, Action::EditPlan, Some(id)).await?;
+    auth.check_csrf(Some(&form.csrf))?;
+    let mut errors = FormErrors::new();
+    let Some(objective) = form.to_objective(&mut errors) else {
+        return page(&state, &auth, id, form, errors, StatusCode::BAD_REQUEST).await;
+    };
+    let actor = auth.actor(Channel::Page);
+    let result = match params.get("objective") {
+        None => state.store.create_objective(&actor, id, &objective).await.map(|_| ()),
+        Some(oid) => {
+            let oid =
+                oid.parse::<i64>().map_err(|_| WebError::NotFound(format!("l'objectif « {oid} » n'existe pas")))?;
+            let version = form.version.parse().unwrap_or(-1);
+            state.store.update_objective(&actor, id, oid, version, &objective).await.map(|_| ())
+        }
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/conventions/{id}/strategie")).into_response()),
+        Err(StoreError::Stale { what, last_change }) => {
+            let mut errors = FormErrors::new();
+            errors.add("", crate::error::stale_message(&what, last_change.as_deref()));
+            page(&state, &auth, id, form, errors, StatusCode::CONFLICT).await
+        }
+        Err(StoreError::Invalid(m)) => {
+            let mut errors = FormErrors::new();
+            errors.add("", m);
+            page(&state, &auth, id, form, errors, StatusCode::BAD_REQUEST).await
+        }
+        Err(e) => Err(WebError::from(e).into()),
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectifSaisieDto {
+    /// Obligatoire pour un `PUT` : la version lue.
+    #[serde(default)]
+    pub version: Option<i64>,
+    /// Le numéro de l'ambition.
+    pub ambition: i64,
+    /// Par exemple « 1.2 » ; unique dans la convention.
+    pub code: String,
+    pub intitule: String,
+}
+
+/// Ajoute un objectif à une ambition.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conventions/{id}/plan/objectifs",
+    params(("id" = i64, Path, description = "Numéro de la convention")),
+    request_body = ObjectifSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses((status = 201, body = inline(serde_json::Value), description = "{\"id\": …}"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+)]
+pub async fn api_create(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Json<ObjectifSaisieDto>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let id = convention_id(&id)?;
+    authorize_write(&state, &auth, &headers, Action::EditPlan, id).await?;
+    let Json(b) = body.map_err(json_rejection)?;
+    let o = Objective { code: b.code, title: b.intitule, ambition: b.ambition };
+    let oid = state.store.create_objective(&auth.actor(Channel::Api), id, &o).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": oid }))))
+}
+
+/// Modifie un objectif, à partir de la version lue.
+#[utoipa::path(
+    put,
+    path = "/api/v1/conventions/{id}/plan/objectifs/{objectif}",
+    params(("id" = i64, Path, description = "Numéro de la convention"), ("objectif" = i64, Path, description = "Numéro de l'objectif")),
+    request_body = ObjectifSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses((status = 200, body = VersionDto), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody))
+)]
+pub async fn api_update(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path((id, oid)): Path<(String, String)>,
+    body: Result<Json<ObjectifSaisieDto>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<VersionDto>, ApiError> {
+    let id = convention_id(&id)?;
+    authorize_write(&state, &auth, &headers, Action::EditPlan, id).await?;
+    let oid = oid.parse::<i64>().map_err(|_| WebError::NotFound(format!("l'objectif « {oid} » n'existe pas")))?;
+    let Json(b) = body.map_err(json_rejection)?;
+    let version = b.version.ok_or_else(|| WebError::BadRequest("« version » est obligatoire pour modifier".into()))?;
+    let o = Objective { code: b.code, title: b.intitule, ambition: b.ambition };
+    let version = state.store.update_objective(&auth.actor(Channel::Api), id, oid, version, &o).await?;
+    Ok(Json(VersionDto { version }))
+}
