@@ -429,6 +429,24 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM convention_role WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+            // The names the action plan keeps: authors of status changes and indicator values, pilots.
+            for (table, column) in [
+                ("fiche_status_change", "author"),
+                ("indicator_value", "author"),
+                ("fiche", "pilot_person"),
+                ("sub_action", "pilot"),
+            ] {
+                sqlx::query(&format!(
+                    "UPDATE {table} SET {column} = REPLACE(REPLACE({column}, $1, $2), $3, $4) \
+                     WHERE {column} LIKE '%' || $1 || '%' OR {column} LIKE '%' || $3 || '%'"
+                ))
+                .bind(&user.email)
+                .bind(&email)
+                .bind(&user.name)
+                .bind(&pseudonym)
+                .execute(&mut *tx)
+                .await?;
+            }
             for e in &entries {
                 sqlx::query(
                     "UPDATE audit_event SET actor_label = $1, object_label = $2, before_json = $3, after_json = $4, pseudonymised = $5 \

@@ -344,6 +344,47 @@ backend_tests!(export_and_erasure_of_a_person, |db: &TestDb| {
         store.update_convention(&jeanne.actor(Channel::Page), id, read.version, &edit).await.unwrap();
         store.create_token(&jeanne.actor(Channel::Page), jeanne.id, "mon script", false).await.unwrap();
         store.create_session(jeanne.id, Utc::now(), Duration::hours(1)).await.unwrap();
+        // She pilots a fiche, changed its status and recorded a value of its indicator.
+        let fiche = ctg_domain::plan::NewFiche {
+            code: "PE-1".into(),
+            title: "Relais".into(),
+            description: String::new(),
+            ambitions: vec![1],
+            objectives: vec![],
+            pilot_organisation: "CAF".into(),
+            pilot_person: "Jeanne Martin".into(),
+            partners: vec![],
+            public: String::new(),
+            communes: vec![],
+            start: None,
+            end: None,
+            priority: None,
+            status: ctg_domain::plan::FicheStatus::Upcoming,
+            approaches: vec![],
+            needs: String::new(),
+        };
+        let fid = store.create_fiche(&jeanne.actor(Channel::Page), id, fiche).await.unwrap();
+        let indicator = ctg_domain::plan::PlanIndicator {
+            name: "Places".into(),
+            kind: ctg_domain::plan::IndicatorKind::Quantitative {
+                unit: String::new(),
+                baseline: None,
+                baseline_year: None,
+                direction: ctg_domain::plan::Direction::Increase,
+            },
+            targets: Default::default(),
+        };
+        let iid = store.create_indicator(&jeanne.actor(Channel::Page), id, Some(fid), &indicator).await.unwrap();
+        let value = ctg_domain::plan::IndicatorValue {
+            period: "2026".into(),
+            number: Some(3.0),
+            level: None,
+            author: "Jeanne Martin".into(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+            source: String::new(),
+            comment: String::new(),
+        };
+        store.add_indicator_value(&jeanne.actor(Channel::Page), id, iid, &value).await.unwrap();
 
         let export = store.export_person(jeanne.id).await.unwrap();
         assert_eq!(export["compte"]["email"], "jeanne@caf.fr");
@@ -369,6 +410,13 @@ backend_tests!(export_and_erasure_of_a_person, |db: &TestDb| {
         assert!(hers.actor_label.contains(&pseudonym));
         assert_eq!(hers.after.as_ref().unwrap()["titre"], "Titre modifié");
         assert!(all.iter().any(|e| e.action == "effacement" && e.object_label == pseudonym));
+        // Nor in the action plan: pilot, status history, indicator values.
+        let plan = store.plan(id).await.unwrap();
+        let text = format!("{:?}", plan);
+        assert!(!text.contains("Jeanne Martin") && !text.contains("jeanne@caf.fr"), "{text}");
+        assert_eq!(plan.fiches[0].fiche.pilot_person, pseudonym);
+        assert!(plan.fiches[0].history[0].author.contains(&pseudonym));
+        assert_eq!(plan.indicators[0].values[0].author, pseudonym);
         assert!(store.erase_person(&admin.actor(Channel::Page), jeanne.id).await.is_err(), "only once");
     }
 });
