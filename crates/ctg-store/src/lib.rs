@@ -19,6 +19,7 @@ mod diagnostic;
 mod gdpr;
 mod offer;
 mod plan;
+mod strategy;
 mod territory;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -29,6 +30,7 @@ pub use convention::*;
 pub use gdpr::*;
 pub use offer::*;
 pub use plan::*;
+pub use strategy::*;
 pub use territory::*;
 
 /// The default database: an SQLite file in the current directory, created if missing.

@@ -111,6 +111,8 @@ pub fn router(state: AppState) -> Router {
         .route("/conventions/{id}/strategie", get(strategy::strategy))
         .route("/conventions/{id}/strategie/objectifs", post(strategy::objective_save))
         .route("/conventions/{id}/strategie/objectifs/{objective}", post(strategy::objective_save))
+        .route("/conventions/{id}/strategie/{level}", post(strategy::item_save))
+        .route("/conventions/{id}/strategie/{level}/{item}", post(strategy::item_save))
         .route("/conventions/{id}/plan/fiches", get(plan::fiches).post(plan::fiche_create))
         .route("/conventions/{id}/plan/fiches/nouvelle", get(plan::fiche_new))
         .route("/conventions/{id}/plan/fiches/{fiche}", get(plan::fiche))

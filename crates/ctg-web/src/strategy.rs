@@ -19,10 +19,22 @@ use crate::views::{convention_id, FormErrors, Nav};
 use crate::{ApiError, AppState, PageError, WebError};
 
 pub(crate) struct StrategyAmbition {
+    id: i64,
+    version: i64,
     number: i64,
     title: String,
+    note: String,
     /// (id, version, code, title)
     objectives: Vec<(i64, i64, String, String)>,
+}
+
+pub(crate) struct StrategyStake {
+    id: i64,
+    version: i64,
+    number: i64,
+    title: String,
+    description: String,
+    ambitions: Vec<StrategyAmbition>,
 }
 
 #[derive(Template)]
@@ -32,8 +44,9 @@ struct StrategyPage {
     id: i64,
     title: String,
     can_edit: bool,
-    stakes: Vec<(i64, String, Vec<StrategyAmbition>)>,
+    stakes: Vec<StrategyStake>,
     ambitions: Vec<(String, String)>,
+    stake_options: Vec<(String, String)>,
     approaches: Vec<String>,
     form: ObjectiveFields,
     errors: FormErrors,
@@ -81,27 +94,32 @@ async fn page(
 ) -> Result<Response, PageError> {
     let plan = state.store.plan(id).await?;
     let detail = state.store.convention(id).await?;
-    let stakes = plan
-        .stakes
+    let (stake_items, ambition_items) = state.store.strategy_items(id).await?;
+    let stakes = stake_items
         .iter()
-        .map(|(n, t, ambitions)| {
-            (
-                *n,
-                t.clone(),
-                ambitions
-                    .iter()
-                    .map(|(a, at)| StrategyAmbition {
-                        number: *a,
-                        title: at.clone(),
-                        objectives: plan
-                            .objectives
-                            .iter()
-                            .filter(|o| o.objective.ambition == *a)
-                            .map(|o| (o.id, o.version, o.objective.code.clone(), o.objective.title.clone()))
-                            .collect(),
-                    })
-                    .collect(),
-            )
+        .map(|st| StrategyStake {
+            id: st.id,
+            version: st.version,
+            number: st.number,
+            title: st.title.clone(),
+            description: st.text.clone().unwrap_or_default(),
+            ambitions: ambition_items
+                .iter()
+                .filter(|a| a.stake == Some(st.number))
+                .map(|a| StrategyAmbition {
+                    id: a.id,
+                    version: a.version,
+                    number: a.number,
+                    title: a.title.clone(),
+                    note: a.text.clone().unwrap_or_default(),
+                    objectives: plan
+                        .objectives
+                        .iter()
+                        .filter(|o| o.objective.ambition == a.number)
+                        .map(|o| (o.id, o.version, o.objective.code.clone(), o.objective.title.clone()))
+                        .collect(),
+                })
+                .collect(),
         })
         .collect();
     let page = StrategyPage {
@@ -116,6 +134,10 @@ async fn page(
             .map(|(n, t)| (n.to_string(), format!("{n}. {t}")))
             .collect(),
         approaches: detail.approaches.iter().map(|a| a.title.clone()).collect(),
+        stake_options: stake_items
+            .iter()
+            .map(|st| (st.number.to_string(), format!("{}. {}", st.number, st.title)))
+            .collect(),
         stakes,
         form,
         errors,
@@ -169,6 +191,83 @@ pub async fn objective_save(
             let mut errors = FormErrors::new();
             errors.add("", m);
             page(&state, &auth, id, form, errors, StatusCode::BAD_REQUEST).await
+        }
+        Err(e) => Err(WebError::from(e).into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ItemFields {
+    #[serde(default, rename = "_csrf")]
+    pub csrf: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub stake: String,
+    #[serde(default)]
+    pub number: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub text: String,
+}
+
+/// Adds an enjeu or an ambition (`/strategie/enjeux`, `/strategie/ambitions`), or saves one (with its
+/// id in the path).
+pub async fn item_save(
+    State(state): State<AppState>,
+    auth: Auth,
+    path: Path<Vec<(String, String)>>,
+    Form(form): Form<ItemFields>,
+) -> Result<Response, PageError> {
+    use ctg_store::{NewStrategyItem, StrategyLevel};
+    let params: std::collections::HashMap<String, String> = path.0.into_iter().collect();
+    let id = convention_id(params.get("id").map_or("", String::as_str))?;
+    state.authorize_write(&auth, Action::EditPlan, Some(id)).await?;
+    auth.check_csrf(Some(&form.csrf))?;
+    let level = match params.get("level").map(String::as_str) {
+        Some("enjeux") => StrategyLevel::Stake,
+        Some("ambitions") => StrategyLevel::Ambition,
+        other => {
+            return Err(WebError::NotFound(format!("la page /strategie/{} n'existe pas", other.unwrap_or(""))).into())
+        }
+    };
+    let actor = auth.actor(Channel::Page);
+    let text = Some(form.text.as_str());
+    let result = match params.get("item") {
+        None => {
+            let number = form.number.trim().parse::<i64>();
+            let Ok(number) = number else {
+                let mut errors = FormErrors::new();
+                errors.add("", format!("numéro invalide « {} »", form.number.trim()));
+                return page(&state, &auth, id, ObjectiveFields::default(), errors, StatusCode::BAD_REQUEST).await;
+            };
+            let new = NewStrategyItem {
+                level,
+                stake: form.stake.trim().parse().ok(),
+                number,
+                title: form.title.clone(),
+                text: Some(form.text.clone()),
+            };
+            state.store.add_strategy_item(&actor, id, &new).await.map(|_| ())
+        }
+        Some(item) => {
+            let item = item.parse::<i64>().map_err(|_| WebError::NotFound(format!("« {item} » n'existe pas")))?;
+            let version = form.version.parse().unwrap_or(-1);
+            state.store.update_strategy_item(&actor, id, level, (item, version), (&form.title, text)).await.map(|_| ())
+        }
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/conventions/{id}/strategie")).into_response()),
+        Err(StoreError::Stale { what, last_change }) => {
+            let mut errors = FormErrors::new();
+            errors.add("", crate::error::stale_message(&what, last_change.as_deref()));
+            page(&state, &auth, id, ObjectiveFields::default(), errors, StatusCode::CONFLICT).await
+        }
+        Err(StoreError::Invalid(m)) => {
+            let mut errors = FormErrors::new();
+            errors.add("", m);
+            page(&state, &auth, id, ObjectiveFields::default(), errors, StatusCode::BAD_REQUEST).await
         }
         Err(e) => Err(WebError::from(e).into()),
     }

@@ -424,6 +424,40 @@ backend_tests!(objectives_are_edited_and_fiches_hang_under_them, |db: &TestDb| {
             send_json(&app, "PUT", &format!("/api/v1/conventions/{id}/plan/objectifs/{oid}"), &who, &body, true).await;
         assert_eq!(r.status, 409);
         let tree = get(&app, &format!("/conventions/{id}/plan")).await;
+        // Enjeux and ambitions are edited too: renamed from the version read, and added.
+        let (_, ambitions) = store.strategy_items(id).await.unwrap();
+        let first = ambitions.iter().find(|a| a.number == 1).unwrap().clone();
+        let rename = [
+            ("version", first.version.to_string()),
+            ("title", "Accueillir tous les jeunes enfants".to_owned()),
+            ("text", String::new()),
+        ];
+        let pairs: Vec<(&str, &str)> = rename.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = post_form(&app, &format!("/conventions/{id}/strategie/ambitions/{}", first.id), &who, &pairs).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let r = post_form(&app, &format!("/conventions/{id}/strategie/ambitions/{}", first.id), &who, &pairs).await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/strategie/ambitions"),
+            &who,
+            &[("stake", "3"), ("number", "9"), ("title", "Évaluer en continu")],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/strategie/ambitions"),
+            &who,
+            &[("stake", "3"), ("number", "9"), ("title", "Doublon")],
+        )
+        .await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("existe déjà"), "{}", r.body);
+        let plan = store.plan(id).await.unwrap();
+        assert!(plan.stakes[2].2.contains(&(9, "Évaluer en continu".to_owned())));
+        assert_eq!(plan.stakes[0].2[0].1, "Accueillir tous les jeunes enfants");
+        let tree = get(&app, &format!("/conventions/{id}/plan")).await;
         let items = texts(&tree.html(), "#ambition-1 + ul > li");
         assert!(
             items

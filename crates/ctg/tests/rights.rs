@@ -76,6 +76,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("GET /conventions/2/evaluation", ALL),
     ("GET /conventions/2/strategie", ALL),
     ("POST /conventions/2/strategie/objectifs", &[COORD, ADMIN]),
+    ("POST /conventions/2/strategie/enjeux", &[COORD, ADMIN]),
     ("POST /conventions/2/evaluation", &[COORD, ADMIN]),
     ("GET /compte", ACCOUNTS),
     ("POST /compte/mot-de-passe", SESSIONS),
@@ -318,6 +319,10 @@ impl Ctx {
             ("POST", "/conventions/2/strategie/objectifs") => {
                 let code = format!("1.{}", self.next());
                 post_form(app, path, who, &[("ambition", "1"), ("code", &code), ("title", "Objectif de test")]).await
+            }
+            ("POST", "/conventions/2/strategie/enjeux") => {
+                let number = (10 + self.next() % 80).to_string();
+                post_form(app, path, who, &[("number", &number), ("title", "Enjeu de test")]).await
             }
             ("POST", "/api/v1/conventions/2/plan/objectifs") => {
                 let body = serde_json::json!({"ambition": 2, "code": format!("2.{}", self.next()), "intitule": "Objectif par l'API"});
