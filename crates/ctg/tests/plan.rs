@@ -423,7 +423,6 @@ backend_tests!(objectives_are_edited_and_fiches_hang_under_them, |db: &TestDb| {
         let r =
             send_json(&app, "PUT", &format!("/api/v1/conventions/{id}/plan/objectifs/{oid}"), &who, &body, true).await;
         assert_eq!(r.status, 409);
-        let tree = get(&app, &format!("/conventions/{id}/plan")).await;
         // Enjeux and ambitions are edited too: renamed from the version read, and added.
         let (_, ambitions) = store.strategy_items(id).await.unwrap();
         let first = ambitions.iter().find(|a| a.number == 1).unwrap().clone();
