@@ -82,6 +82,9 @@ pub enum Action {
     /// Report on a fiche: its status, sub-actions, means and indicator values. The coordination, or a
     /// contributor whose organisation pilots the fiche (`.0`, when the pilot is a known organisation).
     ReportFiche { pilot_organisation_id: Option<i64> },
+    /// Read the documents attached to the convention's fiches, meetings and avenants (minutes,
+    /// deliberations, signed copies): the people with a role in the convention.
+    ViewDocuments,
     /// Read the art. 30 register of processing activities (any account).
     ViewRegister,
     /// Change the register.
@@ -152,7 +155,7 @@ pub fn decide(principal: Option<&Principal>, action: Action, convention: Convent
             Some(Role::Contributor) => p.organisation_id == Some(organisation_id),
             _ => false,
         },
-        ViewAgreements => matches!(role, Some(Role::Coordination | Role::Contributor | Role::Reader)),
+        ViewAgreements | ViewDocuments => matches!(role, Some(Role::Coordination | Role::Contributor | Role::Reader)),
         // The register describes processing, not people: every account may consult it.
         ViewRegister => true,
         EditRegister | Administer => false,
@@ -164,6 +167,7 @@ pub fn decide(principal: Option<&Principal>, action: Action, convention: Convent
             EditParty { .. } => "seules la coordination et l'organisation concernée peuvent modifier cette partie",
             EditRegister | Administer => "cette action est réservée aux administrateurs de la plateforme",
             ViewConvention => "cette convention n'est pas publiée et vous n'y avez pas de rôle",
+            ViewDocuments => "les documents sont réservés aux personnes qui ont un rôle dans la convention",
             EditOffer => {
                 "seules la coordination et les organisations contributrices peuvent modifier l'offre de services"
             }

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod convention;
 pub mod diagnostic;
+pub mod documents;
 pub mod format;
 pub mod offer;
 pub mod plan;

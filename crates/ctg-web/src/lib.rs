@@ -22,6 +22,7 @@ pub mod api;
 mod api_offer;
 mod api_plan;
 pub mod auth;
+mod documents;
 mod edit;
 mod error;
 mod export;
@@ -125,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .route("/conventions/{id}/plan/indicateurs/{indicator}/valeurs", post(plan::value_create))
         .route("/conventions/{id}/plan/calendrier", get(plan::timeline))
         .route("/conventions/{id}/plan/retards", get(plan::late))
+        .route("/conventions/{id}/documents/{document}", get(documents::download))
         .route("/conventions/{id}/plan/export", get(plan_io::export))
         .route("/conventions/{id}/evaluation", get(plan_io::evaluation).post(plan_io::review_save))
         .route("/conventions/{id}/modifier", get(edit::convention_form).post(edit::convention_save))
@@ -158,6 +160,12 @@ pub fn router(state: AppState) -> Router {
                 .route("/conventions/{id}/plan/import/confirmer", post(plan_io::import_confirm))
                 .layer(axum::extract::DefaultBodyLimit::max(plan_io::UPLOAD_LIMIT * 2))
                 .layer(RequestBodyLimitLayer::new(plan_io::UPLOAD_LIMIT * 2)),
+        )
+        .merge(
+            Router::new()
+                .route("/conventions/{id}/plan/fiches/{fiche}/documents", post(documents::fiche_upload))
+                .layer(axum::extract::DefaultBodyLimit::max(documents::DOCUMENT_BODY_LIMIT))
+                .layer(RequestBodyLimitLayer::new(documents::DOCUMENT_BODY_LIMIT)),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -729,6 +729,8 @@ struct FichePage {
     history: Vec<(String, String, String, String)>,
     statuses: Vec<(String, String)>,
     errors: FormErrors,
+    /// `None` when the person may not see the documents.
+    documents: Option<Vec<crate::documents::DocumentLine>>,
 }
 
 fn means_text(means: &[Means]) -> String {
@@ -872,6 +874,19 @@ async fn fiche_page(
             .collect(),
         statuses: FicheStatus::ALL.iter().map(|s| (s.code().to_owned(), s.label().to_owned())).collect(),
         errors,
+        documents: if state.may(auth, Action::ViewDocuments, Some(id)).await {
+            Some(
+                state
+                    .store
+                    .documents(id, ctg_domain::documents::Owner::Fiche(fid))
+                    .await?
+                    .iter()
+                    .map(crate::documents::DocumentLine::of)
+                    .collect(),
+            )
+        } else {
+            None
+        },
     };
     Ok((status, Html(page.render()?)).into_response())
 }

@@ -467,3 +467,58 @@ backend_tests!(objectives_are_edited_and_fiches_hang_under_them, |db: &TestDb| {
         );
     }
 });
+
+backend_tests!(documents_are_attached_checked_and_served_only_to_those_entitled, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        let who = coordinator(&app, &store, id).await;
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/plan/fiches"),
+            &who,
+            &[("code", "PE-1"), ("title", "Relais"), ("status", "a_venir")],
+        )
+        .await;
+        let fiche_path = r.headers["location"].to_str().unwrap().to_owned();
+        let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+        let r = post_file(&app, &format!("{fiche_path}/documents"), &who, "Relevé de décisions.pdf", pdf).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let page = get_as_who(&app, &fiche_path, &who).await;
+        let docs = texts(&page.html(), "#liste-documents tbody th");
+        assert_eq!(docs, ["Relevé de décisions.pdf"]);
+        let link = scraper::Selector::parse("#liste-documents tbody th a").unwrap();
+        let href = page.html().select(&link).next().unwrap().value().attr("href").unwrap().to_owned();
+        // A reader of the convention gets it, with its hash; the public does not.
+        let reader = login(&app, "lecteur", "louis@ctg.fr", PASSWORD).await;
+        let (status, bytes) = get_bytes(&app, &href, &reader).await;
+        assert_eq!((status.as_u16(), bytes.as_slice()), (200, pdf.as_slice()));
+        let public = get(&app, &href).await;
+        assert_eq!(public.status, 303, "to the login page");
+        assert!(texts(&get(&app, &fiche_path).await.html(), "#documents + p").iter().any(|t| t.contains("réservés")));
+        // A web page disguised as a PDF is refused, and so is an empty file.
+        let r = post_file(
+            &app,
+            &format!("{fiche_path}/documents"),
+            &who,
+            "cr.pdf",
+            b"<!DOCTYPE html><script>alert(1)</script>",
+        )
+        .await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("page web"), "{}", r.body);
+        // The reader may not attach.
+        let r = post_file(&app, &format!("{fiche_path}/documents"), &reader, "x.pdf", pdf).await;
+        assert_eq!(r.status, 403);
+        // The same file twice is kept once.
+        post_file(&app, &format!("{fiche_path}/documents"), &who, "copie.pdf", pdf).await;
+        let fid: i64 = fiche_path.rsplit('/').next().unwrap().parse().unwrap();
+        let held = store.documents(id, ctg_domain::documents::Owner::Fiche(fid)).await.unwrap();
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0].sha256, ctg_store::sha256_hex(pdf));
+    }
+});
+
+async fn get_as_who(app: &axum::Router, path: &str, who: &Who) -> common::Reply {
+    common::get_as(app, path, who).await
+}

@@ -75,6 +75,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("GET /conventions/2/plan/import", &[COORD, ADMIN, TOKEN_RO]),
     ("GET /conventions/2/evaluation", ALL),
     ("GET /conventions/2/strategie", ALL),
+    ("GET /conventions/2/documents/1", &[READER, CONTRIB, COORD, ADMIN, TOKEN_RO]),
+    ("POST /conventions/2/plan/fiches/1/documents", &[CONTRIB, COORD, ADMIN]),
     ("POST /conventions/2/strategie/objectifs", &[COORD, ADMIN]),
     ("POST /conventions/2/strategie/enjeux", &[COORD, ADMIN]),
     ("POST /conventions/2/evaluation", &[COORD, ADMIN]),
@@ -320,6 +322,10 @@ impl Ctx {
                 let code = format!("1.{}", self.next());
                 post_form(app, path, who, &[("ambition", "1"), ("code", &code), ("title", "Objectif de test")]).await
             }
+            ("POST", "/conventions/2/plan/fiches/1/documents") => {
+                let text = format!("Compte rendu n° {}\n", self.next());
+                common::post_file(app, path, who, "cr.txt", text.as_bytes()).await
+            }
             ("POST", "/conventions/2/strategie/enjeux") => {
                 let number = (10 + self.next() % 80).to_string();
                 post_form(app, path, who, &[("number", &number), ("title", "Enjeu de test")]).await
@@ -454,6 +460,16 @@ backend_tests!(the_rights_matrix_walked_whole, |db: &TestDb| {
             targets: [(2026, ctg_domain::plan::Target::Number(10.0))].into(),
         };
         store.create_indicator(&ctg_domain::Actor::cli("test"), 2, Some(1), &indicator).await.unwrap();
+        store
+            .add_document(
+                &ctg_domain::Actor::cli("test"),
+                2,
+                ctg_domain::documents::Owner::Fiche(1),
+                "cr.pdf",
+                b"%PDF-1.4\n%%EOF\n",
+            )
+            .await
+            .unwrap();
         let (_, read_only) =
             store.create_token(&ctg_domain::Actor::cli("test"), people.admin_id, "lecture", false).await.unwrap();
 

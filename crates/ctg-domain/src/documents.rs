@@ -1,0 +1,222 @@
+//! Documents attached to fiches, meetings and avenants (minutes, deliberations, signed copies): what
+//! a file really is, read from its first bytes rather than its name, and the limits on what is kept.
+
+use serde::Serialize;
+
+/// The kinds of file the platform keeps. Anything else (programs, web pages, scripts, SVG) is refused:
+/// a document is served back to other people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum DocumentType {
+    Pdf,
+    Png,
+    Jpeg,
+    /// OpenDocument text, spreadsheet or presentation.
+    OpenDocument(&'static str),
+    /// Office Open XML: Word, Excel or PowerPoint.
+    OfficeXml(&'static str),
+    /// Plain text or CSV, valid UTF-8.
+    Text(&'static str),
+}
+
+impl DocumentType {
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Pdf => "application/pdf",
+            Self::Png => "image/png",
+            Self::Jpeg => "image/jpeg",
+            Self::OpenDocument(t) | Self::OfficeXml(t) | Self::Text(t) => t,
+        }
+    }
+
+    /// In French, for pages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pdf => "PDF",
+            Self::Png => "image PNG",
+            Self::Jpeg => "image JPEG",
+            Self::OpenDocument(t) if t.ends_with("text") => "texte OpenDocument",
+            Self::OpenDocument(t) if t.ends_with("spreadsheet") => "tableur OpenDocument",
+            Self::OpenDocument(_) => "document OpenDocument",
+            Self::OfficeXml(t) if t.contains("word") => "document Word",
+            Self::OfficeXml(t) if t.contains("sheet") => "classeur Excel",
+            Self::OfficeXml(_) => "document Office",
+            Self::Text("text/csv; charset=utf-8") => "CSV",
+            Self::Text(_) => "texte",
+        }
+    }
+}
+
+/// The default largest document, in bytes (10 Mio); a dated parameter may change it.
+pub const DEFAULT_MAX_DOCUMENT_BYTES: i64 = 10 * 1024 * 1024;
+
+/// What the file is, from its content; the name's extension only separates CSV from plain text.
+/// Errors are in French and name the file.
+pub fn detect(name: &str, bytes: &[u8], max_bytes: i64) -> Result<DocumentType, String> {
+    if bytes.is_empty() {
+        return Err(format!("« {name} » est vide"));
+    }
+    if bytes.len() as i64 > max_bytes {
+        return Err(format!(
+            "« {name} » pèse {} Kio : au-delà de {} Kio, un document n'est pas accepté",
+            bytes.len() / 1024,
+            max_bytes / 1024
+        ));
+    }
+    let starts = |magic: &[u8]| bytes.starts_with(magic);
+    if starts(b"%PDF-") {
+        return Ok(DocumentType::Pdf);
+    }
+    if starts(b"\x89PNG\r\n\x1a\n") {
+        return Ok(DocumentType::Png);
+    }
+    if starts(b"\xff\xd8\xff") {
+        return Ok(DocumentType::Jpeg);
+    }
+    if starts(b"PK\x03\x04") {
+        // ODF puts an uncompressed `mimetype` entry first; OOXML has `[Content_Types].xml` and a
+        // `word/`, `xl/` or `ppt/` folder.
+        let head = &bytes[..bytes.len().min(4096)];
+        let contains = |needle: &[u8]| {
+            head.windows(needle.len()).any(|w| w == needle) || bytes.windows(needle.len()).any(|w| w == needle)
+        };
+        if head.windows(8).any(|w| w == b"mimetype") {
+            for t in [
+                "application/vnd.oasis.opendocument.text",
+                "application/vnd.oasis.opendocument.spreadsheet",
+                "application/vnd.oasis.opendocument.presentation",
+            ] {
+                if head.windows(t.len()).any(|w| w == t.as_bytes()) {
+                    return Ok(DocumentType::OpenDocument(t));
+                }
+            }
+        }
+        if contains(b"[Content_Types].xml") {
+            if contains(b"word/") {
+                return Ok(DocumentType::OfficeXml(
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                ));
+            }
+            if contains(b"xl/") {
+                return Ok(DocumentType::OfficeXml(
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                ));
+            }
+            if contains(b"ppt/") {
+                return Ok(DocumentType::OfficeXml(
+                    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                ));
+            }
+        }
+        return Err(format!(
+            "« {name} » est une archive ZIP qui n'est ni un document OpenDocument ni un document Office"
+        ));
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        let lower = text.trim_start().to_lowercase();
+        if lower.starts_with("<!doctype")
+            || lower.starts_with("<html")
+            || lower.starts_with("<svg")
+            || lower.starts_with("<?xml")
+        {
+            return Err(format!("« {name} » est une page web ou un fichier XML : ce type n'est pas accepté"));
+        }
+        if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            return Err(format!("« {name} » n'est pas un texte lisible"));
+        }
+        let csv = name.to_lowercase().ends_with(".csv");
+        return Ok(DocumentType::Text(if csv { "text/csv; charset=utf-8" } else { "text/plain; charset=utf-8" }));
+    }
+    Err(format!(
+        "« {name} » n'est pas d'un type accepté (PDF, image PNG ou JPEG, OpenDocument, Word, Excel, PowerPoint, texte ou CSV)"
+    ))
+}
+
+/// A file name safe to store and to send back: no folders, no control characters, at most 120
+/// characters; an empty result becomes « document ».
+pub fn clean_name(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | '|' | '*' | '?' | ':'))
+        .take(120)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() {
+        "document".into()
+    } else {
+        cleaned
+    }
+}
+
+/// What a document is attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Owner {
+    Fiche(i64),
+    Meeting(i64),
+    Avenant(i64),
+}
+
+impl Owner {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Fiche(_) => "fiche",
+            Self::Meeting(_) => "seance",
+            Self::Avenant(_) => "avenant",
+        }
+    }
+
+    pub fn id(self) -> i64 {
+        match self {
+            Self::Fiche(i) | Self::Meeting(i) | Self::Avenant(i) => i,
+        }
+    }
+
+    pub fn parse(kind: &str, id: i64) -> Option<Self> {
+        match kind {
+            "fiche" => Some(Self::Fiche(id)),
+            "seance" => Some(Self::Meeting(id)),
+            "avenant" => Some(Self::Avenant(id)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_come_from_the_content_not_the_name() {
+        let max = DEFAULT_MAX_DOCUMENT_BYTES;
+        assert_eq!(detect("cr.pdf", b"%PDF-1.7\n...", max), Ok(DocumentType::Pdf));
+        assert_eq!(detect("photo.txt", b"\x89PNG\r\n\x1a\n....", max), Ok(DocumentType::Png));
+        assert_eq!(
+            detect("releve.csv", "code;nom\n62119;Béthune\n".as_bytes(), max).unwrap().media_type(),
+            "text/csv; charset=utf-8"
+        );
+        let odt = b"PK\x03\x04\x14\x00\x00\x00\x00\x00mimetypeapplication/vnd.oasis.opendocument.text";
+        assert_eq!(detect("cr.odt", odt, max).unwrap().label(), "texte OpenDocument");
+        let docx = b"PK\x03\x04....[Content_Types].xml....word/document.xml";
+        assert_eq!(detect("cr.docx", docx, max).unwrap().label(), "document Word");
+        // Refused: a web page, a program, a zip of anything, an empty file, a file too large.
+        assert!(detect("cr.pdf", b"<!DOCTYPE html><script>", max).unwrap_err().contains("page web"));
+        assert!(detect("cr.pdf", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff", max)
+            .unwrap_err()
+            .contains("type accepté"));
+        assert!(detect("a.zip", b"PK\x03\x04 random", max).unwrap_err().contains("archive ZIP"));
+        assert!(detect("vide.pdf", b"", max).unwrap_err().contains("vide"));
+        let big = vec![b'a'; 2048];
+        assert!(detect("gros.txt", &big, 1024).unwrap_err().contains("au-delà de 1 Kio"));
+        assert!(detect("juste.txt", &big, 2048).is_ok(), "exactly the limit is accepted");
+    }
+
+    #[test]
+    fn names_are_cleaned() {
+        assert_eq!(clean_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_name("C:\\Users\\x\\Relevé de décisions.pdf"), "Relevé de décisions.pdf");
+        assert_eq!(clean_name("a\"b<c>.pdf"), "abc.pdf");
+        assert_eq!(clean_name("..."), "document");
+        assert_eq!(Owner::parse("fiche", 3), Some(Owner::Fiche(3)));
+        assert_eq!(Owner::Meeting(2).kind(), "seance");
+    }
+}
