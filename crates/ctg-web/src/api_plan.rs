@@ -441,10 +441,15 @@ pub async fn update_fiche(
     let Json(body) = body.map_err(json_rejection)?;
     let version =
         body.version.ok_or_else(|| WebError::BadRequest("« version » est obligatoire pour modifier".into()))?;
-    let version = state
-        .store
-        .update_fiche(&auth.actor(Channel::Api), id, fid, version, body.to_new()?, body.raison.trim())
-        .await?;
+    // The pilot's contributors report the status; the rest of the fiche is the coordination's.
+    let new = if state.may(&auth, Action::EditPlan, Some(id)).await {
+        body.to_new()?
+    } else {
+        let current = state.store.fiche(id, fid).await?;
+        NewFiche { status: body.to_new()?.status, ..current.fiche }
+    };
+    let version =
+        state.store.update_fiche(&auth.actor(Channel::Api), id, fid, version, new, body.raison.trim()).await?;
     Ok(Json(VersionDto { version }))
 }
 
@@ -648,10 +653,7 @@ pub async fn evaluation(
 ) -> Result<Json<Vec<BilanDto>>, ApiError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let year = match q.annee.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(y) => Some(y.parse::<i32>().map_err(|_| WebError::BadRequest(format!("année invalide « {y} »")))?),
-    };
+    let year = crate::plan_io::parse_year(q.annee.as_deref())?;
     let v = PlanView::load(&state, id).await?;
     let reviews = state.store.reviews(id).await?;
     Ok(Json(

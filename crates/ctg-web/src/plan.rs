@@ -618,7 +618,7 @@ pub(crate) fn lateness_text(l: &Lateness) -> (String, String) {
     match l {
         Lateness::PastEnd { what, end } => (what.clone(), format!("échéance dépassée le {}", end.format("%d/%m/%Y"))),
         Lateness::MissingValue { what, year } => (what.clone(), format!("aucune valeur pour {year}")),
-        Lateness::BelowTarget { what, year } => (what.clone(), format!("en dessous de la cible {year}")),
+        Lateness::BelowTarget { what, year } => (what.clone(), format!("cible {year} non atteinte")),
     }
 }
 
@@ -1077,6 +1077,8 @@ struct FicheForm {
     objectives: String,
     errors: FormErrors,
     conflict: String,
+    /// A pilot's contributor changes the status only.
+    status_only: bool,
 }
 
 impl FicheForm {
@@ -1105,6 +1107,7 @@ impl FicheForm {
                 .join(" ; "),
             errors: FormErrors::new(),
             conflict: String::new(),
+            status_only: false,
         }
     }
 }
@@ -1158,10 +1161,11 @@ pub async fn fiche_edit(
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let f = fiche_in(&v, fid)?;
-    if !may_report(&state, &auth, id, &f.fiche).await {
-        state.authorize(&auth, Action::EditPlan, Some(id)).await?;
-    }
-    Ok(Html(FicheForm::new(&auth, &v, id, Some(fid), FicheFields::of(&v, f)).render()?).into_response())
+    let pilot = state.store.organisation_named(&f.fiche.pilot_organisation).await.ok();
+    state.authorize(&auth, Action::ReportFiche { pilot_organisation_id: pilot }, Some(id)).await?;
+    let mut page = FicheForm::new(&auth, &v, id, Some(fid), FicheFields::of(&v, f));
+    page.status_only = !state.may(&auth, Action::EditPlan, Some(id)).await;
+    Ok(Html(page.render()?).into_response())
 }
 
 pub async fn fiche_save(
@@ -1179,7 +1183,20 @@ pub async fn fiche_save(
     auth.check_csrf(Some(&form.csrf))?;
     let version: i64 = form.version.parse().unwrap_or(-1);
     let mut errors = FormErrors::new();
-    let new = form.to_new(&v, &mut errors);
+    // The pilot's contributors report on the fiche (its status and why); the rest of it is the
+    // coordination's to write.
+    let status_only = !state.may(&auth, Action::EditPlan, Some(id)).await;
+    let new = if status_only {
+        match FicheStatus::parse_loose(&form.status) {
+            Some(status) => Some(NewFiche { status, ..current.fiche.clone() }),
+            None => {
+                errors.add("status", format!("statut inconnu « {} »", form.status));
+                None
+            }
+        }
+    } else {
+        form.to_new(&v, &mut errors)
+    };
     if let Some(n) = &new {
         if n.status != current.fiche.status && form.reason.trim().is_empty() {
             errors
@@ -1188,6 +1205,7 @@ pub async fn fiche_save(
     }
     let (Some(new), true) = (new, errors.is_empty()) else {
         let mut page = FicheForm::new(&auth, &v, id, Some(fid), form);
+        page.status_only = status_only;
         page.errors = errors;
         return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
     };

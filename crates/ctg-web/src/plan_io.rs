@@ -289,29 +289,41 @@ impl EvalSection {
 /// figures).
 pub(crate) fn sections(v: &PlanView, reviews: &[ctg_store::ReviewRecord], year: Option<i32>) -> Vec<EvalSection> {
     let of_year: Vec<&ctg_store::ReviewRecord> = reviews.iter().filter(|r| r.review.year == year).collect();
-    let figures = |ambitions: &[i64]| {
-        let fiches: Vec<&ctg_store::FicheRecord> =
-            v.plan.fiches.iter().filter(|f| f.fiche.ambitions.iter().any(|a| ambitions.contains(a))).collect();
+    // `None`: the whole plan, fiches without an ambition included.
+    let figures = |ambitions: Option<&[i64]>| {
+        let fiches: Vec<&ctg_store::FicheRecord> = v
+            .plan
+            .fiches
+            .iter()
+            .filter(|f| ambitions.is_none_or(|list| f.fiche.ambitions.iter().any(|a| list.contains(a))))
+            .collect();
         let ids: Vec<i64> = fiches.iter().map(|f| f.id).collect();
         let tracking: Vec<&Tracking> = v
             .plan
             .indicators
             .iter()
-            .filter(|i| i.fiche_id.is_some_and(|f| ids.contains(&f)))
+            .filter(|i| match i.fiche_id {
+                Some(f) => ids.contains(&f),
+                None => ambitions.is_none(),
+            })
             .map(|i| &v.tracking[&i.id])
             .collect();
-        let objectives = v.plan.objectives.iter().filter(|o| ambitions.contains(&o.objective.ambition)).count();
+        let objectives = v
+            .plan
+            .objectives
+            .iter()
+            .filter(|o| ambitions.is_none_or(|list| list.contains(&o.objective.ambition)))
+            .count();
         evaluation_figures(objectives, fiches.iter().map(|f| (&f.fiche, f.means.as_slice())), tracking)
     };
     let review = |scope: &ReviewScope| of_year.iter().find(|r| r.review.scope == *scope).map(|r| (*r).clone());
     let mut out = Vec::new();
-    let all: Vec<i64> = v.plan.stakes.iter().flat_map(|(_, _, a)| a.iter().map(|(n, _)| *n)).collect();
     if !v.plan.fiches.is_empty() {
         out.push(EvalSection {
             kind: "",
             key: String::new(),
             heading: "L'ensemble du plan".into(),
-            figures: Some(figures(&all)),
+            figures: Some(figures(None)),
             declared: Vec::new(),
             review: None,
         });
@@ -334,7 +346,7 @@ pub(crate) fn sections(v: &PlanView, reviews: &[ctg_store::ReviewRecord], year: 
             kind: "theme",
             key: title.clone(),
             heading: format!("Enjeu {stake} : {title}"),
-            figures: Some(figures(&numbers)),
+            figures: Some(figures(Some(&numbers))),
             declared: declared(&r),
             review: r,
         });
@@ -344,7 +356,7 @@ pub(crate) fn sections(v: &PlanView, reviews: &[ctg_store::ReviewRecord], year: 
                 kind: "ambition",
                 key: n.to_string(),
                 heading: format!("Ambition {n} : {t}"),
-                figures: Some(figures(&[*n])),
+                figures: Some(figures(Some(&[*n]))),
                 declared: declared(&r),
                 review: r,
             });
@@ -406,7 +418,7 @@ struct EvaluationPage {
     errors: FormErrors,
 }
 
-fn parse_year(raw: Option<&str>) -> Result<Option<i32>, WebError> {
+pub(crate) fn parse_year(raw: Option<&str>) -> Result<Option<i32>, WebError> {
     match raw.map(str::trim).filter(|s| !s.is_empty() && *s != "final") {
         None => Ok(None),
         Some(y) => y

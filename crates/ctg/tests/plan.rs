@@ -522,3 +522,46 @@ backend_tests!(documents_are_attached_checked_and_served_only_to_those_entitled,
 async fn get_as_who(app: &axum::Router, path: &str, who: &Who) -> common::Reply {
     common::get_as(app, path, who).await
 }
+
+backend_tests!(the_pilots_contributors_report_the_status_only, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        let who = coordinator(&app, &store, id).await;
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/plan/fiches"),
+            &who,
+            &[("code", "PE-1"), ("title", "Relais"), ("pilot_organisation", "CAF"), ("status", "a_venir")],
+        )
+        .await;
+        let fiche_path = r.headers["location"].to_str().unwrap().to_owned();
+        // Codes are unique whatever their case.
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/plan/fiches"),
+            &who,
+            &[("code", "pe-1"), ("title", "Autre"), ("status", "a_venir")],
+        )
+        .await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("existe déjà"), "{}", r.body);
+        let camille = login(&app, "contributeur", "camille@caf.fr", PASSWORD).await;
+        let form = get_as_who(&app, &format!("{fiche_path}/modifier"), &camille).await;
+        assert_eq!(form.status, 200);
+        assert!(form.html().select(&scraper::Selector::parse("#title").unwrap()).next().is_none(), "status only");
+        let fid: i64 = fiche_path.rsplit('/').next().unwrap().parse().unwrap();
+        let version = store.fiche(id, fid).await.unwrap().version.to_string();
+        let r = post_form(
+            &app,
+            &format!("{fiche_path}/modifier"),
+            &camille,
+            &[("version", &version), ("title", "Réécrit"), ("status", "en_cours"), ("reason", "Lancement")],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let f = store.fiche(id, fid).await.unwrap();
+        assert_eq!((f.fiche.title.as_str(), f.fiche.status.code()), ("Relais", "en_cours"));
+        assert!(f.history.last().unwrap().author.contains("Camille"), "{:?}", f.history);
+    }
+});

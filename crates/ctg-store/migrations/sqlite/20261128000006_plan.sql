@@ -35,6 +35,8 @@ CREATE TABLE fiche (
     UNIQUE (convention_id, code),
     CHECK (end_date IS NULL OR start_date IS NULL OR end_date >= start_date)
 );
+-- Codes differ by more than their case: « pe-1 » is « PE-1 ».
+CREATE UNIQUE INDEX fiche_code_nocase ON fiche (convention_id, lower(code));
 
 CREATE TABLE fiche_ambition (
     fiche_id     INTEGER NOT NULL REFERENCES fiche (id) ON DELETE CASCADE,
