@@ -7,14 +7,18 @@
 #      32 concurrent connections on loopback, beside GET /healthz of the same server, for both backends;
 #   3. the coverage analysis of a generated offer of 100,000 facilities for every commune of France,
 #      beside the time to read the same rows from SQLite in the same run
-#      (crates/ctg-store/examples/bench_couverture.rs).
+#      (crates/ctg-store/examples/bench_couverture.rs);
+#   4. the plan tree page of a generated action plan (200 fiches, 1,000 indicators over 2026-2030,
+#      written by crates/ctg-store/examples/bench_plan.rs into the demo's CTG 2026-2030), beside
+#      /static/style.css of the same server in the same run: requests per second, latency percentiles.
 # Raw outputs go to bench/results/<date-heure>/ (gitignored); a summary with PASS/FAIL per target is
 # printed at the end. The exit status is non-zero only when the benchmark itself fails, not when a
 # target is missed.
 #
 # Knobs (environment): BENCH_RUNS (timed runs per import, default 5), BENCH_DURATION (wrk duration,
 # default 10s), BENCH_POSTGRES=0 (skip PostgreSQL), BENCH_BIN=path/to/ctg (use that binary, no build),
-# BENCH_COUVERTURE=0 (skip the coverage analysis, whose example is always built here in release).
+# BENCH_COUVERTURE=0 (skip the coverage analysis, whose example is always built here in release),
+# BENCH_PLAN=0 (skip the plan tree page, whose example is likewise built here in release).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,6 +28,7 @@ RUNS=${BENCH_RUNS:-5}
 DURATION=${BENCH_DURATION:-10s}
 WITH_POSTGRES=${BENCH_POSTGRES:-1}
 WITH_COVERAGE=${BENCH_COUVERTURE:-1}
+WITH_PLAN=${BENCH_PLAN:-1}
 CONNECTIONS=32
 THREADS=2
 PACKAGE=@etalab/decoupage-administratif
@@ -297,6 +302,112 @@ if [ "$WITH_COVERAGE" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
+# 4. The plan tree page. A fresh SQLite database gets the demo (`ctg demo`), then the example writes a
+# generated plan into its CTG 2026-2030 (16 objectives, 200 fiches, 1,000 indicators with values,
+# 600 sub-actions); one server, and against it, one after the other in the same run, the plan tree
+# page (public: the convention is published) and /static/style.css (a static page, the server's floor).
+# 8 connections rather than section 2's 32: the page weighs tens of milliseconds, and 8 requests in
+# flight already keep both cores busy; the tree page also runs alone on 1 connection, for information.
+# Target: the plan tree page answers with a median latency under 100 ms.
+PLAN_TARGET_MS=100
+PLAN_CONNECTIONS=8
+PLAN_FICHES=200
+PLAN_VERDICT=""
+if [ "$WITH_PLAN" = 1 ]; then
+  say "Plan d'action : arborescence de 200 fiches et 1 000 indicateurs, à côté d'une page statique du même serveur"
+  db=$WORK/plan.db
+  "$BIN" --database-url "sqlite://$db" demo >"$OUT/plan-demo.log" 2>&1 \
+    || { cat "$OUT/plan-demo.log" >&2; die "ctg demo a échoué"; }
+  plan_id=$(sed -n 's/.*convention n° \([0-9][0-9]*\).*/\1/p' "$OUT/plan-demo.log" | tail -n1)
+  [ -n "$plan_id" ] || die "ctg demo n'a pas dit le numéro de sa convention (voir $OUT/plan-demo.log)"
+  cargo run --release -p ctg-store --example bench_plan -- "sqlite://$db" --convention "$plan_id" \
+    | tee "$OUT/plan-donnees.txt"
+  port=$(free_port)
+  "$BIN" --database-url "sqlite://$db" serve --addr "127.0.0.1:$port" >"$OUT/serve-plan.log" 2>&1 &
+  pid=$!
+  SERVER_PIDS+=("$pid")
+  base="http://127.0.0.1:$port"
+  for i in $(seq 1 300); do
+    kill -0 "$pid" 2>/dev/null || { cat "$OUT/serve-plan.log" >&2; die "le serveur (plan) s'est arrêté"; }
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/healthz" || true)" = 200 ] && break
+    [ "$i" = 300 ] && die "le serveur (plan) ne répond pas sur $base/healthz après 30 s"
+    sleep 0.1
+  done
+  plan_path="/conventions/$plan_id/plan"
+  static_path=/static/style.css
+  code=$(curl -sS -o "$OUT/plan.html" -w '%{http_code}' "$base$plan_path" || true)
+  [ "$code" = 200 ] || die "GET $plan_path répond $code au lieu de 200"
+  code=$(curl -sS -o "$OUT/plan-style.css" -w '%{http_code}' "$base$static_path" || true)
+  [ "$code" = 200 ] || die "GET $static_path répond $code au lieu de 200"
+  # Each fiche of the generated plan serves one ambition and at most one of its objectives: it appears
+  # once in the tree; its link is counted too, whatever the markup around it.
+  items=$(grep -o 'class="fiche"' "$OUT/plan.html" | wc -l)
+  links=$(grep -o "href=\"/conventions/$plan_id/plan/fiches/[0-9]*\"" "$OUT/plan.html" | sort -u | wc -l)
+  [ "$items" = "$PLAN_FICHES" ] && [ "$links" = "$PLAN_FICHES" ] \
+    || die "la page $plan_path montre $items éléments « fiche » et $links fiches distinctes au lieu de $PLAN_FICHES"
+  echo "Serveur $base : $plan_path ($(wc -c <"$OUT/plan.html") octets de HTML, $items fiches), $static_path ($(wc -c <"$OUT/plan-style.css") octets)"
+  # The tree page on one connection first (the cost of one request without queueing), then both pages
+  # under PLAN_CONNECTIONS connections (the target).
+  for target in "arborescence-seule 1 $plan_path" "arborescence $PLAN_CONNECTIONS $plan_path" \
+    "statique $PLAN_CONNECTIONS $static_path"; do
+    read -r name connections path <<<"$target"
+    threads=$((connections < THREADS ? connections : THREADS))
+    wrk -t"$threads" -c"$connections" -d2s "$base$path" >/dev/null # warm-up, not kept
+    wrk -t"$threads" -c"$connections" -d"$DURATION" --latency "$base$path" | tee "$OUT/plan-wrk-$name.txt"
+  done
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  # Requests/s and percentiles of both; the verdict on the median of the tree page.
+  if ! python3 - "$OUT" "$PLAN_TARGET_MS" "$plan_path" "$static_path" "$PLAN_CONNECTIONS" "$DURATION" \
+    >"$OUT/plan-resume.txt" <<'PY'; then
+import os, re, sys
+out, target, plan_path, static_path, connections, duration = sys.argv[1:7]
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+def to_ms(text):
+    m = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", text)
+    return float(m.group(1)) * UNITS[m.group(2)]
+def fr(x, digits):
+    return f"{x:,.{digits}f}".replace(",", " ").replace(".", ",")
+rows = {}
+for name in ("arborescence-seule", "arborescence", "statique"):
+    with open(os.path.join(out, f"plan-wrk-{name}.txt"), encoding="utf-8") as f:
+        text = f.read()
+    for bad in (r"Non-2xx or 3xx responses: (\d+)", r"Socket errors: (.*)"):
+        m = re.search(bad, text)
+        if m:
+            print(f"plan-wrk-{name}.txt : {m.group(0)}")
+            sys.exit(2)
+    r = {"rps": float(re.search(r"Requests/sec:\s+([0-9.]+)", text).group(1))}
+    for p in (50, 75, 90, 99):
+        r[p] = to_ms(re.search(rf"^\s+{p}%\s+(\S+)", text, re.M).group(1))
+    r["n"] = int(re.search(r"(\d+) requests in", text).group(1))
+    rows[name] = r
+print(f"Plan d'action, wrk -t2 -c{connections} -d{duration} sur la boucle locale, même serveur pour les deux adresses")
+print(f"  {'adresse':24} {'requêtes':>9} {'req/s':>9} {'p50':>11} {'p75':>11} {'p90':>11} {'p99':>11}")
+for name, label in (("arborescence", plan_path), ("statique", static_path)):
+    r = rows[name]
+    cells = " ".join(f"{fr(r[p], 2):>8} ms" for p in (50, 75, 90, 99))
+    print(f"  {label:24} {r['n']:>9} {fr(r['rps'], 0):>9} {cells}")
+r = rows["arborescence-seule"]
+cells = " ".join(f"{fr(r[p], 2):>8} ms" for p in (50, 75, 90, 99))
+print(f"  {plan_path + ' (1 conn.)':24} {r['n']:>9} {fr(r['rps'], 0):>9} {cells}")
+a, s = rows["arborescence"], rows["statique"]
+ratio = a[50] / s[50]
+print(f"  médiane arborescence / médiane statique = {fr(ratio, 1)} ; débit statique / arborescence = {fr(s['rps'] / a['rps'], 1)}")
+ok = a[50] < float(target)
+print(f"VERDICT {'PASS' if ok else 'FAIL'}  page de l'arborescence du plan (200 fiches, 1 000 indicateurs) en moins de {target} ms "
+      f"(médiane, wrk -c{connections}) : {fr(a[50], 2)} ms ; {fr(a['rps'], 0)} req/s ; page statique du même serveur "
+      f"{fr(s[50], 2)} ms, {fr(s['rps'], 0)} req/s ; rapport des médianes {fr(ratio, 1)}")
+PY
+    cat "$OUT/plan-resume.txt" >&2
+    die "sorties de wrk inutilisables pour le plan (voir $OUT/plan-wrk-*.txt)"
+  fi
+  grep -v '^VERDICT ' "$OUT/plan-resume.txt"
+  PLAN_VERDICT=$(sed -n 's/^VERDICT //p' "$OUT/plan-resume.txt")
+  [ -n "$PLAN_VERDICT" ] || die "aucun verdict pour le plan (voir $OUT/plan-resume.txt)"
+fi
+
+# ---------------------------------------------------------------------------------------------
 echo "loadavg (fin): $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
 
 say "Résumé"
@@ -304,6 +415,10 @@ python3 "$ROOT/bench/summarize.py" "$OUT" "$RUNS" | tee "$OUT/summary.txt"
 # The coverage target is judged here, not by summarize.py: its figures come from the example's report.
 if [ -n "$COVERAGE_VERDICT" ]; then
   echo "  $COVERAGE_VERDICT" | tee -a "$OUT/summary.txt"
+fi
+# Likewise the plan tree page: its figures come from the wrk outputs of section 4.
+if [ -n "$PLAN_VERDICT" ]; then
+  echo "  $PLAN_VERDICT" | tee -a "$OUT/summary.txt"
 fi
 echo
 echo "Sorties brutes : $OUT"

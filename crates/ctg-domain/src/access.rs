@@ -77,6 +77,9 @@ pub enum Action {
     EditOffer,
     /// Create and change the funding lines of the convention.
     EditFunding,
+    /// Bodies and their members, meetings (agenda, attendance, decisions, minutes), concertation,
+    /// coordination posts.
+    ManageGovernance,
     /// Create fiches action, objectives, indicators; import the plan; write the evaluation.
     EditPlan,
     /// Report on a fiche: its status, sub-actions, means and indicator values. The coordination, or a
@@ -140,7 +143,7 @@ pub fn decide(principal: Option<&Principal>, action: Action, convention: Convent
     let allowed = match action {
         OwnAccount => true,
         ViewConvention => convention.published || role.is_some(),
-        EditConvention | ManageMembers | ViewHistory | EditAgreements | EditFunding | EditPlan => {
+        EditConvention | ManageMembers | ViewHistory | EditAgreements | EditFunding | EditPlan | ManageGovernance => {
             role == Some(Role::Coordination)
         }
         ReportFiche { pilot_organisation_id } => match role {

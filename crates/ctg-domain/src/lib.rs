@@ -8,6 +8,8 @@ pub mod convention;
 pub mod diagnostic;
 pub mod documents;
 pub mod format;
+pub mod governance;
+pub mod life;
 pub mod offer;
 pub mod plan;
 pub mod territory;

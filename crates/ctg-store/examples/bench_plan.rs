@@ -267,7 +267,7 @@ fn fiches(rng: &mut Rng, communes: &[InseeCode]) -> Vec<PlanImportRow> {
             // One objective of the ambition, or (one in ten) none: the fiche is then shown loose.
             let objectives = if rng.chance(100) { Vec::new() } else { vec![format!("{}.{}", a + 1, rng.range(1, 2))] };
             let start = rng.day_between(first, ymd(LAST_YEAR - 1, 6, 30));
-            let end = (start + chrono::Duration::days(rng.range(180, 1_200))).min(last);
+            let end = (start + chrono::Duration::days(rng.range(90, 1_200))).min(last);
             let status = rng.weighted(FICHE_STATUSES);
             let pilot_organisation = (*rng.pick(SIGNATORIES)).to_owned();
             let signatories = rng.range(2, 3) as usize;

@@ -25,6 +25,7 @@ pub mod auth;
 mod documents;
 mod edit;
 mod error;
+mod life;
 mod export;
 mod offer;
 mod pages;
@@ -127,6 +128,13 @@ pub fn router(state: AppState) -> Router {
         .route("/conventions/{id}/plan/calendrier", get(plan::timeline))
         .route("/conventions/{id}/plan/retards", get(plan::late))
         .route("/conventions/{id}/documents/{document}", get(documents::download))
+        .route("/conventions/{id}/vie", get(life::life))
+        .route("/conventions/{id}/vie/parties/{party}/signature", post(life::sign_party))
+        .route("/conventions/{id}/vie/avenants", post(life::avenant_create))
+        .route("/conventions/{id}/vie/avenants/{avenant}/signatures/{party}", post(life::avenant_sign))
+        .route("/conventions/{id}/vie/resiliation", post(life::terminate))
+        .route("/conventions/{id}/vie/textes", post(life::initial_text))
+        .route("/conventions/{id}/textes/{key}", get(life::text))
         .route("/conventions/{id}/plan/export", get(plan_io::export))
         .route("/conventions/{id}/evaluation", get(plan_io::evaluation).post(plan_io::review_save))
         .route("/conventions/{id}/modifier", get(edit::convention_form).post(edit::convention_save))
@@ -164,6 +172,7 @@ pub fn router(state: AppState) -> Router {
         .merge(
             Router::new()
                 .route("/conventions/{id}/plan/fiches/{fiche}/documents", post(documents::fiche_upload))
+                .route("/conventions/{id}/vie/avenants/{avenant}/documents", post(life::avenant_upload))
                 .layer(axum::extract::DefaultBodyLimit::max(documents::DOCUMENT_BODY_LIMIT))
                 .layer(RequestBodyLimitLayer::new(documents::DOCUMENT_BODY_LIMIT)),
         )

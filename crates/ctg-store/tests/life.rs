@@ -1,0 +1,489 @@
+//! The life of a convention in storage: signatures, avenants and the versions of the texts,
+//! termination under art. 13, and what a convention's page shows on a day, on SQLite and PostgreSQL.
+
+use chrono::NaiveDate;
+use ctg_domain::life::{
+    diff_lines, AvenantChange, ChangeTarget, DiffLine, LifeStatus, TerminationGround, VersionState,
+};
+use ctg_domain::{
+    Actor, ConventionStatus, NewConvention, Organisation, OrganisationKind, Party, PartyRole, Siren, Vintage,
+};
+use ctg_store::testing::TestDb;
+use ctg_store::{backend_tests, AgreementEdit, HistoryFilter, NewAvenant, Store, Termination};
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
+
+fn read(rel: &str) -> Vec<u8> {
+    std::fs::read(format!("{DATA}/{rel}")).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+async fn load_territory(store: &Store) {
+    let batch = ctg_import::decoupage::parse(
+        "communes.json",
+        &read("decoupage-administratif-6.0.0-extrait/communes.json"),
+        "epci.json",
+        &read("decoupage-administratif-6.0.0-extrait/epci.json"),
+        Vintage::new(2022).unwrap(),
+        "test",
+    )
+    .unwrap()
+    .batch;
+    store.import_territory(&Actor::cli("test"), &batch, &|_| {}).await.unwrap();
+}
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+fn party(name: &str, kind: OrganisationKind, role: PartyRole) -> Party {
+    Party {
+        organisation: Organisation { name: name.into(), short_name: None, kind, siren: None, address: None },
+        role,
+        signatory: None,
+        signatory_title: None,
+        deliberation: None,
+        deliberation_date: None,
+        signature_date: None,
+    }
+}
+
+/// A draft convention with the four signatories of the CTG 2026-2030 and an associated partner.
+async fn convention(store: &Store, title: &str, start: NaiveDate, end: NaiveDate) -> i64 {
+    let new = NewConvention {
+        title: title.into(),
+        epci: Siren::parse("200072460").unwrap(),
+        start,
+        end,
+        status: ConventionStatus::Draft,
+        signing_place: Some("Béthune".into()),
+        parties: vec![
+            party("Communauté d'Agglomération de Béthune-Bruay", OrganisationKind::Epci, PartyRole::Signatory),
+            party("Caisse d'Allocations Familiales du Pas-de-Calais", OrganisationKind::Caf, PartyRole::Signatory),
+            party("Mutualité Sociale Agricole Nord-Pas-de-Calais", OrganisationKind::Msa, PartyRole::Signatory),
+            party("Département du Pas-de-Calais", OrganisationKind::Departement, PartyRole::Signatory),
+            party("Association des centres sociaux", OrganisationKind::Association, PartyRole::Partner),
+        ],
+        stakes: vec![],
+        approaches: vec![],
+        bodies: vec![],
+        predecessor: None,
+        published: false,
+    };
+    store.create_convention(&Actor::cli("test"), &new, None).await.unwrap()
+}
+
+async fn party_ids(store: &Store, id: i64) -> Vec<i64> {
+    store.convention(id).await.unwrap().parties.iter().map(|p| p.id).collect()
+}
+
+/// Signs the convention by its four signatories, on the days given.
+async fn sign_all(store: &Store, id: i64, days: [NaiveDate; 4]) {
+    let actor = Actor::cli("test");
+    let parties = party_ids(store, id).await;
+    for (p, day) in parties.iter().zip(days) {
+        store.sign_party(&actor, id, *p, day, "Délibération n° 2025-140", day).await.unwrap();
+    }
+}
+
+fn change(target: ChangeTarget, before: &str, after: &str) -> AvenantChange {
+    AvenantChange { target, before: before.into(), after: after.into() }
+}
+
+const TEXT: &str = "Article 11 : Durée de la convention\n\
+La présente convention est conclue à compter du 1er janvier 2026 jusqu'au 31 décembre 2030.\n\
+Article 12 : Exécution formelle de la convention\n\
+Toute modification fera l'objet d'un avenant.\n";
+
+backend_tests!(signatures_bring_the_convention_into_force, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        load_territory(&store).await;
+        let actor = Actor::cli("test");
+        let id = convention(&store, "CTG 2026-2030", d(2026, 1, 1), d(2030, 12, 31)).await;
+        let parties = party_ids(&store, id).await;
+        let life = store.life(id, d(2025, 12, 1)).await.unwrap();
+        assert_eq!(life.status, LifeStatus::Draft);
+        assert_eq!(life.status.label(), "Brouillon");
+
+        // The deliberation must precede the signature, and be named.
+        let err = store.sign_party(&actor, id, parties[0], d(2025, 12, 1), "Conseil", d(2025, 12, 2)).await;
+        assert!(err.unwrap_err().to_string().contains("postérieure à la signature"));
+        assert!(store.sign_party(&actor, id, parties[0], d(2025, 12, 1), " ", d(2025, 9, 30)).await.is_err());
+        // A partner does not sign.
+        let err = store.sign_party(&actor, id, parties[4], d(2025, 12, 1), "CA", d(2025, 9, 30)).await.unwrap_err();
+        assert!(err.to_string().contains("partenaire associé"), "{err}");
+
+        for (p, day) in parties[..3].iter().zip([d(2025, 12, 1), d(2025, 12, 5), d(2025, 12, 9)]) {
+            let version =
+                store.sign_party(&actor, id, *p, day, "Conseil, délibération 12", d(2025, 9, 30)).await.unwrap();
+            assert_eq!(version, 2);
+        }
+        // Once signed, a party's signature is corrected by editing the party, not by signing again.
+        let again = store.sign_party(&actor, id, parties[0], d(2025, 12, 2), "Conseil", d(2025, 9, 30)).await;
+        assert!(again.unwrap_err().to_string().contains("a déjà signé"));
+        let life = store.life(id, d(2026, 1, 10)).await.unwrap();
+        assert_eq!(life.status, LifeStatus::AwaitingSignatures { signed: 3, parties: 4 });
+        assert_eq!(life.status.label(), "En attente de signatures (3 sur 4)");
+        assert_eq!(store.convention_summary(id).await.unwrap().status, ConventionStatus::Draft);
+
+        // The last signature comes after the start date: in force from that signature.
+        store
+            .sign_party(&actor, id, parties[3], d(2026, 1, 20), "Commission permanente", d(2026, 1, 12))
+            .await
+            .unwrap();
+        let life = store.life(id, d(2026, 1, 19)).await.unwrap();
+        assert_eq!(life.status, LifeStatus::AwaitingSignatures { signed: 3, parties: 4 });
+        assert_eq!(life.in_force_from, Some(d(2026, 1, 20)));
+        let life = store.life(id, d(2026, 1, 20)).await.unwrap();
+        assert_eq!(life.status, LifeStatus::InForce { until: d(2030, 12, 31) });
+        assert_eq!(life.next_milestone, Some((d(2030, 12, 31), "Fin de la convention".into())));
+        // The last signature records the convention as signed, in the same transaction.
+        assert_eq!(store.convention_summary(id).await.unwrap().status, ConventionStatus::Signed);
+        let history =
+            store.history(&HistoryFilter { convention_id: Some(id), ..HistoryFilter::default() }).await.unwrap();
+        assert_eq!(history.iter().filter(|e| e.action == "signature").count(), 4);
+        assert!(history.iter().any(|e| e.object_type == "convention" && e.action == "modification"));
+        let signed = &store.convention(id).await.unwrap().parties[3].party;
+        assert_eq!(
+            (signed.deliberation.as_deref(), signed.deliberation_date, signed.signature_date),
+            (Some("Commission permanente"), Some(d(2026, 1, 12)), Some(d(2026, 1, 20)))
+        );
+
+        // A signature on the start date: in force from the start.
+        let other = convention(&store, "CTG bis", d(2026, 1, 1), d(2030, 12, 31)).await;
+        sign_all(&store, other, [d(2025, 12, 1), d(2025, 12, 2), d(2025, 12, 3), d(2026, 1, 1)]).await;
+        let life = store.life(other, d(2026, 1, 1)).await.unwrap();
+        assert_eq!((life.in_force_from, life.status.code()), (Some(d(2026, 1, 1)), "en_vigueur"));
+        // A signature after the end is refused: renewal is a new convention.
+        let late = convention(&store, "CTG ter", d(2021, 1, 1), d(2025, 12, 31)).await;
+        let parties = party_ids(&store, late).await;
+        let err = store.sign_party(&actor, late, parties[0], d(2026, 1, 2), "C", d(2025, 9, 30)).await.unwrap_err();
+        assert!(err.to_string().contains("art. 11"), "{err}");
+    }
+});
+
+backend_tests!(avenants_change_the_texts_once_signed_by_all, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        load_territory(&store).await;
+        let actor = Actor::cli("test");
+        let id = convention(&store, "CTG 2026-2030", d(2026, 1, 1), d(2030, 12, 31)).await;
+        let parties = party_ids(&store, id).await;
+        let extension = NewAvenant {
+            date: d(2027, 3, 1),
+            title: "Prolongation et plan d'action".into(),
+            changes: vec![
+                change(ChangeTarget::Text, "jusqu'au 31 décembre 2030", "jusqu'au 30 juin 2031"),
+                change(ChangeTarget::EndDate, "31/12/2030", "30/06/2031"),
+                change(
+                    ChangeTarget::Annex { number: 4, name: "Plan d'action".into() },
+                    "",
+                    "Fiche 1 : RPE\nFiche 2 : LAEP",
+                ),
+                change(
+                    ChangeTarget::Party { name: "Département du Pas-de-Calais".into() },
+                    "Jean-Claude Leroy",
+                    "Son successeur",
+                ),
+            ],
+        };
+        // Not before the convention is signed by all.
+        let err = store.create_avenant(&actor, id, &extension).await.unwrap_err().to_string();
+        assert!(err.contains("pas encore signée"), "{err}");
+        sign_all(&store, id, [d(2025, 12, 1), d(2025, 12, 5), d(2025, 12, 9), d(2025, 12, 12)]).await;
+
+        // The initial text, once.
+        store.set_initial_text(&actor, id, "convention", TEXT).await.unwrap();
+        let err = store.set_initial_text(&actor, id, "convention", "autre").await.unwrap_err().to_string();
+        assert!(err.contains("par avenant"), "{err}");
+        assert!(store.set_initial_text(&actor, id, "statuts", "x").await.is_err());
+        store.set_initial_text(&actor, id, "annexe-1", "Territoire : 100 communes").await.unwrap();
+
+        // Every avenant states its changes; each change changes something.
+        let empty = NewAvenant { changes: vec![], ..extension.clone() };
+        assert!(store.create_avenant(&actor, id, &empty).await.unwrap_err().to_string().contains("art. 12"));
+        let missing = NewAvenant {
+            changes: vec![change(ChangeTarget::Text, "jusqu'au 31 décembre 2031", "x")],
+            ..extension.clone()
+        };
+        assert!(store.create_avenant(&actor, id, &missing).await.unwrap_err().to_string().contains("ne figure pas"));
+        let wrong_end = NewAvenant {
+            changes: vec![change(ChangeTarget::EndDate, "30/06/2030", "30/06/2031")],
+            ..extension.clone()
+        };
+        assert!(store.create_avenant(&actor, id, &wrong_end).await.unwrap_err().to_string().contains("31/12/2030"));
+
+        let first = store.create_avenant(&actor, id, &extension).await.unwrap();
+        // Another avenant cannot change what a pending one changes…
+        let clash = NewAvenant {
+            date: d(2027, 4, 1),
+            title: "Autre".into(),
+            changes: vec![change(ChangeTarget::Text, "Toute modification", "Chaque modification")],
+        };
+        let err = store.create_avenant(&actor, id, &clash).await.unwrap_err().to_string();
+        assert!(err.contains("l'avenant n° 1") && err.contains("Texte de la convention"), "{err}");
+        // … but may change something else; numbers follow without gap.
+        let annex = NewAvenant {
+            changes: vec![change(
+                ChangeTarget::Annex { number: 1, name: String::new() },
+                "100 communes",
+                "101 communes",
+            )],
+            ..clash.clone()
+        };
+        let second = store.create_avenant(&actor, id, &annex).await.unwrap();
+        let avenants = store.avenants(id).await.unwrap();
+        assert_eq!(avenants.iter().map(|a| (a.id, a.number)).collect::<Vec<_>>(), vec![(first, 1), (second, 2)]);
+        assert_eq!(avenants[0].changes[1].before, "2030-12-31");
+        assert_eq!(avenants[0].changes.len(), 4);
+
+        // Three of four signatures: not in force, nothing changes.
+        for (p, day) in parties[..3].iter().zip([d(2027, 3, 2), d(2027, 3, 5), d(2027, 3, 9)]) {
+            assert_eq!(store.sign_avenant(&actor, id, first, *p, day).await.unwrap(), None);
+        }
+        let err = store.sign_avenant(&actor, id, first, parties[0], d(2027, 3, 3)).await.unwrap_err().to_string();
+        assert!(err.contains("a déjà signé"), "{err}");
+        assert!(store.sign_avenant(&actor, id, first, parties[4], d(2027, 3, 3)).await.is_err(), "a partner");
+        let versions = store.text_versions(id, "convention").await.unwrap();
+        assert_eq!(
+            versions.iter().map(|v| (v.version, v.state)).collect::<Vec<_>>(),
+            vec![(1, VersionState::Current), (2, VersionState::Pending)]
+        );
+        assert_eq!(versions[0].in_force_from, Some(d(2026, 1, 1)));
+        assert_eq!(versions[1].in_force_from, None);
+        let life = store.life(id, d(2027, 4, 1)).await.unwrap();
+        assert_eq!(life.end, d(2030, 12, 31));
+        assert_eq!(
+            life.next_milestone,
+            Some((d(2027, 4, 1), "Avenant n° 1 en attente de signatures (3 sur 4)".into()))
+        );
+        assert_eq!(store.convention_summary(id).await.unwrap().end, d(2030, 12, 31));
+
+        // The fourth signs: in force from that signature; its versions and its end date are those in force.
+        assert_eq!(
+            store.sign_avenant(&actor, id, first, parties[3], d(2027, 4, 12)).await.unwrap(),
+            Some(d(2027, 4, 12))
+        );
+        let versions = store.text_versions(id, "convention").await.unwrap();
+        assert_eq!(
+            versions.iter().map(|v| (v.version, v.state, v.avenant_number)).collect::<Vec<_>>(),
+            vec![(1, VersionState::Superseded, None), (2, VersionState::Current, Some(1))]
+        );
+        assert_eq!(versions[1].in_force_from, Some(d(2027, 4, 12)));
+        assert_eq!(
+            diff_lines(&versions[0].content, &versions[1].content),
+            vec![
+                DiffLine::Same("Article 11 : Durée de la convention".into()),
+                DiffLine::Removed(
+                    "La présente convention est conclue à compter du 1er janvier 2026 jusqu'au 31 décembre 2030."
+                        .into()
+                ),
+                DiffLine::Added(
+                    "La présente convention est conclue à compter du 1er janvier 2026 jusqu'au 30 juin 2031.".into()
+                ),
+                DiffLine::Same("Article 12 : Exécution formelle de la convention".into()),
+                DiffLine::Same("Toute modification fera l'objet d'un avenant.".into()),
+            ]
+        );
+        let annex4 = store.text_versions(id, "annexe-4").await.unwrap();
+        assert_eq!(annex4.len(), 1);
+        assert_eq!(
+            (annex4[0].label.as_str(), annex4[0].content.as_str()),
+            ("Annexe 4 « Plan d'action »", "Fiche 1 : RPE\nFiche 2 : LAEP")
+        );
+        assert_eq!(store.convention_summary(id).await.unwrap().end, d(2031, 6, 30));
+        let life = store.life(id, d(2027, 4, 11)).await.unwrap();
+        assert_eq!(life.end, d(2030, 12, 31), "the day before the last signature");
+        assert_eq!(life.facts.end, d(2030, 12, 31), "the end as first signed");
+        let life = store.life(id, d(2031, 1, 1)).await.unwrap();
+        assert_eq!(life.status, LifeStatus::InForce { until: d(2031, 6, 30) });
+        assert_eq!(life.commitments_end, d(2031, 6, 30));
+        let documents: Vec<_> = life.documents.iter().map(|t| (t.key.as_str(), t.current, t.pending)).collect();
+        assert_eq!(
+            documents,
+            vec![("convention", Some(2), None), ("annexe-1", Some(1), Some(2)), ("annexe-4", Some(1), None)]
+        );
+        assert_eq!(life.avenants[0].in_force_from, Some(d(2027, 4, 12)));
+        assert_eq!(life.avenants[1].signed(), 0);
+        // Now the text can change again, from the version in force.
+        let third = NewAvenant {
+            changes: vec![change(ChangeTarget::Text, "Toute modification", "Chaque modification")],
+            ..clash
+        };
+        store.create_avenant(&actor, id, &third).await.unwrap();
+        let versions = store.text_versions(id, "convention").await.unwrap();
+        assert!(versions[2].content.contains("30 juin 2031") && versions[2].content.contains("Chaque modification"));
+        assert_eq!(store.avenants(id).await.unwrap().last().map(|a| a.number), Some(3));
+        let history = store
+            .history(&HistoryFilter {
+                convention_id: Some(id),
+                object_type: Some("avenant".into()),
+                ..HistoryFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(history.iter().filter(|e| e.action == "creation").count(), 3);
+        assert_eq!(history.iter().filter(|e| e.action == "signature").count(), 4);
+    }
+});
+
+backend_tests!(termination_under_article_13, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        load_territory(&store).await;
+        let actor = Actor::cli("test");
+        let id = convention(&store, "CTG 2026-2030", d(2026, 1, 1), d(2030, 12, 31)).await;
+        let parties = party_ids(&store, id).await;
+        let (epci, caf, msa) = (parties[0], parties[1], parties[2]);
+        let notice = |ground, notice_date, party_id| Termination { ground, notice_date, party_id, note: None };
+        // Only a signed convention.
+        let err = store.terminate(&actor, id, &notice(TerminationGround::Notice, d(2026, 3, 1), epci)).await;
+        assert!(err.unwrap_err().to_string().contains("pas signée"));
+        sign_all(&store, id, [d(2025, 12, 1), d(2025, 12, 5), d(2025, 12, 9), d(2025, 12, 12)]).await;
+        // A change without avenant, or a breach of the law, is the CAF's to sanction.
+        let err = store.terminate(&actor, id, &notice(TerminationGround::UnsignedChange, d(2027, 1, 31), msa)).await;
+        assert!(err.unwrap_err().to_string().contains("seule la Caf"));
+        let err = store.terminate(&actor, id, &notice(TerminationGround::LegalBreach, d(2027, 1, 31), epci)).await;
+        assert!(err.unwrap_err().to_string().contains("seule la Caf"));
+        assert!(store
+            .terminate(&actor, id, &notice(TerminationGround::Breach, d(2027, 1, 31), parties[4]))
+            .await
+            .is_err());
+
+        // A mise en demeure sent on 31 January 2027: effective on 28 February.
+        let t = Termination {
+            note: Some("  Lettre recommandée restée sans réponse ".into()),
+            ..notice(TerminationGround::Breach, d(2027, 1, 31), epci)
+        };
+        assert_eq!(store.terminate(&actor, id, &t).await.unwrap(), d(2027, 2, 28));
+        let err = store.terminate(&actor, id, &notice(TerminationGround::Notice, d(2027, 2, 1), caf)).await;
+        assert!(err.unwrap_err().to_string().contains("déjà résiliée"));
+        let recorded = store.termination(id).await.unwrap().unwrap();
+        assert_eq!(
+            (recorded.ground, recorded.notice_date, recorded.effective_date, recorded.party_id),
+            (TerminationGround::Breach, d(2027, 1, 31), d(2027, 2, 28), epci)
+        );
+        assert_eq!(recorded.note.as_deref(), Some("Lettre recommandée restée sans réponse"));
+        assert!(recorded.party_name.starts_with("Communauté"));
+
+        let life = store.life(id, d(2027, 2, 27)).await.unwrap();
+        assert_eq!(life.status, LifeStatus::InForce { until: d(2030, 12, 31) });
+        let (date, label) = life.next_milestone.unwrap();
+        assert_eq!(date, d(2027, 2, 28));
+        assert!(label.starts_with("Prise d'effet de la résiliation"), "{label}");
+        assert_eq!(life.commitments_end, d(2027, 2, 27));
+        let life = store.life(id, d(2027, 2, 28)).await.unwrap();
+        assert_eq!(life.status.label(), "Résiliée à compter du 28/02/2027");
+        assert_eq!(life.next_milestone, None);
+        // A terminated convention takes no avenant.
+        let avenant = NewAvenant {
+            date: d(2027, 2, 10),
+            title: "Tardif".into(),
+            changes: vec![change(ChangeTarget::Other { what: "Instances".into() }, "a", "b")],
+        };
+        assert!(store.create_avenant(&actor, id, &avenant).await.unwrap_err().to_string().contains("résiliée"));
+        let history = store
+            .history(&HistoryFilter {
+                convention_id: Some(id),
+                object_type: Some("resiliation".into()),
+                ..HistoryFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(history.len(), 1);
+
+        // In a leap year: a mise en demeure on 31 January 2028 takes effect on 29 February; a notice
+        // given on 31 August 2027 on 29 February 2028 too; the CAF acts at once on a change without avenant.
+        for (ground, day, party_index, effective) in [
+            (TerminationGround::Breach, d(2028, 1, 31), 0, d(2028, 2, 29)),
+            (TerminationGround::Notice, d(2027, 8, 31), 2, d(2028, 2, 29)),
+            (TerminationGround::Notice, d(2026, 8, 31), 3, d(2027, 2, 28)),
+            (TerminationGround::UnsignedChange, d(2028, 3, 15), 1, d(2028, 3, 15)),
+        ] {
+            let other =
+                convention(&store, &format!("CTG {} {day}", ground.code()), d(2026, 1, 1), d(2030, 12, 31)).await;
+            sign_all(&store, other, [d(2025, 12, 1); 4]).await;
+            let acting = party_ids(&store, other).await[party_index];
+            assert_eq!(
+                store.terminate(&actor, other, &notice(ground, day, acting)).await.unwrap(),
+                effective,
+                "{ground:?} {day}"
+            );
+            let life = store.life(other, effective).await.unwrap();
+            assert_eq!(life.status, LifeStatus::Terminated { from: Some(effective) });
+        }
+        // Taking effect after the end: refused, the convention expires first.
+        let short = convention(&store, "CTG courte", d(2026, 1, 1), d(2026, 12, 31)).await;
+        sign_all(&store, short, [d(2025, 12, 1); 4]).await;
+        let caf = party_ids(&store, short).await[1];
+        let err = store.terminate(&actor, short, &notice(TerminationGround::Notice, d(2026, 8, 31), caf)).await;
+        assert!(err.unwrap_err().to_string().contains("après la fin"));
+    }
+});
+
+backend_tests!(the_page_of_a_convention_ending_with_a_leap_year, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        load_territory(&store).await;
+        let actor = Actor::cli("test");
+        let id = convention(&store, "CTG 2024-2028", d(2024, 1, 1), d(2028, 12, 31)).await;
+        sign_all(&store, id, [d(2023, 12, 1), d(2023, 12, 4), d(2023, 12, 8), d(2023, 12, 15)]).await;
+        let agreement = AgreementEdit {
+            title: "Échange des listes d'allocataires".into(),
+            parties: "CAF, CABBALR".into(),
+            data_categories: "effectifs par commune".into(),
+            purpose: "diagnostic".into(),
+            legal_basis: "mission d'intérêt public".into(),
+            start_date: Some(d(2024, 1, 1)),
+            end_date: Some(d(2027, 6, 30)),
+            status: "signe".into(),
+        };
+        store.create_agreement(&actor, id, &agreement).await.unwrap();
+
+        let life = store.life(id, d(2027, 1, 1)).await.unwrap();
+        assert_eq!(
+            life.next_milestone,
+            Some((d(2027, 6, 30), "Fin de l'accord d'échange de données « Échange des listes d'allocataires »".into()))
+        );
+        assert_eq!(life.parties.len(), 5);
+        assert_eq!(life.in_force_from, Some(d(2024, 1, 1)));
+        let life = store.life(id, d(2028, 12, 31)).await.unwrap();
+        assert_eq!(life.status, LifeStatus::InForce { until: d(2028, 12, 31) });
+        assert_eq!(life.next_milestone, Some((d(2028, 12, 31), "Fin de la convention".into())));
+        let life = store.life(id, d(2029, 1, 1)).await.unwrap();
+        assert_eq!(life.status, LifeStatus::Expired { ended: d(2028, 12, 31) });
+        assert_eq!(life.status.label(), "Expirée");
+        assert_eq!(life.next_milestone, None);
+        // An expired convention takes no termination, and no avenant.
+        let caf = life.parties[1].id;
+        let t =
+            Termination { ground: TerminationGround::Breach, notice_date: d(2029, 1, 2), party_id: caf, note: None };
+        assert!(store.terminate(&actor, id, &t).await.unwrap_err().to_string().contains("pris fin"));
+        assert!(store.termination(id).await.unwrap().is_none());
+        let late = NewAvenant {
+            date: d(2029, 1, 2),
+            title: "Prolongation".into(),
+            changes: vec![change(ChangeTarget::EndDate, "", "31/12/2029")],
+        };
+        assert!(store.create_avenant(&actor, id, &late).await.unwrap_err().to_string().contains("nouvelle convention"));
+        // A renewal is a new convention linked to this one.
+        let new = NewConvention {
+            title: "CTG 2029-2033".into(),
+            epci: Siren::parse("200072460").unwrap(),
+            start: d(2029, 1, 1),
+            end: d(2033, 12, 31),
+            status: ConventionStatus::Draft,
+            signing_place: None,
+            parties: vec![],
+            stakes: vec![],
+            approaches: vec![],
+            bodies: vec![],
+            predecessor: None,
+            published: false,
+        };
+        let renewal = store.create_convention(&actor, &new, Some(id)).await.unwrap();
+        let life = store.life(id, d(2029, 1, 1)).await.unwrap();
+        assert_eq!(life.successors.iter().map(|s| s.id).collect::<Vec<_>>(), vec![renewal]);
+        assert_eq!(store.life(renewal, d(2029, 1, 1)).await.unwrap().predecessor.map(|p| p.id), Some(id));
+    }
+});
