@@ -435,6 +435,11 @@ impl Store {
                 ("indicator_value", "author"),
                 ("fiche", "pilot_person"),
                 ("sub_action", "pilot"),
+                // And governance: members of bodies, representatives, follow-ups, coordination posts.
+                ("body_member", "name"),
+                ("meeting_attendance", "represented_by"),
+                ("decision", "follow_up"),
+                ("coordination_post", "person"),
             ] {
                 sqlx::query(&format!(
                     "UPDATE {table} SET {column} = REPLACE(REPLACE({column}, $1, $2), $3, $4) \

@@ -385,6 +385,17 @@ backend_tests!(export_and_erasure_of_a_person, |db: &TestDb| {
             comment: String::new(),
         };
         store.add_indicator_value(&jeanne.actor(Channel::Page), id, iid, &value).await.unwrap();
+        // She sits on the steering committee.
+        let body = store.bodies(id).await.unwrap()[0].id;
+        let member = ctg_domain::governance::NewMember {
+            name: "Jeanne Martin".into(),
+            organisation: "CAF".into(),
+            function: "Conseillère".into(),
+            role: ctg_domain::governance::MemberRole::Member,
+            joined: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            left: None,
+        };
+        store.add_member(&admin.actor(Channel::Page), id, body, member).await.unwrap();
 
         let export = store.export_person(jeanne.id).await.unwrap();
         assert_eq!(export["compte"]["email"], "jeanne@caf.fr");
@@ -417,6 +428,8 @@ backend_tests!(export_and_erasure_of_a_person, |db: &TestDb| {
         assert_eq!(plan.fiches[0].fiche.pilot_person, pseudonym);
         assert!(plan.fiches[0].history[0].author.contains(&pseudonym));
         assert_eq!(plan.indicators[0].values[0].author, pseudonym);
+        let members = format!("{:?}", store.bodies(id).await.unwrap());
+        assert!(!members.contains("Jeanne Martin") && members.contains(&pseudonym), "{members}");
         assert!(store.erase_person(&admin.actor(Channel::Page), jeanne.id).await.is_err(), "only once");
     }
 });
