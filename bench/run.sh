@@ -383,14 +383,14 @@ for name in ("arborescence-seule", "arborescence", "statique"):
     r["n"] = int(re.search(r"(\d+) requests in", text).group(1))
     rows[name] = r
 print(f"Plan d'action, wrk -t2 -c{connections} -d{duration} sur la boucle locale, même serveur pour les deux adresses")
-print(f"  {'adresse':24} {'requêtes':>9} {'req/s':>9} {'p50':>11} {'p75':>11} {'p90':>11} {'p99':>11}")
+print(f"  {'adresse':30} {'requêtes':>9} {'req/s':>9} {'p50':>11} {'p75':>11} {'p90':>11} {'p99':>11}")
 for name, label in (("arborescence", plan_path), ("statique", static_path)):
     r = rows[name]
     cells = " ".join(f"{fr(r[p], 2):>8} ms" for p in (50, 75, 90, 99))
-    print(f"  {label:24} {r['n']:>9} {fr(r['rps'], 0):>9} {cells}")
+    print(f"  {label:30} {r['n']:>9} {fr(r['rps'], 0):>9} {cells}")
 r = rows["arborescence-seule"]
 cells = " ".join(f"{fr(r[p], 2):>8} ms" for p in (50, 75, 90, 99))
-print(f"  {plan_path + ' (1 conn.)':24} {r['n']:>9} {fr(r['rps'], 0):>9} {cells}")
+print(f"  {plan_path + ' (1 connexion)':30} {r['n']:>9} {fr(r['rps'], 0):>9} {cells}")
 a, s = rows["arborescence"], rows["statique"]
 ratio = a[50] / s[50]
 print(f"  médiane arborescence / médiane statique = {fr(ratio, 1)} ; débit statique / arborescence = {fr(s['rps'] / a['rps'], 1)}")

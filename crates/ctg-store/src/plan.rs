@@ -963,6 +963,12 @@ impl Store {
     /// Reads the rows of the whole plan of a convention, or (`only`) those of one of its fiches, in one
     /// snapshot and a fixed number of queries.
     async fn plan_parts(&self, convention_id: i64, only: Option<i64>) -> Result<Parts> {
+        self.plan_parts_of(convention_id, only, false).await
+    }
+
+    /// The rows of the plan; `outline` leaves out what the tree of the plan does not show (means,
+    /// status history, indicators and their values), which is most of them.
+    async fn plan_parts_of(&self, convention_id: i64, only: Option<i64>, outline: bool) -> Result<Parts> {
         let whole = only.is_none();
         let filter = if only.is_some() { " AND f.id = $2" } else { "" };
         let postgres = self.backend() == Backend::Postgres;
@@ -1004,6 +1010,10 @@ impl Store {
                  FROM sub_action s JOIN fiche f ON f.id = s.fiche_id WHERE f.convention_id = $1{filter} \
                  ORDER BY s.fiche_id, s.position, s.id"
             ));
+            if outline {
+                tx.commit().await?;
+                return Ok(p);
+            }
             p.means = fetch!(format!(
                 "SELECT m.fiche_id, m.organisation, m.year, m.fte_hundredths, m.planned_cents, m.spent_cents, m.kind, \
                  m.material FROM means m JOIN fiche f ON f.id = m.fiche_id WHERE f.convention_id = $1{filter} \
@@ -1033,8 +1043,18 @@ impl Store {
     /// The whole action plan of a convention: its strategy, objectives, fiches (with sub-actions,
     /// means and history) and indicators (with their values), read in ten queries.
     pub async fn plan(&self, convention_id: i64) -> Result<Plan> {
+        self.plan_read(convention_id, false).await
+    }
+
+    /// The plan as its tree shows it: the strategy, the fiches and their sub-actions, without their
+    /// means, status history or indicators (those lists are empty). Fast for large plans.
+    pub async fn plan_outline(&self, convention_id: i64) -> Result<Plan> {
+        self.plan_read(convention_id, true).await
+    }
+
+    async fn plan_read(&self, convention_id: i64, outline: bool) -> Result<Plan> {
         self.convention_summary(convention_id).await?;
-        let mut p = self.plan_parts(convention_id, None).await?;
+        let mut p = self.plan_parts_of(convention_id, None, outline).await?;
         let mut stakes: Vec<PlanStake> = Vec::new();
         for (number, title, ambition, ambition_title) in std::mem::take(&mut p.stakes) {
             if stakes.last().is_none_or(|s| s.0 != number) {

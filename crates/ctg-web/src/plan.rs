@@ -48,6 +48,13 @@ impl PlanView {
         Ok(Self::compute(convention, communes, plan, state.today()))
     }
 
+    /// The plan as its tree needs it: no means, status history or indicators, no communes.
+    pub async fn load_outline(state: &AppState, id: i64) -> Result<Self, WebError> {
+        let convention = state.store.convention_summary(id).await?;
+        let plan = state.store.plan_outline(id).await?;
+        Ok(Self::compute(convention, Vec::new(), plan, state.today()))
+    }
+
     pub fn compute(
         convention: ctg_store::ConventionSummary,
         communes: Vec<(InseeCode, String)>,
@@ -225,7 +232,7 @@ fn tree_fiche(v: &PlanView, f: &FicheRecord) -> TreeFiche {
 pub async fn tree(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let v = PlanView::load(&state, id).await?;
+    let v = PlanView::load_outline(&state, id).await?;
     let stakes = v
         .plan
         .stakes
