@@ -57,6 +57,54 @@ pub fn router() -> Router<AppState> {
         .route("/conventions/{id}/evaluation", get(crate::api_plan::evaluation))
         .route("/conventions/{id}/plan/objectifs", axum::routing::post(crate::strategy::api_create))
         .route("/conventions/{id}/plan/objectifs/{objectif}", axum::routing::put(crate::strategy::api_update))
+        .route(
+            "/conventions/{id}/instances",
+            get(crate::api_governance::bodies).post(crate::api_governance::create_body),
+        )
+        .route(
+            "/conventions/{id}/instances/{instance}/membres",
+            axum::routing::post(crate::api_governance::create_member),
+        )
+        .route(
+            "/conventions/{id}/instances/{instance}/seances",
+            get(crate::api_governance::meetings).post(crate::api_governance::create_meeting),
+        )
+        .route("/conventions/{id}/seances/{seance}", get(crate::api_governance::meeting))
+        .route(
+            "/conventions/{id}/seances/{seance}/presences",
+            axum::routing::put(crate::api_governance::set_attendance),
+        )
+        .route(
+            "/conventions/{id}/seances/{seance}/decisions",
+            axum::routing::post(crate::api_governance::create_decision),
+        )
+        .route("/conventions/{id}/decisions", get(crate::api_governance::open_decisions))
+        .route(
+            "/conventions/{id}/decisions/{decision}/cloture",
+            axum::routing::post(crate::api_governance::close_decision),
+        )
+        .route(
+            "/conventions/{id}/concertation",
+            get(crate::api_governance::concertation).post(crate::api_governance::create_event),
+        )
+        .route(
+            "/conventions/{id}/concertation/{evenement}/contributions",
+            axum::routing::post(crate::api_governance::create_contribution),
+        )
+        .route(
+            "/conventions/{id}/cooperation",
+            get(crate::api_governance::posts).post(crate::api_governance::create_post),
+        )
+        .route("/conventions/{id}/vie", get(crate::api_life::life))
+        .route("/conventions/{id}/parties/{partie}/signature", axum::routing::post(crate::api_life::sign_party))
+        .route("/conventions/{id}/avenants", axum::routing::post(crate::api_life::create_avenant))
+        .route(
+            "/conventions/{id}/avenants/{avenant}/signatures/{partie}",
+            axum::routing::post(crate::api_life::sign_avenant),
+        )
+        .route("/conventions/{id}/resiliation", axum::routing::post(crate::api_life::terminate))
+        .route("/conventions/{id}/textes/{cle}", get(crate::api_life::text_versions))
+        .route("/conventions/{id}/textes/{cle}/difference", get(crate::api_life::text_diff))
         .route("/moi", get(me))
 }
 
@@ -77,7 +125,16 @@ pub fn router() -> Router<AppState> {
         crate::api_plan::plan, crate::api_plan::fiche, crate::api_plan::create_fiche, crate::api_plan::update_fiche,
         crate::api_plan::create_sub_action, crate::api_plan::set_means, crate::api_plan::create_indicator,
         crate::api_plan::add_value, crate::api_plan::evaluation, crate::strategy::api_create,
-        crate::strategy::api_update
+        crate::strategy::api_update,
+        crate::api_governance::bodies, crate::api_governance::create_body, crate::api_governance::create_member,
+        crate::api_governance::meetings, crate::api_governance::create_meeting, crate::api_governance::meeting,
+        crate::api_governance::set_attendance, crate::api_governance::create_decision,
+        crate::api_governance::close_decision, crate::api_governance::open_decisions,
+        crate::api_governance::concertation, crate::api_governance::create_event,
+        crate::api_governance::create_contribution, crate::api_governance::posts, crate::api_governance::create_post,
+        crate::api_life::life, crate::api_life::sign_party, crate::api_life::create_avenant,
+        crate::api_life::sign_avenant, crate::api_life::terminate, crate::api_life::text_versions,
+        crate::api_life::text_diff
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerSecurity)

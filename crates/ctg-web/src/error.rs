@@ -115,14 +115,22 @@ impl From<askama::Error> for WebError {
 /// « Modification concurrente de la convention « X » par Jeanne Martin le 27/11/2026 à 23 h 40, après
 /// l'ouverture de votre formulaire ; rien n'a été enregistré »
 pub fn stale_message(what: &str, last: Option<&ctg_store::AuditEntry>) -> String {
-    // Neutral wording: `what` may be masculine (l'équipement) or feminine (la convention).
+    // Neutral wording: `what` may be masculine (l'équipement) or feminine (la convention); « de le »
+    // and « de les » contract.
+    let of_what = if let Some(rest) = what.strip_prefix("le ") {
+        format!("du {rest}")
+    } else if let Some(rest) = what.strip_prefix("les ") {
+        format!("des {rest}")
+    } else {
+        format!("de {what}")
+    };
     match last {
         Some(e) => format!(
-            "Modification concurrente de {what} par {} le {}, après l'ouverture de votre formulaire ; rien n'a été enregistré",
+            "Modification concurrente {of_what} par {} le {}, après l'ouverture de votre formulaire ; rien n'a été enregistré",
             e.actor_label,
             ctg_domain::format::datetime_short(e.at)
         ),
-        None => format!("Modification concurrente de {what} après l'ouverture de votre formulaire ; rien n'a été enregistré"),
+        None => format!("Modification concurrente {of_what} après l'ouverture de votre formulaire ; rien n'a été enregistré"),
     }
 }
 
@@ -216,5 +224,16 @@ impl IntoResponse for PageError {
                 (status, "Erreur").into_response()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn conflict_messages_contract_de_le() {
+        let m = |w: &str| super::stale_message(w, None);
+        assert!(m("le membre « Paul »").starts_with("Modification concurrente du membre « Paul »"));
+        assert!(m("la convention « X »").starts_with("Modification concurrente de la convention « X »"));
+        assert!(m("l'équipement « Y »").starts_with("Modification concurrente de l'équipement « Y »"));
     }
 }

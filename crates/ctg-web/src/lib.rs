@@ -19,14 +19,17 @@ use tower_http::set_header::SetResponseHeaderLayer;
 mod account;
 mod admin;
 pub mod api;
+mod api_governance;
+mod api_life;
 mod api_offer;
 mod api_plan;
 pub mod auth;
 mod documents;
 mod edit;
 mod error;
-mod life;
 mod export;
+mod governance;
+mod life;
 mod offer;
 mod pages;
 mod plan;
@@ -135,6 +138,24 @@ pub fn router(state: AppState) -> Router {
         .route("/conventions/{id}/vie/resiliation", post(life::terminate))
         .route("/conventions/{id}/vie/textes", post(life::initial_text))
         .route("/conventions/{id}/textes/{key}", get(life::text))
+        .route("/conventions/{id}/instances", get(governance::bodies).post(governance::body_create))
+        .route("/conventions/{id}/instances/{body}", get(governance::body).post(governance::body_save))
+        .route("/conventions/{id}/instances/{body}/calendrier.ics", get(governance::calendar))
+        .route("/conventions/{id}/instances/{body}/membres", post(governance::member_create))
+        .route("/conventions/{id}/instances/{body}/membres/{member}", post(governance::member_save))
+        .route("/conventions/{id}/instances/{body}/seances", post(governance::meeting_create))
+        .route("/conventions/{id}/seances/{meeting}", get(governance::meeting).post(governance::meeting_save))
+        .route("/conventions/{id}/seances/{meeting}/ordre-du-jour", post(governance::agenda_save))
+        .route("/conventions/{id}/seances/{meeting}/presences", post(governance::attendance_save))
+        .route("/conventions/{id}/seances/{meeting}/compte-rendu", post(governance::minutes_save))
+        .route("/conventions/{id}/seances/{meeting}/decisions", post(governance::decision_create))
+        .route("/conventions/{id}/decisions", get(governance::decisions))
+        .route("/conventions/{id}/decisions/{decision}/cloture", post(governance::decision_close))
+        .route("/conventions/{id}/concertation", get(governance::concertation).post(governance::event_create))
+        .route("/conventions/{id}/concertation/contributions", post(governance::contribution_create))
+        .route("/conventions/{id}/concertation/contributions/{contribution}", post(governance::contribution_link))
+        .route("/conventions/{id}/cooperation", get(governance::cooperation).post(governance::post_create))
+        .route("/conventions/{id}/cooperation/{post}", post(governance::post_save))
         .route("/conventions/{id}/plan/export", get(plan_io::export))
         .route("/conventions/{id}/evaluation", get(plan_io::evaluation).post(plan_io::review_save))
         .route("/conventions/{id}/modifier", get(edit::convention_form).post(edit::convention_save))
@@ -173,6 +194,7 @@ pub fn router(state: AppState) -> Router {
             Router::new()
                 .route("/conventions/{id}/plan/fiches/{fiche}/documents", post(documents::fiche_upload))
                 .route("/conventions/{id}/vie/avenants/{avenant}/documents", post(life::avenant_upload))
+                .route("/conventions/{id}/seances/{meeting}/documents", post(governance::meeting_upload))
                 .layer(axum::extract::DefaultBodyLimit::max(documents::DOCUMENT_BODY_LIMIT))
                 .layer(RequestBodyLimitLayer::new(documents::DOCUMENT_BODY_LIMIT)),
         )

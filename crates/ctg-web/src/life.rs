@@ -71,7 +71,13 @@ struct LifePage {
     today: String,
 }
 
-async fn page(state: &AppState, auth: &Auth, id: i64, errors: FormErrors, status: StatusCode) -> Result<Response, PageError> {
+async fn page(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<Response, PageError> {
     let life: ConventionLife = state.store.life(id, state.today()).await?;
     let can_edit = state.may(auth, Action::EditConvention, Some(id)).await;
     let can_documents = state.may(auth, Action::ViewDocuments, Some(id)).await;
@@ -97,7 +103,9 @@ async fn page(state: &AppState, auth: &Auth, id: i64, errors: FormErrors, status
         for s in &a.signatures {
             let org = life.parties.iter().find(|p| p.id == s.party_id).map(|p| p.organisation_id);
             let may = match org {
-                Some(o) => s.date.is_none() && state.may(auth, Action::EditParty { organisation_id: o }, Some(id)).await,
+                Some(o) => {
+                    s.date.is_none() && state.may(auth, Action::EditParty { organisation_id: o }, Some(id)).await
+                }
                 None => false,
             };
             signatures.push((s.party_id, s.organisation.clone(), s.date.map(date).unwrap_or_default(), may));
@@ -107,7 +115,9 @@ async fn page(state: &AppState, auth: &Auth, id: i64, errors: FormErrors, status
             number: a.number,
             date: date(a.date),
             title: a.title.clone(),
-            in_force: a.in_force_from.map_or_else(|| "en attente de signatures".to_owned(), |d| format!("en vigueur depuis le {}", date(d))),
+            in_force: a
+                .in_force_from
+                .map_or_else(|| "en attente de signatures".to_owned(), |d| format!("en vigueur depuis le {}", date(d))),
             changes: a.changes.iter().map(|c| (c.target.label(), c.before.clone(), c.after.clone())).collect(),
             signatures,
             documents: if can_documents {
@@ -155,15 +165,17 @@ async fn page(state: &AppState, auth: &Auth, id: i64, errors: FormErrors, status
         can_edit,
         can_documents,
         grounds: TerminationGround::ALL.iter().map(|g| (g.code().to_owned(), g.label().to_owned())).collect(),
-        party_options: life
-            .parties
-            .iter()
-            .map(|p| (p.id.to_string(), p.party.organisation.name.clone()))
-            .collect(),
-        targets: [("texte", "Texte de la convention"), ("annexe", "Une annexe"), ("date_fin", "Date de fin"), ("partie", "Une partie"), ("autre", "Autre")]
-            .iter()
-            .map(|(c, l)| ((*c).to_owned(), (*l).to_owned()))
-            .collect(),
+        party_options: life.parties.iter().map(|p| (p.id.to_string(), p.party.organisation.name.clone())).collect(),
+        targets: [
+            ("texte", "Texte de la convention"),
+            ("annexe", "Une annexe"),
+            ("date_fin", "Date de fin"),
+            ("partie", "Une partie"),
+            ("autre", "Autre"),
+        ]
+        .iter()
+        .map(|(c, l)| ((*c).to_owned(), (*l).to_owned()))
+        .collect(),
         errors,
         today: state.today().to_string(),
     };
@@ -177,12 +189,7 @@ pub async fn life(State(state): State<AppState>, auth: Auth, Path(id): Path<Stri
 }
 
 /// Runs a write and shows the page again with its refusal, or goes back to the page.
-async fn done(
-    state: &AppState,
-    auth: &Auth,
-    id: i64,
-    result: Result<(), StoreError>,
-) -> Result<Response, PageError> {
+async fn done(state: &AppState, auth: &Auth, id: i64, result: Result<(), StoreError>) -> Result<Response, PageError> {
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/conventions/{id}/vie")).into_response()),
         Err(StoreError::Invalid(m)) => {
@@ -242,9 +249,19 @@ pub async fn sign_party(
     let signed = form_date(&mut errors, "date", &form.date);
     let deliberated = form_date(&mut errors, "deliberation_date", &form.deliberation_date);
     let (Some(signed), Some(deliberated), true) = (signed, deliberated, errors.is_empty()) else {
-        return page(&state, &auth, id, form_errors("la date de signature et celle de la délibération sont obligatoires".into()), StatusCode::BAD_REQUEST).await;
+        return page(
+            &state,
+            &auth,
+            id,
+            form_errors("la date de signature et celle de la délibération sont obligatoires".into()),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
-    let r = state.store.sign_party(&auth.actor(Channel::Page), id, party, signed, form.deliberation.trim(), deliberated).await;
+    let r = state
+        .store
+        .sign_party(&auth.actor(Channel::Page), id, party, signed, form.deliberation.trim(), deliberated)
+        .await;
     done(&state, &auth, id, r.map(|_| ())).await
 }
 
@@ -331,14 +348,22 @@ pub async fn avenant_sign(
     Form(form): Form<DateFields>,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    let avenant = avenant.parse::<i64>().map_err(|_| WebError::NotFound(format!("l'avenant « {avenant} » n'existe pas")))?;
+    let avenant =
+        avenant.parse::<i64>().map_err(|_| WebError::NotFound(format!("l'avenant « {avenant} » n'existe pas")))?;
     let party = party.parse::<i64>().map_err(|_| WebError::NotFound(format!("la partie « {party} » n'existe pas")))?;
     let org = party_org(&state, id, party).await?;
     state.authorize_write(&auth, Action::EditParty { organisation_id: org }, Some(id)).await?;
     auth.check_csrf(Some(&form.csrf))?;
     let mut errors = FormErrors::new();
     let Some(day) = form_date(&mut errors, "date", &form.date) else {
-        return page(&state, &auth, id, form_errors("la date de signature est obligatoire".into()), StatusCode::BAD_REQUEST).await;
+        return page(
+            &state,
+            &auth,
+            id,
+            form_errors("la date de signature est obligatoire".into()),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
     let r = state.store.sign_avenant(&auth.actor(Channel::Page), id, avenant, party, day).await;
     done(&state, &auth, id, r.map(|_| ())).await
@@ -458,7 +483,10 @@ pub async fn text(
     let to = q.a.unwrap_or(last);
     let from = q.de.unwrap_or((to - 1).max(1));
     let find = |n: i64| {
-        versions.iter().find(|v| v.version == n).ok_or_else(|| WebError::NotFound(format!("la version {n} de ce texte")))
+        versions
+            .iter()
+            .find(|v| v.version == n)
+            .ok_or_else(|| WebError::NotFound(format!("la version {n} de ce texte")))
     };
     let (a, b) = (find(from)?, find(to)?);
     let diff = diff_lines(&a.content, &b.content)
@@ -502,7 +530,8 @@ pub async fn avenant_upload(
     multipart: Multipart,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    let avenant = avenant.parse::<i64>().map_err(|_| WebError::NotFound(format!("l'avenant « {avenant} » n'existe pas")))?;
+    let avenant =
+        avenant.parse::<i64>().map_err(|_| WebError::NotFound(format!("l'avenant « {avenant} » n'existe pas")))?;
     state.authorize_write(&auth, Action::EditConvention, Some(id)).await?;
     if !state.store.avenants(id).await?.iter().any(|a| a.id == avenant) {
         return Err(WebError::NotFound(format!("l'avenant n° {avenant} de cette convention")).into());

@@ -95,6 +95,8 @@ struct ConventionPage {
     bodies: Vec<(&'static str, String, String)>,
     predecessor: Option<(i64, String)>,
     successors: Vec<(i64, String)>,
+    life_status: String,
+    milestone: String,
 }
 
 pub async fn convention(
@@ -105,7 +107,9 @@ pub async fn convention(
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let c = state.store.convention(id).await?;
-    let status = c.summary.convention().status_on(state.today());
+    // The status from the life of the convention: signatures, avenants, termination (arts. 11-13).
+    let life = state.store.life(id, state.today()).await?;
+    let status = life.status.displayed();
     let mut editable_parties = Vec::new();
     for e in &c.parties {
         if state.may(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await {
@@ -113,6 +117,12 @@ pub async fn convention(
         }
     }
     let page = ConventionPage {
+        life_status: life.status.label(),
+        milestone: life
+            .next_milestone
+            .as_ref()
+            .map(|(d, what)| format!("{} : {what}", d.format("%d/%m/%Y")))
+            .unwrap_or_default(),
         nav: Nav::of(&auth),
         can_edit: state.may(&auth, Action::EditConvention, Some(id)).await,
         can_manage: state.may(&auth, Action::ManageMembers, Some(id)).await,

@@ -12,6 +12,8 @@
 //!   premiers jours, LAEP and PS Jeunes projects): `data/demo/equipements.csv`; where it gives only a
 //!   count (22 EAJE…), the count is an observation of the diagnostic and no facility is invented;
 //! - the 2024 bonuses it reports: `data/demo/financements.csv`;
+//! - the concertation that prepared it (annex 2: interviews, focus groups, working groups, seminar,
+//!   participatory half-days, with only the figures the annex gives): `data/demo/concertation.json`;
 //! - the evaluation of the CTG 2021-2025 that annex 2 reports, as that convention's final bilan per
 //!   theme with its declared figures (the plan of the CTG 2026-2030 is to be entered by its users:
 //!   annex 4 is not in the text).
@@ -27,6 +29,7 @@ pub const CONVENTIONS_JSON: &[u8] = include_bytes!("../../../data/demo/conventio
 pub const DIAGNOSTIC_CSV: &[u8] = include_bytes!("../../../data/demo/diagnostic.csv");
 pub const FACILITIES_CSV: &[u8] = include_bytes!("../../../data/demo/equipements.csv");
 pub const FUNDING_CSV: &[u8] = include_bytes!("../../../data/demo/financements.csv");
+pub const CONCERTATION_JSON: &[u8] = include_bytes!("../../../data/demo/concertation.json");
 
 pub const DECOUPAGE_SOURCE: &str = "@etalab/decoupage-administratif 6.0.0";
 pub const ANNEX_SOURCE: &str = "Annexe « Territoire couvert » de la CTG 2026-2030";
@@ -78,6 +81,8 @@ pub async fn load(store: &Store) -> Result<DemoOutcome> {
     let funding: Vec<_> =
         funding.into_iter().map(|r| (r.place.to_string(), r.value.facility, r.value.funding)).collect();
     store.import_funding(&actor, convention_id, &funding, "bonus 2024 de la CTG 2026-2030 (FACTS)").await?;
+    let concertation = ctg_store::parse_concertation("concertation.json", CONCERTATION_JSON)?;
+    store.import_concertation(&actor, convention_id, &concertation.entries).await?;
     let predecessor = *ids.first().context("aucune convention créée")?;
     for (theme, declared, attention) in [
         ("Petite enfance", serde_json::json!({"objectifs": 4, "fiches_action": 14, "fiches_engagees": 13}), ""),

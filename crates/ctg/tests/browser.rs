@@ -302,3 +302,84 @@ async fn browser_a_fiche_with_a_sub_action_and_an_indicator_value_moves_progress
     db.finish().await;
     result.expect("une fiche, une sous-action, une valeur d'indicateur : l'avancement bouge");
 }
+
+#[tokio::test]
+async fn browser_a_coordinator_schedules_a_meeting_and_follows_a_decision_on_a_fiche() {
+    let (_driver, webdriver_url) = start_chromedriver().await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let id = ctg::demo::load(&db.store).await.unwrap().convention_id();
+    common::people(&db.store, id).await;
+    let (base, server) = serve(&db.store).await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&webdriver_url, profile.path()).await;
+
+    let result = async {
+        // A fiche of the plan, created by the coordinator after logging in.
+        client.goto(&format!("{base}/conventions/{id}/plan/fiches/nouvelle")).await?;
+        client.wait().for_element(Locator::Css("form[action='/connexion']")).await?;
+        client.find(Locator::Id("email")).await?.send_keys("claire@cabbalr.fr").await?;
+        client.find(Locator::Id("password")).await?.send_keys(common::PASSWORD).await?;
+        client.find(Locator::Css("form[action='/connexion'] button[type=submit]")).await?.click().await?;
+        client.wait().for_element(Locator::Id("code")).await?;
+        client.find(Locator::Id("code")).await?.send_keys("PE-1").await?;
+        client.find(Locator::Id("title")).await?.send_keys("Ouvrir un relais petite enfance").await?;
+        client.find(Locator::Id("ambitions")).await?.send_keys("1").await?;
+        client.find(Locator::Css("form .primary")).await?.click().await?;
+        client.wait().for_element(Locator::Id("avancement-fiche")).await?;
+
+        // From the convention page to the steering committee.
+        client.goto(&format!("{base}/conventions/{id}")).await?;
+        client.find(Locator::LinkText("Instances de gouvernance")).await?.click().await?;
+        client.wait().for_element(Locator::Css("section.body-section")).await?;
+        client.find(Locator::LinkText("Comité de pilotage intercommunal restreint")).await?.click().await?;
+        client.wait().for_element(Locator::Id("calendrier")).await?;
+
+        // Schedule a meeting. Date and time fields take their value in the ISO form whatever the
+        // browser's locale.
+        client.find(Locator::Id("title")).await?.send_keys("Lancement de la CTG").await?;
+        client
+            .execute(
+                "document.getElementById('date').value = '2026-12-10';\
+                 document.getElementById('start').value = '14:00';\
+                 document.getElementById('end').value = '16:30';",
+                vec![],
+            )
+            .await?;
+        client.find(Locator::Id("place")).await?.send_keys("Hôtel communautaire, Béthune").await?;
+        client.find(Locator::Css("form[action$='/seances'] .primary")).await?.click().await?;
+        client.wait().for_element(Locator::Id("fiche-seance")).await?;
+        assert_eq!(
+            client.find(Locator::Css("h1")).await?.text().await?,
+            "Comité de pilotage intercommunal restreint : Lancement de la CTG"
+        );
+
+        // Record a decision on the fiche.
+        for s in client.find_all(Locator::Css("details summary")).await? {
+            if s.text().await? == "Ajouter une décision" {
+                s.click().await?;
+            }
+        }
+        client.find(Locator::Id("decision_text")).await?.send_keys("Lancer l'étude d'implantation du relais").await?;
+        client.find(Locator::Id("decision_fiches")).await?.send_keys("PE-1").await?;
+        client.find(Locator::Id("decision_follow_up")).await?.send_keys("CAF").await?;
+        client.find(Locator::Css("form[action$='/decisions'] .primary")).await?.click().await?;
+        client.wait().for_element(Locator::Css("#decisions-seance")).await?;
+
+        // Among the open decisions, linked to the fiche.
+        client.find(Locator::LinkText("Décisions ouvertes")).await?.click().await?;
+        client.wait().for_element(Locator::Css("#decisions-ouvertes")).await?;
+        let rows = client.find_all(Locator::Css("#decisions-ouvertes tbody tr")).await?;
+        assert_eq!(rows.len(), 1);
+        let row = rows[0].text().await?;
+        assert!(row.contains("Lancer l'étude d'implantation du relais"), "{row}");
+        assert!(row.contains("Comité de pilotage intercommunal restreint"), "{row}");
+        let fiche = client.find(Locator::Css("#decisions-ouvertes tbody a[href*='/plan/fiches/']")).await?;
+        assert_eq!(fiche.text().await?, "PE-1 — Ouvrir un relais petite enfance");
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    client.close().await.ok();
+    server.abort();
+    db.finish().await;
+    result.expect("programmer une séance et suivre une décision sur une fiche");
+}

@@ -112,7 +112,11 @@ backend_tests!(an_avenant_is_in_force_once_all_have_signed_and_the_text_keeps_it
         }
         let page = get(&app, &format!("/conventions/{id}/vie")).await;
         assert!(page.body.contains("en attente de signatures"), "{}", page.body);
-        assert!(texts(&page.html(), "#prochaine-echeance")[0].contains("Avenant n° 1 en attente de signatures (3 sur 4)"), "{}", page.body);
+        assert!(
+            texts(&page.html(), "#prochaine-echeance")[0].contains("Avenant n° 1 en attente de signatures (3 sur 4)"),
+            "{}",
+            page.body
+        );
         let r = post_form(
             &app,
             &format!("/conventions/{id}/vie/avenants/{}/signatures/{}", avenant.id, parties[3].id),
@@ -180,6 +184,10 @@ backend_tests!(a_notice_on_31_august_terminates_on_the_last_day_of_february, |db
         assert!(texts(&page.html(), "#resiliation-enregistree dd").contains(&"28/02/2027".to_owned()), "{}", page.body);
         assert_eq!(texts(&page.html(), "#statut-vie"), ["En vigueur"], "not yet in effect on 27 November 2026");
         assert!(texts(&page.html(), "#prochaine-echeance")[0].starts_with("28/02/2027"), "{}", page.body);
+        // The convention's home page says where it stands and the next date that matters.
+        let home = get(&app, &format!("/conventions/{id}")).await;
+        assert_eq!(texts(&home.html(), "#statut-convention"), ["En vigueur"]);
+        assert!(texts(&home.html(), "#prochaine-echeance-accueil")[0].starts_with("28/02/2027"), "{}", home.body);
         // Once only.
         let r = post_form(
             &app,

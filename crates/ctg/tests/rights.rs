@@ -75,11 +75,40 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("GET /conventions/2/plan/import", &[COORD, ADMIN, TOKEN_RO]),
     ("GET /conventions/2/evaluation", ALL),
     ("GET /conventions/2/strategie", ALL),
+    ("GET /conventions/2/vie", ALL),
+    ("GET /conventions/1/vie (non publiée)", &[ADMIN, TOKEN_RO]),
+    ("GET /conventions/2/textes/convention", ALL),
+    ("POST /conventions/2/vie/textes", &[COORD, ADMIN]),
     ("GET /conventions/2/documents/1", &[READER, CONTRIB, COORD, ADMIN, TOKEN_RO]),
     ("POST /conventions/2/plan/fiches/1/documents", &[CONTRIB, COORD, ADMIN]),
     ("POST /conventions/2/strategie/objectifs", &[COORD, ADMIN]),
     ("POST /conventions/2/strategie/enjeux", &[COORD, ADMIN]),
     ("POST /conventions/2/evaluation", &[COORD, ADMIN]),
+    ("GET /conventions/2/instances", ALL),
+    ("GET /conventions/1/instances (non publiée)", &[ADMIN, TOKEN_RO]),
+    ("POST /conventions/2/instances", &[COORD, ADMIN]),
+    ("GET /conventions/2/instances/B", ALL),
+    ("POST /conventions/2/instances/B", &[COORD, ADMIN]),
+    ("GET /conventions/2/instances/B/calendrier.ics", ALL),
+    ("POST /conventions/2/instances/B/membres", &[COORD, ADMIN]),
+    ("POST /conventions/2/instances/B/membres/M", &[COORD, ADMIN]),
+    ("POST /conventions/2/instances/B/seances", &[COORD, ADMIN]),
+    ("GET /conventions/2/seances/S", ALL),
+    ("POST /conventions/2/seances/S", &[COORD, ADMIN]),
+    ("POST /conventions/2/seances/S/ordre-du-jour", &[COORD, ADMIN]),
+    ("POST /conventions/2/seances/S/presences", &[COORD, ADMIN]),
+    ("POST /conventions/2/seances/S/compte-rendu", &[COORD, ADMIN]),
+    ("POST /conventions/2/seances/S/decisions", &[COORD, ADMIN]),
+    ("POST /conventions/2/seances/S/documents", &[COORD, ADMIN]),
+    ("GET /conventions/2/decisions", ALL),
+    ("POST /conventions/2/decisions/D/cloture", &[COORD, ADMIN]),
+    ("GET /conventions/2/concertation", ALL),
+    ("POST /conventions/2/concertation", &[COORD, ADMIN]),
+    ("POST /conventions/2/concertation/contributions", &[COORD, ADMIN]),
+    ("POST /conventions/2/concertation/contributions/C", &[COORD, ADMIN]),
+    ("GET /conventions/2/cooperation", ALL),
+    ("POST /conventions/2/cooperation", &[COORD, ADMIN]),
+    ("POST /conventions/2/cooperation/P", &[COORD, ADMIN]),
     ("GET /compte", ACCOUNTS),
     ("POST /compte/mot-de-passe", SESSIONS),
     ("POST /compte/jetons", SESSIONS),
@@ -125,11 +154,34 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("POST /api/v1/conventions/2/plan/indicateurs", &[COORD, ADMIN]),
     ("POST /api/v1/conventions/2/plan/indicateurs/1/valeurs", &[CONTRIB, COORD, ADMIN]),
     ("GET /api/v1/conventions/2/evaluation", ALL),
+    ("GET /api/v1/conventions/2/vie", ALL),
+    ("GET /api/v1/conventions/2/textes/convention", ALL),
     ("POST /api/v1/conventions/2/plan/objectifs", &[COORD, ADMIN]),
+    ("GET /api/v1/conventions/2/instances", ALL),
+    ("GET /api/v1/conventions/1/instances (non publiée)", &[ADMIN, TOKEN_RO]),
+    ("POST /api/v1/conventions/2/instances", &[COORD, ADMIN]),
+    ("POST /api/v1/conventions/2/instances/B/membres", &[COORD, ADMIN]),
+    ("GET /api/v1/conventions/2/instances/B/seances", ALL),
+    ("POST /api/v1/conventions/2/instances/B/seances", &[COORD, ADMIN]),
+    ("GET /api/v1/conventions/2/seances/S", ALL),
+    ("PUT /api/v1/conventions/2/seances/S/presences", &[COORD, ADMIN]),
+    ("POST /api/v1/conventions/2/seances/S/decisions", &[COORD, ADMIN]),
+    ("GET /api/v1/conventions/2/decisions", ALL),
+    ("POST /api/v1/conventions/2/decisions/D/cloture", &[COORD, ADMIN]),
+    ("GET /api/v1/conventions/2/concertation", ALL),
+    ("POST /api/v1/conventions/2/concertation", &[COORD, ADMIN]),
+    ("POST /api/v1/conventions/2/concertation/E/contributions", &[COORD, ADMIN]),
+    ("GET /api/v1/conventions/2/cooperation", ALL),
+    ("POST /api/v1/conventions/2/cooperation", &[COORD, ADMIN]),
     ("GET /api/v1/moi", ACCOUNTS),
     ("GET /api/v1/openapi.json", ALL),
     ("GET /healthz", ALL),
 ];
+
+/// The routes of governance, whose requests [`Ctx::governance`] writes.
+fn is_governance(path: &str) -> bool {
+    ["/instances", "/seances", "/decisions", "/concertation", "/cooperation"].iter().any(|p| path.contains(p))
+}
 
 fn refused(r: &Reply) -> bool {
     let to_login = r.status == 303
@@ -141,12 +193,224 @@ struct Ctx {
     app: axum::Router,
     store: Store,
     people: common::People,
+    gov: Governance,
     counter: std::sync::atomic::AtomicU32,
+}
+
+/// The governance objects the routes name: `B` a body, `M` its member, `S` a meeting, `E` a
+/// concertation event, `C` a contribution, `P` a coordination post (`D`, a decision, is made afresh
+/// for each request that closes one).
+struct Governance {
+    body: i64,
+    member: i64,
+    meeting: i64,
+    event: i64,
+    contribution: i64,
+    post: i64,
+}
+
+impl Governance {
+    async fn set_up(store: &Store) -> Self {
+        use ctg_domain::governance::{NewContribution, NewMeeting, NewMember, NewPost};
+        let actor = ctg_domain::Actor::cli("test");
+        let body = store.bodies(2).await.unwrap()[0].id;
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let time = |s: &str| chrono::NaiveTime::parse_from_str(s, "%H:%M").unwrap();
+        let member = NewMember {
+            name: "Claire Martin".into(),
+            organisation: "CABBALR".into(),
+            function: String::new(),
+            role: ctg_domain::governance::MemberRole::Chair,
+            joined: day("2026-01-01"),
+            left: None,
+        };
+        let member = store.add_member(&actor, 2, body, member).await.unwrap();
+        let meeting = NewMeeting {
+            title: None,
+            date: day("2026-11-12"),
+            start: time("14:00"),
+            end: time("16:00"),
+            place: None,
+            video_link: None,
+        };
+        let meeting = store.create_meeting(&actor, 2, body, meeting).await.unwrap();
+        let event = store.concertation(2).await.unwrap()[0].id;
+        let contribution = NewContribution {
+            text: "Plus de places en crèche".into(),
+            author: None,
+            theme: None,
+            ambitions: vec![],
+            fiches: vec![],
+        };
+        let contribution = store.add_contribution(&actor, 2, event, contribution).await.unwrap();
+        let post = NewPost {
+            person: Some("Léa Petit".into()),
+            employer: "CABBALR".into(),
+            fte_hundredths: 80,
+            start: day("2026-01-01"),
+            end: None,
+            funding: "Pilotage de la CTG".into(),
+            amount_cents: None,
+            funder: None,
+        };
+        let post = store.create_post(&actor, 2, post).await.unwrap();
+        Self { body, member, meeting, event, contribution, post }
+    }
+
+    /// The route with its placeholders (`B`, `M`, `S`, `E`, `C`, `P`, `D`) replaced by ids.
+    fn fill(&self, path: &str, decision: i64) -> String {
+        path.split('/')
+            .map(|segment| match segment {
+                "B" => self.body.to_string(),
+                "M" => self.member.to_string(),
+                "S" => self.meeting.to_string(),
+                "E" => self.event.to_string(),
+                "C" => self.contribution.to_string(),
+                "P" => self.post.to_string(),
+                "D" => decision.to_string(),
+                other => other.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// A fresh open decision of the meeting, for a request that closes one: (id, version).
+    async fn decision(&self, store: &Store) -> (i64, i64) {
+        let d = ctg_domain::governance::NewDecision {
+            text: "Décision à clore".into(),
+            fiches: vec![],
+            follow_up: "CAF".into(),
+            due: None,
+        };
+        let id = store.add_decision(&ctg_domain::Actor::cli("test"), 2, self.meeting, d).await.unwrap();
+        (id, 1)
+    }
 }
 
 impl Ctx {
     fn next(&self) -> u32 {
         self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The request of a governance route, with a valid body for each write.
+    async fn governance(&self, method: &str, route: &str, who: &Who) -> Reply {
+        let app = &self.app;
+        let g = &self.gov;
+        let n = self.next();
+        let needs_decision = route.contains("/D/");
+        let (decision, decision_version) = if needs_decision { g.decision(&self.store).await } else { (0, 0) };
+        let path = g.fill(route, decision);
+        let json = |body: serde_json::Value| {
+            let (path, who) = (path.clone(), who.clone());
+            async move { send_json(app, method, &path, &who, &body, who.token.is_none()).await }
+        };
+        let meeting_version = self.store.meeting(2, g.meeting).await.unwrap().version.to_string();
+        match (method, route) {
+            ("GET", _) => get_as(app, &path, who).await,
+            ("POST", "/conventions/2/instances") => {
+                let name = format!("Commission n° {n}");
+                post_form(app, &path, who, &[("kind", "commission_thematique"), ("name", &name)]).await
+            }
+            ("POST", "/conventions/2/instances/B") => {
+                let b = self.store.body(2, g.body).await.unwrap();
+                let v = b.version.to_string();
+                post_form(app, &path, who, &[("version", &v), ("kind", b.body.kind.code()), ("name", &b.body.name)])
+                    .await
+            }
+            ("POST", "/conventions/2/instances/B/membres") => {
+                let name = format!("Membre n° {n}");
+                post_form(app, &path, who, &[("name", &name), ("role", "membre"), ("joined", "2026-01-01")]).await
+            }
+            ("POST", "/conventions/2/instances/B/membres/M") => {
+                let m = self.store.body(2, g.body).await.unwrap().members.into_iter().find(|m| m.id == g.member);
+                let v = m.unwrap().version.to_string();
+                let fields =
+                    [("version", v.as_str()), ("name", "Claire Martin"), ("role", "president"), ("joined", "2026-01-01")];
+                post_form(app, &path, who, &fields).await
+            }
+            ("POST", "/conventions/2/instances/B/seances") => {
+                post_form(app, &path, who, &[("date", "2026-12-01"), ("start", "10:00"), ("end", "11:00")]).await
+            }
+            ("POST", "/conventions/2/seances/S") => {
+                let fields = [("version", meeting_version.as_str()), ("date", "2026-11-12"), ("start", "14:00"), ("end", "16:00")];
+                post_form(app, &path, who, &fields).await
+            }
+            ("POST", "/conventions/2/seances/S/ordre-du-jour") => {
+                post_form(app, &path, who, &[("version", &meeting_version), ("agenda", "Bilan de l'année")]).await
+            }
+            ("POST", "/conventions/2/seances/S/presences") => {
+                let field = format!("presence-{}", g.member);
+                post_form(app, &path, who, &[("version", &meeting_version), (&field, "present")]).await
+            }
+            ("POST", "/conventions/2/seances/S/compte-rendu") => {
+                let text = format!("Compte rendu n° {n}");
+                post_form(app, &path, who, &[("version", &meeting_version), ("minutes", &text)]).await
+            }
+            ("POST", "/conventions/2/seances/S/decisions") => {
+                post_form(app, &path, who, &[("decision_text", "Lancer l'étude"), ("decision_follow_up", "CAF")]).await
+            }
+            ("POST", "/conventions/2/seances/S/documents") => {
+                let text = format!("Convocation n° {n}\n");
+                common::post_file(app, &path, who, "convocation.txt", text.as_bytes()).await
+            }
+            ("POST", "/conventions/2/decisions/D/cloture") => {
+                let v = decision_version.to_string();
+                post_form(app, &path, who, &[("version", &v), ("closed_on", "2026-11-27")]).await
+            }
+            ("POST", "/conventions/2/concertation") => {
+                let title = format!("Séminaire n° {n}");
+                post_form(app, &path, who, &[("kind", "seminaire"), ("title", &title), ("start", "2026-05-01")]).await
+            }
+            ("POST", "/conventions/2/concertation/contributions") => {
+                let event = g.event.to_string();
+                let text = format!("Contribution n° {n}");
+                post_form(app, &path, who, &[("event", &event), ("contribution_text", &text)]).await
+            }
+            ("POST", "/conventions/2/concertation/contributions/C") => {
+                let c = self.store.concertation(2).await.unwrap().into_iter().flat_map(|e| e.contributions);
+                let v = c.into_iter().find(|c| c.id == g.contribution).unwrap().version.to_string();
+                post_form(app, &path, who, &[("version", &v), ("ambitions", "1")]).await
+            }
+            ("POST", "/conventions/2/cooperation") => {
+                post_form(app, &path, who, &[("employer", "CAF"), ("fte", "0,5"), ("start", "2026-01-01")]).await
+            }
+            ("POST", "/conventions/2/cooperation/P") => {
+                let p = self.store.coordination_posts(2).await.unwrap().into_iter().find(|p| p.id == g.post).unwrap();
+                let v = p.version.to_string();
+                let fields = [("version", v.as_str()), ("employer", "CABBALR"), ("fte", "0,8"), ("start", "2026-01-01")];
+                post_form(app, &path, who, &fields).await
+            }
+            ("POST", "/api/v1/conventions/2/instances") => {
+                json(serde_json::json!({"nature": "commission_thematique", "nom": format!("Commission API n° {n}")})).await
+            }
+            ("POST", "/api/v1/conventions/2/instances/B/membres") => {
+                json(serde_json::json!({"nom": format!("Membre API n° {n}"), "arrivee": "2026-01-01"})).await
+            }
+            ("POST", "/api/v1/conventions/2/instances/B/seances") => {
+                json(serde_json::json!({"date": "2026-12-02", "debut": "10:00", "fin": "11:00"})).await
+            }
+            ("PUT", "/api/v1/conventions/2/seances/S/presences") => {
+                let v: i64 = meeting_version.parse().unwrap();
+                json(serde_json::json!({"version": v, "presences": [{"membre": g.member, "presence": "excuse"}]})).await
+            }
+            ("POST", "/api/v1/conventions/2/seances/S/decisions") => {
+                json(serde_json::json!({"texte": format!("Décision API n° {n}"), "suivi_par": "CAF"})).await
+            }
+            ("POST", "/api/v1/conventions/2/decisions/D/cloture") => {
+                json(serde_json::json!({"version": decision_version, "date": "2026-11-27"})).await
+            }
+            ("POST", "/api/v1/conventions/2/concertation") => {
+                json(serde_json::json!({"nature": "seminaire", "intitule": format!("Séminaire API n° {n}"), "debut": "2026-05-01"}))
+                    .await
+            }
+            ("POST", "/api/v1/conventions/2/concertation/E/contributions") => {
+                json(serde_json::json!({"texte": format!("Contribution API n° {n}"), "ambitions": [1]})).await
+            }
+            ("POST", "/api/v1/conventions/2/cooperation") => {
+                json(serde_json::json!({"employeur": "CAF", "etp_centiemes": 50, "debut": "2026-01-01"})).await
+            }
+            other => panic!("no governance request for {other:?}"),
+        }
     }
 
     async fn throwaway_user(&self) -> i64 {
@@ -326,6 +590,10 @@ impl Ctx {
                 let text = format!("Compte rendu n° {}\n", self.next());
                 common::post_file(app, path, who, "cr.txt", text.as_bytes()).await
             }
+            ("POST", "/conventions/2/vie/textes") => {
+                let key = format!("annexe-{}", 1 + self.next() % 90);
+                post_form(app, path, who, &[("key", &key), ("content", "Annexe\n")]).await
+            }
             ("POST", "/conventions/2/strategie/enjeux") => {
                 let number = (10 + self.next() % 80).to_string();
                 post_form(app, path, who, &[("number", &number), ("title", "Enjeu de test")]).await
@@ -391,6 +659,7 @@ impl Ctx {
                 let body = serde_json::json!({"periode": "2026", "valeur": 3.0});
                 send_json(app, method, path, who, &body, who.token.is_none()).await
             }
+            _ if is_governance(path) => self.governance(method, path, who).await,
             ("POST", _) => post_form(app, path, who, &[]).await,
             ("GET", _) => get_as(app, path, who).await,
             other => panic!("no request for {other:?}"),
@@ -460,6 +729,7 @@ backend_tests!(the_rights_matrix_walked_whole, |db: &TestDb| {
             targets: [(2026, ctg_domain::plan::Target::Number(10.0))].into(),
         };
         store.create_indicator(&ctg_domain::Actor::cli("test"), 2, Some(1), &indicator).await.unwrap();
+        store.set_initial_text(&ctg_domain::Actor::cli("test"), 2, "convention", "Article 1\n").await.unwrap();
         store
             .add_document(
                 &ctg_domain::Actor::cli("test"),
@@ -481,7 +751,8 @@ backend_tests!(the_rights_matrix_walked_whole, |db: &TestDb| {
             login(&app, ADMIN, "alice@ctg.fr", PASSWORD).await,
             Who { label: TOKEN_RO, token: Some(read_only), ..Who::default() },
         ];
-        let ctx = Ctx { app, store: store.clone(), people, counter: Default::default() };
+        let gov = Governance::set_up(&store).await;
+        let ctx = Ctx { app, store: store.clone(), people, gov, counter: Default::default() };
         let mut failures = Vec::new();
         for (route, allowed) in MATRIX {
             for who in &whos {

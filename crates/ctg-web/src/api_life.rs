@@ -1,0 +1,445 @@
+//! The life of the convention in the JSON API: status and next milestone, signatures, avenants, text
+//! versions and their differences, termination.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::NaiveDate;
+use ctg_domain::access::Action;
+use ctg_domain::life::{diff_lines, AvenantChange, ChangeTarget, DiffLine, TerminationGround};
+use ctg_domain::Channel;
+use ctg_store::{NewAvenant, Termination};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::{authorize_write, json_rejection};
+use crate::auth::Auth;
+use crate::views::convention_id;
+use crate::{ApiError, AppState, WebError};
+
+type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignaturePartieDto {
+    pub partie_id: i64,
+    pub organisation: String,
+    pub role: String,
+    pub date_signature: Option<NaiveDate>,
+    pub deliberation: Option<String>,
+    pub date_deliberation: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ModificationDto {
+    /// texte, annexe, date_fin, partie ou autre.
+    pub objet: String,
+    /// Le numéro de l'annexe, pour une annexe.
+    #[serde(default)]
+    pub annexe: Option<i64>,
+    /// Le nom de l'annexe, de la partie ou de l'objet.
+    #[serde(default)]
+    pub nom: String,
+    #[serde(default)]
+    pub avant: String,
+    #[serde(default)]
+    pub apres: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AvenantDto {
+    pub id: i64,
+    pub numero: i64,
+    pub date: NaiveDate,
+    pub intitule: String,
+    /// Nul tant que toutes les parties n'ont pas signé.
+    pub en_vigueur_depuis: Option<NaiveDate>,
+    pub modifications: Vec<ModificationDto>,
+    pub signatures: Vec<SignatureAvenantDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignatureAvenantDto {
+    pub partie_id: i64,
+    pub organisation: String,
+    pub date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResiliationDto {
+    pub motif: String,
+    pub motif_libelle: String,
+    pub date_notification: NaiveDate,
+    pub prend_effet_le: NaiveDate,
+    pub partie: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TexteDto {
+    pub cle: String,
+    pub libelle: String,
+    pub versions: i64,
+    pub version_en_vigueur: Option<i64>,
+    pub version_en_attente: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EcheanceDto {
+    pub date: NaiveDate,
+    pub objet: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VieDto {
+    /// brouillon, en_attente_de_signatures, signee, en_vigueur, expiree ou resiliee.
+    pub statut: String,
+    pub statut_libelle: String,
+    pub en_vigueur_depuis: Option<NaiveDate>,
+    pub fin: NaiveDate,
+    pub fin_des_engagements: NaiveDate,
+    pub prochaine_echeance: Option<EcheanceDto>,
+    pub signatures: Vec<SignaturePartieDto>,
+    pub avenants: Vec<AvenantDto>,
+    pub resiliation: Option<ResiliationDto>,
+    pub textes: Vec<TexteDto>,
+}
+
+/// La vie de la convention : statut et prochaine échéance, signatures, avenants, textes, résiliation.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conventions/{id}/vie",
+    params(("id" = i64, Path, description = "Numéro de la convention")),
+    responses((status = 200, body = VieDto), (status = 404, body = crate::error::ErrorBody))
+)]
+pub async fn life(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Json<VieDto>, ApiError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let l = state.store.life(id, state.today()).await?;
+    Ok(Json(VieDto {
+        statut: l.status.code().into(),
+        statut_libelle: l.status.label(),
+        en_vigueur_depuis: l.in_force_from,
+        fin: l.end,
+        fin_des_engagements: l.commitments_end,
+        prochaine_echeance: l.next_milestone.as_ref().map(|(d, o)| EcheanceDto { date: *d, objet: o.clone() }),
+        signatures: l
+            .parties
+            .iter()
+            .map(|p| SignaturePartieDto {
+                partie_id: p.id,
+                organisation: p.party.organisation.name.clone(),
+                role: p.party.role.code().into(),
+                date_signature: p.party.signature_date,
+                deliberation: p.party.deliberation.clone(),
+                date_deliberation: p.party.deliberation_date,
+            })
+            .collect(),
+        avenants: l
+            .avenants
+            .iter()
+            .map(|a| AvenantDto {
+                id: a.id,
+                numero: a.number,
+                date: a.date,
+                intitule: a.title.clone(),
+                en_vigueur_depuis: a.in_force_from,
+                modifications: a
+                    .changes
+                    .iter()
+                    .map(|c| ModificationDto {
+                        objet: c.target.code().into(),
+                        annexe: c.target.annex_number(),
+                        nom: c.target.name().to_owned(),
+                        avant: c.before.clone(),
+                        apres: c.after.clone(),
+                    })
+                    .collect(),
+                signatures: a
+                    .signatures
+                    .iter()
+                    .map(|s| SignatureAvenantDto {
+                        partie_id: s.party_id,
+                        organisation: s.organisation.clone(),
+                        date: s.date,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        resiliation: l.termination.as_ref().map(|t| ResiliationDto {
+            motif: t.ground.code().into(),
+            motif_libelle: t.ground.label().into(),
+            date_notification: t.notice_date,
+            prend_effet_le: t.effective_date,
+            partie: t.party_name.clone(),
+            note: t.note.clone(),
+        }),
+        textes: l
+            .documents
+            .iter()
+            .map(|d| TexteDto {
+                cle: d.key.clone(),
+                libelle: d.label.clone(),
+                versions: d.versions,
+                version_en_vigueur: d.current,
+                version_en_attente: d.pending,
+            })
+            .collect(),
+    }))
+}
+
+async fn party_org(state: &AppState, id: i64, party: &str) -> Result<(i64, i64), WebError> {
+    let party = party.parse::<i64>().map_err(|_| WebError::NotFound(format!("la partie « {party} » n'existe pas")))?;
+    let c = state.store.convention(id).await?;
+    c.parties
+        .iter()
+        .find(|p| p.id == party)
+        .map(|p| (party, p.organisation_id))
+        .ok_or_else(|| WebError::NotFound(format!("la partie n° {party} de cette convention")))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureSaisieDto {
+    pub date: NaiveDate,
+    pub deliberation: String,
+    pub date_deliberation: NaiveDate,
+}
+
+/// Enregistre la signature d'une partie et la délibération qui l'autorise.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conventions/{id}/parties/{partie}/signature",
+    params(("id" = i64, Path, description = "Numéro de la convention"), ("partie" = i64, Path, description = "Numéro de la partie")),
+    request_body = SignatureSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses((status = 204, description = "Signature enregistrée"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+)]
+pub async fn sign_party(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path((id, party)): Path<(String, String)>,
+    body: JsonBody<SignatureSaisieDto>,
+) -> Result<StatusCode, ApiError> {
+    let id = convention_id(&id)?;
+    let (party, org) = party_org(&state, id, &party).await?;
+    authorize_write(&state, &auth, &headers, Action::EditParty { organisation_id: org }, id).await?;
+    let Json(b) = body.map_err(json_rejection)?;
+    state
+        .store
+        .sign_party(&auth.actor(Channel::Api), id, party, b.date, b.deliberation.trim(), b.date_deliberation)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AvenantSaisieDto {
+    pub date: NaiveDate,
+    pub intitule: String,
+    pub modifications: Vec<ModificationDto>,
+}
+
+/// Enregistre un avenant ; il n'entre en vigueur qu'une fois signé par toutes les parties.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conventions/{id}/avenants",
+    params(("id" = i64, Path, description = "Numéro de la convention")),
+    request_body = AvenantSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses((status = 201, body = inline(serde_json::Value), description = "{\"id\": …}"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+)]
+pub async fn create_avenant(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: JsonBody<AvenantSaisieDto>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let id = convention_id(&id)?;
+    authorize_write(&state, &auth, &headers, Action::EditConvention, id).await?;
+    let Json(b) = body.map_err(json_rejection)?;
+    let changes = b
+        .modifications
+        .iter()
+        .map(|m| {
+            ChangeTarget::from_parts(&m.objet, m.annexe, &m.nom)
+                .map(|target| AvenantChange { target, before: m.avant.clone(), after: m.apres.clone() })
+                .map_err(|e| WebError::BadRequest(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let aid = state
+        .store
+        .create_avenant(&auth.actor(Channel::Api), id, &NewAvenant { date: b.date, title: b.intitule, changes })
+        .await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": aid }))))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DateSaisieDto {
+    pub date: NaiveDate,
+}
+
+/// Enregistre la signature d'un avenant par une partie ; la dernière le met en vigueur.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conventions/{id}/avenants/{avenant}/signatures/{partie}",
+    params(("id" = i64, Path, description = "Numéro de la convention"), ("avenant" = i64, Path, description = "Numéro de l'avenant"), ("partie" = i64, Path, description = "Numéro de la partie")),
+    request_body = DateSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses((status = 200, body = inline(serde_json::Value), description = "{\"en_vigueur_depuis\": date ou null}"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+)]
+pub async fn sign_avenant(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path((id, avenant, party)): Path<(String, String, String)>,
+    body: JsonBody<DateSaisieDto>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = convention_id(&id)?;
+    let avenant =
+        avenant.parse::<i64>().map_err(|_| WebError::NotFound(format!("l'avenant « {avenant} » n'existe pas")))?;
+    let (party, org) = party_org(&state, id, &party).await?;
+    authorize_write(&state, &auth, &headers, Action::EditParty { organisation_id: org }, id).await?;
+    let Json(b) = body.map_err(json_rejection)?;
+    let in_force = state.store.sign_avenant(&auth.actor(Channel::Api), id, avenant, party, b.date).await?;
+    Ok(Json(serde_json::json!({ "en_vigueur_depuis": in_force })))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResiliationSaisieDto {
+    /// mise_en_demeure, mise_en_demeure_legale, modification_sans_avenant ou denonciation.
+    pub motif: String,
+    pub date_notification: NaiveDate,
+    pub partie: i64,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Enregistre la résiliation de la convention (art. 13) ; répond la date à laquelle elle prend effet.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conventions/{id}/resiliation",
+    params(("id" = i64, Path, description = "Numéro de la convention")),
+    request_body = ResiliationSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses((status = 201, body = inline(serde_json::Value), description = "{\"prend_effet_le\": date}"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+)]
+pub async fn terminate(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: JsonBody<ResiliationSaisieDto>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let id = convention_id(&id)?;
+    authorize_write(&state, &auth, &headers, Action::EditConvention, id).await?;
+    let Json(b) = body.map_err(json_rejection)?;
+    let ground = TerminationGround::parse(&b.motif).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let t = Termination {
+        ground,
+        notice_date: b.date_notification,
+        party_id: b.partie,
+        note: b.note.filter(|n| !n.trim().is_empty()),
+    };
+    let effective = state.store.terminate(&auth.actor(Channel::Api), id, &t).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "prend_effet_le": effective }))))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionTexteDto {
+    pub version: i64,
+    pub date: NaiveDate,
+    pub avenant: Option<i64>,
+    /// en_vigueur, remplacee ou en_attente.
+    pub etat: String,
+    pub contenu: String,
+}
+
+/// Les versions d'un texte (`convention`, `annexe-1`…).
+#[utoipa::path(
+    get,
+    path = "/api/v1/conventions/{id}/textes/{cle}",
+    params(("id" = i64, Path, description = "Numéro de la convention"), ("cle" = String, Path, description = "convention, annexe-1…")),
+    responses((status = 200, body = [VersionTexteDto]), (status = 404, body = crate::error::ErrorBody))
+)]
+pub async fn text_versions(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<Json<Vec<VersionTexteDto>>, ApiError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let versions = state.store.text_versions(id, &key).await?;
+    if versions.is_empty() {
+        return Err(WebError::NotFound(format!("le texte « {key} » de cette convention")).into());
+    }
+    Ok(Json(
+        versions
+            .into_iter()
+            .map(|v| VersionTexteDto {
+                version: v.version,
+                date: v.dated,
+                avenant: v.avenant_number,
+                etat: v.state.code().into(),
+                contenu: v.content,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DiffParams {
+    pub de: i64,
+    pub a: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LigneDto {
+    /// meme, ajout ou retrait.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub ligne: String,
+}
+
+/// La différence, ligne à ligne, entre deux versions d'un texte.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conventions/{id}/textes/{cle}/difference",
+    params(
+        ("id" = i64, Path, description = "Numéro de la convention"),
+        ("cle" = String, Path, description = "convention, annexe-1…"),
+        ("de" = i64, Query, description = "Version de départ"),
+        ("a" = i64, Query, description = "Version d'arrivée")
+    ),
+    responses((status = 200, body = [LigneDto]), (status = 404, body = crate::error::ErrorBody))
+)]
+pub async fn text_diff(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, key)): Path<(String, String)>,
+    Query(q): Query<DiffParams>,
+) -> Result<Json<Vec<LigneDto>>, ApiError> {
+    let id = convention_id(&id)?;
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let versions = state.store.text_versions(id, &key).await?;
+    let find = |n: i64| {
+        versions
+            .iter()
+            .find(|v| v.version == n)
+            .ok_or_else(|| WebError::NotFound(format!("la version {n} du texte « {key} »")))
+    };
+    let (a, b) = (find(q.de)?, find(q.a)?);
+    Ok(Json(
+        diff_lines(&a.content, &b.content)
+            .into_iter()
+            .map(|d| match d {
+                DiffLine::Same(l) => LigneDto { kind: "meme".into(), ligne: l },
+                DiffLine::Added(l) => LigneDto { kind: "ajout".into(), ligne: l },
+                DiffLine::Removed(l) => LigneDto { kind: "retrait".into(), ligne: l },
+            })
+            .collect(),
+    ))
+}
