@@ -71,6 +71,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/conventions/{id}/seances/{seance}", get(crate::api_governance::meeting))
         .route(
+            "/conventions/{id}/seances/{seance}/ordre-du-jour",
+            axum::routing::put(crate::api_governance::set_agenda),
+        )
+        .route(
+            "/conventions/{id}/seances/{seance}/compte-rendu",
+            axum::routing::put(crate::api_governance::set_minutes),
+        )
+        .route(
             "/conventions/{id}/seances/{seance}/presences",
             axum::routing::put(crate::api_governance::set_attendance),
         )
@@ -128,7 +136,8 @@ pub fn router() -> Router<AppState> {
         crate::strategy::api_update,
         crate::api_governance::bodies, crate::api_governance::create_body, crate::api_governance::create_member,
         crate::api_governance::meetings, crate::api_governance::create_meeting, crate::api_governance::meeting,
-        crate::api_governance::set_attendance, crate::api_governance::create_decision,
+        crate::api_governance::set_attendance, crate::api_governance::set_agenda, crate::api_governance::set_minutes,
+        crate::api_governance::create_decision,
         crate::api_governance::close_decision, crate::api_governance::open_decisions,
         crate::api_governance::concertation, crate::api_governance::create_event,
         crate::api_governance::create_contribution, crate::api_governance::posts, crate::api_governance::create_post,

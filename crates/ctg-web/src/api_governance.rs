@@ -514,6 +514,112 @@ pub async fn set_attendance(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct PointSaisieDto {
+    pub intitule: String,
+    /// Numéros des fiches action, indicateurs et documents que le point concerne.
+    #[serde(default)]
+    pub fiches: Vec<i64>,
+    #[serde(default)]
+    pub indicateurs: Vec<i64>,
+    #[serde(default)]
+    pub documents: Vec<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrdreDuJourSaisieDto {
+    /// La version de la séance lue.
+    pub version: i64,
+    pub points: Vec<PointSaisieDto>,
+}
+
+/// Remplace l'ordre du jour d'une séance, à partir de la version lue.
+#[utoipa::path(
+    put,
+    path = "/api/v1/conventions/{id}/seances/{seance}/ordre-du-jour",
+    params(("id" = i64, Path, description = "Numéro de la convention"), ("seance" = i64, Path, description = "Numéro de la séance")),
+    request_body = OrdreDuJourSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses(
+        (status = 200, body = VersionDto),
+        (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "Version dépassée", body = crate::error::ErrorBody)
+    )
+)]
+pub async fn set_agenda(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path((id, mid)): Path<(String, String)>,
+    body: JsonBody<OrdreDuJourSaisieDto>,
+) -> Result<Json<VersionDto>, ApiError> {
+    use ctg_domain::governance::{AgendaItem, AgendaLink};
+    let id = convention_id(&id)?;
+    let mid = parse_id(&mid, "la séance")?;
+    authorize_write(&state, &auth, &headers, Action::ManageGovernance, id).await?;
+    let Json(b) = body.map_err(json_rejection)?;
+    let items: Vec<AgendaItem> = b
+        .points
+        .into_iter()
+        .map(|p| AgendaItem {
+            title: p.intitule,
+            links: p
+                .fiches
+                .into_iter()
+                .map(AgendaLink::Fiche)
+                .chain(p.indicateurs.into_iter().map(AgendaLink::Indicator))
+                .chain(p.documents.into_iter().map(AgendaLink::Document))
+                .collect(),
+        })
+        .collect();
+    let version = state.store.set_agenda(&auth.actor(Channel::Api), id, mid, b.version, &items).await?;
+    Ok(Json(VersionDto { version }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompteRenduSaisieDto {
+    /// La version de la séance lue.
+    pub version: i64,
+    /// Le texte du compte rendu ; nul pour l'effacer.
+    pub compte_rendu: Option<String>,
+}
+
+/// Enregistre le compte rendu d'une séance, à partir de la version lue.
+#[utoipa::path(
+    put,
+    path = "/api/v1/conventions/{id}/seances/{seance}/compte-rendu",
+    params(("id" = i64, Path, description = "Numéro de la convention"), ("seance" = i64, Path, description = "Numéro de la séance")),
+    request_body = CompteRenduSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses(
+        (status = 200, body = VersionDto),
+        (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "Version dépassée", body = crate::error::ErrorBody)
+    )
+)]
+pub async fn set_minutes(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path((id, mid)): Path<(String, String)>,
+    body: JsonBody<CompteRenduSaisieDto>,
+) -> Result<Json<VersionDto>, ApiError> {
+    let id = convention_id(&id)?;
+    let mid = parse_id(&mid, "la séance")?;
+    authorize_write(&state, &auth, &headers, Action::ManageGovernance, id).await?;
+    let Json(b) = body.map_err(json_rejection)?;
+    let version =
+        state.store.set_minutes(&auth.actor(Channel::Api), id, mid, b.version, b.compte_rendu.as_deref()).await?;
+    Ok(Json(VersionDto { version }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DecisionSaisieDto {
     pub texte: String,
     /// Numéros des fiches action concernées.

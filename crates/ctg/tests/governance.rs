@@ -751,6 +751,23 @@ backend_tests!(the_api_of_governance, |db: &TestDb| {
         assert_eq!(r.json()["error"]["code"], "conflict");
         let seance = get_as(&app, &format!("{base}/seances/{mid}"), &api).await.json();
         assert_eq!(seance["synthese_presences"]["excuses"], 1);
+        // The agenda and the minutes, from the version read.
+        let version = seance["version"].as_i64().unwrap();
+        let agenda =
+            serde_json::json!({"version": version, "points": [{"intitule": "Bilan de l'année", "fiches": []}]});
+        let r = put_json(&app, &format!("{base}/seances/{mid}/ordre-du-jour"), &api, &agenda, false).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let minutes = serde_json::json!({"version": version + 1, "compte_rendu": "Le comité valide le bilan."});
+        let r = put_json(&app, &format!("{base}/seances/{mid}/compte-rendu"), &api, &minutes, false).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = put_json(&app, &format!("{base}/seances/{mid}/compte-rendu"), &api, &minutes, false).await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        let seance = get_as(&app, &format!("{base}/seances/{mid}"), &api).await.json();
+        assert!(
+            seance.to_string().contains("Le comité valide le bilan.")
+                && seance.to_string().contains("Bilan de l'année"),
+            "{seance}"
+        );
 
         let r = send_json(
             &app,
