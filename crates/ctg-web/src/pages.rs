@@ -50,7 +50,11 @@ pub async fn home(State(state): State<AppState>, auth: Auth) -> Result<Html<Stri
     let mut conventions = Vec::new();
     for c in state.store.conventions().await? {
         if state.may(&auth, Action::ViewConvention, Some(c.id)).await {
-            conventions.push(ConventionLine::new(&c, c.convention().status_on(today)));
+            // A termination (art. 13) is recorded beside the convention; from its effective date on,
+            // the convention is shown as terminated.
+            let terminated = state.store.termination(c.id).await?.is_some_and(|t| t.effective_date <= today);
+            let status = if terminated { DisplayedStatus::Terminated } else { c.convention().status_on(today) };
+            conventions.push(ConventionLine::new(&c, status));
         }
     }
     Ok(Html(HomePage { nav: Nav::of(&auth), conventions }.render()?))

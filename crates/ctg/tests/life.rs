@@ -210,3 +210,35 @@ backend_tests!(a_notice_on_31_august_terminates_on_the_last_day_of_february, |db
         assert_eq!(r.status, 403);
     }
 });
+
+backend_tests!(a_termination_in_effect_shows_everywhere, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = common::demo_app(&store).await;
+        let who = admin(&app, &store, id).await;
+        let cabbalr = store
+            .convention(id)
+            .await
+            .unwrap()
+            .parties
+            .into_iter()
+            .find(|p| p.party.organisation.short_name.as_deref() == Some("CABBALR"))
+            .unwrap();
+        // A formal notice of 30 September left without effect: terminated from 30 October 2026.
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/vie/resiliation"),
+            &who,
+            &[("ground", "mise_en_demeure"), ("notice_date", "2026-09-30"), ("party", &cabbalr.id.to_string())],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let page = get(&app, &format!("/conventions/{id}/vie")).await;
+        assert_eq!(texts(&page.html(), "#statut-vie"), ["Résiliée à compter du 30/10/2026"]);
+        assert_eq!(texts(&page.html(), "#fin-engagements"), ["29/10/2026"]);
+        let home = get(&app, &format!("/conventions/{id}")).await;
+        assert_eq!(texts(&home.html(), "#statut-convention"), ["Résiliée à compter du 30/10/2026"]);
+        let list = get(&app, "/").await;
+        assert!(list.body.contains("Résiliée"), "{}", list.body);
+    }
+});
