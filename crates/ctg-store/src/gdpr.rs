@@ -440,6 +440,7 @@ impl Store {
                 ("meeting_attendance", "represented_by"),
                 ("decision", "follow_up"),
                 ("coordination_post", "person"),
+                ("document", "uploaded_by"),
             ] {
                 sqlx::query(&format!(
                     "UPDATE {table} SET {column} = REPLACE(REPLACE({column}, $1, $2), $3, $4) \

@@ -688,6 +688,14 @@ impl Store {
             )));
         }
         parts.life.check_avenant_signature(date).map_err(rule)?;
+        if date < avenant.date {
+            return Err(StoreError::Invalid(format!(
+                "la signature du {} précède la date de l'avenant n° {} ({})",
+                date_short(date),
+                avenant.number,
+                date_short(avenant.date)
+            )));
+        }
         let signatories: Vec<i64> = parts.signatories().map(|p| p.id).collect();
         let number = avenant.number;
         let new_end = avenant.changes.iter().find_map(AvenantChange::new_end);

@@ -91,7 +91,7 @@ pub struct EcheanceDto {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VieDto {
-    /// brouillon, en_attente_de_signatures, signee, en_vigueur, expiree ou resiliee.
+    /// brouillon, en_attente_signatures, signee, en_vigueur, expiree ou resiliee.
     pub statut: String,
     pub statut_libelle: String,
     pub en_vigueur_depuis: Option<NaiveDate>,
@@ -392,8 +392,10 @@ pub async fn text_versions(
 
 #[derive(Debug, Deserialize)]
 pub struct DiffParams {
-    pub de: i64,
-    pub a: i64,
+    #[serde(default)]
+    pub de: Option<i64>,
+    #[serde(default)]
+    pub a: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -431,7 +433,10 @@ pub async fn text_diff(
             .find(|v| v.version == n)
             .ok_or_else(|| WebError::NotFound(format!("la version {n} du texte « {key} »")))
     };
-    let (a, b) = (find(q.de)?, find(q.a)?);
+    let (Some(from), Some(to)) = (q.de, q.a) else {
+        return Err(WebError::BadRequest("donnez les deux versions à comparer : ?de=1&a=2".into()).into());
+    };
+    let (a, b) = (find(from)?, find(to)?);
     Ok(Json(
         diff_lines(&a.content, &b.content)
             .into_iter()

@@ -866,19 +866,22 @@ async fn fiche_page(
                 last: i.values.last().map(value_text).unwrap_or_else(|| "aucune valeur".into()),
             })
             .collect(),
-        history: f
-            .history
-            .iter()
-            .rev()
-            .map(|h| {
-                (
-                    ctg_domain::format::datetime_short(h.at),
-                    format!("{} → {}", h.from.map_or("—", FicheStatus::label), h.to.label()),
-                    h.reason.clone(),
-                    h.author.clone(),
-                )
-            })
-            .collect(),
+        history: {
+            // Who changed a status is personal data: shown to the people with a role in the convention.
+            let names = state.may(auth, Action::ViewDocuments, Some(id)).await;
+            f.history
+                .iter()
+                .rev()
+                .map(|h| {
+                    (
+                        ctg_domain::format::datetime_short(h.at),
+                        format!("{} → {}", h.from.map_or("—", FicheStatus::label), h.to.label()),
+                        h.reason.clone(),
+                        if names { h.author.clone() } else { "—".to_owned() },
+                    )
+                })
+                .collect()
+        },
         statuses: FicheStatus::ALL.iter().map(|s| (s.code().to_owned(), s.label().to_owned())).collect(),
         errors,
         documents: if state.may(auth, Action::ViewDocuments, Some(id)).await {

@@ -110,12 +110,20 @@ enum ParameterCommand {
 }
 
 /// The dated parameters the platform knows, with their default and their bounds.
-const PARAMETERS: &[(&str, i64, std::ops::RangeInclusive<i64>, &str)] = &[(
-    ctg_web::MASKING_PARAMETER,
-    5,
-    1..=100,
-    "seuil du secret statistique : les effectifs protégés inférieurs sont masqués au public",
-)];
+const PARAMETERS: &[(&str, i64, std::ops::RangeInclusive<i64>, &str)] = &[
+    (
+        ctg_web::MASKING_PARAMETER,
+        5,
+        1..=100,
+        "seuil du secret statistique : les effectifs protégés inférieurs sont masqués au public",
+    ),
+    (
+        ctg_store::MAX_DOCUMENT_PARAMETER,
+        ctg_domain::documents::DEFAULT_MAX_DOCUMENT_BYTES,
+        1024..=20 * 1024 * 1024,
+        "taille maximale d'un document joint, en octets (la limite des envois est de 24 Mio)",
+    ),
+];
 
 #[derive(Subcommand, Debug)]
 enum UserCommand {

@@ -217,6 +217,11 @@ backend_tests!(the_masking_threshold_is_a_dated_parameter, |db: &TestDb| {
             &["parametre", "fixer", "seuil_secret_statistique", "--a-partir-du", "2026-01-01", "--valeur", "0"],
         );
         assert!(!o.status.success() && out(&o).contains("hors limites"), "{}", out(&o));
+        let o = ctg(
+            &url,
+            &["parametre", "fixer", "taille_max_document", "--a-partir-du", "2026-01-01", "--valeur", "2097152"],
+        );
+        assert!(o.status.success(), "{}", out(&o));
         let o = ctg(&url, &["parametre", "voir", "seuil"]);
         assert!(!o.status.success() && out(&o).contains("paramètre inconnu « seuil »"), "{}", out(&o));
 

@@ -99,6 +99,20 @@ backend_tests!(an_avenant_is_in_force_once_all_have_signed_and_the_text_keeps_it
         let avenant = store.avenants(id).await.unwrap().remove(0);
         assert_eq!(avenant.number, 1);
         let parties = store.convention(id).await.unwrap().parties;
+        // A signature cannot precede the avenant's own date.
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/vie/avenants/{}/signatures/{}", avenant.id, parties[0].id),
+            &who,
+            &[("date", "2026-08-01")],
+        )
+        .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(
+            r.body.contains("précède la date de l&#39;avenant") || r.body.contains("précède la date de l'avenant"),
+            "{}",
+            r.body
+        );
         // Three of four parties sign: not in force, the text in force is still version 1.
         for p in &parties[..3] {
             let r = post_form(

@@ -124,6 +124,10 @@ backend_tests!(a_fiche_with_sub_actions_moves_the_progress, |db: &TestDb| {
         assert_eq!(r.status, 303, "{}", r.body);
         let history = texts(&get(&app, &fiche_path).await.html(), "#historique-statuts tbody tr");
         assert!(history[0].contains("En cours → En pause") && history[0].contains("Local indisponible"), "{history:?}");
+        // Who changed it is shown to the people with a role only.
+        assert!(history[0].ends_with('—'), "{history:?}");
+        let named = texts(&common::get_as(&app, &fiche_path, &who).await.html(), "#historique-statuts tbody tr");
+        assert!(named[0].contains("Claire"), "{named:?}");
         // The same form again, from the old version: a conflict that keeps what was typed.
         let r = post_form(&app, &format!("{fiche_path}/modifier"), &who, &pairs).await;
         assert_eq!(r.status, 409);
