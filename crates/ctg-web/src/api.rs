@@ -277,8 +277,13 @@ pub struct ConventionItemDto {
 }
 
 impl ConventionItemDto {
-    fn new(c: &ConventionSummary, today: NaiveDate) -> Self {
-        let status = c.convention().status_on(today);
+    /// `terminated_from`: the effective date of a termination recorded under art. 13, if any.
+    fn new(c: &ConventionSummary, today: NaiveDate, terminated_from: Option<NaiveDate>) -> Self {
+        let status = if terminated_from.is_some_and(|d| d <= today) {
+            ctg_domain::DisplayedStatus::Terminated
+        } else {
+            c.convention().status_on(today)
+        };
         Self {
             id: c.id,
             titre: c.title.clone(),
@@ -301,7 +306,8 @@ async fn conventions(State(state): State<AppState>, auth: Auth) -> Result<Json<V
     let mut out = Vec::new();
     for c in state.store.conventions().await? {
         if state.may(&auth, Action::ViewConvention, Some(c.id)).await {
-            out.push(ConventionItemDto::new(&c, today));
+            let terminated = state.store.termination(c.id).await?.map(|t| t.effective_date);
+            out.push(ConventionItemDto::new(&c, today, terminated));
         }
     }
     Ok(Json(out))
@@ -391,9 +397,9 @@ pub struct ConventionDto {
 }
 
 impl ConventionDto {
-    fn new(c: &ConventionDetail, today: NaiveDate) -> Self {
+    fn new(c: &ConventionDetail, today: NaiveDate, terminated_from: Option<NaiveDate>) -> Self {
         Self {
-            resume: ConventionItemDto::new(&c.summary, today),
+            resume: ConventionItemDto::new(&c.summary, today, terminated_from),
             lieu_signature: c.signing_place.clone(),
             parties: c
                 .parties
@@ -469,7 +475,8 @@ async fn convention(
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let c = state.store.convention(id).await?;
-    Ok(Json(ConventionDto::new(&c, state.today())))
+    let terminated = state.store.termination(id).await?.map(|t| t.effective_date);
+    Ok(Json(ConventionDto::new(&c, state.today(), terminated)))
 }
 
 /// A write through the API: the right, then the CSRF token when the session cookie is used.

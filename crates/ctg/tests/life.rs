@@ -254,5 +254,10 @@ backend_tests!(a_termination_in_effect_shows_everywhere, |db: &TestDb| {
         assert_eq!(texts(&home.html(), "#statut-convention"), ["Résiliée à compter du 30/10/2026"]);
         let list = get(&app, "/").await;
         assert!(list.body.contains("Résiliée"), "{}", list.body);
+        // And the API says so too.
+        let api = get(&app, &format!("/api/v1/conventions/{id}")).await.json();
+        assert_eq!(api["statut"], "resiliee", "{api}");
+        let all = get(&app, "/api/v1/conventions").await.json();
+        assert!(all.as_array().unwrap().iter().any(|c| c["id"] == id && c["statut"] == "resiliee"), "{all}");
     }
 });
