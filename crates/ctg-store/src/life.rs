@@ -940,6 +940,14 @@ impl Store {
     }
 
     /// The termination of a convention, if one is recorded.
+    /// The effective date of every recorded termination, by convention: one query, for lists.
+    pub async fn termination_dates(&self) -> Result<HashMap<i64, NaiveDate>> {
+        let rows: Vec<(i64, NaiveDate)> = with_db!(self, pool => {
+            sqlx::query_as("SELECT convention_id, effective_date FROM termination").fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().collect())
+    }
+
     pub async fn termination(&self, convention_id: i64) -> Result<Option<TerminationRecord>> {
         Ok(self.life_parts(convention_id).await?.termination)
     }

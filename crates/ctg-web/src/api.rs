@@ -303,11 +303,11 @@ impl ConventionItemDto {
 #[utoipa::path(get, path = "/api/v1/conventions", responses((status = 200, body = Vec<ConventionItemDto>)))]
 async fn conventions(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec<ConventionItemDto>>, ApiError> {
     let today = state.today();
+    let terminations = state.store.termination_dates().await?;
     let mut out = Vec::new();
     for c in state.store.conventions().await? {
         if state.may(&auth, Action::ViewConvention, Some(c.id)).await {
-            let terminated = state.store.termination(c.id).await?.map(|t| t.effective_date);
-            out.push(ConventionItemDto::new(&c, today, terminated));
+            out.push(ConventionItemDto::new(&c, today, terminations.get(&c.id).copied()));
         }
     }
     Ok(Json(out))
@@ -475,7 +475,7 @@ async fn convention(
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let c = state.store.convention(id).await?;
-    let terminated = state.store.termination(id).await?.map(|t| t.effective_date);
+    let terminated = state.store.termination_dates().await?.get(&id).copied();
     Ok(Json(ConventionDto::new(&c, state.today(), terminated)))
 }
 

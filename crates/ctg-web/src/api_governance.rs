@@ -20,8 +20,9 @@ use utoipa::ToSchema;
 
 use crate::api::{authorize_write, json_rejection, VersionDto};
 use crate::auth::Auth;
-use crate::governance::{parse_id, parse_time};
+use crate::governance::parse_time;
 use crate::views::convention_id;
+use crate::views::parse_id;
 use crate::{ApiError, AppState, WebError};
 
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;

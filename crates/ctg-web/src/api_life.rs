@@ -188,7 +188,7 @@ pub async fn life(State(state): State<AppState>, auth: Auth, Path(id): Path<Stri
 }
 
 async fn party_org(state: &AppState, id: i64, party: &str) -> Result<(i64, i64), WebError> {
-    let party = party.parse::<i64>().map_err(|_| WebError::NotFound(format!("la partie « {party} » n'existe pas")))?;
+    let party = crate::views::parse_id(party, "la partie")?;
     let c = state.store.convention(id).await?;
     c.parties
         .iter()
@@ -298,8 +298,7 @@ pub async fn sign_avenant(
     body: JsonBody<DateSaisieDto>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = convention_id(&id)?;
-    let avenant =
-        avenant.parse::<i64>().map_err(|_| WebError::NotFound(format!("l'avenant « {avenant} » n'existe pas")))?;
+    let avenant = crate::views::parse_id(&avenant, "l'avenant")?;
     let (party, org) = party_org(&state, id, &party).await?;
     authorize_write(&state, &auth, &headers, Action::EditParty { organisation_id: org }, id).await?;
     let Json(b) = body.map_err(json_rejection)?;

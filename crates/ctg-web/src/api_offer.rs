@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use crate::api::{authorize_write, json_rejection, VersionDto};
 use crate::auth::Auth;
 use crate::offer::{CoverageView, FacilityFilter, Offer, Shown};
-use crate::views::convention_id;
+use crate::views::{convention_id, parse_id};
 use crate::{ApiError, AppState, WebError};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -178,13 +178,6 @@ pub async fn facilities(
     Ok(Json(offer.facilities.iter().filter(|f| filter.keeps(f)).map(|f| EquipementDto::of(&offer, f)).collect()))
 }
 
-fn facility_id(raw: &str) -> Result<i64, WebError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|i| *i > 0)
-        .ok_or_else(|| WebError::NotFound(format!("l'équipement « {raw} » n'existe pas")))
-}
-
 /// Un équipement du territoire de la convention.
 #[utoipa::path(
     get,
@@ -199,7 +192,7 @@ pub async fn facility(
 ) -> Result<Json<EquipementDto>, ApiError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let fid = facility_id(&fid)?;
+    let fid = parse_id(&fid, "l'équipement")?;
     let offer = Offer::load(&state, id).await?;
     let f = offer.facilities.iter().find(|f| f.id == fid).ok_or_else(|| {
         WebError::NotFound(format!("l'équipement n° {fid} n'est pas sur le territoire de cette convention"))
@@ -272,7 +265,7 @@ pub async fn update_facility(
 ) -> Result<Json<VersionDto>, ApiError> {
     let id = convention_id(&id)?;
     authorize_write(&state, &auth, &headers, Action::EditOffer, id).await?;
-    let fid = facility_id(&fid)?;
+    let fid = parse_id(&fid, "l'équipement")?;
     let Json(body) = body.map_err(json_rejection)?;
     let version =
         body.version.ok_or_else(|| WebError::BadRequest("« version » est obligatoire pour modifier".into()))?;

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use crate::api::{authorize_write, json_rejection, VersionDto};
 use crate::auth::Auth;
 use crate::plan::PlanView;
-use crate::views::convention_id;
+use crate::views::{convention_id, parse_id};
 use crate::{ApiError, AppState, WebError};
 
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
@@ -289,18 +289,11 @@ pub async fn fiche(
 ) -> Result<Json<FicheDto>, ApiError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let fid = positive(&fid, "la fiche")?;
+    let fid = parse_id(&fid, "la fiche")?;
     let v = PlanView::load(&state, id).await?;
     let f =
         v.plan.fiches.iter().find(|f| f.id == fid).ok_or_else(|| WebError::NotFound(format!("la fiche n° {fid}")))?;
     Ok(Json(fiche_dto(&v, f)))
-}
-
-fn positive(raw: &str, what: &str) -> Result<i64, WebError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|i| *i > 0)
-        .ok_or_else(|| WebError::NotFound(format!("{what} « {raw} » n'existe pas")))
 }
 
 /// Une fiche à créer (`POST`) ou à remplacer (`PUT`, avec la `version` lue et une `raison` si le statut change).
@@ -435,7 +428,7 @@ pub async fn update_fiche(
     body: JsonBody<FicheSaisieDto>,
 ) -> Result<Json<VersionDto>, ApiError> {
     let id = convention_id(&id)?;
-    let fid = positive(&fid, "la fiche")?;
+    let fid = parse_id(&fid, "la fiche")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     authorize_report(&state, &auth, &headers, id, fid).await?;
     let Json(body) = body.map_err(json_rejection)?;
@@ -486,7 +479,7 @@ pub async fn create_sub_action(
     body: JsonBody<SousActionSaisieDto>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let id = convention_id(&id)?;
-    let fid = positive(&fid, "la fiche")?;
+    let fid = parse_id(&fid, "la fiche")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     authorize_report(&state, &auth, &headers, id, fid).await?;
     let Json(b) = body.map_err(json_rejection)?;
@@ -519,7 +512,7 @@ pub async fn set_means(
     body: JsonBody<Vec<MoyenDto>>,
 ) -> Result<StatusCode, ApiError> {
     let id = convention_id(&id)?;
-    let fid = positive(&fid, "la fiche")?;
+    let fid = parse_id(&fid, "la fiche")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     authorize_report(&state, &auth, &headers, id, fid).await?;
     let Json(b) = body.map_err(json_rejection)?;
@@ -596,7 +589,7 @@ pub async fn add_value(
     body: JsonBody<ValeurSaisieDto>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let id = convention_id(&id)?;
-    let iid = positive(&iid, "l'indicateur")?;
+    let iid = parse_id(&iid, "l'indicateur")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let plan = state.store.plan(id).await?;
     let i = plan

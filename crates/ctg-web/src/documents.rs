@@ -82,7 +82,7 @@ pub async fn fiche_upload(
     multipart: Multipart,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    let fid = fid.parse::<i64>().map_err(|_| WebError::NotFound(format!("la fiche « {fid} » n'existe pas")))?;
+    let fid = crate::views::parse_id(&fid, "la fiche")?;
     state.authorize(&auth, Action::ViewDocuments, Some(id)).await?;
     let fiche = state.store.fiche(id, fid).await?;
     let pilot = state.store.organisation_named(&fiche.fiche.pilot_organisation).await.ok();
@@ -104,21 +104,11 @@ pub async fn download(
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewDocuments, Some(id)).await?;
-    let doc = doc.parse::<i64>().map_err(|_| WebError::NotFound(format!("le document « {doc} » n'existe pas")))?;
+    let doc = crate::views::parse_id(&doc, "le document")?;
     let (info, content) = state.store.document(id, doc).await?;
     let ascii: String =
         info.name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();
-    let encoded: String = info
-        .name
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
+    let encoded = crate::export::urlencode(&info.name);
     Ok((
         [
             (header::CONTENT_TYPE, info.media_type.clone()),

@@ -19,15 +19,8 @@ use serde::Deserialize;
 
 use crate::auth::Auth;
 use crate::error::stale_message;
-use crate::views::{convention_id, form_date, FormErrors, Nav};
+use crate::views::{convention_id, form_date, parse_id, FormErrors, Nav};
 use crate::{AppState, PageError, WebError};
-
-fn parse_id(raw: &str, what: &str) -> Result<i64, WebError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|i| *i > 0)
-        .ok_or_else(|| WebError::NotFound(format!("{what} « {raw} » n'existe pas")))
-}
 
 /// The outcome of a save that may conflict: the message and the version to submit next.
 fn conflict(err: StoreError) -> Result<(String, Option<i64>), WebError> {

@@ -71,7 +71,9 @@ pub fn links(path: &str, query: &[(&str, String)], table: Option<&str>) -> Vec<(
         .collect()
 }
 
-fn urlencode(v: &str) -> String {
+/// Percent-encodes everything but the unreserved characters (RFC 3986), for query values and the
+/// `filename*` of a download.
+pub(crate) fn urlencode(v: &str) -> String {
     v.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),

@@ -34,19 +34,11 @@ use crate::auth::Auth;
 use crate::documents::{read_upload, DocumentLine};
 use crate::export::{download, links, ExportQuery};
 use crate::plan::PlanView;
-use crate::views::{convention_id, form_date, french_number, FormErrors, Nav};
+use crate::views::{convention_id, form_date, french_number, parse_id, FormErrors, Nav};
 use crate::{AppState, PageError, WebError};
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
-
-/// A positive id from a path, or « … n'existe pas ».
-pub(crate) fn parse_id(raw: &str, what: &str) -> Result<i64, WebError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|i| *i > 0)
-        .ok_or_else(|| WebError::NotFound(format!("{what} « {raw} » n'existe pas")))
-}
 
 /// A store error that a form shows again (400 for a refused entry, 409 for a stale version); any
 /// other is an error page.

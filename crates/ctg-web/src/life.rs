@@ -241,7 +241,7 @@ pub async fn sign_party(
     Form(form): Form<SignFields>,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    let party = party.parse::<i64>().map_err(|_| WebError::NotFound(format!("la partie « {party} » n'existe pas")))?;
+    let party = crate::views::parse_id(&party, "la partie")?;
     let org = party_org(&state, id, party).await?;
     state.authorize_write(&auth, Action::EditParty { organisation_id: org }, Some(id)).await?;
     auth.check_csrf(Some(&form.csrf))?;
@@ -348,9 +348,8 @@ pub async fn avenant_sign(
     Form(form): Form<DateFields>,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    let avenant =
-        avenant.parse::<i64>().map_err(|_| WebError::NotFound(format!("l'avenant « {avenant} » n'existe pas")))?;
-    let party = party.parse::<i64>().map_err(|_| WebError::NotFound(format!("la partie « {party} » n'existe pas")))?;
+    let avenant = crate::views::parse_id(&avenant, "l'avenant")?;
+    let party = crate::views::parse_id(&party, "la partie")?;
     let org = party_org(&state, id, party).await?;
     state.authorize_write(&auth, Action::EditParty { organisation_id: org }, Some(id)).await?;
     auth.check_csrf(Some(&form.csrf))?;
@@ -530,8 +529,7 @@ pub async fn avenant_upload(
     multipart: Multipart,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    let avenant =
-        avenant.parse::<i64>().map_err(|_| WebError::NotFound(format!("l'avenant « {avenant} » n'existe pas")))?;
+    let avenant = crate::views::parse_id(&avenant, "l'avenant")?;
     state.authorize_write(&auth, Action::EditConvention, Some(id)).await?;
     if !state.store.avenants(id).await?.iter().any(|a| a.id == avenant) {
         return Err(WebError::NotFound(format!("l'avenant n° {avenant} de cette convention")).into());

@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use crate::auth::Auth;
 use crate::export::{download, links, ExportQuery};
-use crate::views::{convention_id, form_date, french_number, FormErrors, Nav};
+use crate::views::{convention_id, form_date, french_number, parse_id, FormErrors, Nav};
 use crate::{AppState, PageError, WebError};
 
 /// What every page of the offer needs.
@@ -276,13 +276,6 @@ struct FacilityPage {
     funding: Vec<(String, String, String, String)>,
 }
 
-fn parse_facility_id(raw: &str) -> Result<i64, WebError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|i| *i > 0)
-        .ok_or_else(|| WebError::NotFound(format!("l'équipement « {raw} » n'existe pas")))
-}
-
 /// The facility, if it belongs to the convention's territory.
 fn facility_in(offer: &Offer, fid: i64) -> Result<&Facility, WebError> {
     offer.facilities.iter().find(|f| f.id == fid).ok_or_else(|| {
@@ -297,7 +290,7 @@ pub async fn facility(
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let fid = parse_facility_id(&fid)?;
+    let fid = parse_id(&fid, "l'équipement")?;
     let offer = Offer::load(&state, id).await?;
     let f = facility_in(&offer, fid)?;
     let d = &f.data;
@@ -543,7 +536,7 @@ pub async fn facility_edit(
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::EditOffer, Some(id)).await?;
-    let fid = parse_facility_id(&fid)?;
+    let fid = parse_id(&fid, "l'équipement")?;
     let offer = Offer::load(&state, id).await?;
     let f = facility_in(&offer, fid)?;
     let form = FacilityFields::of(&offer, f);
@@ -559,7 +552,7 @@ pub async fn facility_save(
     let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::EditOffer, Some(id)).await?;
     auth.check_csrf(Some(&form.csrf))?;
-    let fid = parse_facility_id(&fid)?;
+    let fid = parse_id(&fid, "l'équipement")?;
     let offer = Offer::load(&state, id).await?;
     let current = facility_in(&offer, fid)?;
     let version: i64 = form.version.parse().unwrap_or(-1);

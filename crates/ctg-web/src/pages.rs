@@ -48,11 +48,12 @@ struct HomePage {
 pub async fn home(State(state): State<AppState>, auth: Auth) -> Result<Html<String>, PageError> {
     let today = state.today();
     let mut conventions = Vec::new();
+    // A termination (art. 13) is recorded beside the convention; from its effective date on, the
+    // convention is shown as terminated. One query for the whole list.
+    let terminations = state.store.termination_dates().await?;
     for c in state.store.conventions().await? {
         if state.may(&auth, Action::ViewConvention, Some(c.id)).await {
-            // A termination (art. 13) is recorded beside the convention; from its effective date on,
-            // the convention is shown as terminated.
-            let terminated = state.store.termination(c.id).await?.is_some_and(|t| t.effective_date <= today);
+            let terminated = terminations.get(&c.id).is_some_and(|d| *d <= today);
             let status = if terminated { DisplayedStatus::Terminated } else { c.convention().status_on(today) };
             conventions.push(ConventionLine::new(&c, status));
         }

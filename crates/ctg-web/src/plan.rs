@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use crate::auth::Auth;
 use crate::export::{download, links, ExportQuery};
-use crate::views::{convention_id, form_date, french_number, FormErrors, Nav};
+use crate::views::{convention_id, form_date, french_number, parse_id, FormErrors, Nav};
 use crate::{AppState, PageError, WebError};
 
 /// The plan of a convention with everything computed from it on a day.
@@ -667,13 +667,6 @@ pub async fn late(
 // ---------------------------------------------------------------------------------------------
 // One fiche
 
-fn parse_pos(raw: &str, what: &str) -> Result<i64, WebError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|i| *i > 0)
-        .ok_or_else(|| WebError::NotFound(format!("{what} « {raw} » n'existe pas")))
-}
-
 fn fiche_in(v: &PlanView, fid: i64) -> Result<&FicheRecord, WebError> {
     v.plan
         .fiches
@@ -917,7 +910,7 @@ pub async fn fiche(
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let fid = parse_pos(&fid, "la fiche")?;
+    let fid = parse_id(&fid, "la fiche")?;
     fiche_page(&state, &auth, id, fid, FormErrors::new(), StatusCode::OK).await
 }
 
@@ -1167,7 +1160,7 @@ pub async fn fiche_edit(
     Path((id, fid)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    let fid = parse_pos(&fid, "la fiche")?;
+    let fid = parse_id(&fid, "la fiche")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let f = fiche_in(&v, fid)?;
@@ -1185,7 +1178,7 @@ pub async fn fiche_save(
     Form(form): Form<FicheFields>,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    let fid = parse_pos(&fid, "la fiche")?;
+    let fid = parse_id(&fid, "la fiche")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let current = fiche_in(&v, fid)?;
@@ -1308,7 +1301,7 @@ pub async fn sub_create(
     Form(form): Form<SubFields>,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    let fid = parse_pos(&fid, "la fiche")?;
+    let fid = parse_id(&fid, "la fiche")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let f = fiche_in(&v, fid)?;
@@ -1348,8 +1341,8 @@ pub async fn sub_status(
     Form(form): Form<SubStatusFields>,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    let fid = parse_pos(&fid, "la fiche")?;
-    let sid = parse_pos(&sid, "la sous-action")?;
+    let fid = parse_id(&fid, "la fiche")?;
+    let sid = parse_id(&sid, "la sous-action")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let f = fiche_in(&v, fid)?;
@@ -1444,7 +1437,7 @@ pub async fn means_save(
     Form(form): Form<MeansFields>,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    let fid = parse_pos(&fid, "la fiche")?;
+    let fid = parse_id(&fid, "la fiche")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let f = fiche_in(&v, fid)?;
@@ -1546,7 +1539,7 @@ pub async fn indicator_create(
     Form(form): Form<IndicatorFields>,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    let fid = parse_pos(&fid, "la fiche")?;
+    let fid = parse_id(&fid, "la fiche")?;
     state.authorize_write(&auth, Action::EditPlan, Some(id)).await?;
     auth.check_csrf(Some(&form.csrf))?;
     let mut errors = FormErrors::new();
@@ -1761,7 +1754,7 @@ pub async fn indicator(
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let iid = parse_pos(&iid, "l'indicateur")?;
+    let iid = parse_id(&iid, "l'indicateur")?;
     indicator_page(&state, &auth, id, iid, FormErrors::new(), StatusCode::OK).await
 }
 
@@ -1788,7 +1781,7 @@ pub async fn value_create(
     Form(form): Form<ValueFields>,
 ) -> Result<Response, PageError> {
     let id = convention_id(&id)?;
-    let iid = parse_pos(&iid, "l'indicateur")?;
+    let iid = parse_id(&iid, "l'indicateur")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let plan = state.store.plan(id).await?;
     let i = plan

@@ -174,8 +174,7 @@ pub async fn objective_save(
     let result = match params.get("objective") {
         None => state.store.create_objective(&actor, id, &objective).await.map(|_| ()),
         Some(oid) => {
-            let oid =
-                oid.parse::<i64>().map_err(|_| WebError::NotFound(format!("l'objectif « {oid} » n'existe pas")))?;
+            let oid = crate::views::parse_id(oid, "l'objectif")?;
             let version = form.version.parse().unwrap_or(-1);
             state.store.update_objective(&actor, id, oid, version, &objective).await.map(|_| ())
         }
@@ -252,7 +251,7 @@ pub async fn item_save(
             state.store.add_strategy_item(&actor, id, &new).await.map(|_| ())
         }
         Some(item) => {
-            let item = item.parse::<i64>().map_err(|_| WebError::NotFound(format!("« {item} » n'existe pas")))?;
+            let item = crate::views::parse_id(item, "l'élément")?;
             let version = form.version.parse().unwrap_or(-1);
             state.store.update_strategy_item(&actor, id, level, (item, version), (&form.title, text)).await.map(|_| ())
         }
@@ -328,7 +327,7 @@ pub async fn api_update(
 ) -> Result<Json<VersionDto>, ApiError> {
     let id = convention_id(&id)?;
     authorize_write(&state, &auth, &headers, Action::EditPlan, id).await?;
-    let oid = oid.parse::<i64>().map_err(|_| WebError::NotFound(format!("l'objectif « {oid} » n'existe pas")))?;
+    let oid = crate::views::parse_id(&oid, "l'objectif")?;
     let Json(b) = body.map_err(json_rejection)?;
     let version = b.version.ok_or_else(|| WebError::BadRequest("« version » est obligatoire pour modifier".into()))?;
     let o = Objective { code: b.code, title: b.intitule, ambition: b.ambition };
