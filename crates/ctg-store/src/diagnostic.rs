@@ -57,15 +57,18 @@ impl Store {
         Ok(rows.len() as u64)
     }
 
-    /// Every observation of one indicator for one kind of area (all communes…), by area and period.
-    pub async fn observations_of(&self, indicator: &str, kind: AreaKind) -> Result<Vec<Observation>> {
+    /// Every observation of one indicator for the member communes of an EPCI, by commune and period:
+    /// one query, whatever the number of communes.
+    pub async fn commune_observations_in(&self, indicator: &str, epci: &ctg_domain::Siren) -> Result<Vec<Observation>> {
         let rows: Vec<Row> = with_db!(self, pool => {
             sqlx::query_as(
-                "SELECT indicator_code, area_kind, area_code, period, value, source, data_date FROM observation \
-                 WHERE indicator_code = $1 AND area_kind = $2 ORDER BY area_code, period",
+                "SELECT o.indicator_code, o.area_kind, o.area_code, o.period, o.value, o.source, o.data_date \
+                 FROM observation o JOIN epci_member m ON m.commune_code = o.area_code \
+                 WHERE o.indicator_code = $1 AND o.area_kind = 'commune' AND m.epci_siren = $2 \
+                 ORDER BY o.area_code, o.period",
             )
             .bind(indicator)
-            .bind(kind.code())
+            .bind(epci.as_str())
             .fetch_all(pool)
             .await?
         });

@@ -659,15 +659,14 @@ impl CoverageView {
         let without =
             communes_without(&services, type_code).iter().map(|c| (c.code.to_string(), c.name.clone())).collect();
         // Children under 3 per commune: the latest period of each.
-        let children_obs = state.store.observations_of("enfants_moins_3_ans", AreaKind::Commune).await?;
+        let children_obs = state.store.commune_observations_in("enfants_moins_3_ans", &offer.epci.siren).await?;
         let mut children: HashMap<InseeCode, i64> = HashMap::new();
         let mut children_period = String::new();
         for o in &children_obs {
+            // Rows come by commune and period: the last one of a commune is its latest.
             if let Ok(code) = InseeCode::parse(&o.area.code) {
-                if communes.iter().any(|(c, _)| *c == code) {
-                    children.insert(code, o.value.round() as i64);
-                    children_period = children_period.max(o.period.clone());
-                }
+                children.insert(code, o.value.round() as i64);
+                children_period = children_period.max(o.period.clone());
             }
         }
         let epci_area = ctg_domain::diagnostic::Area { kind: AreaKind::Epci, code: offer.epci.siren.to_string() };
