@@ -98,6 +98,21 @@ pub enum Action {
     OwnAccount,
 }
 
+impl Action {
+    /// The most permissive case of an action that is decided on an object (a party, a fiche) for
+    /// `principal`: the route's guard decides this one before anything is read, the handler then
+    /// decides the exact one on the object. Other actions are returned as they are.
+    pub fn gate(self, principal: Option<&Principal>) -> Self {
+        let own = principal.and_then(|p| p.organisation_id);
+        match self {
+            // Organisation ids are positive: 0 matches no organisation.
+            Self::EditParty { .. } => Self::EditParty { organisation_id: own.unwrap_or(0) },
+            Self::ReportFiche { .. } => Self::ReportFiche { pilot_organisation_id: own },
+            other => other,
+        }
+    }
+}
+
 /// What is known of the convention a request is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ConventionContext {

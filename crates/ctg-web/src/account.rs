@@ -1,10 +1,9 @@
 //! Logging in and out, and one's own account: password and API tokens.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::Utc;
 use ctg_domain::access::Action;
 use ctg_domain::format::datetime_short;
@@ -13,6 +12,7 @@ use ctg_store::{random_secret, LoginError};
 use serde::Deserialize;
 
 use crate::auth::{constant_time_eq, cookie_value, Auth, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::extract::{Ids, PageForm};
 use crate::views::{FormErrors, Nav};
 use crate::{AppState, PageError, WebError};
 
@@ -67,6 +67,7 @@ pub async fn login_form(
 
 #[derive(Debug, Deserialize)]
 pub struct LoginForm {
+    /// The login form's own token (double submit with its cookie): no session exists yet.
     #[serde(rename = "_csrf", default)]
     csrf: String,
     #[serde(default)]
@@ -81,7 +82,7 @@ pub async fn login(
     State(state): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    PageForm(form): PageForm<LoginForm>,
 ) -> Result<Response, PageError> {
     let next = safe_next(Some(&form.suite));
     let cookie = cookie_value(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
@@ -139,20 +140,9 @@ pub async fn login(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    #[serde(rename = "_csrf", default)]
-    csrf: String,
-}
-
 /// Ends the session for real: the row is deleted, the cookie cleared.
-pub async fn logout(
-    State(state): State<AppState>,
-    auth: Auth,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, PageError> {
+pub async fn logout(State(state): State<AppState>, auth: Auth) -> Result<Response, PageError> {
     if let Some(secret) = &auth.session_secret {
-        auth.check_csrf(Some(&form.csrf))?;
         state.store.end_session(secret).await?;
     }
     let clear = state.auth.removal(SESSION_COOKIE);
@@ -227,8 +217,6 @@ pub async fn page(State(state): State<AppState>, auth: Auth) -> Result<Response,
 
 #[derive(Debug, Deserialize)]
 pub struct PasswordForm {
-    #[serde(rename = "_csrf", default)]
-    csrf: String,
     #[serde(default)]
     current: String,
     #[serde(default)]
@@ -240,10 +228,9 @@ pub struct PasswordForm {
 pub async fn change_password(
     State(state): State<AppState>,
     auth: Auth,
-    Form(form): Form<PasswordForm>,
+    PageForm(form): PageForm<PasswordForm>,
 ) -> Result<Response, PageError> {
     state.authorize_write(&auth, Action::OwnAccount, None).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let user = auth.user.clone().ok_or(WebError::LoginRequired)?;
     let mut errors = FormErrors::new();
     let ok = state.store.verify_login(&user.email, &form.current, &auth.address, Utc::now()).await?;
@@ -275,8 +262,6 @@ pub async fn change_password(
 
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {
-    #[serde(rename = "_csrf", default)]
-    csrf: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -286,10 +271,9 @@ pub struct TokenForm {
 pub async fn create_token(
     State(state): State<AppState>,
     auth: Auth,
-    Form(form): Form<TokenForm>,
+    PageForm(form): PageForm<TokenForm>,
 ) -> Result<Response, PageError> {
     state.authorize_write(&auth, Action::OwnAccount, None).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let user = auth.user.clone().ok_or(WebError::LoginRequired)?;
     if user.must_change_password {
         return Err(WebError::MustChangePassword.into());
@@ -304,16 +288,9 @@ pub async fn create_token(
     account_page(&state, &auth, secret, "", FormErrors::new(), StatusCode::OK).await
 }
 
-pub async fn revoke_token(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(token): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, PageError> {
+pub async fn revoke_token(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Response, PageError> {
     state.authorize_write(&auth, Action::OwnAccount, None).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let user = auth.user.clone().ok_or(WebError::LoginRequired)?;
-    let id: i64 = token.parse().map_err(|_| WebError::NotFound(format!("le jeton « {token} » n'existe pas")))?;
     state.store.revoke_token(&auth.actor(Channel::Page), user.id, id).await?;
     account_page(
         &state,

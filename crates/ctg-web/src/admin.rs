@@ -1,10 +1,9 @@
 //! Administration: accounts, the GDPR register, a person's export and erasure, the whole history.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use ctg_domain::access::Action;
 use ctg_domain::format::datetime_short;
 use ctg_domain::Channel;
@@ -14,6 +13,7 @@ use serde::Deserialize;
 use crate::auth::Auth;
 use crate::edit::{history_csv, HistoryLine, HistoryPage, HistoryQuery};
 use crate::error::stale_message;
+use crate::extract::{Ids, PageForm, Version};
 use crate::views::{FormErrors, Nav};
 use crate::{AppState, PageError, WebError};
 
@@ -71,8 +71,6 @@ struct ActivityForm {
 
 #[derive(Debug, Deserialize)]
 pub struct ActivityInput {
-    #[serde(rename = "_csrf", default)]
-    csrf: String,
     #[serde(default)]
     version: String,
     #[serde(default)]
@@ -99,8 +97,7 @@ pub struct ActivityInput {
     mesures_de_securite: String,
 }
 
-async fn activity(state: &AppState, raw: &str) -> Result<ProcessingActivity, WebError> {
-    let id: i64 = raw.parse().map_err(|_| WebError::NotFound(format!("le traitement « {raw} » n'existe pas")))?;
+async fn activity(state: &AppState, id: i64) -> Result<ProcessingActivity, WebError> {
     state
         .store
         .processing_activities()
@@ -113,10 +110,10 @@ async fn activity(state: &AppState, raw: &str) -> Result<ProcessingActivity, Web
 pub async fn activity_form(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Html<String>, PageError> {
     state.authorize(&auth, Action::EditRegister, None).await?;
-    let activity = activity(&state, &id).await?;
+    let activity = activity(&state, id).await?;
     Ok(Html(
         ActivityForm { nav: Nav::of(&auth), activity, errors: FormErrors::new(), conflict: String::new() }.render()?,
     ))
@@ -125,15 +122,14 @@ pub async fn activity_form(
 pub async fn activity_save(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(i): Form<ActivityInput>,
+    Ids(id): Ids<i64>,
+    PageForm(i): PageForm<ActivityInput>,
 ) -> Result<Response, PageError> {
     state.authorize_write(&auth, Action::EditRegister, None).await?;
-    auth.check_csrf(Some(&i.csrf))?;
-    let current = activity(&state, &id).await?;
+    let current = activity(&state, id).await?;
     let edit = ProcessingActivity {
         id: current.id,
-        version: i.version.parse().unwrap_or(-1),
+        version: Version::parse(&i.version)?,
         name: i.nom,
         controller: i.responsable,
         dpo_contact: i.contact_dpd,
@@ -159,7 +155,7 @@ pub async fn activity_save(
     match state.store.update_processing_activity(&auth.actor(Channel::Page), &edit).await {
         Ok(_) => Ok(Redirect::to("/rgpd/registre").into_response()),
         Err(StoreError::Stale { what, last_change }) => {
-            let fresh = activity(&state, &id).await?;
+            let fresh = activity(&state, id).await?;
             let page = ActivityForm {
                 nav: Nav::of(&auth),
                 activity: ProcessingActivity { version: fresh.version, ..edit },
@@ -201,8 +197,6 @@ struct UsersPage {
 
 #[derive(Debug, Deserialize, Default)]
 pub struct UserInput {
-    #[serde(rename = "_csrf", default)]
-    csrf: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -271,10 +265,9 @@ pub async fn users(State(state): State<AppState>, auth: Auth) -> Result<Response
 pub async fn user_create(
     State(state): State<AppState>,
     auth: Auth,
-    Form(input): Form<UserInput>,
+    PageForm(input): PageForm<UserInput>,
 ) -> Result<Response, PageError> {
     state.authorize_write(&auth, Action::Administer, None).await?;
-    auth.check_csrf(Some(&input.csrf))?;
     let mut errors = FormErrors::new();
     if input.name.trim().is_empty() {
         errors.add("name", "le nom est obligatoire");
@@ -324,25 +317,17 @@ pub async fn user_create(
 
 #[derive(Debug, Deserialize)]
 pub struct ConfirmForm {
-    #[serde(rename = "_csrf", default)]
-    csrf: String,
     #[serde(default)]
     confirmation: String,
-}
-
-fn user_id(raw: &str) -> Result<i64, WebError> {
-    raw.parse().map_err(|_| WebError::NotFound(format!("le compte « {raw} » n'existe pas")))
 }
 
 pub async fn user_disable(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(form): Form<ConfirmForm>,
+    Ids(id): Ids<i64>,
+    PageForm(_form): PageForm<ConfirmForm>,
 ) -> Result<Response, PageError> {
     state.authorize_write(&auth, Action::Administer, None).await?;
-    auth.check_csrf(Some(&form.csrf))?;
-    let id = user_id(&id)?;
     if auth.user.as_ref().is_some_and(|u| u.id == id) {
         return Err(WebError::BadRequest("vous ne pouvez pas désactiver votre propre compte".into()).into());
     }
@@ -360,13 +345,8 @@ pub async fn user_disable(
     .await
 }
 
-pub async fn user_export(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+pub async fn user_export(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Response, PageError> {
     state.authorize(&auth, Action::Administer, None).await?;
-    let id = user_id(&id)?;
     let data = state.store.export_person(id).await?;
     let body = serde_json::to_vec_pretty(&data).map_err(|e| WebError::Internal(Box::new(e)))?;
     Ok((
@@ -382,12 +362,10 @@ pub async fn user_export(
 pub async fn user_erase(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(form): Form<ConfirmForm>,
+    Ids(id): Ids<i64>,
+    PageForm(form): PageForm<ConfirmForm>,
 ) -> Result<Response, PageError> {
     state.authorize_write(&auth, Action::Administer, None).await?;
-    auth.check_csrf(Some(&form.csrf))?;
-    let id = user_id(&id)?;
     if auth.user.as_ref().is_some_and(|u| u.id == id) {
         return Err(WebError::BadRequest("vous ne pouvez pas effacer votre propre compte".into()).into());
     }

@@ -3,118 +3,21 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::NaiveDate;
 use ctg_domain::{Change, CommunePopulations, Population, Siren, Total};
 use ctg_store::{ConventionDetail, ConventionRef, ConventionSummary};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use axum::http::HeaderMap;
 use ctg_domain::access::Action;
 use ctg_domain::{Channel, ConventionStatus};
 use serde::Deserialize;
 
-use crate::auth::{Auth, CSRF_HEADER};
-use crate::views::{convention_id, Territory};
+use crate::auth::Auth;
+use crate::extract::{ApiJson, Ids};
+use crate::views::Territory;
 use crate::{ApiError, AppState, WebError};
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", get(openapi))
-        .route("/epcis/{siren}", get(epci))
-        .route("/conventions", get(conventions))
-        .route("/conventions/{id}", get(convention).put(update_convention))
-        .route("/conventions/{id}/parties/{party}", axum::routing::put(update_party))
-        .route("/conventions/{id}/historique", get(history))
-        .route("/conventions/{id}/territoire", get(territory))
-        .route("/conventions/{id}/diagnostic", get(diagnostic))
-        .route("/types-equipement", get(crate::api_offer::types))
-        .route(
-            "/conventions/{id}/equipements",
-            get(crate::api_offer::facilities).post(crate::api_offer::create_facility),
-        )
-        .route(
-            "/conventions/{id}/equipements/{equipement}",
-            get(crate::api_offer::facility).put(crate::api_offer::update_facility),
-        )
-        .route("/conventions/{id}/couverture", get(crate::api_offer::coverage))
-        .route("/conventions/{id}/financements", get(crate::api_offer::funding).post(crate::api_offer::create_funding))
-        .route("/conventions/{id}/plan", get(crate::api_plan::plan))
-        .route("/conventions/{id}/plan/fiches", axum::routing::post(crate::api_plan::create_fiche))
-        .route("/conventions/{id}/plan/fiches/{fiche}", get(crate::api_plan::fiche).put(crate::api_plan::update_fiche))
-        .route(
-            "/conventions/{id}/plan/fiches/{fiche}/sous-actions",
-            axum::routing::post(crate::api_plan::create_sub_action),
-        )
-        .route("/conventions/{id}/plan/fiches/{fiche}/moyens", axum::routing::put(crate::api_plan::set_means))
-        .route("/conventions/{id}/plan/indicateurs", axum::routing::post(crate::api_plan::create_indicator))
-        .route(
-            "/conventions/{id}/plan/indicateurs/{indicateur}/valeurs",
-            axum::routing::post(crate::api_plan::add_value),
-        )
-        .route("/conventions/{id}/evaluation", get(crate::api_plan::evaluation))
-        .route("/conventions/{id}/plan/objectifs", axum::routing::post(crate::strategy::api_create))
-        .route("/conventions/{id}/plan/objectifs/{objectif}", axum::routing::put(crate::strategy::api_update))
-        .route(
-            "/conventions/{id}/instances",
-            get(crate::api_governance::bodies).post(crate::api_governance::create_body),
-        )
-        .route(
-            "/conventions/{id}/instances/{instance}/membres",
-            axum::routing::post(crate::api_governance::create_member),
-        )
-        .route(
-            "/conventions/{id}/instances/{instance}/seances",
-            get(crate::api_governance::meetings).post(crate::api_governance::create_meeting),
-        )
-        .route("/conventions/{id}/seances/{seance}", get(crate::api_governance::meeting))
-        .route(
-            "/conventions/{id}/seances/{seance}/ordre-du-jour",
-            axum::routing::put(crate::api_governance::set_agenda),
-        )
-        .route(
-            "/conventions/{id}/seances/{seance}/compte-rendu",
-            axum::routing::put(crate::api_governance::set_minutes),
-        )
-        .route(
-            "/conventions/{id}/seances/{seance}/presences",
-            axum::routing::put(crate::api_governance::set_attendance),
-        )
-        .route(
-            "/conventions/{id}/seances/{seance}/decisions",
-            axum::routing::post(crate::api_governance::create_decision),
-        )
-        .route("/conventions/{id}/decisions", get(crate::api_governance::open_decisions))
-        .route(
-            "/conventions/{id}/decisions/{decision}/cloture",
-            axum::routing::post(crate::api_governance::close_decision),
-        )
-        .route(
-            "/conventions/{id}/concertation",
-            get(crate::api_governance::concertation).post(crate::api_governance::create_event),
-        )
-        .route(
-            "/conventions/{id}/concertation/{evenement}/contributions",
-            axum::routing::post(crate::api_governance::create_contribution),
-        )
-        .route(
-            "/conventions/{id}/cooperation",
-            get(crate::api_governance::posts).post(crate::api_governance::create_post),
-        )
-        .route("/conventions/{id}/vie", get(crate::api_life::life))
-        .route("/conventions/{id}/parties/{partie}/signature", axum::routing::post(crate::api_life::sign_party))
-        .route("/conventions/{id}/avenants", axum::routing::post(crate::api_life::create_avenant))
-        .route(
-            "/conventions/{id}/avenants/{avenant}/signatures/{partie}",
-            axum::routing::post(crate::api_life::sign_avenant),
-        )
-        .route("/conventions/{id}/resiliation", axum::routing::post(crate::api_life::terminate))
-        .route("/conventions/{id}/textes/{cle}", get(crate::api_life::text_versions))
-        .route("/conventions/{id}/textes/{cle}/difference", get(crate::api_life::text_diff))
-        .route("/moi", get(me))
-}
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -125,26 +28,6 @@ pub fn router() -> Router<AppState> {
         license(name = "AGPL-3.0-or-later")
     ),
     servers((url = "/", description = "Ce serveur")),
-    paths(
-        epci, conventions, convention, update_convention, update_party, history, territory, diagnostic, me,
-        crate::api_offer::types, crate::api_offer::facilities, crate::api_offer::facility,
-        crate::api_offer::create_facility, crate::api_offer::update_facility, crate::api_offer::coverage,
-        crate::api_offer::funding, crate::api_offer::create_funding,
-        crate::api_plan::plan, crate::api_plan::fiche, crate::api_plan::create_fiche, crate::api_plan::update_fiche,
-        crate::api_plan::create_sub_action, crate::api_plan::set_means, crate::api_plan::create_indicator,
-        crate::api_plan::add_value, crate::api_plan::evaluation, crate::strategy::api_create,
-        crate::strategy::api_update,
-        crate::api_governance::bodies, crate::api_governance::create_body, crate::api_governance::create_member,
-        crate::api_governance::meetings, crate::api_governance::create_meeting, crate::api_governance::meeting,
-        crate::api_governance::set_attendance, crate::api_governance::set_agenda, crate::api_governance::set_minutes,
-        crate::api_governance::create_decision,
-        crate::api_governance::close_decision, crate::api_governance::open_decisions,
-        crate::api_governance::concertation, crate::api_governance::create_event,
-        crate::api_governance::create_contribution, crate::api_governance::posts, crate::api_governance::create_post,
-        crate::api_life::life, crate::api_life::sign_party, crate::api_life::create_avenant,
-        crate::api_life::sign_avenant, crate::api_life::terminate, crate::api_life::text_versions,
-        crate::api_life::text_diff
-    ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerSecurity)
 )]
@@ -177,8 +60,11 @@ impl utoipa::Modify for BearerSecurity {
     }
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// Ce document : la description OpenAPI 3.1 de l'API.
+#[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "Le document OpenAPI", body = Object)))]
+pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    Json(DOC.get_or_init(crate::routes::openapi).clone())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -232,7 +118,7 @@ pub struct EpciDto {
         (status = 404, description = "EPCI inconnu", body = crate::error::ErrorBody)
     )
 )]
-async fn epci(State(state): State<AppState>, Path(siren): Path<String>) -> Result<Json<EpciDto>, ApiError> {
+pub(crate) async fn epci(State(state): State<AppState>, Path(siren): Path<String>) -> Result<Json<EpciDto>, ApiError> {
     let siren = Siren::parse(&siren).map_err(|e| WebError::BadRequest(e.to_string()))?;
     let e = state.store.epci(&siren).await?;
     Ok(Json(EpciDto {
@@ -301,7 +187,10 @@ impl ConventionItemDto {
 
 /// Toutes les conventions, les plus récentes d'abord.
 #[utoipa::path(get, path = "/api/v1/conventions", responses((status = 200, body = Vec<ConventionItemDto>)))]
-async fn conventions(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec<ConventionItemDto>>, ApiError> {
+pub(crate) async fn conventions(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<Vec<ConventionItemDto>>, ApiError> {
     let today = state.today();
     let terminations = state.store.termination_dates().await?;
     let mut out = Vec::new();
@@ -467,28 +356,21 @@ impl ConventionDto {
     params(("id" = i64, Path, description = "Numéro de la convention")),
     responses((status = 200, body = ConventionDto), (status = 404, body = crate::error::ErrorBody))
 )]
-async fn convention(
+pub(crate) async fn convention(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Json<ConventionDto>, ApiError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let c = state.store.convention(id).await?;
     let terminated = state.store.termination_dates().await?.get(&id).copied();
     Ok(Json(ConventionDto::new(&c, state.today(), terminated)))
 }
 
-/// A write through the API: the right, then the CSRF token when the session cookie is used.
-pub(crate) async fn authorize_write(
-    state: &AppState,
-    auth: &Auth,
-    headers: &HeaderMap,
-    action: Action,
-    id: i64,
-) -> Result<(), WebError> {
-    state.authorize_write(auth, action, Some(id)).await?;
-    auth.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
+/// A write through the API on the convention `id` (the CSRF token of a session was checked by the
+/// guard of the route table).
+pub(crate) async fn authorize_write(state: &AppState, auth: &Auth, action: Action, id: i64) -> Result<(), WebError> {
+    state.authorize_write(auth, action, Some(id)).await
 }
 
 /// What may change of a convention; `version` is the one read (see `GET`). A `PUT` replaces these
@@ -535,16 +417,13 @@ pub struct VersionDto {
         (status = 409, description = "Version dépassée : quelqu'un d'autre a modifié la convention", body = crate::error::ErrorBody)
     )
 )]
-async fn update_convention(
+pub(crate) async fn update_convention(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Result<Json<ConventionEditDto>, axum::extract::rejection::JsonRejection>,
+    Ids(id): Ids<i64>,
+    ApiJson(body): ApiJson<ConventionEditDto>,
 ) -> Result<Json<VersionDto>, ApiError> {
-    let id = convention_id(&id)?;
-    authorize_write(&state, &auth, &headers, Action::EditConvention, id).await?;
-    let Json(body) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::EditConvention, id).await?;
     let status = ConventionStatus::parse(&body.statut).map_err(|e| WebError::BadRequest(e.to_string()))?;
     let edit = ctg_store::ConventionEdit {
         title: body.titre,
@@ -598,23 +477,19 @@ fn required_nullable_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Opti
         (status = 409, body = crate::error::ErrorBody)
     )
 )]
-async fn update_party(
+pub(crate) async fn update_party(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, party)): Path<(String, String)>,
-    body: Result<Json<PartieEditDto>, axum::extract::rejection::JsonRejection>,
+    Ids((id, party_id)): Ids<(i64, i64)>,
+    ApiJson(body): ApiJson<PartieEditDto>,
 ) -> Result<Json<VersionDto>, ApiError> {
-    let id = convention_id(&id)?;
-    let party_id: i64 = party.parse().map_err(|_| WebError::NotFound(format!("la partie « {party} » n'existe pas")))?;
     let c = state.store.convention(id).await?;
     let entry = c
         .parties
         .iter()
         .find(|p| p.id == party_id)
         .ok_or_else(|| WebError::NotFound(format!("la partie n° {party_id} de cette convention n'existe pas")))?;
-    authorize_write(&state, &auth, &headers, Action::EditParty { organisation_id: entry.organisation_id }, id).await?;
-    let Json(body) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::EditParty { organisation_id: entry.organisation_id }, id).await?;
     let edit = ctg_store::PartyEdit {
         signatory: body.signataire,
         signatory_title: body.qualite,
@@ -624,15 +499,6 @@ async fn update_party(
     };
     let version = state.store.update_party(&auth.actor(Channel::Api), id, party_id, body.version, &edit).await?;
     Ok(Json(VersionDto { version }))
-}
-
-#[allow(clippy::needless_pass_by_value)] // used as `map_err(json_rejection)`
-pub(crate) fn json_rejection(e: axum::extract::rejection::JsonRejection) -> WebError {
-    let text = e.body_text();
-    // axum says « Failed to deserialize the JSON body into the target type: <serde message> at line… ».
-    let detail = text.rsplit(": ").next().unwrap_or(&text);
-    let detail = detail.split(" at line ").next().unwrap_or(detail);
-    WebError::BadRequest(format!("corps JSON invalide : {}", ctg_domain::format::french_serde_message(detail)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -661,12 +527,11 @@ pub struct HistoriqueDto {
     security(("jeton" = []), ("session" = [])),
     responses((status = 200, body = Vec<HistoriqueDto>), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
 )]
-async fn history(
+pub(crate) async fn history(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Json<Vec<HistoriqueDto>>, ApiError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewHistory, Some(id)).await?;
     let entries =
         state.store.history(&ctg_store::HistoryFilter { convention_id: Some(id), ..Default::default() }).await?;
@@ -706,7 +571,7 @@ pub struct MoiDto {
     security(("jeton" = []), ("session" = [])),
     responses((status = 200, body = MoiDto), (status = 401, body = crate::error::ErrorBody))
 )]
-async fn me(auth: Auth) -> Result<Json<MoiDto>, ApiError> {
+pub(crate) async fn me(auth: Auth) -> Result<Json<MoiDto>, ApiError> {
     let u = auth.user.as_ref().ok_or(WebError::LoginRequired)?;
     Ok(Json(MoiDto {
         id: u.id,
@@ -783,8 +648,11 @@ pub struct TerritoireDto {
     params(("id" = i64, Path, description = "Numéro de la convention")),
     responses((status = 200, body = TerritoireDto), (status = 404, body = crate::error::ErrorBody))
 )]
-async fn territory(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let id = convention_id(&id)?;
+pub(crate) async fn territory(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids(id): Ids<i64>,
+) -> Result<Response, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     // The response depends only on the territory's data: computed once per revision of it.
     let revision = state.store.territory_revision().await?;
@@ -895,13 +763,12 @@ pub struct DiagnosticDto {
     ),
     responses((status = 200, body = DiagnosticDto), (status = 404, body = crate::error::ErrorBody))
 )]
-async fn diagnostic(
+pub(crate) async fn diagnostic(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     axum::extract::Query(q): axum::extract::Query<crate::pages::DiagnosticQuery>,
 ) -> Result<Json<DiagnosticDto>, ApiError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let d = crate::views::Diagnostic::load(&state, id, auth.user.is_none(), q.commune.as_deref()).await?;
     Ok(Json(DiagnosticDto {

@@ -4,8 +4,8 @@
 //! Member names, attendance, minutes and post holders are personal data: they are given only to the
 //! people with a role in the convention (`null` otherwise). Every write is the coordination's.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
 use ctg_domain::access::Action;
@@ -18,14 +18,11 @@ use ctg_domain::{Body, BodyKind, Channel, InseeCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{authorize_write, json_rejection, VersionDto};
+use crate::api::{authorize_write, VersionDto};
 use crate::auth::Auth;
+use crate::extract::{ApiJson, Ids};
 use crate::governance::parse_time;
-use crate::views::convention_id;
-use crate::views::parse_id;
 use crate::{ApiError, AppState, WebError};
-
-type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
 /// The id of what was created.
 #[derive(Debug, Serialize, ToSchema)]
@@ -89,9 +86,8 @@ pub struct InstanceGouvernanceDto {
 pub async fn bodies(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Json<Vec<InstanceGouvernanceDto>>, ApiError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let names = sees_personal_data(&state, &auth, id).await;
     let today = state.today();
@@ -156,13 +152,10 @@ pub struct InstanceSaisieDto {
 pub async fn create_body(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: JsonBody<InstanceSaisieDto>,
+    Ids(id): Ids<i64>,
+    ApiJson(b): ApiJson<InstanceSaisieDto>,
 ) -> Result<(StatusCode, Json<CreeDto>), ApiError> {
-    let id = convention_id(&id)?;
-    authorize_write(&state, &auth, &headers, Action::ManageGovernance, id).await?;
-    let Json(b) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::ManageGovernance, id).await?;
     let new = Body { kind: BodyKind::parse(&b.nature).map_err(bad)?, name: b.nom, description: b.description };
     Ok(created(state.store.add_body(&auth.actor(Channel::Api), id, &new).await?))
 }
@@ -201,14 +194,10 @@ pub struct MembreSaisieDto {
 pub async fn create_member(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, bid)): Path<(String, String)>,
-    body: JsonBody<MembreSaisieDto>,
+    Ids((id, bid)): Ids<(i64, i64)>,
+    ApiJson(m): ApiJson<MembreSaisieDto>,
 ) -> Result<(StatusCode, Json<CreeDto>), ApiError> {
-    let id = convention_id(&id)?;
-    let bid = parse_id(&bid, "l'instance")?;
-    authorize_write(&state, &auth, &headers, Action::ManageGovernance, id).await?;
-    let Json(m) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::ManageGovernance, id).await?;
     let member = NewMember {
         name: m.nom,
         organisation: m.organisation,
@@ -365,10 +354,8 @@ impl SeanceDto {
 pub async fn meetings(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, bid)): Path<(String, String)>,
+    Ids((id, bid)): Ids<(i64, i64)>,
 ) -> Result<Json<Vec<SeanceDto>>, ApiError> {
-    let id = convention_id(&id)?;
-    let bid = parse_id(&bid, "l'instance")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     state.store.body(id, bid).await?;
     let personal = sees_personal_data(&state, &auth, id).await;
@@ -409,14 +396,10 @@ pub struct SeanceSaisieDto {
 pub async fn create_meeting(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, bid)): Path<(String, String)>,
-    body: JsonBody<SeanceSaisieDto>,
+    Ids((id, bid)): Ids<(i64, i64)>,
+    ApiJson(s): ApiJson<SeanceSaisieDto>,
 ) -> Result<(StatusCode, Json<CreeDto>), ApiError> {
-    let id = convention_id(&id)?;
-    let bid = parse_id(&bid, "l'instance")?;
-    authorize_write(&state, &auth, &headers, Action::ManageGovernance, id).await?;
-    let Json(s) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::ManageGovernance, id).await?;
     let time = |raw: &str, field: &str| {
         parse_time(raw).ok_or_else(|| bad(format!("{field} : heure invalide « {raw} » (HH:MM attendu)")))
     };
@@ -442,10 +425,8 @@ pub async fn create_meeting(
 pub async fn meeting(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, mid)): Path<(String, String)>,
+    Ids((id, mid)): Ids<(i64, i64)>,
 ) -> Result<Json<SeanceDto>, ApiError> {
-    let id = convention_id(&id)?;
-    let mid = parse_id(&mid, "la séance")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let personal = sees_personal_data(&state, &auth, id).await;
     Ok(Json(SeanceDto::of(&state.store.meeting(id, mid).await?, personal)))
@@ -490,14 +471,10 @@ pub struct PresencesSaisieDto {
 pub async fn set_attendance(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, mid)): Path<(String, String)>,
-    body: JsonBody<PresencesSaisieDto>,
+    Ids((id, mid)): Ids<(i64, i64)>,
+    ApiJson(p): ApiJson<PresencesSaisieDto>,
 ) -> Result<Json<VersionDto>, ApiError> {
-    let id = convention_id(&id)?;
-    let mid = parse_id(&mid, "la séance")?;
-    authorize_write(&state, &auth, &headers, Action::ManageGovernance, id).await?;
-    let Json(p) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::ManageGovernance, id).await?;
     let list = p
         .presences
         .into_iter()
@@ -552,15 +529,11 @@ pub struct OrdreDuJourSaisieDto {
 pub async fn set_agenda(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, mid)): Path<(String, String)>,
-    body: JsonBody<OrdreDuJourSaisieDto>,
+    Ids((id, mid)): Ids<(i64, i64)>,
+    ApiJson(b): ApiJson<OrdreDuJourSaisieDto>,
 ) -> Result<Json<VersionDto>, ApiError> {
     use ctg_domain::governance::{AgendaItem, AgendaLink};
-    let id = convention_id(&id)?;
-    let mid = parse_id(&mid, "la séance")?;
-    authorize_write(&state, &auth, &headers, Action::ManageGovernance, id).await?;
-    let Json(b) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::ManageGovernance, id).await?;
     let items: Vec<AgendaItem> = b
         .points
         .into_iter()
@@ -606,14 +579,10 @@ pub struct CompteRenduSaisieDto {
 pub async fn set_minutes(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, mid)): Path<(String, String)>,
-    body: JsonBody<CompteRenduSaisieDto>,
+    Ids((id, mid)): Ids<(i64, i64)>,
+    ApiJson(b): ApiJson<CompteRenduSaisieDto>,
 ) -> Result<Json<VersionDto>, ApiError> {
-    let id = convention_id(&id)?;
-    let mid = parse_id(&mid, "la séance")?;
-    authorize_write(&state, &auth, &headers, Action::ManageGovernance, id).await?;
-    let Json(b) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::ManageGovernance, id).await?;
     let version =
         state.store.set_minutes(&auth.actor(Channel::Api), id, mid, b.version, b.compte_rendu.as_deref()).await?;
     Ok(Json(VersionDto { version }))
@@ -651,14 +620,10 @@ pub struct DecisionSaisieDto {
 pub async fn create_decision(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, mid)): Path<(String, String)>,
-    body: JsonBody<DecisionSaisieDto>,
+    Ids((id, mid)): Ids<(i64, i64)>,
+    ApiJson(d): ApiJson<DecisionSaisieDto>,
 ) -> Result<(StatusCode, Json<CreeDto>), ApiError> {
-    let id = convention_id(&id)?;
-    let mid = parse_id(&mid, "la séance")?;
-    authorize_write(&state, &auth, &headers, Action::ManageGovernance, id).await?;
-    let Json(d) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::ManageGovernance, id).await?;
     let decision = NewDecision { text: d.texte, fiches: d.fiches, follow_up: d.suivi_par, due: d.echeance };
     Ok(created(state.store.add_decision(&auth.actor(Channel::Api), id, mid, decision).await?))
 }
@@ -692,14 +657,10 @@ pub struct ClotureSaisieDto {
 pub async fn close_decision(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, did)): Path<(String, String)>,
-    body: JsonBody<ClotureSaisieDto>,
+    Ids((id, did)): Ids<(i64, i64)>,
+    ApiJson(c): ApiJson<ClotureSaisieDto>,
 ) -> Result<Json<VersionDto>, ApiError> {
-    let id = convention_id(&id)?;
-    let did = parse_id(&did, "la décision")?;
-    authorize_write(&state, &auth, &headers, Action::ManageGovernance, id).await?;
-    let Json(c) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::ManageGovernance, id).await?;
     let day = c.date.unwrap_or_else(|| state.today());
     let version = state.store.close_decision(&auth.actor(Channel::Api), id, did, c.version, day).await?;
     Ok(Json(VersionDto { version }))
@@ -728,9 +689,8 @@ pub struct DecisionOuverteDto {
 pub async fn open_decisions(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Json<Vec<DecisionOuverteDto>>, ApiError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     Ok(Json(
         state
@@ -913,9 +873,8 @@ fn event_dto(e: &ConcertationEvent) -> EvenementConcertationDto {
 pub async fn concertation(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Json<ConcertationDto>, ApiError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let events = state.store.concertation(id).await?;
     Ok(Json(ConcertationDto {
@@ -974,13 +933,10 @@ pub struct EvenementSaisieDto {
 pub async fn create_event(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: JsonBody<EvenementSaisieDto>,
+    Ids(id): Ids<i64>,
+    ApiJson(e): ApiJson<EvenementSaisieDto>,
 ) -> Result<(StatusCode, Json<CreeDto>), ApiError> {
-    let id = convention_id(&id)?;
-    authorize_write(&state, &auth, &headers, Action::ManageGovernance, id).await?;
-    let Json(e) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::ManageGovernance, id).await?;
     let p = e.participants;
     let event = NewConcertationEvent {
         kind: ConcertationKind::parse(&e.nature).map_err(bad)?,
@@ -1042,14 +998,10 @@ pub struct ContributionSaisieDto {
 pub async fn create_contribution(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, eid)): Path<(String, String)>,
-    body: JsonBody<ContributionSaisieDto>,
+    Ids((id, eid)): Ids<(i64, i64)>,
+    ApiJson(c): ApiJson<ContributionSaisieDto>,
 ) -> Result<(StatusCode, Json<CreeDto>), ApiError> {
-    let id = convention_id(&id)?;
-    let eid = parse_id(&eid, "l'événement")?;
-    authorize_write(&state, &auth, &headers, Action::ManageGovernance, id).await?;
-    let Json(c) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::ManageGovernance, id).await?;
     let contribution = NewContribution {
         text: c.texte,
         author: c.auteur.as_deref().map(ParticipantCategory::parse).transpose().map_err(bad)?,
@@ -1094,9 +1046,8 @@ pub struct PosteDto {
 pub async fn posts(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Json<Vec<PosteDto>>, ApiError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let names = sees_personal_data(&state, &auth, id).await;
     let today = state.today();
@@ -1163,13 +1114,10 @@ pub struct PosteSaisieDto {
 pub async fn create_post(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: JsonBody<PosteSaisieDto>,
+    Ids(id): Ids<i64>,
+    ApiJson(p): ApiJson<PosteSaisieDto>,
 ) -> Result<(StatusCode, Json<CreeDto>), ApiError> {
-    let id = convention_id(&id)?;
-    authorize_write(&state, &auth, &headers, Action::ManageGovernance, id).await?;
-    let Json(p) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::ManageGovernance, id).await?;
     let post = NewPost {
         person: p.personne,
         employer: p.employeur,

@@ -1,8 +1,8 @@
 //! The life of the convention in the JSON API: status and next milestone, signatures, avenants, text
 //! versions and their differences, termination.
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
 use ctg_domain::access::Action;
@@ -12,12 +12,10 @@ use ctg_store::{NewAvenant, Termination};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{authorize_write, json_rejection};
+use crate::api::authorize_write;
 use crate::auth::Auth;
-use crate::views::convention_id;
+use crate::extract::{ApiJson, Ids};
 use crate::{ApiError, AppState, WebError};
-
-type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignaturePartieDto {
@@ -111,8 +109,7 @@ pub struct VieDto {
     params(("id" = i64, Path, description = "Numéro de la convention")),
     responses((status = 200, body = VieDto), (status = 404, body = crate::error::ErrorBody))
 )]
-pub async fn life(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Json<VieDto>, ApiError> {
-    let id = convention_id(&id)?;
+pub async fn life(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Json<VieDto>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let l = state.store.life(id, state.today()).await?;
     Ok(Json(VieDto {
@@ -187,16 +184,6 @@ pub async fn life(State(state): State<AppState>, auth: Auth, Path(id): Path<Stri
     }))
 }
 
-async fn party_org(state: &AppState, id: i64, party: &str) -> Result<(i64, i64), WebError> {
-    let party = crate::views::parse_id(party, "la partie")?;
-    let c = state.store.convention(id).await?;
-    c.parties
-        .iter()
-        .find(|p| p.id == party)
-        .map(|p| (party, p.organisation_id))
-        .ok_or_else(|| WebError::NotFound(format!("la partie n° {party} de cette convention")))
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignatureSaisieDto {
@@ -217,14 +204,11 @@ pub struct SignatureSaisieDto {
 pub async fn sign_party(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, party)): Path<(String, String)>,
-    body: JsonBody<SignatureSaisieDto>,
+    Ids((id, party)): Ids<(i64, i64)>,
+    ApiJson(b): ApiJson<SignatureSaisieDto>,
 ) -> Result<StatusCode, ApiError> {
-    let id = convention_id(&id)?;
-    let (party, org) = party_org(&state, id, &party).await?;
-    authorize_write(&state, &auth, &headers, Action::EditParty { organisation_id: org }, id).await?;
-    let Json(b) = body.map_err(json_rejection)?;
+    let org = crate::life::party_org(&state, id, party).await?;
+    authorize_write(&state, &auth, Action::EditParty { organisation_id: org }, id).await?;
     state
         .store
         .sign_party(&auth.actor(Channel::Api), id, party, b.date, b.deliberation.trim(), b.date_deliberation)
@@ -252,13 +236,10 @@ pub struct AvenantSaisieDto {
 pub async fn create_avenant(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: JsonBody<AvenantSaisieDto>,
+    Ids(id): Ids<i64>,
+    ApiJson(b): ApiJson<AvenantSaisieDto>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let id = convention_id(&id)?;
-    authorize_write(&state, &auth, &headers, Action::EditConvention, id).await?;
-    let Json(b) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::EditConvention, id).await?;
     let changes = b
         .modifications
         .iter()
@@ -293,15 +274,11 @@ pub struct DateSaisieDto {
 pub async fn sign_avenant(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, avenant, party)): Path<(String, String, String)>,
-    body: JsonBody<DateSaisieDto>,
+    Ids((id, avenant, party)): Ids<(i64, i64, i64)>,
+    ApiJson(b): ApiJson<DateSaisieDto>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let id = convention_id(&id)?;
-    let avenant = crate::views::parse_id(&avenant, "l'avenant")?;
-    let (party, org) = party_org(&state, id, &party).await?;
-    authorize_write(&state, &auth, &headers, Action::EditParty { organisation_id: org }, id).await?;
-    let Json(b) = body.map_err(json_rejection)?;
+    let org = crate::life::party_org(&state, id, party).await?;
+    authorize_write(&state, &auth, Action::EditParty { organisation_id: org }, id).await?;
     let in_force = state.store.sign_avenant(&auth.actor(Channel::Api), id, avenant, party, b.date).await?;
     Ok(Json(serde_json::json!({ "en_vigueur_depuis": in_force })))
 }
@@ -329,13 +306,10 @@ pub struct ResiliationSaisieDto {
 pub async fn terminate(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: JsonBody<ResiliationSaisieDto>,
+    Ids(id): Ids<i64>,
+    ApiJson(b): ApiJson<ResiliationSaisieDto>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let id = convention_id(&id)?;
-    authorize_write(&state, &auth, &headers, Action::EditConvention, id).await?;
-    let Json(b) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::EditConvention, id).await?;
     let ground = TerminationGround::parse(&b.motif).map_err(|e| WebError::BadRequest(e.to_string()))?;
     let t = Termination {
         ground,
@@ -367,9 +341,8 @@ pub struct VersionTexteDto {
 pub async fn text_versions(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, key)): Path<(String, String)>,
+    Ids((id, key)): Ids<(i64, String)>,
 ) -> Result<Json<Vec<VersionTexteDto>>, ApiError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let versions = state.store.text_versions(id, &key).await?;
     if versions.is_empty() {
@@ -420,10 +393,9 @@ pub struct LigneDto {
 pub async fn text_diff(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, key)): Path<(String, String)>,
+    Ids((id, key)): Ids<(i64, String)>,
     Query(q): Query<DiffParams>,
 ) -> Result<Json<Vec<LigneDto>>, ApiError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let versions = state.store.text_versions(id, &key).await?;
     let find = |n: i64| {

@@ -1,7 +1,7 @@
 //! The offer of services in the JSON API: facilities, coverage, funding lines, the catalogue of types.
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
 use ctg_domain::access::Action;
@@ -10,10 +10,11 @@ use ctg_domain::{Channel, InseeCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{authorize_write, json_rejection, VersionDto};
+use crate::api::{authorize_write, VersionDto};
 use crate::auth::Auth;
+use crate::extract::{ApiJson, Ids};
 use crate::offer::{CoverageView, FacilityFilter, Offer, Shown};
-use crate::views::{convention_id, parse_id};
+
 use crate::{ApiError, AppState, WebError};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -169,10 +170,9 @@ impl EquipementSaisieDto {
 pub async fn facilities(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     Query(filter): Query<FacilityFilter>,
 ) -> Result<Json<Vec<EquipementDto>>, ApiError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let offer = Offer::load(&state, id).await?;
     Ok(Json(offer.facilities.iter().filter(|f| filter.keeps(f)).map(|f| EquipementDto::of(&offer, f)).collect()))
@@ -188,11 +188,9 @@ pub async fn facilities(
 pub async fn facility(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, fid)): Path<(String, String)>,
+    Ids((id, fid)): Ids<(i64, i64)>,
 ) -> Result<Json<EquipementDto>, ApiError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let fid = parse_id(&fid, "l'équipement")?;
     let offer = Offer::load(&state, id).await?;
     let f = offer.facilities.iter().find(|f| f.id == fid).ok_or_else(|| {
         WebError::NotFound(format!("l'équipement n° {fid} n'est pas sur le territoire de cette convention"))
@@ -217,13 +215,10 @@ pub async fn facility(
 pub async fn create_facility(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Result<Json<EquipementSaisieDto>, axum::extract::rejection::JsonRejection>,
+    Ids(id): Ids<i64>,
+    ApiJson(body): ApiJson<EquipementSaisieDto>,
 ) -> Result<(StatusCode, Json<EquipementDto>), ApiError> {
-    let id = convention_id(&id)?;
-    authorize_write(&state, &auth, &headers, Action::EditOffer, id).await?;
-    let Json(body) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::EditOffer, id).await?;
     let new = body.to_new()?;
     let offer = Offer::load(&state, id).await?;
     if !offer.epci.communes.iter().any(|c| c.code == new.commune) {
@@ -259,14 +254,10 @@ pub async fn create_facility(
 pub async fn update_facility(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, fid)): Path<(String, String)>,
-    body: Result<Json<EquipementSaisieDto>, axum::extract::rejection::JsonRejection>,
+    Ids((id, fid)): Ids<(i64, i64)>,
+    ApiJson(body): ApiJson<EquipementSaisieDto>,
 ) -> Result<Json<VersionDto>, ApiError> {
-    let id = convention_id(&id)?;
-    authorize_write(&state, &auth, &headers, Action::EditOffer, id).await?;
-    let fid = parse_id(&fid, "l'équipement")?;
-    let Json(body) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::EditOffer, id).await?;
     let version =
         body.version.ok_or_else(|| WebError::BadRequest("« version » est obligatoire pour modifier".into()))?;
     let new = body.to_new()?;
@@ -351,10 +342,9 @@ pub struct CoverageParams {
 pub async fn coverage(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     Query(q): Query<CoverageParams>,
 ) -> Result<Json<CouvertureDto>, ApiError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let offer = Offer::load(&state, id).await?;
     let type_code = q.type_code.filter(|t| !t.is_empty()).unwrap_or_else(|| "rpe".into());
@@ -436,9 +426,8 @@ pub struct FinancementsDto {
 pub async fn funding(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Json<FinancementsDto>, ApiError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let lines = state.store.funding(id).await?;
     let t = funding_totals(lines.iter().map(|l| &l.data));
@@ -496,13 +485,10 @@ pub struct FinancementSaisieDto {
 pub async fn create_funding(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Result<Json<FinancementSaisieDto>, axum::extract::rejection::JsonRejection>,
+    Ids(id): Ids<i64>,
+    ApiJson(b): ApiJson<FinancementSaisieDto>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let id = convention_id(&id)?;
-    authorize_write(&state, &auth, &headers, Action::EditFunding, id).await?;
-    let Json(b) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::EditFunding, id).await?;
     if let Some(fid) = b.equipement {
         let offer = Offer::load(&state, id).await?;
         if !offer.facilities.iter().any(|f| f.id == fid) {

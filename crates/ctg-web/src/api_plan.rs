@@ -1,8 +1,8 @@
 //! The action plan in the JSON API: the tree with its progress, the fiches, sub-actions, means,
 //! indicators and their values, the lateness list and the evaluation.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
 use ctg_domain::access::Action;
@@ -11,13 +11,12 @@ use ctg_domain::{Channel, InseeCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{authorize_write, json_rejection, VersionDto};
+use crate::api::{authorize_write, VersionDto};
 use crate::auth::Auth;
+use crate::extract::{ApiJson, Ids};
 use crate::plan::PlanView;
-use crate::views::{convention_id, parse_id};
-use crate::{ApiError, AppState, WebError};
 
-type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+use crate::{ApiError, AppState, WebError};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SousActionDto {
@@ -222,12 +221,7 @@ fn indicator_dto(v: &PlanView, i: &ctg_store::IndicatorRecord) -> IndicateurPlan
     params(("id" = i64, Path, description = "Numéro de la convention")),
     responses((status = 200, body = PlanDto), (status = 404, body = crate::error::ErrorBody))
 )]
-pub async fn plan(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Json<PlanDto>, ApiError> {
-    let id = convention_id(&id)?;
+pub async fn plan(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Json<PlanDto>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     Ok(Json(PlanDto {
@@ -285,11 +279,9 @@ pub async fn plan(
 pub async fn fiche(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, fid)): Path<(String, String)>,
+    Ids((id, fid)): Ids<(i64, i64)>,
 ) -> Result<Json<FicheDto>, ApiError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let fid = parse_id(&fid, "la fiche")?;
     let v = PlanView::load(&state, id).await?;
     let f =
         v.plan.fiches.iter().find(|f| f.id == fid).ok_or_else(|| WebError::NotFound(format!("la fiche n° {fid}")))?;
@@ -386,29 +378,20 @@ impl FicheSaisieDto {
 pub async fn create_fiche(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: JsonBody<FicheSaisieDto>,
+    Ids(id): Ids<i64>,
+    ApiJson(body): ApiJson<FicheSaisieDto>,
 ) -> Result<(StatusCode, Json<FicheDto>), ApiError> {
-    let id = convention_id(&id)?;
-    authorize_write(&state, &auth, &headers, Action::EditPlan, id).await?;
-    let Json(body) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::EditPlan, id).await?;
     let fid = state.store.create_fiche(&auth.actor(Channel::Api), id, body.to_new()?).await?;
     let v = PlanView::load(&state, id).await?;
     let f = v.plan.fiches.iter().find(|f| f.id == fid).ok_or_else(|| WebError::NotFound("la fiche créée".into()))?;
     Ok((StatusCode::CREATED, Json(fiche_dto(&v, f))))
 }
 
-async fn authorize_report(
-    state: &AppState,
-    auth: &Auth,
-    headers: &HeaderMap,
-    id: i64,
-    fid: i64,
-) -> Result<(), WebError> {
+async fn authorize_report(state: &AppState, auth: &Auth, id: i64, fid: i64) -> Result<(), WebError> {
     let f = state.store.fiche(id, fid).await?;
     let pilot = state.store.organisation_named(&f.fiche.pilot_organisation).await.ok();
-    authorize_write(state, auth, headers, Action::ReportFiche { pilot_organisation_id: pilot }, id).await
+    authorize_write(state, auth, Action::ReportFiche { pilot_organisation_id: pilot }, id).await
 }
 
 /// Remplace une fiche action, à partir de la version lue.
@@ -423,15 +406,11 @@ async fn authorize_report(
 pub async fn update_fiche(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, fid)): Path<(String, String)>,
-    body: JsonBody<FicheSaisieDto>,
+    Ids((id, fid)): Ids<(i64, i64)>,
+    ApiJson(body): ApiJson<FicheSaisieDto>,
 ) -> Result<Json<VersionDto>, ApiError> {
-    let id = convention_id(&id)?;
-    let fid = parse_id(&fid, "la fiche")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    authorize_report(&state, &auth, &headers, id, fid).await?;
-    let Json(body) = body.map_err(json_rejection)?;
+    authorize_report(&state, &auth, id, fid).await?;
     let version =
         body.version.ok_or_else(|| WebError::BadRequest("« version » est obligatoire pour modifier".into()))?;
     // The pilot's contributors report the status; the rest of the fiche is the coordination's.
@@ -474,15 +453,11 @@ pub struct SousActionSaisieDto {
 pub async fn create_sub_action(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, fid)): Path<(String, String)>,
-    body: JsonBody<SousActionSaisieDto>,
+    Ids((id, fid)): Ids<(i64, i64)>,
+    ApiJson(b): ApiJson<SousActionSaisieDto>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let id = convention_id(&id)?;
-    let fid = parse_id(&fid, "la fiche")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    authorize_report(&state, &auth, &headers, id, fid).await?;
-    let Json(b) = body.map_err(json_rejection)?;
+    authorize_report(&state, &auth, id, fid).await?;
     let status = match b.statut.as_deref() {
         None | Some("") => FicheStatus::Upcoming,
         Some(s) => {
@@ -507,15 +482,11 @@ pub async fn create_sub_action(
 pub async fn set_means(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, fid)): Path<(String, String)>,
-    body: JsonBody<Vec<MoyenDto>>,
+    Ids((id, fid)): Ids<(i64, i64)>,
+    ApiJson(b): ApiJson<Vec<MoyenDto>>,
 ) -> Result<StatusCode, ApiError> {
-    let id = convention_id(&id)?;
-    let fid = parse_id(&fid, "la fiche")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    authorize_report(&state, &auth, &headers, id, fid).await?;
-    let Json(b) = body.map_err(json_rejection)?;
+    authorize_report(&state, &auth, id, fid).await?;
     let means = b.iter().map(MoyenDto::to_means).collect::<Result<Vec<_>, _>>()?;
     state.store.set_means(&auth.actor(Channel::Api), id, fid, &means).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -543,13 +514,10 @@ pub struct IndicateurSaisieDto {
 pub async fn create_indicator(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: JsonBody<IndicateurSaisieDto>,
+    Ids(id): Ids<i64>,
+    ApiJson(b): ApiJson<IndicateurSaisieDto>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let id = convention_id(&id)?;
-    authorize_write(&state, &auth, &headers, Action::EditPlan, id).await?;
-    let Json(b) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::EditPlan, id).await?;
     let iid = state.store.create_indicator(&auth.actor(Channel::Api), id, b.fiche, &b.definition).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": iid }))))
 }
@@ -584,12 +552,9 @@ pub struct ValeurSaisieDto {
 pub async fn add_value(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, iid)): Path<(String, String)>,
-    body: JsonBody<ValeurSaisieDto>,
+    Ids((id, iid)): Ids<(i64, i64)>,
+    ApiJson(b): ApiJson<ValeurSaisieDto>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let id = convention_id(&id)?;
-    let iid = parse_id(&iid, "l'indicateur")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let plan = state.store.plan(id).await?;
     let i = plan
@@ -598,10 +563,9 @@ pub async fn add_value(
         .find(|i| i.id == iid)
         .ok_or_else(|| WebError::NotFound(format!("l'indicateur n° {iid} de cette convention")))?;
     match i.fiche_id {
-        Some(fid) => authorize_report(&state, &auth, &headers, id, fid).await?,
-        None => authorize_write(&state, &auth, &headers, Action::EditPlan, id).await?,
+        Some(fid) => authorize_report(&state, &auth, id, fid).await?,
+        None => authorize_write(&state, &auth, Action::EditPlan, id).await?,
     }
-    let Json(b) = body.map_err(json_rejection)?;
     let value = IndicatorValue {
         period: b.periode,
         number: b.valeur,
@@ -641,10 +605,9 @@ pub struct BilanDto {
 pub async fn evaluation(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     axum::extract::Query(q): axum::extract::Query<crate::plan_io::EvaluationQuery>,
 ) -> Result<Json<Vec<BilanDto>>, ApiError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let year = crate::plan_io::parse_year(q.annee.as_deref())?;
     let v = PlanView::load(&state, id).await?;

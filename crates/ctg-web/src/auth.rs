@@ -87,20 +87,6 @@ impl Auth {
             None => Actor { user_id: None, label: "anonyme".into(), channel },
         }
     }
-
-    /// Checks the CSRF token sent with a form or in the `X-CSRF-Token` header.
-    pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), WebError> {
-        if self.via_token {
-            return Ok(());
-        }
-        match (&self.csrf, sent) {
-            (Some(expected), Some(sent)) if constant_time_eq(expected.as_bytes(), sent.as_bytes()) => Ok(()),
-            _ => Err(WebError::Forbidden(
-                "la demande n'a pas pu être vérifiée (jeton anti-falsification absent ou périmé) : rechargez la page et recommencez"
-                    .into(),
-            )),
-        }
-    }
 }
 
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -134,6 +120,10 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // Resolved once by the guard of the route table.
+        if let Some(auth) = parts.extensions.get::<Self>() {
+            return Ok(auth.clone());
+        }
         let address = client_address(parts, state.auth.trust_proxy);
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let secret =
@@ -182,7 +172,13 @@ impl AppState {
     }
 
     /// A user who must change their password may do nothing else first.
-    async fn decide(&self, auth: &Auth, action: Action, convention: Option<i64>, write: bool) -> Result<(), WebError> {
+    pub(crate) async fn decide(
+        &self,
+        auth: &Auth,
+        action: Action,
+        convention: Option<i64>,
+        write: bool,
+    ) -> Result<(), WebError> {
         let context = match convention {
             Some(id) => {
                 let summary = self.store.convention_summary(id).await?;

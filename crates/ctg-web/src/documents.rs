@@ -1,7 +1,7 @@
 //! Documents on pages: attaching a file to a fiche (a meeting, an avenant), and serving it back only
 //! to the people entitled to it.
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use ctg_domain::access::Action;
@@ -10,7 +10,7 @@ use ctg_domain::Channel;
 use ctg_store::{DocumentInfo, StoreError};
 
 use crate::auth::Auth;
-use crate::views::convention_id;
+use crate::extract::Ids;
 use crate::{AppState, PageError, WebError};
 
 /// Largest upload accepted on the documents route (the document's own limit is a dated parameter,
@@ -47,48 +47,44 @@ impl DocumentLine {
     }
 }
 
-/// Reads the `fichier` field and the CSRF token of a multipart form.
-pub(crate) async fn read_upload(mut multipart: Multipart) -> Result<(String, String, Vec<u8>), WebError> {
-    let mut csrf = String::new();
+/// Reads the `fichier` field of a multipart form: its name (`default_name` when the browser gives
+/// none) and its bytes; `missing` is the message when no file was chosen. (The form's CSRF token
+/// was checked by the guard of the route table.)
+pub(crate) async fn read_upload(
+    mut multipart: Multipart,
+    default_name: &str,
+    missing: &str,
+) -> Result<(String, Vec<u8>), WebError> {
     let mut file: Option<(String, Vec<u8>)> = None;
     while let Some(field) = multipart
         .next_field()
         .await
         .map_err(|e| WebError::BadRequest(format!("envoi illisible : {}", e.body_text())))?
     {
-        match field.name() {
-            Some("_csrf") => csrf = field.text().await.map_err(|e| WebError::BadRequest(e.body_text()))?,
-            Some("fichier") => {
-                let name = field.file_name().unwrap_or("document").to_owned();
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| WebError::BadRequest(format!("fichier illisible ou trop gros : {}", e.body_text())))?;
-                file = Some((name, bytes.to_vec()));
-            }
-            _ => {}
+        if field.name() == Some("fichier") {
+            let name = field.file_name().unwrap_or(default_name).to_owned();
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| WebError::BadRequest(format!("fichier illisible ou trop gros : {}", e.body_text())))?;
+            file = Some((name, bytes.to_vec()));
         }
     }
-    let (name, bytes) =
-        file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| WebError::BadRequest("choisissez un fichier".into()))?;
-    Ok((csrf, name, bytes))
+    file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| WebError::BadRequest(missing.into()))
 }
 
 /// Attaches a document to a fiche: its pilot's contributors and the coordination may.
 pub async fn fiche_upload(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, fid)): Path<(String, String)>,
+    Ids((id, fid)): Ids<(i64, i64)>,
     multipart: Multipart,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let fid = crate::views::parse_id(&fid, "la fiche")?;
     state.authorize(&auth, Action::ViewDocuments, Some(id)).await?;
     let fiche = state.store.fiche(id, fid).await?;
     let pilot = state.store.organisation_named(&fiche.fiche.pilot_organisation).await.ok();
     state.authorize_write(&auth, Action::ReportFiche { pilot_organisation_id: pilot }, Some(id)).await?;
-    let (csrf, name, bytes) = read_upload(multipart).await?;
-    auth.check_csrf(Some(&csrf))?;
+    let (name, bytes) = read_upload(multipart, "document", "choisissez un fichier").await?;
     match state.store.add_document(&auth.actor(Channel::Page), id, Owner::Fiche(fid), &name, &bytes).await {
         Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/plan/fiches/{fid}#documents")).into_response()),
         Err(StoreError::Invalid(m)) => Err(WebError::BadRequest(m).into()),
@@ -100,11 +96,9 @@ pub async fn fiche_upload(
 pub async fn download(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, doc)): Path<(String, String)>,
+    Ids((id, doc)): Ids<(i64, i64)>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewDocuments, Some(id)).await?;
-    let doc = crate::views::parse_id(&doc, "le document")?;
     let (info, content) = state.store.document(id, doc).await?;
     let ascii: String =
         info.name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();

@@ -3,10 +3,9 @@
 //! and the version read; a stale version is refused with the user's input kept in the form.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use ctg_domain::access::{Action, Role};
 use ctg_domain::format::datetime_short;
@@ -19,7 +18,8 @@ use serde::Deserialize;
 
 use crate::auth::Auth;
 use crate::error::stale_message;
-use crate::views::{convention_id, form_date, parse_id, FormErrors, Nav};
+use crate::extract::{Ids, PageForm, Version};
+use crate::views::{form_date, FormErrors, Nav};
 use crate::{AppState, PageError, WebError};
 
 /// The outcome of a save that may conflict: the message and the version to submit next.
@@ -53,8 +53,6 @@ struct ConventionForm {
 
 #[derive(Debug, Deserialize)]
 pub struct ConventionInput {
-    #[serde(rename = "_csrf", default)]
-    csrf: String,
     #[serde(default)]
     version: String,
     #[serde(default)]
@@ -78,9 +76,8 @@ fn statuses() -> Vec<(&'static str, &'static str)> {
 pub async fn convention_form(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Html<String>, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::EditConvention, Some(id)).await?;
     let c = state.store.convention(id).await?;
     let s = &c.summary;
@@ -105,12 +102,10 @@ pub async fn convention_form(
 pub async fn convention_save(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(input): Form<ConventionInput>,
+    Ids(id): Ids<i64>,
+    PageForm(input): PageForm<ConventionInput>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::EditConvention, Some(id)).await?;
-    auth.check_csrf(Some(&input.csrf))?;
     let current = state.store.convention_summary(id).await?;
     let mut errors = FormErrors::new();
     if input.title.trim().is_empty() {
@@ -130,7 +125,7 @@ pub async fn convention_save(
         }
     }
     let status = ConventionStatus::parse(&input.status).map_err(|e| errors.add("status", e.to_string())).ok();
-    let version: i64 = input.version.parse().unwrap_or(-1);
+    let version: i64 = Version::parse(&input.version)?;
     let render =
         |errors: FormErrors, conflict: String, version: i64, code: StatusCode| -> Result<Response, PageError> {
             let page = ConventionForm {
@@ -194,8 +189,6 @@ struct PartyForm {
 
 #[derive(Debug, Deserialize)]
 pub struct PartyInput {
-    #[serde(rename = "_csrf", default)]
-    csrf: String,
     #[serde(default)]
     version: String,
     #[serde(default)]
@@ -210,8 +203,7 @@ pub struct PartyInput {
     signature_date: String,
 }
 
-async fn party_of(state: &AppState, id: i64, party: &str) -> Result<(String, ctg_store::PartyEntry), WebError> {
-    let party_id = parse_id(party, "la partie")?;
+async fn party_of(state: &AppState, id: i64, party_id: i64) -> Result<(String, ctg_store::PartyEntry), WebError> {
     let c = state.store.convention(id).await?;
     let entry = c
         .parties
@@ -224,10 +216,9 @@ async fn party_of(state: &AppState, id: i64, party: &str) -> Result<(String, ctg
 pub async fn party_form(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, party)): Path<(String, String)>,
+    Ids((id, party)): Ids<(i64, i64)>,
 ) -> Result<Html<String>, PageError> {
-    let id = convention_id(&id)?;
-    let (title, e) = party_of(&state, id, &party).await?;
+    let (title, e) = party_of(&state, id, party).await?;
     state.authorize(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
     let p = &e.party;
     let page = PartyForm {
@@ -251,17 +242,15 @@ pub async fn party_form(
 pub async fn party_save(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, party)): Path<(String, String)>,
-    Form(input): Form<PartyInput>,
+    Ids((id, party)): Ids<(i64, i64)>,
+    PageForm(input): PageForm<PartyInput>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let (title, e) = party_of(&state, id, &party).await?;
+    let (title, e) = party_of(&state, id, party).await?;
     state.authorize_write(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
-    auth.check_csrf(Some(&input.csrf))?;
     let mut errors = FormErrors::new();
     let deliberation_date = form_date(&mut errors, "deliberation_date", &input.deliberation_date);
     let signature_date = form_date(&mut errors, "signature_date", &input.signature_date);
-    let version: i64 = input.version.parse().unwrap_or(-1);
+    let version: i64 = Version::parse(&input.version)?;
     let render =
         |errors: FormErrors, conflict: String, version: i64, code: StatusCode| -> Result<Response, PageError> {
             let page = PartyForm {
@@ -295,7 +284,7 @@ pub async fn party_save(
         Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}#parties")).into_response()),
         Err(err) => {
             let (message, _) = conflict(err)?;
-            let (_, fresh) = party_of(&state, id, &party).await?;
+            let (_, fresh) = party_of(&state, id, party).await?;
             render(FormErrors::new(), message, fresh.version, StatusCode::CONFLICT)
         }
     }
@@ -326,8 +315,6 @@ struct MembersPage {
 
 #[derive(Debug, Deserialize)]
 pub struct MemberInput {
-    #[serde(rename = "_csrf", default)]
-    csrf: String,
     #[serde(default)]
     email: String,
     /// A role code, or `aucun` to revoke.
@@ -366,8 +353,7 @@ async fn members_page(
     Ok((code, Html(page.render()?)).into_response())
 }
 
-pub async fn members(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
+pub async fn members(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ManageMembers, Some(id)).await?;
     members_page(&state, &auth, id, None, FormErrors::new(), String::new(), StatusCode::OK).await
 }
@@ -375,12 +361,10 @@ pub async fn members(State(state): State<AppState>, auth: Auth, Path(id): Path<S
 pub async fn members_save(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(input): Form<MemberInput>,
+    Ids(id): Ids<i64>,
+    PageForm(input): PageForm<MemberInput>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::ManageMembers, Some(id)).await?;
-    auth.check_csrf(Some(&input.csrf))?;
     let mut errors = FormErrors::new();
     let role = match input.role.as_str() {
         "aucun" => None,
@@ -563,10 +547,9 @@ pub fn history_csv(entries: &[AuditEntry], filename: &str) -> Result<Response, W
 pub async fn history(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewHistory, Some(id)).await?;
     let title = state.store.convention_summary(id).await?.title;
     let mut errors = FormErrors::new();
@@ -620,8 +603,6 @@ struct AgreementsPage {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct AgreementFields {
-    #[serde(rename = "_csrf", default)]
-    csrf: String,
     #[serde(default)]
     version: String,
     #[serde(default)]
@@ -720,12 +701,7 @@ async fn agreements_page(
     Ok((code, Html(page.render()?)).into_response())
 }
 
-pub async fn agreements(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
+pub async fn agreements(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewAgreements, Some(id)).await?;
     let form = AgreementFields { status: "propose".into(), ..AgreementFields::default() };
     agreements_page(&state, &auth, id, form, FormErrors::new(), StatusCode::OK).await
@@ -734,12 +710,10 @@ pub async fn agreements(
 pub async fn agreement_create(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(form): Form<AgreementFields>,
+    Ids(id): Ids<i64>,
+    PageForm(form): PageForm<AgreementFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::EditAgreements, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let mut errors = FormErrors::new();
     let Some(edit) = form.to_edit(&mut errors) else {
         return agreements_page(&state, &auth, id, form, errors, StatusCode::BAD_REQUEST).await;
@@ -762,11 +736,9 @@ struct AgreementForm {
 pub async fn agreement_form(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, agreement)): Path<(String, String)>,
+    Ids((id, aid)): Ids<(i64, i64)>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::EditAgreements, Some(id)).await?;
-    let aid = parse_id(&agreement, "l'accord")?;
     let a = state
         .store
         .agreements(id)
@@ -775,7 +747,6 @@ pub async fn agreement_form(
         .find(|a| a.id == aid)
         .ok_or_else(|| WebError::NotFound(format!("l'accord n° {aid} de cette convention n'existe pas")))?;
     let form = AgreementFields {
-        csrf: String::new(),
         version: a.version.to_string(),
         title: a.title,
         parties: a.parties,
@@ -800,15 +771,12 @@ pub async fn agreement_form(
 pub async fn agreement_save(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, agreement)): Path<(String, String)>,
-    Form(form): Form<AgreementFields>,
+    Ids((id, aid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<AgreementFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::EditAgreements, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
-    let aid = parse_id(&agreement, "l'accord")?;
     let mut errors = FormErrors::new();
-    let version: i64 = form.version.parse().unwrap_or(-1);
+    let version: i64 = Version::parse(&form.version)?;
     let Some(edit) = form.to_edit(&mut errors) else {
         let page = AgreementForm { nav: Nav::of(&auth), id, agreement_id: aid, form, errors, conflict: String::new() };
         return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());

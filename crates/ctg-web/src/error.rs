@@ -29,6 +29,9 @@ pub enum WebError {
     /// Saving from a stale version.
     #[error("{0}")]
     Conflict(String),
+    /// A body over the size accepted by the route.
+    #[error("{0}")]
+    PayloadTooLarge(String),
 
     /// Something went wrong on our side: logged with its cause, shown as a plain message.
     #[error("erreur interne")]
@@ -43,6 +46,7 @@ impl WebError {
             Self::LoginRequired | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::MustChangePassword | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -55,6 +59,7 @@ impl WebError {
             Self::MustChangePassword => "password_change_required",
             Self::Forbidden(_) => "forbidden",
             Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Internal(_) => "internal",
         }
     }
@@ -66,7 +71,8 @@ impl WebError {
             | Self::BadRequest(m)
             | Self::Unauthorized(m)
             | Self::Forbidden(m)
-            | Self::Conflict(m) => capitalise(m),
+            | Self::Conflict(m)
+            | Self::PayloadTooLarge(m) => capitalise(m),
             Self::LoginRequired => {
                 "Connexion requise : connectez-vous, ou envoyez un jeton d'API (Authorization: Bearer …).".into()
             }
@@ -143,7 +149,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// A stable code: `not_found`, `bad_request`, `unauthorized`, `password_change_required`,
-    /// `forbidden`, `conflict` or `internal`.
+    /// `forbidden`, `conflict`, `payload_too_large` or `internal`.
     pub code: String,
     /// A message in French, for people.
     pub message: String,
@@ -164,6 +170,24 @@ impl IntoResponse for ApiError {
         let body =
             ErrorBody { error: ErrorDetail { code: self.0.code().to_owned(), message: self.0.public_message() } };
         (self.0.status(), Json(body)).into_response()
+    }
+}
+
+/// An error found before a handler runs (by the guard of the route table or by an extractor),
+/// rendered as JSON for the API and as a page otherwise.
+#[derive(Debug)]
+pub struct Rejection {
+    pub error: WebError,
+    pub api: bool,
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        if self.api {
+            ApiError(self.error).into_response()
+        } else {
+            PageError(self.error).into_response()
+        }
     }
 }
 
@@ -211,6 +235,7 @@ impl IntoResponse for PageError {
                 StatusCode::BAD_REQUEST => "Demande invalide",
                 StatusCode::FORBIDDEN => "Accès refusé",
                 StatusCode::CONFLICT => "Modification concurrente",
+                StatusCode::PAYLOAD_TOO_LARGE => "Envoi trop volumineux",
                 StatusCode::TOO_MANY_REQUESTS => "Trop de tentatives",
                 StatusCode::UNAUTHORIZED => "Connexion requise",
                 _ => "Erreur interne",

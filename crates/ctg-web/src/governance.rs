@@ -12,10 +12,9 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::{NaiveDate, NaiveTime, Utc};
 use ctg_domain::access::Action;
 use ctg_domain::documents::Owner;
@@ -33,8 +32,9 @@ use serde::Deserialize;
 use crate::auth::Auth;
 use crate::documents::{read_upload, DocumentLine};
 use crate::export::{download, links, ExportQuery};
+use crate::extract::{Ids, PageForm, Version};
 use crate::plan::PlanView;
-use crate::views::{convention_id, form_date, french_number, parse_id, FormErrors, Nav};
+use crate::views::{form_date, french_number, FormErrors, Nav};
 use crate::{AppState, PageError, WebError};
 
 // ---------------------------------------------------------------------------------------------
@@ -206,8 +206,6 @@ async fn sees_personal_data(state: &AppState, auth: &Auth, id: i64) -> bool {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct BodyFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub version: String,
     #[serde(default)]
@@ -221,7 +219,6 @@ pub struct BodyFields {
 impl BodyFields {
     fn of(b: &BodyRecord) -> Self {
         Self {
-            csrf: String::new(),
             version: b.version.to_string(),
             kind: b.body.kind.code().to_owned(),
             name: b.body.name.clone(),
@@ -246,8 +243,6 @@ impl BodyFields {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct MemberFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub version: String,
     #[serde(default)]
@@ -267,7 +262,6 @@ pub struct MemberFields {
 impl MemberFields {
     fn of(m: &Member) -> Self {
         Self {
-            csrf: String::new(),
             version: m.version.to_string(),
             name: m.data.name.clone(),
             organisation: m.data.organisation.clone(),
@@ -450,8 +444,7 @@ async fn bodies_page(
 }
 
 /// The bodies of the convention and their current members.
-pub async fn bodies(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
+pub async fn bodies(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let form = BodyFields { kind: BodyKind::ThematicCommission.code().into(), ..BodyFields::default() };
     bodies_page(&state, &auth, id, form, MemberDraft::default(), FormErrors::new(), StatusCode::OK).await
@@ -461,12 +454,10 @@ pub async fn bodies(State(state): State<AppState>, auth: Auth, Path(id): Path<St
 pub async fn body_create(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(form): Form<BodyFields>,
+    Ids(id): Ids<i64>,
+    PageForm(form): PageForm<BodyFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::ManageGovernance, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let mut errors = FormErrors::new();
     let Some(body) = form.to_body(&mut errors) else {
         return bodies_page(&state, &auth, id, form, MemberDraft::default(), errors, StatusCode::BAD_REQUEST).await;
@@ -484,13 +475,10 @@ pub async fn body_create(
 pub async fn member_create(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, bid)): Path<(String, String)>,
-    Form(form): Form<MemberFields>,
+    Ids((id, bid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<MemberFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let bid = parse_id(&bid, "l'instance")?;
     state.authorize_write(&auth, Action::ManageGovernance, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     state.store.body(id, bid).await?;
     let mut errors = FormErrors::new();
     let prefix = format!("nouveau-membre-{bid}-");
@@ -512,14 +500,10 @@ pub async fn member_create(
 pub async fn member_save(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, bid, mid)): Path<(String, String, String)>,
-    Form(form): Form<MemberFields>,
+    Ids((id, bid, mid)): Ids<(i64, i64, i64)>,
+    PageForm(form): PageForm<MemberFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let bid = parse_id(&bid, "l'instance")?;
-    let mid = parse_id(&mid, "le membre")?;
     state.authorize_write(&auth, Action::ManageGovernance, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let body = state.store.body(id, bid).await?;
     if !body.members.iter().any(|m| m.id == mid) {
         return Err(WebError::NotFound(format!(
@@ -530,7 +514,7 @@ pub async fn member_save(
     }
     let mut errors = FormErrors::new();
     let prefix = format!("membre-{mid}-");
-    let version: i64 = form.version.trim().parse().unwrap_or(-1);
+    let version: i64 = Version::parse(&form.version)?;
     let Some(member) = form.to_member(&prefix, &mut errors) else {
         let draft = MemberDraft { new_for_body: None, edit: Some((mid, form)) };
         return bodies_page(&state, &auth, id, BodyFields::default(), draft, errors, StatusCode::BAD_REQUEST).await;
@@ -553,8 +537,6 @@ pub async fn member_save(
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct MeetingFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub version: String,
     #[serde(default)]
@@ -574,7 +556,6 @@ pub struct MeetingFields {
 impl MeetingFields {
     fn of(m: &Meeting) -> Self {
         Self {
-            csrf: String::new(),
             version: m.version.to_string(),
             title: m.data.title.clone().unwrap_or_default(),
             date: m.data.date.to_string(),
@@ -721,10 +702,8 @@ fn new_meeting_fields() -> MeetingFields {
 pub async fn body(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, bid)): Path<(String, String)>,
+    Ids((id, bid)): Ids<(i64, i64)>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let bid = parse_id(&bid, "l'instance")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     body_page(&state, &auth, id, bid, (None, new_meeting_fields()), FormErrors::new(), StatusCode::OK).await
 }
@@ -733,16 +712,13 @@ pub async fn body(
 pub async fn body_save(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, bid)): Path<(String, String)>,
-    Form(form): Form<BodyFields>,
+    Ids((id, bid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<BodyFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let bid = parse_id(&bid, "l'instance")?;
     state.authorize_write(&auth, Action::ManageGovernance, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     state.store.body(id, bid).await?;
     let mut errors = FormErrors::new();
-    let version: i64 = form.version.trim().parse().unwrap_or(-1);
+    let version: i64 = Version::parse(&form.version)?;
     let Some(body) = form.to_body(&mut errors) else {
         return body_page(&state, &auth, id, bid, (Some(form), new_meeting_fields()), errors, StatusCode::BAD_REQUEST)
             .await;
@@ -762,13 +738,10 @@ pub async fn body_save(
 pub async fn meeting_create(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, bid)): Path<(String, String)>,
-    Form(form): Form<MeetingFields>,
+    Ids((id, bid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<MeetingFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let bid = parse_id(&bid, "l'instance")?;
     state.authorize_write(&auth, Action::ManageGovernance, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     state.store.body(id, bid).await?;
     let mut errors = FormErrors::new();
     let Some(meeting) = form.to_meeting(&mut errors) else {
@@ -787,10 +760,8 @@ pub async fn meeting_create(
 pub async fn calendar(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, bid)): Path<(String, String)>,
+    Ids((id, bid)): Ids<(i64, i64)>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let bid = parse_id(&bid, "l'instance")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let body = state.store.body(id, bid).await?;
     let ics = state.store.body_icalendar(id, bid, Utc::now()).await?;
@@ -875,8 +846,6 @@ fn open_line(o: &OpenDecision, plan: &Plan, id: i64) -> OpenLine {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct AgendaFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub version: String,
     #[serde(default)]
@@ -885,8 +854,6 @@ pub struct AgendaFields {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct MinutesFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub version: String,
     #[serde(default)]
@@ -895,8 +862,6 @@ pub struct MinutesFields {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct DecisionFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub decision_text: String,
     #[serde(default)]
@@ -1201,21 +1166,16 @@ async fn meeting_page(
 pub async fn meeting(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, mid)): Path<(String, String)>,
+    Ids((id, mid)): Ids<(i64, i64)>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let mid = parse_id(&mid, "la séance")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     meeting_page(&state, &auth, id, mid, MeetingDraft::default(), FormErrors::new(), StatusCode::OK).await
 }
 
 /// The checks every write of the meeting page starts with: the right, the CSRF token, the meeting
 /// of this convention.
-async fn meeting_write(state: &AppState, auth: &Auth, id: &str, mid: &str, csrf: &str) -> Result<(i64, i64), WebError> {
-    let id = convention_id(id)?;
-    let mid = parse_id(mid, "la séance")?;
+async fn meeting_write(state: &AppState, auth: &Auth, id: i64, mid: i64) -> Result<(i64, i64), WebError> {
     state.authorize_write(auth, Action::ManageGovernance, Some(id)).await?;
-    auth.check_csrf(Some(csrf))?;
     state.store.meeting(id, mid).await?;
     Ok((id, mid))
 }
@@ -1228,12 +1188,12 @@ fn back_to_meeting(id: i64, mid: i64, anchor: &str) -> Response {
 pub async fn meeting_save(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, mid)): Path<(String, String)>,
-    Form(form): Form<MeetingFields>,
+    Ids((id, mid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<MeetingFields>,
 ) -> Result<Response, PageError> {
-    let (id, mid) = meeting_write(&state, &auth, &id, &mid, &form.csrf).await?;
+    let (id, mid) = meeting_write(&state, &auth, id, mid).await?;
     let mut errors = FormErrors::new();
-    let version: i64 = form.version.trim().parse().unwrap_or(-1);
+    let version: i64 = Version::parse(&form.version)?;
     let Some(meeting) = form.to_meeting(&mut errors) else {
         let draft = MeetingDraft { meeting: Some(form), ..MeetingDraft::default() };
         return meeting_page(&state, &auth, id, mid, draft, errors, StatusCode::BAD_REQUEST).await;
@@ -1254,10 +1214,10 @@ pub async fn meeting_save(
 pub async fn agenda_save(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, mid)): Path<(String, String)>,
-    Form(form): Form<AgendaFields>,
+    Ids((id, mid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<AgendaFields>,
 ) -> Result<Response, PageError> {
-    let (id, mid) = meeting_write(&state, &auth, &id, &mid, &form.csrf).await?;
+    let (id, mid) = meeting_write(&state, &auth, id, mid).await?;
     let plan = state.store.plan(id).await?;
     let mut errors = FormErrors::new();
     let items = parse_agenda(&plan, &form.agenda, &mut errors);
@@ -1265,7 +1225,7 @@ pub async fn agenda_save(
     if !errors.is_empty() {
         return meeting_page(&state, &auth, id, mid, draft(), errors, StatusCode::BAD_REQUEST).await;
     }
-    let version: i64 = form.version.trim().parse().unwrap_or(-1);
+    let version: i64 = Version::parse(&form.version)?;
     match state.store.set_agenda(&auth.actor(Channel::Page), id, mid, version, &items).await {
         Ok(_) => Ok(back_to_meeting(id, mid, "ordre-du-jour")),
         Err(e) => {
@@ -1280,11 +1240,10 @@ pub async fn agenda_save(
 pub async fn attendance_save(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, mid)): Path<(String, String)>,
-    Form(form): Form<HashMap<String, String>>,
+    Ids((id, mid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    let csrf = form.get("_csrf").cloned().unwrap_or_default();
-    let (id, mid) = meeting_write(&state, &auth, &id, &mid, &csrf).await?;
+    let (id, mid) = meeting_write(&state, &auth, id, mid).await?;
     let meeting = state.store.meeting(id, mid).await?;
     let body = state.store.body(id, meeting.body_id).await?;
     let mut errors = FormErrors::new();
@@ -1320,7 +1279,7 @@ pub async fn attendance_save(
     if !errors.is_empty() {
         return meeting_page(&state, &auth, id, mid, MeetingDraft::default(), errors, StatusCode::BAD_REQUEST).await;
     }
-    let version: i64 = form.get("version").and_then(|v| v.trim().parse().ok()).unwrap_or(-1);
+    let version: i64 = Version::parse(form.get("version").map(String::as_str).unwrap_or_default())?;
     match state.store.set_attendance(&auth.actor(Channel::Page), id, mid, version, &list).await {
         Ok(_) => Ok(back_to_meeting(id, mid, "presences")),
         Err(e) => {
@@ -1334,11 +1293,11 @@ pub async fn attendance_save(
 pub async fn minutes_save(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, mid)): Path<(String, String)>,
-    Form(form): Form<MinutesFields>,
+    Ids((id, mid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<MinutesFields>,
 ) -> Result<Response, PageError> {
-    let (id, mid) = meeting_write(&state, &auth, &id, &mid, &form.csrf).await?;
-    let version: i64 = form.version.trim().parse().unwrap_or(-1);
+    let (id, mid) = meeting_write(&state, &auth, id, mid).await?;
+    let version: i64 = Version::parse(&form.version)?;
     match state.store.set_minutes(&auth.actor(Channel::Page), id, mid, version, Some(&form.minutes)).await {
         Ok(_) => Ok(back_to_meeting(id, mid, "compte-rendu")),
         Err(e) => {
@@ -1353,10 +1312,10 @@ pub async fn minutes_save(
 pub async fn decision_create(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, mid)): Path<(String, String)>,
-    Form(form): Form<DecisionFields>,
+    Ids((id, mid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<DecisionFields>,
 ) -> Result<Response, PageError> {
-    let (id, mid) = meeting_write(&state, &auth, &id, &mid, &form.csrf).await?;
+    let (id, mid) = meeting_write(&state, &auth, id, mid).await?;
     let plan = state.store.plan(id).await?;
     let mut errors = FormErrors::new();
     if form.decision_text.trim().is_empty() {
@@ -1385,8 +1344,6 @@ pub async fn decision_create(
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct CloseFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub version: String,
     #[serde(default)]
@@ -1400,13 +1357,10 @@ pub struct CloseFields {
 pub async fn decision_close(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, did)): Path<(String, String)>,
-    Form(form): Form<CloseFields>,
+    Ids((id, did)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<CloseFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let did = parse_id(&did, "la décision")?;
     state.authorize_write(&auth, Action::ManageGovernance, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let mid = state
         .store
         .meetings(id)
@@ -1419,7 +1373,7 @@ pub async fn decision_close(
     let closed_on = form_date(&mut errors, "closed_on", &form.closed_on).unwrap_or_else(|| state.today());
     let to_list = form.suite == "decisions";
     let result = if errors.is_empty() {
-        let version: i64 = form.version.trim().parse().unwrap_or(-1);
+        let version: i64 = Version::parse(&form.version)?;
         state.store.close_decision(&auth.actor(Channel::Page), id, did, version, closed_on).await.map(|_| ())
     } else {
         Err(StoreError::Invalid(errors.get("closed_on").to_owned()))
@@ -1442,16 +1396,13 @@ pub async fn decision_close(
 pub async fn meeting_upload(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, mid)): Path<(String, String)>,
+    Ids((id, mid)): Ids<(i64, i64)>,
     multipart: Multipart,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let mid = parse_id(&mid, "la séance")?;
     state.authorize(&auth, Action::ViewDocuments, Some(id)).await?;
     state.authorize_write(&auth, Action::ManageGovernance, Some(id)).await?;
     state.store.meeting(id, mid).await?;
-    let (csrf, name, bytes) = read_upload(multipart).await?;
-    auth.check_csrf(Some(&csrf))?;
+    let (name, bytes) = read_upload(multipart, "document", "choisissez un fichier").await?;
     match state.store.add_document(&auth.actor(Channel::Page), id, Owner::Meeting(mid), &name, &bytes).await {
         Ok(_) => Ok(back_to_meeting(id, mid, "documents")),
         Err(StoreError::Invalid(m)) => Err(WebError::BadRequest(m).into()),
@@ -1543,10 +1494,9 @@ async fn decisions_page(
 pub async fn decisions(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     decisions_page(&state, &auth, id, q, FormErrors::new(), StatusCode::OK).await
 }
@@ -1618,8 +1568,6 @@ fn totals_line(label: String, events: &[&NewConcertationEvent], t: &CategoryTota
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct EventFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub kind: String,
     #[serde(default)]
@@ -1652,8 +1600,6 @@ pub struct EventFields {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct ContributionFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub version: String,
     #[serde(default)]
@@ -1846,12 +1792,7 @@ async fn concertation_page(
 }
 
 /// The concertation: its events, participants by category and kind, contributions and what answers them.
-pub async fn concertation(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
+pub async fn concertation(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let draft = ConcertationDraft {
         event: EventFields { occurrences: "1".into(), ..EventFields::default() },
@@ -1909,12 +1850,10 @@ impl EventFields {
 pub async fn event_create(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(form): Form<EventFields>,
+    Ids(id): Ids<i64>,
+    PageForm(form): PageForm<EventFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::ManageGovernance, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let offer = crate::offer::Offer::load(&state, id).await?;
     let mut errors = FormErrors::new();
     let draft = |f: EventFields| ConcertationDraft { event: f, ..ConcertationDraft::default() };
@@ -1934,12 +1873,10 @@ pub async fn event_create(
 pub async fn contribution_create(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(form): Form<ContributionFields>,
+    Ids(id): Ids<i64>,
+    PageForm(form): PageForm<ContributionFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::ManageGovernance, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let plan = state.store.plan(id).await?;
     let mut errors = FormErrors::new();
     let event = form.event.trim().parse::<i64>().map_err(|_| errors.add("event", "choisissez l'événement")).ok();
@@ -1980,13 +1917,10 @@ pub async fn contribution_create(
 pub async fn contribution_link(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, cid)): Path<(String, String)>,
-    Form(form): Form<ContributionFields>,
+    Ids((id, cid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<ContributionFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let cid = parse_id(&cid, "la contribution")?;
     state.authorize_write(&auth, Action::ManageGovernance, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let plan = state.store.plan(id).await?;
     let prefix = format!("contribution-{cid}-");
     let mut errors = FormErrors::new();
@@ -2001,7 +1935,7 @@ pub async fn contribution_link(
     if !errors.is_empty() {
         return concertation_page(&state, &auth, id, draft(form), errors, StatusCode::BAD_REQUEST).await;
     }
-    let version: i64 = form.version.trim().parse().unwrap_or(-1);
+    let version: i64 = Version::parse(&form.version)?;
     match state.store.link_contribution(&auth.actor(Channel::Page), id, cid, version, (&ambitions, &fiches)).await {
         Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/concertation#contribution-{cid}")).into_response()),
         Err(e) => {
@@ -2025,8 +1959,6 @@ pub async fn contribution_link(
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct PostFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub version: String,
     #[serde(default)]
@@ -2055,7 +1987,6 @@ impl PostFields {
     fn of(p: &Post) -> Self {
         let d = &p.data;
         Self {
-            csrf: String::new(),
             version: p.version.to_string(),
             person: d.person.clone().unwrap_or_default(),
             employer: d.employer.clone(),
@@ -2205,12 +2136,7 @@ async fn cooperation_page(
 }
 
 /// The chargés de coopération of art. 7-b.
-pub async fn cooperation(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
+pub async fn cooperation(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     cooperation_page(&state, &auth, id, PostDraft::default(), FormErrors::new(), StatusCode::OK).await
 }
@@ -2219,12 +2145,10 @@ pub async fn cooperation(
 pub async fn post_create(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(form): Form<PostFields>,
+    Ids(id): Ids<i64>,
+    PageForm(form): PageForm<PostFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::ManageGovernance, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let mut errors = FormErrors::new();
     let Some(post) = form.to_post("", &mut errors) else {
         let draft = PostDraft { new: Some(form), edit: None };
@@ -2243,18 +2167,15 @@ pub async fn post_create(
 pub async fn post_save(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, pid)): Path<(String, String)>,
-    Form(form): Form<PostFields>,
+    Ids((id, pid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<PostFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let pid = parse_id(&pid, "le poste")?;
     state.authorize_write(&auth, Action::ManageGovernance, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     if !state.store.coordination_posts(id).await?.iter().any(|p| p.id == pid) {
         return Err(WebError::NotFound(format!("le poste n° {pid} de cette convention n'existe pas")).into());
     }
     let mut errors = FormErrors::new();
-    let version: i64 = form.version.trim().parse().unwrap_or(-1);
+    let version: i64 = Version::parse(&form.version)?;
     let Some(post) = form.to_post(&format!("poste-{pid}-"), &mut errors) else {
         return cooperation_page(
             &state,

@@ -3,10 +3,9 @@
 //! with the difference between two of them, and its termination.
 
 use askama::Template;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::NaiveDate;
 use ctg_domain::access::Action;
 use ctg_domain::documents::Owner;
@@ -17,7 +16,8 @@ use serde::Deserialize;
 
 use crate::auth::Auth;
 use crate::documents::DocumentLine;
-use crate::views::{convention_id, form_date, FormErrors, Nav};
+use crate::extract::{Ids, PageForm};
+use crate::views::{form_date, FormErrors, Nav};
 use crate::{AppState, PageError, WebError};
 
 fn date(d: NaiveDate) -> String {
@@ -182,8 +182,7 @@ async fn page(
     Ok((status, Html(page.render()?)).into_response())
 }
 
-pub async fn life(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
+pub async fn life(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     page(&state, &auth, id, FormErrors::new(), StatusCode::OK).await
 }
@@ -206,7 +205,7 @@ async fn done(state: &AppState, auth: &Auth, id: i64, result: Result<(), StoreEr
     }
 }
 
-async fn party_org(state: &AppState, id: i64, party: i64) -> Result<i64, WebError> {
+pub(crate) async fn party_org(state: &AppState, id: i64, party: i64) -> Result<i64, WebError> {
     let c = state.store.convention(id).await?;
     c.parties
         .iter()
@@ -223,8 +222,6 @@ fn form_errors(message: String) -> FormErrors {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SignFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub date: String,
     #[serde(default)]
@@ -237,14 +234,11 @@ pub struct SignFields {
 pub async fn sign_party(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, party)): Path<(String, String)>,
-    Form(form): Form<SignFields>,
+    Ids((id, party)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<SignFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let party = crate::views::parse_id(&party, "la partie")?;
     let org = party_org(&state, id, party).await?;
     state.authorize_write(&auth, Action::EditParty { organisation_id: org }, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let mut errors = FormErrors::new();
     let signed = form_date(&mut errors, "date", &form.date);
     let deliberated = form_date(&mut errors, "deliberation_date", &form.deliberation_date);
@@ -267,8 +261,6 @@ pub async fn sign_party(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct AvenantFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub date: String,
     #[serde(default)]
@@ -299,12 +291,10 @@ pub struct AvenantFields {
 pub async fn avenant_create(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(form): Form<AvenantFields>,
+    Ids(id): Ids<i64>,
+    PageForm(form): PageForm<AvenantFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::EditConvention, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let mut errors = FormErrors::new();
     let day = form_date(&mut errors, "date", &form.date);
     let mut changes = Vec::new();
@@ -334,8 +324,6 @@ pub async fn avenant_create(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct DateFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub date: String,
 }
@@ -344,15 +332,11 @@ pub struct DateFields {
 pub async fn avenant_sign(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, avenant, party)): Path<(String, String, String)>,
-    Form(form): Form<DateFields>,
+    Ids((id, avenant, party)): Ids<(i64, i64, i64)>,
+    PageForm(form): PageForm<DateFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let avenant = crate::views::parse_id(&avenant, "l'avenant")?;
-    let party = crate::views::parse_id(&party, "la partie")?;
     let org = party_org(&state, id, party).await?;
     state.authorize_write(&auth, Action::EditParty { organisation_id: org }, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let mut errors = FormErrors::new();
     let Some(day) = form_date(&mut errors, "date", &form.date) else {
         return page(
@@ -370,8 +354,6 @@ pub async fn avenant_sign(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TerminationFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub ground: String,
     #[serde(default)]
@@ -386,12 +368,10 @@ pub struct TerminationFields {
 pub async fn terminate(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(form): Form<TerminationFields>,
+    Ids(id): Ids<i64>,
+    PageForm(form): PageForm<TerminationFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::EditConvention, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let mut errors = FormErrors::new();
     let notice = form_date(&mut errors, "notice_date", &form.notice_date);
     let ground = TerminationGround::parse(&form.ground).map_err(|e| errors.add("ground", e.to_string())).ok();
@@ -414,8 +394,6 @@ pub async fn terminate(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TextFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub key: String,
     #[serde(default)]
@@ -426,12 +404,10 @@ pub struct TextFields {
 pub async fn initial_text(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(form): Form<TextFields>,
+    Ids(id): Ids<i64>,
+    PageForm(form): PageForm<TextFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::EditConvention, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let key = match form.key.trim() {
         "" => ctg_domain::life::CONVENTION_TEXT.to_owned(),
         k => k.to_owned(),
@@ -468,10 +444,9 @@ struct TextPage {
 pub async fn text(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, key)): Path<(String, String)>,
+    Ids((id, key)): Ids<(i64, String)>,
     Query(q): Query<DiffQuery>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let versions = state.store.text_versions(id, &key).await?;
     let summary = state.store.convention_summary(id).await?;
@@ -525,17 +500,14 @@ pub async fn text(
 pub async fn avenant_upload(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, avenant)): Path<(String, String)>,
+    Ids((id, avenant)): Ids<(i64, i64)>,
     multipart: Multipart,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let avenant = crate::views::parse_id(&avenant, "l'avenant")?;
     state.authorize_write(&auth, Action::EditConvention, Some(id)).await?;
     if !state.store.avenants(id).await?.iter().any(|a| a.id == avenant) {
         return Err(WebError::NotFound(format!("l'avenant n° {avenant} de cette convention")).into());
     }
-    let (csrf, name, bytes) = crate::documents::read_upload(multipart).await?;
-    auth.check_csrf(Some(&csrf))?;
+    let (name, bytes) = crate::documents::read_upload(multipart, "document", "choisissez un fichier").await?;
     match state.store.add_document(&auth.actor(Channel::Page), id, Owner::Avenant(avenant), &name, &bytes).await {
         Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/vie#avenant-{avenant}")).into_response()),
         Err(StoreError::Invalid(m)) => Err(WebError::BadRequest(m).into()),

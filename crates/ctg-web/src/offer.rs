@@ -6,10 +6,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use ctg_domain::access::Action;
 use ctg_domain::diagnostic::{coverage, mask_table, AreaKind, Cell, Coverage, CoverageInputs};
 use ctg_domain::offer::{
@@ -23,7 +22,8 @@ use serde::Deserialize;
 
 use crate::auth::Auth;
 use crate::export::{download, links, ExportQuery};
-use crate::views::{convention_id, form_date, french_number, parse_id, FormErrors, Nav};
+use crate::extract::{Ids, PageForm, Version};
+use crate::views::{form_date, french_number, FormErrors, Nav};
 use crate::{AppState, PageError, WebError};
 
 /// What every page of the offer needs.
@@ -210,10 +210,9 @@ fn facilities_table(offer: &Offer, list: &[&Facility]) -> Table {
 pub async fn facilities(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     Query(filter): Query<FacilityFilter>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let offer = Offer::load(&state, id).await?;
     let list: Vec<&Facility> = offer.facilities.iter().filter(|f| filter.keeps(f)).collect();
@@ -286,11 +285,9 @@ fn facility_in(offer: &Offer, fid: i64) -> Result<&Facility, WebError> {
 pub async fn facility(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, fid)): Path<(String, String)>,
+    Ids((id, fid)): Ids<(i64, i64)>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let fid = parse_id(&fid, "l'équipement")?;
     let offer = Offer::load(&state, id).await?;
     let f = facility_in(&offer, fid)?;
     let d = &f.data;
@@ -340,8 +337,6 @@ pub async fn facility(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct FacilityFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub version: String,
     #[serde(default)]
@@ -372,7 +367,6 @@ impl FacilityFields {
     fn of(offer: &Offer, f: &Facility) -> Self {
         let d = &f.data;
         Self {
-            csrf: String::new(),
             version: f.version.to_string(),
             type_code: d.type_code.clone(),
             name: d.name.clone(),
@@ -486,12 +480,7 @@ impl FacilityForm {
     }
 }
 
-pub async fn facility_new(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
+pub async fn facility_new(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Response, PageError> {
     state.authorize(&auth, Action::EditOffer, Some(id)).await?;
     let offer = Offer::load(&state, id).await?;
     let form = FacilityFields { status: "ouvert".into(), ..FacilityFields::default() };
@@ -501,12 +490,10 @@ pub async fn facility_new(
 pub async fn facility_create(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(form): Form<FacilityFields>,
+    Ids(id): Ids<i64>,
+    PageForm(form): PageForm<FacilityFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::EditOffer, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let offer = Offer::load(&state, id).await?;
     let mut errors = FormErrors::new();
     let new = form.to_new(&offer, None, &mut errors);
@@ -532,11 +519,9 @@ pub async fn facility_create(
 pub async fn facility_edit(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, fid)): Path<(String, String)>,
+    Ids((id, fid)): Ids<(i64, i64)>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::EditOffer, Some(id)).await?;
-    let fid = parse_id(&fid, "l'équipement")?;
     let offer = Offer::load(&state, id).await?;
     let f = facility_in(&offer, fid)?;
     let form = FacilityFields::of(&offer, f);
@@ -546,16 +531,13 @@ pub async fn facility_edit(
 pub async fn facility_save(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, fid)): Path<(String, String)>,
-    Form(form): Form<FacilityFields>,
+    Ids((id, fid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<FacilityFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::EditOffer, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
-    let fid = parse_id(&fid, "l'équipement")?;
     let offer = Offer::load(&state, id).await?;
     let current = facility_in(&offer, fid)?;
-    let version: i64 = form.version.parse().unwrap_or(-1);
+    let version: i64 = Version::parse(&form.version)?;
     let mut errors = FormErrors::new();
     let Some(new) = form.to_new(&offer, Some(&current.data), &mut errors) else {
         let mut page = FacilityForm::new(&auth, &offer, id, Some(fid), form);
@@ -876,10 +858,9 @@ fn services_table(rows: &[(String, String, String)], v: &CoverageView) -> Table 
 pub async fn coverage_page(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     Query(q): Query<CoverageQuery>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let offer = Offer::load(&state, id).await?;
     let type_code = q.type_code.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| "rpe".into());
@@ -950,8 +931,6 @@ pub async fn coverage_page(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct FundingFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub dispositif: String,
     #[serde(default)]
@@ -1129,10 +1108,9 @@ async fn funding_page(
 pub async fn funding(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     if let Some(format) = q.format()? {
         let offer = Offer::load(&state, id).await?;
@@ -1154,12 +1132,10 @@ pub async fn funding(
 pub async fn funding_create(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(form): Form<FundingFields>,
+    Ids(id): Ids<i64>,
+    PageForm(form): PageForm<FundingFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::EditFunding, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let offer = Offer::load(&state, id).await?;
     let mut errors = FormErrors::new();
     let Some(line) = form.to_new(&offer, &mut errors) else {

@@ -2,7 +2,7 @@
 //! Figures are formatted here, the French way, so that templates only place them.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use ctg_domain::format::{collation_key, date_long, date_short, integer, signed_integer, signed_percent};
@@ -13,7 +13,8 @@ use serde::Deserialize;
 use ctg_domain::access::Action;
 
 use crate::auth::Auth;
-use crate::views::{convention_id, Nav, Territory};
+use crate::extract::Ids;
+use crate::views::{Nav, Territory};
 use crate::{AppState, PageError};
 
 struct ConventionLine {
@@ -107,9 +108,8 @@ struct ConventionPage {
 pub async fn convention(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Html<String>, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let c = state.store.convention(id).await?;
     // The status from the life of the convention: signatures, avenants, termination (arts. 11-13).
@@ -345,11 +345,10 @@ fn diagnostic_table(d: &crate::views::Diagnostic) -> ctg_report::table::Table {
 pub async fn diagnostic(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     Query(q): Query<DiagnosticQuery>,
 ) -> Result<Response, PageError> {
     use ctg_report::chart::{bar_chart, Bar, BarChart, BarValue};
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let d = crate::views::Diagnostic::load(&state, id, auth.user.is_none(), q.commune.as_deref()).await?;
     if let Some(format) = q.export.format()? {
@@ -500,9 +499,8 @@ pub async fn diagnostic(
 pub async fn territory_csv(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let t = Territory::load(&state, id).await?;
     let bytes =
@@ -571,10 +569,9 @@ fn change_cells(c: Option<&Change>) -> (String, String) {
 pub async fn territory(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     Query(sort): Query<SortQuery>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let t = Territory::load(&state, id).await?;
     if let Some(format) = sort.export.format()? {

@@ -6,10 +6,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::{Datelike, NaiveDate};
 use ctg_domain::access::Action;
 use ctg_domain::plan::{
@@ -23,7 +22,8 @@ use serde::Deserialize;
 
 use crate::auth::Auth;
 use crate::export::{download, links, ExportQuery};
-use crate::views::{convention_id, form_date, french_number, parse_id, FormErrors, Nav};
+use crate::extract::{Ids, PageForm, Version};
+use crate::views::{form_date, french_number, FormErrors, Nav};
 use crate::{AppState, PageError, WebError};
 
 /// The plan of a convention with everything computed from it on a day.
@@ -229,8 +229,7 @@ fn tree_fiche(v: &PlanView, f: &FicheRecord) -> TreeFiche {
     }
 }
 
-pub async fn tree(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
+pub async fn tree(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load_outline(&state, id).await?;
     let stakes = v
@@ -427,10 +426,9 @@ pub(crate) fn fiches_table(v: &PlanView, list: &[&FicheRecord]) -> Table {
 pub async fn fiches(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     Query(filter): Query<FicheFilter>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let list = sorted(&v, v.plan.fiches.iter().filter(|f| filter.keeps(&f.fiche)).collect(), &filter.tri);
@@ -578,12 +576,7 @@ fn timeline_svg(v: &PlanView) -> String {
     svg
 }
 
-pub async fn timeline(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
+pub async fn timeline(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let date = |d: Option<NaiveDate>| d.map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_else(|| "—".into());
@@ -632,10 +625,9 @@ pub(crate) fn lateness_text(l: &Lateness) -> (String, String) {
 pub async fn late(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let lines: Vec<(String, String, String)> = v
@@ -906,11 +898,9 @@ fn value_text(v: &IndicatorValue) -> String {
 pub async fn fiche(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, fid)): Path<(String, String)>,
+    Ids((id, fid)): Ids<(i64, i64)>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let fid = parse_id(&fid, "la fiche")?;
     fiche_page(&state, &auth, id, fid, FormErrors::new(), StatusCode::OK).await
 }
 
@@ -919,8 +909,6 @@ pub async fn fiche(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct FicheFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub version: String,
     #[serde(default)]
@@ -967,7 +955,6 @@ impl FicheFields {
     fn of(v: &PlanView, f: &FicheRecord) -> Self {
         let d = &f.fiche;
         Self {
-            csrf: String::new(),
             version: f.version.to_string(),
             code: d.code.clone(),
             title: d.title.clone(),
@@ -1115,12 +1102,7 @@ impl FicheForm {
     }
 }
 
-pub async fn fiche_new(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
+pub async fn fiche_new(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Response, PageError> {
     state.authorize(&auth, Action::EditPlan, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let form = FicheFields { status: "a_venir".into(), ..FicheFields::default() };
@@ -1130,12 +1112,10 @@ pub async fn fiche_new(
 pub async fn fiche_create(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(form): Form<FicheFields>,
+    Ids(id): Ids<i64>,
+    PageForm(form): PageForm<FicheFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::EditPlan, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let v = PlanView::load(&state, id).await?;
     let mut errors = FormErrors::new();
     let Some(new) = form.to_new(&v, &mut errors) else {
@@ -1157,10 +1137,8 @@ pub async fn fiche_create(
 pub async fn fiche_edit(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, fid)): Path<(String, String)>,
+    Ids((id, fid)): Ids<(i64, i64)>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let fid = parse_id(&fid, "la fiche")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let f = fiche_in(&v, fid)?;
@@ -1174,17 +1152,14 @@ pub async fn fiche_edit(
 pub async fn fiche_save(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, fid)): Path<(String, String)>,
-    Form(form): Form<FicheFields>,
+    Ids((id, fid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<FicheFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let fid = parse_id(&fid, "la fiche")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let current = fiche_in(&v, fid)?;
     authorize_report(&state, &auth, id, &current.fiche).await?;
-    auth.check_csrf(Some(&form.csrf))?;
-    let version: i64 = form.version.parse().unwrap_or(-1);
+    let version: i64 = Version::parse(&form.version)?;
     let mut errors = FormErrors::new();
     // The pilot's contributors report on the fiche (its status and why); the rest of it is the
     // coordination's to write.
@@ -1235,8 +1210,6 @@ pub async fn fiche_save(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SubFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub parent: String,
     #[serde(default, rename = "sub_title")]
@@ -1297,16 +1270,13 @@ impl SubFields {
 pub async fn sub_create(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, fid)): Path<(String, String)>,
-    Form(form): Form<SubFields>,
+    Ids((id, fid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<SubFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let fid = parse_id(&fid, "la fiche")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let f = fiche_in(&v, fid)?;
     authorize_report(&state, &auth, id, &f.fiche).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let mut errors = FormErrors::new();
     let Some(sub) = form.read(&mut errors) else {
         return fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await;
@@ -1325,8 +1295,6 @@ pub async fn sub_create(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SubStatusFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub version: String,
     #[serde(default)]
@@ -1337,17 +1305,13 @@ pub struct SubStatusFields {
 pub async fn sub_status(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, fid, sid)): Path<(String, String, String)>,
-    Form(form): Form<SubStatusFields>,
+    Ids((id, fid, sid)): Ids<(i64, i64, i64)>,
+    PageForm(form): PageForm<SubStatusFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let fid = parse_id(&fid, "la fiche")?;
-    let sid = parse_id(&sid, "la sous-action")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let f = fiche_in(&v, fid)?;
     authorize_report(&state, &auth, id, &f.fiche).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let s = f
         .subs
         .iter()
@@ -1358,7 +1322,7 @@ pub async fn sub_status(
         errors.add("", format!("statut inconnu « {} »", form.status));
         return fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await;
     };
-    let version: i64 = form.version.parse().unwrap_or(-1);
+    let version: i64 = Version::parse(&form.version)?;
     let sub = SubAction { status, ..s.sub.clone() };
     match state.store.update_sub_action(&auth.actor(Channel::Page), id, version, &sub).await {
         Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/plan/fiches/{fid}")).into_response()),
@@ -1373,8 +1337,6 @@ pub async fn sub_status(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct MeansFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     /// One line per signatory and year: organisation ; année ; ETP ; prévu ; dépensé ; nature ; matériel.
     #[serde(default)]
     pub means: String,
@@ -1433,16 +1395,13 @@ pub(crate) fn parse_means(raw: &str, errors: &mut FormErrors) -> Vec<Means> {
 pub async fn means_save(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, fid)): Path<(String, String)>,
-    Form(form): Form<MeansFields>,
+    Ids((id, fid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<MeansFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let fid = parse_id(&fid, "la fiche")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let f = fiche_in(&v, fid)?;
     authorize_report(&state, &auth, id, &f.fiche).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let mut errors = FormErrors::new();
     let means = parse_means(&form.means, &mut errors);
     if !errors.is_empty() {
@@ -1454,8 +1413,6 @@ pub async fn means_save(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct IndicatorFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub name: String,
     /// quantitatif or qualitatif.
@@ -1535,13 +1492,10 @@ fn split_semicolons(raw: &str) -> Vec<String> {
 pub async fn indicator_create(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, fid)): Path<(String, String)>,
-    Form(form): Form<IndicatorFields>,
+    Ids((id, fid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<IndicatorFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let fid = parse_id(&fid, "la fiche")?;
     state.authorize_write(&auth, Action::EditPlan, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let mut errors = FormErrors::new();
     let Some(indicator) = parse_indicator(&form, &mut errors) else {
         return fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await;
@@ -1750,18 +1704,14 @@ fn indicator_chart(
 pub async fn indicator(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, iid)): Path<(String, String)>,
+    Ids((id, iid)): Ids<(i64, i64)>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let iid = parse_id(&iid, "l'indicateur")?;
     indicator_page(&state, &auth, id, iid, FormErrors::new(), StatusCode::OK).await
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ValueFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub period: String,
     #[serde(default)]
@@ -1777,11 +1727,9 @@ pub struct ValueFields {
 pub async fn value_create(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, iid)): Path<(String, String)>,
-    Form(form): Form<ValueFields>,
+    Ids((id, iid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<ValueFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
-    let iid = parse_id(&iid, "l'indicateur")?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let plan = state.store.plan(id).await?;
     let i = plan
@@ -1793,7 +1741,6 @@ pub async fn value_create(
         Some(f) => authorize_report(&state, &auth, id, &f.fiche).await?,
         None => state.authorize_write(&auth, Action::EditPlan, Some(id)).await?,
     }
-    auth.check_csrf(Some(&form.csrf))?;
     let mut errors = FormErrors::new();
     let (number, level) = match &i.indicator.kind {
         IndicatorKind::Qualitative { .. } => (None, Some(form.value.trim().to_owned())),

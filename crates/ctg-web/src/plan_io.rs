@@ -3,10 +3,9 @@
 //! final bilan per ambition and per theme (enjeu), with the figures computed from the plan.
 
 use askama::Template;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use base64::Engine;
 use ctg_domain::access::Action;
 use ctg_domain::plan::{evaluation_figures, EvaluationFigures, Tracking};
@@ -17,8 +16,9 @@ use ctg_store::{Review, ReviewScope, StoreError};
 use serde::Deserialize;
 
 use crate::auth::Auth;
+use crate::extract::{Ids, PageForm, Version};
 use crate::plan::PlanView;
-use crate::views::{convention_id, FormErrors, Nav};
+use crate::views::{FormErrors, Nav};
 use crate::{AppState, PageError, WebError};
 
 /// Largest spreadsheet accepted for an import.
@@ -48,10 +48,9 @@ pub struct FormatQuery {
 pub async fn export(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     Query(q): Query<FormatQuery>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let raw = q.format.as_deref().unwrap_or("xlsx");
     let format = ExportFormat::parse(raw).ok_or_else(|| {
@@ -92,12 +91,7 @@ pub(crate) fn context(v: &PlanView) -> PlanContext {
     }
 }
 
-pub async fn import_form(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
+pub async fn import_form(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Response, PageError> {
     state.authorize(&auth, Action::EditPlan, Some(id)).await?;
     let summary = state.store.convention_summary(id).await?;
     let page = ImportPage {
@@ -117,35 +111,12 @@ pub async fn import_form(
 pub async fn import_preview(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    mut multipart: Multipart,
+    Ids(id): Ids<i64>,
+    multipart: Multipart,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::EditPlan, Some(id)).await?;
-    let mut csrf = String::new();
-    let mut file: Option<(String, Vec<u8>)> = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| WebError::BadRequest(format!("envoi illisible : {}", e.body_text())))?
-    {
-        match field.name() {
-            Some("_csrf") => csrf = field.text().await.map_err(|e| WebError::BadRequest(e.body_text()))?,
-            Some("fichier") => {
-                let name = field.file_name().unwrap_or("plan.xlsx").to_owned();
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| WebError::BadRequest(format!("fichier illisible : {}", e.body_text())))?;
-                file = Some((name, bytes.to_vec()));
-            }
-            _ => {}
-        }
-    }
-    auth.check_csrf(Some(&csrf))?;
-    let (name, bytes) = file
-        .filter(|(_, b)| !b.is_empty())
-        .ok_or_else(|| WebError::BadRequest("choisissez un fichier XLSX, ODS ou CSV".into()))?;
+    let (name, bytes) =
+        crate::documents::read_upload(multipart, "plan.xlsx", "choisissez un fichier XLSX, ODS ou CSV").await?;
     preview(&state, &auth, id, &name, &bytes).await
 }
 
@@ -191,8 +162,6 @@ async fn preview(state: &AppState, auth: &Auth, id: i64, name: &str, bytes: &[u8
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ConfirmFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub nom: String,
     #[serde(default)]
@@ -203,12 +172,10 @@ pub struct ConfirmFields {
 pub async fn import_confirm(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(form): Form<ConfirmFields>,
+    Ids(id): Ids<i64>,
+    PageForm(form): PageForm<ConfirmFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::EditPlan, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(form.contenu.trim())
         .map_err(|_| WebError::BadRequest("contenu du fichier illisible : recommencez l'import".into()))?;
@@ -462,10 +429,9 @@ async fn evaluation_page(
 pub async fn evaluation(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     Query(q): Query<EvaluationQuery>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let year = parse_year(q.annee.as_deref())?;
     evaluation_page(&state, &auth, id, year, FormErrors::new(), StatusCode::OK).await
@@ -473,8 +439,6 @@ pub async fn evaluation(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ReviewFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub version: String,
     #[serde(default)]
@@ -496,12 +460,10 @@ pub struct ReviewFields {
 pub async fn review_save(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    Form(form): Form<ReviewFields>,
+    Ids(id): Ids<i64>,
+    PageForm(form): PageForm<ReviewFields>,
 ) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
     state.authorize_write(&auth, Action::EditPlan, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let year = parse_year(Some(&form.annee))?;
     let scope = match form.kind.as_str() {
         "ambition" => ReviewScope::Ambition(
@@ -523,7 +485,7 @@ pub async fn review_save(
     };
     let version = match form.version.trim() {
         "" => None,
-        v => Some(v.parse::<i64>().unwrap_or(-1)),
+        v => Some(Version::parse(v)?),
     };
     let back = match year {
         Some(y) => format!("/conventions/{id}/evaluation?annee={y}"),

@@ -2,10 +2,10 @@
 //! page and through the API.
 
 use askama::Template;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::{Form, Json};
+use axum::Json;
 use ctg_domain::access::Action;
 use ctg_domain::plan::Objective;
 use ctg_domain::Channel;
@@ -13,9 +13,10 @@ use ctg_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{authorize_write, json_rejection, VersionDto};
+use crate::api::{authorize_write, VersionDto};
 use crate::auth::Auth;
-use crate::views::{convention_id, FormErrors, Nav};
+use crate::extract::{ApiJson, Ids, PageForm, Version};
+use crate::views::{FormErrors, Nav};
 use crate::{ApiError, AppState, PageError, WebError};
 
 pub(crate) struct StrategyAmbition {
@@ -54,8 +55,6 @@ struct StrategyPage {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ObjectiveFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub version: String,
     #[serde(default)]
@@ -145,38 +144,44 @@ async fn page(
     Ok((status, Html(page.render()?)).into_response())
 }
 
-pub async fn strategy(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let id = convention_id(&id)?;
+pub async fn strategy(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     page(&state, &auth, id, ObjectiveFields::default(), FormErrors::new(), StatusCode::OK).await
+}
+
+/// The path of an objective: `objective` is absent when one is added.
+#[derive(Debug, Deserialize)]
+pub struct ObjectivePath {
+    id: i64,
+    objective: Option<i64>,
+}
+
+/// The path of an enjeu or an ambition: `item` is absent when one is added.
+#[derive(Debug, Deserialize)]
+pub struct ItemPath {
+    id: i64,
+    level: String,
+    item: Option<i64>,
 }
 
 /// Adds an objective, or saves one (`objective` in the path).
 pub async fn objective_save(
     State(state): State<AppState>,
     auth: Auth,
-    path: Path<Vec<(String, String)>>,
-    Form(form): Form<ObjectiveFields>,
+    Ids(ObjectivePath { id, objective }): Ids<ObjectivePath>,
+    PageForm(form): PageForm<ObjectiveFields>,
 ) -> Result<Response, PageError> {
-    let params: std::collections::HashMap<String, String> = path.0.into_iter().collect();
-    let id = convention_id(params.get("id").map_or("", String::as_str))?;
     state.authorize_write(&auth, Action::EditPlan, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
     let mut errors = FormErrors::new();
-    let Some(objective) = form.to_objective(&mut errors) else {
+    let Some(objective_fields) = form.to_objective(&mut errors) else {
         return page(&state, &auth, id, form, errors, StatusCode::BAD_REQUEST).await;
     };
     let actor = auth.actor(Channel::Page);
-    let result = match params.get("objective") {
-        None => state.store.create_objective(&actor, id, &objective).await.map(|_| ()),
+    let result = match objective {
+        None => state.store.create_objective(&actor, id, &objective_fields).await.map(|_| ()),
         Some(oid) => {
-            let oid = crate::views::parse_id(oid, "l'objectif")?;
-            let version = form.version.parse().unwrap_or(-1);
-            state.store.update_objective(&actor, id, oid, version, &objective).await.map(|_| ())
+            let version = Version::parse(&form.version)?;
+            state.store.update_objective(&actor, id, oid, version, &objective_fields).await.map(|_| ())
         }
     };
     match result {
@@ -197,8 +202,6 @@ pub async fn objective_save(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ItemFields {
-    #[serde(default, rename = "_csrf")]
-    pub csrf: String,
     #[serde(default)]
     pub version: String,
     #[serde(default)]
@@ -216,15 +219,12 @@ pub struct ItemFields {
 pub async fn item_save(
     State(state): State<AppState>,
     auth: Auth,
-    path: Path<Vec<(String, String)>>,
-    Form(form): Form<ItemFields>,
+    Ids(ItemPath { id, level, item }): Ids<ItemPath>,
+    PageForm(form): PageForm<ItemFields>,
 ) -> Result<Response, PageError> {
     use ctg_store::{NewStrategyItem, StrategyLevel};
-    let params: std::collections::HashMap<String, String> = path.0.into_iter().collect();
-    let id = convention_id(params.get("id").map_or("", String::as_str))?;
     state.authorize_write(&auth, Action::EditPlan, Some(id)).await?;
-    auth.check_csrf(Some(&form.csrf))?;
-    let level = match params.get("level").map(String::as_str) {
+    let level = match Some(level.as_str()) {
         Some("enjeux") => StrategyLevel::Stake,
         Some("ambitions") => StrategyLevel::Ambition,
         other => {
@@ -233,7 +233,7 @@ pub async fn item_save(
     };
     let actor = auth.actor(Channel::Page);
     let text = Some(form.text.as_str());
-    let result = match params.get("item") {
+    let result = match item {
         None => {
             let number = form.number.trim().parse::<i64>();
             let Ok(number) = number else {
@@ -251,8 +251,7 @@ pub async fn item_save(
             state.store.add_strategy_item(&actor, id, &new).await.map(|_| ())
         }
         Some(item) => {
-            let item = crate::views::parse_id(item, "l'élément")?;
-            let version = form.version.parse().unwrap_or(-1);
+            let version = Version::parse(&form.version)?;
             state.store.update_strategy_item(&actor, id, level, (item, version), (&form.title, text)).await.map(|_| ())
         }
     };
@@ -297,13 +296,10 @@ pub struct ObjectifSaisieDto {
 pub async fn api_create(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Result<Json<ObjectifSaisieDto>, axum::extract::rejection::JsonRejection>,
+    Ids(id): Ids<i64>,
+    ApiJson(b): ApiJson<ObjectifSaisieDto>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let id = convention_id(&id)?;
-    authorize_write(&state, &auth, &headers, Action::EditPlan, id).await?;
-    let Json(b) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::EditPlan, id).await?;
     let o = Objective { code: b.code, title: b.intitule, ambition: b.ambition };
     let oid = state.store.create_objective(&auth.actor(Channel::Api), id, &o).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": oid }))))
@@ -321,14 +317,10 @@ pub async fn api_create(
 pub async fn api_update(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Path((id, oid)): Path<(String, String)>,
-    body: Result<Json<ObjectifSaisieDto>, axum::extract::rejection::JsonRejection>,
+    Ids((id, oid)): Ids<(i64, i64)>,
+    ApiJson(b): ApiJson<ObjectifSaisieDto>,
 ) -> Result<Json<VersionDto>, ApiError> {
-    let id = convention_id(&id)?;
-    authorize_write(&state, &auth, &headers, Action::EditPlan, id).await?;
-    let oid = crate::views::parse_id(&oid, "l'objectif")?;
-    let Json(b) = body.map_err(json_rejection)?;
+    authorize_write(&state, &auth, Action::EditPlan, id).await?;
     let version = b.version.ok_or_else(|| WebError::BadRequest("« version » est obligatoire pour modifier".into()))?;
     let o = Objective { code: b.code, title: b.intitule, ambition: b.ambition };
     let version = state.store.update_objective(&auth.actor(Channel::Api), id, oid, version, &o).await?;

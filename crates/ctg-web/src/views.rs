@@ -33,22 +33,6 @@ impl Territory {
     }
 }
 
-/// Parses a convention id from a path; anything but a positive integer is an unknown convention.
-pub fn convention_id(raw: &str) -> Result<i64, WebError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| WebError::NotFound(format!("la convention « {raw} » n'existe pas")))
-}
-
-/// A positive id from a path (a fiche, a facility, a party…), or « … n'existe pas » (404).
-pub fn parse_id(raw: &str, what: &str) -> Result<i64, WebError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|i| *i > 0)
-        .ok_or_else(|| WebError::NotFound(format!("{what} « {raw} » n'existe pas")))
-}
-
 /// What the header of every page needs: who is logged in, and the CSRF token for the logout button.
 #[derive(Debug, Clone, Default)]
 pub struct Nav {

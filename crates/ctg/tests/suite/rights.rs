@@ -1,7 +1,7 @@
 //! The rights matrix, walked whole: every route × every role, allowed and refused, on both databases.
 //! `docs/DROITS.md` writes out the same matrix; keep them together.
 
-mod common;
+use crate::common;
 
 use common::{demo_app, get_as, login, people, post_form, put_json, send_json, Reply, Who, PASSWORD};
 use ctg_store::testing::TestDb;

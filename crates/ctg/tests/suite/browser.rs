@@ -5,7 +5,7 @@
 //! PATH or named by `CTG_CHROMEDRIVER` / `CTG_CHROMIUM`. Without them the test fails and says so;
 //! `./test.sh` leaves it out, and says so, when they are missing.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener as StdListener;
 use std::process::{Child, Command, Stdio};

@@ -3,7 +3,7 @@
 //! them, dated parameters, the catalogue of types. Bad files stop with their place named and nothing
 //! written.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

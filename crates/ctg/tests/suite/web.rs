@@ -1,6 +1,6 @@
 //! The web surface, API and pages, on both databases, with the demo loaded.
 
-mod common;
+use crate::common;
 
 use common::{count, demo_app, digits, get, texts};
 use ctg_store::backend_tests;
@@ -179,29 +179,6 @@ backend_tests!(pages_are_french_accessible_and_sortable, |db: &TestDb| {
         assert_eq!(texts(&doc, "#table-communes tbody th")[0], "Allouagne");
     }
 });
-
-#[tokio::test]
-async fn openapi_describes_every_api_route() {
-    let db = TestDb::new(ctg_store::Backend::Sqlite).await;
-    let app = ctg_web::router(ctg_web::AppState::new(db.store.clone()));
-    let r = get(&app, "/api/v1/openapi.json").await;
-    assert_eq!(r.status, 200);
-    let doc = r.json();
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
-    for p in [
-        "/api/v1/epcis/{siren}",
-        "/api/v1/conventions",
-        "/api/v1/conventions/{id}",
-        "/api/v1/conventions/{id}/territoire",
-    ] {
-        assert!(paths.iter().any(|k| k.as_str() == p), "{p} missing from {paths:?}");
-    }
-    assert!(doc["components"]["schemas"]["TerritoireDto"]["properties"]["totaux"].is_object());
-    assert!(doc["paths"]["/api/v1/conventions/{id}"]["put"].is_object(), "the PUT of a convention");
-    assert!(doc["components"]["securitySchemes"]["jeton"].is_object());
-    db.finish().await;
-}
 
 backend_tests!(diagnostic_of_the_demo_beside_the_departement_with_masking, |db: &TestDb| {
     let store = db.store.clone();

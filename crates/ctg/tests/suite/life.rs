@@ -2,7 +2,7 @@
 //! force only when every party has signed it, the versions of the text and their difference, a
 //! termination under art. 13 and the next date that matters; on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::{get, login, people, post_form, texts, Who, PASSWORD};
 use ctg_store::testing::TestDb;
@@ -15,7 +15,8 @@ async fn admin(app: &axum::Router, store: &Store, id: i64) -> Who {
 
 /// A draft copy of the demo's convention (same four signatories, nobody signed yet).
 async fn draft(store: &Store) -> i64 {
-    let mut c = ctg_import::convention::parse("c.json", include_bytes!("../../../data/demo/conventions.json")).unwrap();
+    let mut c =
+        ctg_import::convention::parse("c.json", include_bytes!("../../../../data/demo/conventions.json")).unwrap();
     let mut new = c.pop().unwrap();
     new.title = "CTG à signer".into();
     new.status = ctg_domain::ConventionStatus::Draft;

@@ -4,7 +4,7 @@
 //! refused, what each person may see and do, the demo's concertation and the coordination posts; on
 //! SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::str::FromStr;
 

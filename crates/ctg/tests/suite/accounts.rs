@@ -1,6 +1,6 @@
 //! Accounts over HTTP: login, CSRF, sessions, throttling, concurrent edits, history, GDPR, headers.
 
-mod common;
+use crate::common;
 
 use common::{count, demo_app, get, get_as, login, people, post_form, put_json, set_cookie, texts, Who, PASSWORD};
 use ctg_store::testing::TestDb;

@@ -2,7 +2,7 @@
 //! moves, status history, indicators on track or late, lateness, the spreadsheet import previewed then
 //! written (or refused whole), the export read back, the evaluation; on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::{count, demo_app, get, get_bytes, login, people, post_file, post_form, send_json, texts, Who, PASSWORD};
 use ctg_store::testing::TestDb;

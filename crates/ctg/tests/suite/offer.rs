@@ -1,7 +1,7 @@
 //! The offer of services through the pages and the API, on the demo: facilities, coverage, funding,
 //! downloads, statistical confidentiality, maps; on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::{count, demo_app, digits, get, get_as, login, people, post_form, send_json, texts, Who, PASSWORD};
 use ctg_domain::diagnostic::{Area, AreaKind, Observation};

@@ -1,0 +1,18 @@
+//! The integration tests of the platform, in one binary so that the suite links once: the
+//! command line, the pages and the API over HTTP (on SQLite and PostgreSQL), the rights, CSRF and
+//! OpenAPI checks derived from the route table, and the journeys in Chromium.
+//! Helpers shared by all live in `common`.
+
+mod common;
+
+mod accounts;
+mod browser;
+mod cli;
+mod cli_offer;
+mod governance;
+mod life;
+mod offer;
+mod plan;
+mod rights;
+mod routes;
+mod web;

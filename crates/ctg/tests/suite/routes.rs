@@ -1,0 +1,299 @@
+//! Tests derived from the one table of routes (`ctg_web::routes::route_table`): every route ×
+//! every profile against the rights the table names (as `ctg_domain::access::decide` decides
+//! them), CSRF refusal on every write, and the OpenAPI document covering every API route. A route
+//! added to the table is walked without touching this file; a route cannot be served outside it.
+
+use crate::common;
+
+use axum::body::Body;
+use axum::http::Method;
+use common::{demo_app, login, people, send, Reply, Who, PASSWORD};
+use ctg_domain::access::{decide, Action, ConventionContext, Principal, Role};
+use ctg_store::testing::TestDb;
+use ctg_store::{backend_tests, Store};
+use ctg_web::routes::{route_table, Access, Csrf, RouteInfo, Surface};
+
+/// A person of the walk, with what `decide` must be told about them.
+struct Profile {
+    who: Who,
+    principal: Option<Principal>,
+    /// Their role in the published demo convention (2); nobody has one in convention 1.
+    role: Option<Role>,
+}
+
+fn refused(r: &Reply) -> bool {
+    let to_login = r.status == 303
+        && r.headers.get("location").and_then(|l| l.to_str().ok()).is_some_and(|l| l.starts_with("/connexion"));
+    r.status == 401 || r.status == 403 || to_login
+}
+
+/// The path of a route with its parameters filled: the convention `convention`, the other ids
+/// from `ids` (an object of the demo where one exists, else 1).
+fn fill(path: &str, convention: i64, ids: &std::collections::HashMap<&str, String>) -> String {
+    path.split('/')
+        .map(|segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some("id") => convention.to_string(),
+            Some(name) => ids.get(name).cloned().unwrap_or_else(|| "1".into()),
+            None => segment.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Sends the request of `route` as `who`: an empty form or JSON object, with the session's CSRF
+/// token (the walk checks rights, not validation).
+async fn request(app: &axum::Router, route: &RouteInfo, path: &str, who: &Who, csrf: bool) -> Reply {
+    let method = route.method.as_str();
+    if !route.writes() {
+        return send(app, method, path, who, Body::empty(), None).await;
+    }
+    match route.surface {
+        Surface::Api => {
+            let mut who = who.clone();
+            if !csrf {
+                who.csrf = "faux".into();
+            }
+            common::send_json(app, method, path, &who, &serde_json::json!({}), who.cookie.is_some()).await
+        }
+        Surface::Page => {
+            let token = if csrf { who.csrf.clone() } else { "faux".into() };
+            let body = format!("_csrf={}", common::urlencode(&token));
+            send(app, method, path, who, Body::from(body), Some("application/x-www-form-urlencoded")).await
+        }
+    }
+}
+
+async fn profiles(app: &axum::Router, store: &Store, people: &common::People) -> Vec<Profile> {
+    let user = |id: i64| {
+        let store = store.clone();
+        async move { store.user(id).await.unwrap() }
+    };
+    let (_, read_only) =
+        store.create_token(&ctg_domain::Actor::cli("test"), people.admin_id, "lecture", false).await.unwrap();
+    let admin = user(people.admin_id).await;
+    vec![
+        Profile { who: Who { label: "anonyme", ..Who::default() }, principal: None, role: None },
+        Profile {
+            who: login(app, "lecteur", "louis@ctg.fr", PASSWORD).await,
+            principal: Some(user(people.reader_id).await.principal(true)),
+            role: Some(Role::Reader),
+        },
+        Profile {
+            who: login(app, "contributeur", "camille@caf.fr", PASSWORD).await,
+            principal: Some(user(people.contributor_id).await.principal(true)),
+            role: Some(Role::Contributor),
+        },
+        Profile {
+            who: login(app, "coordination", "claire@cabbalr.fr", PASSWORD).await,
+            principal: Some(user(people.coordinator_id).await.principal(true)),
+            role: Some(Role::Coordination),
+        },
+        Profile {
+            who: login(app, "administrateur", "alice@ctg.fr", PASSWORD).await,
+            principal: Some(admin.principal(true)),
+            role: None,
+        },
+        Profile {
+            who: Who { label: "jeton-lecture", token: Some(read_only), ..Who::default() },
+            principal: Some(admin.principal(false)),
+            role: None,
+        },
+    ]
+}
+
+/// Ids of demo objects for the parameters of the paths.
+async fn object_ids(store: &Store, people: &common::People) -> std::collections::HashMap<&'static str, String> {
+    let actor = ctg_domain::Actor::cli("test");
+    let throwaway = ctg_store::NewUser {
+        name: "Compte Jetable",
+        email: "jetable@ctg.fr",
+        organisation_id: None,
+        is_admin: false,
+        password: None,
+        must_change_password: false,
+    };
+    let user = store.create_user(&actor, &throwaway).await.unwrap();
+    // A token of the administrator that the walk may revoke (not the read-only one it uses).
+    let (token, _) = store.create_token(&actor, people.admin_id, "à révoquer", true).await.unwrap();
+    let body = store.bodies(2).await.unwrap()[0].id.to_string();
+    let party = people.caf_party.to_string();
+    [
+        ("party", party.clone()),
+        ("partie", party),
+        ("user", user.to_string()),
+        ("token", token.to_string()),
+        ("body", body.clone()),
+        ("instance", body),
+        ("level", "ambitions".into()),
+        ("key", "convention".into()),
+        ("cle", "convention".into()),
+        ("siren", "200072460".into()),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// What the table says `profile` may do on `route` (convention `convention`, published or not).
+fn expected(route: &RouteInfo, profile: &Profile, convention: i64) -> bool {
+    let principal = profile.principal.as_ref();
+    let (action, context): (Action, ConventionContext) = match route.access {
+        Access::Public => return true,
+        Access::Platform(action) => (action, ConventionContext::default()),
+        Access::Convention(action) => (
+            action,
+            ConventionContext { published: convention == 2, role: if convention == 2 { profile.role } else { None } },
+        ),
+    };
+    decide(principal, action.gate(principal), context, route.writes()).is_allowed()
+}
+
+/// Whether the handler may refuse more than the table says, on the object itself: a contributor's
+/// rights on a party or a fiche depend on its organisation.
+fn refined(route: &RouteInfo, profile: &Profile) -> bool {
+    matches!(route.access, Access::Convention(Action::EditParty { .. } | Action::ReportFiche { .. }))
+        && profile.role == Some(Role::Contributor)
+}
+
+backend_tests!(every_route_of_the_table_is_guarded_as_it_says, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        assert_eq!(id, 2);
+        let people = people(&store, 2).await;
+        // The CTG 2021-2025 (1) is not published; nobody has a role in it.
+        let s = store.convention_summary(1).await.unwrap();
+        let unpublish = ctg_store::ConventionEdit {
+            title: s.title.clone(),
+            start: s.start,
+            end: s.end,
+            status: s.status,
+            signing_place: None,
+            published: false,
+        };
+        store.update_convention(&ctg_domain::Actor::cli("test"), 1, s.version, &unpublish).await.unwrap();
+        let profiles = profiles(&app, &store, &people).await;
+        let ids = object_ids(&store, &people).await;
+        let mut routes = route_table();
+        // Logging out ends the sessions the walk uses: last.
+        routes.sort_by_key(|r| r.path == "/deconnexion");
+        let mut failures = Vec::new();
+        let mut requests = 0;
+        for route in &routes {
+            let conventions: &[i64] = if matches!(route.access, Access::Convention(_)) { &[2, 1] } else { &[2] };
+            for &convention in conventions {
+                let path = fill(&route.path, convention, &ids);
+                for profile in &profiles {
+                    let r = request(&app, route, &path, &profile.who, true).await;
+                    requests += 1;
+                    let allowed = expected(route, profile, convention);
+                    let what = format!("{} {path} ({}) en {}", route.method, route.path, profile.who.label);
+                    if r.status.is_server_error() {
+                        failures.push(format!("{what} : erreur {} {}", r.status, &r.body[..r.body.len().min(200)]));
+                    } else if !allowed && !refused(&r) {
+                        failures.push(format!("{what} : accepté ({}) alors que la table le refuse", r.status));
+                    } else if allowed
+                        && refused(&r)
+                        && !refined(route, profile)
+                        && route.csrf != Csrf::LoginForm
+                        && route.path != "/deconnexion"
+                    {
+                        failures.push(format!(
+                            "{what} : refusé ({}) alors que la table l'accepte : {}",
+                            r.status,
+                            &r.body[..r.body.len().min(200)]
+                        ));
+                    }
+                }
+            }
+        }
+        println!(
+            "droits : {} routes de la table parcourues, {} profils, {requests} requêtes",
+            routes.len(),
+            profiles.len()
+        );
+        assert!(routes.len() > 150, "the table lists every route ({})", routes.len());
+        assert!(failures.is_empty(), "{} écarts :\n{}", failures.len(), failures.join("\n"));
+    }
+});
+
+backend_tests!(every_write_of_the_table_refuses_a_forged_request, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, _) = demo_app(&store).await;
+        let people = people(&store, 2).await;
+        let ids = object_ids(&store, &people).await;
+        let admin = login(&app, "administrateur", "alice@ctg.fr", PASSWORD).await;
+        let writes: Vec<RouteInfo> =
+            route_table().into_iter().filter(|r| r.writes() && r.csrf == Csrf::Session).collect();
+        let mut failures = Vec::new();
+        for route in &writes {
+            let path = fill(&route.path, 2, &ids);
+            // Without the token, and with a wrong one.
+            let mut no_token = admin.clone();
+            no_token.csrf = String::new();
+            for (who, label) in [(&no_token, "sans jeton"), (&admin, "jeton faux")] {
+                let r = request(&app, route, &path, who, false).await;
+                if r.status != 403 || !r.body.contains("anti-falsification") {
+                    failures.push(format!(
+                        "{} {path} {label} : {} {}",
+                        route.method,
+                        r.status,
+                        &r.body[..r.body.len().min(200)]
+                    ));
+                }
+            }
+        }
+        // The session still works: nothing above logged it out.
+        let r = common::get_as(&app, "/compte", &admin).await;
+        assert_eq!(r.status, 200);
+        println!("CSRF : {} routes d'écriture parcourues (2 requêtes falsifiées chacune)", writes.len());
+        assert!(writes.len() > 80, "every write of the table ({})", writes.len());
+        assert!(failures.is_empty(), "{} écarts :\n{}", failures.len(), failures.join("\n"));
+    }
+});
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_api_route_of_the_table() {
+    let db = TestDb::new(ctg_store::Backend::Sqlite).await;
+    let app = ctg_web::router(ctg_web::AppState::new(db.store.clone()));
+    let r = common::get(&app, "/api/v1/openapi.json").await;
+    assert_eq!(r.status, 200);
+    let doc = r.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let table = route_table();
+    let api: Vec<&RouteInfo> = table.iter().filter(|r| r.surface == Surface::Api).collect();
+    for route in &table {
+        assert_eq!(
+            route.path.starts_with("/api/"),
+            route.surface == Surface::Api,
+            "{} is under /api/ exactly when it is an API route",
+            route.path
+        );
+    }
+    let mut documented = 0;
+    for route in &api {
+        let method = route.method.as_str().to_lowercase();
+        assert!(
+            doc["paths"][&route.path][&method].is_object(),
+            "{} {} is served but not in the OpenAPI document",
+            route.method,
+            route.path
+        );
+        documented += 1;
+    }
+    // And the other way: nothing is documented that is not served.
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let served = api.iter().any(|r| &r.path == path && r.method.as_str().eq_ignore_ascii_case(method));
+            assert!(served || method == "parameters", "{method} {path} is documented but not served");
+            operations += 1;
+        }
+    }
+    assert_eq!(operations, api.len());
+    assert!(doc["components"]["schemas"]["TerritoireDto"]["properties"]["totaux"].is_object());
+    assert!(doc["components"]["securitySchemes"]["jeton"].is_object());
+    println!("OpenAPI : {documented} routes d'API de la table, toutes décrites ; {operations} opérations décrites");
+    assert_eq!(Method::GET, table[0].method);
+    db.finish().await;
+}
