@@ -1009,19 +1009,14 @@ impl FicheFields {
                 errors.add("objectives", format!("objectif inconnu « {o} »"));
             }
         }
-        let mut communes = Vec::new();
-        for c in split_list(&self.communes) {
-            let key = ctg_domain::format::collation_key(&c);
-            match v
-                .communes
-                .iter()
-                .find(|(code, name)| code.as_str() == c || ctg_domain::format::collation_key(name) == key)
-            {
-                Some((code, _)) => communes.push(code.clone()),
-                None if ctg_domain::plan::loose(&c) == "tout le territoire" => {}
-                None => errors.add("communes", format!("commune introuvable dans le territoire : {c}")),
-            }
-        }
+        let communes =
+            ctg_domain::parse::CommuneIndex::new(v.communes.iter().map(|(code, name)| (code, name.as_str())))
+                .read("communes", &self.communes)
+                .map(ctg_domain::parse::CommuneList::into_codes)
+                .unwrap_or_else(|e| {
+                    errors.add(&e.field, e.message);
+                    Vec::new()
+                });
         let start = form_date(errors, "start", &self.start);
         let end = form_date(errors, "end", &self.end);
         let priority = match self.priority.trim() {
