@@ -363,29 +363,9 @@ fn sorted<'a>(v: &PlanView, mut list: Vec<&'a FicheRecord>, key: &str) -> Vec<&'
             let p = |f: &FicheRecord| v.fiche_progress[&f.id].unwrap_or(-1.0);
             p(b).total_cmp(&p(a))
         }),
-        _ => list.sort_by_cached_key(|f| natural(&f.fiche.code)),
+        _ => list.sort_by(|a, b| ctg_domain::parse::natural_cmp(&a.fiche.code, &b.fiche.code)),
     }
     list
-}
-
-/// A key that sorts « PE-2 » before « PE-10 ».
-fn natural(code: &str) -> Vec<(String, u64)> {
-    let mut out = Vec::new();
-    let mut text = String::new();
-    let mut digits = String::new();
-    for c in code.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else {
-            if !digits.is_empty() {
-                out.push((std::mem::take(&mut text), digits.parse().unwrap_or(0)));
-                digits.clear();
-            }
-            text.push(c);
-        }
-    }
-    out.push((text, digits.parse().unwrap_or(0)));
-    out
 }
 
 pub(crate) fn fiches_table(v: &PlanView, list: &[&FicheRecord]) -> Table {
