@@ -137,7 +137,7 @@ impl Means {
         if self.organisation.trim().is_empty() {
             return Err("l'organisation qui apporte les moyens est vide".into());
         }
-        if !(1990..=2100).contains(&self.year) {
+        if !crate::parse::PLAN_YEARS.contains(&self.year) {
             return Err(format!("année hors limites : {}", self.year));
         }
         if !(0..=100_000).contains(&self.fte_hundredths) {

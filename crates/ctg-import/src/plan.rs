@@ -442,8 +442,7 @@ fn read_means(
         let before = cells.errors.len();
         let fiche = cells.fiche(fiches, code, fiches_sheet);
         let organisation_v = cells.required(organisation, "organisation", "l'organisation");
-        let year_v =
-            cells.read(year, |raw| year_of(raw).and_then(|y| y.ok_or_else(|| "l'année est obligatoire".into())));
+        let year_v = cells.read(year, |raw| parse::plan_year("annee", raw).map_err(|e| e.message));
         let fte_v = cells.read(fte, hundredths);
         let planned_v = cells.read(planned, |raw| if raw.is_empty() { Ok(0) } else { parse_euros(raw) });
         let spent_v = cells.read(spent, |raw| if raw.is_empty() { Ok(None) } else { parse_euros(raw).map(Some) });
@@ -540,7 +539,10 @@ fn read_indicators(
             }
             Some(false) => {
                 let baseline_v = cells.read(baseline, number);
-                let year_v = cells.read(baseline_year, year_of);
+                let year_v = cells.read(baseline_year, |raw| match raw {
+                    "" => Ok(None),
+                    raw => parse::plan_year("annee_reference", raw).map(Some).map_err(|e| e.message),
+                });
                 let direction_v = cells.read(direction, read_direction);
                 if !scale_raw.is_empty() {
                     let message = "une échelle de niveaux ne vaut que pour un indicateur qualitatif : laissez cette cellule vide, ou indiquez la nature « qualitatif »";
@@ -614,9 +616,9 @@ fn target_columns(table: &Table, errors: &mut Vec<ImportError>) -> BTreeMap<i32,
             continue;
         };
         let error = |m: String| ImportError::new(&table.file, table.header_place.clone(), Some(header), m);
-        let year = match year.parse::<i32>() {
-            Ok(y) if year.len() == 4 && (1990..=2100).contains(&y) => y,
-            _ => {
+        let year = match parse::plan_year("cible", year) {
+            Ok(y) => y,
+            Err(_) => {
                 errors.push(error(format!(
                     "colonne de cible « {header} » : cible_AAAA attendu, avec une année de 1990 à 2100"
                 )));
@@ -692,14 +694,6 @@ fn read_objectives(raw: &str, known: &[String]) -> Result<Vec<String>, String> {
             listed(known)
         ))
     }
-}
-
-/// A year, `AAAA`; empty is none.
-fn year_of(raw: &str) -> Result<Option<i32>, String> {
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    raw.parse::<i32>().map(Some).map_err(|_| format!("année invalide « {raw} » : AAAA attendu"))
 }
 
 /// A decimal number, with a comma or a point, spaces between thousands allowed; empty is none.
@@ -1349,8 +1343,7 @@ mod tests {
             "p.xlsx, feuille « Moyens », ligne 2, colonne E, champ « prevu » : montant invalide « 12,345 »",
             "p.xlsx, feuille « Moyens », ligne 2, colonne F, champ « depense » : montant invalide « -3 »",
             "p.xlsx, feuille « Moyens », ligne 2, colonne G, champ « nature » : nature inconnue « don » : fonctionnement ou investissement attendu",
-            // Means::check.
-            "p.xlsx, feuille « Moyens », ligne 3 : année hors limites : 1850",
+            "p.xlsx, feuille « Moyens », ligne 3, colonne C, champ « annee » : année invalide « 1850 » : de 1990 à 2100",
             // The header of a target whose year cannot be read.
             "p.xlsx, feuille « Indicateurs », ligne 1, champ « cible_26 » : colonne de cible « cible_26 » : cible_AAAA attendu",
             "p.xlsx, feuille « Indicateurs », ligne 2, colonne D, champ « unite » : un indicateur qualitatif n'a pas d'unité",

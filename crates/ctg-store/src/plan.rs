@@ -1730,7 +1730,7 @@ impl Store {
             ReviewScope::Theme(t) => ReviewScope::Theme(t.trim().to_owned()),
         };
         if let Some(y) = review.year {
-            if !(1990..=2100).contains(&y) {
+            if !ctg_domain::parse::PLAN_YEARS.contains(&y) {
                 return Err(StoreError::Invalid(format!("année hors limites : {y}")));
             }
         }

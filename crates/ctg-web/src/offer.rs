@@ -961,13 +961,7 @@ impl FundingFields {
         if self.funder.trim().is_empty() {
             errors.add("funder", "le financeur est obligatoire");
         }
-        let year = match self.year.trim().parse::<i32>() {
-            Ok(y) if (1990..=2100).contains(&y) => Some(y),
-            _ => {
-                errors.add("year", format!("année invalide « {} » : de 1990 à 2100", self.year.trim()));
-                None
-            }
-        };
+        let year = ctg_domain::parse::plan_year("year", &self.year).map_err(|e| errors.add(&e.field, e.message)).ok();
         let amount = parse_euros(&self.amount).map_err(|m| errors.add("amount", m)).ok();
         let facility_id = match self.facility.trim() {
             "" => None,

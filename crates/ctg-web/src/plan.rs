@@ -1363,9 +1363,12 @@ pub(crate) fn parse_means(raw: &str, errors: &mut FormErrors) -> Vec<Means> {
         let cells: Vec<&str> = line.split(';').map(str::trim).collect();
         let cell = |k: usize| cells.get(k).copied().unwrap_or("");
         let mut bad = |m: String| errors.add("means", format!("ligne {n} : {m}"));
-        let Ok(year) = cell(1).parse::<i32>() else {
-            bad(format!("année invalide « {} »", cell(1)));
-            continue;
+        let year = match ctg_domain::parse::plan_year("means", cell(1)) {
+            Ok(year) => year,
+            Err(e) => {
+                bad(e.message);
+                continue;
+            }
         };
         let fte = match cell(2).replace(',', ".").parse::<f64>() {
             Ok(f) if f >= 0.0 => (f * 100.0).round() as i64,
@@ -1464,7 +1467,7 @@ pub(crate) fn parse_indicator(f: &IndicatorFields, errors: &mut FormErrors) -> O
         };
         let baseline_year = match f.baseline_year.trim() {
             "" => None,
-            y => y.parse::<i32>().map_err(|_| errors.add("baseline_year", format!("année invalide « {y} »"))).ok(),
+            y => ctg_domain::parse::plan_year("baseline_year", y).map_err(|e| errors.add(&e.field, e.message)).ok(),
         };
         let direction = if ctg_domain::plan::loose(&f.direction).starts_with("baiss") {
             Direction::Decrease
@@ -1479,9 +1482,12 @@ pub(crate) fn parse_indicator(f: &IndicatorFields, errors: &mut FormErrors) -> O
             errors.add("targets", format!("cible « {t} » : « année : valeur » attendu"));
             continue;
         };
-        let Ok(y) = y.trim().parse::<i32>() else {
-            errors.add("targets", format!("année invalide dans « {t} »"));
-            continue;
+        let y = match ctg_domain::parse::plan_year("targets", y) {
+            Ok(y) => y,
+            Err(e) => {
+                errors.add(&e.field, format!("cible « {t} » : {}", e.message));
+                continue;
+            }
         };
         let target = if qualitative {
             Target::Level(val.trim().to_owned())
