@@ -5,6 +5,8 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::parse::FieldError;
+
 /// A value that a CAF sets and may change over time: the one in force on a date is the last one whose
 /// start is on or before that date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -276,15 +278,21 @@ pub struct Area {
 }
 
 impl Area {
-    /// Checks the code against the kind; France has the code `FR`.
-    pub fn parse(kind: &str, code: &str) -> Result<Self, String> {
+    /// Checks the code against the kind; France has the code `FR`. A commune's code is read as files
+    /// write it ([`crate::parse::insee_code`]: `1053` is `01053`). The error names the field at fault,
+    /// `type_territoire` or `code_territoire`.
+    pub fn parse(kind: &str, code: &str) -> Result<Self, FieldError> {
         let kind = AreaKind::parse(kind).ok_or_else(|| {
-            format!("type de territoire inconnu « {kind} » (attendus : commune, epci, departement, france)")
+            FieldError::new(
+                "type_territoire",
+                format!("type de territoire inconnu « {kind} » (attendus : commune, epci, departement, france)"),
+            )
         })?;
         let code = code.trim();
+        let bad = |message: String| FieldError::new("code_territoire", message);
         let code = match kind {
-            AreaKind::Commune => crate::InseeCode::parse(code).map_err(|e| e.to_string())?.to_string(),
-            AreaKind::Epci => crate::Siren::parse(code).map_err(|e| e.to_string())?.to_string(),
+            AreaKind::Commune => crate::parse::insee_code("code_territoire", code)?.to_string(),
+            AreaKind::Epci => crate::Siren::parse(code).map_err(|e| bad(e.to_string()))?.to_string(),
             AreaKind::Departement => {
                 let up = code.to_ascii_uppercase();
                 let ok = match up.len() {
@@ -300,13 +308,13 @@ impl Area {
                     _ => false,
                 } && !up.is_empty();
                 if !ok {
-                    return Err(format!("code de département invalide « {code} »"));
+                    return Err(bad(format!("code de département invalide « {code} »")));
                 }
                 up
             }
             AreaKind::France => {
                 if !code.eq_ignore_ascii_case("FR") && !code.is_empty() {
-                    return Err(format!("pour la France, le code est FR (trouvé « {code} »)"));
+                    return Err(bad(format!("pour la France, le code est FR (trouvé « {code} »)")));
                 }
                 "FR".to_owned()
             }
@@ -396,8 +404,12 @@ mod area_tests {
         assert_eq!(Area::parse("france", "").unwrap().code, "FR");
         assert!(Area::parse("departement", "20").is_err());
         assert!(Area::parse("departement", "99").is_err());
-        assert!(Area::parse("commune", "6211").unwrap_err().contains("INSEE"));
-        assert!(Area::parse("region", "32").unwrap_err().contains("type de territoire inconnu"));
+        assert_eq!(Area::parse("commune", "1053").unwrap().code, "01053");
+        let e = Area::parse("commune", "621").unwrap_err();
+        assert!(e.field == "code_territoire" && e.message.contains("INSEE"), "{e:?}");
+        let e = Area::parse("region", "32").unwrap_err();
+        assert!(e.field == "type_territoire" && e.message.contains("type de territoire inconnu"), "{e:?}");
+        assert_eq!(Area::parse("departement", "99").unwrap_err().field, "code_territoire");
     }
 
     #[test]
@@ -420,35 +432,4 @@ pub struct Observation {
     pub value: f64,
     pub source: String,
     pub data_date: Option<NaiveDate>,
-}
-
-/// Checks a period: `2022`, `2023-12` or `2011-2022`.
-pub fn check_period_label(raw: &str) -> Result<String, String> {
-    let p = raw.trim();
-    let year = |s: &str| s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()) && ("1800"..="2200").contains(&s);
-    let ok = match p.split_once('-') {
-        None => year(p),
-        Some((a, b)) if b.len() == 2 => year(a) && matches!(b.parse::<u8>(), Ok(1..=12)),
-        Some((a, b)) => year(a) && year(b) && a < b,
-    };
-    if ok {
-        Ok(p.to_owned())
-    } else {
-        Err(format!("période invalide « {p} » : AAAA, AAAA-MM ou AAAA-AAAA attendu"))
-    }
-}
-
-#[cfg(test)]
-mod period_tests {
-    use super::check_period_label;
-
-    #[test]
-    fn periods() {
-        for ok in ["2022", "2023-12", "2011-2022"] {
-            assert!(check_period_label(ok).is_ok(), "{ok}");
-        }
-        for bad in ["22", "2023-13", "2022-2011", "deux mille", "2022-1"] {
-            assert!(check_period_label(bad).is_err(), "{bad}");
-        }
-    }
 }

@@ -17,6 +17,11 @@ const MONTHS: [&str; 12] = [
     "décembre",
 ];
 
+/// The French name of a month, `1` to `12` (`3` → `mars`).
+pub fn month_name(month: u32) -> &'static str {
+    MONTHS.get(month.wrapping_sub(1) as usize).copied().unwrap_or("")
+}
+
 /// `278431` → `278 431` (narrow no-break space as thousands separator, as French typography wants).
 pub fn integer(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();

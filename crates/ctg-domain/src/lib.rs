@@ -11,6 +11,7 @@ pub mod format;
 pub mod governance;
 pub mod life;
 pub mod offer;
+pub mod parse;
 pub mod plan;
 pub mod territory;
 

@@ -67,12 +67,6 @@ pub fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(year, month, date.day().min(days_in_month(year, month))).unwrap_or(NaiveDate::MAX)
 }
 
-/// Reads a date written `2030-12-31` or `31/12/2030`.
-pub fn parse_date(raw: &str) -> Option<NaiveDate> {
-    let raw = raw.trim();
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d").or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y")).ok()
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Signatures
 // ---------------------------------------------------------------------------------------------------
@@ -339,19 +333,19 @@ impl AvenantChange {
                 return invalid("une modification doit dire ce qu'elle modifie".into())
             }
             ChangeTarget::EndDate => {
-                if parse_date(&self.after).is_none() {
+                if crate::parse::date("apres", &self.after).ok().is_none() {
                     return invalid(format!(
                         "la nouvelle date de fin « {} » n'est pas une date (jj/mm/aaaa)",
                         self.after.trim()
                     ));
                 }
-                if !self.before.trim().is_empty() && parse_date(&self.before).is_none() {
+                if !self.before.trim().is_empty() && crate::parse::date("avant", &self.before).ok().is_none() {
                     return invalid(format!(
                         "l'ancienne date de fin « {} » n'est pas une date (jj/mm/aaaa)",
                         self.before.trim()
                     ));
                 }
-                if parse_date(&self.before) == parse_date(&self.after) {
+                if crate::parse::date("avant", &self.before).ok() == crate::parse::date("apres", &self.after).ok() {
                     return invalid("la date de fin ne change pas : l'ancienne et la nouvelle sont la même".into());
                 }
                 return Ok(());
@@ -370,7 +364,7 @@ impl AvenantChange {
     /// The new end date, for a change of the end date.
     pub fn new_end(&self) -> Option<NaiveDate> {
         match self.target {
-            ChangeTarget::EndDate => parse_date(&self.after),
+            ChangeTarget::EndDate => crate::parse::date("apres", &self.after).ok(),
             _ => None,
         }
     }

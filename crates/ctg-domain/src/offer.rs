@@ -397,7 +397,7 @@ impl NewFunding {
         if self.funder.is_empty() {
             return Err(ConventionError::Invalid("le financeur est vide".into()));
         }
-        if !(1990..=2100).contains(&self.year) {
+        if !crate::parse::PLAN_YEARS.contains(&self.year) {
             return Err(ConventionError::Invalid(format!("année hors limites : {} (de 1990 à 2100)", self.year)));
         }
         if !(0..=100_000_000_000).contains(&self.amount_cents) {

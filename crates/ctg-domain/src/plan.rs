@@ -38,28 +38,8 @@ coded_enum! {
     }
 }
 
-/// Lower case, without accents, spaces and dashes and underscores as one space: how people's ways of
-/// writing a word are compared.
-pub fn loose(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.trim().chars().flat_map(char::to_lowercase) {
-        let c = match c {
-            'à' | 'â' | 'ä' | 'á' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'î' | 'ï' | 'í' => 'i',
-            'ô' | 'ö' | 'ó' => 'o',
-            'ù' | 'û' | 'ü' | 'ú' => 'u',
-            'ç' => 'c',
-            '-' | '_' | '\'' | '’' | '.' => ' ',
-            c => c,
-        };
-        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
-            continue;
-        }
-        out.push(c);
-    }
-    out.trim_end().to_owned()
-}
+/// How people's ways of writing a word are compared ([`crate::parse::loose`]).
+pub use crate::parse::loose;
 
 impl FicheStatus {
     /// Reads a status as coordinators write it: « En cours », « en-cours », « EN COURS », « réalisé »,
@@ -157,7 +137,7 @@ impl Means {
         if self.organisation.trim().is_empty() {
             return Err("l'organisation qui apporte les moyens est vide".into());
         }
-        if !(1990..=2100).contains(&self.year) {
+        if !crate::parse::PLAN_YEARS.contains(&self.year) {
             return Err(format!("année hors limites : {}", self.year));
         }
         if !(0..=100_000).contains(&self.fte_hundredths) {

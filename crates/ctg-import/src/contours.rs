@@ -87,11 +87,12 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Contour>, ImportErrors> {
                 ));
                 None
             }
-            Some((key, raw)) => match code_of(&properties[&key], &raw) {
+            // A number has lost its leading zero (`1053` for `01053`), which is put back.
+            Some((key, raw)) => match ctg_domain::parse::insee_code(format!("properties.{key}"), &raw) {
                 Ok(code) => Some(code),
-                Err(m) => {
+                Err(e) => {
                     let place = Location::Record { number, code: Some(raw) };
-                    errors.push(ImportError::new(file, place, Some(&format!("properties.{key}")), m));
+                    errors.push(ImportError::new(file, place, Some(e.field.as_ref()), e.message));
                     None
                 }
             },
@@ -135,16 +136,6 @@ fn json_kind(v: &Value) -> &'static str {
         Value::String(_) => "un texte",
         Value::Array(_) => "un tableau",
         Value::Object(_) => "un objet",
-    }
-}
-
-/// The INSEE code of a property: a text as it is; a number has lost its leading zero (`1053` for
-/// `01053`), which is put back.
-fn code_of(value: &Value, text: &str) -> Result<InseeCode, String> {
-    if value.is_number() {
-        crate::facilities::commune_code(text)
-    } else {
-        InseeCode::parse(text).map_err(|e| e.to_string())
     }
 }
 
@@ -520,7 +511,7 @@ mod tests {
         let bytes = collection(
             &[
                 feature(r#"{"NOM":"Sans code"}"#, &sq),
-                feature(r#"{"code":"6211"}"#, &sq),
+                feature(r#"{"code":"621"}"#, &sq),
                 feature(r#"{"code_insee":"62119"}"#, r#"{"type":"Point","coordinates":[2.6,50.5]}"#),
                 feature(
                     r#"{"code_insee":"62120"}"#,
@@ -539,7 +530,7 @@ mod tests {
             e,
             [
                 "c.json, enregistrement n° 1, champ « properties » : aucun code INSEE : une de ces propriétés est attendue : INSEE_COM, insee_com, code_insee, codgeo, code",
-                "c.json, enregistrement n° 2 (code 6211), champ « properties.code » : code INSEE « 6211 » invalide : 5 caractères attendus",
+                "c.json, enregistrement n° 2 (code 621), champ « properties.code » : code INSEE « 621 » invalide : 5 caractères attendus",
                 "c.json, enregistrement n° 3 (code 62119), champ « geometry.type » : type de géométrie « Point » non pris en charge : Polygon ou MultiPolygon attendu",
                 "c.json, enregistrement n° 4 (code 62120), champ « geometry.coordinates » : anneau n° 1 : un anneau a au moins 4 positions, la dernière égale à la première (3 ici)",
                 "c.json, enregistrement n° 5 (code 62121), champ « geometry.coordinates » : anneau n° 1 : position [2.6, 95] hors des degrés (longitude de -180 à 180, latitude de -90 à 90)",
@@ -547,6 +538,9 @@ mod tests {
         );
         // A code written as a number has lost its leading zero: 1053 is 01053.
         let c = parse("c.json", &collection(&[feature(r#"{"code_insee":1053}"#, &sq)], "")).unwrap();
+        assert_eq!(c[0].code.as_str(), "01053");
+        // Written as a text, the same code is read the same way.
+        let c = parse("c.json", &collection(&[feature(r#"{"code_insee":"1053"}"#, &sq)], "")).unwrap();
         assert_eq!(c[0].code.as_str(), "01053");
     }
 

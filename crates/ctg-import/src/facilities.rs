@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 
 use ctg_domain::offer::{find_facility_type, FacilityStatus, FacilityType, NewFacility};
-use ctg_domain::InseeCode;
+use ctg_domain::parse;
 
 use crate::tabular::{line_of, Column, Row, Table};
 use crate::{ImportError, ImportErrors, Located, Location};
@@ -165,11 +165,12 @@ fn read_row(
     let commune_raw = get(&c.commune);
     let uid = c.id.as_ref().filter(|col| col.name.eq_ignore_ascii_case(SCDL_UID)).map(|col| (col, row.get(Some(col))));
     let commune = if !commune_raw.is_empty() {
-        commune_code(commune_raw).map_err(|m| errors.extend(cell(&c.commune, m))).ok()
+        parse::insee_code("commune", commune_raw).map_err(|e| errors.extend(cell(&c.commune, e.message))).ok()
     } else if let Some((col, uid)) = uid.filter(|(_, uid)| !uid.is_empty()) {
         let prefix: String = uid.chars().take(5).collect();
-        commune_code(&prefix)
-            .map_err(|m| {
+        parse::insee_code("commune", &prefix)
+            .map_err(|e| {
+                let m = e.message;
                 let message = format!(
                     "la commune n'étant pas donnée, son code INSEE est tiré des 5 premiers caractères de l'identifiant SCDL : {m}"
                 );
@@ -188,9 +189,9 @@ fn read_row(
     let mut served = Vec::new();
     for code in get(&c.served).split(|ch: char| ch == ';' || ch == ',' || ch.is_whitespace()).filter(|s| !s.is_empty())
     {
-        match commune_code(code) {
+        match parse::insee_code("communes_desservies", code) {
             Ok(code) => served.push(code),
-            Err(m) => errors.extend(cell(&c.served, m)),
+            Err(e) => errors.extend(cell(&c.served, e.message)),
         }
     }
     let capacity_raw = get(&c.capacity);
@@ -228,8 +229,12 @@ fn read_row(
         }
         status
     };
-    let opened = optional_date(get(&c.opened)).map_err(|m| errors.extend(cell(&c.opened, m))).ok();
-    let closed = optional_date(get(&c.closed)).map_err(|m| errors.extend(cell(&c.closed, m))).ok();
+    let opened = parse::spreadsheet_date("date_ouverture", get(&c.opened))
+        .map_err(|e| errors.extend(cell(&c.opened, e.message)))
+        .ok();
+    let closed = parse::spreadsheet_date("date_fermeture", get(&c.closed))
+        .map_err(|e| errors.extend(cell(&c.closed, e.message)))
+        .ok();
     let latitude = optional_decimal(get(&c.latitude)).map_err(|m| errors.extend(cell(&c.latitude, m))).ok();
     let longitude = optional_decimal(get(&c.longitude)).map_err(|m| errors.extend(cell(&c.longitude, m))).ok();
 
@@ -273,30 +278,10 @@ fn read_row(
     }
 }
 
-/// An INSEE code as a file gives it. Four digits are a code whose leading zero a spreadsheet dropped
-/// (`1053` for `01053`, Bourg-en-Bresse), as it does to any number.
-pub(crate) fn commune_code(raw: &str) -> Result<InseeCode, String> {
-    let raw = raw.trim();
-    let padded =
-        if raw.len() == 4 && raw.bytes().all(|b| b.is_ascii_digit()) { format!("0{raw}") } else { raw.to_owned() };
-    InseeCode::parse(&padded).map_err(|e| e.to_string())
-}
-
 /// A status by its code or its French label, in any case (`en_projet`, `En projet`, `FERMÉ`).
 fn parse_status(raw: &str) -> Option<FacilityStatus> {
     let wanted = raw.trim().to_lowercase();
     FacilityStatus::ALL.iter().copied().find(|s| s.code() == wanted || s.label().to_lowercase() == wanted)
-}
-
-/// A date, `AAAA-MM-JJ` or `JJ/MM/AAAA`; an empty cell is no date.
-pub(crate) fn optional_date(raw: &str) -> Result<Option<chrono::NaiveDate>, String> {
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .or_else(|_| chrono::NaiveDate::parse_from_str(raw, "%d/%m/%Y"))
-        .map(Some)
-        .map_err(|_| format!("date invalide « {raw} » : AAAA-MM-JJ ou JJ/MM/AAAA attendu"))
 }
 
 /// A decimal number with a point or a comma; an empty cell is no number.
@@ -313,6 +298,7 @@ fn optional_decimal(raw: &str) -> Result<Option<f64>, String> {
 #[cfg(test)]
 mod tests {
     use ctg_domain::offer::builtin_facility_types;
+    use ctg_domain::InseeCode;
 
     use super::*;
 

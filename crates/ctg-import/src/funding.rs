@@ -8,6 +8,7 @@
 //! [`NewFunding::check`]; every problem is listed and nothing is returned while there is one.
 
 use ctg_domain::offer::{parse_euros, Dispositif, NewFunding};
+use ctg_domain::parse;
 
 use crate::tabular::Table;
 use crate::{ImportErrors, Located};
@@ -52,11 +53,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Located<FundingRow>>, Impor
         if funder.is_empty() {
             err(&financeur, "le financeur est obligatoire".into());
         }
-        let year_raw = row.get(annee.as_ref());
-        let year = year_raw
-            .parse::<i32>()
-            .map_err(|_| err(&annee, format!("année invalide « {year_raw} » : AAAA attendu")))
-            .ok();
+        let year = parse::plan_year("annee", row.get(annee.as_ref())).map_err(|e| err(&annee, e.message)).ok();
         let amount = parse_euros(row.get(montant.as_ref())).map_err(|m| err(&montant, m)).ok();
         let (Some(scheme), Some(year), Some(amount), false) = (scheme, year, amount, funder.is_empty()) else {
             continue;
@@ -126,9 +123,9 @@ mod tests {
         let expected_starts = [
             "f.csv, ligne 2, champ « dispositif » : dispositif inconnu « prime » : un code ou un libellé est attendu (codes : psu, ps_alsh,",
             "f.csv, ligne 2, champ « financeur » : le financeur est obligatoire",
-            // 24 is a number, not a year: NewFunding::check would refuse it, but only once the row reads.
+            "f.csv, ligne 2, champ « annee » : année invalide « 24 » : AAAA attendu",
             "f.csv, ligne 2, champ « montant » : montant invalide « 12,345 »",
-            "f.csv, ligne 3 : année hors limites : 1850 (de 1990 à 2100)",
+            "f.csv, ligne 3, champ « annee » : année invalide « 1850 » : de 1990 à 2100",
         ];
         assert_eq!(e.len(), expected_starts.len(), "{e:#?}");
         for (e, start) in e.iter().zip(expected_starts) {

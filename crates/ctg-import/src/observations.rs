@@ -11,8 +11,8 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
-use ctg_domain::diagnostic::{check_period_label, indicator, Area, Observation};
+use ctg_domain::diagnostic::{indicator, Area, Observation};
+use ctg_domain::parse;
 
 use crate::tabular::Table;
 use crate::{ImportErrors, Location};
@@ -42,13 +42,16 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Observation>, ImportErrors>
         }
         let area = match Area::parse(row.get(type_territoire.as_ref()), row.get(code_territoire.as_ref())) {
             Ok(a) => Some(a),
-            Err(m) => {
-                let column = if m.contains("type de territoire") { &type_territoire } else { &code_territoire };
-                err(column, m);
+            Err(e) => {
+                let column = if e.field == "type_territoire" { &type_territoire } else { &code_territoire };
+                err(column, e.message);
                 None
             }
         };
-        let period = check_period_label(row.get(periode.as_ref())).map_err(|m| err(&periode, m)).ok();
+        let period = parse::period("periode", row.get(periode.as_ref()))
+            .map(|p| p.to_string())
+            .map_err(|e| err(&periode, e.message))
+            .ok();
         let raw = row.get(valeur.as_ref());
         let cleaned: String = raw.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).collect();
         let value = match cleaned.replace(',', ".").parse::<f64>() {
@@ -62,20 +65,9 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Observation>, ImportErrors>
         if source_text.is_empty() {
             err(&source, "la source est obligatoire (par exemple : Insee, recensement 2021)".into());
         }
-        let date_raw = row.get(date_donnees.as_ref());
-        let data_date = if date_raw.is_empty() {
-            Some(None)
-        } else {
-            match NaiveDate::parse_from_str(date_raw, "%Y-%m-%d")
-                .or_else(|_| NaiveDate::parse_from_str(date_raw, "%d/%m/%Y"))
-            {
-                Ok(d) => Some(Some(d)),
-                Err(_) => {
-                    err(&date_donnees, format!("date invalide « {date_raw} » : AAAA-MM-JJ ou JJ/MM/AAAA attendu"));
-                    None
-                }
-            }
-        };
+        let data_date = parse::spreadsheet_date("date_donnees", row.get(date_donnees.as_ref()))
+            .map_err(|e| err(&date_donnees, e.message))
+            .ok();
         let (Some(def), Some(area), Some(period), Some(value), Some(data_date), false) =
             (def, area, period, value, data_date, source_text.is_empty())
         else {
@@ -103,6 +95,8 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Observation>, ImportErrors>
 
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveDate;
+
     use super::*;
 
     const HEADER: &str = "indicateur,type_territoire,code_territoire,periode,valeur,source,date_donnees\n";

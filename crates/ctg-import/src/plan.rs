@@ -21,15 +21,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::NaiveDate;
 use ctg_domain::offer::parse_euros;
+use ctg_domain::parse::{self, CommuneIndex, CommuneList};
 use ctg_domain::plan::{
     loose, Direction, FicheStatus, IndicatorKind, Means, MeansKind, NewFiche, PlanIndicator, Priority, Target,
 };
 use ctg_domain::InseeCode;
 use ctg_report::table::{Column as OutColumn, Table as OutTable, Value};
 
-use crate::facilities::commune_code;
 use crate::tabular::{header_key, line_of, Column, Row, Table};
 use crate::{ImportError, ImportErrors, Located, Location};
 
@@ -323,7 +322,7 @@ fn read_fiches(table: &Table, ctx: &PlanContext, errors: &mut Vec<ImportError>) 
     }
     fiches.readable = true;
     let c = columns(table, &FICHE_FIELDS);
-    let communes = CommuneIndex::new(&ctx.communes);
+    let communes = CommuneIndex::new(ctx.communes.iter().map(|(code, name)| (code, name.as_str())));
     let mut first_row: HashMap<String, Location> = HashMap::new();
     for row in &table.rows {
         let mut cells = Cells { table, row, errors };
@@ -359,9 +358,10 @@ fn read_fiche(
     let title_v = cells.required(title, "intitule", "l'intitulé de la fiche");
     let ambitions_v = cells.read(ambitions, |raw| read_ambitions(raw, &ctx.ambitions));
     let objectives_v = cells.read(objectives, |raw| read_objectives(raw, &ctx.objectives));
-    let communes_v = cells.read(communes_col, |raw| communes.read(raw));
-    let start_v = cells.read(start, date);
-    let end_v = cells.read(end, date);
+    let communes_v = cells
+        .read(communes_col, |raw| communes.read("communes", raw).map(CommuneList::into_codes).map_err(|e| e.message));
+    let start_v = cells.read(start, |raw| parse::spreadsheet_date("debut", raw).map_err(|e| e.message));
+    let end_v = cells.read(end, |raw| parse::spreadsheet_date("fin", raw).map_err(|e| e.message));
     let priority_v = cells.read(priority, |raw| {
         if raw.is_empty() {
             return Ok(None);
@@ -442,8 +442,7 @@ fn read_means(
         let before = cells.errors.len();
         let fiche = cells.fiche(fiches, code, fiches_sheet);
         let organisation_v = cells.required(organisation, "organisation", "l'organisation");
-        let year_v =
-            cells.read(year, |raw| year_of(raw).and_then(|y| y.ok_or_else(|| "l'année est obligatoire".into())));
+        let year_v = cells.read(year, |raw| parse::plan_year("annee", raw).map_err(|e| e.message));
         let fte_v = cells.read(fte, hundredths);
         let planned_v = cells.read(planned, |raw| if raw.is_empty() { Ok(0) } else { parse_euros(raw) });
         let spent_v = cells.read(spent, |raw| if raw.is_empty() { Ok(None) } else { parse_euros(raw).map(Some) });
@@ -540,7 +539,10 @@ fn read_indicators(
             }
             Some(false) => {
                 let baseline_v = cells.read(baseline, number);
-                let year_v = cells.read(baseline_year, year_of);
+                let year_v = cells.read(baseline_year, |raw| match raw {
+                    "" => Ok(None),
+                    raw => parse::plan_year("annee_reference", raw).map(Some).map_err(|e| e.message),
+                });
                 let direction_v = cells.read(direction, read_direction);
                 if !scale_raw.is_empty() {
                     let message = "une échelle de niveaux ne vaut que pour un indicateur qualitatif : laissez cette cellule vide, ou indiquez la nature « qualitatif »";
@@ -614,9 +616,9 @@ fn target_columns(table: &Table, errors: &mut Vec<ImportError>) -> BTreeMap<i32,
             continue;
         };
         let error = |m: String| ImportError::new(&table.file, table.header_place.clone(), Some(header), m);
-        let year = match year.parse::<i32>() {
-            Ok(y) if year.len() == 4 && (1990..=2100).contains(&y) => y,
-            _ => {
+        let year = match parse::plan_year("cible", year) {
+            Ok(y) => y,
+            Err(_) => {
                 errors.push(error(format!(
                     "colonne de cible « {header} » : cible_AAAA attendu, avec une année de 1990 à 2100"
                 )));
@@ -692,104 +694,6 @@ fn read_objectives(raw: &str, known: &[String]) -> Result<Vec<String>, String> {
             listed(known)
         ))
     }
-}
-
-/// The territory's communes, by code and by name written loosely.
-struct CommuneIndex<'a> {
-    codes: BTreeSet<&'a InseeCode>,
-    by_name: HashMap<String, Vec<&'a InseeCode>>,
-}
-
-/// How a cell says « the whole territory ».
-const WHOLE_TERRITORY: &[&str] = &[
-    "tout le territoire",
-    "l ensemble du territoire",
-    "ensemble du territoire",
-    "toutes les communes",
-    "toutes",
-    "territoire",
-];
-
-impl<'a> CommuneIndex<'a> {
-    fn new(communes: &'a [(InseeCode, String)]) -> Self {
-        let mut by_name: HashMap<String, Vec<&InseeCode>> = HashMap::new();
-        for (code, name) in communes {
-            by_name.entry(loose(name)).or_default().push(code);
-        }
-        Self { codes: communes.iter().map(|(c, _)| c).collect(), by_name }
-    }
-
-    /// Names or INSEE codes separated by `;` or `,`; empty, or « tout le territoire », is the whole
-    /// territory (no commune).
-    fn read(&self, raw: &str) -> Result<Vec<InseeCode>, String> {
-        if WHOLE_TERRITORY.contains(&loose(raw).as_str()) {
-            return Ok(Vec::new());
-        }
-        let mut out = Vec::new();
-        let mut bad = Vec::new();
-        for token in list(raw, &[';', ',', '\n']) {
-            let code_like =
-                token.chars().all(|c| c.is_ascii_alphanumeric()) && token.chars().any(|c| c.is_ascii_digit());
-            if code_like {
-                match commune_code(&token) {
-                    Ok(code) if self.codes.contains(&code) => out.push(code),
-                    Ok(code) => bad.push(format!("la commune {code} n'est pas du territoire")),
-                    Err(m) => bad.push(m),
-                }
-                continue;
-            }
-            match self.by_name.get(&loose(&token)).map(Vec::as_slice) {
-                Some([code]) => out.push((*code).clone()),
-                Some(several) => {
-                    let codes: Vec<&str> = several.iter().map(|c| c.as_str()).collect();
-                    bad.push(format!(
-                        "plusieurs communes du territoire s'appellent « {token} » : donnez son code INSEE ({})",
-                        codes.join(" ou ")
-                    ));
-                }
-                None => bad.push(format!("commune inconnue « {token} »")),
-            }
-        }
-        if bad.is_empty() {
-            Ok(out)
-        } else {
-            Err(format!(
-                "{} : le nom ou le code INSEE d'une commune du territoire est attendu, séparés par « ; » (vide ou « tout le territoire » : tout le territoire)",
-                bad.join(", ")
-            ))
-        }
-    }
-}
-
-/// A date: `AAAA-MM-JJ` (a spreadsheet's date cell is read so), `JJ/MM/AAAA`, or the day number a
-/// spreadsheet stores (five digits, days since 1899-12-30); empty is no date.
-fn date(raw: &str) -> Result<Option<NaiveDate>, String> {
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    // A date and a time of day: the date.
-    let day = match raw.get(10..11) {
-        Some(" " | "T") => &raw[..10],
-        _ => raw,
-    };
-    let parsed =
-        NaiveDate::parse_from_str(day, "%Y-%m-%d").or_else(|_| NaiveDate::parse_from_str(day, "%d/%m/%Y")).ok();
-    let serial = || {
-        let n: i64 = raw.parse().ok().filter(|_| raw.len() == 5)?;
-        NaiveDate::from_ymd_opt(1899, 12, 30)?.checked_add_signed(chrono::Duration::days(n))
-    };
-    parsed
-        .or_else(serial)
-        .map(Some)
-        .ok_or_else(|| format!("date invalide « {raw} » : AAAA-MM-JJ ou JJ/MM/AAAA attendu"))
-}
-
-/// A year, `AAAA`; empty is none.
-fn year_of(raw: &str) -> Result<Option<i32>, String> {
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    raw.parse::<i32>().map(Some).map_err(|_| format!("année invalide « {raw} » : AAAA attendu"))
 }
 
 /// A decimal number, with a comma or a point, spaces between thousands allowed; empty is none.
@@ -984,6 +888,7 @@ fn decimal(value: f64) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveDate;
     use ctg_report::table::{export_book, ExportFormat};
 
     use super::*;
@@ -1290,15 +1195,8 @@ mod tests {
             x;PE-5;Centre social;;suspendue;;;;;;\n\
             x;PE-6;Médiation;;EN RETARD;;;;;;\n\
             x;PE-7;Ancienne fiche;;annulée;;;;;;\n";
-        let mut ctx = context();
-        // A name written with « oe » is another name than « Nœux » : it is an error below.
-        let e = messages(&parse("plan.csv", csv.as_bytes(), &ctx).unwrap_err());
-        assert_eq!(e.len(), 1, "{e:#?}");
-        assert!(
-            e[0].starts_with("plan.csv, ligne 3, champ « Communes concernées » : commune inconnue « noeux-les-mines »"),
-            "{e:?}"
-        );
-        ctx.communes.push((insee("62618"), "Noeux-les-Mines".into()));
+        let ctx = context();
+        // « noeux-les-mines », written with « oe », is Nœux-les-Mines.
         let plan = parse("plan.csv", csv.as_bytes(), &ctx).unwrap();
         let statuses: Vec<FicheStatus> = plan.iter().map(|f| f.value.fiche.status).collect();
         use FicheStatus::*;
@@ -1312,7 +1210,7 @@ mod tests {
         assert_eq!((f.objectives.clone(), f.ambitions.clone()), (vec!["1.2".to_owned()], vec![1]));
         assert_eq!(plan[1].value.fiche.start, Some(d("2026-02-01")));
         assert_eq!(plan[1].value.fiche.priority, Some(Priority::Low));
-        assert_eq!(plan[1].value.fiche.communes, [insee("62618")]);
+        assert_eq!(plan[1].value.fiche.communes, [insee("62617")]);
         let f = &plan[2].value.fiche;
         assert_eq!(
             (f.communes.clone(), f.objectives.clone()),
@@ -1434,7 +1332,7 @@ mod tests {
             "p.xlsx, feuille « Fiches », ligne 2, colonne B, champ « intitule » : l'intitulé de la fiche est obligatoire",
             "p.xlsx, feuille « Fiches », ligne 2, colonne C, champ « objectifs » : objectif(s) inconnu(s) « 9.9 » (objectifs de la convention : 1.1, 1.2, 2.1, 2.2, 3.1, 4.1 ; séparez-les par « ; »)",
             "p.xlsx, feuille « Fiches », ligne 2, colonne D, champ « communes » : commune inconnue « Paris », la commune 2A004 n'est pas du territoire, la commune 75056 n'est pas du territoire, code INSEE « abc1 » invalide",
-            "p.xlsx, feuille « Fiches », ligne 2, colonne E, champ « debut » : date invalide « 2026-02-30 » : AAAA-MM-JJ ou JJ/MM/AAAA attendu",
+            "p.xlsx, feuille « Fiches », ligne 2, colonne E, champ « debut » : date invalide « 2026-02-30 » : février 2026 n'a que 28 jours",
             "p.xlsx, feuille « Fiches », ligne 2, colonne G, champ « priorite » : priorité inconnue « urgente » (valeurs admises : Haute, Moyenne, Basse, ou 1, 2, 3)",
             // NewFiche::check, for the row as a whole.
             "p.xlsx, feuille « Fiches », ligne 3 : la fin (2026-01-01) précède le début (2026-06-01)",
@@ -1445,8 +1343,7 @@ mod tests {
             "p.xlsx, feuille « Moyens », ligne 2, colonne E, champ « prevu » : montant invalide « 12,345 »",
             "p.xlsx, feuille « Moyens », ligne 2, colonne F, champ « depense » : montant invalide « -3 »",
             "p.xlsx, feuille « Moyens », ligne 2, colonne G, champ « nature » : nature inconnue « don » : fonctionnement ou investissement attendu",
-            // Means::check.
-            "p.xlsx, feuille « Moyens », ligne 3 : année hors limites : 1850",
+            "p.xlsx, feuille « Moyens », ligne 3, colonne C, champ « annee » : année invalide « 1850 » : de 1990 à 2100",
             // The header of a target whose year cannot be read.
             "p.xlsx, feuille « Indicateurs », ligne 1, champ « cible_26 » : colonne de cible « cible_26 » : cible_AAAA attendu",
             "p.xlsx, feuille « Indicateurs », ligne 2, colonne D, champ « unite » : un indicateur qualitatif n'a pas d'unité",

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use ctg_domain::{InseeCode, Population, PopulationRecord, Vintage};
+use ctg_domain::{Population, PopulationRecord, Vintage};
 
 use crate::{ImportError, ImportErrors, Location};
 
@@ -45,10 +45,11 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<PopulationRow>, ImportError
         if record.iter().all(str::is_empty) {
             continue;
         }
-        let code = match InseeCode::parse(cell("code_insee")) {
+        // A CSV saved by a spreadsheet has lost the leading zero of codes (`1053` for `01053`).
+        let code = match ctg_domain::parse::insee_code("code_insee", cell("code_insee")) {
             Ok(c) => Some(c),
             Err(e) => {
-                err("code_insee", e.to_string());
+                err(&e.field, e.message);
                 None
             }
         };
@@ -122,6 +123,13 @@ mod tests {
     }
 
     #[test]
+    fn a_code_that_lost_its_leading_zero_gets_it_back() {
+        let csv = format!("{HEADER}1053,Bourg-en-Bresse,2021,41365,1037,42402\n");
+        let rows = parse("p.csv", csv.as_bytes()).unwrap();
+        assert_eq!(rows[0].record.commune.as_str(), "01053");
+    }
+
+    #[test]
     fn semicolons_and_byte_order_mark() {
         let csv = format!("\u{feff}{}62023;Allouagne;2021;2 852;36;2 888\n", HEADER.replace(',', ";"));
         let rows = parse("p.csv", csv.as_bytes()).unwrap();
@@ -130,10 +138,10 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_column() {
-        let csv = format!("{HEADER}62023,Allouagne,2021,2852,36,2888\n6202,X,2021,1,0,1\n62028,Ames,2021,abc,8,651\n62029,Amettes,2021,464,2,467\n62023,Allouagne,2021,2852,36,2888\n");
+        let csv = format!("{HEADER}62023,Allouagne,2021,2852,36,2888\n620,X,2021,1,0,1\n62028,Ames,2021,abc,8,651\n62029,Amettes,2021,464,2,467\n62023,Allouagne,2021,2852,36,2888\n");
         let e: Vec<String> = parse("p.csv", csv.as_bytes()).unwrap_err().0.iter().map(ToString::to_string).collect();
         assert_eq!(e.len(), 4, "{e:?}");
-        assert!(e[0].starts_with("p.csv, ligne 3, champ « code_insee » : code INSEE « 6202 » invalide"), "{e:?}");
+        assert!(e[0].starts_with("p.csv, ligne 3, champ « code_insee » : code INSEE « 620 » invalide"), "{e:?}");
         assert_eq!(
             e[1],
             "p.csv, ligne 4, champ « population_municipale » : « abc » n'est pas un entier positif ou nul"

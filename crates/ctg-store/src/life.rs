@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 use ctg_domain::format::date_short;
 use ctg_domain::life::{
-    apply_change, document_label, next_milestone, parse_date, version_states, AvenantChange, AvenantFacts,
-    ChangeTarget, Life, LifeError, LifeStatus, Signature, TerminationFacts, TerminationGround, VersionState,
+    apply_change, document_label, next_milestone, version_states, AvenantChange, AvenantFacts, ChangeTarget, Life,
+    LifeError, LifeStatus, Signature, TerminationFacts, TerminationGround, VersionState,
 };
 use ctg_domain::{Actor, ConventionStatus, OrganisationKind, PartyRole};
 use serde_json::{json, Value};
@@ -335,7 +335,8 @@ impl Store {
             .filter(|a| a.in_force_from.is_some())
             .flat_map(|a| a.changes.iter())
             .find(|c| c.target == ChangeTarget::EndDate);
-        let end = first_change.and_then(|c| parse_date(&c.before)).unwrap_or(detail.summary.end);
+        let end =
+            first_change.and_then(|c| ctg_domain::parse::date("avant", &c.before).ok()).unwrap_or(detail.summary.end);
         let life = Life {
             start: detail.summary.start,
             end,
@@ -529,7 +530,7 @@ impl Store {
                 if changes.iter().any(|x: &AvenantChange| x.target == ChangeTarget::EndDate) {
                     return Err(StoreError::Invalid("l'avenant modifie deux fois la date de fin".into()));
                 }
-                match parse_date(&c.before) {
+                match ctg_domain::parse::date("avant", &c.before).ok() {
                     Some(before) if before != current_end => {
                         return Err(StoreError::Invalid(format!(
                             "modification n° {n} : la date de fin en vigueur est le {}, pas le {}",

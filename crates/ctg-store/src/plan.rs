@@ -10,6 +10,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use ctg_domain::parse::{natural_cmp, plan_period};
 use ctg_domain::plan::{
     fiche_progress, rollup, FicheStatus, IndicatorKind, IndicatorValue, Means, MeansKind, NewFiche, Objective,
     PlanIndicator, Priority, SubAction,
@@ -404,37 +405,6 @@ impl Context {
     }
 }
 
-/// Compares codes as people read them: « PE-2 » before « PE-10 », « 1.2 » before « 1.10 ».
-fn natural_cmp(a: &str, b: &str) -> Ordering {
-    fn chunks(s: &str) -> Vec<(bool, String)> {
-        let mut out: Vec<(bool, String)> = Vec::new();
-        for c in s.chars() {
-            let digit = c.is_ascii_digit();
-            match out.last_mut() {
-                Some((d, run)) if *d == digit => run.push(c),
-                _ => out.push((digit, c.to_string())),
-            }
-        }
-        out
-    }
-    let (ca, cb) = (chunks(a), chunks(b));
-    for (x, y) in ca.iter().zip(&cb) {
-        let o = match (x.0, y.0) {
-            (true, true) => {
-                let (tx, ty) = (x.1.trim_start_matches('0'), y.1.trim_start_matches('0'));
-                tx.len().cmp(&ty.len()).then_with(|| tx.cmp(ty))
-            }
-            (true, false) => Ordering::Less,
-            (false, true) => Ordering::Greater,
-            (false, false) => x.1.to_lowercase().cmp(&y.1.to_lowercase()),
-        };
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    ca.len().cmp(&cb.len()).then_with(|| a.cmp(b))
-}
-
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} « {value} »"))
 }
@@ -557,34 +527,6 @@ fn check_indicator(i: &PlanIndicator) -> std::result::Result<PlanIndicator, Stri
     let i = PlanIndicator { name: i.name.trim().to_owned(), ..i.clone() };
     i.check()?;
     Ok(i)
-}
-
-/// Checks a period: `AAAA`, or `AAAA-MM` for a part of the year.
-fn check_period(raw: &str) -> std::result::Result<String, String> {
-    let p = raw.trim();
-    let bad = || format!("période « {p} » invalide : écrivez l'année (2026) ou l'année et le mois (2026-06)");
-    if !p.is_ascii() {
-        return Err(bad());
-    }
-    let (year, month) = match p.len() {
-        4 => (p, None),
-        7 if p.as_bytes()[4] == b'-' => (&p[..4], Some(&p[5..])),
-        _ => return Err(bad()),
-    };
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(year) || month.is_some_and(|m| !digits(m)) {
-        return Err(bad());
-    }
-    let y: i32 = year.parse().map_err(|_| bad())?;
-    if !(1990..=2100).contains(&y) {
-        return Err(format!("période « {p} » : année hors limites (de 1990 à 2100)"));
-    }
-    if let Some(m) = month {
-        if !(1..=12).contains(&m.parse::<u32>().map_err(|_| bad())?) {
-            return Err(format!("période « {p} » : mois invalide (de 01 à 12)"));
-        }
-    }
-    Ok(p.to_owned())
 }
 
 /// Checks that a value fits the kind of its indicator: a number for a quantitative one, a level of the
@@ -1481,7 +1423,7 @@ impl Store {
         value: &IndicatorValue,
     ) -> Result<i64> {
         let current = self.indicator_record(convention_id, indicator_id).await?;
-        let period = check_period(&value.period).map_err(StoreError::Invalid)?;
+        let period = plan_period("periode", &value.period).map_err(|e| StoreError::Invalid(e.message))?.to_string();
         let level = value.level.as_deref().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned);
         check_value(&current.indicator.kind, value.number, level.as_deref()).map_err(StoreError::Invalid)?;
         let author = match value.author.trim() {
@@ -1788,7 +1730,7 @@ impl Store {
             ReviewScope::Theme(t) => ReviewScope::Theme(t.trim().to_owned()),
         };
         if let Some(y) = review.year {
-            if !(1990..=2100).contains(&y) {
+            if !ctg_domain::parse::PLAN_YEARS.contains(&y) {
                 return Err(StoreError::Invalid(format!("année hors limites : {y}")));
             }
         }
@@ -2017,25 +1959,4 @@ fn fiche_records(p: Parts) -> Result<Vec<FicheRecord>> {
         .collect::<Result<Vec<_>>>()?;
     out.sort_by(|a, b| natural_cmp(&a.fiche.code, &b.fiche.code));
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_sort_as_people_read_them() {
-        let mut codes = vec!["PE-10", "PE-2", "1.10", "1.2", "JE-1", "pe-3"];
-        codes.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(codes, vec!["1.2", "1.10", "JE-1", "PE-2", "pe-3", "PE-10"]);
-    }
-
-    #[test]
-    fn periods_are_years_or_months() {
-        assert_eq!(check_period(" 2026 ").unwrap(), "2026");
-        assert_eq!(check_period("2026-06").unwrap(), "2026-06");
-        for bad in ["26", "2026-13", "2026-00", "2026/06", "20266", "1900", "deux"] {
-            assert!(check_period(bad).is_err(), "{bad}");
-        }
-    }
 }

@@ -55,29 +55,18 @@ impl Offer {
         self.epci.communes.iter().find(|c| c.code == *code).map_or_else(|| code.to_string(), |c| c.name.clone())
     }
 
-    /// Reads communes as people type them: codes or names, separated by commas, semicolons or new
-    /// lines. Unknown ones are reported.
+    /// Reads communes as people type them: names or codes, separated by commas, semicolons or new
+    /// lines ([`ctg_domain::parse::CommuneIndex`]); a code may be of a commune outside the
+    /// intercommunality (an RPE may cross a border); empty is none, « tout le territoire » every commune
+    /// of the intercommunality. Every problem is reported.
     pub fn parse_communes(&self, raw: &str) -> Result<Vec<InseeCode>, String> {
-        let mut out = Vec::new();
-        let mut unknown = Vec::new();
-        for token in raw.split([',', ';', '\n']).map(str::trim).filter(|t| !t.is_empty()) {
-            let key = ctg_domain::format::collation_key(token);
-            let found = self
-                .epci
-                .communes
-                .iter()
-                .find(|c| c.code.as_str() == token || ctg_domain::format::collation_key(&c.name) == key);
-            match (found, InseeCode::parse(token)) {
-                (Some(c), _) => out.push(c.code.clone()),
-                // A commune outside the intercommunality, by its code (an RPE may cross a border).
-                (None, Ok(code)) => out.push(code),
-                (None, Err(_)) => unknown.push(token.to_owned()),
-            }
-        }
-        if unknown.is_empty() {
-            Ok(out)
-        } else {
-            Err(format!("commune(s) introuvable(s) dans le territoire : {}", unknown.join(", ")))
+        use ctg_domain::parse::{CommuneIndex, CommuneList};
+        let communes = CommuneIndex::new(self.epci.communes.iter().map(|c| (&c.code, c.name.as_str())))
+            .with_outside_codes()
+            .empty_is_no_commune();
+        match communes.read("communes", raw).map_err(|e| e.message)? {
+            CommuneList::WholeTerritory => Ok(self.epci.communes.iter().map(|c| c.code.clone()).collect()),
+            CommuneList::Listed(codes) => Ok(codes),
         }
     }
 }
@@ -951,13 +940,7 @@ impl FundingFields {
         if self.funder.trim().is_empty() {
             errors.add("funder", "le financeur est obligatoire");
         }
-        let year = match self.year.trim().parse::<i32>() {
-            Ok(y) if (1990..=2100).contains(&y) => Some(y),
-            _ => {
-                errors.add("year", format!("année invalide « {} » : de 1990 à 2100", self.year.trim()));
-                None
-            }
-        };
+        let year = ctg_domain::parse::plan_year("year", &self.year).map_err(|e| errors.add(&e.field, e.message)).ok();
         let amount = parse_euros(&self.amount).map_err(|m| errors.add("amount", m)).ok();
         let facility_id = match self.facility.trim() {
             "" => None,

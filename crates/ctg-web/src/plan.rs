@@ -362,29 +362,9 @@ fn sorted<'a>(v: &PlanView, mut list: Vec<&'a FicheRecord>, key: &str) -> Vec<&'
             let p = |f: &FicheRecord| v.fiche_progress[&f.id].unwrap_or(-1.0);
             p(b).total_cmp(&p(a))
         }),
-        _ => list.sort_by_cached_key(|f| natural(&f.fiche.code)),
+        _ => list.sort_by(|a, b| ctg_domain::parse::natural_cmp(&a.fiche.code, &b.fiche.code)),
     }
     list
-}
-
-/// A key that sorts « PE-2 » before « PE-10 ».
-fn natural(code: &str) -> Vec<(String, u64)> {
-    let mut out = Vec::new();
-    let mut text = String::new();
-    let mut digits = String::new();
-    for c in code.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else {
-            if !digits.is_empty() {
-                out.push((std::mem::take(&mut text), digits.parse().unwrap_or(0)));
-                digits.clear();
-            }
-            text.push(c);
-        }
-    }
-    out.push((text, digits.parse().unwrap_or(0)));
-    out
 }
 
 pub(crate) fn fiches_table(v: &PlanView, list: &[&FicheRecord]) -> Table {
@@ -996,19 +976,14 @@ impl FicheFields {
                 errors.add("objectives", format!("objectif inconnu « {o} »"));
             }
         }
-        let mut communes = Vec::new();
-        for c in split_list(&self.communes) {
-            let key = ctg_domain::format::collation_key(&c);
-            match v
-                .communes
-                .iter()
-                .find(|(code, name)| code.as_str() == c || ctg_domain::format::collation_key(name) == key)
-            {
-                Some((code, _)) => communes.push(code.clone()),
-                None if ctg_domain::plan::loose(&c) == "tout le territoire" => {}
-                None => errors.add("communes", format!("commune introuvable dans le territoire : {c}")),
-            }
-        }
+        let communes =
+            ctg_domain::parse::CommuneIndex::new(v.communes.iter().map(|(code, name)| (code, name.as_str())))
+                .read("communes", &self.communes)
+                .map(ctg_domain::parse::CommuneList::into_codes)
+                .unwrap_or_else(|e| {
+                    errors.add(&e.field, e.message);
+                    Vec::new()
+                });
         let start = form_date(errors, "start", &self.start);
         let end = form_date(errors, "end", &self.end);
         let priority = match self.priority.trim() {
@@ -1350,9 +1325,12 @@ pub(crate) fn parse_means(raw: &str, errors: &mut FormErrors) -> Vec<Means> {
         let cells: Vec<&str> = line.split(';').map(str::trim).collect();
         let cell = |k: usize| cells.get(k).copied().unwrap_or("");
         let mut bad = |m: String| errors.add("means", format!("ligne {n} : {m}"));
-        let Ok(year) = cell(1).parse::<i32>() else {
-            bad(format!("année invalide « {} »", cell(1)));
-            continue;
+        let year = match ctg_domain::parse::plan_year("means", cell(1)) {
+            Ok(year) => year,
+            Err(e) => {
+                bad(e.message);
+                continue;
+            }
         };
         let fte = match cell(2).replace(',', ".").parse::<f64>() {
             Ok(f) if f >= 0.0 => (f * 100.0).round() as i64,
@@ -1446,7 +1424,7 @@ pub(crate) fn parse_indicator(f: &IndicatorFields, errors: &mut FormErrors) -> O
         };
         let baseline_year = match f.baseline_year.trim() {
             "" => None,
-            y => y.parse::<i32>().map_err(|_| errors.add("baseline_year", format!("année invalide « {y} »"))).ok(),
+            y => ctg_domain::parse::plan_year("baseline_year", y).map_err(|e| errors.add(&e.field, e.message)).ok(),
         };
         let direction = if ctg_domain::plan::loose(&f.direction).starts_with("baiss") {
             Direction::Decrease
@@ -1461,9 +1439,12 @@ pub(crate) fn parse_indicator(f: &IndicatorFields, errors: &mut FormErrors) -> O
             errors.add("targets", format!("cible « {t} » : « année : valeur » attendu"));
             continue;
         };
-        let Ok(y) = y.trim().parse::<i32>() else {
-            errors.add("targets", format!("année invalide dans « {t} »"));
-            continue;
+        let y = match ctg_domain::parse::plan_year("targets", y) {
+            Ok(y) => y,
+            Err(e) => {
+                errors.add(&e.field, format!("cible « {t} » : {}", e.message));
+                continue;
+            }
         };
         let target = if qualitative {
             Target::Level(val.trim().to_owned())

@@ -388,12 +388,7 @@ struct EvaluationPage {
 pub(crate) fn parse_year(raw: Option<&str>) -> Result<Option<i32>, WebError> {
     match raw.map(str::trim).filter(|s| !s.is_empty() && *s != "final") {
         None => Ok(None),
-        Some(y) => y
-            .parse::<i32>()
-            .ok()
-            .filter(|y| (1990..=2100).contains(y))
-            .map(Some)
-            .ok_or_else(|| WebError::BadRequest(format!("année invalide « {y} »"))),
+        Some(y) => ctg_domain::parse::plan_year("annee", y).map(Some).map_err(|e| WebError::BadRequest(e.message)),
     }
 }
 

@@ -88,21 +88,10 @@ impl FormErrors {
     }
 }
 
-/// Parses an optional date field of a form (`AAAA-MM-JJ`, as `<input type="date">` sends it).
+/// Parses an optional date field of a form (`AAAA-MM-JJ`, as `<input type="date">` sends it, or
+/// `JJ/MM/AAAA`: [`ctg_domain::parse::optional_date`]).
 pub fn form_date(errors: &mut FormErrors, field: &str, raw: &str) -> Option<chrono::NaiveDate> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return None;
-    }
-    match chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .or_else(|_| chrono::NaiveDate::parse_from_str(raw, "%d/%m/%Y"))
-    {
-        Ok(d) => Some(d),
-        Err(_) => {
-            errors.add(field, format!("date invalide « {raw} » : JJ/MM/AAAA attendu"));
-            None
-        }
-    }
+    ctg_domain::parse::optional_date(field.to_owned(), raw).map_err(|e| errors.add(&e.field, e.message)).ok()?
 }
 
 /// The dated parameter that holds the threshold of statistical confidentiality (default 5).

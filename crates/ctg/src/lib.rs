@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use anyhow::Result;
-use chrono::NaiveDate;
 use ctg_domain::Actor;
 
 pub mod demo;
@@ -25,24 +24,4 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
         };
         anyhow::anyhow!("impossible de lire {} : {why}", path.display())
     })
-}
-
-/// Parses a date written `AAAA-MM-JJ` or `JJ/MM/AAAA`.
-pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
-    let raw = raw.trim();
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y"))
-        .map_err(|_| format!("date invalide « {raw} » : AAAA-MM-JJ ou JJ/MM/AAAA attendu (par exemple 2026-01-01)"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_in_both_forms() {
-        assert_eq!(parse_date("2026-01-01").unwrap(), parse_date("01/01/2026").unwrap());
-        assert!(parse_date("2026-02-30").unwrap_err().contains("« 2026-02-30 »"));
-        assert!(parse_date("31/12").is_err());
-    }
 }

@@ -7,8 +7,9 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::{ArgAction, Args, Parser, Subcommand};
-use ctg::{cli_actor, demo, parse_date, read_file};
+use ctg::{cli_actor, demo, read_file};
 use ctg_domain::format::integer;
+use ctg_domain::parse;
 use ctg_domain::{ConventionStatus, NewConvention, Siren, Vintage};
 use ctg_store::{redact_url, Store, StoreError, DEFAULT_DATABASE_URL};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -101,7 +102,7 @@ enum ParameterCommand {
         /// seuil_secret_statistique
         code: String,
         /// Date d'effet (AAAA-MM-JJ ou JJ/MM/AAAA)
-        #[arg(long = "a-partir-du", value_parser = parse_date)]
+        #[arg(long = "a-partir-du", value_parser = |raw: &str| parse::date("a-partir-du", raw))]
         from: NaiveDate,
         /// La valeur
         #[arg(long)]
@@ -277,10 +278,10 @@ enum ConventionCommand {
         #[arg(long)]
         epci: String,
         /// Date de début (AAAA-MM-JJ ou JJ/MM/AAAA)
-        #[arg(long, value_parser = parse_date)]
+        #[arg(long, value_parser = |raw: &str| parse::date("debut", raw))]
         debut: NaiveDate,
         /// Date de fin (AAAA-MM-JJ ou JJ/MM/AAAA)
-        #[arg(long, value_parser = parse_date)]
+        #[arg(long, value_parser = |raw: &str| parse::date("fin", raw))]
         fin: NaiveDate,
         /// Titre de la convention
         #[arg(long)]

@@ -110,11 +110,32 @@ backend_tests!(coverage_lists_communes_without_a_service_and_a_new_facility_chan
         .await;
         assert_eq!(r.status, 400);
         assert!(r.body.contains("le nom est obligatoire"));
-        assert!(r.body.contains("introuvable(s) dans le territoire : Atlantide"));
+        assert!(r.body.contains("commune inconnue « Atlantide »"), "{}", r.body);
         assert!(r.body.contains("capacité invalide « -3 »"));
 
+        // « Tout le territoire », as a fiche's communes are written, serves every commune.
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/equipements"),
+            &who,
+            &[
+                ("type_code", "rpe"),
+                ("name", "RPE itinérant"),
+                ("commune", "62516"),
+                ("served", "Tout le territoire"),
+                ("capacity", ""),
+                ("status", "ouvert"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let api = get(&app, &format!("/api/v1/conventions/{id}/couverture?type=rpe")).await.json();
+        assert_eq!(api["communes_sans_service"].as_array().unwrap().len(), 0);
+
         // The downloads of the coverage page.
-        let csv = get(&app, &format!("/conventions/{id}/couverture?type=rpe&format=csv&tableau=sans_service")).await;
+        let csv =
+            get(&app, &format!("/conventions/{id}/couverture?type=maison_1000_jours&format=csv&tableau=sans_service"))
+                .await;
         assert_eq!(csv.body.lines().count(), 99, "header + 98 communes");
     }
 });

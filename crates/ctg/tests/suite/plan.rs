@@ -24,6 +24,23 @@ backend_tests!(a_fiche_with_sub_actions_moves_the_progress, |db: &TestDb| {
     async move {
         let (app, id) = demo_app(&store).await;
         let who = coordinator(&app, &store, id).await;
+        // Communes are read as the plan import reads them: every problem named, « tout le territoire »
+        // alone.
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/plan/fiches"),
+            &who,
+            &[("code", "PE-1"), ("title", "Accueil"), ("communes", "BETHUNE; Atlantide; tout le territoire; 75056")],
+        )
+        .await;
+        assert_eq!(r.status, 400);
+        for problem in [
+            "commune inconnue « Atlantide »",
+            "« tout le territoire » ne se mêle pas à des communes",
+            "la commune 75056 n",
+        ] {
+            assert!(r.body.contains(problem), "{problem}: {}", r.body);
+        }
         let r = post_form(
             &app,
             &format!("/conventions/{id}/plan/fiches"),
