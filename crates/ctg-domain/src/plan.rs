@@ -193,6 +193,48 @@ pub struct NewFiche {
     pub needs: String,
 }
 
+/// What a contributor may change of a fiche its organisation pilots: its status (with the reason,
+/// kept in its history), nothing else; the rest of the fiche is the coordination's to write
+/// (`docs/DROITS.md`). Returns `proposed` when only the status differs from `current`, otherwise
+/// the French names of the fields that differ, so that the change is refused whole rather than
+/// stored in part. The one home of this rule: pages and API both call it.
+pub fn contributor_change(current: &NewFiche, proposed: NewFiche) -> Result<NewFiche, Vec<&'static str>> {
+    let mut changed = Vec::new();
+    let mut differs = |same: bool, name: &'static str| {
+        if !same {
+            changed.push(name);
+        }
+    };
+    differs(current.code.trim() == proposed.code.trim(), "code");
+    differs(current.title.trim() == proposed.title.trim(), "intitulé");
+    differs(current.description.trim() == proposed.description.trim(), "description");
+    differs(current.ambitions == proposed.ambitions, "ambitions");
+    differs(current.objectives == proposed.objectives, "objectifs");
+    differs(current.pilot_organisation.trim() == proposed.pilot_organisation.trim(), "organisation pilote");
+    differs(current.pilot_person.trim() == proposed.pilot_person.trim(), "personne pilote");
+    differs(current.partners == proposed.partners, "partenaires");
+    differs(current.public.trim() == proposed.public.trim(), "public visé");
+    differs(current.communes == proposed.communes, "communes");
+    differs(current.start == proposed.start, "date de début");
+    differs(current.end == proposed.end, "date de fin");
+    differs(current.priority == proposed.priority, "priorité");
+    differs(current.approaches == proposed.approaches, "démarches transversales");
+    differs(current.needs.trim() == proposed.needs.trim(), "besoins du diagnostic");
+    if changed.is_empty() {
+        Ok(NewFiche { status: proposed.status, ..current.clone() })
+    } else {
+        Err(changed)
+    }
+}
+
+/// The French refusal of [`contributor_change`].
+pub fn contributor_change_refusal(changed: &[&str]) -> String {
+    format!(
+        "un contributeur ne change que le statut d'une fiche (avec la raison du changement) ; rien n'a été enregistré, car ces champs diffèrent de la fiche enregistrée : {}. Demandez ces changements à la coordination",
+        changed.join(", ")
+    )
+}
+
 impl NewFiche {
     /// Checks what does not depend on the database and tidies lists.
     pub fn check(mut self) -> Result<Self, ConventionError> {
@@ -749,5 +791,31 @@ mod tests {
         let mut bad = f;
         bad.end = Some(d("2025-01-01"));
         assert!(bad.check().is_err());
+    }
+
+    #[test]
+    fn a_contributor_changes_the_status_only() {
+        let current = NewFiche {
+            code: "PE-1".into(),
+            title: "Relais".into(),
+            description: String::new(),
+            ambitions: vec![1],
+            objectives: vec![],
+            pilot_organisation: "CAF".into(),
+            pilot_person: String::new(),
+            partners: vec![],
+            public: String::new(),
+            communes: vec![],
+            start: None,
+            end: None,
+            priority: None,
+            status: FicheStatus::Upcoming,
+            approaches: vec![],
+            needs: String::new(),
+        };
+        let status = NewFiche { status: FicheStatus::InProgress, ..current.clone() };
+        assert_eq!(contributor_change(&current, status).unwrap().status, FicheStatus::InProgress);
+        let title = NewFiche { title: "Réécrit".into(), end: NaiveDate::from_ymd_opt(2027, 1, 1), ..current.clone() };
+        assert_eq!(contributor_change(&current, title).unwrap_err(), vec!["intitulé", "date de fin"]);
     }
 }

@@ -38,10 +38,6 @@ fn bad(e: impl std::fmt::Display) -> WebError {
     WebError::BadRequest(e.to_string())
 }
 
-async fn sees_personal_data(state: &AppState, auth: &Auth, id: i64) -> bool {
-    state.may(auth, Action::ViewDocuments, Some(id)).await
-}
-
 // ---------------------------------------------------------------------------------------------
 // Bodies and members
 
@@ -89,7 +85,7 @@ pub async fn bodies(
     Ids(id): Ids<i64>,
 ) -> Result<Json<Vec<InstanceGouvernanceDto>>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let names = sees_personal_data(&state, &auth, id).await;
+    let names = state.sees_personal_data(&auth, id).await;
     let today = state.today();
     Ok(Json(
         state
@@ -358,7 +354,7 @@ pub async fn meetings(
 ) -> Result<Json<Vec<SeanceDto>>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     state.store.body(id, bid).await?;
-    let personal = sees_personal_data(&state, &auth, id).await;
+    let personal = state.sees_personal_data(&auth, id).await;
     Ok(Json(state.store.meetings_of_body(id, bid).await?.iter().map(|m| SeanceDto::of(m, personal)).collect()))
 }
 
@@ -428,7 +424,7 @@ pub async fn meeting(
     Ids((id, mid)): Ids<(i64, i64)>,
 ) -> Result<Json<SeanceDto>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let personal = sees_personal_data(&state, &auth, id).await;
+    let personal = state.sees_personal_data(&auth, id).await;
     Ok(Json(SeanceDto::of(&state.store.meeting(id, mid).await?, personal)))
 }
 
@@ -1049,7 +1045,7 @@ pub async fn posts(
     Ids(id): Ids<i64>,
 ) -> Result<Json<Vec<PosteDto>>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let names = sees_personal_data(&state, &auth, id).await;
+    let names = state.sees_personal_data(&auth, id).await;
     let today = state.today();
     Ok(Json(
         state

@@ -418,7 +418,8 @@ pub async fn update_fiche(
         body.to_new()?
     } else {
         let current = state.store.fiche(id, fid).await?;
-        NewFiche { status: body.to_new()?.status, ..current.fiche }
+        ctg_domain::plan::contributor_change(&current.fiche, body.to_new()?)
+            .map_err(|changed| WebError::Forbidden(ctg_domain::plan::contributor_change_refusal(&changed)))?
     };
     let version =
         state.store.update_fiche(&auth.actor(Channel::Api), id, fid, version, new, body.raison.trim()).await?;

@@ -201,6 +201,13 @@ impl AppState {
         }
     }
 
+    /// Whether `auth` may read the personal data of convention `id` (names of members and post
+    /// holders, attendance, minutes, documents, who changed a status): the people with a role in
+    /// it, and the administrators. The one home of this rule: pages and API both ask it.
+    pub async fn sees_personal_data(&self, auth: &Auth, id: i64) -> bool {
+        self.may(auth, Action::ViewDocuments, Some(id)).await
+    }
+
     /// Whether `auth` may do `action` (for showing or hiding links; the handler decides again).
     pub async fn may(&self, auth: &Auth, action: Action, convention: Option<i64>) -> bool {
         self.authorize(auth, action, convention).await.is_ok()

@@ -196,11 +196,6 @@ fn calendar_file(body_name: &str) -> String {
     format!("calendrier-{}.ics", if slug.is_empty() { "instance" } else { slug })
 }
 
-/// Whether the page may show names, attendance, minutes and documents.
-async fn sees_personal_data(state: &AppState, auth: &Auth, id: i64) -> bool {
-    state.may(auth, Action::ViewDocuments, Some(id)).await
-}
-
 // ---------------------------------------------------------------------------------------------
 // Bodies and members
 
@@ -387,7 +382,7 @@ async fn bodies_page(
 ) -> Result<Response, PageError> {
     let summary = state.store.convention_summary(id).await?;
     let today = state.today();
-    let sees_names = sees_personal_data(state, auth, id).await;
+    let sees_names = state.sees_personal_data(auth, id).await;
     let meetings = state.store.meetings(id).await?;
     let bodies = state
         .store
@@ -665,7 +660,7 @@ async fn body_page(
     let summary = state.store.convention_summary(id).await?;
     let body = state.store.body(id, bid).await?;
     let today = state.today();
-    let sees_names = sees_personal_data(state, auth, id).await;
+    let sees_names = state.sees_personal_data(auth, id).await;
     let meetings = state.store.meetings_of_body(id, bid).await?;
     let current = body.current_members(today).len();
     let page = BodyPage {
@@ -987,7 +982,7 @@ async fn meeting_page(
     let body = state.store.body(id, meeting.body_id).await?;
     let v = PlanView::load(state, id).await?;
     let today = state.today();
-    let sees_names = sees_personal_data(state, auth, id).await;
+    let sees_names = state.sees_personal_data(auth, id).await;
     let can_manage = state.may(auth, Action::ManageGovernance, Some(id)).await;
     let d = &meeting.data;
 
@@ -2086,7 +2081,7 @@ async fn cooperation_page(
 ) -> Result<Response, PageError> {
     let summary = state.store.convention_summary(id).await?;
     let today = state.today();
-    let sees_names = sees_personal_data(state, auth, id).await;
+    let sees_names = state.sees_personal_data(auth, id).await;
     let posts = state.store.coordination_posts(id).await?;
     let page = CooperationPage {
         nav: Nav::of(auth),

@@ -833,7 +833,7 @@ async fn fiche_page(
             .collect(),
         history: {
             // Who changed a status is personal data: shown to the people with a role in the convention.
-            let names = state.may(auth, Action::ViewDocuments, Some(id)).await;
+            let names = state.sees_personal_data(auth, id).await;
             f.history
                 .iter()
                 .rev()
@@ -1141,7 +1141,25 @@ pub async fn fiche_save(
     let status_only = !state.may(&auth, Action::EditPlan, Some(id)).await;
     let new = if status_only {
         match FicheStatus::parse_loose(&form.status) {
-            Some(status) => Some(NewFiche { status, ..current.fiche.clone() }),
+            Some(status) => {
+                // The contributor's form offers the status only; any other field sent must be
+                // what the fiche already says, or nothing is stored.
+                let kept =
+                    |sent: &str, now: &str| if sent.trim().is_empty() { now.to_owned() } else { sent.to_owned() };
+                let f = &current.fiche;
+                let proposed = NewFiche {
+                    status,
+                    code: kept(&form.code, &f.code),
+                    title: kept(&form.title, &f.title),
+                    description: kept(&form.description, &f.description),
+                    pilot_organisation: kept(&form.pilot_organisation, &f.pilot_organisation),
+                    pilot_person: kept(&form.pilot_person, &f.pilot_person),
+                    ..f.clone()
+                };
+                let change = ctg_domain::plan::contributor_change(f, proposed)
+                    .map_err(|changed| WebError::Forbidden(ctg_domain::plan::contributor_change_refusal(&changed)))?;
+                Some(change)
+            }
             None => {
                 errors.add("status", format!("statut inconnu « {} »", form.status));
                 None

@@ -573,6 +573,8 @@ backend_tests!(the_pilots_contributors_report_the_status_only, |db: &TestDb| {
         assert!(form.html().select(&scraper::Selector::parse("#title").unwrap()).next().is_none(), "status only");
         let fid: i64 = fiche_path.rsplit('/').next().unwrap().parse().unwrap();
         let version = store.fiche(id, fid).await.unwrap().version.to_string();
+        // Never say yes and do less: a new title from the contributor is refused whole, naming the
+        // field, on the page as in the API; nothing is stored.
         let r = post_form(
             &app,
             &format!("{fiche_path}/modifier"),
@@ -580,9 +582,36 @@ backend_tests!(the_pilots_contributors_report_the_status_only, |db: &TestDb| {
             &[("version", &version), ("title", "Réécrit"), ("status", "en_cours"), ("reason", "Lancement")],
         )
         .await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert!(r.body.contains("intitulé") && r.body.contains("a été enregistré"), "{}", r.body);
+        let api_path = format!("/api/v1/conventions/{id}/plan/fiches/{fid}");
+        let body = |title: &str| {
+            serde_json::json!({"version": version.parse::<i64>().unwrap(), "code": "PE-1", "intitule": title,
+                "pilote_organisation": "CAF", "statut": "en_cours", "raison": "Lancement"})
+        };
+        let r = common::put_json(&app, &api_path, &camille, &body("Réécrit"), true).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert!(r.json()["error"]["message"].as_str().unwrap().contains("intitulé"), "{}", r.body);
+        let f = store.fiche(id, fid).await.unwrap();
+        assert_eq!((f.fiche.title.as_str(), f.fiche.status.code()), ("Relais", "a_venir"));
+        // The status alone is stored, from the page as from the API.
+        let r = post_form(
+            &app,
+            &format!("{fiche_path}/modifier"),
+            &camille,
+            &[("version", &version), ("status", "en_cours"), ("reason", "Lancement")],
+        )
+        .await;
         assert_eq!(r.status, 303, "{}", r.body);
         let f = store.fiche(id, fid).await.unwrap();
         assert_eq!((f.fiche.title.as_str(), f.fiche.status.code()), ("Relais", "en_cours"));
         assert!(f.history.last().unwrap().author.contains("Camille"), "{:?}", f.history);
+        let mut status_only = body("Relais");
+        status_only["version"] = f.version.into();
+        status_only["statut"] = "termine".into();
+        status_only["raison"] = "Fini".into();
+        let r = common::put_json(&app, &api_path, &camille, &status_only, true).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(store.fiche(id, fid).await.unwrap().fiche.status.code(), "realisee");
     }
 });
