@@ -25,12 +25,15 @@ use utoipa::openapi::path::{HttpMethod, Paths};
 use utoipa::openapi::{OpenApi, RefOr, Schema};
 use utoipa_axum::routes;
 
+use crate::accounts::{self as account, admin};
 use crate::auth::{constant_time_eq, Auth, CSRF_HEADER};
+use crate::convention::{self as pages, api, edit};
 use crate::error::Rejection;
-use crate::{
-    account, admin, api, api_governance, api_life, api_offer, api_plan, documents, edit, governance, life, offer,
-    pages, plan, plan_io, strategy, AppState, WebError,
-};
+use crate::governance::{self, api as api_governance};
+use crate::life::{self, api as api_life};
+use crate::offer::{self, api as api_offer};
+use crate::plan::{self, api as api_plan, io as plan_io, strategy};
+use crate::{documents, AppState, WebError};
 
 /// Largest request body accepted by default: forms and JSON edits are small.
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -346,7 +349,7 @@ pub fn route_table() -> Vec<RouteInfo> {
     table().into_iter().map(|e| e.info).collect()
 }
 
-/// The OpenAPI document: its description and security from [`crate::api::ApiDoc`], its paths and
+/// The OpenAPI document: its description and security from [`crate::convention::api::ApiDoc`], its paths and
 /// schemas from the API lines of the table.
 pub fn openapi() -> OpenApi {
     let mut doc = <api::ApiDoc as utoipa::OpenApi>::openapi();

@@ -3,6 +3,8 @@
 //! per 100 children under 3, the ONAPE « taux de couverture »), and the funding lines with their
 //! totals. Every table can be downloaded (see [`crate::export`]).
 
+pub mod api;
+
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;

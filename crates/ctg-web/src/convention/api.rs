@@ -767,7 +767,7 @@ pub(crate) async fn diagnostic(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    axum::extract::Query(q): axum::extract::Query<crate::pages::DiagnosticQuery>,
+    axum::extract::Query(q): axum::extract::Query<crate::convention::DiagnosticQuery>,
 ) -> Result<Json<DiagnosticDto>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let d = crate::views::Diagnostic::load(&state, id, auth.user.is_none(), q.commune.as_deref()).await?;

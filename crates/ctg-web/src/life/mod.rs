@@ -2,6 +2,8 @@
 //! the parties' signatures, the avenants and their signatures, the versions of its text and annexes
 //! with the difference between two of them, and its termination.
 
+pub mod api;
+
 use askama::Template;
 use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;

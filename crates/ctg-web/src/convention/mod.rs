@@ -1,6 +1,9 @@
 //! HTML pages, in French, rendered on the server by compile-time-checked templates (askama).
 //! Figures are formatted here, the French way, so that templates only place them.
 
+pub mod api;
+pub mod edit;
+
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header;

@@ -11,7 +11,7 @@ use ctg_store::{one_time_password, NewUser, ProcessingActivity, StoreError};
 use serde::Deserialize;
 
 use crate::auth::Auth;
-use crate::edit::{history_csv, HistoryLine, HistoryPage, HistoryQuery};
+use crate::convention::edit::{history_csv, HistoryLine, HistoryPage, HistoryQuery};
 use crate::error::stale_message;
 use crate::extract::{Ids, PageForm, Version};
 use crate::views::{FormErrors, Nav};

@@ -3,6 +3,10 @@
 //! lateness list, the fiche page and its forms, the indicator page with its chart, the import
 //! (previewed before anything is written) and the export of the plan.
 
+pub mod api;
+pub mod io;
+pub mod strategy;
+
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;

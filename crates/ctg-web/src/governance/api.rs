@@ -18,8 +18,8 @@ use ctg_domain::{Body, BodyKind, Channel, InseeCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{authorize_write, VersionDto};
 use crate::auth::Auth;
+use crate::convention::api::{authorize_write, VersionDto};
 use crate::extract::{ApiJson, Ids};
 use crate::governance::parse_time;
 use crate::{ApiError, AppState, WebError};

@@ -9,6 +9,8 @@
 //! members and post holders, attendance, minutes and documents are personal data, read only by the
 //! people with a role in the convention (`ViewDocuments`).
 
+pub mod api;
+
 use std::collections::HashMap;
 
 use askama::Template;

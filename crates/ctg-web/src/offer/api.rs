@@ -10,8 +10,8 @@ use ctg_domain::{Channel, InseeCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{authorize_write, VersionDto};
 use crate::auth::Auth;
+use crate::convention::api::{authorize_write, VersionDto};
 use crate::extract::{ApiJson, Ids};
 use crate::offer::{CoverageView, FacilityFilter, Offer, Shown};
 

@@ -12,8 +12,8 @@ use ctg_store::{NewAvenant, Termination};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::authorize_write;
 use crate::auth::Auth;
+use crate::convention::api::authorize_write;
 use crate::extract::{ApiJson, Ids};
 use crate::{ApiError, AppState, WebError};
 

@@ -1,5 +1,7 @@
 //! Logging in and out, and one's own account: password and API tokens.
 
+pub mod admin;
+
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};

@@ -11,8 +11,8 @@ use ctg_domain::{Channel, InseeCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{authorize_write, VersionDto};
 use crate::auth::Auth;
+use crate::convention::api::{authorize_write, VersionDto};
 use crate::extract::{ApiJson, Ids};
 use crate::plan::PlanView;
 
@@ -607,14 +607,14 @@ pub async fn evaluation(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    axum::extract::Query(q): axum::extract::Query<crate::plan_io::EvaluationQuery>,
+    axum::extract::Query(q): axum::extract::Query<crate::plan::io::EvaluationQuery>,
 ) -> Result<Json<Vec<BilanDto>>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let year = crate::plan_io::parse_year(q.annee.as_deref())?;
+    let year = crate::plan::io::parse_year(q.annee.as_deref())?;
     let v = PlanView::load(&state, id).await?;
     let reviews = state.store.reviews(id).await?;
     Ok(Json(
-        crate::plan_io::sections(&v, &reviews, year)
+        crate::plan::io::sections(&v, &reviews, year)
             .into_iter()
             .map(|s| BilanDto {
                 realise: s.text("done"),

@@ -13,8 +13,8 @@ use ctg_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{authorize_write, VersionDto};
 use crate::auth::Auth;
+use crate::convention::api::{authorize_write, VersionDto};
 use crate::extract::{ApiJson, Ids, PageForm, Version};
 use crate::views::{FormErrors, Nav};
 use crate::{ApiError, AppState, PageError, WebError};
