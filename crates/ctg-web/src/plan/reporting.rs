@@ -1,0 +1,309 @@
+//! Sub-actions, means and indicators of a fiche.
+
+#[allow(unused_imports)]
+use super::*;
+
+// ---------------------------------------------------------------------------------------------
+// Sub-actions, means, indicators of a fiche
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SubFields {
+    #[serde(default)]
+    pub parent: String,
+    #[serde(default, rename = "sub_title")]
+    pub title: String,
+    #[serde(default, rename = "sub_status")]
+    pub status: String,
+    #[serde(default, rename = "sub_pilot")]
+    pub pilot: String,
+    #[serde(default, rename = "sub_start")]
+    pub start: String,
+    #[serde(default, rename = "sub_end")]
+    pub end: String,
+}
+
+impl SubFields {
+    /// The sub-action typed (its id is given by the store).
+    fn read(&self, errors: &mut FormErrors) -> Option<SubAction> {
+        if self.title.trim().is_empty() {
+            errors.add("sub_title", "l'intitulé de la sous-action est obligatoire");
+        }
+        let parent = match self.parent.trim() {
+            "" => None,
+            p => match p.parse::<i64>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    errors.add("parent", "sous-action parente inconnue");
+                    None
+                }
+            },
+        };
+        let status = FicheStatus::parse_loose(if self.status.is_empty() { "a_venir" } else { &self.status });
+        if status.is_none() {
+            errors.add("sub_status", format!("statut inconnu « {} »", self.status));
+        }
+        let start = form_date(errors, "sub_start", &self.start);
+        let end = form_date(errors, "sub_end", &self.end);
+        if let (Some(s), Some(e)) = (start, end) {
+            if e < s {
+                errors.add("sub_end", "la fin précède le début");
+            }
+        }
+        if errors.is_empty() {
+            Some(SubAction {
+                id: 0,
+                parent,
+                title: self.title.trim().to_owned(),
+                status: status?,
+                pilot: self.pilot.trim().to_owned(),
+                start,
+                end,
+            })
+        } else {
+            None
+        }
+    }
+}
+
+pub async fn sub_create(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids((id, fid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<SubFields>,
+) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let v = PlanView::load(&state, id).await?;
+    let f = fiche_in(&v, fid)?;
+    authorize_report(&state, &auth, id, &f.fiche).await?;
+    let mut errors = FormErrors::new();
+    let Some(sub) = form.read(&mut errors) else {
+        return fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await;
+    };
+
+    match state.store.add_sub_action(&auth.actor(Channel::Page), id, fid, &sub).await {
+        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/plan/fiches/{fid}")).into_response()),
+        Err(StoreError::Invalid(m)) => {
+            let mut errors = FormErrors::new();
+            errors.add("", m);
+            fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await
+        }
+        Err(e) => Err(WebError::from(e).into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SubStatusFields {
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub status: String,
+}
+
+/// Changes the status of a sub-action (the fiche page's quick form).
+pub async fn sub_status(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids((id, fid, sid)): Ids<(i64, i64, i64)>,
+    PageForm(form): PageForm<SubStatusFields>,
+) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let v = PlanView::load(&state, id).await?;
+    let f = fiche_in(&v, fid)?;
+    authorize_report(&state, &auth, id, &f.fiche).await?;
+    let s = f
+        .subs
+        .iter()
+        .find(|s| s.sub.id == sid)
+        .ok_or_else(|| WebError::NotFound(format!("la sous-action n° {sid} n'est pas dans cette fiche")))?;
+    let Some(status) = FicheStatus::parse_loose(&form.status) else {
+        let mut errors = FormErrors::new();
+        errors.add("", format!("statut inconnu « {} »", form.status));
+        return fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await;
+    };
+    let version: i64 = Version::parse(&form.version)?;
+    let sub = SubAction { status, ..s.sub.clone() };
+    match state.store.update_sub_action(&auth.actor(Channel::Page), id, version, &sub).await {
+        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/plan/fiches/{fid}")).into_response()),
+        Err(StoreError::Stale { what, last_change }) => {
+            let mut errors = FormErrors::new();
+            errors.add("", crate::error::stale_message(&what, last_change.as_deref()));
+            fiche_page(&state, &auth, id, fid, errors, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(WebError::from(e).into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MeansFields {
+    /// One line per signatory and year: organisation ; année ; ETP ; prévu ; dépensé ; nature ; matériel.
+    #[serde(default)]
+    pub means: String,
+}
+
+/// Reads the means typed one per line; errors name the line.
+pub(crate) fn parse_means(raw: &str, errors: &mut FormErrors) -> Vec<Means> {
+    let mut out = Vec::new();
+    for (i, line) in raw.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let n = i + 1;
+        let cells: Vec<&str> = line.split(';').map(str::trim).collect();
+        let cell = |k: usize| cells.get(k).copied().unwrap_or("");
+        let mut bad = |m: String| errors.add("means", format!("ligne {n} : {m}"));
+        let year = match ctg_domain::parse::plan_year("means", cell(1)) {
+            Ok(year) => year,
+            Err(e) => {
+                bad(e.message);
+                continue;
+            }
+        };
+        let fte = match cell(2).replace(',', ".").parse::<f64>() {
+            Ok(f) if f >= 0.0 => (f * 100.0).round() as i64,
+            _ if cell(2).is_empty() => 0,
+            _ => {
+                bad(format!("ETP invalide « {} »", cell(2)));
+                continue;
+            }
+        };
+        let money = |raw: &str| if raw.is_empty() { Ok(None) } else { ctg_domain::offer::parse_euros(raw).map(Some) };
+        let (Ok(planned), Ok(spent)) = (money(cell(3)), money(cell(4))) else {
+            bad("montant invalide : un nombre d'euros est attendu, par exemple 1 234,56".into());
+            continue;
+        };
+        let kind = match ctg_domain::plan::loose(cell(5)).as_str() {
+            "" | "fonctionnement" => MeansKind::Operating,
+            "investissement" => MeansKind::Investment,
+            other => {
+                bad(format!("nature inconnue « {other} » (fonctionnement ou investissement)"));
+                continue;
+            }
+        };
+        let m = Means {
+            organisation: cell(0).to_owned(),
+            year,
+            fte_hundredths: fte,
+            planned_cents: planned.unwrap_or(0),
+            spent_cents: spent,
+            kind,
+            material: cell(6).to_owned(),
+        };
+        match m.check() {
+            Ok(()) => out.push(m),
+            Err(e) => bad(e),
+        }
+    }
+    out
+}
+
+pub async fn means_save(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids((id, fid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<MeansFields>,
+) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let v = PlanView::load(&state, id).await?;
+    let f = fiche_in(&v, fid)?;
+    authorize_report(&state, &auth, id, &f.fiche).await?;
+    let mut errors = FormErrors::new();
+    let means = parse_means(&form.means, &mut errors);
+    if !errors.is_empty() {
+        return fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await;
+    }
+    state.store.set_means(&auth.actor(Channel::Page), id, fid, &means).await?;
+    Ok(Redirect::to(&format!("/conventions/{id}/plan/fiches/{fid}")).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct IndicatorFields {
+    #[serde(default)]
+    pub name: String,
+    /// quantitatif or qualitatif.
+    #[serde(default)]
+    pub nature: String,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default)]
+    pub baseline: String,
+    #[serde(default)]
+    pub baseline_year: String,
+    #[serde(default)]
+    pub direction: String,
+    /// Levels separated by `;`, from the worst to the best.
+    #[serde(default)]
+    pub scale: String,
+    /// Targets, `année : valeur` separated by `;`.
+    #[serde(default)]
+    pub targets: String,
+}
+
+pub(crate) fn parse_indicator(f: &IndicatorFields, errors: &mut FormErrors) -> Option<PlanIndicator> {
+    let number = |raw: &str| raw.trim().replace(',', ".").replace([' ', '\u{a0}', '\u{202f}'], "").parse::<f64>();
+    let qualitative = ctg_domain::plan::loose(&f.nature).starts_with("quali");
+    let kind = if qualitative {
+        IndicatorKind::Qualitative { scale: split_semicolons(&f.scale) }
+    } else {
+        let baseline = match f.baseline.trim() {
+            "" => None,
+            b => number(b).map_err(|_| errors.add("baseline", format!("valeur de référence invalide « {b} »"))).ok(),
+        };
+        let baseline_year = match f.baseline_year.trim() {
+            "" => None,
+            y => ctg_domain::parse::plan_year("baseline_year", y).map_err(|e| errors.add(&e.field, e.message)).ok(),
+        };
+        let direction = if ctg_domain::plan::loose(&f.direction).starts_with("baiss") {
+            Direction::Decrease
+        } else {
+            Direction::Increase
+        };
+        IndicatorKind::Quantitative { unit: f.unit.trim().to_owned(), baseline, baseline_year, direction }
+    };
+    let mut targets = BTreeMap::new();
+    for t in split_semicolons(&f.targets) {
+        let Some((y, val)) = t.split_once(':') else {
+            errors.add("targets", format!("cible « {t} » : « année : valeur » attendu"));
+            continue;
+        };
+        let y = match ctg_domain::parse::plan_year("targets", y) {
+            Ok(y) => y,
+            Err(e) => {
+                errors.add(&e.field, format!("cible « {t} » : {}", e.message));
+                continue;
+            }
+        };
+        let target = if qualitative {
+            Target::Level(val.trim().to_owned())
+        } else {
+            match number(val) {
+                Ok(n) => Target::Number(n),
+                Err(_) => {
+                    errors.add("targets", format!("valeur invalide dans « {t} »"));
+                    continue;
+                }
+            }
+        };
+        targets.insert(y, target);
+    }
+    let indicator = PlanIndicator { name: f.name.trim().to_owned(), kind, targets };
+    if let Err(m) = indicator.check() {
+        errors.add("name", m);
+    }
+    errors.is_empty().then_some(indicator)
+}
+
+pub(super) fn split_semicolons(raw: &str) -> Vec<String> {
+    raw.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+pub async fn indicator_create(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids((id, fid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<IndicatorFields>,
+) -> Result<Response, PageError> {
+    state.authorize_write(&auth, Action::EditPlan, Some(id)).await?;
+    let mut errors = FormErrors::new();
+    let Some(indicator) = parse_indicator(&form, &mut errors) else {
+        return fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await;
+    };
+    let iid = state.store.create_indicator(&auth.actor(Channel::Page), id, Some(fid), &indicator).await?;
+    Ok(Redirect::to(&format!("/conventions/{id}/plan/indicateurs/{iid}")).into_response())
+}
