@@ -8,6 +8,7 @@ use ctg_domain::{
 use serde_json::json;
 
 use crate::audit::{record, Change};
+use crate::conn::{with_conn, Conn};
 use crate::{with_db, Result, Store, StoreError};
 
 /// A convention as listed.
@@ -552,23 +553,34 @@ impl Store {
     }
 
     pub async fn convention_summary(&self, id: i64) -> Result<ConventionSummary> {
-        let row: Option<SummaryRow> = with_db!(self, pool => {
+        self.acquire().await?.conn().convention_summary(id).await
+    }
+
+    /// A convention with its parties, strategy, bodies and links to the conventions before and after it.
+    pub async fn convention(&self, id: i64) -> Result<ConventionDetail> {
+        self.acquire().await?.conn().convention(id).await
+    }
+}
+
+impl Conn<'_> {
+    pub(crate) async fn convention_summary(&mut self, id: i64) -> Result<ConventionSummary> {
+        let row: Option<SummaryRow> = with_conn!(self, c => {
             sqlx::query_as(&format!("{SUMMARY_SELECT} WHERE c.id = $1"))
                 .bind(id)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *c)
                 .await?
         });
         row.ok_or_else(|| StoreError::NotFound(format!("la convention n° {id}")))?.into_summary()
     }
 
-    /// A convention with its parties, strategy, bodies and links to the conventions before and after it.
-    pub async fn convention(&self, id: i64) -> Result<ConventionDetail> {
+    /// See [`Store::convention`].
+    pub(crate) async fn convention(&mut self, id: i64) -> Result<ConventionDetail> {
         let summary = self.convention_summary(id).await?;
-        let (signing, parties, strategy, approaches, bodies, predecessor, successors) = with_db!(self, pool => {
+        let (signing, parties, strategy, approaches, bodies, predecessor, successors) = with_conn!(self, c => {
             let signing: (Option<String>, Option<i64>) =
                 sqlx::query_as("SELECT signing_place, predecessor_id FROM convention WHERE id = $1")
                     .bind(id)
-                    .fetch_one(pool)
+                    .fetch_one(&mut *c)
                     .await?;
             let parties: Vec<PartyRow> = sqlx::query_as(
                 "SELECT p.id, p.organisation_id, p.version, o.name, o.short_name, o.kind, o.siren, o.address, p.role, \
@@ -577,7 +589,7 @@ impl Store {
                  WHERE p.convention_id = $1 ORDER BY p.position",
             )
             .bind(id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?;
             let strategy: Vec<StrategyRow> = sqlx::query_as(
                 "SELECT s.number AS stake_number, s.title AS stake_title, s.description AS stake_description, \
@@ -586,31 +598,31 @@ impl Store {
                  WHERE s.convention_id = $1 ORDER BY s.number, a.number",
             )
             .bind(id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?;
             let approaches: Vec<(String, Option<String>)> = sqlx::query_as(
                 "SELECT title, description FROM approach WHERE convention_id = $1 ORDER BY position",
             )
             .bind(id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?;
             let bodies: Vec<(String, String, Option<String>)> = sqlx::query_as(
                 "SELECT kind, name, description FROM body WHERE convention_id = $1 ORDER BY position",
             )
             .bind(id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?;
             let predecessor: Option<(i64, String)> = match signing.1 {
                 Some(p) => sqlx::query_as("SELECT id, title FROM convention WHERE id = $1")
                     .bind(p)
-                    .fetch_optional(pool)
+                    .fetch_optional(&mut *c)
                     .await?,
                 None => None,
             };
             let successors: Vec<(i64, String)> =
                 sqlx::query_as("SELECT id, title FROM convention WHERE predecessor_id = $1 ORDER BY start_date")
                     .bind(id)
-                    .fetch_all(pool)
+                    .fetch_all(&mut *c)
                     .await?;
             (signing.0, parties, strategy, approaches, bodies, predecessor, successors)
         });

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::audit::{record, Change};
+use crate::conn::{with_conn, Conn};
 use crate::{with_db, HistoryFilter, Result, Store, StoreError};
 
 /// An entry of the register of processing activities.
@@ -161,9 +162,7 @@ const AGREEMENT_COLUMNS: &str = "id, convention_id, title, parties, data_categor
 
 impl Store {
     pub async fn processing_activities(&self) -> Result<Vec<ProcessingActivity>> {
-        with_db!(self, pool => {
-            Ok(sqlx::query_as(&format!("SELECT {ACTIVITY_COLUMNS} FROM processing_activity ORDER BY id")).fetch_all(pool).await?)
-        })
+        self.acquire().await?.conn().processing_activities().await
     }
 
     /// Changes an entry of the register from the version read.
@@ -231,12 +230,7 @@ impl Store {
     }
 
     pub async fn agreements(&self, convention_id: i64) -> Result<Vec<DataAgreement>> {
-        with_db!(self, pool => {
-            Ok(sqlx::query_as(&format!("SELECT {AGREEMENT_COLUMNS} FROM data_agreement WHERE convention_id = $1 ORDER BY id"))
-                .bind(convention_id)
-                .fetch_all(pool)
-                .await?)
-        })
+        self.acquire().await?.conn().agreements(convention_id).await
     }
 
     pub async fn create_agreement(&self, actor: &Actor, convention_id: i64, edit: &AgreementEdit) -> Result<i64> {
@@ -480,5 +474,22 @@ impl Store {
             tx.commit().await?;
         });
         Ok(pseudonym)
+    }
+}
+
+impl Conn<'_> {
+    pub(crate) async fn processing_activities(&mut self) -> Result<Vec<ProcessingActivity>> {
+        with_conn!(self, c => {
+            Ok(sqlx::query_as(&format!("SELECT {ACTIVITY_COLUMNS} FROM processing_activity ORDER BY id")).fetch_all(&mut *c).await?)
+        })
+    }
+
+    pub(crate) async fn agreements(&mut self, convention_id: i64) -> Result<Vec<DataAgreement>> {
+        with_conn!(self, c => {
+            Ok(sqlx::query_as(&format!("SELECT {AGREEMENT_COLUMNS} FROM data_agreement WHERE convention_id = $1 ORDER BY id"))
+                .bind(convention_id)
+                .fetch_all(&mut *c)
+                .await?)
+        })
     }
 }

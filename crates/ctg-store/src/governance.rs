@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::audit::{record, Change};
+use crate::conn::{with_conn, Conn};
 use crate::{with_db, Result, Store, StoreError};
 
 fn invalid(e: impl std::fmt::Display) -> StoreError {
@@ -419,7 +420,7 @@ macro_rules! insert_event {
         .bind(e.participants.approximate)
         .bind(json_list(&e.themes))
         .bind(&e.note)
-        .fetch_one(&mut **$tx)
+        .fetch_one(&mut *$tx)
         .await?;
         id
     }};
@@ -453,7 +454,7 @@ macro_rules! update_event_row {
         .bind($id)
         .bind($convention)
         .bind(version)
-        .execute(&mut **$tx)
+        .execute(&mut *$tx)
         .await?
         .rows_affected()
             == 1
@@ -467,21 +468,21 @@ macro_rules! set_contribution_links {
         let fiches: &[i64] = $fiches;
         sqlx::query("DELETE FROM contribution_ambition WHERE contribution_id = $1")
             .bind($id)
-            .execute(&mut **$tx)
+            .execute(&mut *$tx)
             .await?;
-        sqlx::query("DELETE FROM contribution_fiche WHERE contribution_id = $1").bind($id).execute(&mut **$tx).await?;
+        sqlx::query("DELETE FROM contribution_fiche WHERE contribution_id = $1").bind($id).execute(&mut *$tx).await?;
         for a in ambition_ids {
             sqlx::query("INSERT INTO contribution_ambition (contribution_id, ambition_id) VALUES ($1, $2)")
                 .bind($id)
                 .bind(*a)
-                .execute(&mut **$tx)
+                .execute(&mut *$tx)
                 .await?;
         }
         for f in fiches {
             sqlx::query("INSERT INTO contribution_fiche (contribution_id, fiche_id) VALUES ($1, $2)")
                 .bind($id)
                 .bind(*f)
-                .execute(&mut **$tx)
+                .execute(&mut *$tx)
                 .await?;
         }
     }};
@@ -498,7 +499,7 @@ macro_rules! insert_contribution {
         .bind(&c.text)
         .bind(c.author.map(ParticipantCategory::code))
         .bind(&c.theme)
-        .fetch_one(&mut **$tx)
+        .fetch_one(&mut *$tx)
         .await?;
         set_contribution_links!($tx, id, $ambition_ids, &c.fiches);
         id
@@ -516,7 +517,7 @@ macro_rules! bump_meeting {
         .bind($id)
         .bind($version)
         .bind($convention)
-        .execute(&mut **$tx)
+        .execute(&mut *$tx)
         .await?
         .rows_affected()
             == 1
@@ -529,56 +530,12 @@ impl Store {
 
     /// The bodies of a convention in their order, each with its members (chairs first, then by name).
     pub async fn bodies(&self, convention_id: i64) -> Result<Vec<BodyRecord>> {
-        let (bodies, members): (Vec<BodyRow>, Vec<MemberRow>) = with_db!(self, pool => {
-            let bodies: Vec<BodyRow> = sqlx::query_as(
-                "SELECT id, convention_id, position, kind, name, description, version FROM body \
-                 WHERE convention_id = $1 ORDER BY position, id",
-            )
-            .bind(convention_id)
-            .fetch_all(pool)
-            .await?;
-            let members: Vec<MemberRow> = sqlx::query_as(
-                "SELECT m.id, m.body_id, m.name, m.organisation, m.job_title, m.role, m.joined_on, m.left_on, m.version \
-                 FROM body_member m JOIN body b ON b.id = m.body_id WHERE b.convention_id = $1 ORDER BY m.id",
-            )
-            .bind(convention_id)
-            .fetch_all(pool)
-            .await?;
-            (bodies, members)
-        });
-        let mut by_body: HashMap<i64, Vec<Member>> = HashMap::new();
-        for m in members {
-            let m = m.into_member()?;
-            by_body.entry(m.body_id).or_default().push(m);
-        }
-        bodies
-            .into_iter()
-            .map(|b| {
-                let mut members = by_body.remove(&b.id).unwrap_or_default();
-                members.sort_by_cached_key(|m| (role_rank(m.data.role), collation_key(&m.data.name), m.id));
-                Ok(BodyRecord {
-                    id: b.id,
-                    convention_id: b.convention_id,
-                    position: b.position,
-                    version: b.version,
-                    body: Body {
-                        kind: BodyKind::parse(&b.kind).map_err(|_| corrupt("type d'instance", &b.kind))?,
-                        name: b.name,
-                        description: b.description,
-                    },
-                    members,
-                })
-            })
-            .collect()
+        self.acquire().await?.conn().bodies(convention_id).await
     }
 
     /// A body of the convention with its members.
     pub async fn body(&self, convention_id: i64, body_id: i64) -> Result<BodyRecord> {
-        self.bodies(convention_id)
-            .await?
-            .into_iter()
-            .find(|b| b.id == body_id)
-            .ok_or_else(|| StoreError::NotFound(format!("l'instance n° {body_id} de cette convention")))
+        self.acquire().await?.conn().body(convention_id, body_id).await
     }
 
     /// Adds a body (a thematic commission, say) after the convention's others.
@@ -762,150 +719,20 @@ impl Store {
     // --------------------------------------------------------------------------------------------
     // Meetings
 
-    async fn load_meetings(&self, convention_id: i64, body: Option<i64>, meeting: Option<i64>) -> Result<Vec<Meeting>> {
-        let (meetings, items, links, attendance, decisions, decision_fiches) = with_db!(self, pool => {
-            let meetings: Vec<MeetingRow> = sqlx::query_as(&format!(
-                "SELECT m.id, m.body_id, m.title, m.meeting_date, m.start_time, m.end_time, m.place, m.video_link, \
-                 m.minutes, m.version FROM meeting m JOIN body b ON b.id = m.body_id WHERE {MEETINGS_OF} \
-                 ORDER BY m.meeting_date, m.start_time, m.id"
-            ))
-            .bind(convention_id)
-            .bind(body)
-            .bind(meeting)
-            .fetch_all(pool)
-            .await?;
-            let items: Vec<AgendaRow> = sqlx::query_as(&format!(
-                "SELECT i.id, i.meeting_id, i.title FROM agenda_item i JOIN meeting m ON m.id = i.meeting_id \
-                 JOIN body b ON b.id = m.body_id WHERE {MEETINGS_OF} ORDER BY i.meeting_id, i.position"
-            ))
-            .bind(convention_id)
-            .bind(body)
-            .bind(meeting)
-            .fetch_all(pool)
-            .await?;
-            let links: Vec<LinkRow> = sqlx::query_as(&format!(
-                "SELECT l.agenda_item_id, l.fiche_id, l.indicator_id, l.document_id FROM agenda_link l \
-                 JOIN agenda_item i ON i.id = l.agenda_item_id JOIN meeting m ON m.id = i.meeting_id \
-                 JOIN body b ON b.id = m.body_id WHERE {MEETINGS_OF} ORDER BY l.id"
-            ))
-            .bind(convention_id)
-            .bind(body)
-            .bind(meeting)
-            .fetch_all(pool)
-            .await?;
-            let attendance: Vec<AttendanceRow> = sqlx::query_as(&format!(
-                "SELECT a.meeting_id, a.member_id, a.status, a.represented_by FROM meeting_attendance a \
-                 JOIN meeting m ON m.id = a.meeting_id JOIN body b ON b.id = m.body_id WHERE {MEETINGS_OF} \
-                 ORDER BY a.meeting_id, a.member_id"
-            ))
-            .bind(convention_id)
-            .bind(body)
-            .bind(meeting)
-            .fetch_all(pool)
-            .await?;
-            let decisions: Vec<DecisionRow> = sqlx::query_as(&format!(
-                "SELECT d.id, d.meeting_id, d.content, d.follow_up, d.due_on, d.closed_on, d.version FROM decision d \
-                 JOIN meeting m ON m.id = d.meeting_id JOIN body b ON b.id = m.body_id WHERE {MEETINGS_OF} ORDER BY d.id"
-            ))
-            .bind(convention_id)
-            .bind(body)
-            .bind(meeting)
-            .fetch_all(pool)
-            .await?;
-            let decision_fiches: Vec<(i64, i64)> = sqlx::query_as(&format!(
-                "SELECT f.decision_id, f.fiche_id FROM decision_fiche f JOIN decision d ON d.id = f.decision_id \
-                 JOIN meeting m ON m.id = d.meeting_id JOIN body b ON b.id = m.body_id WHERE {MEETINGS_OF} \
-                 ORDER BY f.decision_id, f.fiche_id"
-            ))
-            .bind(convention_id)
-            .bind(body)
-            .bind(meeting)
-            .fetch_all(pool)
-            .await?;
-            (meetings, items, links, attendance, decisions, decision_fiches)
-        });
-        let mut links_of: HashMap<i64, Vec<AgendaLink>> = HashMap::new();
-        for l in links {
-            let link = match (l.fiche_id, l.indicator_id, l.document_id) {
-                (Some(f), None, None) => AgendaLink::Fiche(f),
-                (None, Some(i), None) => AgendaLink::Indicator(i),
-                (None, None, Some(d)) => AgendaLink::Document(d),
-                _ => return Err(corrupt("lien de l'ordre du jour", &l.agenda_item_id.to_string())),
-            };
-            links_of.entry(l.agenda_item_id).or_default().push(link);
-        }
-        let mut agenda_of: HashMap<i64, Vec<AgendaItem>> = HashMap::new();
-        for i in items {
-            let mut links = links_of.remove(&i.id).unwrap_or_default();
-            links.sort_unstable();
-            agenda_of.entry(i.meeting_id).or_default().push(AgendaItem { title: i.title, links });
-        }
-        let mut attendance_of: HashMap<i64, Vec<Attendance>> = HashMap::new();
-        for a in attendance {
-            attendance_of.entry(a.meeting_id).or_default().push(Attendance {
-                member_id: a.member_id,
-                status: AttendanceStatus::parse(&a.status).map_err(|_| corrupt("présence", &a.status))?,
-                represented_by: a.represented_by,
-            });
-        }
-        let mut fiches_of: HashMap<i64, Vec<i64>> = HashMap::new();
-        for (decision, fiche) in decision_fiches {
-            fiches_of.entry(decision).or_default().push(fiche);
-        }
-        let mut decisions_of: HashMap<i64, Vec<Decision>> = HashMap::new();
-        for d in decisions {
-            decisions_of.entry(d.meeting_id).or_default().push(Decision {
-                id: d.id,
-                meeting_id: d.meeting_id,
-                version: d.version,
-                data: NewDecision {
-                    text: d.content,
-                    fiches: fiches_of.remove(&d.id).unwrap_or_default(),
-                    follow_up: d.follow_up,
-                    due: d.due_on,
-                },
-                closed_on: d.closed_on,
-            });
-        }
-        Ok(meetings
-            .into_iter()
-            .map(|m| Meeting {
-                id: m.id,
-                body_id: m.body_id,
-                version: m.version,
-                data: NewMeeting {
-                    title: m.title,
-                    date: m.meeting_date,
-                    start: m.start_time,
-                    end: m.end_time,
-                    place: m.place,
-                    video_link: m.video_link,
-                },
-                agenda: agenda_of.remove(&m.id).unwrap_or_default(),
-                attendance: attendance_of.remove(&m.id).unwrap_or_default(),
-                decisions: decisions_of.remove(&m.id).unwrap_or_default(),
-                minutes: m.minutes,
-            })
-            .collect())
-    }
-
     /// The meetings of a convention, all bodies together, by date and time, with their agenda,
     /// attendance, decisions and minutes.
     pub async fn meetings(&self, convention_id: i64) -> Result<Vec<Meeting>> {
-        self.load_meetings(convention_id, None, None).await
+        self.acquire().await?.conn().load_meetings(convention_id, None, None).await
     }
 
     /// The meetings of one body of the convention, by date and time.
     pub async fn meetings_of_body(&self, convention_id: i64, body_id: i64) -> Result<Vec<Meeting>> {
-        self.load_meetings(convention_id, Some(body_id), None).await
+        self.acquire().await?.conn().load_meetings(convention_id, Some(body_id), None).await
     }
 
     /// A meeting of the convention.
     pub async fn meeting(&self, convention_id: i64, meeting_id: i64) -> Result<Meeting> {
-        self.load_meetings(convention_id, None, Some(meeting_id))
-            .await?
-            .pop()
-            .ok_or_else(|| StoreError::NotFound(format!("la séance n° {meeting_id} de cette convention")))
+        self.acquire().await?.conn().meeting(convention_id, meeting_id).await
     }
 
     /// Schedules a meeting of a body of the convention.
@@ -1006,22 +833,7 @@ impl Store {
 
     /// The ids of the fiches, indicators and documents of the convention, to check links against.
     async fn plan_ids(&self, convention_id: i64) -> Result<(BTreeSet<i64>, BTreeSet<i64>, BTreeSet<i64>)> {
-        with_db!(self, pool => {
-            let fiches: Vec<(i64,)> = sqlx::query_as("SELECT id FROM fiche WHERE convention_id = $1")
-                .bind(convention_id)
-                .fetch_all(pool)
-                .await?;
-            let indicators: Vec<(i64,)> = sqlx::query_as("SELECT id FROM plan_indicator WHERE convention_id = $1")
-                .bind(convention_id)
-                .fetch_all(pool)
-                .await?;
-            let documents: Vec<(i64,)> = sqlx::query_as("SELECT id FROM document WHERE convention_id = $1")
-                .bind(convention_id)
-                .fetch_all(pool)
-                .await?;
-            let set = |v: Vec<(i64,)>| v.into_iter().map(|r| r.0).collect::<BTreeSet<i64>>();
-            Ok((set(fiches), set(indicators), set(documents)))
-        })
+        self.acquire().await?.conn().plan_ids(convention_id).await
     }
 
     /// Replaces the agenda of a meeting, from the meeting's version read. Links must name fiches,
@@ -1061,7 +873,7 @@ impl Store {
         }
         let updated = with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            let done = bump_meeting!(&mut tx, convention_id, meeting_id, version);
+            let done = bump_meeting!(&mut *tx, convention_id, meeting_id, version);
             if done {
                 sqlx::query("DELETE FROM agenda_item WHERE meeting_id = $1").bind(meeting_id).execute(&mut *tx).await?;
                 for (position, item) in agenda.iter().enumerate() {
@@ -1149,7 +961,7 @@ impl Store {
         }
         let updated = with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            let done = bump_meeting!(&mut tx, convention_id, meeting_id, version);
+            let done = bump_meeting!(&mut *tx, convention_id, meeting_id, version);
             if done {
                 sqlx::query("DELETE FROM meeting_attendance WHERE meeting_id = $1")
                     .bind(meeting_id)
@@ -1234,16 +1046,7 @@ impl Store {
     }
 
     async fn check_fiches(&self, convention_id: i64, fiches: &[i64]) -> Result<()> {
-        if fiches.is_empty() {
-            return Ok(());
-        }
-        let (known, _, _) = self.plan_ids(convention_id).await?;
-        let unknown: Vec<String> = fiches.iter().filter(|f| !known.contains(f)).map(|f| format!("n° {f}")).collect();
-        if unknown.is_empty() {
-            Ok(())
-        } else {
-            Err(invalid(format!("fiche(s) inconnue(s) dans cette convention : {}", unknown.join(", "))))
-        }
+        self.acquire().await?.conn().check_fiches(convention_id, fiches).await
     }
 
     /// Records a decision of a meeting; it is open until closed.
@@ -1293,22 +1096,7 @@ impl Store {
 
     /// The decision `decision_id` of the convention, with the meeting that took it and its body's name.
     async fn decision_in(&self, convention_id: i64, decision_id: i64) -> Result<(Decision, Meeting, String)> {
-        let found: Option<(i64,)> = with_db!(self, pool => {
-            sqlx::query_as(
-                "SELECT d.meeting_id FROM decision d JOIN meeting m ON m.id = d.meeting_id JOIN body b ON b.id = m.body_id \
-                 WHERE d.id = $1 AND b.convention_id = $2",
-            )
-            .bind(decision_id)
-            .bind(convention_id)
-            .fetch_optional(pool)
-            .await?
-        });
-        let not_found = || StoreError::NotFound(format!("la décision n° {decision_id} de cette convention"));
-        let (meeting_id,) = found.ok_or_else(not_found)?;
-        let meeting = self.meeting(convention_id, meeting_id).await?;
-        let decision = meeting.decisions.iter().find(|d| d.id == decision_id).cloned().ok_or_else(not_found)?;
-        let body = self.body(convention_id, meeting.body_id).await?;
-        Ok((decision, meeting, body.body.name))
+        self.acquire().await?.conn().decision_in(convention_id, decision_id).await
     }
 
     /// Changes the text, fiches, follow-up or due date of a decision, from the version read.
@@ -1464,71 +1252,7 @@ impl Store {
 
     /// The concertation events of a convention, by date, each with its contributions.
     pub async fn concertation(&self, convention_id: i64) -> Result<Vec<ConcertationEvent>> {
-        let (events, contributions, ambitions, fiches) = with_db!(self, pool => {
-            let events: Vec<EventRow> = sqlx::query_as(&format!(
-                "SELECT {EVENT_COLUMNS} FROM concertation_event WHERE convention_id = $1 ORDER BY start_date, id"
-            ))
-            .bind(convention_id)
-            .fetch_all(pool)
-            .await?;
-            let contributions: Vec<ContributionRow> = sqlx::query_as(
-                "SELECT c.id, c.event_id, c.content, c.author, c.theme, c.version FROM concertation_contribution c \
-                 JOIN concertation_event e ON e.id = c.event_id WHERE e.convention_id = $1 ORDER BY c.id",
-            )
-            .bind(convention_id)
-            .fetch_all(pool)
-            .await?;
-            let ambitions: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT l.contribution_id, a.number FROM contribution_ambition l JOIN ambition a ON a.id = l.ambition_id \
-                 WHERE a.convention_id = $1 ORDER BY l.contribution_id, a.number",
-            )
-            .bind(convention_id)
-            .fetch_all(pool)
-            .await?;
-            let fiches: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT l.contribution_id, l.fiche_id FROM contribution_fiche l JOIN fiche f ON f.id = l.fiche_id \
-                 WHERE f.convention_id = $1 ORDER BY l.contribution_id, l.fiche_id",
-            )
-            .bind(convention_id)
-            .fetch_all(pool)
-            .await?;
-            (events, contributions, ambitions, fiches)
-        });
-        let mut ambitions_of: HashMap<i64, Vec<i64>> = HashMap::new();
-        for (c, n) in ambitions {
-            ambitions_of.entry(c).or_default().push(n);
-        }
-        let mut fiches_of: HashMap<i64, Vec<i64>> = HashMap::new();
-        for (c, f) in fiches {
-            fiches_of.entry(c).or_default().push(f);
-        }
-        let mut contributions_of: HashMap<i64, Vec<Contribution>> = HashMap::new();
-        for c in contributions {
-            contributions_of.entry(c.event_id).or_default().push(Contribution {
-                id: c.id,
-                event_id: c.event_id,
-                version: c.version,
-                data: NewContribution {
-                    text: c.content,
-                    author: c
-                        .author
-                        .as_deref()
-                        .map(|a| ParticipantCategory::parse(a).map_err(|_| corrupt("auteur", a)))
-                        .transpose()?,
-                    theme: c.theme,
-                    ambitions: ambitions_of.remove(&c.id).unwrap_or_default(),
-                    fiches: fiches_of.remove(&c.id).unwrap_or_default(),
-                },
-            });
-        }
-        events
-            .into_iter()
-            .map(|r| {
-                let mut e = r.into_event()?;
-                e.contributions = contributions_of.remove(&e.id).unwrap_or_default();
-                Ok(e)
-            })
-            .collect()
+        self.acquire().await?.conn().concertation(convention_id).await
     }
 
     async fn check_event(&self, event: NewConcertationEvent) -> Result<NewConcertationEvent> {
@@ -1554,7 +1278,7 @@ impl Store {
         self.convention_summary(convention_id).await?;
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            let id = insert_event!(&mut tx, convention_id, &event);
+            let id = insert_event!(&mut *tx, convention_id, &event);
             record!(&mut *tx, &Change {
                 convention_id: Some(convention_id),
                 object_type: "concertation",
@@ -1583,7 +1307,7 @@ impl Store {
         let current = self.concertation_event(convention_id, event_id).await?;
         let updated = with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            let done = update_event_row!(&mut tx, convention_id, event_id, Some(version), &event);
+            let done = update_event_row!(&mut *tx, convention_id, event_id, Some(version), &event);
             if done {
                 record!(&mut *tx, &Change {
                     convention_id: Some(convention_id),
@@ -1608,33 +1332,12 @@ impl Store {
 
     /// A concertation event of the convention, with its contributions.
     pub async fn concertation_event(&self, convention_id: i64, event_id: i64) -> Result<ConcertationEvent> {
-        self.concertation(convention_id).await?.into_iter().find(|e| e.id == event_id).ok_or_else(|| {
-            StoreError::NotFound(format!("l'événement de concertation n° {event_id} de cette convention"))
-        })
+        self.acquire().await?.conn().concertation_event(convention_id, event_id).await
     }
 
     /// Ambition numbers → ids in the convention, and the fiches checked, for contribution links.
     async fn resolve_links(&self, convention_id: i64, ambitions: &[i64], fiches: &[i64]) -> Result<Vec<i64>> {
-        let numbers: BTreeMap<i64, i64> = with_db!(self, pool => {
-            let rows: Vec<(i64, i64)> = sqlx::query_as("SELECT number, id FROM ambition WHERE convention_id = $1")
-                .bind(convention_id)
-                .fetch_all(pool)
-                .await?;
-            rows.into_iter().collect()
-        });
-        let mut ids = Vec::with_capacity(ambitions.len());
-        let mut unknown = Vec::new();
-        for n in ambitions {
-            match numbers.get(n) {
-                Some(id) => ids.push(*id),
-                None => unknown.push(n.to_string()),
-            }
-        }
-        if !unknown.is_empty() {
-            return Err(invalid(format!("ambition(s) inconnue(s) dans cette convention : n° {}", unknown.join(", "))));
-        }
-        self.check_fiches(convention_id, fiches).await?;
-        Ok(ids)
+        self.acquire().await?.conn().resolve_links(convention_id, ambitions, fiches).await
     }
 
     /// Adds a contribution to a concertation event, with the ambitions (numbers) and fiches (ids) that
@@ -1651,7 +1354,7 @@ impl Store {
         let ambition_ids = self.resolve_links(convention_id, &contribution.ambitions, &contribution.fiches).await?;
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            let id = insert_contribution!(&mut tx, event_id, &contribution, &ambition_ids);
+            let id = insert_contribution!(&mut *tx, event_id, &contribution, &ambition_ids);
             record!(&mut *tx, &Change {
                 convention_id: Some(convention_id),
                 object_type: "contribution",
@@ -1701,7 +1404,7 @@ impl Store {
             .rows_affected()
                 == 1;
             if done {
-                set_contribution_links!(&mut tx, contribution_id, &ambition_ids, &edit.fiches);
+                set_contribution_links!(&mut *tx, contribution_id, &ambition_ids, &edit.fiches);
                 record!(&mut *tx, &Change {
                     convention_id: Some(convention_id),
                     object_type: "contribution",
@@ -1770,7 +1473,7 @@ impl Store {
                     .find(|e| e.data.kind == event.kind && e.data.title == event.title && e.data.start == event.start);
                 let (event_id, known): (i64, BTreeSet<&str>) = match found {
                     Some(e) => {
-                        if !update_event_row!(&mut tx, convention_id, e.id, None::<i64>, event) {
+                        if !update_event_row!(&mut *tx, convention_id, e.id, None::<i64>, event) {
                             return Err(StoreError::Invalid(format!(
                                 "l'événement « {} » a été supprimé pendant l'import : rien n'a été enregistré",
                                 e.data.title
@@ -1780,14 +1483,14 @@ impl Store {
                         (e.id, e.contributions.iter().map(|c| c.data.text.as_str()).collect())
                     }
                     None => {
-                        let id = insert_event!(&mut tx, convention_id, event);
+                        let id = insert_event!(&mut *tx, convention_id, event);
                         summary.created += 1;
                         (id, BTreeSet::new())
                     }
                 };
                 for (c, ambition_ids) in contributions {
                     if !known.contains(c.text.as_str()) {
-                        insert_contribution!(&mut tx, event_id, c, ambition_ids);
+                        insert_contribution!(&mut *tx, event_id, c, ambition_ids);
                         summary.contributions += 1;
                     }
                 }
@@ -1814,32 +1517,7 @@ impl Store {
 
     /// The chargés de coopération posts of a convention, by start date.
     pub async fn coordination_posts(&self, convention_id: i64) -> Result<Vec<Post>> {
-        let rows: Vec<PostRow> = with_db!(self, pool => {
-            sqlx::query_as(
-                "SELECT id, person, employer, fte_hundredths, start_date, end_date, funding, amount_cents, funder, version \
-                 FROM coordination_post WHERE convention_id = $1 ORDER BY start_date, id",
-            )
-            .bind(convention_id)
-            .fetch_all(pool)
-            .await?
-        });
-        Ok(rows
-            .into_iter()
-            .map(|r| Post {
-                id: r.id,
-                version: r.version,
-                data: NewPost {
-                    person: r.person,
-                    employer: r.employer,
-                    fte_hundredths: r.fte_hundredths,
-                    start: r.start_date,
-                    end: r.end_date,
-                    funding: r.funding,
-                    amount_cents: r.amount_cents,
-                    funder: r.funder,
-                },
-            })
-            .collect())
+        self.acquire().await?.conn().coordination_posts(convention_id).await
     }
 
     /// Records a chargé de coopération post of the convention.
@@ -1936,6 +1614,385 @@ impl Store {
         } else {
             Err(self.stale(format!("le poste « {} »", post_label(&current.data)), "poste_cooperation", post_id).await)
         }
+    }
+}
+
+impl Conn<'_> {
+    /// The bodies of a convention in their order, each with its members (chairs first, then by name).
+    pub(crate) async fn bodies(&mut self, convention_id: i64) -> Result<Vec<BodyRecord>> {
+        let (bodies, members): (Vec<BodyRow>, Vec<MemberRow>) = with_conn!(self, c => {
+            let bodies: Vec<BodyRow> = sqlx::query_as(
+                "SELECT id, convention_id, position, kind, name, description, version FROM body \
+                 WHERE convention_id = $1 ORDER BY position, id",
+            )
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?;
+            let members: Vec<MemberRow> = sqlx::query_as(
+                "SELECT m.id, m.body_id, m.name, m.organisation, m.job_title, m.role, m.joined_on, m.left_on, m.version \
+                 FROM body_member m JOIN body b ON b.id = m.body_id WHERE b.convention_id = $1 ORDER BY m.id",
+            )
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?;
+            (bodies, members)
+        });
+        let mut by_body: HashMap<i64, Vec<Member>> = HashMap::new();
+        for m in members {
+            let m = m.into_member()?;
+            by_body.entry(m.body_id).or_default().push(m);
+        }
+        bodies
+            .into_iter()
+            .map(|b| {
+                let mut members = by_body.remove(&b.id).unwrap_or_default();
+                members.sort_by_cached_key(|m| (role_rank(m.data.role), collation_key(&m.data.name), m.id));
+                Ok(BodyRecord {
+                    id: b.id,
+                    convention_id: b.convention_id,
+                    position: b.position,
+                    version: b.version,
+                    body: Body {
+                        kind: BodyKind::parse(&b.kind).map_err(|_| corrupt("type d'instance", &b.kind))?,
+                        name: b.name,
+                        description: b.description,
+                    },
+                    members,
+                })
+            })
+            .collect()
+    }
+
+    /// A body of the convention with its members.
+    pub(crate) async fn body(&mut self, convention_id: i64, body_id: i64) -> Result<BodyRecord> {
+        self.bodies(convention_id)
+            .await?
+            .into_iter()
+            .find(|b| b.id == body_id)
+            .ok_or_else(|| StoreError::NotFound(format!("l'instance n° {body_id} de cette convention")))
+    }
+
+    async fn load_meetings(
+        &mut self,
+        convention_id: i64,
+        body: Option<i64>,
+        meeting: Option<i64>,
+    ) -> Result<Vec<Meeting>> {
+        let (meetings, items, links, attendance, decisions, decision_fiches) = with_conn!(self, c => {
+            let meetings: Vec<MeetingRow> = sqlx::query_as(&format!(
+                "SELECT m.id, m.body_id, m.title, m.meeting_date, m.start_time, m.end_time, m.place, m.video_link, \
+                 m.minutes, m.version FROM meeting m JOIN body b ON b.id = m.body_id WHERE {MEETINGS_OF} \
+                 ORDER BY m.meeting_date, m.start_time, m.id"
+            ))
+            .bind(convention_id)
+            .bind(body)
+            .bind(meeting)
+            .fetch_all(&mut *c)
+            .await?;
+            let items: Vec<AgendaRow> = sqlx::query_as(&format!(
+                "SELECT i.id, i.meeting_id, i.title FROM agenda_item i JOIN meeting m ON m.id = i.meeting_id \
+                 JOIN body b ON b.id = m.body_id WHERE {MEETINGS_OF} ORDER BY i.meeting_id, i.position"
+            ))
+            .bind(convention_id)
+            .bind(body)
+            .bind(meeting)
+            .fetch_all(&mut *c)
+            .await?;
+            let links: Vec<LinkRow> = sqlx::query_as(&format!(
+                "SELECT l.agenda_item_id, l.fiche_id, l.indicator_id, l.document_id FROM agenda_link l \
+                 JOIN agenda_item i ON i.id = l.agenda_item_id JOIN meeting m ON m.id = i.meeting_id \
+                 JOIN body b ON b.id = m.body_id WHERE {MEETINGS_OF} ORDER BY l.id"
+            ))
+            .bind(convention_id)
+            .bind(body)
+            .bind(meeting)
+            .fetch_all(&mut *c)
+            .await?;
+            let attendance: Vec<AttendanceRow> = sqlx::query_as(&format!(
+                "SELECT a.meeting_id, a.member_id, a.status, a.represented_by FROM meeting_attendance a \
+                 JOIN meeting m ON m.id = a.meeting_id JOIN body b ON b.id = m.body_id WHERE {MEETINGS_OF} \
+                 ORDER BY a.meeting_id, a.member_id"
+            ))
+            .bind(convention_id)
+            .bind(body)
+            .bind(meeting)
+            .fetch_all(&mut *c)
+            .await?;
+            let decisions: Vec<DecisionRow> = sqlx::query_as(&format!(
+                "SELECT d.id, d.meeting_id, d.content, d.follow_up, d.due_on, d.closed_on, d.version FROM decision d \
+                 JOIN meeting m ON m.id = d.meeting_id JOIN body b ON b.id = m.body_id WHERE {MEETINGS_OF} ORDER BY d.id"
+            ))
+            .bind(convention_id)
+            .bind(body)
+            .bind(meeting)
+            .fetch_all(&mut *c)
+            .await?;
+            let decision_fiches: Vec<(i64, i64)> = sqlx::query_as(&format!(
+                "SELECT f.decision_id, f.fiche_id FROM decision_fiche f JOIN decision d ON d.id = f.decision_id \
+                 JOIN meeting m ON m.id = d.meeting_id JOIN body b ON b.id = m.body_id WHERE {MEETINGS_OF} \
+                 ORDER BY f.decision_id, f.fiche_id"
+            ))
+            .bind(convention_id)
+            .bind(body)
+            .bind(meeting)
+            .fetch_all(&mut *c)
+            .await?;
+            (meetings, items, links, attendance, decisions, decision_fiches)
+        });
+        let mut links_of: HashMap<i64, Vec<AgendaLink>> = HashMap::new();
+        for l in links {
+            let link = match (l.fiche_id, l.indicator_id, l.document_id) {
+                (Some(f), None, None) => AgendaLink::Fiche(f),
+                (None, Some(i), None) => AgendaLink::Indicator(i),
+                (None, None, Some(d)) => AgendaLink::Document(d),
+                _ => return Err(corrupt("lien de l'ordre du jour", &l.agenda_item_id.to_string())),
+            };
+            links_of.entry(l.agenda_item_id).or_default().push(link);
+        }
+        let mut agenda_of: HashMap<i64, Vec<AgendaItem>> = HashMap::new();
+        for i in items {
+            let mut links = links_of.remove(&i.id).unwrap_or_default();
+            links.sort_unstable();
+            agenda_of.entry(i.meeting_id).or_default().push(AgendaItem { title: i.title, links });
+        }
+        let mut attendance_of: HashMap<i64, Vec<Attendance>> = HashMap::new();
+        for a in attendance {
+            attendance_of.entry(a.meeting_id).or_default().push(Attendance {
+                member_id: a.member_id,
+                status: AttendanceStatus::parse(&a.status).map_err(|_| corrupt("présence", &a.status))?,
+                represented_by: a.represented_by,
+            });
+        }
+        let mut fiches_of: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (decision, fiche) in decision_fiches {
+            fiches_of.entry(decision).or_default().push(fiche);
+        }
+        let mut decisions_of: HashMap<i64, Vec<Decision>> = HashMap::new();
+        for d in decisions {
+            decisions_of.entry(d.meeting_id).or_default().push(Decision {
+                id: d.id,
+                meeting_id: d.meeting_id,
+                version: d.version,
+                data: NewDecision {
+                    text: d.content,
+                    fiches: fiches_of.remove(&d.id).unwrap_or_default(),
+                    follow_up: d.follow_up,
+                    due: d.due_on,
+                },
+                closed_on: d.closed_on,
+            });
+        }
+        Ok(meetings
+            .into_iter()
+            .map(|m| Meeting {
+                id: m.id,
+                body_id: m.body_id,
+                version: m.version,
+                data: NewMeeting {
+                    title: m.title,
+                    date: m.meeting_date,
+                    start: m.start_time,
+                    end: m.end_time,
+                    place: m.place,
+                    video_link: m.video_link,
+                },
+                agenda: agenda_of.remove(&m.id).unwrap_or_default(),
+                attendance: attendance_of.remove(&m.id).unwrap_or_default(),
+                decisions: decisions_of.remove(&m.id).unwrap_or_default(),
+                minutes: m.minutes,
+            })
+            .collect())
+    }
+
+    /// A meeting of the convention.
+    pub(crate) async fn meeting(&mut self, convention_id: i64, meeting_id: i64) -> Result<Meeting> {
+        self.load_meetings(convention_id, None, Some(meeting_id))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("la séance n° {meeting_id} de cette convention")))
+    }
+
+    /// The ids of the fiches, indicators and documents of the convention, to check links against.
+    async fn plan_ids(&mut self, convention_id: i64) -> Result<(BTreeSet<i64>, BTreeSet<i64>, BTreeSet<i64>)> {
+        with_conn!(self, c => {
+            let fiches: Vec<(i64,)> = sqlx::query_as("SELECT id FROM fiche WHERE convention_id = $1")
+                .bind(convention_id)
+                .fetch_all(&mut *c)
+                .await?;
+            let indicators: Vec<(i64,)> = sqlx::query_as("SELECT id FROM plan_indicator WHERE convention_id = $1")
+                .bind(convention_id)
+                .fetch_all(&mut *c)
+                .await?;
+            let documents: Vec<(i64,)> = sqlx::query_as("SELECT id FROM document WHERE convention_id = $1")
+                .bind(convention_id)
+                .fetch_all(&mut *c)
+                .await?;
+            let set = |v: Vec<(i64,)>| v.into_iter().map(|r| r.0).collect::<BTreeSet<i64>>();
+            Ok((set(fiches), set(indicators), set(documents)))
+        })
+    }
+
+    async fn check_fiches(&mut self, convention_id: i64, fiches: &[i64]) -> Result<()> {
+        if fiches.is_empty() {
+            return Ok(());
+        }
+        let (known, _, _) = self.plan_ids(convention_id).await?;
+        let unknown: Vec<String> = fiches.iter().filter(|f| !known.contains(f)).map(|f| format!("n° {f}")).collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(invalid(format!("fiche(s) inconnue(s) dans cette convention : {}", unknown.join(", "))))
+        }
+    }
+
+    /// The decision `decision_id` of the convention, with the meeting that took it and its body's name.
+    async fn decision_in(&mut self, convention_id: i64, decision_id: i64) -> Result<(Decision, Meeting, String)> {
+        let found: Option<(i64,)> = with_conn!(self, c => {
+            sqlx::query_as(
+                "SELECT d.meeting_id FROM decision d JOIN meeting m ON m.id = d.meeting_id JOIN body b ON b.id = m.body_id \
+                 WHERE d.id = $1 AND b.convention_id = $2",
+            )
+            .bind(decision_id)
+            .bind(convention_id)
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        let not_found = || StoreError::NotFound(format!("la décision n° {decision_id} de cette convention"));
+        let (meeting_id,) = found.ok_or_else(not_found)?;
+        let meeting = self.meeting(convention_id, meeting_id).await?;
+        let decision = meeting.decisions.iter().find(|d| d.id == decision_id).cloned().ok_or_else(not_found)?;
+        let body = self.body(convention_id, meeting.body_id).await?;
+        Ok((decision, meeting, body.body.name))
+    }
+
+    /// The concertation events of a convention, by date, each with its contributions.
+    pub(crate) async fn concertation(&mut self, convention_id: i64) -> Result<Vec<ConcertationEvent>> {
+        let (events, contributions, ambitions, fiches) = with_conn!(self, c => {
+            let events: Vec<EventRow> = sqlx::query_as(&format!(
+                "SELECT {EVENT_COLUMNS} FROM concertation_event WHERE convention_id = $1 ORDER BY start_date, id"
+            ))
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?;
+            let contributions: Vec<ContributionRow> = sqlx::query_as(
+                "SELECT c.id, c.event_id, c.content, c.author, c.theme, c.version FROM concertation_contribution c \
+                 JOIN concertation_event e ON e.id = c.event_id WHERE e.convention_id = $1 ORDER BY c.id",
+            )
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?;
+            let ambitions: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT l.contribution_id, a.number FROM contribution_ambition l JOIN ambition a ON a.id = l.ambition_id \
+                 WHERE a.convention_id = $1 ORDER BY l.contribution_id, a.number",
+            )
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?;
+            let fiches: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT l.contribution_id, l.fiche_id FROM contribution_fiche l JOIN fiche f ON f.id = l.fiche_id \
+                 WHERE f.convention_id = $1 ORDER BY l.contribution_id, l.fiche_id",
+            )
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?;
+            (events, contributions, ambitions, fiches)
+        });
+        let mut ambitions_of: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (c, n) in ambitions {
+            ambitions_of.entry(c).or_default().push(n);
+        }
+        let mut fiches_of: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (c, f) in fiches {
+            fiches_of.entry(c).or_default().push(f);
+        }
+        let mut contributions_of: HashMap<i64, Vec<Contribution>> = HashMap::new();
+        for c in contributions {
+            contributions_of.entry(c.event_id).or_default().push(Contribution {
+                id: c.id,
+                event_id: c.event_id,
+                version: c.version,
+                data: NewContribution {
+                    text: c.content,
+                    author: c
+                        .author
+                        .as_deref()
+                        .map(|a| ParticipantCategory::parse(a).map_err(|_| corrupt("auteur", a)))
+                        .transpose()?,
+                    theme: c.theme,
+                    ambitions: ambitions_of.remove(&c.id).unwrap_or_default(),
+                    fiches: fiches_of.remove(&c.id).unwrap_or_default(),
+                },
+            });
+        }
+        events
+            .into_iter()
+            .map(|r| {
+                let mut e = r.into_event()?;
+                e.contributions = contributions_of.remove(&e.id).unwrap_or_default();
+                Ok(e)
+            })
+            .collect()
+    }
+
+    /// A concertation event of the convention, with its contributions.
+    pub(crate) async fn concertation_event(&mut self, convention_id: i64, event_id: i64) -> Result<ConcertationEvent> {
+        self.concertation(convention_id).await?.into_iter().find(|e| e.id == event_id).ok_or_else(|| {
+            StoreError::NotFound(format!("l'événement de concertation n° {event_id} de cette convention"))
+        })
+    }
+
+    /// Ambition numbers → ids in the convention, and the fiches checked, for contribution links.
+    async fn resolve_links(&mut self, convention_id: i64, ambitions: &[i64], fiches: &[i64]) -> Result<Vec<i64>> {
+        let numbers: BTreeMap<i64, i64> = with_conn!(self, c => {
+            let rows: Vec<(i64, i64)> = sqlx::query_as("SELECT number, id FROM ambition WHERE convention_id = $1")
+                .bind(convention_id)
+                .fetch_all(&mut *c)
+                .await?;
+            rows.into_iter().collect()
+        });
+        let mut ids = Vec::with_capacity(ambitions.len());
+        let mut unknown = Vec::new();
+        for n in ambitions {
+            match numbers.get(n) {
+                Some(id) => ids.push(*id),
+                None => unknown.push(n.to_string()),
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(invalid(format!("ambition(s) inconnue(s) dans cette convention : n° {}", unknown.join(", "))));
+        }
+        self.check_fiches(convention_id, fiches).await?;
+        Ok(ids)
+    }
+
+    /// The chargés de coopération posts of a convention, by start date.
+    pub(crate) async fn coordination_posts(&mut self, convention_id: i64) -> Result<Vec<Post>> {
+        let rows: Vec<PostRow> = with_conn!(self, c => {
+            sqlx::query_as(
+                "SELECT id, person, employer, fte_hundredths, start_date, end_date, funding, amount_cents, funder, version \
+                 FROM coordination_post WHERE convention_id = $1 ORDER BY start_date, id",
+            )
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| Post {
+                id: r.id,
+                version: r.version,
+                data: NewPost {
+                    person: r.person,
+                    employer: r.employer,
+                    fte_hundredths: r.fte_hundredths,
+                    start: r.start_date,
+                    end: r.end_date,
+                    funding: r.funding,
+                    amount_cents: r.amount_cents,
+                    funder: r.funder,
+                },
+            })
+            .collect())
     }
 }
 

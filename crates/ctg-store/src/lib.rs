@@ -14,6 +14,7 @@ use thiserror::Error;
 
 mod accounts;
 pub mod audit;
+mod conn;
 mod convention;
 mod diagnostic;
 mod documents;

@@ -15,6 +15,7 @@ use ctg_domain::{Actor, ConventionStatus, OrganisationKind, PartyRole};
 use serde_json::{json, Value};
 
 use crate::audit::{record, Change};
+use crate::conn::{with_conn, Conn};
 use crate::{with_db, ConventionDetail, ConventionRef, PartyEntry, Result, Store, StoreError};
 
 /// An avenant to create. Its number is the next one of the convention (1, 2, … without gap).
@@ -241,15 +242,15 @@ fn change_value(c: &AvenantChange) -> Value {
     })
 }
 
-impl Store {
-    async fn life_parts(&self, convention_id: i64) -> Result<Parts> {
+impl Conn<'_> {
+    async fn life_parts(&mut self, convention_id: i64) -> Result<Parts> {
         let detail = self.convention(convention_id).await?;
-        let (avenants, changes, signatures, termination) = with_db!(self, pool => {
+        let (avenants, changes, signatures, termination) = with_conn!(self, c => {
             let avenants: Vec<AvenantRow> = sqlx::query_as(
                 "SELECT id, number, dated, title, version FROM avenant WHERE convention_id = $1 ORDER BY number",
             )
             .bind(convention_id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?;
             let changes: Vec<ChangeRow> = sqlx::query_as(
                 "SELECT c.avenant_id, c.target, c.annex_number, c.target_name, c.before_text, c.after_text \
@@ -257,14 +258,14 @@ impl Store {
                  WHERE a.convention_id = $1 ORDER BY a.number, c.position",
             )
             .bind(convention_id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?;
             let signatures: Vec<(i64, i64, NaiveDate)> = sqlx::query_as(
                 "SELECT s.avenant_id, s.party_id, s.signature_date FROM avenant_signature s \
                  JOIN avenant a ON a.id = s.avenant_id WHERE a.convention_id = $1",
             )
             .bind(convention_id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?;
             let termination: Option<TerminationRow> = sqlx::query_as(
                 "SELECT t.id, t.ground, t.notice_date, t.effective_date, t.party_id, o.name AS party_name, t.note, t.version \
@@ -272,7 +273,7 @@ impl Store {
                  WHERE t.convention_id = $1",
             )
             .bind(convention_id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *c)
             .await?;
             (avenants, changes, signatures, termination)
         });
@@ -349,6 +350,12 @@ impl Store {
             }),
         };
         Ok(Parts { detail, avenants, termination, life })
+    }
+}
+
+impl Store {
+    async fn life_parts(&self, convention_id: i64) -> Result<Parts> {
+        self.acquire().await?.conn().life_parts(convention_id).await
     }
 
     /// The facts of a convention's life, from which its status on any day is computed

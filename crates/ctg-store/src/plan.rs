@@ -19,7 +19,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::audit::{record, Change};
-use crate::{with_db, Backend, Result, Store, StoreError};
+use crate::conn::{with_conn, Conn};
+use crate::{with_db, Result, Store, StoreError};
 
 /// An objective as stored, with its version for editing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -655,7 +656,7 @@ macro_rules! insert_fiche {
         .bind(f.status.code())
         .bind(json_text(&f.approaches)?)
         .bind(&f.needs)
-        .fetch_one(&mut **$tx)
+        .fetch_one(&mut *$tx)
         .await
         .map_err(|e| unique_error(e, || format!("une fiche « {} » existe déjà dans cette convention", f.code)))?;
         write_links!($tx, id, r);
@@ -693,14 +694,14 @@ macro_rules! update_fiche_row {
         .bind($id)
         .bind($convention)
         .bind(version)
-        .execute(&mut **$tx)
+        .execute(&mut *$tx)
         .await
         .map_err(|e| unique_error(e, || format!("une fiche « {} » existe déjà dans cette convention", f.code)))?
         .rows_affected()
             == 1;
         if done {
-            sqlx::query("DELETE FROM fiche_ambition WHERE fiche_id = $1").bind($id).execute(&mut **$tx).await?;
-            sqlx::query("DELETE FROM fiche_objective WHERE fiche_id = $1").bind($id).execute(&mut **$tx).await?;
+            sqlx::query("DELETE FROM fiche_ambition WHERE fiche_id = $1").bind($id).execute(&mut *$tx).await?;
+            sqlx::query("DELETE FROM fiche_objective WHERE fiche_id = $1").bind($id).execute(&mut *$tx).await?;
             write_links!($tx, $id, r);
         }
         done
@@ -713,14 +714,14 @@ macro_rules! write_links {
             sqlx::query("INSERT INTO fiche_ambition (fiche_id, ambition_id) VALUES ($1, $2)")
                 .bind($id)
                 .bind(*a)
-                .execute(&mut **$tx)
+                .execute(&mut *$tx)
                 .await?;
         }
         for o in &$r.objective_ids {
             sqlx::query("INSERT INTO fiche_objective (fiche_id, objective_id) VALUES ($1, $2)")
                 .bind($id)
                 .bind(*o)
-                .execute(&mut **$tx)
+                .execute(&mut *$tx)
                 .await?;
         }
     }};
@@ -741,7 +742,7 @@ macro_rules! insert_status_change {
         .bind(to.code())
         .bind($reason)
         .bind($author)
-        .execute(&mut **$tx)
+        .execute(&mut *$tx)
         .await?;
     }};
 }
@@ -750,7 +751,7 @@ macro_rules! insert_status_change {
 macro_rules! replace_means {
     ($tx:expr, $fiche:expr, $means:expr) => {{
         let means: &[Means] = $means;
-        sqlx::query("DELETE FROM means WHERE fiche_id = $1").bind($fiche).execute(&mut **$tx).await?;
+        sqlx::query("DELETE FROM means WHERE fiche_id = $1").bind($fiche).execute(&mut *$tx).await?;
         for m in means {
             sqlx::query(
                 "INSERT INTO means (fiche_id, organisation, year, fte_hundredths, planned_cents, spent_cents, kind, material) \
@@ -764,7 +765,7 @@ macro_rules! replace_means {
             .bind(m.spent_cents)
             .bind(m.kind.code())
             .bind(&m.material)
-            .execute(&mut **$tx)
+            .execute(&mut *$tx)
             .await?;
         }
     }};
@@ -783,7 +784,7 @@ macro_rules! insert_indicator {
         .bind(&i.name)
         .bind(json_text(&i.kind)?)
         .bind(json_text(&i.targets)?)
-        .fetch_one(&mut **$tx)
+        .fetch_one(&mut *$tx)
         .await?;
         id
     }};
@@ -792,44 +793,12 @@ macro_rules! insert_indicator {
 impl Store {
     /// The ambitions, objectives and communes a fiche of this convention is checked against.
     async fn plan_context(&self, convention_id: i64) -> Result<Context> {
-        let summary = self.convention_summary(convention_id).await?;
-        let (ambitions, objectives, communes) = with_db!(self, pool => {
-            let ambitions: Vec<(i64, i64)> =
-                sqlx::query_as("SELECT number, id FROM ambition WHERE convention_id = $1")
-                    .bind(convention_id)
-                    .fetch_all(pool)
-                    .await?;
-            let objectives: Vec<(String, i64)> =
-                sqlx::query_as("SELECT code, id FROM objective WHERE convention_id = $1")
-                    .bind(convention_id)
-                    .fetch_all(pool)
-                    .await?;
-            let communes: Vec<(String,)> = sqlx::query_as("SELECT commune_code FROM epci_member WHERE epci_siren = $1")
-                .bind(summary.epci_siren.as_str())
-                .fetch_all(pool)
-                .await?;
-            (ambitions, objectives, communes)
-        });
-        Ok(Context {
-            ambitions: ambitions.into_iter().collect(),
-            objectives: objectives.into_iter().map(|(code, id)| (code.to_lowercase(), (code, id))).collect(),
-            communes: communes.into_iter().map(|c| c.0).collect(),
-        })
+        self.acquire().await?.conn().plan_context(convention_id).await
     }
 
     /// The id of an ambition of the convention, by number; a French error when it has none.
     async fn ambition_id(&self, convention_id: i64, number: i64) -> Result<i64> {
-        let found: Option<(i64,)> = with_db!(self, pool => {
-            sqlx::query_as("SELECT id FROM ambition WHERE convention_id = $1 AND number = $2")
-                .bind(convention_id)
-                .bind(number)
-                .fetch_optional(pool)
-                .await?
-        });
-        match found {
-            Some((id,)) => Ok(id),
-            None => Err(StoreError::Invalid(format!("l'ambition {number} n'existe pas dans cette convention"))),
-        }
+        self.acquire().await?.conn().ambition_id(convention_id, number).await
     }
 
     /// The code of a fiche of the convention; not found otherwise.
@@ -849,10 +818,7 @@ impl Store {
 
     /// The objectives of a convention, by ambition then code.
     pub async fn objectives(&self, convention_id: i64) -> Result<Vec<ObjectiveRecord>> {
-        let rows: Vec<ObjectiveRow> = with_db!(self, pool => {
-            sqlx::query_as(OBJECTIVE_SELECT).bind(convention_id).fetch_all(pool).await?
-        });
-        Ok(objective_records(rows))
+        self.acquire().await?.conn().objectives(convention_id).await
     }
 
     fn tidy_objective(o: &Objective) -> Result<Objective> {
@@ -969,74 +935,9 @@ impl Store {
     /// The rows of the plan; `outline` leaves out what the tree of the plan does not show (means,
     /// status history, indicators and their values), which is most of them.
     async fn plan_parts_of(&self, convention_id: i64, only: Option<i64>, outline: bool) -> Result<Parts> {
-        let whole = only.is_none();
-        let filter = if only.is_some() { " AND f.id = $2" } else { "" };
-        let postgres = self.backend() == Backend::Postgres;
-        let mut p = Parts::default();
-        with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            if postgres {
-                // One snapshot for all the queries below (SQLite's read transaction already is one).
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-            }
-            macro_rules! fetch {
-                ($sql:expr) => {{
-                    let sql: String = $sql;
-                    let mut q = sqlx::query_as(&sql).bind(convention_id);
-                    if let Some(id) = only {
-                        q = q.bind(id);
-                    }
-                    q.fetch_all(&mut *tx).await?
-                }};
-            }
-            if whole {
-                p.stakes = fetch!(
-                    "SELECT s.number, s.title, a.number, a.title FROM stake s LEFT JOIN ambition a ON a.stake_id = s.id \
-                     WHERE s.convention_id = $1 ORDER BY s.number, a.number".to_owned()
-                );
-                p.objectives = fetch!(OBJECTIVE_SELECT.to_owned());
-            }
-            p.fiches = fetch!(format!("SELECT {FICHE_COLUMNS} FROM fiche f WHERE f.convention_id = $1{filter}"));
-            p.ambition_links = fetch!(format!(
-                "SELECT l.fiche_id, a.number FROM fiche_ambition l JOIN fiche f ON f.id = l.fiche_id \
-                 JOIN ambition a ON a.id = l.ambition_id WHERE f.convention_id = $1{filter}"
-            ));
-            p.objective_links = fetch!(format!(
-                "SELECT l.fiche_id, o.code FROM fiche_objective l JOIN fiche f ON f.id = l.fiche_id \
-                 JOIN objective o ON o.id = l.objective_id WHERE f.convention_id = $1{filter}"
-            ));
-            p.subs = fetch!(format!(
-                "SELECT s.id, s.fiche_id, s.parent_id, s.title, s.status, s.pilot, s.start_date, s.end_date, s.version \
-                 FROM sub_action s JOIN fiche f ON f.id = s.fiche_id WHERE f.convention_id = $1{filter} \
-                 ORDER BY s.fiche_id, s.position, s.id"
-            ));
-            if outline {
-                tx.commit().await?;
-                return Ok(p);
-            }
-            p.means = fetch!(format!(
-                "SELECT m.fiche_id, m.organisation, m.year, m.fte_hundredths, m.planned_cents, m.spent_cents, m.kind, \
-                 m.material FROM means m JOIN fiche f ON f.id = m.fiche_id WHERE f.convention_id = $1{filter} \
-                 ORDER BY m.fiche_id, m.id"
-            ));
-            p.history = fetch!(format!(
-                "SELECT c.fiche_id, c.changed_at, c.from_status, c.to_status, c.reason, c.author \
-                 FROM fiche_status_change c JOIN fiche f ON f.id = c.fiche_id WHERE f.convention_id = $1{filter} \
-                 ORDER BY c.fiche_id, c.id"
-            ));
-            if whole {
-                p.indicators = fetch!(
-                    "SELECT id, fiche_id, name, definition, targets, version FROM plan_indicator \
-                     WHERE convention_id = $1 ORDER BY id".to_owned()
-                );
-                p.values = fetch!(
-                    "SELECT v.indicator_id, v.period, v.number, v.level, v.author, v.value_date, v.source, v.comment \
-                     FROM indicator_value v JOIN plan_indicator i ON i.id = v.indicator_id WHERE i.convention_id = $1 \
-                     ORDER BY v.indicator_id, v.period, v.value_date, v.id".to_owned()
-                );
-            }
-            tx.commit().await?;
-        });
+        let mut tx = self.begin_snapshot().await?;
+        let p = tx.conn().plan_rows(convention_id, only, outline).await?;
+        tx.commit().await?;
         Ok(p)
     }
 
@@ -1087,8 +988,8 @@ impl Store {
         let r = ctx.resolve(fiche).map_err(StoreError::Invalid)?;
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            let id = insert_fiche!(&mut tx, convention_id, &r);
-            insert_status_change!(&mut tx, id, None, r.fiche.status, "création", &actor.label);
+            let id = insert_fiche!(&mut *tx, convention_id, &r);
+            insert_status_change!(&mut *tx, id, None, r.fiche.status, "création", &actor.label);
             record!(&mut *tx, &Change {
                 convention_id: Some(convention_id),
                 object_type: "fiche",
@@ -1133,10 +1034,10 @@ impl Store {
         }
         let updated = with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            let done = update_fiche_row!(&mut tx, convention_id, id, Some(version), &r);
+            let done = update_fiche_row!(&mut *tx, convention_id, id, Some(version), &r);
             if done {
                 if from != to {
-                    insert_status_change!(&mut tx, id, Some(from), to, reason, &actor.label);
+                    insert_status_change!(&mut *tx, id, Some(from), to, reason, &actor.label);
                 }
                 let mut after = fiche_audit(&r.fiche);
                 if from != to {
@@ -1166,29 +1067,8 @@ impl Store {
     // ---------------------------------------------------------------------------------------------
     // Sub-actions
 
-    /// Checks the parent of a sub-action: a first-level sub-action of the same fiche, other than
-    /// `itself`. Two levels at most.
     async fn check_parent(&self, fiche_id: i64, parent: i64, itself: Option<i64>) -> Result<()> {
-        if itself == Some(parent) {
-            return Err(StoreError::Invalid("une sous-action ne peut pas être sa propre parente".into()));
-        }
-        let found: Option<(i64, Option<i64>, String)> = with_db!(self, pool => {
-            sqlx::query_as("SELECT fiche_id, parent_id, title FROM sub_action WHERE id = $1")
-                .bind(parent)
-                .fetch_optional(pool)
-                .await?
-        });
-        match found {
-            Some((f, _, _)) if f != fiche_id => {
-                Err(StoreError::Invalid(format!("la sous-action parente n° {parent} n'appartient pas à cette fiche")))
-            }
-            Some((_, Some(_), title)) => Err(StoreError::Invalid(format!(
-                "la sous-action « {title} » est déjà de second niveau : on ne peut pas lui rattacher de sous-action \
-                 (deux niveaux au plus)"
-            ))),
-            Some(_) => Ok(()),
-            None => Err(StoreError::Invalid(format!("la sous-action parente n° {parent} n'existe pas"))),
-        }
+        self.acquire().await?.conn().check_parent(fiche_id, parent, itself).await
     }
 
     /// Adds a sub-action at the end of a fiche; `sub.parent` is a first-level sub-action of the same
@@ -1339,7 +1219,7 @@ impl Store {
         let current = self.fiche(convention_id, fiche_id).await?;
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            replace_means!(&mut tx, fiche_id, &means);
+            replace_means!(&mut *tx, fiche_id, &means);
             record!(&mut *tx, &Change {
                 convention_id: Some(convention_id),
                 object_type: "moyens",
@@ -1359,27 +1239,7 @@ impl Store {
     // Indicators
 
     async fn indicator_record(&self, convention_id: i64, id: i64) -> Result<IndicatorRecord> {
-        let (rows, values): (Vec<IndicatorRow>, Vec<ValueRow>) = with_db!(self, pool => {
-            let rows = sqlx::query_as(
-                "SELECT id, fiche_id, name, definition, targets, version FROM plan_indicator \
-                 WHERE id = $1 AND convention_id = $2",
-            )
-            .bind(id)
-            .bind(convention_id)
-            .fetch_all(pool)
-            .await?;
-            let values = sqlx::query_as(
-                "SELECT indicator_id, period, number, level, author, value_date, source, comment FROM indicator_value \
-                 WHERE indicator_id = $1 ORDER BY period, value_date, id",
-            )
-            .bind(id)
-            .fetch_all(pool)
-            .await?;
-            (rows, values)
-        });
-        indicator_records(rows, values)?
-            .pop()
-            .ok_or_else(|| StoreError::NotFound(format!("l'indicateur n° {id} de cette convention")))
+        self.acquire().await?.conn().indicator_record(convention_id, id).await
     }
 
     /// Creates a follow-up indicator, of a fiche of the convention or of the whole plan.
@@ -1397,7 +1257,7 @@ impl Store {
         }
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            let id = insert_indicator!(&mut tx, convention_id, fiche_id, &i);
+            let id = insert_indicator!(&mut *tx, convention_id, fiche_id, &i);
             record!(&mut *tx, &Change {
                 convention_id: Some(convention_id),
                 object_type: "indicateur",
@@ -1648,10 +1508,10 @@ impl Store {
                 let label = format!("{} {}", r.fiche.code, r.fiche.title);
                 let fiche_id = match current {
                     Some(row) => {
-                        update_fiche_row!(&mut tx, convention_id, row.id, None::<i64>, r);
+                        update_fiche_row!(&mut *tx, convention_id, row.id, None::<i64>, r);
                         let from = status(&row.status)?;
                         if from != r.fiche.status {
-                            insert_status_change!(&mut tx, row.id, Some(from), r.fiche.status, "import", &actor.label);
+                            insert_status_change!(&mut *tx, row.id, Some(from), r.fiche.status, "import", &actor.label);
                         }
                         record!(&mut *tx, &Change {
                             convention_id: Some(convention_id),
@@ -1667,8 +1527,8 @@ impl Store {
                         row.id
                     }
                     None => {
-                        let id = insert_fiche!(&mut tx, convention_id, r);
-                        insert_status_change!(&mut tx, id, None, r.fiche.status, "création", &actor.label);
+                        let id = insert_fiche!(&mut *tx, convention_id, r);
+                        insert_status_change!(&mut *tx, id, None, r.fiche.status, "création", &actor.label);
                         record!(&mut *tx, &Change {
                             convention_id: Some(convention_id),
                             object_type: "fiche",
@@ -1683,7 +1543,7 @@ impl Store {
                         id
                     }
                 };
-                replace_means!(&mut tx, fiche_id, means);
+                replace_means!(&mut *tx, fiche_id, means);
                 for (known, i) in indicators {
                     match known {
                         Some(id) => {
@@ -1699,7 +1559,7 @@ impl Store {
                             .await?;
                         }
                         None => {
-                            insert_indicator!(&mut tx, convention_id, Some(fiche_id), i);
+                            insert_indicator!(&mut *tx, convention_id, Some(fiche_id), i);
                         }
                     }
                 }
@@ -1725,49 +1585,7 @@ impl Store {
     /// The reviews of a convention: by year (the final one last), then ambitions by number, then
     /// themes by name.
     pub async fn reviews(&self, convention_id: i64) -> Result<Vec<ReviewRecord>> {
-        let rows: Vec<ReviewRow> = with_db!(self, pool => {
-            sqlx::query_as(
-                "SELECT id, year, scope_kind, scope, done, successes, attention, concerns, declared, version FROM review \
-                 WHERE convention_id = $1",
-            )
-            .bind(convention_id)
-            .fetch_all(pool)
-            .await?
-        });
-        let mut out = rows
-            .into_iter()
-            .map(|r| {
-                let scope = match r.scope_kind.as_str() {
-                    "ambition" => ReviewScope::Ambition(r.scope.parse().map_err(|_| corrupt("ambition", &r.scope))?),
-                    "theme" => ReviewScope::Theme(r.scope),
-                    other => return Err(corrupt("périmètre", other)),
-                };
-                Ok(ReviewRecord {
-                    id: r.id,
-                    version: r.version,
-                    review: Review {
-                        year: r.year,
-                        scope,
-                        done: r.done,
-                        successes: r.successes,
-                        attention: r.attention,
-                        concerns: r.concerns,
-                        declared: serde_json::from_str(&r.declared)
-                            .map_err(|_| corrupt("chiffres déclarés", &r.declared))?,
-                    },
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        out.sort_by(|a, b| {
-            let (a, b) = (&a.review, &b.review);
-            (a.year.is_none(), a.year).cmp(&(b.year.is_none(), b.year)).then_with(|| match (&a.scope, &b.scope) {
-                (ReviewScope::Ambition(x), ReviewScope::Ambition(y)) => x.cmp(y),
-                (ReviewScope::Ambition(_), ReviewScope::Theme(_)) => Ordering::Less,
-                (ReviewScope::Theme(_), ReviewScope::Ambition(_)) => Ordering::Greater,
-                (ReviewScope::Theme(x), ReviewScope::Theme(y)) => natural_cmp(x, y),
-            })
-        });
-        Ok(out)
+        self.acquire().await?.conn().reviews(convention_id).await
     }
 
     /// Creates a review (`version` `None`) or saves it from the version read. There is one review per
@@ -1877,6 +1695,221 @@ impl Store {
                 None => Err(StoreError::Stale { what: format!("le {}", r.label()), last_change: None }),
             },
         }
+    }
+}
+
+impl Conn<'_> {
+    /// The ambitions, objectives and communes a fiche of this convention is checked against.
+    async fn plan_context(&mut self, convention_id: i64) -> Result<Context> {
+        let summary = self.convention_summary(convention_id).await?;
+        let (ambitions, objectives, communes) = with_conn!(self, c => {
+            let ambitions: Vec<(i64, i64)> =
+                sqlx::query_as("SELECT number, id FROM ambition WHERE convention_id = $1")
+                    .bind(convention_id)
+                    .fetch_all(&mut *c)
+                    .await?;
+            let objectives: Vec<(String, i64)> =
+                sqlx::query_as("SELECT code, id FROM objective WHERE convention_id = $1")
+                    .bind(convention_id)
+                    .fetch_all(&mut *c)
+                    .await?;
+            let communes: Vec<(String,)> = sqlx::query_as("SELECT commune_code FROM epci_member WHERE epci_siren = $1")
+                .bind(summary.epci_siren.as_str())
+                .fetch_all(&mut *c)
+                .await?;
+            (ambitions, objectives, communes)
+        });
+        Ok(Context {
+            ambitions: ambitions.into_iter().collect(),
+            objectives: objectives.into_iter().map(|(code, id)| (code.to_lowercase(), (code, id))).collect(),
+            communes: communes.into_iter().map(|c| c.0).collect(),
+        })
+    }
+
+    /// The id of an ambition of the convention, by number; a French error when it has none.
+    async fn ambition_id(&mut self, convention_id: i64, number: i64) -> Result<i64> {
+        let found: Option<(i64,)> = with_conn!(self, c => {
+            sqlx::query_as("SELECT id FROM ambition WHERE convention_id = $1 AND number = $2")
+                .bind(convention_id)
+                .bind(number)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        match found {
+            Some((id,)) => Ok(id),
+            None => Err(StoreError::Invalid(format!("l'ambition {number} n'existe pas dans cette convention"))),
+        }
+    }
+
+    /// The objectives of a convention, by ambition then code.
+    pub(crate) async fn objectives(&mut self, convention_id: i64) -> Result<Vec<ObjectiveRecord>> {
+        let rows: Vec<ObjectiveRow> = with_conn!(self, c => {
+            sqlx::query_as(OBJECTIVE_SELECT).bind(convention_id).fetch_all(&mut *c).await?
+        });
+        Ok(objective_records(rows))
+    }
+
+    /// The rows of the plan (see [`Store::plan_parts_of`]); `outline` leaves out what the tree of the plan does not show (means,
+    /// status history, indicators and their values), which is most of them.
+    async fn plan_rows(&mut self, convention_id: i64, only: Option<i64>, outline: bool) -> Result<Parts> {
+        let whole = only.is_none();
+        let filter = if only.is_some() { " AND f.id = $2" } else { "" };
+        let mut p = Parts::default();
+        with_conn!(self, c => {
+            macro_rules! fetch {
+                ($sql:expr) => {{
+                    let sql: String = $sql;
+                    let mut q = sqlx::query_as(&sql).bind(convention_id);
+                    if let Some(id) = only {
+                        q = q.bind(id);
+                    }
+                    q.fetch_all(&mut *c).await?
+                }};
+            }
+            if whole {
+                p.stakes = fetch!(
+                    "SELECT s.number, s.title, a.number, a.title FROM stake s LEFT JOIN ambition a ON a.stake_id = s.id \
+                     WHERE s.convention_id = $1 ORDER BY s.number, a.number".to_owned()
+                );
+                p.objectives = fetch!(OBJECTIVE_SELECT.to_owned());
+            }
+            p.fiches = fetch!(format!("SELECT {FICHE_COLUMNS} FROM fiche f WHERE f.convention_id = $1{filter}"));
+            p.ambition_links = fetch!(format!(
+                "SELECT l.fiche_id, a.number FROM fiche_ambition l JOIN fiche f ON f.id = l.fiche_id \
+                 JOIN ambition a ON a.id = l.ambition_id WHERE f.convention_id = $1{filter}"
+            ));
+            p.objective_links = fetch!(format!(
+                "SELECT l.fiche_id, o.code FROM fiche_objective l JOIN fiche f ON f.id = l.fiche_id \
+                 JOIN objective o ON o.id = l.objective_id WHERE f.convention_id = $1{filter}"
+            ));
+            p.subs = fetch!(format!(
+                "SELECT s.id, s.fiche_id, s.parent_id, s.title, s.status, s.pilot, s.start_date, s.end_date, s.version \
+                 FROM sub_action s JOIN fiche f ON f.id = s.fiche_id WHERE f.convention_id = $1{filter} \
+                 ORDER BY s.fiche_id, s.position, s.id"
+            ));
+            if outline {
+                return Ok(p);
+            }
+            p.means = fetch!(format!(
+                "SELECT m.fiche_id, m.organisation, m.year, m.fte_hundredths, m.planned_cents, m.spent_cents, m.kind, \
+                 m.material FROM means m JOIN fiche f ON f.id = m.fiche_id WHERE f.convention_id = $1{filter} \
+                 ORDER BY m.fiche_id, m.id"
+            ));
+            p.history = fetch!(format!(
+                "SELECT c.fiche_id, c.changed_at, c.from_status, c.to_status, c.reason, c.author \
+                 FROM fiche_status_change c JOIN fiche f ON f.id = c.fiche_id WHERE f.convention_id = $1{filter} \
+                 ORDER BY c.fiche_id, c.id"
+            ));
+            if whole {
+                p.indicators = fetch!(
+                    "SELECT id, fiche_id, name, definition, targets, version FROM plan_indicator \
+                     WHERE convention_id = $1 ORDER BY id".to_owned()
+                );
+                p.values = fetch!(
+                    "SELECT v.indicator_id, v.period, v.number, v.level, v.author, v.value_date, v.source, v.comment \
+                     FROM indicator_value v JOIN plan_indicator i ON i.id = v.indicator_id WHERE i.convention_id = $1 \
+                     ORDER BY v.indicator_id, v.period, v.value_date, v.id".to_owned()
+                );
+            }
+        });
+        Ok(p)
+    }
+
+    /// Checks the parent of a sub-action: a first-level sub-action of the same fiche, other than
+    /// `itself`. Two levels at most.
+    async fn check_parent(&mut self, fiche_id: i64, parent: i64, itself: Option<i64>) -> Result<()> {
+        if itself == Some(parent) {
+            return Err(StoreError::Invalid("une sous-action ne peut pas être sa propre parente".into()));
+        }
+        let found: Option<(i64, Option<i64>, String)> = with_conn!(self, c => {
+            sqlx::query_as("SELECT fiche_id, parent_id, title FROM sub_action WHERE id = $1")
+                .bind(parent)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        match found {
+            Some((f, _, _)) if f != fiche_id => {
+                Err(StoreError::Invalid(format!("la sous-action parente n° {parent} n'appartient pas à cette fiche")))
+            }
+            Some((_, Some(_), title)) => Err(StoreError::Invalid(format!(
+                "la sous-action « {title} » est déjà de second niveau : on ne peut pas lui rattacher de sous-action \
+                 (deux niveaux au plus)"
+            ))),
+            Some(_) => Ok(()),
+            None => Err(StoreError::Invalid(format!("la sous-action parente n° {parent} n'existe pas"))),
+        }
+    }
+
+    async fn indicator_record(&mut self, convention_id: i64, id: i64) -> Result<IndicatorRecord> {
+        let (rows, values): (Vec<IndicatorRow>, Vec<ValueRow>) = with_conn!(self, c => {
+            let rows = sqlx::query_as(
+                "SELECT id, fiche_id, name, definition, targets, version FROM plan_indicator \
+                 WHERE id = $1 AND convention_id = $2",
+            )
+            .bind(id)
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?;
+            let values = sqlx::query_as(
+                "SELECT indicator_id, period, number, level, author, value_date, source, comment FROM indicator_value \
+                 WHERE indicator_id = $1 ORDER BY period, value_date, id",
+            )
+            .bind(id)
+            .fetch_all(&mut *c)
+            .await?;
+            (rows, values)
+        });
+        indicator_records(rows, values)?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("l'indicateur n° {id} de cette convention")))
+    }
+
+    /// The reviews of a convention: by year (the final one last), then ambitions by number, then
+    /// themes by name.
+    pub(crate) async fn reviews(&mut self, convention_id: i64) -> Result<Vec<ReviewRecord>> {
+        let rows: Vec<ReviewRow> = with_conn!(self, c => {
+            sqlx::query_as(
+                "SELECT id, year, scope_kind, scope, done, successes, attention, concerns, declared, version FROM review \
+                 WHERE convention_id = $1",
+            )
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let mut out = rows
+            .into_iter()
+            .map(|r| {
+                let scope = match r.scope_kind.as_str() {
+                    "ambition" => ReviewScope::Ambition(r.scope.parse().map_err(|_| corrupt("ambition", &r.scope))?),
+                    "theme" => ReviewScope::Theme(r.scope),
+                    other => return Err(corrupt("périmètre", other)),
+                };
+                Ok(ReviewRecord {
+                    id: r.id,
+                    version: r.version,
+                    review: Review {
+                        year: r.year,
+                        scope,
+                        done: r.done,
+                        successes: r.successes,
+                        attention: r.attention,
+                        concerns: r.concerns,
+                        declared: serde_json::from_str(&r.declared)
+                            .map_err(|_| corrupt("chiffres déclarés", &r.declared))?,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| {
+            let (a, b) = (&a.review, &b.review);
+            (a.year.is_none(), a.year).cmp(&(b.year.is_none(), b.year)).then_with(|| match (&a.scope, &b.scope) {
+                (ReviewScope::Ambition(x), ReviewScope::Ambition(y)) => x.cmp(y),
+                (ReviewScope::Ambition(_), ReviewScope::Theme(_)) => Ordering::Less,
+                (ReviewScope::Theme(_), ReviewScope::Ambition(_)) => Ordering::Greater,
+                (ReviewScope::Theme(x), ReviewScope::Theme(y)) => natural_cmp(x, y),
+            })
+        });
+        Ok(out)
     }
 }
 

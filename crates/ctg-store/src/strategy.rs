@@ -5,6 +5,7 @@ use ctg_domain::Actor;
 use serde_json::json;
 
 use crate::audit::{record, Change};
+use crate::conn::{with_conn, Conn};
 use crate::{with_db, Result, Store, StoreError};
 
 /// An enjeu or an ambition as stored, with its version.
@@ -83,31 +84,7 @@ fn check(number: i64, title: &str, what: &str) -> Result<()> {
 impl Store {
     /// The stakes, then the ambitions, of a convention, by number.
     pub async fn strategy_items(&self, convention_id: i64) -> Result<(Vec<StrategyItem>, Vec<StrategyItem>)> {
-        let (stakes, ambitions): (Vec<Row>, Vec<Row>) = with_db!(self, pool => {
-            let stakes: Vec<Row> = sqlx::query_as(
-                "SELECT id, number, title, description AS text, version, NULL AS stake FROM stake WHERE convention_id = $1 ORDER BY number",
-            )
-            .bind(convention_id)
-            .fetch_all(pool)
-            .await?;
-            let ambitions: Vec<Row> = sqlx::query_as(
-                "SELECT a.id, a.number, a.title, a.note AS text, a.version, s.number AS stake FROM ambition a \
-                 JOIN stake s ON s.id = a.stake_id WHERE a.convention_id = $1 ORDER BY a.number",
-            )
-            .bind(convention_id)
-            .fetch_all(pool)
-            .await?;
-            (stakes, ambitions)
-        });
-        let item = |r: Row| StrategyItem {
-            id: r.id,
-            number: r.number,
-            title: r.title,
-            text: r.text,
-            version: r.version,
-            stake: r.stake,
-        };
-        Ok((stakes.into_iter().map(item).collect(), ambitions.into_iter().map(item).collect()))
+        self.acquire().await?.conn().strategy_items(convention_id).await
     }
 
     /// Adds an enjeu, or an ambition under the enjeu numbered `stake`. Numbers are unique in the
@@ -227,5 +204,39 @@ impl Store {
         } else {
             Err(self.stale(format!("l'{} n° {}", level.label(), current.number), level.label(), id).await)
         }
+    }
+}
+
+impl Conn<'_> {
+    /// The stakes, then the ambitions, of a convention, by number.
+    pub(crate) async fn strategy_items(
+        &mut self,
+        convention_id: i64,
+    ) -> Result<(Vec<StrategyItem>, Vec<StrategyItem>)> {
+        let (stakes, ambitions): (Vec<Row>, Vec<Row>) = with_conn!(self, c => {
+            let stakes: Vec<Row> = sqlx::query_as(
+                "SELECT id, number, title, description AS text, version, NULL AS stake FROM stake WHERE convention_id = $1 ORDER BY number",
+            )
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?;
+            let ambitions: Vec<Row> = sqlx::query_as(
+                "SELECT a.id, a.number, a.title, a.note AS text, a.version, s.number AS stake FROM ambition a \
+                 JOIN stake s ON s.id = a.stake_id WHERE a.convention_id = $1 ORDER BY a.number",
+            )
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?;
+            (stakes, ambitions)
+        });
+        let item = |r: Row| StrategyItem {
+            id: r.id,
+            number: r.number,
+            title: r.title,
+            text: r.text,
+            version: r.version,
+            stake: r.stake,
+        };
+        Ok((stakes.into_iter().map(item).collect(), ambitions.into_iter().map(item).collect()))
     }
 }
