@@ -69,6 +69,14 @@ impl Tx {
         }
         Ok(())
     }
+
+    pub(crate) async fn rollback(self) -> Result<()> {
+        match self {
+            Self::Sqlite(t) => t.rollback().await?,
+            Self::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
 }
 
 impl Store {
@@ -90,6 +98,16 @@ impl Store {
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
                 Tx::Postgres(tx)
             }
+        })
+    }
+
+    /// A transaction that writes. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so
+    /// that what it reads before writing cannot be overtaken by another writer: a second writer waits
+    /// for it (up to the busy timeout) instead of failing when it comes to write.
+    pub(crate) async fn begin_write(&self) -> Result<Tx> {
+        Ok(match &self.db {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
 }

@@ -27,6 +27,7 @@ mod strategy;
 mod territory;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod versioned;
 
 pub use accounts::*;
 pub use audit::{AuditEntry, HistoryFilter};

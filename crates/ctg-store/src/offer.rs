@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use crate::audit::{record, Change};
 use crate::conn::{with_conn, Conn};
+use crate::versioned::{Loaded, Versioned};
 use crate::{with_db, Result, Store, StoreError};
 
 #[derive(sqlx::FromRow)]
@@ -143,16 +144,14 @@ macro_rules! insert_facility {
     }};
 }
 
-/// Rewrites a facility (from `version` when given) and its served communes; evaluates to whether the
-/// row was found at that version.
+/// Rewrites a facility and its served communes, in a transaction (its `version` is the caller's).
 macro_rules! update_facility_row {
-    ($tx:expr, $id:expr, $version:expr, $f:expr) => {{
+    ($tx:expr, $id:expr, $f:expr) => {{
         let f: &NewFacility = $f;
-        let version: Option<i64> = $version;
-        let done = sqlx::query(
+        sqlx::query(
             "UPDATE facility SET type_code = $1, name = $2, manager = $3, commune_code = $4, capacity = $5, labels = $6, \
-             status = $7, opened_on = $8, closed_on = $9, external_id = $10, latitude = $11, longitude = $12, \
-             version = version + 1 WHERE id = $13 AND ($14 IS NULL OR version = $14)",
+             status = $7, opened_on = $8, closed_on = $9, external_id = $10, latitude = $11, longitude = $12 \
+             WHERE id = $13",
         )
         .bind(&f.type_code)
         .bind(&f.name)
@@ -167,24 +166,18 @@ macro_rules! update_facility_row {
         .bind(f.latitude)
         .bind(f.longitude)
         .bind($id)
-        .bind(version)
         .execute(&mut *$tx)
         .await
-        .map_err(facility_error)?
-        .rows_affected()
-            == 1;
-        if done {
-            sqlx::query("DELETE FROM facility_served WHERE facility_id = $1").bind($id).execute(&mut *$tx).await?;
-            for c in &f.served {
-                sqlx::query("INSERT INTO facility_served (facility_id, commune_code) VALUES ($1, $2)")
-                    .bind($id)
-                    .bind(c.as_str())
-                    .execute(&mut *$tx)
-                    .await
-                    .map_err(facility_error)?;
-            }
+        .map_err(facility_error)?;
+        sqlx::query("DELETE FROM facility_served WHERE facility_id = $1").bind($id).execute(&mut *$tx).await?;
+        for c in &f.served {
+            sqlx::query("INSERT INTO facility_served (facility_id, commune_code) VALUES ($1, $2)")
+                .bind($id)
+                .bind(c.as_str())
+                .execute(&mut *$tx)
+                .await
+                .map_err(facility_error)?;
         }
-        done
     }};
 }
 
@@ -335,30 +328,30 @@ impl Store {
         f: NewFacility,
     ) -> Result<i64> {
         let f = self.check_facility(f).await?;
-        let current = self.facility(id).await?;
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = update_facility_row!(&mut *tx, id, Some(version), &f);
-            if done {
-                record!(&mut *tx, &Change {
-                    convention_id,
-                    object_type: "equipement",
-                    object_id: id.to_string(),
-                    object_label: f.name.clone(),
-                    action: "modification",
-                    before: Some(audit_value(&current.data)),
-                    after: Some(audit_value(&f)),
-                    actor,
-                });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("l'équipement « {} »", current.data.name), "equipement", id).await)
-        }
+        self.versioned_write(
+            Versioned { table: "facility", id, version: Some(version) },
+            async |c| {
+                let current = c.facility(id).await?;
+                Ok(Loaded::new(
+                    format!("l'équipement « {} »", current.data.name),
+                    Change {
+                        convention_id,
+                        object_type: "equipement",
+                        object_id: id.to_string(),
+                        object_label: f.name.clone(),
+                        action: "modification",
+                        before: Some(audit_value(&current.data)),
+                        after: Some(audit_value(&f)),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => update_facility_row!(c, id, &f));
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// Imports facilities in one transaction: a row whose identifier is already known updates that
@@ -416,7 +409,11 @@ impl Store {
                 };
                 match existing {
                     Some((id,)) => {
-                        update_facility_row!(&mut *tx, id, None::<i64>, f);
+                        update_facility_row!(&mut *tx, id, f);
+                        sqlx::query("UPDATE facility SET version = version + 1 WHERE id = $1")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
                         summary.updated += 1;
                     }
                     None => {
