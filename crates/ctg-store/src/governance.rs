@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 
 use crate::audit::{record, Change};
 use crate::conn::{with_conn, Conn};
+use crate::versioned::{Loaded, Versioned};
 use crate::{with_db, Result, Store, StoreError};
 
 fn invalid(e: impl std::fmt::Display) -> StoreError {
@@ -426,16 +427,15 @@ macro_rules! insert_event {
     }};
 }
 
-/// Rewrites a concertation event (from `version` when given); evaluates to whether it was found.
+/// Rewrites a concertation event of the convention, in a transaction (its `version` is the caller's);
+/// evaluates to whether it was found.
 macro_rules! update_event_row {
-    ($tx:expr, $convention:expr, $id:expr, $version:expr, $e:expr) => {{
+    ($tx:expr, $convention:expr, $id:expr, $e:expr) => {{
         let e: &NewConcertationEvent = $e;
-        let version: Option<i64> = $version;
         sqlx::query(
             "UPDATE concertation_event SET kind = $1, title = $2, start_date = $3, end_date = $4, occurrences = $5, \
              communes = $6, commune_count = $7, inhabitants = $8, elected = $9, partners = $10, participants = $11, \
-             approximate = $12, themes = $13, note = $14, version = version + 1 \
-             WHERE id = $15 AND convention_id = $16 AND ($17 IS NULL OR version = $17)",
+             approximate = $12, themes = $13, note = $14 WHERE id = $15 AND convention_id = $16",
         )
         .bind(e.kind.code())
         .bind(&e.title)
@@ -453,7 +453,6 @@ macro_rules! update_event_row {
         .bind(&e.note)
         .bind($id)
         .bind($convention)
-        .bind(version)
         .execute(&mut *$tx)
         .await?
         .rows_affected()
@@ -503,24 +502,6 @@ macro_rules! insert_contribution {
         .await?;
         set_contribution_links!($tx, id, $ambition_ids, &c.fiches);
         id
-    }};
-}
-
-/// Bumps the version of a meeting of the convention from the version read, in a transaction;
-/// evaluates to whether it was found at that version.
-macro_rules! bump_meeting {
-    ($tx:expr, $convention:expr, $id:expr, $version:expr) => {{
-        sqlx::query(
-            "UPDATE meeting SET version = version + 1 WHERE id = $1 AND version = $2 \
-             AND body_id IN (SELECT id FROM body WHERE convention_id = $3)",
-        )
-        .bind($id)
-        .bind($version)
-        .bind($convention)
-        .execute(&mut *$tx)
-        .await?
-        .rows_affected()
-            == 1
     }};
 }
 
@@ -584,43 +565,38 @@ impl Store {
         body: &Body,
     ) -> Result<i64> {
         let body = check_body(body)?;
-        let current = self.body(convention_id, body_id).await?;
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE body SET kind = $1, name = $2, description = $3, version = version + 1 \
-                 WHERE id = $4 AND convention_id = $5 AND version = $6",
-            )
-            .bind(body.kind.code())
-            .bind(&body.name)
-            .bind(&body.description)
-            .bind(body_id)
-            .bind(convention_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if done {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "instance",
-                    object_id: body_id.to_string(),
-                    object_label: body.name.clone(),
-                    action: "modification",
-                    before: Some(body_audit(&current.body)),
-                    after: Some(body_audit(&body)),
-                    actor,
+        self.versioned_write(
+            Versioned { table: "body", id: body_id, version: Some(version) },
+            async |c| {
+                let current = c.body(convention_id, body_id).await?;
+                Ok(Loaded::new(
+                    format!("l'instance « {} »", current.body.name),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "instance",
+                        object_id: body_id.to_string(),
+                        object_label: body.name.clone(),
+                        action: "modification",
+                        before: Some(body_audit(&current.body)),
+                        after: Some(body_audit(&body)),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query("UPDATE body SET kind = $1, name = $2, description = $3 WHERE id = $4")
+                        .bind(body.kind.code())
+                        .bind(&body.name)
+                        .bind(&body.description)
+                        .bind(body_id)
+                        .execute(&mut *c)
+                        .await?;
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("l'instance « {} »", current.body.name), "instance", body_id).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// Adds a member to a body of the convention.
@@ -667,53 +643,52 @@ impl Store {
         member: NewMember,
     ) -> Result<i64> {
         let member = member.check().map_err(invalid)?;
-        let (body, current) = self
-            .bodies(convention_id)
-            .await?
-            .into_iter()
-            .find_map(|b| {
-                let m = b.members.iter().find(|m| m.id == member_id).cloned();
-                m.map(|m| (b, m))
-            })
-            .ok_or_else(|| StoreError::NotFound(format!("le membre n° {member_id} de cette convention")))?;
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE body_member SET name = $1, organisation = $2, job_title = $3, role = $4, joined_on = $5, \
-                 left_on = $6, version = version + 1 WHERE id = $7 AND version = $8",
-            )
-            .bind(&member.name)
-            .bind(&member.organisation)
-            .bind(&member.function)
-            .bind(member.role.code())
-            .bind(member.joined)
-            .bind(member.left)
-            .bind(member_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if done {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "membre_instance",
-                    object_id: member_id.to_string(),
-                    object_label: format!("{} ({})", member.name, body.body.name),
-                    action: "modification",
-                    before: Some(member_audit(&current.data)),
-                    after: Some(member_audit(&member)),
-                    actor,
+        self.versioned_write(
+            Versioned { table: "body_member", id: member_id, version: Some(version) },
+            async |c| {
+                let (body, current) = c
+                    .bodies(convention_id)
+                    .await?
+                    .into_iter()
+                    .find_map(|b| {
+                        let m = b.members.iter().find(|m| m.id == member_id).cloned();
+                        m.map(|m| (b, m))
+                    })
+                    .ok_or_else(|| StoreError::NotFound(format!("le membre n° {member_id} de cette convention")))?;
+                Ok(Loaded::new(
+                    format!("le membre « {} »", current.data.name),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "membre_instance",
+                        object_id: member_id.to_string(),
+                        object_label: format!("{} ({})", member.name, body.body.name),
+                        action: "modification",
+                        before: Some(member_audit(&current.data)),
+                        after: Some(member_audit(&member)),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query(
+                        "UPDATE body_member SET name = $1, organisation = $2, job_title = $3, role = $4, joined_on = $5, \
+                         left_on = $6 WHERE id = $7",
+                    )
+                    .bind(&member.name)
+                    .bind(&member.organisation)
+                    .bind(&member.function)
+                    .bind(member.role.code())
+                    .bind(member.joined)
+                    .bind(member.left)
+                    .bind(member_id)
+                    .execute(&mut *c)
+                    .await?;
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("le membre « {} »", current.data.name), "membre_instance", member_id).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     // --------------------------------------------------------------------------------------------
@@ -785,55 +760,44 @@ impl Store {
         meeting: NewMeeting,
     ) -> Result<i64> {
         let meeting = meeting.check().map_err(invalid)?;
-        let current = self.meeting(convention_id, meeting_id).await?;
-        let body = self.body(convention_id, current.body_id).await?;
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE meeting SET title = $1, meeting_date = $2, start_time = $3, end_time = $4, place = $5, \
-                 video_link = $6, version = version + 1 WHERE id = $7 AND version = $8",
-            )
-            .bind(&meeting.title)
-            .bind(meeting.date)
-            .bind(meeting.start)
-            .bind(meeting.end)
-            .bind(&meeting.place)
-            .bind(&meeting.video_link)
-            .bind(meeting_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if done {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "seance",
-                    object_id: meeting_id.to_string(),
-                    object_label: meeting_label(&body.body.name, &meeting),
-                    action: "modification",
-                    before: Some(meeting_audit(&current.data)),
-                    after: Some(meeting_audit(&meeting)),
-                    actor,
+        self.versioned_write(
+            Versioned { table: "meeting", id: meeting_id, version: Some(version) },
+            async |c| {
+                let (current, body_name) = c.meeting_and_body(convention_id, meeting_id).await?;
+                Ok(Loaded::new(
+                    meeting_what(&body_name, &current),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "seance",
+                        object_id: meeting_id.to_string(),
+                        object_label: meeting_label(&body_name, &meeting),
+                        action: "modification",
+                        before: Some(meeting_audit(&current.data)),
+                        after: Some(meeting_audit(&meeting)),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query(
+                        "UPDATE meeting SET title = $1, meeting_date = $2, start_time = $3, end_time = $4, place = $5, \
+                         video_link = $6 WHERE id = $7",
+                    )
+                    .bind(&meeting.title)
+                    .bind(meeting.date)
+                    .bind(meeting.start)
+                    .bind(meeting.end)
+                    .bind(&meeting.place)
+                    .bind(&meeting.video_link)
+                    .bind(meeting_id)
+                    .execute(&mut *c)
+                    .await?;
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale_meeting(&body.body.name, &current).await)
-        }
-    }
-
-    async fn stale_meeting(&self, body_name: &str, m: &Meeting) -> StoreError {
-        self.stale(format!("la séance « {} »", meeting_label(body_name, &m.data)), "seance", m.id).await
-    }
-
-    /// The ids of the fiches, indicators and documents of the convention, to check links against.
-    async fn plan_ids(&self, convention_id: i64) -> Result<(BTreeSet<i64>, BTreeSet<i64>, BTreeSet<i64>)> {
-        self.acquire().await?.conn().plan_ids(convention_id).await
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// Replaces the agenda of a meeting, from the meeting's version read. Links must name fiches,
@@ -852,77 +816,77 @@ impl Store {
             .map(AgendaItem::check)
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(invalid)?;
-        let current = self.meeting(convention_id, meeting_id).await?;
-        let body = self.body(convention_id, current.body_id).await?;
-        let (fiches, indicators, documents) = self.plan_ids(convention_id).await?;
-        let unknown: Vec<String> = agenda
-            .iter()
-            .flat_map(|i| i.links.iter())
-            .filter(|l| match l {
-                AgendaLink::Fiche(id) => !fiches.contains(id),
-                AgendaLink::Indicator(id) => !indicators.contains(id),
-                AgendaLink::Document(id) => !documents.contains(id),
-            })
-            .map(|l| format!("{} n° {}", l.code(), l.id()))
-            .collect();
-        if !unknown.is_empty() {
-            return Err(invalid(format!(
-                "l'ordre du jour renvoie à des éléments qui ne sont pas de cette convention : {}",
-                unknown.join(", ")
-            )));
-        }
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = bump_meeting!(&mut *tx, convention_id, meeting_id, version);
-            if done {
-                sqlx::query("DELETE FROM agenda_item WHERE meeting_id = $1").bind(meeting_id).execute(&mut *tx).await?;
-                for (position, item) in agenda.iter().enumerate() {
-                    let (item_id,): (i64,) = sqlx::query_as(
-                        "INSERT INTO agenda_item (meeting_id, position, title) VALUES ($1, $2, $3) RETURNING id",
-                    )
-                    .bind(meeting_id)
-                    .bind(position as i64)
-                    .bind(&item.title)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    for link in &item.links {
-                        let id = Some(link.id());
-                        let none = None::<i64>;
-                        let (f, i, d) = match link {
-                            AgendaLink::Fiche(_) => (id, none, none),
-                            AgendaLink::Indicator(_) => (none, id, none),
-                            AgendaLink::Document(_) => (none, none, id),
-                        };
-                        sqlx::query(
-                            "INSERT INTO agenda_link (agenda_item_id, fiche_id, indicator_id, document_id) VALUES ($1, $2, $3, $4)",
-                        )
-                        .bind(item_id)
-                        .bind(f)
-                        .bind(i)
-                        .bind(d)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
+        self.versioned_write(
+            Versioned { table: "meeting", id: meeting_id, version: Some(version) },
+            async |c| {
+                let (current, body_name) = c.meeting_and_body(convention_id, meeting_id).await?;
+                let (fiches, indicators, documents) = c.plan_ids(convention_id).await?;
+                let unknown: Vec<String> = agenda
+                    .iter()
+                    .flat_map(|i| i.links.iter())
+                    .filter(|l| match l {
+                        AgendaLink::Fiche(id) => !fiches.contains(id),
+                        AgendaLink::Indicator(id) => !indicators.contains(id),
+                        AgendaLink::Document(id) => !documents.contains(id),
+                    })
+                    .map(|l| format!("{} n° {}", l.code(), l.id()))
+                    .collect();
+                if !unknown.is_empty() {
+                    return Err(invalid(format!(
+                        "l'ordre du jour renvoie à des éléments qui ne sont pas de cette convention : {}",
+                        unknown.join(", ")
+                    )));
                 }
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "seance",
-                    object_id: meeting_id.to_string(),
-                    object_label: meeting_label(&body.body.name, &current.data),
-                    action: "modification",
-                    before: Some(json!({"ordre_du_jour": agenda_audit(&current.agenda)})),
-                    after: Some(json!({"ordre_du_jour": agenda_audit(&agenda)})),
-                    actor,
+                Ok(Loaded::new(
+                    meeting_what(&body_name, &current),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "seance",
+                        object_id: meeting_id.to_string(),
+                        object_label: meeting_label(&body_name, &current.data),
+                        action: "modification",
+                        before: Some(json!({"ordre_du_jour": agenda_audit(&current.agenda)})),
+                        after: Some(json!({"ordre_du_jour": agenda_audit(&agenda)})),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query("DELETE FROM agenda_item WHERE meeting_id = $1").bind(meeting_id).execute(&mut *c).await?;
+                    for (position, item) in agenda.iter().enumerate() {
+                        let (item_id,): (i64,) = sqlx::query_as(
+                            "INSERT INTO agenda_item (meeting_id, position, title) VALUES ($1, $2, $3) RETURNING id",
+                        )
+                        .bind(meeting_id)
+                        .bind(position as i64)
+                        .bind(&item.title)
+                        .fetch_one(&mut *c)
+                        .await?;
+                        for link in &item.links {
+                            let id = Some(link.id());
+                            let none = None::<i64>;
+                            let (f, i, d) = match link {
+                                AgendaLink::Fiche(_) => (id, none, none),
+                                AgendaLink::Indicator(_) => (none, id, none),
+                                AgendaLink::Document(_) => (none, none, id),
+                            };
+                            sqlx::query(
+                                "INSERT INTO agenda_link (agenda_item_id, fiche_id, indicator_id, document_id) VALUES ($1, $2, $3, $4)",
+                            )
+                            .bind(item_id)
+                            .bind(f)
+                            .bind(i)
+                            .bind(d)
+                            .execute(&mut *c)
+                            .await?;
+                        }
+                    }
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale_meeting(&body.body.name, &current).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// Replaces the invitations and answers of a meeting, from the meeting's version read. Each member
@@ -941,62 +905,66 @@ impl Store {
             .map(Attendance::check)
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(invalid)?;
-        let current = self.meeting(convention_id, meeting_id).await?;
-        let body = self.body(convention_id, current.body_id).await?;
-        let mut seen = BTreeSet::new();
-        for a in &attendance {
-            let member = body.members.iter().find(|m| m.id == a.member_id).ok_or_else(|| {
-                invalid(format!("le membre n° {} n'appartient pas à l'instance « {} »", a.member_id, body.body.name))
-            })?;
-            if !seen.insert(a.member_id) {
-                return Err(invalid(format!("{} figure deux fois parmi les invités", member.data.name)));
-            }
-            if !member.is_current(current.data.date) {
-                return Err(invalid(format!(
-                    "{} n'est pas membre de l'instance le {}",
-                    member.data.name,
-                    date_short(current.data.date)
-                )));
-            }
-        }
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = bump_meeting!(&mut *tx, convention_id, meeting_id, version);
-            if done {
-                sqlx::query("DELETE FROM meeting_attendance WHERE meeting_id = $1")
-                    .bind(meeting_id)
-                    .execute(&mut *tx)
-                    .await?;
+        self.versioned_write(
+            Versioned { table: "meeting", id: meeting_id, version: Some(version) },
+            async |c| {
+                let current = c.meeting(convention_id, meeting_id).await?;
+                let body = c.body(convention_id, current.body_id).await?;
+                let mut seen = BTreeSet::new();
                 for a in &attendance {
-                    sqlx::query(
-                        "INSERT INTO meeting_attendance (meeting_id, member_id, status, represented_by) VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(meeting_id)
-                    .bind(a.member_id)
-                    .bind(a.status.code())
-                    .bind(&a.represented_by)
-                    .execute(&mut *tx)
-                    .await?;
+                    let member = body.members.iter().find(|m| m.id == a.member_id).ok_or_else(|| {
+                        invalid(format!(
+                            "le membre n° {} n'appartient pas à l'instance « {} »",
+                            a.member_id, body.body.name
+                        ))
+                    })?;
+                    if !seen.insert(a.member_id) {
+                        return Err(invalid(format!("{} figure deux fois parmi les invités", member.data.name)));
+                    }
+                    if !member.is_current(current.data.date) {
+                        return Err(invalid(format!(
+                            "{} n'est pas membre de l'instance le {}",
+                            member.data.name,
+                            date_short(current.data.date)
+                        )));
+                    }
                 }
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "seance",
-                    object_id: meeting_id.to_string(),
-                    object_label: meeting_label(&body.body.name, &current.data),
-                    action: "modification",
-                    before: Some(json!({"presences": attendance_audit(&current.attendance)})),
-                    after: Some(json!({"presences": attendance_audit(&attendance)})),
-                    actor,
+                Ok(Loaded::new(
+                    meeting_what(&body.body.name, &current),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "seance",
+                        object_id: meeting_id.to_string(),
+                        object_label: meeting_label(&body.body.name, &current.data),
+                        action: "modification",
+                        before: Some(json!({"presences": attendance_audit(&current.attendance)})),
+                        after: Some(json!({"presences": attendance_audit(&attendance)})),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query("DELETE FROM meeting_attendance WHERE meeting_id = $1")
+                        .bind(meeting_id)
+                        .execute(&mut *c)
+                        .await?;
+                    for a in &attendance {
+                        sqlx::query(
+                            "INSERT INTO meeting_attendance (meeting_id, member_id, status, represented_by) VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(meeting_id)
+                        .bind(a.member_id)
+                        .bind(a.status.code())
+                        .bind(&a.represented_by)
+                        .execute(&mut *c)
+                        .await?;
+                    }
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale_meeting(&body.body.name, &current).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// Writes (or clears, with `None` or blank) the minutes of a meeting, from the meeting's version read.
@@ -1009,40 +977,36 @@ impl Store {
         minutes: Option<&str>,
     ) -> Result<i64> {
         let minutes = minutes.map(str::trim).filter(|m| !m.is_empty());
-        let current = self.meeting(convention_id, meeting_id).await?;
-        let body = self.body(convention_id, current.body_id).await?;
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE meeting SET minutes = $1, version = version + 1 WHERE id = $2 AND version = $3",
-            )
-            .bind(minutes)
-            .bind(meeting_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if done {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "seance",
-                    object_id: meeting_id.to_string(),
-                    object_label: meeting_label(&body.body.name, &current.data),
-                    action: "modification",
-                    before: Some(json!({"compte_rendu": current.minutes})),
-                    after: Some(json!({"compte_rendu": minutes})),
-                    actor,
+        self.versioned_write(
+            Versioned { table: "meeting", id: meeting_id, version: Some(version) },
+            async |c| {
+                let (current, body_name) = c.meeting_and_body(convention_id, meeting_id).await?;
+                Ok(Loaded::new(
+                    meeting_what(&body_name, &current),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "seance",
+                        object_id: meeting_id.to_string(),
+                        object_label: meeting_label(&body_name, &current.data),
+                        action: "modification",
+                        before: Some(json!({"compte_rendu": current.minutes})),
+                        after: Some(json!({"compte_rendu": minutes})),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query("UPDATE meeting SET minutes = $1 WHERE id = $2")
+                        .bind(minutes)
+                        .bind(meeting_id)
+                        .execute(&mut *c)
+                        .await?;
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale_meeting(&body.body.name, &current).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     async fn check_fiches(&self, convention_id: i64, fiches: &[i64]) -> Result<()> {
@@ -1094,11 +1058,6 @@ impl Store {
         })
     }
 
-    /// The decision `decision_id` of the convention, with the meeting that took it and its body's name.
-    async fn decision_in(&self, convention_id: i64, decision_id: i64) -> Result<(Decision, Meeting, String)> {
-        self.acquire().await?.conn().decision_in(convention_id, decision_id).await
-    }
-
     /// Changes the text, fiches, follow-up or due date of a decision, from the version read.
     pub async fn update_decision(
         &self,
@@ -1109,51 +1068,50 @@ impl Store {
         edit: NewDecision,
     ) -> Result<i64> {
         let edit = edit.check().map_err(invalid)?;
-        let (current, meeting, body_name) = self.decision_in(convention_id, decision_id).await?;
-        self.check_fiches(convention_id, &edit.fiches).await?;
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE decision SET content = $1, follow_up = $2, due_on = $3, version = version + 1 \
-                 WHERE id = $4 AND version = $5",
-            )
-            .bind(&edit.text)
-            .bind(&edit.follow_up)
-            .bind(edit.due)
-            .bind(decision_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if done {
-                sqlx::query("DELETE FROM decision_fiche WHERE decision_id = $1").bind(decision_id).execute(&mut *tx).await?;
-                for f in &edit.fiches {
-                    sqlx::query("INSERT INTO decision_fiche (decision_id, fiche_id) VALUES ($1, $2)")
+        self.versioned_write(
+            Versioned { table: "decision", id: decision_id, version: Some(version) },
+            async |c| {
+                let (current, meeting, body_name) = c.decision_in(convention_id, decision_id).await?;
+                c.check_fiches(convention_id, &edit.fiches).await?;
+                Ok(Loaded::new(
+                    "la décision".into(),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "decision",
+                        object_id: decision_id.to_string(),
+                        object_label: decision_label(&body_name, &meeting.data, &edit.text),
+                        action: "modification",
+                        before: Some(decision_audit(&current.data, current.closed_on)),
+                        after: Some(decision_audit(&edit, current.closed_on)),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query("UPDATE decision SET content = $1, follow_up = $2, due_on = $3 WHERE id = $4")
+                        .bind(&edit.text)
+                        .bind(&edit.follow_up)
+                        .bind(edit.due)
                         .bind(decision_id)
-                        .bind(*f)
-                        .execute(&mut *tx)
+                        .execute(&mut *c)
                         .await?;
-                }
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "decision",
-                    object_id: decision_id.to_string(),
-                    object_label: decision_label(&body_name, &meeting.data, &edit.text),
-                    action: "modification",
-                    before: Some(decision_audit(&current.data, current.closed_on)),
-                    after: Some(decision_audit(&edit, current.closed_on)),
-                    actor,
+                    sqlx::query("DELETE FROM decision_fiche WHERE decision_id = $1")
+                        .bind(decision_id)
+                        .execute(&mut *c)
+                        .await?;
+                    for f in &edit.fiches {
+                        sqlx::query("INSERT INTO decision_fiche (decision_id, fiche_id) VALUES ($1, $2)")
+                            .bind(decision_id)
+                            .bind(*f)
+                            .execute(&mut *c)
+                            .await?;
+                    }
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale("la décision".into(), "decision", decision_id).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// Closes a decision on `closed_on` (not before the meeting that took it), from the version read.
@@ -1165,51 +1123,48 @@ impl Store {
         version: i64,
         closed_on: NaiveDate,
     ) -> Result<i64> {
-        let (current, meeting, body_name) = self.decision_in(convention_id, decision_id).await?;
-        if let Some(closed) = current.closed_on {
-            if current.version == version {
-                return Err(invalid(format!("la décision est déjà close depuis le {}", date_short(closed))));
-            }
-        }
-        if closed_on < meeting.data.date {
-            return Err(invalid(format!(
-                "la date de clôture ({}) précède la séance qui a pris la décision ({})",
-                date_short(closed_on),
-                date_short(meeting.data.date)
-            )));
-        }
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE decision SET closed_on = $1, version = version + 1 WHERE id = $2 AND version = $3 AND closed_on IS NULL",
-            )
-            .bind(closed_on)
-            .bind(decision_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if done {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "decision",
-                    object_id: decision_id.to_string(),
-                    object_label: decision_label(&body_name, &meeting.data, &current.data.text),
-                    action: "modification",
-                    before: Some(decision_audit(&current.data, None)),
-                    after: Some(decision_audit(&current.data, Some(closed_on))),
-                    actor,
+        self.versioned_write(
+            Versioned { table: "decision", id: decision_id, version: Some(version) },
+            async |c| {
+                let (current, meeting, body_name) = c.decision_in(convention_id, decision_id).await?;
+                if let Some(closed) = current.closed_on {
+                    if current.version == version {
+                        return Err(invalid(format!("la décision est déjà close depuis le {}", date_short(closed))));
+                    }
+                }
+                if closed_on < meeting.data.date {
+                    return Err(invalid(format!(
+                        "la date de clôture ({}) précède la séance qui a pris la décision ({})",
+                        date_short(closed_on),
+                        date_short(meeting.data.date)
+                    )));
+                }
+                Ok(Loaded::new(
+                    "la décision".into(),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "decision",
+                        object_id: decision_id.to_string(),
+                        object_label: decision_label(&body_name, &meeting.data, &current.data.text),
+                        action: "modification",
+                        before: Some(decision_audit(&current.data, None)),
+                        after: Some(decision_audit(&current.data, Some(closed_on))),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query("UPDATE decision SET closed_on = $1 WHERE id = $2")
+                        .bind(closed_on)
+                        .bind(decision_id)
+                        .execute(&mut *c)
+                        .await?;
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale("la décision".into(), "decision", decision_id).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// The decisions of the convention open on `day`, by due date (those without one last), each
@@ -1304,30 +1259,30 @@ impl Store {
         event: NewConcertationEvent,
     ) -> Result<i64> {
         let event = self.check_event(event).await?;
-        let current = self.concertation_event(convention_id, event_id).await?;
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = update_event_row!(&mut *tx, convention_id, event_id, Some(version), &event);
-            if done {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "concertation",
-                    object_id: event_id.to_string(),
-                    object_label: event.title.clone(),
-                    action: "modification",
-                    before: Some(event_audit(&current.data)),
-                    after: Some(event_audit(&event)),
-                    actor,
-                });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("l'événement « {} »", current.data.title), "concertation", event_id).await)
-        }
+        self.versioned_write(
+            Versioned { table: "concertation_event", id: event_id, version: Some(version) },
+            async |c| {
+                let current = c.concertation_event(convention_id, event_id).await?;
+                Ok(Loaded::new(
+                    format!("l'événement « {} »", current.data.title),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "concertation",
+                        object_id: event_id.to_string(),
+                        object_label: event.title.clone(),
+                        action: "modification",
+                        before: Some(event_audit(&current.data)),
+                        after: Some(event_audit(&event)),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => update_event_row!(c, convention_id, event_id, &event));
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// A concertation event of the convention, with its contributions.
@@ -1379,51 +1334,46 @@ impl Store {
         version: i64,
         (ambitions, fiches): (&[i64], &[i64]),
     ) -> Result<i64> {
-        let (event, current) = self
-            .concertation(convention_id)
-            .await?
-            .into_iter()
-            .find_map(|e| {
-                let c = e.contributions.iter().find(|c| c.id == contribution_id).cloned();
-                c.map(|c| (e, c))
-            })
-            .ok_or_else(|| StoreError::NotFound(format!("la contribution n° {contribution_id} de cette convention")))?;
-        let edit = NewContribution { ambitions: ambitions.to_vec(), fiches: fiches.to_vec(), ..current.data.clone() }
-            .check()
-            .map_err(invalid)?;
-        let ambition_ids = self.resolve_links(convention_id, &edit.ambitions, &edit.fiches).await?;
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE concertation_contribution SET version = version + 1 WHERE id = $1 AND version = $2",
-            )
-            .bind(contribution_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if done {
-                set_contribution_links!(&mut *tx, contribution_id, &ambition_ids, &edit.fiches);
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "contribution",
-                    object_id: contribution_id.to_string(),
-                    object_label: format!("contribution ({})", event.data.title),
-                    action: "modification",
-                    before: Some(json!({"ambitions": current.data.ambitions, "fiches": current.data.fiches})),
-                    after: Some(json!({"ambitions": edit.ambitions, "fiches": edit.fiches})),
-                    actor,
-                });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale("la contribution".into(), "contribution", contribution_id).await)
-        }
+        self.versioned_write(
+            Versioned { table: "concertation_contribution", id: contribution_id, version: Some(version) },
+            async |c| {
+                let (event, current) = c
+                    .concertation(convention_id)
+                    .await?
+                    .into_iter()
+                    .find_map(|e| {
+                        let found = e.contributions.iter().find(|c| c.id == contribution_id).cloned();
+                        found.map(|found| (e, found))
+                    })
+                    .ok_or_else(|| {
+                        StoreError::NotFound(format!("la contribution n° {contribution_id} de cette convention"))
+                    })?;
+                let edit =
+                    NewContribution { ambitions: ambitions.to_vec(), fiches: fiches.to_vec(), ..current.data.clone() }
+                        .check()
+                        .map_err(invalid)?;
+                let ambition_ids = c.resolve_links(convention_id, &edit.ambitions, &edit.fiches).await?;
+                let loaded = Loaded::new(
+                    "la contribution".into(),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "contribution",
+                        object_id: contribution_id.to_string(),
+                        object_label: format!("contribution ({})", event.data.title),
+                        action: "modification",
+                        before: Some(json!({"ambitions": current.data.ambitions, "fiches": current.data.fiches})),
+                        after: Some(json!({"ambitions": edit.ambitions, "fiches": edit.fiches})),
+                        actor,
+                    },
+                );
+                Ok(loaded.with((ambition_ids, edit.fiches)))
+            },
+            async |c, (ambition_ids, fiches)| {
+                with_conn!(c, c => set_contribution_links!(c, contribution_id, &ambition_ids, &fiches));
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// Imports concertation events with their contributions in one transaction. An event of the same
@@ -1473,12 +1423,16 @@ impl Store {
                     .find(|e| e.data.kind == event.kind && e.data.title == event.title && e.data.start == event.start);
                 let (event_id, known): (i64, BTreeSet<&str>) = match found {
                     Some(e) => {
-                        if !update_event_row!(&mut *tx, convention_id, e.id, None::<i64>, event) {
+                        if !update_event_row!(&mut *tx, convention_id, e.id, event) {
                             return Err(StoreError::Invalid(format!(
                                 "l'événement « {} » a été supprimé pendant l'import : rien n'a été enregistré",
                                 e.data.title
                             )));
                         }
+                        sqlx::query("UPDATE concertation_event SET version = version + 1 WHERE id = $1")
+                            .bind(e.id)
+                            .execute(&mut *tx)
+                            .await?;
                         summary.updated += 1;
                         (e.id, e.contributions.iter().map(|c| c.data.text.as_str()).collect())
                     }
@@ -1566,54 +1520,51 @@ impl Store {
         post: NewPost,
     ) -> Result<i64> {
         let post = post.check().map_err(invalid)?;
-        let current = self
-            .coordination_posts(convention_id)
-            .await?
-            .into_iter()
-            .find(|p| p.id == post_id)
-            .ok_or_else(|| StoreError::NotFound(format!("le poste n° {post_id} de cette convention")))?;
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE coordination_post SET person = $1, employer = $2, fte_hundredths = $3, start_date = $4, \
-                 end_date = $5, funding = $6, amount_cents = $7, funder = $8, version = version + 1 \
-                 WHERE id = $9 AND convention_id = $10 AND version = $11",
-            )
-            .bind(&post.person)
-            .bind(&post.employer)
-            .bind(post.fte_hundredths)
-            .bind(post.start)
-            .bind(post.end)
-            .bind(&post.funding)
-            .bind(post.amount_cents)
-            .bind(&post.funder)
-            .bind(post_id)
-            .bind(convention_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if done {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "poste_cooperation",
-                    object_id: post_id.to_string(),
-                    object_label: post_label(&post),
-                    action: "modification",
-                    before: Some(post_audit(&current.data)),
-                    after: Some(post_audit(&post)),
-                    actor,
+        self.versioned_write(
+            Versioned { table: "coordination_post", id: post_id, version: Some(version) },
+            async |c| {
+                let current = c
+                    .coordination_posts(convention_id)
+                    .await?
+                    .into_iter()
+                    .find(|p| p.id == post_id)
+                    .ok_or_else(|| StoreError::NotFound(format!("le poste n° {post_id} de cette convention")))?;
+                Ok(Loaded::new(
+                    format!("le poste « {} »", post_label(&current.data)),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "poste_cooperation",
+                        object_id: post_id.to_string(),
+                        object_label: post_label(&post),
+                        action: "modification",
+                        before: Some(post_audit(&current.data)),
+                        after: Some(post_audit(&post)),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query(
+                        "UPDATE coordination_post SET person = $1, employer = $2, fte_hundredths = $3, start_date = $4, \
+                         end_date = $5, funding = $6, amount_cents = $7, funder = $8 WHERE id = $9",
+                    )
+                    .bind(&post.person)
+                    .bind(&post.employer)
+                    .bind(post.fte_hundredths)
+                    .bind(post.start)
+                    .bind(post.end)
+                    .bind(&post.funding)
+                    .bind(post.amount_cents)
+                    .bind(&post.funder)
+                    .bind(post_id)
+                    .execute(&mut *c)
+                    .await?;
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("le poste « {} »", post_label(&current.data)), "poste_cooperation", post_id).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 }
 
@@ -1994,6 +1945,13 @@ impl Conn<'_> {
             })
             .collect())
     }
+
+    /// A meeting of the convention and the name of its body.
+    async fn meeting_and_body(&mut self, convention_id: i64, meeting_id: i64) -> Result<(Meeting, String)> {
+        let meeting = self.meeting(convention_id, meeting_id).await?;
+        let body = self.body(convention_id, meeting.body_id).await?;
+        Ok((meeting, body.body.name))
+    }
 }
 
 fn check_body(b: &Body) -> Result<Body> {
@@ -2006,6 +1964,11 @@ fn check_body(b: &Body) -> Result<Body> {
         name: name.to_owned(),
         description: b.description.as_deref().map(str::trim).filter(|d| !d.is_empty()).map(str::to_owned),
     })
+}
+
+/// A meeting as a stale-version error names it.
+fn meeting_what(body_name: &str, m: &Meeting) -> String {
+    format!("la séance « {} »", meeting_label(body_name, &m.data))
 }
 
 /// « Comité technique opérationnel du 12/03/2026 ».

@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 
 use crate::audit::{record, Change};
 use crate::conn::{with_conn, Conn};
+use crate::versioned::{Loaded, Versioned};
 use crate::{with_db, Result, Store, StoreError};
 
 /// An objective as stored, with its version for editing.
@@ -664,18 +665,15 @@ macro_rules! insert_fiche {
     }};
 }
 
-/// Rewrites a fiche (from `version` when given) and its links; evaluates to whether the row was found
-/// at that version.
+/// Rewrites a fiche of the convention and its links, in a transaction (its `version` is the caller's).
 macro_rules! update_fiche_row {
-    ($tx:expr, $convention:expr, $id:expr, $version:expr, $r:expr) => {{
+    ($tx:expr, $convention:expr, $id:expr, $r:expr) => {{
         let r: &Resolved = $r;
         let f = &r.fiche;
-        let version: Option<i64> = $version;
-        let done = sqlx::query(
+        sqlx::query(
             "UPDATE fiche SET code = $1, title = $2, description = $3, pilot_organisation = $4, pilot_person = $5, \
              partners = $6, public = $7, communes = $8, start_date = $9, end_date = $10, priority = $11, status = $12, \
-             approaches = $13, needs = $14, version = version + 1 \
-             WHERE id = $15 AND convention_id = $16 AND ($17 IS NULL OR version = $17)",
+             approaches = $13, needs = $14 WHERE id = $15 AND convention_id = $16",
         )
         .bind(&f.code)
         .bind(&f.title)
@@ -693,18 +691,12 @@ macro_rules! update_fiche_row {
         .bind(&f.needs)
         .bind($id)
         .bind($convention)
-        .bind(version)
         .execute(&mut *$tx)
         .await
-        .map_err(|e| unique_error(e, || format!("une fiche « {} » existe déjà dans cette convention", f.code)))?
-        .rows_affected()
-            == 1;
-        if done {
-            sqlx::query("DELETE FROM fiche_ambition WHERE fiche_id = $1").bind($id).execute(&mut *$tx).await?;
-            sqlx::query("DELETE FROM fiche_objective WHERE fiche_id = $1").bind($id).execute(&mut *$tx).await?;
-            write_links!($tx, $id, r);
-        }
-        done
+        .map_err(|e| unique_error(e, || format!("une fiche « {} » existe déjà dans cette convention", f.code)))?;
+        sqlx::query("DELETE FROM fiche_ambition WHERE fiche_id = $1").bind($id).execute(&mut *$tx).await?;
+        sqlx::query("DELETE FROM fiche_objective WHERE fiche_id = $1").bind($id).execute(&mut *$tx).await?;
+        write_links!($tx, $id, r);
     }};
 }
 
@@ -877,50 +869,48 @@ impl Store {
         objective: &Objective,
     ) -> Result<i64> {
         let o = Self::tidy_objective(objective)?;
-        let current = self
-            .objectives(convention_id)
-            .await?
-            .into_iter()
-            .find(|r| r.id == id)
-            .ok_or_else(|| StoreError::NotFound(format!("l'objectif n° {id} de cette convention")))?;
-        let ambition_id = self.ambition_id(convention_id, o.ambition).await?;
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE objective SET ambition_id = $1, code = $2, title = $3, version = version + 1 \
-                 WHERE id = $4 AND convention_id = $5 AND version = $6",
-            )
-            .bind(ambition_id)
-            .bind(&o.code)
-            .bind(&o.title)
-            .bind(id)
-            .bind(convention_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unique_error(e, || format!("l'objectif « {} » existe déjà dans cette convention", o.code)))?
-            .rows_affected()
-                == 1;
-            if done {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "objectif",
-                    object_id: id.to_string(),
-                    object_label: format!("{} {}", o.code, o.title),
-                    action: "modification",
-                    before: Some(objective_audit(&current.objective)),
-                    after: Some(objective_audit(&o)),
-                    actor,
+        self.versioned_write(
+            Versioned { table: "objective", id, version: Some(version) },
+            async |c| {
+                let current = c
+                    .objectives(convention_id)
+                    .await?
+                    .into_iter()
+                    .find(|r| r.id == id)
+                    .ok_or_else(|| StoreError::NotFound(format!("l'objectif n° {id} de cette convention")))?;
+                let ambition_id = c.ambition_id(convention_id, o.ambition).await?;
+                let loaded = Loaded::new(
+                    format!("l'objectif « {} »", current.objective.code),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "objectif",
+                        object_id: id.to_string(),
+                        object_label: format!("{} {}", o.code, o.title),
+                        action: "modification",
+                        before: Some(objective_audit(&current.objective)),
+                        after: Some(objective_audit(&o)),
+                        actor,
+                    },
+                );
+                Ok(loaded.with(ambition_id))
+            },
+            async |c, ambition_id| {
+                with_conn!(c, c => {
+                    sqlx::query("UPDATE objective SET ambition_id = $1, code = $2, title = $3 WHERE id = $4")
+                        .bind(ambition_id)
+                        .bind(&o.code)
+                        .bind(&o.title)
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await
+                        .map_err(|e| {
+                            unique_error(e, || format!("l'objectif « {} » existe déjà dans cette convention", o.code))
+                        })?;
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("l'objectif « {} »", current.objective.code), "objectif", id).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -1016,52 +1006,53 @@ impl Store {
         fiche: NewFiche,
         reason: &str,
     ) -> Result<i64> {
-        let ctx = self.plan_context(convention_id).await?;
-        let r = ctx.resolve(fiche).map_err(StoreError::Invalid)?;
-        let current = self.fiche(convention_id, id).await?;
-        let stale = || format!("la fiche « {} »", current.fiche.code);
-        if current.version != version {
-            return Err(self.stale(stale(), "fiche", id).await);
-        }
-        let (from, to) = (current.fiche.status, r.fiche.status);
         let reason = reason.trim();
-        if from != to && reason.is_empty() {
-            return Err(StoreError::Invalid(format!(
-                "le statut passe de « {} » à « {} » : indiquez la raison de ce changement",
-                from.label(),
-                to.label()
-            )));
-        }
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = update_fiche_row!(&mut *tx, convention_id, id, Some(version), &r);
-            if done {
-                if from != to {
-                    insert_status_change!(&mut *tx, id, Some(from), to, reason, &actor.label);
-                }
+        self.versioned_write(
+            Versioned { table: "fiche", id, version: Some(version) },
+            async |c| {
+                let ctx = c.plan_context(convention_id).await?;
+                let r = ctx.resolve(fiche).map_err(StoreError::Invalid)?;
+                let current = c.fiche(convention_id, id).await?;
+                let (from, to) = (current.fiche.status, r.fiche.status);
                 let mut after = fiche_audit(&r.fiche);
                 if from != to {
                     after["raison_changement_statut"] = json!(reason);
                 }
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "fiche",
-                    object_id: id.to_string(),
-                    object_label: format!("{} {}", r.fiche.code, r.fiche.title),
-                    action: "modification",
-                    before: Some(fiche_audit(&current.fiche)),
-                    after: Some(after),
-                    actor,
+                let loaded = Loaded::new(
+                    format!("la fiche « {} »", current.fiche.code),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "fiche",
+                        object_id: id.to_string(),
+                        object_label: format!("{} {}", r.fiche.code, r.fiche.title),
+                        action: "modification",
+                        before: Some(fiche_audit(&current.fiche)),
+                        after: Some(after),
+                        actor,
+                    },
+                );
+                Ok(loaded.with((r, from)))
+            },
+            async |c, (r, from)| {
+                // After the version: a stale version is reported before a missing reason.
+                let to = r.fiche.status;
+                if from != to && reason.is_empty() {
+                    return Err(StoreError::Invalid(format!(
+                        "le statut passe de « {} » à « {} » : indiquez la raison de ce changement",
+                        from.label(),
+                        to.label()
+                    )));
+                }
+                with_conn!(c, c => {
+                    update_fiche_row!(c, convention_id, id, &r);
+                    if from != to {
+                        insert_status_change!(c, id, Some(from), to, reason, &actor.label);
+                    }
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(stale(), "fiche", id).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -1127,86 +1118,88 @@ impl Store {
     ) -> Result<i64> {
         let s = check_sub(sub)?;
         let id = s.id;
-        let found: Option<(SubRow, String, i64)> = with_db!(self, pool => {
-            let row: Option<SubRow> = sqlx::query_as(
-                "SELECT s.id, s.fiche_id, s.parent_id, s.title, s.status, s.pilot, s.start_date, s.end_date, s.version \
-                 FROM sub_action s JOIN fiche f ON f.id = s.fiche_id WHERE s.id = $1 AND f.convention_id = $2",
-            )
-            .bind(id)
-            .bind(convention_id)
-            .fetch_optional(pool)
-            .await?;
-            match row {
-                Some(row) => {
-                    let (code,): (String,) =
-                        sqlx::query_as("SELECT code FROM fiche WHERE id = $1").bind(row.fiche_id).fetch_one(pool).await?;
-                    let (children,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sub_action WHERE parent_id = $1")
-                        .bind(id)
-                        .fetch_one(pool)
-                        .await?;
-                    Some((row, code, children))
-                }
-                None => None,
-            }
-        });
-        let (row, code, children) =
-            found.ok_or_else(|| StoreError::NotFound(format!("la sous-action n° {id} de cette convention")))?;
-        if let Some(parent) = s.parent {
-            if children > 0 {
-                return Err(StoreError::Invalid(format!(
-                    "la sous-action « {} » a ses propres sous-actions : elle ne peut pas passer au second niveau",
-                    row.title
-                )));
-            }
-            self.check_parent(row.fiche_id, parent, Some(id)).await?;
-        }
-        let before = SubAction {
-            id,
-            parent: row.parent_id,
-            title: row.title.clone(),
-            status: status(&row.status)?,
-            pilot: row.pilot.clone(),
-            start: row.start_date,
-            end: row.end_date,
-        };
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE sub_action SET parent_id = $1, title = $2, status = $3, pilot = $4, start_date = $5, end_date = $6, \
-                 version = version + 1 WHERE id = $7 AND version = $8",
-            )
-            .bind(s.parent)
-            .bind(&s.title)
-            .bind(s.status.code())
-            .bind(&s.pilot)
-            .bind(s.start)
-            .bind(s.end)
-            .bind(id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if done {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "sous_action",
-                    object_id: id.to_string(),
-                    object_label: format!("{} ({code})", s.title),
-                    action: "modification",
-                    before: Some(sub_audit(&before)),
-                    after: Some(sub_audit(&s)),
-                    actor,
+        self.versioned_write(
+            Versioned { table: "sub_action", id, version: Some(version) },
+            async |c| {
+                let found: Option<(SubRow, String, i64)> = with_conn!(c, c => {
+                    let row: Option<SubRow> = sqlx::query_as(
+                        "SELECT s.id, s.fiche_id, s.parent_id, s.title, s.status, s.pilot, s.start_date, s.end_date, s.version \
+                         FROM sub_action s JOIN fiche f ON f.id = s.fiche_id WHERE s.id = $1 AND f.convention_id = $2",
+                    )
+                    .bind(id)
+                    .bind(convention_id)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                    match row {
+                        Some(row) => {
+                            let (code,): (String,) = sqlx::query_as("SELECT code FROM fiche WHERE id = $1")
+                                .bind(row.fiche_id)
+                                .fetch_one(&mut *c)
+                                .await?;
+                            let (children,): (i64,) =
+                                sqlx::query_as("SELECT COUNT(*) FROM sub_action WHERE parent_id = $1")
+                                    .bind(id)
+                                    .fetch_one(&mut *c)
+                                    .await?;
+                            Some((row, code, children))
+                        }
+                        None => None,
+                    }
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("la sous-action « {} »", row.title), "sous_action", id).await)
-        }
+                let (row, code, children) =
+                    found.ok_or_else(|| StoreError::NotFound(format!("la sous-action n° {id} de cette convention")))?;
+                if let Some(parent) = s.parent {
+                    if children > 0 {
+                        return Err(StoreError::Invalid(format!(
+                            "la sous-action « {} » a ses propres sous-actions : elle ne peut pas passer au second niveau",
+                            row.title
+                        )));
+                    }
+                    c.check_parent(row.fiche_id, parent, Some(id)).await?;
+                }
+                let before = SubAction {
+                    id,
+                    parent: row.parent_id,
+                    title: row.title.clone(),
+                    status: status(&row.status)?,
+                    pilot: row.pilot.clone(),
+                    start: row.start_date,
+                    end: row.end_date,
+                };
+                Ok(Loaded::new(
+                    format!("la sous-action « {} »", row.title),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "sous_action",
+                        object_id: id.to_string(),
+                        object_label: format!("{} ({code})", s.title),
+                        action: "modification",
+                        before: Some(sub_audit(&before)),
+                        after: Some(sub_audit(&s)),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query(
+                        "UPDATE sub_action SET parent_id = $1, title = $2, status = $3, pilot = $4, start_date = $5, \
+                         end_date = $6 WHERE id = $7",
+                    )
+                    .bind(s.parent)
+                    .bind(&s.title)
+                    .bind(s.status.code())
+                    .bind(&s.pilot)
+                    .bind(s.start)
+                    .bind(s.end)
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                });
+                Ok(())
+            },
+        )
+        .await
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -1284,51 +1277,46 @@ impl Store {
         indicator: &PlanIndicator,
     ) -> Result<i64> {
         let i = check_indicator(indicator).map_err(StoreError::Invalid)?;
-        let current = self.indicator_record(convention_id, id).await?;
-        for v in &current.values {
-            if let Err(e) = check_value(&i.kind, v.number, v.level.as_deref()) {
-                return Err(StoreError::Invalid(format!(
-                    "la valeur déjà saisie pour {} ne correspond plus à la définition : {e}",
-                    v.period
-                )));
-            }
-        }
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE plan_indicator SET name = $1, definition = $2, targets = $3, version = version + 1 \
-                 WHERE id = $4 AND convention_id = $5 AND version = $6",
-            )
-            .bind(&i.name)
-            .bind(json_text(&i.kind)?)
-            .bind(json_text(&i.targets)?)
-            .bind(id)
-            .bind(convention_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if done {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "indicateur",
-                    object_id: id.to_string(),
-                    object_label: i.name.clone(),
-                    action: "modification",
-                    before: Some(indicator_audit(&current.indicator)),
-                    after: Some(indicator_audit(&i)),
-                    actor,
+        self.versioned_write(
+            Versioned { table: "plan_indicator", id, version: Some(version) },
+            async |c| {
+                let current = c.indicator_record(convention_id, id).await?;
+                for v in &current.values {
+                    if let Err(e) = check_value(&i.kind, v.number, v.level.as_deref()) {
+                        return Err(StoreError::Invalid(format!(
+                            "la valeur déjà saisie pour {} ne correspond plus à la définition : {e}",
+                            v.period
+                        )));
+                    }
+                }
+                Ok(Loaded::new(
+                    format!("l'indicateur « {} »", current.indicator.name),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "indicateur",
+                        object_id: id.to_string(),
+                        object_label: i.name.clone(),
+                        action: "modification",
+                        before: Some(indicator_audit(&current.indicator)),
+                        after: Some(indicator_audit(&i)),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query("UPDATE plan_indicator SET name = $1, definition = $2, targets = $3 WHERE id = $4")
+                        .bind(&i.name)
+                        .bind(json_text(&i.kind)?)
+                        .bind(json_text(&i.targets)?)
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await?;
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("l'indicateur « {} »", current.indicator.name), "indicateur", id).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// Records a value of an indicator for a period (`AAAA` or `AAAA-MM`): a number for a quantitative
@@ -1508,7 +1496,11 @@ impl Store {
                 let label = format!("{} {}", r.fiche.code, r.fiche.title);
                 let fiche_id = match current {
                     Some(row) => {
-                        update_fiche_row!(&mut *tx, convention_id, row.id, None::<i64>, r);
+                        update_fiche_row!(&mut *tx, convention_id, row.id, r);
+                        sqlx::query("UPDATE fiche SET version = version + 1 WHERE id = $1")
+                            .bind(row.id)
+                            .execute(&mut *tx)
+                            .await?;
                         let from = status(&row.status)?;
                         if from != r.fiche.status {
                             insert_status_change!(&mut *tx, row.id, Some(from), r.fiche.status, "import", &actor.label);
@@ -1622,83 +1614,123 @@ impl Store {
             concerns: review.concerns.trim().to_owned(),
             ..review.clone()
         };
-        let existing = self
-            .reviews(convention_id)
-            .await?
-            .into_iter()
-            .find(|e| e.review.year == r.year && e.review.scope == r.scope);
         let (kind, key, declared) = (r.scope.kind(), r.scope.key(), json_text(&r.declared)?);
-        let saved: Option<i64> = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let id: Option<i64> = match version {
-                None => {
-                    let inserted: Option<(i64,)> = sqlx::query_as(
-                        "INSERT INTO review (convention_id, year, scope_kind, scope, done, successes, attention, concerns, declared) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id",
-                    )
-                    .bind(convention_id)
-                    .bind(r.year)
-                    .bind(kind)
-                    .bind(&key)
-                    .bind(&r.done)
-                    .bind(&r.successes)
-                    .bind(&r.attention)
-                    .bind(&r.concerns)
-                    .bind(&declared)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    inserted.map(|i| i.0)
+        let what = || format!("le {}", r.label());
+        let Some(version) = version else {
+            let inserted: Option<i64> = with_db!(self, pool => {
+                let mut tx = pool.begin().await?;
+                let inserted: Option<(i64,)> = sqlx::query_as(
+                    "INSERT INTO review (convention_id, year, scope_kind, scope, done, successes, attention, concerns, declared) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id",
+                )
+                .bind(convention_id)
+                .bind(r.year)
+                .bind(kind)
+                .bind(&key)
+                .bind(&r.done)
+                .bind(&r.successes)
+                .bind(&r.attention)
+                .bind(&r.concerns)
+                .bind(&declared)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((id,)) = inserted {
+                    record!(&mut *tx, &Change {
+                        convention_id: Some(convention_id),
+                        object_type: "bilan",
+                        object_id: id.to_string(),
+                        object_label: r.label(),
+                        action: "creation",
+                        before: None,
+                        after: Some(r.audit_value()),
+                        actor,
+                    });
+                    tx.commit().await?;
                 }
-                Some(v) => {
-                    let updated: Option<(i64,)> = sqlx::query_as(
-                        "UPDATE review SET done = $1, successes = $2, attention = $3, concerns = $4, declared = $5, \
-                         version = version + 1 WHERE convention_id = $6 AND COALESCE(year, 0) = $7 AND scope_kind = $8 \
-                         AND scope = $9 AND version = $10 RETURNING id",
-                    )
-                    .bind(&r.done)
-                    .bind(&r.successes)
-                    .bind(&r.attention)
-                    .bind(&r.concerns)
-                    .bind(&declared)
-                    .bind(convention_id)
-                    .bind(r.year.unwrap_or(0))
-                    .bind(kind)
-                    .bind(&key)
-                    .bind(v)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    updated.map(|i| i.0)
-                }
+                inserted.map(|i| i.0)
+            });
+            return match inserted {
+                Some(id) => Ok((id, 1)),
+                // It exists already, created by someone else (perhaps since this page was read).
+                None => match self.review_id(convention_id, &r).await? {
+                    Some(id) => Err(self.stale(what(), "bilan", id).await),
+                    None => Err(StoreError::Stale { what: what(), last_change: None }),
+                },
             };
-            if let Some(id) = id {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "bilan",
-                    object_id: id.to_string(),
-                    object_label: r.label(),
-                    action: if version.is_some() { "modification" } else { "creation" },
-                    before: existing.as_ref().map(|e| e.review.audit_value()),
-                    after: Some(r.audit_value()),
-                    actor,
-                });
-                tx.commit().await?;
-            }
-            id
+        };
+        // Reviews are never deleted nor moved to another year or scope: the id found by its year and
+        // scope is the review the author read.
+        let id = self.review_id(convention_id, &r).await?.ok_or_else(|| StoreError::NotFound(what()))?;
+        let version = self
+            .versioned_write(
+                Versioned { table: "review", id, version: Some(version) },
+                async |c| {
+                    let current = c
+                        .reviews(convention_id)
+                        .await?
+                        .into_iter()
+                        .find(|e| e.id == id)
+                        .ok_or_else(|| StoreError::NotFound(what()))?;
+                    Ok(Loaded::new(
+                        what(),
+                        Change {
+                            convention_id: Some(convention_id),
+                            object_type: "bilan",
+                            object_id: id.to_string(),
+                            object_label: r.label(),
+                            action: "modification",
+                            before: Some(current.review.audit_value()),
+                            after: Some(r.audit_value()),
+                            actor,
+                        },
+                    ))
+                },
+                async |c, ()| {
+                    with_conn!(c, c => {
+                        sqlx::query(
+                            "UPDATE review SET done = $1, successes = $2, attention = $3, concerns = $4, declared = $5 \
+                             WHERE id = $6",
+                        )
+                        .bind(&r.done)
+                        .bind(&r.successes)
+                        .bind(&r.attention)
+                        .bind(&r.concerns)
+                        .bind(&declared)
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await?;
+                    });
+                    Ok(())
+                },
+            )
+            .await?;
+        Ok((id, version))
+    }
+
+    /// The id of the review of this year (or final) and scope, if there is one.
+    async fn review_id(&self, convention_id: i64, r: &Review) -> Result<Option<i64>> {
+        let found: Option<(i64,)> = with_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT id FROM review WHERE convention_id = $1 AND COALESCE(year, 0) = $2 AND scope_kind = $3 AND scope = $4",
+            )
+            .bind(convention_id)
+            .bind(r.year.unwrap_or(0))
+            .bind(r.scope.kind())
+            .bind(r.scope.key())
+            .fetch_optional(pool)
+            .await?
         });
-        match (saved, version) {
-            (Some(id), Some(v)) => Ok((id, v + 1)),
-            (Some(id), None) => Ok((id, 1)),
-            (None, _) => match existing {
-                Some(e) => Err(self.stale(format!("le {}", r.label()), "bilan", e.id).await),
-                None if version.is_some() => Err(StoreError::NotFound(format!("le {}", r.label()))),
-                // Created by someone else between our read and our write.
-                None => Err(StoreError::Stale { what: format!("le {}", r.label()), last_change: None }),
-            },
-        }
+        Ok(found.map(|f| f.0))
     }
 }
 
 impl Conn<'_> {
+    /// See [`Store::fiche`].
+    pub(crate) async fn fiche(&mut self, convention_id: i64, id: i64) -> Result<FicheRecord> {
+        let p = self.plan_rows(convention_id, Some(id), false).await?;
+        fiche_records(p)?.pop().ok_or_else(|| StoreError::NotFound(format!("la fiche n° {id} de cette convention")))
+    }
+
     /// The ambitions, objectives and communes a fiche of this convention is checked against.
     async fn plan_context(&mut self, convention_id: i64) -> Result<Context> {
         let summary = self.convention_summary(convention_id).await?;
