@@ -12,3 +12,4 @@ mod governance;
 mod life;
 mod offer;
 mod plan;
+mod schema;
