@@ -13,3 +13,4 @@ mod life;
 mod offer;
 mod plan;
 mod schema;
+mod versioned;
