@@ -8,6 +8,8 @@ use ctg_domain::{
 use serde_json::json;
 
 use crate::audit::{record, Change};
+use crate::conn::{with_conn, Conn};
+use crate::versioned::{Loaded, Versioned};
 use crate::{with_db, Result, Store, StoreError};
 
 /// A convention as listed.
@@ -389,54 +391,54 @@ impl Store {
             return Err(StoreError::Invalid("le titre de la convention est vide".into()));
         }
         check_period(edit.start, edit.end).map_err(invalid)?;
-        let current = self.convention_summary(id).await?;
-        let before = ConventionEdit {
-            title: current.title.clone(),
-            start: current.start,
-            end: current.end,
-            status: current.status,
-            signing_place: self.convention(id).await?.signing_place,
-            published: current.published,
-        };
         let edit =
             ConventionEdit { title: title.to_owned(), signing_place: clean(&edit.signing_place), ..edit.clone() };
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE convention SET title = $1, start_date = $2, end_date = $3, status = $4, signing_place = $5, \
-                 published = $6, version = version + 1 WHERE id = $7 AND version = $8",
-            )
-            .bind(&edit.title)
-            .bind(edit.start)
-            .bind(edit.end)
-            .bind(edit.status.code())
-            .bind(edit.signing_place.as_deref())
-            .bind(edit.published)
-            .bind(id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if done == 1 {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(id),
-                    object_type: "convention",
-                    object_id: id.to_string(),
-                    object_label: edit.title.clone(),
-                    action: "modification",
-                    before: Some(before.audit_value()),
-                    after: Some(edit.audit_value()),
-                    actor,
+        self.versioned_write(
+            Versioned { table: "convention", id, version: Some(version) },
+            async |c| {
+                let current = c.convention(id).await?;
+                let before = ConventionEdit {
+                    title: current.summary.title.clone(),
+                    start: current.summary.start,
+                    end: current.summary.end,
+                    status: current.summary.status,
+                    signing_place: current.signing_place,
+                    published: current.summary.published,
+                };
+                Ok(Loaded::new(
+                    format!("la convention « {} »", current.summary.title),
+                    Change {
+                        convention_id: Some(id),
+                        object_type: "convention",
+                        object_id: id.to_string(),
+                        object_label: edit.title.clone(),
+                        action: "modification",
+                        before: Some(before.audit_value()),
+                        after: Some(edit.audit_value()),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query(
+                        "UPDATE convention SET title = $1, start_date = $2, end_date = $3, status = $4, signing_place = $5, \
+                         published = $6 WHERE id = $7",
+                    )
+                    .bind(&edit.title)
+                    .bind(edit.start)
+                    .bind(edit.end)
+                    .bind(edit.status.code())
+                    .bind(edit.signing_place.as_deref())
+                    .bind(edit.published)
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
                 });
-                tx.commit().await?;
-            }
-            done == 1
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("la convention « {} »", current.title), "convention", id).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// Changes who signs for a party, under which deliberation and when, from the version read.
@@ -448,56 +450,54 @@ impl Store {
         version: i64,
         edit: &PartyEdit,
     ) -> Result<i64> {
-        let detail = self.convention(convention_id).await?;
-        let entry = detail
-            .parties
-            .iter()
-            .find(|p| p.id == party_id)
-            .ok_or_else(|| StoreError::NotFound(format!("la partie n° {party_id} de cette convention")))?;
         let edit = PartyEdit {
             signatory: clean(&edit.signatory),
             signatory_title: clean(&edit.signatory_title),
             deliberation: clean(&edit.deliberation),
             ..edit.clone()
         };
-        let label = format!("{} ({})", entry.party.organisation.name, detail.summary.title);
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE party SET signatory = $1, signatory_title = $2, deliberation = $3, deliberation_date = $4, \
-                 signature_date = $5, version = version + 1 WHERE id = $6 AND convention_id = $7 AND version = $8",
-            )
-            .bind(edit.signatory.as_deref())
-            .bind(edit.signatory_title.as_deref())
-            .bind(edit.deliberation.as_deref())
-            .bind(edit.deliberation_date)
-            .bind(edit.signature_date)
-            .bind(party_id)
-            .bind(convention_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if done == 1 {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "partie",
-                    object_id: party_id.to_string(),
-                    object_label: label.clone(),
-                    action: "modification",
-                    before: Some(PartyEdit::of(&entry.party).audit_value()),
-                    after: Some(edit.audit_value()),
-                    actor,
+        self.versioned_write(
+            Versioned { table: "party", id: party_id, version: Some(version) },
+            async |c| {
+                let detail = c.convention(convention_id).await?;
+                let entry = detail
+                    .parties
+                    .iter()
+                    .find(|p| p.id == party_id)
+                    .ok_or_else(|| StoreError::NotFound(format!("la partie n° {party_id} de cette convention")))?;
+                Ok(Loaded::new(
+                    format!("la partie « {} »", entry.party.organisation.name),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "partie",
+                        object_id: party_id.to_string(),
+                        object_label: format!("{} ({})", entry.party.organisation.name, detail.summary.title),
+                        action: "modification",
+                        before: Some(PartyEdit::of(&entry.party).audit_value()),
+                        after: Some(edit.audit_value()),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query(
+                        "UPDATE party SET signatory = $1, signatory_title = $2, deliberation = $3, deliberation_date = $4, \
+                         signature_date = $5 WHERE id = $6",
+                    )
+                    .bind(edit.signatory.as_deref())
+                    .bind(edit.signatory_title.as_deref())
+                    .bind(edit.deliberation.as_deref())
+                    .bind(edit.deliberation_date)
+                    .bind(edit.signature_date)
+                    .bind(party_id)
+                    .execute(&mut *c)
+                    .await?;
                 });
-                tx.commit().await?;
-            }
-            done == 1
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("la partie « {} »", entry.party.organisation.name), "partie", party_id).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// All organisations: id, name and short name, by name.
@@ -552,23 +552,34 @@ impl Store {
     }
 
     pub async fn convention_summary(&self, id: i64) -> Result<ConventionSummary> {
-        let row: Option<SummaryRow> = with_db!(self, pool => {
+        self.acquire().await?.conn().convention_summary(id).await
+    }
+
+    /// A convention with its parties, strategy, bodies and links to the conventions before and after it.
+    pub async fn convention(&self, id: i64) -> Result<ConventionDetail> {
+        self.acquire().await?.conn().convention(id).await
+    }
+}
+
+impl Conn<'_> {
+    pub(crate) async fn convention_summary(&mut self, id: i64) -> Result<ConventionSummary> {
+        let row: Option<SummaryRow> = with_conn!(self, c => {
             sqlx::query_as(&format!("{SUMMARY_SELECT} WHERE c.id = $1"))
                 .bind(id)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *c)
                 .await?
         });
         row.ok_or_else(|| StoreError::NotFound(format!("la convention n° {id}")))?.into_summary()
     }
 
-    /// A convention with its parties, strategy, bodies and links to the conventions before and after it.
-    pub async fn convention(&self, id: i64) -> Result<ConventionDetail> {
+    /// See [`Store::convention`].
+    pub(crate) async fn convention(&mut self, id: i64) -> Result<ConventionDetail> {
         let summary = self.convention_summary(id).await?;
-        let (signing, parties, strategy, approaches, bodies, predecessor, successors) = with_db!(self, pool => {
+        let (signing, parties, strategy, approaches, bodies, predecessor, successors) = with_conn!(self, c => {
             let signing: (Option<String>, Option<i64>) =
                 sqlx::query_as("SELECT signing_place, predecessor_id FROM convention WHERE id = $1")
                     .bind(id)
-                    .fetch_one(pool)
+                    .fetch_one(&mut *c)
                     .await?;
             let parties: Vec<PartyRow> = sqlx::query_as(
                 "SELECT p.id, p.organisation_id, p.version, o.name, o.short_name, o.kind, o.siren, o.address, p.role, \
@@ -577,7 +588,7 @@ impl Store {
                  WHERE p.convention_id = $1 ORDER BY p.position",
             )
             .bind(id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?;
             let strategy: Vec<StrategyRow> = sqlx::query_as(
                 "SELECT s.number AS stake_number, s.title AS stake_title, s.description AS stake_description, \
@@ -586,31 +597,31 @@ impl Store {
                  WHERE s.convention_id = $1 ORDER BY s.number, a.number",
             )
             .bind(id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?;
             let approaches: Vec<(String, Option<String>)> = sqlx::query_as(
                 "SELECT title, description FROM approach WHERE convention_id = $1 ORDER BY position",
             )
             .bind(id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?;
             let bodies: Vec<(String, String, Option<String>)> = sqlx::query_as(
                 "SELECT kind, name, description FROM body WHERE convention_id = $1 ORDER BY position",
             )
             .bind(id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?;
             let predecessor: Option<(i64, String)> = match signing.1 {
                 Some(p) => sqlx::query_as("SELECT id, title FROM convention WHERE id = $1")
                     .bind(p)
-                    .fetch_optional(pool)
+                    .fetch_optional(&mut *c)
                     .await?,
                 None => None,
             };
             let successors: Vec<(i64, String)> =
                 sqlx::query_as("SELECT id, title FROM convention WHERE predecessor_id = $1 ORDER BY start_date")
                     .bind(id)
-                    .fetch_all(pool)
+                    .fetch_all(&mut *c)
                     .await?;
             (signing.0, parties, strategy, approaches, bodies, predecessor, successors)
         });

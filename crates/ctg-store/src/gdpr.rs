@@ -7,6 +7,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::audit::{record, Change};
+use crate::conn::{with_conn, Conn};
+use crate::versioned::{Loaded, Versioned};
 use crate::{with_db, HistoryFilter, Result, Store, StoreError};
 
 /// An entry of the register of processing activities.
@@ -161,46 +163,23 @@ const AGREEMENT_COLUMNS: &str = "id, convention_id, title, parties, data_categor
 
 impl Store {
     pub async fn processing_activities(&self) -> Result<Vec<ProcessingActivity>> {
-        with_db!(self, pool => {
-            Ok(sqlx::query_as(&format!("SELECT {ACTIVITY_COLUMNS} FROM processing_activity ORDER BY id")).fetch_all(pool).await?)
-        })
+        self.acquire().await?.conn().processing_activities().await
     }
 
     /// Changes an entry of the register from the version read.
     pub async fn update_processing_activity(&self, actor: &Actor, edit: &ProcessingActivity) -> Result<i64> {
-        let current = self
-            .processing_activities()
-            .await?
-            .into_iter()
-            .find(|a| a.id == edit.id)
-            .ok_or_else(|| StoreError::NotFound(format!("le traitement n° {}", edit.id)))?;
-        if let Some((_, label, _)) = edit.fields().iter().find(|(_, _, v)| v.trim().is_empty()) {
-            return Err(StoreError::Invalid(format!("le champ « {label} » est vide")));
-        }
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE processing_activity SET name = $1, controller = $2, dpo_contact = $3, purposes = $4, legal_basis = $5, \
-                 data_subjects = $6, data_categories = $7, recipients = $8, transfers = $9, retention = $10, \
-                 security_measures = $11, version = version + 1 WHERE id = $12 AND version = $13",
-            )
-            .bind(edit.name.trim())
-            .bind(edit.controller.trim())
-            .bind(edit.dpo_contact.trim())
-            .bind(edit.purposes.trim())
-            .bind(edit.legal_basis.trim())
-            .bind(edit.data_subjects.trim())
-            .bind(edit.data_categories.trim())
-            .bind(edit.recipients.trim())
-            .bind(edit.transfers.trim())
-            .bind(edit.retention.trim())
-            .bind(edit.security_measures.trim())
-            .bind(edit.id)
-            .bind(edit.version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if done == 1 {
+        self.versioned_write(
+            Versioned { table: "processing_activity", id: edit.id, version: Some(edit.version) },
+            async |c| {
+                let current = c
+                    .processing_activities()
+                    .await?
+                    .into_iter()
+                    .find(|a| a.id == edit.id)
+                    .ok_or_else(|| StoreError::NotFound(format!("le traitement n° {}", edit.id)))?;
+                if let Some((_, label, _)) = edit.fields().iter().find(|(_, _, v)| v.trim().is_empty()) {
+                    return Err(StoreError::Invalid(format!("le champ « {label} » est vide")));
+                }
                 let value = |a: &ProcessingActivity| {
                     let mut v = serde_json::to_value(a).unwrap_or_default();
                     if let Some(o) = v.as_object_mut() {
@@ -209,34 +188,50 @@ impl Store {
                     }
                     v
                 };
-                record!(&mut *tx, &Change {
-                    convention_id: None,
-                    object_type: "registre",
-                    object_id: edit.id.to_string(),
-                    object_label: edit.name.trim().to_owned(),
-                    action: "modification",
-                    before: Some(value(&current)),
-                    after: Some(value(edit)),
-                    actor,
+                Ok(Loaded::new(
+                    format!("le traitement « {} »", current.name),
+                    Change {
+                        convention_id: None,
+                        object_type: "registre",
+                        object_id: edit.id.to_string(),
+                        object_label: edit.name.trim().to_owned(),
+                        action: "modification",
+                        before: Some(value(&current)),
+                        after: Some(value(edit)),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query(
+                        "UPDATE processing_activity SET name = $1, controller = $2, dpo_contact = $3, purposes = $4, \
+                         legal_basis = $5, data_subjects = $6, data_categories = $7, recipients = $8, transfers = $9, \
+                         retention = $10, security_measures = $11 WHERE id = $12",
+                    )
+                    .bind(edit.name.trim())
+                    .bind(edit.controller.trim())
+                    .bind(edit.dpo_contact.trim())
+                    .bind(edit.purposes.trim())
+                    .bind(edit.legal_basis.trim())
+                    .bind(edit.data_subjects.trim())
+                    .bind(edit.data_categories.trim())
+                    .bind(edit.recipients.trim())
+                    .bind(edit.transfers.trim())
+                    .bind(edit.retention.trim())
+                    .bind(edit.security_measures.trim())
+                    .bind(edit.id)
+                    .execute(&mut *c)
+                    .await?;
                 });
-                tx.commit().await?;
-            }
-            done == 1
-        });
-        if updated {
-            Ok(edit.version + 1)
-        } else {
-            Err(self.stale(format!("le traitement « {} »", current.name), "registre", edit.id).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     pub async fn agreements(&self, convention_id: i64) -> Result<Vec<DataAgreement>> {
-        with_db!(self, pool => {
-            Ok(sqlx::query_as(&format!("SELECT {AGREEMENT_COLUMNS} FROM data_agreement WHERE convention_id = $1 ORDER BY id"))
-                .bind(convention_id)
-                .fetch_all(pool)
-                .await?)
-        })
+        self.acquire().await?.conn().agreements(convention_id).await
     }
 
     pub async fn create_agreement(&self, actor: &Actor, convention_id: i64, edit: &AgreementEdit) -> Result<i64> {
@@ -283,52 +278,51 @@ impl Store {
         edit: &AgreementEdit,
     ) -> Result<i64> {
         edit.check()?;
-        let current = self
-            .agreements(convention_id)
-            .await?
-            .into_iter()
-            .find(|a| a.id == id)
-            .ok_or_else(|| StoreError::NotFound(format!("l'accord n° {id} de cette convention")))?;
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE data_agreement SET title = $1, parties = $2, data_categories = $3, purpose = $4, legal_basis = $5, \
-                 start_date = $6, end_date = $7, status = $8, version = version + 1 WHERE id = $9 AND convention_id = $10 AND version = $11",
-            )
-            .bind(edit.title.trim())
-            .bind(edit.parties.trim())
-            .bind(edit.data_categories.trim())
-            .bind(edit.purpose.trim())
-            .bind(edit.legal_basis.trim())
-            .bind(edit.start_date)
-            .bind(edit.end_date)
-            .bind(&edit.status)
-            .bind(id)
-            .bind(convention_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if done == 1 {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "accord",
-                    object_id: id.to_string(),
-                    object_label: edit.title.trim().to_owned(),
-                    action: "modification",
-                    before: Some(AgreementEdit::from(&current).audit_value()),
-                    after: Some(edit.audit_value()),
-                    actor,
+        self.versioned_write(
+            Versioned { table: "data_agreement", id, version: Some(version) },
+            async |c| {
+                let current = c
+                    .agreements(convention_id)
+                    .await?
+                    .into_iter()
+                    .find(|a| a.id == id)
+                    .ok_or_else(|| StoreError::NotFound(format!("l'accord n° {id} de cette convention")))?;
+                Ok(Loaded::new(
+                    format!("l'accord « {} »", current.title),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "accord",
+                        object_id: id.to_string(),
+                        object_label: edit.title.trim().to_owned(),
+                        action: "modification",
+                        before: Some(AgreementEdit::from(&current).audit_value()),
+                        after: Some(edit.audit_value()),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query(
+                        "UPDATE data_agreement SET title = $1, parties = $2, data_categories = $3, purpose = $4, \
+                         legal_basis = $5, start_date = $6, end_date = $7, status = $8 WHERE id = $9",
+                    )
+                    .bind(edit.title.trim())
+                    .bind(edit.parties.trim())
+                    .bind(edit.data_categories.trim())
+                    .bind(edit.purpose.trim())
+                    .bind(edit.legal_basis.trim())
+                    .bind(edit.start_date)
+                    .bind(edit.end_date)
+                    .bind(&edit.status)
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
                 });
-                tx.commit().await?;
-            }
-            done == 1
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("l'accord « {} »", current.title), "accord", id).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// Everything the platform holds about a person (right of access, art. 15 GDPR), as JSON.
@@ -480,5 +474,24 @@ impl Store {
             tx.commit().await?;
         });
         Ok(pseudonym)
+    }
+}
+
+impl Conn<'_> {
+    pub(crate) async fn processing_activities(&mut self) -> Result<Vec<ProcessingActivity>> {
+        with_conn!(self, c => {
+            Ok(sqlx::query_as(&format!("SELECT {ACTIVITY_COLUMNS} FROM processing_activity ORDER BY id"))
+                .fetch_all(&mut *c)
+                .await?)
+        })
+    }
+
+    pub(crate) async fn agreements(&mut self, convention_id: i64) -> Result<Vec<DataAgreement>> {
+        with_conn!(self, c => {
+            Ok(sqlx::query_as(&format!("SELECT {AGREEMENT_COLUMNS} FROM data_agreement WHERE convention_id = $1 ORDER BY id"))
+                .bind(convention_id)
+                .fetch_all(&mut *c)
+                .await?)
+        })
     }
 }

@@ -14,6 +14,7 @@ use thiserror::Error;
 
 mod accounts;
 pub mod audit;
+mod conn;
 mod convention;
 mod diagnostic;
 mod documents;
@@ -26,6 +27,7 @@ mod strategy;
 mod territory;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod versioned;
 
 pub use accounts::*;
 pub use audit::{AuditEntry, HistoryFilter};

@@ -15,6 +15,8 @@ use ctg_domain::{Actor, ConventionStatus, OrganisationKind, PartyRole};
 use serde_json::{json, Value};
 
 use crate::audit::{record, Change};
+use crate::conn::{with_conn, Conn};
+use crate::versioned::{Loaded, Versioned};
 use crate::{with_db, ConventionDetail, ConventionRef, PartyEntry, Result, Store, StoreError};
 
 /// An avenant to create. Its number is the next one of the convention (1, 2, … without gap).
@@ -241,15 +243,15 @@ fn change_value(c: &AvenantChange) -> Value {
     })
 }
 
-impl Store {
-    async fn life_parts(&self, convention_id: i64) -> Result<Parts> {
+impl Conn<'_> {
+    async fn life_parts(&mut self, convention_id: i64) -> Result<Parts> {
         let detail = self.convention(convention_id).await?;
-        let (avenants, changes, signatures, termination) = with_db!(self, pool => {
+        let (avenants, changes, signatures, termination) = with_conn!(self, c => {
             let avenants: Vec<AvenantRow> = sqlx::query_as(
                 "SELECT id, number, dated, title, version FROM avenant WHERE convention_id = $1 ORDER BY number",
             )
             .bind(convention_id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?;
             let changes: Vec<ChangeRow> = sqlx::query_as(
                 "SELECT c.avenant_id, c.target, c.annex_number, c.target_name, c.before_text, c.after_text \
@@ -257,14 +259,14 @@ impl Store {
                  WHERE a.convention_id = $1 ORDER BY a.number, c.position",
             )
             .bind(convention_id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?;
             let signatures: Vec<(i64, i64, NaiveDate)> = sqlx::query_as(
                 "SELECT s.avenant_id, s.party_id, s.signature_date FROM avenant_signature s \
                  JOIN avenant a ON a.id = s.avenant_id WHERE a.convention_id = $1",
             )
             .bind(convention_id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?;
             let termination: Option<TerminationRow> = sqlx::query_as(
                 "SELECT t.id, t.ground, t.notice_date, t.effective_date, t.party_id, o.name AS party_name, t.note, t.version \
@@ -272,7 +274,7 @@ impl Store {
                  WHERE t.convention_id = $1",
             )
             .bind(convention_id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *c)
             .await?;
             (avenants, changes, signatures, termination)
         });
@@ -351,6 +353,12 @@ impl Store {
         };
         Ok(Parts { detail, avenants, termination, life })
     }
+}
+
+impl Store {
+    async fn life_parts(&self, convention_id: i64) -> Result<Parts> {
+        self.acquire().await?.conn().life_parts(convention_id).await
+    }
 
     /// The facts of a convention's life, from which its status on any day is computed
     /// ([`Life::status_on`]).
@@ -372,106 +380,101 @@ impl Store {
         deliberation: &str,
         deliberation_date: NaiveDate,
     ) -> Result<i64> {
-        let parts = self.life_parts(convention_id).await?;
-        let entry = parts.party(party_id)?;
-        let name = entry.party.organisation.name.clone();
-        if entry.party.role != PartyRole::Signatory {
-            return Err(StoreError::Invalid(format!(
-                "« {name} » est partenaire associé : il ne signe pas la convention"
-            )));
-        }
-        if let Some(signed) = entry.party.signature_date {
-            return Err(StoreError::Invalid(format!(
-                "« {name} » a déjà signé la convention, le {} ; pour corriger la date, modifiez la partie",
-                date_short(signed)
-            )));
-        }
         let signature =
             Signature { date: signature_date, deliberation: deliberation.trim().to_owned(), deliberation_date };
-        parts.life.check_signature(&signature).map_err(rule)?;
-        let version = entry.version;
-        let before = json!({
-            "deliberation": entry.party.deliberation,
-            "deliberation_date": entry.party.deliberation_date.map(|d| d.to_string()),
-            "signature_date": Value::Null,
-        });
-        let after = json!({
-            "deliberation": signature.deliberation,
-            "deliberation_date": deliberation_date.to_string(),
-            "signature_date": signature_date.to_string(),
-        });
-        let label = format!("{name} ({})", parts.detail.summary.title);
-        let title = parts.detail.summary.title.clone();
-        let signed = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            // Locks the convention's row first, so that two last signatures at once see each other.
-            sqlx::query("UPDATE convention SET version = version WHERE id = $1")
-                .bind(convention_id)
-                .execute(&mut *tx)
-                .await?;
-            let done = sqlx::query(
-                "UPDATE party SET deliberation = $1, deliberation_date = $2, signature_date = $3, version = version + 1 \
-                 WHERE id = $4 AND convention_id = $5 AND version = $6 AND signature_date IS NULL",
-            )
-            .bind(&signature.deliberation)
-            .bind(deliberation_date)
-            .bind(signature_date)
-            .bind(party_id)
-            .bind(convention_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if done == 1 {
-                record!(&mut *tx, &Change {
+        self.versioned_write(
+            Versioned { table: "party", id: party_id, version: None },
+            async |c| {
+                // Locks the convention's row first, so that two last signatures at once see each other.
+                with_conn!(c, c => {
+                    sqlx::query("UPDATE convention SET version = version WHERE id = $1")
+                        .bind(convention_id)
+                        .execute(&mut *c)
+                        .await?;
+                });
+                let parts = c.life_parts(convention_id).await?;
+                let entry = parts.party(party_id)?;
+                let name = entry.party.organisation.name.clone();
+                if entry.party.role != PartyRole::Signatory {
+                    return Err(StoreError::Invalid(format!(
+                        "« {name} » est partenaire associé : il ne signe pas la convention"
+                    )));
+                }
+                if let Some(signed) = entry.party.signature_date {
+                    return Err(StoreError::Invalid(format!(
+                        "« {name} » a déjà signé la convention, le {} ; pour corriger la date, modifiez la partie",
+                        date_short(signed)
+                    )));
+                }
+                parts.life.check_signature(&signature).map_err(rule)?;
+                let title = parts.detail.summary.title.clone();
+                let change = Change {
                     convention_id: Some(convention_id),
                     object_type: "partie",
                     object_id: party_id.to_string(),
-                    object_label: label.clone(),
+                    object_label: format!("{name} ({title})"),
                     action: "signature",
-                    before: Some(before),
-                    after: Some(after),
+                    before: Some(json!({
+                        "deliberation": entry.party.deliberation,
+                        "deliberation_date": entry.party.deliberation_date.map(|d| d.to_string()),
+                        "signature_date": Value::Null,
+                    })),
+                    after: Some(json!({
+                        "deliberation": signature.deliberation,
+                        "deliberation_date": deliberation_date.to_string(),
+                        "signature_date": signature_date.to_string(),
+                    })),
                     actor,
-                });
-                let (unsigned,): (i64,) = sqlx::query_as(
-                    "SELECT COUNT(*) FROM party WHERE convention_id = $1 AND role = $2 AND signature_date IS NULL",
-                )
-                .bind(convention_id)
-                .bind(PartyRole::Signatory.code())
-                .fetch_one(&mut *tx)
-                .await?;
-                if unsigned == 0 {
-                    let now_signed = sqlx::query(
-                        "UPDATE convention SET status = $1, version = version + 1 WHERE id = $2 AND status = $3",
+                };
+                Ok(Loaded::new(format!("la partie « {name} »"), change).with(title))
+            },
+            async |c, title| {
+                with_conn!(c, c => {
+                    sqlx::query(
+                        "UPDATE party SET deliberation = $1, deliberation_date = $2, signature_date = $3 WHERE id = $4",
                     )
-                    .bind(ConventionStatus::Signed.code())
+                    .bind(&signature.deliberation)
+                    .bind(deliberation_date)
+                    .bind(signature_date)
+                    .bind(party_id)
+                    .execute(&mut *c)
+                    .await?;
+                    let (unsigned,): (i64,) = sqlx::query_as(
+                        "SELECT COUNT(*) FROM party WHERE convention_id = $1 AND role = $2 AND signature_date IS NULL",
+                    )
                     .bind(convention_id)
-                    .bind(ConventionStatus::Draft.code())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    if now_signed == 1 {
-                        record!(&mut *tx, &Change {
-                            convention_id: Some(convention_id),
-                            object_type: "convention",
-                            object_id: convention_id.to_string(),
-                            object_label: title.clone(),
-                            action: "modification",
-                            before: Some(json!({"statut": ConventionStatus::Draft.code()})),
-                            after: Some(json!({"statut": ConventionStatus::Signed.code()})),
-                            actor,
-                        });
+                    .bind(PartyRole::Signatory.code())
+                    .fetch_one(&mut *c)
+                    .await?;
+                    if unsigned == 0 {
+                        // The last signature of a draft makes it signed.
+                        let now_signed = sqlx::query(
+                            "UPDATE convention SET status = $1, version = version + 1 WHERE id = $2 AND status = $3",
+                        )
+                        .bind(ConventionStatus::Signed.code())
+                        .bind(convention_id)
+                        .bind(ConventionStatus::Draft.code())
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected();
+                        if now_signed == 1 {
+                            record!(&mut *c, &Change {
+                                convention_id: Some(convention_id),
+                                object_type: "convention",
+                                object_id: convention_id.to_string(),
+                                object_label: title,
+                                action: "modification",
+                                before: Some(json!({"statut": ConventionStatus::Draft.code()})),
+                                after: Some(json!({"statut": ConventionStatus::Signed.code()})),
+                                actor,
+                            });
+                        }
                     }
-                }
-                tx.commit().await?;
-            }
-            done == 1
-        });
-        if signed {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("la partie « {name} »"), "partie", party_id).await)
-        }
+                });
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// The avenants of a convention, by number, with their changes and signatures.

@@ -13,6 +13,8 @@ use ctg_domain::{Actor, InseeCode, Siren};
 use serde_json::{json, Value};
 
 use crate::audit::{record, Change};
+use crate::conn::{with_conn, Conn};
+use crate::versioned::{Loaded, Versioned};
 use crate::{with_db, Result, Store, StoreError};
 
 #[derive(sqlx::FromRow)]
@@ -127,14 +129,14 @@ macro_rules! insert_facility {
         .bind(&f.external_id)
         .bind(f.latitude)
         .bind(f.longitude)
-        .fetch_one(&mut **$tx)
+        .fetch_one(&mut *$tx)
         .await
         .map_err(facility_error)?;
         for c in &f.served {
             sqlx::query("INSERT INTO facility_served (facility_id, commune_code) VALUES ($1, $2)")
                 .bind(id)
                 .bind(c.as_str())
-                .execute(&mut **$tx)
+                .execute(&mut *$tx)
                 .await
                 .map_err(facility_error)?;
         }
@@ -142,16 +144,14 @@ macro_rules! insert_facility {
     }};
 }
 
-/// Rewrites a facility (from `version` when given) and its served communes; evaluates to whether the
-/// row was found at that version.
+/// Rewrites a facility and its served communes, in a transaction (its `version` is the caller's).
 macro_rules! update_facility_row {
-    ($tx:expr, $id:expr, $version:expr, $f:expr) => {{
+    ($tx:expr, $id:expr, $f:expr) => {{
         let f: &NewFacility = $f;
-        let version: Option<i64> = $version;
-        let done = sqlx::query(
+        sqlx::query(
             "UPDATE facility SET type_code = $1, name = $2, manager = $3, commune_code = $4, capacity = $5, labels = $6, \
-             status = $7, opened_on = $8, closed_on = $9, external_id = $10, latitude = $11, longitude = $12, \
-             version = version + 1 WHERE id = $13 AND ($14 IS NULL OR version = $14)",
+             status = $7, opened_on = $8, closed_on = $9, external_id = $10, latitude = $11, longitude = $12 \
+             WHERE id = $13",
         )
         .bind(&f.type_code)
         .bind(&f.name)
@@ -166,24 +166,18 @@ macro_rules! update_facility_row {
         .bind(f.latitude)
         .bind(f.longitude)
         .bind($id)
-        .bind(version)
-        .execute(&mut **$tx)
+        .execute(&mut *$tx)
         .await
-        .map_err(facility_error)?
-        .rows_affected()
-            == 1;
-        if done {
-            sqlx::query("DELETE FROM facility_served WHERE facility_id = $1").bind($id).execute(&mut **$tx).await?;
-            for c in &f.served {
-                sqlx::query("INSERT INTO facility_served (facility_id, commune_code) VALUES ($1, $2)")
-                    .bind($id)
-                    .bind(c.as_str())
-                    .execute(&mut **$tx)
-                    .await
-                    .map_err(facility_error)?;
-            }
+        .map_err(facility_error)?;
+        sqlx::query("DELETE FROM facility_served WHERE facility_id = $1").bind($id).execute(&mut *$tx).await?;
+        for c in &f.served {
+            sqlx::query("INSERT INTO facility_served (facility_id, commune_code) VALUES ($1, $2)")
+                .bind($id)
+                .bind(c.as_str())
+                .execute(&mut *$tx)
+                .await
+                .map_err(facility_error)?;
         }
-        done
     }};
 }
 
@@ -201,7 +195,7 @@ macro_rules! insert_funding {
         .bind(l.year)
         .bind(l.amount_cents)
         .bind(&l.note)
-        .fetch_one(&mut **$tx)
+        .fetch_one(&mut *$tx)
         .await?;
         id
     }};
@@ -308,7 +302,7 @@ impl Store {
         let f = self.check_facility(f).await?;
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            let id = insert_facility!(&mut tx, &f);
+            let id = insert_facility!(&mut *tx, &f);
             record!(&mut *tx, &Change {
                 convention_id,
                 object_type: "equipement",
@@ -334,30 +328,30 @@ impl Store {
         f: NewFacility,
     ) -> Result<i64> {
         let f = self.check_facility(f).await?;
-        let current = self.facility(id).await?;
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = update_facility_row!(&mut tx, id, Some(version), &f);
-            if done {
-                record!(&mut *tx, &Change {
-                    convention_id,
-                    object_type: "equipement",
-                    object_id: id.to_string(),
-                    object_label: f.name.clone(),
-                    action: "modification",
-                    before: Some(audit_value(&current.data)),
-                    after: Some(audit_value(&f)),
-                    actor,
-                });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("l'équipement « {} »", current.data.name), "equipement", id).await)
-        }
+        self.versioned_write(
+            Versioned { table: "facility", id, version: Some(version) },
+            async |c| {
+                let current = c.facility(id).await?;
+                Ok(Loaded::new(
+                    format!("l'équipement « {} »", current.data.name),
+                    Change {
+                        convention_id,
+                        object_type: "equipement",
+                        object_id: id.to_string(),
+                        object_label: f.name.clone(),
+                        action: "modification",
+                        before: Some(audit_value(&current.data)),
+                        after: Some(audit_value(&f)),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => update_facility_row!(c, id, &f));
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// Imports facilities in one transaction: a row whose identifier is already known updates that
@@ -415,11 +409,15 @@ impl Store {
                 };
                 match existing {
                     Some((id,)) => {
-                        update_facility_row!(&mut tx, id, None::<i64>, f);
+                        update_facility_row!(&mut *tx, id, f);
+                        sqlx::query("UPDATE facility SET version = version + 1 WHERE id = $1")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
                         summary.updated += 1;
                     }
                     None => {
-                        insert_facility!(&mut tx, f);
+                        insert_facility!(&mut *tx, f);
                         summary.created += 1;
                     }
                 }
@@ -440,80 +438,30 @@ impl Store {
     }
 
     pub async fn facility(&self, id: i64) -> Result<Facility> {
-        let rows: Vec<FacilityRow> = with_db!(self, pool => {
-            sqlx::query_as(&format!("SELECT {FACILITY_COLUMNS} FROM facility f WHERE f.id = $1"))
-                .bind(id)
-                .fetch_all(pool)
-                .await?
-        });
-        self.assemble(rows).await?.pop().ok_or_else(|| StoreError::NotFound(format!("l'équipement n° {id}")))
+        self.acquire().await?.conn().facility(id).await
     }
 
     /// The facilities standing in or serving a commune of the EPCI, by name.
     pub async fn facilities_of(&self, epci: &Siren) -> Result<Vec<Facility>> {
-        let rows: Vec<FacilityRow> = with_db!(self, pool => {
+        let mut conn = self.acquire().await?;
+        let mut c = conn.conn();
+        let rows: Vec<FacilityRow> = with_conn!(&mut c, c => {
             sqlx::query_as(&format!("SELECT {FACILITY_COLUMNS} FROM facility f WHERE {IN_TERRITORY} ORDER BY f.name, f.id"))
                 .bind(epci.as_str())
-                .fetch_all(pool)
+                .fetch_all(&mut *c)
                 .await?
         });
-        self.assemble(rows).await
+        c.assemble_facilities(rows).await
     }
 
     /// Every facility held, by id (for France-wide analyses).
     pub async fn all_facilities(&self) -> Result<Vec<Facility>> {
-        let rows: Vec<FacilityRow> = with_db!(self, pool => {
-            sqlx::query_as(&format!("SELECT {FACILITY_COLUMNS} FROM facility f ORDER BY f.id")).fetch_all(pool).await?
+        let mut conn = self.acquire().await?;
+        let mut c = conn.conn();
+        let rows: Vec<FacilityRow> = with_conn!(&mut c, c => {
+            sqlx::query_as(&format!("SELECT {FACILITY_COLUMNS} FROM facility f ORDER BY f.id")).fetch_all(&mut *c).await?
         });
-        self.assemble(rows).await
-    }
-
-    async fn assemble(&self, rows: Vec<FacilityRow>) -> Result<Vec<Facility>> {
-        let mut served: HashMap<i64, Vec<InseeCode>> = HashMap::new();
-        if !rows.is_empty() {
-            let all: Vec<(i64, String)> = if rows.len() == 1 {
-                with_db!(self, pool => {
-                    sqlx::query_as("SELECT facility_id, commune_code FROM facility_served WHERE facility_id = $1 ORDER BY commune_code")
-                        .bind(rows[0].id)
-                        .fetch_all(pool)
-                        .await?
-                })
-            } else {
-                // Reading every link once is cheaper than one query per facility, even for a territory.
-                with_db!(self, pool => {
-                    sqlx::query_as("SELECT facility_id, commune_code FROM facility_served ORDER BY facility_id, commune_code")
-                        .fetch_all(pool)
-                        .await?
-                })
-            };
-            for (id, code) in all {
-                served.entry(id).or_default().push(InseeCode::parse(&code).map_err(|_| corrupt("code INSEE", &code))?);
-            }
-        }
-        rows.into_iter()
-            .map(|r| {
-                Ok(Facility {
-                    id: r.id,
-                    version: r.version,
-                    data: NewFacility {
-                        commune: InseeCode::parse(&r.commune_code)
-                            .map_err(|_| corrupt("code INSEE", &r.commune_code))?,
-                        served: served.remove(&r.id).unwrap_or_default(),
-                        labels: serde_json::from_str(&r.labels).map_err(|_| corrupt("labels", &r.labels))?,
-                        status: FacilityStatus::parse(&r.status).map_err(|_| corrupt("statut", &r.status))?,
-                        type_code: r.type_code,
-                        name: r.name,
-                        manager: r.manager,
-                        capacity: r.capacity,
-                        opened_on: r.opened_on,
-                        closed_on: r.closed_on,
-                        external_id: r.external_id,
-                        latitude: r.latitude,
-                        longitude: r.longitude,
-                    },
-                })
-            })
-            .collect()
+        c.assemble_facilities(rows).await
     }
 
     /// The funding lines of a convention, by year, scheme and funder.
@@ -608,7 +556,7 @@ impl Store {
                         .await?;
                     updated += 1;
                 } else {
-                    insert_funding!(&mut tx, convention_id, l);
+                    insert_funding!(&mut *tx, convention_id, l);
                     created += 1;
                 }
             }
@@ -635,7 +583,7 @@ impl Store {
         }
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            let id = insert_funding!(&mut tx, convention_id, &line);
+            let id = insert_funding!(&mut *tx, convention_id, &line);
             record!(&mut *tx, &Change {
                 convention_id: Some(convention_id),
                 object_type: "financement",
@@ -767,5 +715,65 @@ fn facility_error(e: sqlx::Error) -> StoreError {
             StoreError::Invalid("commune ou type d'équipement inconnu du territoire chargé".into())
         }
         _ => StoreError::Database(e),
+    }
+}
+
+impl Conn<'_> {
+    pub(crate) async fn facility(&mut self, id: i64) -> Result<Facility> {
+        let rows: Vec<FacilityRow> = with_conn!(self, c => {
+            sqlx::query_as(&format!("SELECT {FACILITY_COLUMNS} FROM facility f WHERE f.id = $1"))
+                .bind(id)
+                .fetch_all(&mut *c)
+                .await?
+        });
+        self.assemble_facilities(rows).await?.pop().ok_or_else(|| StoreError::NotFound(format!("l'équipement n° {id}")))
+    }
+
+    async fn assemble_facilities(&mut self, rows: Vec<FacilityRow>) -> Result<Vec<Facility>> {
+        let mut served: HashMap<i64, Vec<InseeCode>> = HashMap::new();
+        if !rows.is_empty() {
+            let all: Vec<(i64, String)> = if rows.len() == 1 {
+                with_conn!(self, c => {
+                    sqlx::query_as("SELECT facility_id, commune_code FROM facility_served WHERE facility_id = $1 ORDER BY commune_code")
+                        .bind(rows[0].id)
+                        .fetch_all(&mut *c)
+                        .await?
+                })
+            } else {
+                // Reading every link once is cheaper than one query per facility, even for a territory.
+                with_conn!(self, c => {
+                    sqlx::query_as("SELECT facility_id, commune_code FROM facility_served ORDER BY facility_id, commune_code")
+                        .fetch_all(&mut *c)
+                        .await?
+                })
+            };
+            for (id, code) in all {
+                served.entry(id).or_default().push(InseeCode::parse(&code).map_err(|_| corrupt("code INSEE", &code))?);
+            }
+        }
+        rows.into_iter()
+            .map(|r| {
+                Ok(Facility {
+                    id: r.id,
+                    version: r.version,
+                    data: NewFacility {
+                        commune: InseeCode::parse(&r.commune_code)
+                            .map_err(|_| corrupt("code INSEE", &r.commune_code))?,
+                        served: served.remove(&r.id).unwrap_or_default(),
+                        labels: serde_json::from_str(&r.labels).map_err(|_| corrupt("labels", &r.labels))?,
+                        status: FacilityStatus::parse(&r.status).map_err(|_| corrupt("statut", &r.status))?,
+                        type_code: r.type_code,
+                        name: r.name,
+                        manager: r.manager,
+                        capacity: r.capacity,
+                        opened_on: r.opened_on,
+                        closed_on: r.closed_on,
+                        external_id: r.external_id,
+                        latitude: r.latitude,
+                        longitude: r.longitude,
+                    },
+                })
+            })
+            .collect()
     }
 }

@@ -20,7 +20,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::audit::{record, Change};
-use crate::{with_db, Backend, Result, Store, StoreError};
+use crate::conn::{with_conn, Conn};
+use crate::versioned::{Loaded, Versioned};
+use crate::{with_db, Result, Store, StoreError};
 
 /// An objective as stored, with its version for editing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -597,7 +599,7 @@ macro_rules! insert_fiche {
         .bind(f.status.code())
         .bind(json_text(&f.approaches)?)
         .bind(&f.needs)
-        .fetch_one(&mut **$tx)
+        .fetch_one(&mut *$tx)
         .await
         .map_err(|e| unique_error(e, || format!("une fiche « {} » existe déjà dans cette convention", f.code)))?;
         write_links!($tx, id, r);
@@ -605,18 +607,15 @@ macro_rules! insert_fiche {
     }};
 }
 
-/// Rewrites a fiche (from `version` when given) and its links; evaluates to whether the row was found
-/// at that version.
+/// Rewrites a fiche of the convention and its links, in a transaction (its `version` is the caller's).
 macro_rules! update_fiche_row {
-    ($tx:expr, $convention:expr, $id:expr, $version:expr, $r:expr) => {{
+    ($tx:expr, $convention:expr, $id:expr, $r:expr) => {{
         let r: &Resolved = $r;
         let f = &r.fiche;
-        let version: Option<i64> = $version;
-        let done = sqlx::query(
+        sqlx::query(
             "UPDATE fiche SET code = $1, title = $2, description = $3, pilot_organisation = $4, pilot_person = $5, \
              partners = $6, public = $7, communes = $8, start_date = $9, end_date = $10, priority = $11, status = $12, \
-             approaches = $13, needs = $14, version = version + 1 \
-             WHERE id = $15 AND convention_id = $16 AND ($17 IS NULL OR version = $17)",
+             approaches = $13, needs = $14 WHERE id = $15 AND convention_id = $16",
         )
         .bind(&f.code)
         .bind(&f.title)
@@ -634,18 +633,12 @@ macro_rules! update_fiche_row {
         .bind(&f.needs)
         .bind($id)
         .bind($convention)
-        .bind(version)
-        .execute(&mut **$tx)
+        .execute(&mut *$tx)
         .await
-        .map_err(|e| unique_error(e, || format!("une fiche « {} » existe déjà dans cette convention", f.code)))?
-        .rows_affected()
-            == 1;
-        if done {
-            sqlx::query("DELETE FROM fiche_ambition WHERE fiche_id = $1").bind($id).execute(&mut **$tx).await?;
-            sqlx::query("DELETE FROM fiche_objective WHERE fiche_id = $1").bind($id).execute(&mut **$tx).await?;
-            write_links!($tx, $id, r);
-        }
-        done
+        .map_err(|e| unique_error(e, || format!("une fiche « {} » existe déjà dans cette convention", f.code)))?;
+        sqlx::query("DELETE FROM fiche_ambition WHERE fiche_id = $1").bind($id).execute(&mut *$tx).await?;
+        sqlx::query("DELETE FROM fiche_objective WHERE fiche_id = $1").bind($id).execute(&mut *$tx).await?;
+        write_links!($tx, $id, r);
     }};
 }
 
@@ -655,14 +648,14 @@ macro_rules! write_links {
             sqlx::query("INSERT INTO fiche_ambition (fiche_id, ambition_id) VALUES ($1, $2)")
                 .bind($id)
                 .bind(*a)
-                .execute(&mut **$tx)
+                .execute(&mut *$tx)
                 .await?;
         }
         for o in &$r.objective_ids {
             sqlx::query("INSERT INTO fiche_objective (fiche_id, objective_id) VALUES ($1, $2)")
                 .bind($id)
                 .bind(*o)
-                .execute(&mut **$tx)
+                .execute(&mut *$tx)
                 .await?;
         }
     }};
@@ -683,7 +676,7 @@ macro_rules! insert_status_change {
         .bind(to.code())
         .bind($reason)
         .bind($author)
-        .execute(&mut **$tx)
+        .execute(&mut *$tx)
         .await?;
     }};
 }
@@ -692,7 +685,7 @@ macro_rules! insert_status_change {
 macro_rules! replace_means {
     ($tx:expr, $fiche:expr, $means:expr) => {{
         let means: &[Means] = $means;
-        sqlx::query("DELETE FROM means WHERE fiche_id = $1").bind($fiche).execute(&mut **$tx).await?;
+        sqlx::query("DELETE FROM means WHERE fiche_id = $1").bind($fiche).execute(&mut *$tx).await?;
         for m in means {
             sqlx::query(
                 "INSERT INTO means (fiche_id, organisation, year, fte_hundredths, planned_cents, spent_cents, kind, material) \
@@ -706,7 +699,7 @@ macro_rules! replace_means {
             .bind(m.spent_cents)
             .bind(m.kind.code())
             .bind(&m.material)
-            .execute(&mut **$tx)
+            .execute(&mut *$tx)
             .await?;
         }
     }};
@@ -725,7 +718,7 @@ macro_rules! insert_indicator {
         .bind(&i.name)
         .bind(json_text(&i.kind)?)
         .bind(json_text(&i.targets)?)
-        .fetch_one(&mut **$tx)
+        .fetch_one(&mut *$tx)
         .await?;
         id
     }};
@@ -734,44 +727,12 @@ macro_rules! insert_indicator {
 impl Store {
     /// The ambitions, objectives and communes a fiche of this convention is checked against.
     async fn plan_context(&self, convention_id: i64) -> Result<Context> {
-        let summary = self.convention_summary(convention_id).await?;
-        let (ambitions, objectives, communes) = with_db!(self, pool => {
-            let ambitions: Vec<(i64, i64)> =
-                sqlx::query_as("SELECT number, id FROM ambition WHERE convention_id = $1")
-                    .bind(convention_id)
-                    .fetch_all(pool)
-                    .await?;
-            let objectives: Vec<(String, i64)> =
-                sqlx::query_as("SELECT code, id FROM objective WHERE convention_id = $1")
-                    .bind(convention_id)
-                    .fetch_all(pool)
-                    .await?;
-            let communes: Vec<(String,)> = sqlx::query_as("SELECT commune_code FROM epci_member WHERE epci_siren = $1")
-                .bind(summary.epci_siren.as_str())
-                .fetch_all(pool)
-                .await?;
-            (ambitions, objectives, communes)
-        });
-        Ok(Context {
-            ambitions: ambitions.into_iter().collect(),
-            objectives: objectives.into_iter().map(|(code, id)| (code.to_lowercase(), (code, id))).collect(),
-            communes: communes.into_iter().map(|c| c.0).collect(),
-        })
+        self.acquire().await?.conn().plan_context(convention_id).await
     }
 
     /// The id of an ambition of the convention, by number; a French error when it has none.
     async fn ambition_id(&self, convention_id: i64, number: i64) -> Result<i64> {
-        let found: Option<(i64,)> = with_db!(self, pool => {
-            sqlx::query_as("SELECT id FROM ambition WHERE convention_id = $1 AND number = $2")
-                .bind(convention_id)
-                .bind(number)
-                .fetch_optional(pool)
-                .await?
-        });
-        match found {
-            Some((id,)) => Ok(id),
-            None => Err(StoreError::Invalid(format!("l'ambition {number} n'existe pas dans cette convention"))),
-        }
+        self.acquire().await?.conn().ambition_id(convention_id, number).await
     }
 
     /// The code of a fiche of the convention; not found otherwise.
@@ -791,10 +752,7 @@ impl Store {
 
     /// The objectives of a convention, by ambition then code.
     pub async fn objectives(&self, convention_id: i64) -> Result<Vec<ObjectiveRecord>> {
-        let rows: Vec<ObjectiveRow> = with_db!(self, pool => {
-            sqlx::query_as(OBJECTIVE_SELECT).bind(convention_id).fetch_all(pool).await?
-        });
-        Ok(objective_records(rows))
+        self.acquire().await?.conn().objectives(convention_id).await
     }
 
     fn tidy_objective(o: &Objective) -> Result<Objective> {
@@ -853,50 +811,48 @@ impl Store {
         objective: &Objective,
     ) -> Result<i64> {
         let o = Self::tidy_objective(objective)?;
-        let current = self
-            .objectives(convention_id)
-            .await?
-            .into_iter()
-            .find(|r| r.id == id)
-            .ok_or_else(|| StoreError::NotFound(format!("l'objectif n° {id} de cette convention")))?;
-        let ambition_id = self.ambition_id(convention_id, o.ambition).await?;
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE objective SET ambition_id = $1, code = $2, title = $3, version = version + 1 \
-                 WHERE id = $4 AND convention_id = $5 AND version = $6",
-            )
-            .bind(ambition_id)
-            .bind(&o.code)
-            .bind(&o.title)
-            .bind(id)
-            .bind(convention_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unique_error(e, || format!("l'objectif « {} » existe déjà dans cette convention", o.code)))?
-            .rows_affected()
-                == 1;
-            if done {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "objectif",
-                    object_id: id.to_string(),
-                    object_label: format!("{} {}", o.code, o.title),
-                    action: "modification",
-                    before: Some(objective_audit(&current.objective)),
-                    after: Some(objective_audit(&o)),
-                    actor,
+        self.versioned_write(
+            Versioned { table: "objective", id, version: Some(version) },
+            async |c| {
+                let current = c
+                    .objectives(convention_id)
+                    .await?
+                    .into_iter()
+                    .find(|r| r.id == id)
+                    .ok_or_else(|| StoreError::NotFound(format!("l'objectif n° {id} de cette convention")))?;
+                let ambition_id = c.ambition_id(convention_id, o.ambition).await?;
+                let loaded = Loaded::new(
+                    format!("l'objectif « {} »", current.objective.code),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "objectif",
+                        object_id: id.to_string(),
+                        object_label: format!("{} {}", o.code, o.title),
+                        action: "modification",
+                        before: Some(objective_audit(&current.objective)),
+                        after: Some(objective_audit(&o)),
+                        actor,
+                    },
+                );
+                Ok(loaded.with(ambition_id))
+            },
+            async |c, ambition_id| {
+                with_conn!(c, c => {
+                    sqlx::query("UPDATE objective SET ambition_id = $1, code = $2, title = $3 WHERE id = $4")
+                        .bind(ambition_id)
+                        .bind(&o.code)
+                        .bind(&o.title)
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await
+                        .map_err(|e| {
+                            unique_error(e, || format!("l'objectif « {} » existe déjà dans cette convention", o.code))
+                        })?;
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("l'objectif « {} »", current.objective.code), "objectif", id).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -911,74 +867,9 @@ impl Store {
     /// The rows of the plan; `outline` leaves out what the tree of the plan does not show (means,
     /// status history, indicators and their values), which is most of them.
     async fn plan_parts_of(&self, convention_id: i64, only: Option<i64>, outline: bool) -> Result<Parts> {
-        let whole = only.is_none();
-        let filter = if only.is_some() { " AND f.id = $2" } else { "" };
-        let postgres = self.backend() == Backend::Postgres;
-        let mut p = Parts::default();
-        with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            if postgres {
-                // One snapshot for all the queries below (SQLite's read transaction already is one).
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-            }
-            macro_rules! fetch {
-                ($sql:expr) => {{
-                    let sql: String = $sql;
-                    let mut q = sqlx::query_as(&sql).bind(convention_id);
-                    if let Some(id) = only {
-                        q = q.bind(id);
-                    }
-                    q.fetch_all(&mut *tx).await?
-                }};
-            }
-            if whole {
-                p.stakes = fetch!(
-                    "SELECT s.number, s.title, a.number, a.title FROM stake s LEFT JOIN ambition a ON a.stake_id = s.id \
-                     WHERE s.convention_id = $1 ORDER BY s.number, a.number".to_owned()
-                );
-                p.objectives = fetch!(OBJECTIVE_SELECT.to_owned());
-            }
-            p.fiches = fetch!(format!("SELECT {FICHE_COLUMNS} FROM fiche f WHERE f.convention_id = $1{filter}"));
-            p.ambition_links = fetch!(format!(
-                "SELECT l.fiche_id, a.number FROM fiche_ambition l JOIN fiche f ON f.id = l.fiche_id \
-                 JOIN ambition a ON a.id = l.ambition_id WHERE f.convention_id = $1{filter}"
-            ));
-            p.objective_links = fetch!(format!(
-                "SELECT l.fiche_id, o.code FROM fiche_objective l JOIN fiche f ON f.id = l.fiche_id \
-                 JOIN objective o ON o.id = l.objective_id WHERE f.convention_id = $1{filter}"
-            ));
-            p.subs = fetch!(format!(
-                "SELECT s.id, s.fiche_id, s.parent_id, s.title, s.status, s.pilot, s.start_date, s.end_date, s.version \
-                 FROM sub_action s JOIN fiche f ON f.id = s.fiche_id WHERE f.convention_id = $1{filter} \
-                 ORDER BY s.fiche_id, s.position, s.id"
-            ));
-            if outline {
-                tx.commit().await?;
-                return Ok(p);
-            }
-            p.means = fetch!(format!(
-                "SELECT m.fiche_id, m.organisation, m.year, m.fte_hundredths, m.planned_cents, m.spent_cents, m.kind, \
-                 m.material FROM means m JOIN fiche f ON f.id = m.fiche_id WHERE f.convention_id = $1{filter} \
-                 ORDER BY m.fiche_id, m.id"
-            ));
-            p.history = fetch!(format!(
-                "SELECT c.fiche_id, c.changed_at, c.from_status, c.to_status, c.reason, c.author \
-                 FROM fiche_status_change c JOIN fiche f ON f.id = c.fiche_id WHERE f.convention_id = $1{filter} \
-                 ORDER BY c.fiche_id, c.id"
-            ));
-            if whole {
-                p.indicators = fetch!(
-                    "SELECT id, fiche_id, name, definition, targets, version FROM plan_indicator \
-                     WHERE convention_id = $1 ORDER BY id".to_owned()
-                );
-                p.values = fetch!(
-                    "SELECT v.indicator_id, v.period, v.number, v.level, v.author, v.value_date, v.source, v.comment \
-                     FROM indicator_value v JOIN plan_indicator i ON i.id = v.indicator_id WHERE i.convention_id = $1 \
-                     ORDER BY v.indicator_id, v.period, v.value_date, v.id".to_owned()
-                );
-            }
-            tx.commit().await?;
-        });
+        let mut tx = self.begin_snapshot().await?;
+        let p = tx.conn().plan_rows(convention_id, only, outline).await?;
+        tx.commit().await?;
         Ok(p)
     }
 
@@ -1029,8 +920,8 @@ impl Store {
         let r = ctx.resolve(fiche).map_err(StoreError::Invalid)?;
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            let id = insert_fiche!(&mut tx, convention_id, &r);
-            insert_status_change!(&mut tx, id, None, r.fiche.status, "création", &actor.label);
+            let id = insert_fiche!(&mut *tx, convention_id, &r);
+            insert_status_change!(&mut *tx, id, None, r.fiche.status, "création", &actor.label);
             record!(&mut *tx, &Change {
                 convention_id: Some(convention_id),
                 object_type: "fiche",
@@ -1057,80 +948,60 @@ impl Store {
         fiche: NewFiche,
         reason: &str,
     ) -> Result<i64> {
-        let ctx = self.plan_context(convention_id).await?;
-        let r = ctx.resolve(fiche).map_err(StoreError::Invalid)?;
-        let current = self.fiche(convention_id, id).await?;
-        let stale = || format!("la fiche « {} »", current.fiche.code);
-        if current.version != version {
-            return Err(self.stale(stale(), "fiche", id).await);
-        }
-        let (from, to) = (current.fiche.status, r.fiche.status);
         let reason = reason.trim();
-        if from != to && reason.is_empty() {
-            return Err(StoreError::Invalid(format!(
-                "le statut passe de « {} » à « {} » : indiquez la raison de ce changement",
-                from.label(),
-                to.label()
-            )));
-        }
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = update_fiche_row!(&mut tx, convention_id, id, Some(version), &r);
-            if done {
-                if from != to {
-                    insert_status_change!(&mut tx, id, Some(from), to, reason, &actor.label);
-                }
+        self.versioned_write(
+            Versioned { table: "fiche", id, version: Some(version) },
+            async |c| {
+                let ctx = c.plan_context(convention_id).await?;
+                let r = ctx.resolve(fiche).map_err(StoreError::Invalid)?;
+                let current = c.fiche(convention_id, id).await?;
+                let (from, to) = (current.fiche.status, r.fiche.status);
                 let mut after = fiche_audit(&r.fiche);
                 if from != to {
                     after["raison_changement_statut"] = json!(reason);
                 }
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "fiche",
-                    object_id: id.to_string(),
-                    object_label: format!("{} {}", r.fiche.code, r.fiche.title),
-                    action: "modification",
-                    before: Some(fiche_audit(&current.fiche)),
-                    after: Some(after),
-                    actor,
+                let loaded = Loaded::new(
+                    format!("la fiche « {} »", current.fiche.code),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "fiche",
+                        object_id: id.to_string(),
+                        object_label: format!("{} {}", r.fiche.code, r.fiche.title),
+                        action: "modification",
+                        before: Some(fiche_audit(&current.fiche)),
+                        after: Some(after),
+                        actor,
+                    },
+                );
+                Ok(loaded.with((r, from)))
+            },
+            async |c, (r, from)| {
+                // After the version: a stale version is reported before a missing reason.
+                let to = r.fiche.status;
+                if from != to && reason.is_empty() {
+                    return Err(StoreError::Invalid(format!(
+                        "le statut passe de « {} » à « {} » : indiquez la raison de ce changement",
+                        from.label(),
+                        to.label()
+                    )));
+                }
+                with_conn!(c, c => {
+                    update_fiche_row!(c, convention_id, id, &r);
+                    if from != to {
+                        insert_status_change!(c, id, Some(from), to, reason, &actor.label);
+                    }
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(stale(), "fiche", id).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     // ---------------------------------------------------------------------------------------------
     // Sub-actions
 
-    /// Checks the parent of a sub-action: a first-level sub-action of the same fiche, other than
-    /// `itself`. Two levels at most.
     async fn check_parent(&self, fiche_id: i64, parent: i64, itself: Option<i64>) -> Result<()> {
-        if itself == Some(parent) {
-            return Err(StoreError::Invalid("une sous-action ne peut pas être sa propre parente".into()));
-        }
-        let found: Option<(i64, Option<i64>, String)> = with_db!(self, pool => {
-            sqlx::query_as("SELECT fiche_id, parent_id, title FROM sub_action WHERE id = $1")
-                .bind(parent)
-                .fetch_optional(pool)
-                .await?
-        });
-        match found {
-            Some((f, _, _)) if f != fiche_id => {
-                Err(StoreError::Invalid(format!("la sous-action parente n° {parent} n'appartient pas à cette fiche")))
-            }
-            Some((_, Some(_), title)) => Err(StoreError::Invalid(format!(
-                "la sous-action « {title} » est déjà de second niveau : on ne peut pas lui rattacher de sous-action \
-                 (deux niveaux au plus)"
-            ))),
-            Some(_) => Ok(()),
-            None => Err(StoreError::Invalid(format!("la sous-action parente n° {parent} n'existe pas"))),
-        }
+        self.acquire().await?.conn().check_parent(fiche_id, parent, itself).await
     }
 
     /// Adds a sub-action at the end of a fiche; `sub.parent` is a first-level sub-action of the same
@@ -1189,86 +1060,88 @@ impl Store {
     ) -> Result<i64> {
         let s = check_sub(sub)?;
         let id = s.id;
-        let found: Option<(SubRow, String, i64)> = with_db!(self, pool => {
-            let row: Option<SubRow> = sqlx::query_as(
-                "SELECT s.id, s.fiche_id, s.parent_id, s.title, s.status, s.pilot, s.start_date, s.end_date, s.version \
-                 FROM sub_action s JOIN fiche f ON f.id = s.fiche_id WHERE s.id = $1 AND f.convention_id = $2",
-            )
-            .bind(id)
-            .bind(convention_id)
-            .fetch_optional(pool)
-            .await?;
-            match row {
-                Some(row) => {
-                    let (code,): (String,) =
-                        sqlx::query_as("SELECT code FROM fiche WHERE id = $1").bind(row.fiche_id).fetch_one(pool).await?;
-                    let (children,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sub_action WHERE parent_id = $1")
-                        .bind(id)
-                        .fetch_one(pool)
-                        .await?;
-                    Some((row, code, children))
-                }
-                None => None,
-            }
-        });
-        let (row, code, children) =
-            found.ok_or_else(|| StoreError::NotFound(format!("la sous-action n° {id} de cette convention")))?;
-        if let Some(parent) = s.parent {
-            if children > 0 {
-                return Err(StoreError::Invalid(format!(
-                    "la sous-action « {} » a ses propres sous-actions : elle ne peut pas passer au second niveau",
-                    row.title
-                )));
-            }
-            self.check_parent(row.fiche_id, parent, Some(id)).await?;
-        }
-        let before = SubAction {
-            id,
-            parent: row.parent_id,
-            title: row.title.clone(),
-            status: status(&row.status)?,
-            pilot: row.pilot.clone(),
-            start: row.start_date,
-            end: row.end_date,
-        };
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE sub_action SET parent_id = $1, title = $2, status = $3, pilot = $4, start_date = $5, end_date = $6, \
-                 version = version + 1 WHERE id = $7 AND version = $8",
-            )
-            .bind(s.parent)
-            .bind(&s.title)
-            .bind(s.status.code())
-            .bind(&s.pilot)
-            .bind(s.start)
-            .bind(s.end)
-            .bind(id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if done {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "sous_action",
-                    object_id: id.to_string(),
-                    object_label: format!("{} ({code})", s.title),
-                    action: "modification",
-                    before: Some(sub_audit(&before)),
-                    after: Some(sub_audit(&s)),
-                    actor,
+        self.versioned_write(
+            Versioned { table: "sub_action", id, version: Some(version) },
+            async |c| {
+                let found: Option<(SubRow, String, i64)> = with_conn!(c, c => {
+                    let row: Option<SubRow> = sqlx::query_as(
+                        "SELECT s.id, s.fiche_id, s.parent_id, s.title, s.status, s.pilot, s.start_date, s.end_date, s.version \
+                         FROM sub_action s JOIN fiche f ON f.id = s.fiche_id WHERE s.id = $1 AND f.convention_id = $2",
+                    )
+                    .bind(id)
+                    .bind(convention_id)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                    match row {
+                        Some(row) => {
+                            let (code,): (String,) = sqlx::query_as("SELECT code FROM fiche WHERE id = $1")
+                                .bind(row.fiche_id)
+                                .fetch_one(&mut *c)
+                                .await?;
+                            let (children,): (i64,) =
+                                sqlx::query_as("SELECT COUNT(*) FROM sub_action WHERE parent_id = $1")
+                                    .bind(id)
+                                    .fetch_one(&mut *c)
+                                    .await?;
+                            Some((row, code, children))
+                        }
+                        None => None,
+                    }
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("la sous-action « {} »", row.title), "sous_action", id).await)
-        }
+                let (row, code, children) =
+                    found.ok_or_else(|| StoreError::NotFound(format!("la sous-action n° {id} de cette convention")))?;
+                if let Some(parent) = s.parent {
+                    if children > 0 {
+                        return Err(StoreError::Invalid(format!(
+                            "la sous-action « {} » a ses propres sous-actions : elle ne peut pas passer au second niveau",
+                            row.title
+                        )));
+                    }
+                    c.check_parent(row.fiche_id, parent, Some(id)).await?;
+                }
+                let before = SubAction {
+                    id,
+                    parent: row.parent_id,
+                    title: row.title.clone(),
+                    status: status(&row.status)?,
+                    pilot: row.pilot.clone(),
+                    start: row.start_date,
+                    end: row.end_date,
+                };
+                Ok(Loaded::new(
+                    format!("la sous-action « {} »", row.title),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "sous_action",
+                        object_id: id.to_string(),
+                        object_label: format!("{} ({code})", s.title),
+                        action: "modification",
+                        before: Some(sub_audit(&before)),
+                        after: Some(sub_audit(&s)),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query(
+                        "UPDATE sub_action SET parent_id = $1, title = $2, status = $3, pilot = $4, start_date = $5, \
+                         end_date = $6 WHERE id = $7",
+                    )
+                    .bind(s.parent)
+                    .bind(&s.title)
+                    .bind(s.status.code())
+                    .bind(&s.pilot)
+                    .bind(s.start)
+                    .bind(s.end)
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                });
+                Ok(())
+            },
+        )
+        .await
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -1281,7 +1154,7 @@ impl Store {
         let current = self.fiche(convention_id, fiche_id).await?;
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            replace_means!(&mut tx, fiche_id, &means);
+            replace_means!(&mut *tx, fiche_id, &means);
             record!(&mut *tx, &Change {
                 convention_id: Some(convention_id),
                 object_type: "moyens",
@@ -1301,27 +1174,7 @@ impl Store {
     // Indicators
 
     async fn indicator_record(&self, convention_id: i64, id: i64) -> Result<IndicatorRecord> {
-        let (rows, values): (Vec<IndicatorRow>, Vec<ValueRow>) = with_db!(self, pool => {
-            let rows = sqlx::query_as(
-                "SELECT id, fiche_id, name, definition, targets, version FROM plan_indicator \
-                 WHERE id = $1 AND convention_id = $2",
-            )
-            .bind(id)
-            .bind(convention_id)
-            .fetch_all(pool)
-            .await?;
-            let values = sqlx::query_as(
-                "SELECT indicator_id, period, number, level, author, value_date, source, comment FROM indicator_value \
-                 WHERE indicator_id = $1 ORDER BY period, value_date, id",
-            )
-            .bind(id)
-            .fetch_all(pool)
-            .await?;
-            (rows, values)
-        });
-        indicator_records(rows, values)?
-            .pop()
-            .ok_or_else(|| StoreError::NotFound(format!("l'indicateur n° {id} de cette convention")))
+        self.acquire().await?.conn().indicator_record(convention_id, id).await
     }
 
     /// Creates a follow-up indicator, of a fiche of the convention or of the whole plan.
@@ -1339,7 +1192,7 @@ impl Store {
         }
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            let id = insert_indicator!(&mut tx, convention_id, fiche_id, &i);
+            let id = insert_indicator!(&mut *tx, convention_id, fiche_id, &i);
             record!(&mut *tx, &Change {
                 convention_id: Some(convention_id),
                 object_type: "indicateur",
@@ -1366,51 +1219,46 @@ impl Store {
         indicator: &PlanIndicator,
     ) -> Result<i64> {
         let i = check_indicator(indicator).map_err(StoreError::Invalid)?;
-        let current = self.indicator_record(convention_id, id).await?;
-        for v in &current.values {
-            if let Err(e) = check_value(&i.kind, v.number, v.level.as_deref()) {
-                return Err(StoreError::Invalid(format!(
-                    "la valeur déjà saisie pour {} ne correspond plus à la définition : {e}",
-                    v.period
-                )));
-            }
-        }
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE plan_indicator SET name = $1, definition = $2, targets = $3, version = version + 1 \
-                 WHERE id = $4 AND convention_id = $5 AND version = $6",
-            )
-            .bind(&i.name)
-            .bind(json_text(&i.kind)?)
-            .bind(json_text(&i.targets)?)
-            .bind(id)
-            .bind(convention_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if done {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "indicateur",
-                    object_id: id.to_string(),
-                    object_label: i.name.clone(),
-                    action: "modification",
-                    before: Some(indicator_audit(&current.indicator)),
-                    after: Some(indicator_audit(&i)),
-                    actor,
+        self.versioned_write(
+            Versioned { table: "plan_indicator", id, version: Some(version) },
+            async |c| {
+                let current = c.indicator_record(convention_id, id).await?;
+                for v in &current.values {
+                    if let Err(e) = check_value(&i.kind, v.number, v.level.as_deref()) {
+                        return Err(StoreError::Invalid(format!(
+                            "la valeur déjà saisie pour {} ne correspond plus à la définition : {e}",
+                            v.period
+                        )));
+                    }
+                }
+                Ok(Loaded::new(
+                    format!("l'indicateur « {} »", current.indicator.name),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "indicateur",
+                        object_id: id.to_string(),
+                        object_label: i.name.clone(),
+                        action: "modification",
+                        before: Some(indicator_audit(&current.indicator)),
+                        after: Some(indicator_audit(&i)),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                with_conn!(c, c => {
+                    sqlx::query("UPDATE plan_indicator SET name = $1, definition = $2, targets = $3 WHERE id = $4")
+                        .bind(&i.name)
+                        .bind(json_text(&i.kind)?)
+                        .bind(json_text(&i.targets)?)
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await?;
                 });
-                tx.commit().await?;
-            }
-            done
-        });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("l'indicateur « {} »", current.indicator.name), "indicateur", id).await)
-        }
+                Ok(())
+            },
+        )
+        .await
     }
 
     /// Records a value of an indicator for a period (`AAAA` or `AAAA-MM`): a number for a quantitative
@@ -1590,10 +1438,14 @@ impl Store {
                 let label = format!("{} {}", r.fiche.code, r.fiche.title);
                 let fiche_id = match current {
                     Some(row) => {
-                        update_fiche_row!(&mut tx, convention_id, row.id, None::<i64>, r);
+                        update_fiche_row!(&mut *tx, convention_id, row.id, r);
+                        sqlx::query("UPDATE fiche SET version = version + 1 WHERE id = $1")
+                            .bind(row.id)
+                            .execute(&mut *tx)
+                            .await?;
                         let from = status(&row.status)?;
                         if from != r.fiche.status {
-                            insert_status_change!(&mut tx, row.id, Some(from), r.fiche.status, "import", &actor.label);
+                            insert_status_change!(&mut *tx, row.id, Some(from), r.fiche.status, "import", &actor.label);
                         }
                         record!(&mut *tx, &Change {
                             convention_id: Some(convention_id),
@@ -1609,8 +1461,8 @@ impl Store {
                         row.id
                     }
                     None => {
-                        let id = insert_fiche!(&mut tx, convention_id, r);
-                        insert_status_change!(&mut tx, id, None, r.fiche.status, "création", &actor.label);
+                        let id = insert_fiche!(&mut *tx, convention_id, r);
+                        insert_status_change!(&mut *tx, id, None, r.fiche.status, "création", &actor.label);
                         record!(&mut *tx, &Change {
                             convention_id: Some(convention_id),
                             object_type: "fiche",
@@ -1625,7 +1477,7 @@ impl Store {
                         id
                     }
                 };
-                replace_means!(&mut tx, fiche_id, means);
+                replace_means!(&mut *tx, fiche_id, means);
                 for (known, i) in indicators {
                     match known {
                         Some(id) => {
@@ -1641,7 +1493,7 @@ impl Store {
                             .await?;
                         }
                         None => {
-                            insert_indicator!(&mut tx, convention_id, Some(fiche_id), i);
+                            insert_indicator!(&mut *tx, convention_id, Some(fiche_id), i);
                         }
                     }
                 }
@@ -1667,49 +1519,7 @@ impl Store {
     /// The reviews of a convention: by year (the final one last), then ambitions by number, then
     /// themes by name.
     pub async fn reviews(&self, convention_id: i64) -> Result<Vec<ReviewRecord>> {
-        let rows: Vec<ReviewRow> = with_db!(self, pool => {
-            sqlx::query_as(
-                "SELECT id, year, scope_kind, scope, done, successes, attention, concerns, declared, version FROM review \
-                 WHERE convention_id = $1",
-            )
-            .bind(convention_id)
-            .fetch_all(pool)
-            .await?
-        });
-        let mut out = rows
-            .into_iter()
-            .map(|r| {
-                let scope = match r.scope_kind.as_str() {
-                    "ambition" => ReviewScope::Ambition(r.scope.parse().map_err(|_| corrupt("ambition", &r.scope))?),
-                    "theme" => ReviewScope::Theme(r.scope),
-                    other => return Err(corrupt("périmètre", other)),
-                };
-                Ok(ReviewRecord {
-                    id: r.id,
-                    version: r.version,
-                    review: Review {
-                        year: r.year,
-                        scope,
-                        done: r.done,
-                        successes: r.successes,
-                        attention: r.attention,
-                        concerns: r.concerns,
-                        declared: serde_json::from_str(&r.declared)
-                            .map_err(|_| corrupt("chiffres déclarés", &r.declared))?,
-                    },
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        out.sort_by(|a, b| {
-            let (a, b) = (&a.review, &b.review);
-            (a.year.is_none(), a.year).cmp(&(b.year.is_none(), b.year)).then_with(|| match (&a.scope, &b.scope) {
-                (ReviewScope::Ambition(x), ReviewScope::Ambition(y)) => x.cmp(y),
-                (ReviewScope::Ambition(_), ReviewScope::Theme(_)) => Ordering::Less,
-                (ReviewScope::Theme(_), ReviewScope::Ambition(_)) => Ordering::Greater,
-                (ReviewScope::Theme(x), ReviewScope::Theme(y)) => natural_cmp(x, y),
-            })
-        });
-        Ok(out)
+        self.acquire().await?.conn().reviews(convention_id).await
     }
 
     /// Creates a review (`version` `None`) or saves it from the version read. There is one review per
@@ -1746,79 +1556,334 @@ impl Store {
             concerns: review.concerns.trim().to_owned(),
             ..review.clone()
         };
-        let existing = self
-            .reviews(convention_id)
-            .await?
-            .into_iter()
-            .find(|e| e.review.year == r.year && e.review.scope == r.scope);
         let (kind, key, declared) = (r.scope.kind(), r.scope.key(), json_text(&r.declared)?);
-        let saved: Option<i64> = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let id: Option<i64> = match version {
-                None => {
-                    let inserted: Option<(i64,)> = sqlx::query_as(
-                        "INSERT INTO review (convention_id, year, scope_kind, scope, done, successes, attention, concerns, declared) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id",
-                    )
-                    .bind(convention_id)
-                    .bind(r.year)
-                    .bind(kind)
-                    .bind(&key)
-                    .bind(&r.done)
-                    .bind(&r.successes)
-                    .bind(&r.attention)
-                    .bind(&r.concerns)
-                    .bind(&declared)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    inserted.map(|i| i.0)
+        let what = || format!("le {}", r.label());
+        let Some(version) = version else {
+            let inserted: Option<i64> = with_db!(self, pool => {
+                let mut tx = pool.begin().await?;
+                let inserted: Option<(i64,)> = sqlx::query_as(
+                    "INSERT INTO review (convention_id, year, scope_kind, scope, done, successes, attention, concerns, declared) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id",
+                )
+                .bind(convention_id)
+                .bind(r.year)
+                .bind(kind)
+                .bind(&key)
+                .bind(&r.done)
+                .bind(&r.successes)
+                .bind(&r.attention)
+                .bind(&r.concerns)
+                .bind(&declared)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((id,)) = inserted {
+                    record!(&mut *tx, &Change {
+                        convention_id: Some(convention_id),
+                        object_type: "bilan",
+                        object_id: id.to_string(),
+                        object_label: r.label(),
+                        action: "creation",
+                        before: None,
+                        after: Some(r.audit_value()),
+                        actor,
+                    });
+                    tx.commit().await?;
                 }
-                Some(v) => {
-                    let updated: Option<(i64,)> = sqlx::query_as(
-                        "UPDATE review SET done = $1, successes = $2, attention = $3, concerns = $4, declared = $5, \
-                         version = version + 1 WHERE convention_id = $6 AND COALESCE(year, 0) = $7 AND scope_kind = $8 \
-                         AND scope = $9 AND version = $10 RETURNING id",
-                    )
-                    .bind(&r.done)
-                    .bind(&r.successes)
-                    .bind(&r.attention)
-                    .bind(&r.concerns)
-                    .bind(&declared)
-                    .bind(convention_id)
-                    .bind(r.year.unwrap_or(0))
-                    .bind(kind)
-                    .bind(&key)
-                    .bind(v)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    updated.map(|i| i.0)
-                }
+                inserted.map(|i| i.0)
+            });
+            return match inserted {
+                Some(id) => Ok((id, 1)),
+                // It exists already, created by someone else (perhaps since this page was read).
+                None => match self.review_id(convention_id, &r).await? {
+                    Some(id) => Err(self.stale(what(), "bilan", id).await),
+                    None => Err(StoreError::Stale { what: what(), last_change: None }),
+                },
             };
-            if let Some(id) = id {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "bilan",
-                    object_id: id.to_string(),
-                    object_label: r.label(),
-                    action: if version.is_some() { "modification" } else { "creation" },
-                    before: existing.as_ref().map(|e| e.review.audit_value()),
-                    after: Some(r.audit_value()),
-                    actor,
-                });
-                tx.commit().await?;
-            }
-            id
+        };
+        // Reviews are never deleted nor moved to another year or scope: the id found by its year and
+        // scope is the review the author read.
+        let id = self.review_id(convention_id, &r).await?.ok_or_else(|| StoreError::NotFound(what()))?;
+        let version = self
+            .versioned_write(
+                Versioned { table: "review", id, version: Some(version) },
+                async |c| {
+                    let current = c
+                        .reviews(convention_id)
+                        .await?
+                        .into_iter()
+                        .find(|e| e.id == id)
+                        .ok_or_else(|| StoreError::NotFound(what()))?;
+                    Ok(Loaded::new(
+                        what(),
+                        Change {
+                            convention_id: Some(convention_id),
+                            object_type: "bilan",
+                            object_id: id.to_string(),
+                            object_label: r.label(),
+                            action: "modification",
+                            before: Some(current.review.audit_value()),
+                            after: Some(r.audit_value()),
+                            actor,
+                        },
+                    ))
+                },
+                async |c, ()| {
+                    with_conn!(c, c => {
+                        sqlx::query(
+                            "UPDATE review SET done = $1, successes = $2, attention = $3, concerns = $4, declared = $5 \
+                             WHERE id = $6",
+                        )
+                        .bind(&r.done)
+                        .bind(&r.successes)
+                        .bind(&r.attention)
+                        .bind(&r.concerns)
+                        .bind(&declared)
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await?;
+                    });
+                    Ok(())
+                },
+            )
+            .await?;
+        Ok((id, version))
+    }
+
+    /// The id of the review of this year (or final) and scope, if there is one.
+    async fn review_id(&self, convention_id: i64, r: &Review) -> Result<Option<i64>> {
+        let found: Option<(i64,)> = with_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT id FROM review WHERE convention_id = $1 AND COALESCE(year, 0) = $2 AND scope_kind = $3 AND scope = $4",
+            )
+            .bind(convention_id)
+            .bind(r.year.unwrap_or(0))
+            .bind(r.scope.kind())
+            .bind(r.scope.key())
+            .fetch_optional(pool)
+            .await?
         });
-        match (saved, version) {
-            (Some(id), Some(v)) => Ok((id, v + 1)),
-            (Some(id), None) => Ok((id, 1)),
-            (None, _) => match existing {
-                Some(e) => Err(self.stale(format!("le {}", r.label()), "bilan", e.id).await),
-                None if version.is_some() => Err(StoreError::NotFound(format!("le {}", r.label()))),
-                // Created by someone else between our read and our write.
-                None => Err(StoreError::Stale { what: format!("le {}", r.label()), last_change: None }),
-            },
+        Ok(found.map(|f| f.0))
+    }
+}
+
+impl Conn<'_> {
+    /// See [`Store::fiche`].
+    pub(crate) async fn fiche(&mut self, convention_id: i64, id: i64) -> Result<FicheRecord> {
+        let p = self.plan_rows(convention_id, Some(id), false).await?;
+        fiche_records(p)?.pop().ok_or_else(|| StoreError::NotFound(format!("la fiche n° {id} de cette convention")))
+    }
+
+    /// The ambitions, objectives and communes a fiche of this convention is checked against.
+    async fn plan_context(&mut self, convention_id: i64) -> Result<Context> {
+        let summary = self.convention_summary(convention_id).await?;
+        let (ambitions, objectives, communes) = with_conn!(self, c => {
+            let ambitions: Vec<(i64, i64)> =
+                sqlx::query_as("SELECT number, id FROM ambition WHERE convention_id = $1")
+                    .bind(convention_id)
+                    .fetch_all(&mut *c)
+                    .await?;
+            let objectives: Vec<(String, i64)> =
+                sqlx::query_as("SELECT code, id FROM objective WHERE convention_id = $1")
+                    .bind(convention_id)
+                    .fetch_all(&mut *c)
+                    .await?;
+            let communes: Vec<(String,)> = sqlx::query_as("SELECT commune_code FROM epci_member WHERE epci_siren = $1")
+                .bind(summary.epci_siren.as_str())
+                .fetch_all(&mut *c)
+                .await?;
+            (ambitions, objectives, communes)
+        });
+        Ok(Context {
+            ambitions: ambitions.into_iter().collect(),
+            objectives: objectives.into_iter().map(|(code, id)| (code.to_lowercase(), (code, id))).collect(),
+            communes: communes.into_iter().map(|c| c.0).collect(),
+        })
+    }
+
+    /// The id of an ambition of the convention, by number; a French error when it has none.
+    async fn ambition_id(&mut self, convention_id: i64, number: i64) -> Result<i64> {
+        let found: Option<(i64,)> = with_conn!(self, c => {
+            sqlx::query_as("SELECT id FROM ambition WHERE convention_id = $1 AND number = $2")
+                .bind(convention_id)
+                .bind(number)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        match found {
+            Some((id,)) => Ok(id),
+            None => Err(StoreError::Invalid(format!("l'ambition {number} n'existe pas dans cette convention"))),
         }
+    }
+
+    /// The objectives of a convention, by ambition then code.
+    pub(crate) async fn objectives(&mut self, convention_id: i64) -> Result<Vec<ObjectiveRecord>> {
+        let rows: Vec<ObjectiveRow> = with_conn!(self, c => {
+            sqlx::query_as(OBJECTIVE_SELECT).bind(convention_id).fetch_all(&mut *c).await?
+        });
+        Ok(objective_records(rows))
+    }
+
+    /// The rows of the plan (see [`Store::plan_parts_of`]); `outline` leaves out what the tree of the plan does not show (means,
+    /// status history, indicators and their values), which is most of them.
+    async fn plan_rows(&mut self, convention_id: i64, only: Option<i64>, outline: bool) -> Result<Parts> {
+        let whole = only.is_none();
+        let filter = if only.is_some() { " AND f.id = $2" } else { "" };
+        let mut p = Parts::default();
+        with_conn!(self, c => {
+            macro_rules! fetch {
+                ($sql:expr) => {{
+                    let sql: String = $sql;
+                    let mut q = sqlx::query_as(&sql).bind(convention_id);
+                    if let Some(id) = only {
+                        q = q.bind(id);
+                    }
+                    q.fetch_all(&mut *c).await?
+                }};
+            }
+            if whole {
+                p.stakes = fetch!(
+                    "SELECT s.number, s.title, a.number, a.title FROM stake s LEFT JOIN ambition a ON a.stake_id = s.id \
+                     WHERE s.convention_id = $1 ORDER BY s.number, a.number".to_owned()
+                );
+                p.objectives = fetch!(OBJECTIVE_SELECT.to_owned());
+            }
+            p.fiches = fetch!(format!("SELECT {FICHE_COLUMNS} FROM fiche f WHERE f.convention_id = $1{filter}"));
+            p.ambition_links = fetch!(format!(
+                "SELECT l.fiche_id, a.number FROM fiche_ambition l JOIN fiche f ON f.id = l.fiche_id \
+                 JOIN ambition a ON a.id = l.ambition_id WHERE f.convention_id = $1{filter}"
+            ));
+            p.objective_links = fetch!(format!(
+                "SELECT l.fiche_id, o.code FROM fiche_objective l JOIN fiche f ON f.id = l.fiche_id \
+                 JOIN objective o ON o.id = l.objective_id WHERE f.convention_id = $1{filter}"
+            ));
+            p.subs = fetch!(format!(
+                "SELECT s.id, s.fiche_id, s.parent_id, s.title, s.status, s.pilot, s.start_date, s.end_date, s.version \
+                 FROM sub_action s JOIN fiche f ON f.id = s.fiche_id WHERE f.convention_id = $1{filter} \
+                 ORDER BY s.fiche_id, s.position, s.id"
+            ));
+            if outline {
+                return Ok(p);
+            }
+            p.means = fetch!(format!(
+                "SELECT m.fiche_id, m.organisation, m.year, m.fte_hundredths, m.planned_cents, m.spent_cents, m.kind, \
+                 m.material FROM means m JOIN fiche f ON f.id = m.fiche_id WHERE f.convention_id = $1{filter} \
+                 ORDER BY m.fiche_id, m.id"
+            ));
+            p.history = fetch!(format!(
+                "SELECT c.fiche_id, c.changed_at, c.from_status, c.to_status, c.reason, c.author \
+                 FROM fiche_status_change c JOIN fiche f ON f.id = c.fiche_id WHERE f.convention_id = $1{filter} \
+                 ORDER BY c.fiche_id, c.id"
+            ));
+            if whole {
+                p.indicators = fetch!(
+                    "SELECT id, fiche_id, name, definition, targets, version FROM plan_indicator \
+                     WHERE convention_id = $1 ORDER BY id".to_owned()
+                );
+                p.values = fetch!(
+                    "SELECT v.indicator_id, v.period, v.number, v.level, v.author, v.value_date, v.source, v.comment \
+                     FROM indicator_value v JOIN plan_indicator i ON i.id = v.indicator_id WHERE i.convention_id = $1 \
+                     ORDER BY v.indicator_id, v.period, v.value_date, v.id".to_owned()
+                );
+            }
+        });
+        Ok(p)
+    }
+
+    /// Checks the parent of a sub-action: a first-level sub-action of the same fiche, other than
+    /// `itself`. Two levels at most.
+    async fn check_parent(&mut self, fiche_id: i64, parent: i64, itself: Option<i64>) -> Result<()> {
+        if itself == Some(parent) {
+            return Err(StoreError::Invalid("une sous-action ne peut pas être sa propre parente".into()));
+        }
+        let found: Option<(i64, Option<i64>, String)> = with_conn!(self, c => {
+            sqlx::query_as("SELECT fiche_id, parent_id, title FROM sub_action WHERE id = $1")
+                .bind(parent)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        match found {
+            Some((f, _, _)) if f != fiche_id => {
+                Err(StoreError::Invalid(format!("la sous-action parente n° {parent} n'appartient pas à cette fiche")))
+            }
+            Some((_, Some(_), title)) => Err(StoreError::Invalid(format!(
+                "la sous-action « {title} » est déjà de second niveau : on ne peut pas lui rattacher de sous-action \
+                 (deux niveaux au plus)"
+            ))),
+            Some(_) => Ok(()),
+            None => Err(StoreError::Invalid(format!("la sous-action parente n° {parent} n'existe pas"))),
+        }
+    }
+
+    async fn indicator_record(&mut self, convention_id: i64, id: i64) -> Result<IndicatorRecord> {
+        let (rows, values): (Vec<IndicatorRow>, Vec<ValueRow>) = with_conn!(self, c => {
+            let rows = sqlx::query_as(
+                "SELECT id, fiche_id, name, definition, targets, version FROM plan_indicator \
+                 WHERE id = $1 AND convention_id = $2",
+            )
+            .bind(id)
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?;
+            let values = sqlx::query_as(
+                "SELECT indicator_id, period, number, level, author, value_date, source, comment FROM indicator_value \
+                 WHERE indicator_id = $1 ORDER BY period, value_date, id",
+            )
+            .bind(id)
+            .fetch_all(&mut *c)
+            .await?;
+            (rows, values)
+        });
+        indicator_records(rows, values)?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("l'indicateur n° {id} de cette convention")))
+    }
+
+    /// The reviews of a convention: by year (the final one last), then ambitions by number, then
+    /// themes by name.
+    pub(crate) async fn reviews(&mut self, convention_id: i64) -> Result<Vec<ReviewRecord>> {
+        let rows: Vec<ReviewRow> = with_conn!(self, c => {
+            sqlx::query_as(
+                "SELECT id, year, scope_kind, scope, done, successes, attention, concerns, declared, version FROM review \
+                 WHERE convention_id = $1",
+            )
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let mut out = rows
+            .into_iter()
+            .map(|r| {
+                let scope = match r.scope_kind.as_str() {
+                    "ambition" => ReviewScope::Ambition(r.scope.parse().map_err(|_| corrupt("ambition", &r.scope))?),
+                    "theme" => ReviewScope::Theme(r.scope),
+                    other => return Err(corrupt("périmètre", other)),
+                };
+                Ok(ReviewRecord {
+                    id: r.id,
+                    version: r.version,
+                    review: Review {
+                        year: r.year,
+                        scope,
+                        done: r.done,
+                        successes: r.successes,
+                        attention: r.attention,
+                        concerns: r.concerns,
+                        declared: serde_json::from_str(&r.declared)
+                            .map_err(|_| corrupt("chiffres déclarés", &r.declared))?,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| {
+            let (a, b) = (&a.review, &b.review);
+            (a.year.is_none(), a.year).cmp(&(b.year.is_none(), b.year)).then_with(|| match (&a.scope, &b.scope) {
+                (ReviewScope::Ambition(x), ReviewScope::Ambition(y)) => x.cmp(y),
+                (ReviewScope::Ambition(_), ReviewScope::Theme(_)) => Ordering::Less,
+                (ReviewScope::Theme(_), ReviewScope::Ambition(_)) => Ordering::Greater,
+                (ReviewScope::Theme(x), ReviewScope::Theme(y)) => natural_cmp(x, y),
+            })
+        });
+        Ok(out)
     }
 }
 

@@ -5,6 +5,8 @@ use ctg_domain::Actor;
 use serde_json::json;
 
 use crate::audit::{record, Change};
+use crate::conn::{with_conn, Conn};
+use crate::versioned::{Loaded, Versioned};
 use crate::{with_db, Result, Store, StoreError};
 
 /// An enjeu or an ambition as stored, with its version.
@@ -83,31 +85,7 @@ fn check(number: i64, title: &str, what: &str) -> Result<()> {
 impl Store {
     /// The stakes, then the ambitions, of a convention, by number.
     pub async fn strategy_items(&self, convention_id: i64) -> Result<(Vec<StrategyItem>, Vec<StrategyItem>)> {
-        let (stakes, ambitions): (Vec<Row>, Vec<Row>) = with_db!(self, pool => {
-            let stakes: Vec<Row> = sqlx::query_as(
-                "SELECT id, number, title, description AS text, version, NULL AS stake FROM stake WHERE convention_id = $1 ORDER BY number",
-            )
-            .bind(convention_id)
-            .fetch_all(pool)
-            .await?;
-            let ambitions: Vec<Row> = sqlx::query_as(
-                "SELECT a.id, a.number, a.title, a.note AS text, a.version, s.number AS stake FROM ambition a \
-                 JOIN stake s ON s.id = a.stake_id WHERE a.convention_id = $1 ORDER BY a.number",
-            )
-            .bind(convention_id)
-            .fetch_all(pool)
-            .await?;
-            (stakes, ambitions)
-        });
-        let item = |r: Row| StrategyItem {
-            id: r.id,
-            number: r.number,
-            title: r.title,
-            text: r.text,
-            version: r.version,
-            stake: r.stake,
-        };
-        Ok((stakes.into_iter().map(item).collect(), ambitions.into_iter().map(item).collect()))
+        self.acquire().await?.conn().strategy_items(convention_id).await
     }
 
     /// Adds an enjeu, or an ambition under the enjeu numbered `stake`. Numbers are unique in the
@@ -184,48 +162,74 @@ impl Store {
         (id, version): (i64, i64),
         (title, text): (&str, Option<&str>),
     ) -> Result<i64> {
-        let (stakes, ambitions) = self.strategy_items(convention_id).await?;
-        let list = if level == StrategyLevel::Stake { &stakes } else { &ambitions };
-        let current = list
-            .iter()
-            .find(|i| i.id == id)
-            .ok_or_else(|| StoreError::NotFound(format!("l'{} n° {id} de cette convention", level.label())))?;
-        check(current.number, title, level.label())?;
         let text = text.map(str::trim).filter(|t| !t.is_empty());
-        let updated = with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(&format!(
-                "UPDATE {} SET title = $1, {} = $2, version = version + 1 WHERE id = $3 AND convention_id = $4 AND version = $5",
-                level.table(),
-                level.text_column()
-            ))
-            .bind(title.trim())
-            .bind(text)
-            .bind(id)
-            .bind(convention_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if done == 1 {
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: level.label(),
-                    object_id: id.to_string(),
-                    object_label: format!("{} {} : {}", level.label(), current.number, title.trim()),
-                    action: "modification",
-                    before: Some(json!({"intitule": current.title, "texte": current.text})),
-                    after: Some(json!({"intitule": title.trim(), "texte": text})),
-                    actor,
+        self.versioned_write(
+            Versioned { table: level.table(), id, version: Some(version) },
+            async |c| {
+                let (stakes, ambitions) = c.strategy_items(convention_id).await?;
+                let list = if level == StrategyLevel::Stake { &stakes } else { &ambitions };
+                let current = list
+                    .iter()
+                    .find(|i| i.id == id)
+                    .ok_or_else(|| StoreError::NotFound(format!("l'{} n° {id} de cette convention", level.label())))?;
+                check(current.number, title, level.label())?;
+                Ok(Loaded::new(
+                    format!("l'{} n° {}", level.label(), current.number),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: level.label(),
+                        object_id: id.to_string(),
+                        object_label: format!("{} {} : {}", level.label(), current.number, title.trim()),
+                        action: "modification",
+                        before: Some(json!({"intitule": current.title, "texte": current.text})),
+                        after: Some(json!({"intitule": title.trim(), "texte": text})),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                let sql =
+                    format!("UPDATE {} SET title = $1, {} = $2 WHERE id = $3", level.table(), level.text_column());
+                with_conn!(c, c => {
+                    sqlx::query(&sql).bind(title.trim()).bind(text).bind(id).execute(&mut *c).await?;
                 });
-                tx.commit().await?;
-            }
-            done == 1
+                Ok(())
+            },
+        )
+        .await
+    }
+}
+
+impl Conn<'_> {
+    /// The stakes, then the ambitions, of a convention, by number.
+    pub(crate) async fn strategy_items(
+        &mut self,
+        convention_id: i64,
+    ) -> Result<(Vec<StrategyItem>, Vec<StrategyItem>)> {
+        let (stakes, ambitions): (Vec<Row>, Vec<Row>) = with_conn!(self, c => {
+            let stakes: Vec<Row> = sqlx::query_as(
+                "SELECT id, number, title, description AS text, version, NULL AS stake FROM stake WHERE convention_id = $1 ORDER BY number",
+            )
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?;
+            let ambitions: Vec<Row> = sqlx::query_as(
+                "SELECT a.id, a.number, a.title, a.note AS text, a.version, s.number AS stake FROM ambition a \
+                 JOIN stake s ON s.id = a.stake_id WHERE a.convention_id = $1 ORDER BY a.number",
+            )
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?;
+            (stakes, ambitions)
         });
-        if updated {
-            Ok(version + 1)
-        } else {
-            Err(self.stale(format!("l'{} n° {}", level.label(), current.number), level.label(), id).await)
-        }
+        let item = |r: Row| StrategyItem {
+            id: r.id,
+            number: r.number,
+            title: r.title,
+            text: r.text,
+            version: r.version,
+            stake: r.stake,
+        };
+        Ok((stakes.into_iter().map(item).collect(), ambitions.into_iter().map(item).collect()))
     }
 }

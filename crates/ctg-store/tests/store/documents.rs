@@ -7,11 +7,7 @@ use ctg_domain::Actor;
 use ctg_store::testing::TestDb;
 use ctg_store::{backend_tests, sha256_hex, StoreError, MAX_DOCUMENT_PARAMETER};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
-
-fn read(rel: &str) -> Vec<u8> {
-    std::fs::read(format!("{DATA}/{rel}")).unwrap()
-}
+use crate::fixtures::read;
 
 backend_tests!(documents_are_hashed_limited_and_verified, |db: &TestDb| {
     let store = db.store.clone();

@@ -3,29 +3,11 @@
 
 use chrono::NaiveDate;
 use ctg_domain::offer::{Dispositif, FacilityStatus, FacilityType, NewFacility, NewFunding, PlacesKind};
-use ctg_domain::{Actor, InseeCode, Siren, Vintage};
+use ctg_domain::{Actor, InseeCode};
 use ctg_store::testing::TestDb;
-use ctg_store::{backend_tests, CommuneOutline, Store, StoreError};
+use ctg_store::{backend_tests, CommuneOutline, StoreError};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
-
-fn read(rel: &str) -> Vec<u8> {
-    std::fs::read(format!("{DATA}/{rel}")).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-async fn load_territory(store: &Store) {
-    let batch = ctg_import::decoupage::parse(
-        "communes.json",
-        &read("decoupage-administratif-6.0.0-extrait/communes.json"),
-        "epci.json",
-        &read("decoupage-administratif-6.0.0-extrait/epci.json"),
-        Vintage::new(2022).unwrap(),
-        "test",
-    )
-    .unwrap()
-    .batch;
-    store.import_territory(&Actor::cli("test"), &batch, &|_| {}).await.unwrap();
-}
+use crate::fixtures::{cabbalr, load_territory, read};
 
 fn c(s: &str) -> InseeCode {
     InseeCode::parse(s).unwrap()
@@ -47,10 +29,6 @@ fn rpe(commune: &str, served: &[&str]) -> NewFacility {
         latitude: None,
         longitude: None,
     }
-}
-
-fn cabbalr() -> Siren {
-    Siren::parse("200072460").unwrap()
 }
 
 backend_tests!(facilities_are_created_read_and_versioned, |db: &TestDb| {

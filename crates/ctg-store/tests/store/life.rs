@@ -5,31 +5,11 @@ use chrono::NaiveDate;
 use ctg_domain::life::{
     diff_lines, AvenantChange, ChangeTarget, DiffLine, LifeStatus, TerminationGround, VersionState,
 };
-use ctg_domain::{
-    Actor, ConventionStatus, NewConvention, Organisation, OrganisationKind, Party, PartyRole, Siren, Vintage,
-};
+use ctg_domain::{Actor, ConventionStatus, NewConvention, Organisation, OrganisationKind, Party, PartyRole, Siren};
 use ctg_store::testing::TestDb;
 use ctg_store::{backend_tests, AgreementEdit, HistoryFilter, NewAvenant, Store, Termination};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
-
-fn read(rel: &str) -> Vec<u8> {
-    std::fs::read(format!("{DATA}/{rel}")).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-async fn load_territory(store: &Store) {
-    let batch = ctg_import::decoupage::parse(
-        "communes.json",
-        &read("decoupage-administratif-6.0.0-extrait/communes.json"),
-        "epci.json",
-        &read("decoupage-administratif-6.0.0-extrait/epci.json"),
-        Vintage::new(2022).unwrap(),
-        "test",
-    )
-    .unwrap()
-    .batch;
-    store.import_territory(&Actor::cli("test"), &batch, &|_| {}).await.unwrap();
-}
+use crate::fixtures::load_territory;
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()

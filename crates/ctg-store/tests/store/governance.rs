@@ -11,38 +11,12 @@ use ctg_domain::governance::{
     MemberRole, NewContribution, NewDecision, NewMeeting, NewMember, NewPost, ParticipantCategory,
 };
 use ctg_domain::plan::{FicheStatus, NewFiche};
-use ctg_domain::{Actor, Body, BodyKind, Vintage};
+use ctg_domain::{Body, BodyKind};
 use ctg_store::testing::TestDb;
-use ctg_store::{backend_tests, parse_concertation, HistoryFilter, Store, StoreError};
+use ctg_store::{backend_tests, parse_concertation, HistoryFilter, StoreError};
 use icalendar::{CalendarDateTime, Component, DatePerhapsTime, EventLike};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
-
-fn read(rel: &str) -> Vec<u8> {
-    std::fs::read(format!("{DATA}/{rel}")).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-/// Loads the territory and the demo conventions; evaluates to the id of the CTG 2026-2030 (four
-/// bodies of art. 7-a, ambitions 1 to 8).
-async fn demo(store: &Store) -> i64 {
-    let batch = ctg_import::decoupage::parse(
-        "communes.json",
-        &read("decoupage-administratif-6.0.0-extrait/communes.json"),
-        "epci.json",
-        &read("decoupage-administratif-6.0.0-extrait/epci.json"),
-        Vintage::new(2022).unwrap(),
-        "test",
-    )
-    .unwrap()
-    .batch;
-    store.import_territory(&actor(), &batch, &|_| {}).await.unwrap();
-    let new = ctg_import::convention::parse("c.json", &read("demo/conventions.json")).unwrap();
-    *store.create_conventions(&actor(), &new, None).await.unwrap().last().unwrap()
-}
-
-fn actor() -> Actor {
-    Actor::cli("test")
-}
+use crate::fixtures::{actor, demo, read};
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

@@ -2,32 +2,13 @@
 
 use chrono::{Duration, Utc};
 use ctg_domain::access::Role;
-use ctg_domain::{Actor, Channel, Vintage};
+use ctg_domain::{Actor, Channel};
 use ctg_store::testing::TestDb;
 use ctg_store::{backend_tests, ConventionEdit, HistoryFilter, LoginError, NewUser, PartyEdit, Store, StoreError};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
+use crate::fixtures::demo;
+
 const PASSWORD: &str = "Correct-Cheval-Batterie-9";
-
-fn read(rel: &str) -> Vec<u8> {
-    std::fs::read(format!("{DATA}/{rel}")).unwrap()
-}
-
-/// The demo's territory and conventions; returns the id of the CTG 2026-2030.
-async fn demo(store: &Store) -> i64 {
-    let t = ctg_import::decoupage::parse(
-        "communes.json",
-        &read("decoupage-administratif-6.0.0-extrait/communes.json"),
-        "epci.json",
-        &read("decoupage-administratif-6.0.0-extrait/epci.json"),
-        Vintage::new(2022).unwrap(),
-        "test",
-    )
-    .unwrap();
-    store.import_territory(&Actor::cli("test"), &t.batch, &|_| {}).await.unwrap();
-    let conventions = ctg_import::convention::parse("c.json", &read("demo/conventions.json")).unwrap();
-    *store.create_conventions(&Actor::cli("test"), &conventions, None).await.unwrap().last().unwrap()
-}
 
 async fn user(store: &Store, name: &str, email: &str, admin: bool) -> ctg_store::User {
     let new = NewUser {

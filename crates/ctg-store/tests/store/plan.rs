@@ -10,33 +10,11 @@ use ctg_domain::plan::{
     fiche_progress, Direction, FicheStatus, IndicatorKind, IndicatorValue, Means, MeansKind, NewFiche, Objective,
     PlanIndicator, Priority, SubAction, Target, Tracking,
 };
-use ctg_domain::{Actor, InseeCode, Vintage};
+use ctg_domain::{Actor, InseeCode};
 use ctg_store::testing::TestDb;
-use ctg_store::{backend_tests, HistoryFilter, PlanImportRow, Review, ReviewScope, Store, StoreError};
+use ctg_store::{backend_tests, HistoryFilter, PlanImportRow, Review, ReviewScope, StoreError};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
-
-fn read(rel: &str) -> Vec<u8> {
-    std::fs::read(format!("{DATA}/{rel}")).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-/// Loads the territory and the demo conventions; evaluates to the id of the CTG 2026-2030 (three
-/// stakes, ambitions 1 to 8).
-async fn demo(store: &Store) -> i64 {
-    let batch = ctg_import::decoupage::parse(
-        "communes.json",
-        &read("decoupage-administratif-6.0.0-extrait/communes.json"),
-        "epci.json",
-        &read("decoupage-administratif-6.0.0-extrait/epci.json"),
-        Vintage::new(2022).unwrap(),
-        "test",
-    )
-    .unwrap()
-    .batch;
-    store.import_territory(&Actor::cli("test"), &batch, &|_| {}).await.unwrap();
-    let new = ctg_import::convention::parse("c.json", &read("demo/conventions.json")).unwrap();
-    *store.create_conventions(&Actor::cli("test"), &new, None).await.unwrap().last().unwrap()
-}
+use crate::fixtures::demo;
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

@@ -1,39 +1,11 @@
-//! The storage suite: every test runs unchanged on SQLite and on PostgreSQL, each on its own database.
+//! The territory (imports, populations, a commune that changes EPCI), conventions with their parties,
+//! and the database URLs the store accepts.
 
-use ctg_domain::{territory_totals, Actor, Siren, TerritoryBatch, Vintage};
+use ctg_domain::{territory_totals, Actor, Siren, Vintage};
 use ctg_store::testing::TestDb;
 use ctg_store::{backend_tests, Store, StoreError};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
-
-fn read(rel: &str) -> Vec<u8> {
-    std::fs::read(format!("{DATA}/{rel}")).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-fn territory() -> TerritoryBatch {
-    ctg_import::decoupage::parse(
-        "communes.json",
-        &read("decoupage-administratif-6.0.0-extrait/communes.json"),
-        "epci.json",
-        &read("decoupage-administratif-6.0.0-extrait/epci.json"),
-        Vintage::new(2022).unwrap(),
-        "test",
-    )
-    .unwrap()
-    .batch
-}
-
-fn cli() -> Actor {
-    Actor::cli("test")
-}
-
-fn cabbalr() -> Siren {
-    Siren::parse("200072460").unwrap()
-}
-
-async fn load_territory(store: &Store) {
-    store.import_territory(&Actor::cli("test"), &territory(), &|_| {}).await.unwrap();
-}
+use crate::fixtures::{actor, cabbalr, load_territory, read, territory};
 
 backend_tests!(territory_import_then_reimport_updates_without_duplicating, |db: &TestDb| {
     let store = db.store.clone();
@@ -133,17 +105,17 @@ backend_tests!(conventions_with_parties_strategy_bodies_and_predecessor, |db: &T
     async move {
         let conventions = ctg_import::convention::parse("conventions.json", &read("demo/conventions.json")).unwrap();
         // Before the territory is loaded, the EPCI is unknown and said so.
-        let err = store.create_convention(&cli(), &conventions[0], None).await.unwrap_err();
+        let err = store.create_convention(&actor(), &conventions[0], None).await.unwrap_err();
         assert!(err.to_string().contains("l'EPCI 200072460 est inconnu"), "{err}");
 
         load_territory(&store).await;
-        let first = store.create_convention(&cli(), &conventions[0], None).await.unwrap();
-        let second = store.create_convention(&cli(), &conventions[1], Some(first)).await.unwrap();
-        let err = store.create_convention(&cli(), &conventions[1], Some(9999)).await.unwrap_err();
+        let first = store.create_convention(&actor(), &conventions[0], None).await.unwrap();
+        let second = store.create_convention(&actor(), &conventions[1], Some(first)).await.unwrap();
+        let err = store.create_convention(&actor(), &conventions[1], Some(9999)).await.unwrap_err();
         assert!(err.to_string().contains("existe déjà"), "{err}");
         let mut other = conventions[1].clone();
         other.title = "Autre".into();
-        let err = store.create_convention(&cli(), &other, Some(9999)).await.unwrap_err();
+        let err = store.create_convention(&actor(), &other, Some(9999)).await.unwrap_err();
         assert!(err.to_string().contains("n° 9999"), "{err}");
 
         let c = store.convention(second).await.unwrap();
@@ -176,7 +148,7 @@ backend_tests!(conventions_with_parties_strategy_bodies_and_predecessor, |db: &T
         let mut twice = conventions[1].clone();
         twice.title = "Doublon".into();
         twice.parties.push(twice.parties[0].clone());
-        let err = store.create_convention(&cli(), &twice, None).await.unwrap_err();
+        let err = store.create_convention(&actor(), &twice, None).await.unwrap_err();
         assert!(err.to_string().contains("figure deux fois"), "{err}");
         assert_eq!(store.find_convention(&cabbalr(), "Doublon").await.unwrap(), None);
     }
