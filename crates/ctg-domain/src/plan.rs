@@ -198,7 +198,7 @@ pub struct NewFiche {
 /// (`docs/DROITS.md`). Returns `proposed` when only the status differs from `current`, otherwise
 /// the French names of the fields that differ, so that the change is refused whole rather than
 /// stored in part. The one home of this rule: pages and API both call it.
-pub fn contributor_change(current: &NewFiche, proposed: NewFiche) -> Result<NewFiche, Vec<&'static str>> {
+pub fn contributor_change(current: &NewFiche, proposed: &NewFiche) -> Result<NewFiche, Vec<&'static str>> {
     let mut changed = Vec::new();
     let mut differs = |same: bool, name: &'static str| {
         if !same {
@@ -814,8 +814,8 @@ mod tests {
             needs: String::new(),
         };
         let status = NewFiche { status: FicheStatus::InProgress, ..current.clone() };
-        assert_eq!(contributor_change(&current, status).unwrap().status, FicheStatus::InProgress);
+        assert_eq!(contributor_change(&current, &status).unwrap().status, FicheStatus::InProgress);
         let title = NewFiche { title: "Réécrit".into(), end: NaiveDate::from_ymd_opt(2027, 1, 1), ..current.clone() };
-        assert_eq!(contributor_change(&current, title).unwrap_err(), vec!["intitulé", "date de fin"]);
+        assert_eq!(contributor_change(&current, &title).unwrap_err(), vec!["intitulé", "date de fin"]);
     }
 }

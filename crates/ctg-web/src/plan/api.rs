@@ -418,7 +418,7 @@ pub async fn update_fiche(
         body.to_new()?
     } else {
         let current = state.store.fiche(id, fid).await?;
-        ctg_domain::plan::contributor_change(&current.fiche, body.to_new()?)
+        ctg_domain::plan::contributor_change(&current.fiche, &body.to_new()?)
             .map_err(|changed| WebError::Forbidden(ctg_domain::plan::contributor_change_refusal(&changed)))?
     };
     let version =

@@ -275,7 +275,7 @@ pub async fn fiche_save(
                     pilot_person: kept(&form.pilot_person, &f.pilot_person),
                     ..f.clone()
                 };
-                let change = ctg_domain::plan::contributor_change(f, proposed)
+                let change = ctg_domain::plan::contributor_change(f, &proposed)
                     .map_err(|changed| WebError::Forbidden(ctg_domain::plan::contributor_change_refusal(&changed)))?;
                 Some(change)
             }
