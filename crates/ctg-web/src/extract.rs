@@ -184,6 +184,12 @@ impl<'de> Deserialize<'de> for Version {
     }
 }
 
+impl serde::Serialize for Version {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(self.0)
+    }
+}
+
 impl Version {
     /// The `version` field of a form, as typed: a positive integer, or a 400 naming the field.
     pub fn parse(raw: &str) -> Result<i64, WebError> {

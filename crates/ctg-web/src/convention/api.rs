@@ -15,7 +15,7 @@ use ctg_domain::{Channel, ConventionStatus};
 use serde::Deserialize;
 
 use crate::auth::Auth;
-use crate::extract::{ApiJson, Ids};
+use crate::extract::{ApiJson, Ids, Version};
 use crate::views::Territory;
 use crate::{ApiError, AppState, WebError};
 
@@ -378,7 +378,7 @@ pub(crate) async fn authorize_write(state: &AppState, auth: &Auth, action: Actio
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConventionEditDto {
-    pub version: i64,
+    pub version: Version,
     pub titre: String,
     pub debut: NaiveDate,
     pub fin: NaiveDate,
@@ -433,7 +433,7 @@ pub(crate) async fn update_convention(
         signing_place: body.lieu_signature,
         published: body.publiee,
     };
-    let version = state.store.update_convention(&auth.actor(Channel::Api), id, body.version, &edit).await?;
+    let version = state.store.update_convention(&auth.actor(Channel::Api), id, body.version.0, &edit).await?;
     Ok(Json(VersionDto { version }))
 }
 
@@ -441,7 +441,7 @@ pub(crate) async fn update_convention(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartieEditDto {
-    pub version: i64,
+    pub version: Version,
     #[serde(deserialize_with = "required_nullable")]
     #[schema(required = true)]
     pub signataire: Option<String>,
@@ -497,7 +497,7 @@ pub(crate) async fn update_party(
         deliberation_date: body.deliberation_date,
         signature_date: body.signature_date,
     };
-    let version = state.store.update_party(&auth.actor(Channel::Api), id, party_id, body.version, &edit).await?;
+    let version = state.store.update_party(&auth.actor(Channel::Api), id, party_id, body.version.0, &edit).await?;
     Ok(Json(VersionDto { version }))
 }
 

@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Auth;
 use crate::convention::api::{authorize_write, VersionDto};
-use crate::extract::{ApiJson, Ids};
+use crate::extract::{ApiJson, Ids, Version};
 use crate::governance::parse_time;
 use crate::{ApiError, AppState, WebError};
 
@@ -443,7 +443,7 @@ pub struct PresenceSaisieDto {
 #[serde(deny_unknown_fields)]
 pub struct PresencesSaisieDto {
     /// La version de la séance lue.
-    pub version: i64,
+    pub version: Version,
     /// Les membres invités et leur réponse ; un membre absent de la liste n'est pas invité.
     pub presences: Vec<PresenceSaisieDto>,
 }
@@ -482,7 +482,7 @@ pub async fn set_attendance(
             })
         })
         .collect::<Result<Vec<_>, WebError>>()?;
-    let version = state.store.set_attendance(&auth.actor(Channel::Api), id, mid, p.version, &list).await?;
+    let version = state.store.set_attendance(&auth.actor(Channel::Api), id, mid, p.version.0, &list).await?;
     Ok(Json(VersionDto { version }))
 }
 
@@ -503,7 +503,7 @@ pub struct PointSaisieDto {
 #[serde(deny_unknown_fields)]
 pub struct OrdreDuJourSaisieDto {
     /// La version de la séance lue.
-    pub version: i64,
+    pub version: Version,
     pub points: Vec<PointSaisieDto>,
 }
 
@@ -544,7 +544,7 @@ pub async fn set_agenda(
                 .collect(),
         })
         .collect();
-    let version = state.store.set_agenda(&auth.actor(Channel::Api), id, mid, b.version, &items).await?;
+    let version = state.store.set_agenda(&auth.actor(Channel::Api), id, mid, b.version.0, &items).await?;
     Ok(Json(VersionDto { version }))
 }
 
@@ -552,7 +552,7 @@ pub async fn set_agenda(
 #[serde(deny_unknown_fields)]
 pub struct CompteRenduSaisieDto {
     /// La version de la séance lue.
-    pub version: i64,
+    pub version: Version,
     /// Le texte du compte rendu ; nul pour l'effacer.
     pub compte_rendu: Option<String>,
 }
@@ -580,7 +580,7 @@ pub async fn set_minutes(
 ) -> Result<Json<VersionDto>, ApiError> {
     authorize_write(&state, &auth, Action::ManageGovernance, id).await?;
     let version =
-        state.store.set_minutes(&auth.actor(Channel::Api), id, mid, b.version, b.compte_rendu.as_deref()).await?;
+        state.store.set_minutes(&auth.actor(Channel::Api), id, mid, b.version.0, b.compte_rendu.as_deref()).await?;
     Ok(Json(VersionDto { version }))
 }
 
@@ -628,7 +628,7 @@ pub async fn create_decision(
 #[serde(deny_unknown_fields)]
 pub struct ClotureSaisieDto {
     /// La version de la décision lue.
-    pub version: i64,
+    pub version: Version,
     /// Le jour de la clôture ; aujourd'hui par défaut.
     #[serde(default)]
     pub date: Option<NaiveDate>,
@@ -658,7 +658,7 @@ pub async fn close_decision(
 ) -> Result<Json<VersionDto>, ApiError> {
     authorize_write(&state, &auth, Action::ManageGovernance, id).await?;
     let day = c.date.unwrap_or_else(|| state.today());
-    let version = state.store.close_decision(&auth.actor(Channel::Api), id, did, c.version, day).await?;
+    let version = state.store.close_decision(&auth.actor(Channel::Api), id, did, c.version.0, day).await?;
     Ok(Json(VersionDto { version }))
 }
 

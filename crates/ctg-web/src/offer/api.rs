@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Auth;
 use crate::convention::api::{authorize_write, VersionDto};
-use crate::extract::{ApiJson, Ids};
+use crate::extract::{ApiJson, Ids, Version};
 use crate::offer::{CoverageView, FacilityFilter, Offer, Shown};
 
 use crate::{ApiError, AppState, WebError};
@@ -99,7 +99,7 @@ impl EquipementDto {
 pub struct EquipementSaisieDto {
     /// Obligatoire pour un `PUT` : la version lue.
     #[serde(default)]
-    pub version: Option<i64>,
+    pub version: Option<Version>,
     #[serde(rename = "type")]
     pub type_code: String,
     pub nom: String,
@@ -268,7 +268,7 @@ pub async fn update_facility(
         ))
         .into());
     }
-    let version = state.store.update_facility(&auth.actor(Channel::Api), Some(id), fid, version, new).await?;
+    let version = state.store.update_facility(&auth.actor(Channel::Api), Some(id), fid, version.0, new).await?;
     Ok(Json(VersionDto { version }))
 }
 

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Auth;
 use crate::convention::api::{authorize_write, VersionDto};
-use crate::extract::{ApiJson, Ids};
+use crate::extract::{ApiJson, Ids, Version};
 use crate::plan::PlanView;
 
 use crate::{ApiError, AppState, WebError};
@@ -293,7 +293,7 @@ pub async fn fiche(
 #[serde(deny_unknown_fields)]
 pub struct FicheSaisieDto {
     #[serde(default)]
-    pub version: Option<i64>,
+    pub version: Option<Version>,
     pub code: String,
     pub intitule: String,
     #[serde(default)]
@@ -422,7 +422,7 @@ pub async fn update_fiche(
             .map_err(|changed| WebError::Forbidden(ctg_domain::plan::contributor_change_refusal(&changed)))?
     };
     let version =
-        state.store.update_fiche(&auth.actor(Channel::Api), id, fid, version, new, body.raison.trim()).await?;
+        state.store.update_fiche(&auth.actor(Channel::Api), id, fid, version.0, new, body.raison.trim()).await?;
     Ok(Json(VersionDto { version }))
 }
 

@@ -276,7 +276,7 @@ pub async fn item_save(
 pub struct ObjectifSaisieDto {
     /// Obligatoire pour un `PUT` : la version lue.
     #[serde(default)]
-    pub version: Option<i64>,
+    pub version: Option<Version>,
     /// Le numéro de l'ambition.
     pub ambition: i64,
     /// Par exemple « 1.2 » ; unique dans la convention.
@@ -323,6 +323,6 @@ pub async fn api_update(
     authorize_write(&state, &auth, Action::EditPlan, id).await?;
     let version = b.version.ok_or_else(|| WebError::BadRequest("« version » est obligatoire pour modifier".into()))?;
     let o = Objective { code: b.code, title: b.intitule, ambition: b.ambition };
-    let version = state.store.update_objective(&auth.actor(Channel::Api), id, oid, version, &o).await?;
+    let version = state.store.update_objective(&auth.actor(Channel::Api), id, oid, version.0, &o).await?;
     Ok(Json(VersionDto { version }))
 }

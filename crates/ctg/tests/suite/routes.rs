@@ -297,3 +297,40 @@ async fn the_openapi_document_describes_every_api_route_of_the_table() {
     assert_eq!(Method::GET, table[0].method);
     db.finish().await;
 }
+
+backend_tests!(a_bad_version_is_a_bad_request_naming_the_field_not_a_conflict, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, _) = demo_app(&store).await;
+        people(&store, 2).await;
+        let claire = login(&app, "coordination", "claire@cabbalr.fr", PASSWORD).await;
+        // The API: a version that is not a positive integer.
+        for bad in [serde_json::json!("abc"), serde_json::json!(-1), serde_json::json!(1.5)] {
+            let body = serde_json::json!({"version": bad, "titre": "CTG", "debut": "2026-01-01", "fin": "2030-12-31",
+                "statut": "signee", "lieu_signature": null, "publiee": true});
+            let r = common::put_json(&app, "/api/v1/conventions/2", &claire, &body, true).await;
+            assert_eq!(r.status, 400, "{bad}: {}", r.body);
+            assert!(r.json()["error"]["message"].as_str().unwrap().contains("« version »"), "{}", r.body);
+        }
+        // A page form.
+        let r = common::post_form(
+            &app,
+            "/conventions/2/modifier",
+            &claire,
+            &[
+                ("version", "douze"),
+                ("title", "CTG"),
+                ("start", "2026-01-01"),
+                ("end", "2030-12-31"),
+                ("status", "signee"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("« version »"), "{}", r.body);
+        // A path id that is not one: a French 404 naming the object.
+        let r = common::get(&app, "/api/v1/conventions/2/plan/fiches/abc").await;
+        assert_eq!(r.status, 404);
+        assert_eq!(r.json()["error"]["message"], "La fiche « abc » n'existe pas");
+    }
+});
