@@ -899,7 +899,7 @@ async fn diagnostic(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<crate::pages::DiagnosticQuery>,
+    crate::api_query::ApiQuery(q): crate::api_query::ApiQuery<crate::pages::DiagnosticQuery>,
 ) -> Result<Json<DiagnosticDto>, ApiError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;

@@ -1,7 +1,7 @@
 //! The life of the convention in the JSON API: status and next milestone, signatures, avenants, text
 //! versions and their differences, termination.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::NaiveDate;
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::{authorize_write, json_rejection};
+use crate::api_query::ApiQuery;
 use crate::auth::Auth;
 use crate::views::convention_id;
 use crate::{ApiError, AppState, WebError};
@@ -421,7 +422,7 @@ pub async fn text_diff(
     State(state): State<AppState>,
     auth: Auth,
     Path((id, key)): Path<(String, String)>,
-    Query(q): Query<DiffParams>,
+    ApiQuery(q): ApiQuery<DiffParams>,
 ) -> Result<Json<Vec<LigneDto>>, ApiError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;

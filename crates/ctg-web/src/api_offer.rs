@@ -1,6 +1,6 @@
 //! The offer of services in the JSON API: facilities, coverage, funding lines, the catalogue of types.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::NaiveDate;
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::{authorize_write, json_rejection, VersionDto};
+use crate::api_query::ApiQuery;
 use crate::auth::Auth;
 use crate::offer::{CoverageView, FacilityFilter, Offer, Shown};
 use crate::views::{convention_id, parse_id};
@@ -170,7 +171,7 @@ pub async fn facilities(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    Query(filter): Query<FacilityFilter>,
+    ApiQuery(filter): ApiQuery<FacilityFilter>,
 ) -> Result<Json<Vec<EquipementDto>>, ApiError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
@@ -352,7 +353,7 @@ pub async fn coverage(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    Query(q): Query<CoverageParams>,
+    ApiQuery(q): ApiQuery<CoverageParams>,
 ) -> Result<Json<CouvertureDto>, ApiError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;

@@ -642,7 +642,7 @@ pub async fn evaluation(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<crate::plan_io::EvaluationQuery>,
+    crate::api_query::ApiQuery(q): crate::api_query::ApiQuery<crate::plan_io::EvaluationQuery>,
 ) -> Result<Json<Vec<BilanDto>>, ApiError> {
     let id = convention_id(&id)?;
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;

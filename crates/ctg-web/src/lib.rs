@@ -23,6 +23,7 @@ mod api_governance;
 mod api_life;
 mod api_offer;
 mod api_plan;
+mod api_query;
 pub mod auth;
 mod documents;
 mod edit;

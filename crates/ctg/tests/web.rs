@@ -82,6 +82,21 @@ backend_tests!(unknown_ids_give_404_in_the_language_of_the_surface, |db: &TestDb
         let r = get(&app, "/api/v1/epcis/12345").await;
         assert_eq!(r.status, 400);
         assert_eq!(r.json()["error"]["message"], "SIREN « 12345 » invalide : 9 chiffres attendus");
+        // A bad query string is an API error too: JSON, in French.
+        for (path, message) in [
+            ("/api/v1/conventions/2/evaluation?annee=2026&annee=2027", "paramètre « annee » donné plusieurs fois"),
+            ("/api/v1/conventions/2/textes/convention/difference?de=1&a=99999999999999999999", "a : nombre trop grand"),
+            ("/api/v1/conventions/2/diagnostic?commune=1&commune=2", "paramètre « commune » donné plusieurs fois"),
+        ] {
+            let r = get(&app, path).await;
+            assert_eq!(r.status, 400, "{path}");
+            assert!(r.content_type.starts_with("application/json"), "{path}: {}", r.content_type);
+            assert_eq!(
+                r.json()["error"]["message"],
+                format!("Paramètres de l'adresse invalides : {message}"),
+                "{path}"
+            );
+        }
 
         for path in ["/conventions/999", "/conventions/-1/territoire", "/nulle-part"] {
             let r = get(&app, path).await;
