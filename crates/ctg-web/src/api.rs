@@ -227,7 +227,7 @@ pub struct EpciDto {
     path = "/api/v1/epcis/{siren}",
     params(("siren" = String, Path, description = "SIREN de l'EPCI (9 chiffres)")),
     responses(
-        (status = 200, body = EpciDto),
+        (status = 200, description = "L'intercommunalité, ses communes et leurs populations", body = EpciDto),
         (status = 400, description = "SIREN invalide", body = crate::error::ErrorBody),
         (status = 404, description = "EPCI inconnu", body = crate::error::ErrorBody)
     )
@@ -300,7 +300,14 @@ impl ConventionItemDto {
 }
 
 /// Toutes les conventions, les plus récentes d'abord.
-#[utoipa::path(get, path = "/api/v1/conventions", responses((status = 200, body = Vec<ConventionItemDto>)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/conventions",
+    responses(
+        (status = 200, description = "Les conventions que la requête peut voir (publiées, ou celles où le compte a un rôle)", body = Vec<ConventionItemDto>),
+        (status = 401, response = inline(crate::error::Unauthorized))
+    )
+)]
 async fn conventions(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec<ConventionItemDto>>, ApiError> {
     let today = state.today();
     let terminations = state.store.termination_dates().await?;
@@ -465,7 +472,12 @@ impl ConventionDto {
     get,
     path = "/api/v1/conventions/{id}",
     params(("id" = i64, Path, description = "Numéro de la convention")),
-    responses((status = 200, body = ConventionDto), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "La convention", body = ConventionDto),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 async fn convention(
     State(state): State<AppState>,
@@ -527,12 +539,12 @@ pub struct VersionDto {
     request_body = ConventionEditDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 200, body = VersionDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
-        (status = 409, description = "Version dépassée : quelqu'un d'autre a modifié la convention", body = crate::error::ErrorBody)
+        (status = 200, description = "Enregistré : la nouvelle version de la convention", body = VersionDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound)),
+        (status = 409, response = inline(crate::error::Conflict))
     )
 )]
 async fn update_convention(
@@ -592,10 +604,12 @@ fn required_nullable_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Opti
     request_body = PartieEditDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 200, body = VersionDto),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody)
+        (status = 200, description = "Enregistré : la nouvelle version de la partie", body = VersionDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound)),
+        (status = 409, response = inline(crate::error::Conflict))
     )
 )]
 async fn update_party(
@@ -647,9 +661,12 @@ pub struct HistoriqueDto {
     pub libelle: String,
     /// creation, modification, suppression ou effacement.
     pub action: String,
-    #[schema(value_type = Object)]
+    /// Les champs avant la modification (un objet, ou une liste pour des moyens) ; `null` pour une
+    /// création.
+    #[schema(value_type = Value)]
     pub avant: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    /// Les champs après la modification ; `null` pour une suppression ou un effacement.
+    #[schema(value_type = Value)]
     pub apres: Option<serde_json::Value>,
 }
 
@@ -659,7 +676,12 @@ pub struct HistoriqueDto {
     path = "/api/v1/conventions/{id}/historique",
     params(("id" = i64, Path, description = "Numéro de la convention")),
     security(("jeton" = []), ("session" = [])),
-    responses((status = 200, body = Vec<HistoriqueDto>), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Les modifications de la convention, la plus récente d'abord", body = Vec<HistoriqueDto>),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 async fn history(
     State(state): State<AppState>,
@@ -704,7 +726,10 @@ pub struct MoiDto {
     get,
     path = "/api/v1/moi",
     security(("jeton" = []), ("session" = [])),
-    responses((status = 200, body = MoiDto), (status = 401, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Le compte authentifié", body = MoiDto),
+        (status = 401, response = inline(crate::error::Unauthorized))
+    )
 )]
 async fn me(auth: Auth) -> Result<Json<MoiDto>, ApiError> {
     let u = auth.user.as_ref().ok_or(WebError::LoginRequired)?;
@@ -781,7 +806,12 @@ pub struct TerritoireDto {
     get,
     path = "/api/v1/conventions/{id}/territoire",
     params(("id" = i64, Path, description = "Numéro de la convention")),
-    responses((status = 200, body = TerritoireDto), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Le territoire de la convention", body = TerritoireDto),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 async fn territory(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = convention_id(&id)?;
@@ -893,7 +923,13 @@ pub struct DiagnosticDto {
         ("id" = i64, Path, description = "Numéro de la convention"),
         ("commune" = Option<String>, Query, description = "Code INSEE d'une commune membre à comparer")
     ),
-    responses((status = 200, body = DiagnosticDto), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Le diagnostic de la convention", body = DiagnosticDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 async fn diagnostic(
     State(state): State<AppState>,

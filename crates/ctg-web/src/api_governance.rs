@@ -84,7 +84,12 @@ pub struct InstanceGouvernanceDto {
     get,
     path = "/api/v1/conventions/{id}/instances",
     params(("id" = i64, Path, description = "Numéro de la convention")),
-    responses((status = 200, body = [InstanceGouvernanceDto]), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Les instances de gouvernance de la convention", body = [InstanceGouvernanceDto]),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn bodies(
     State(state): State<AppState>,
@@ -147,10 +152,11 @@ pub struct InstanceSaisieDto {
     request_body = InstanceSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 201, body = CreeDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)
+        (status = 201, description = "Créée : le numéro de l'instance", body = CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
     )
 )]
 pub async fn create_body(
@@ -191,11 +197,11 @@ pub struct MembreSaisieDto {
     request_body = MembreSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 201, body = CreeDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)
+        (status = 201, description = "Créé : le numéro du membre", body = CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
     )
 )]
 pub async fn create_member(
@@ -360,7 +366,12 @@ impl SeanceDto {
     get,
     path = "/api/v1/conventions/{id}/instances/{instance}/seances",
     params(("id" = i64, Path, description = "Numéro de la convention"), ("instance" = i64, Path, description = "Numéro de l'instance")),
-    responses((status = 200, body = [SeanceDto]), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Les séances de l'instance", body = [SeanceDto]),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn meetings(
     State(state): State<AppState>,
@@ -399,11 +410,11 @@ pub struct SeanceSaisieDto {
     request_body = SeanceSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 201, body = CreeDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)
+        (status = 201, description = "Créée : le numéro de la séance", body = CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
     )
 )]
 pub async fn create_meeting(
@@ -437,7 +448,12 @@ pub async fn create_meeting(
     get,
     path = "/api/v1/conventions/{id}/seances/{seance}",
     params(("id" = i64, Path, description = "Numéro de la convention"), ("seance" = i64, Path, description = "Numéro de la séance")),
-    responses((status = 200, body = SeanceDto), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "La séance", body = SeanceDto),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn meeting(
     State(state): State<AppState>,
@@ -479,12 +495,12 @@ pub struct PresencesSaisieDto {
     request_body = PresencesSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 200, body = VersionDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
-        (status = 409, description = "Version dépassée", body = crate::error::ErrorBody)
+        (status = 200, description = "Enregistré : la nouvelle version de la séance", body = VersionDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound)),
+        (status = 409, response = inline(crate::error::Conflict))
     )
 )]
 pub async fn set_attendance(
@@ -542,11 +558,12 @@ pub struct OrdreDuJourSaisieDto {
     request_body = OrdreDuJourSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 200, body = VersionDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
-        (status = 409, description = "Version dépassée", body = crate::error::ErrorBody)
+        (status = 200, description = "Enregistré : la nouvelle version de la séance", body = VersionDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound)),
+        (status = 409, response = inline(crate::error::Conflict))
     )
 )]
 pub async fn set_agenda(
@@ -596,11 +613,12 @@ pub struct CompteRenduSaisieDto {
     request_body = CompteRenduSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 200, body = VersionDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
-        (status = 409, description = "Version dépassée", body = crate::error::ErrorBody)
+        (status = 200, description = "Enregistré : la nouvelle version de la séance", body = VersionDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound)),
+        (status = 409, response = inline(crate::error::Conflict))
     )
 )]
 pub async fn set_minutes(
@@ -641,11 +659,11 @@ pub struct DecisionSaisieDto {
     request_body = DecisionSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 201, body = CreeDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)
+        (status = 201, description = "Créée : le numéro de la décision", body = CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
     )
 )]
 pub async fn create_decision(
@@ -681,12 +699,12 @@ pub struct ClotureSaisieDto {
     request_body = ClotureSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 200, body = VersionDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
-        (status = 409, description = "Version dépassée", body = crate::error::ErrorBody)
+        (status = 200, description = "Enregistré : la nouvelle version de la décision", body = VersionDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound)),
+        (status = 409, response = inline(crate::error::Conflict))
     )
 )]
 pub async fn close_decision(
@@ -723,7 +741,12 @@ pub struct DecisionOuverteDto {
     get,
     path = "/api/v1/conventions/{id}/decisions",
     params(("id" = i64, Path, description = "Numéro de la convention")),
-    responses((status = 200, body = [DecisionOuverteDto]), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Les décisions ouvertes de toutes les instances", body = [DecisionOuverteDto]),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn open_decisions(
     State(state): State<AppState>,
@@ -908,7 +931,12 @@ fn event_dto(e: &ConcertationEvent) -> EvenementConcertationDto {
     get,
     path = "/api/v1/conventions/{id}/concertation",
     params(("id" = i64, Path, description = "Numéro de la convention")),
-    responses((status = 200, body = ConcertationDto), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "La concertation : événements, participants et contributions", body = ConcertationDto),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn concertation(
     State(state): State<AppState>,
@@ -965,10 +993,11 @@ pub struct EvenementSaisieDto {
     request_body = EvenementSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 201, body = CreeDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)
+        (status = 201, description = "Créé : le numéro de l'événement", body = CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
     )
 )]
 pub async fn create_event(
@@ -1032,11 +1061,11 @@ pub struct ContributionSaisieDto {
     request_body = ContributionSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 201, body = CreeDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)
+        (status = 201, description = "Créée : le numéro de la contribution", body = CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
     )
 )]
 pub async fn create_contribution(
@@ -1089,7 +1118,12 @@ pub struct PosteDto {
     get,
     path = "/api/v1/conventions/{id}/cooperation",
     params(("id" = i64, Path, description = "Numéro de la convention")),
-    responses((status = 200, body = [PosteDto]), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Les postes de chargés de coopération", body = [PosteDto]),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn posts(
     State(state): State<AppState>,
@@ -1154,10 +1188,11 @@ pub struct PosteSaisieDto {
     request_body = PosteSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 201, body = CreeDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)
+        (status = 201, description = "Créé : le numéro du poste", body = CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
     )
 )]
 pub async fn create_post(

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use ctg_store::StoreError;
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{ToResponse, ToSchema};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -148,6 +148,37 @@ pub struct ErrorDetail {
     /// A message in French, for people.
     pub message: String,
 }
+
+/// The error responses of the API as the OpenAPI document describes them, each once, for the
+/// `#[utoipa::path]` attributes to use as `response = inline(crate::error::NotFound)`. They are
+/// never built: `ApiError` renders every error.
+#[derive(Debug, ToResponse)]
+#[response(
+    description = "Demande invalide : corps JSON mal formé ou contraire au schéma, paramètre ou valeur refusés (le message dit lequel)"
+)]
+pub struct BadRequest(#[allow(dead_code)] ErrorBody);
+
+#[derive(Debug, ToResponse)]
+#[response(
+    description = "Authentification requise : aucun compte pour une donnée qui en demande un, jeton d'API inconnu ou révoqué, ou en-tête Authorization qui n'est pas « Bearer … »"
+)]
+pub struct Unauthorized(#[allow(dead_code)] ErrorBody);
+
+#[derive(Debug, ToResponse)]
+#[response(
+    description = "Refusé : le compte n'a pas ce droit dans cette convention, le jeton est en lecture seule, l'en-tête X-CSRF-Token manque ou est faux (écriture avec le cookie de session), ou le mot de passe doit d'abord être changé"
+)]
+pub struct Forbidden(#[allow(dead_code)] ErrorBody);
+
+#[derive(Debug, ToResponse)]
+#[response(description = "Introuvable : la convention, ou un objet nommé dans l'adresse, n'existe pas")]
+pub struct NotFound(#[allow(dead_code)] ErrorBody);
+
+#[derive(Debug, ToResponse)]
+#[response(
+    description = "Version dépassée : quelqu'un d'autre a modifié l'objet depuis sa lecture ; rien n'a été enregistré"
+)]
+pub struct Conflict(#[allow(dead_code)] ErrorBody);
 
 /// An error rendered as JSON.
 #[derive(Debug)]

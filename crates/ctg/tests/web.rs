@@ -215,6 +215,24 @@ async fn openapi_describes_every_api_route() {
     assert!(doc["components"]["schemas"]["TerritoireDto"]["properties"]["totaux"].is_object());
     assert!(doc["paths"]["/api/v1/conventions/{id}"]["put"].is_object(), "the PUT of a convention");
     assert!(doc["components"]["securitySchemes"]["jeton"].is_object());
+    // OpenAPI 3.1 requires a description on every response; each operation lists the errors it may
+    // answer (scripts/contract.sh checks the rest against a running server).
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            for (code, r) in responses {
+                assert!(r["description"].as_str().is_some_and(|d| !d.is_empty()), "{method} {path} {code}");
+            }
+            if path.contains("{id}") {
+                for code in ["401", "403", "404"] {
+                    assert!(responses.contains_key(code), "{method} {path} does not document {code}");
+                }
+            }
+            if op.get("requestBody").is_some() {
+                assert!(responses.contains_key("400"), "{method} {path} does not document 400");
+            }
+        }
+    }
     db.finish().await;
 }
 
