@@ -503,8 +503,8 @@ pub(crate) async fn authorize_write(
     auth.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
 }
 
-/// What may change of a convention; `version` is the one read (see `GET`). A `PUT` replaces these
-/// fields: every one is required, `lieu_signature` may be `null`.
+/// Ce qui peut changer d'une convention ; `version` est celle lue (voir `GET`). Un `PUT` remplace ces
+/// champs : tous sont obligatoires, `lieu_signature` peut valoir `null`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConventionEditDto {
@@ -525,7 +525,7 @@ fn required_nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<St
     Option::<String>::deserialize(d)
 }
 
-/// The new version after a write.
+/// La nouvelle version, après une modification.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VersionDto {
     pub version: i64,
@@ -570,7 +570,8 @@ async fn update_convention(
     Ok(Json(VersionDto { version }))
 }
 
-/// What may change of a party. A `PUT` replaces these fields: every one is required, each may be `null`.
+/// Ce qui peut changer d'une partie. Un `PUT` remplace ces champs : tous sont obligatoires, chacun
+/// peut valoir `null`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartieEditDto {

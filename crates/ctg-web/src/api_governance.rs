@@ -27,7 +27,7 @@ use crate::{ApiError, AppState, WebError};
 
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
-/// The id of what was created.
+/// Le numéro de ce qui a été créé.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreeDto {
     pub id: i64,

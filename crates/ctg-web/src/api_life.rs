@@ -299,8 +299,9 @@ pub struct DateSaisieDto {
     pub date: NaiveDate,
 }
 
-/// The answer of `sign_avenant`, as the OpenAPI document describes it (the handler writes the same
-/// key with `json!`).
+// The answer of `sign_avenant`, as the OpenAPI document describes it (the handler writes the same
+// key with `json!`).
+/// La réponse à la signature d'un avenant.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EnVigueurDto {
     /// La date d'entrée en vigueur de l'avenant, une fois signé par toutes les parties ; sinon `null`.
@@ -349,8 +350,9 @@ pub struct ResiliationSaisieDto {
     pub note: Option<String>,
 }
 
-/// The answer of `terminate`, as the OpenAPI document describes it (the handler writes the same key
-/// with `json!`).
+// The answer of `terminate`, as the OpenAPI document describes it (the handler writes the same key
+// with `json!`).
+/// La réponse à l'enregistrement d'une résiliation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PriseDEffetDto {
     /// La date à laquelle la résiliation prend effet, selon le motif et les délais de l'article 13.

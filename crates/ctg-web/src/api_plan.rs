@@ -570,6 +570,7 @@ pub struct IndicateurSaisieDto {
 #[utoipa::path(
     post,
     path = "/api/v1/conventions/{id}/plan/indicateurs",
+    summary = "Crée un indicateur de suivi, rattaché à une fiche ou au plan (`fiche` nul).",
     params(("id" = i64, Path, description = "Numéro de la convention")),
     request_body = IndicateurSaisieDto,
     security(("jeton" = []), ("session" = [])),

@@ -134,7 +134,9 @@ pub fn stale_message(what: &str, last: Option<&ctg_store::AuditEntry>) -> String
     }
 }
 
-/// The body of every API error: `{"error": {"code": "not_found", "message": "…"}}`.
+// The body of every API error. The doc comments of schemas are the descriptions of the OpenAPI
+// document, for its readers: in French.
+/// Le corps de toute erreur de l'API : `{"error": {"code": "not_found", "message": "…"}}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
@@ -142,10 +144,10 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// A stable code: `not_found`, `bad_request`, `unauthorized`, `password_change_required`,
-    /// `forbidden`, `conflict` or `internal`.
+    /// Un code stable : `not_found`, `bad_request`, `unauthorized`, `password_change_required`,
+    /// `forbidden`, `conflict` ou `internal`.
     pub code: String,
-    /// A message in French, for people.
+    /// Le message, en français, pour les personnes.
     pub message: String,
 }
 
