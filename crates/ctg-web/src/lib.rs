@@ -24,6 +24,7 @@ mod api_life;
 mod api_offer;
 mod api_plan;
 mod api_query;
+mod api_reference;
 pub mod auth;
 mod documents;
 mod edit;
@@ -181,6 +182,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/historique", get(admin::history))
         .route("/static/style.css", get(style))
         .route("/healthz", get(healthz))
+        .route("/api/v1/reference", get(api_reference::page))
         .nest("/api/v1", api::router())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         // Spreadsheet uploads, and their confirmation that carries the file back: a larger limit.
