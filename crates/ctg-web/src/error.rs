@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use ctg_store::StoreError;
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{ToResponse, ToSchema};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -140,7 +140,9 @@ pub fn stale_message(what: &str, last: Option<&ctg_store::AuditEntry>) -> String
     }
 }
 
-/// The body of every API error: `{"error": {"code": "not_found", "message": "…"}}`.
+// The body of every API error. The doc comments of schemas are the descriptions of the OpenAPI
+// document, for its readers: in French.
+/// Le corps de toute erreur de l'API : `{"error": {"code": "not_found", "message": "…"}}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
@@ -148,12 +150,43 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// A stable code: `not_found`, `bad_request`, `unauthorized`, `password_change_required`,
-    /// `forbidden`, `conflict`, `payload_too_large` or `internal`.
+    /// Un code stable : `not_found`, `bad_request`, `unauthorized`, `password_change_required`,
+    /// `forbidden`, `conflict`, `payload_too_large` ou `internal`.
     pub code: String,
-    /// A message in French, for people.
+    /// Le message, en français, pour les personnes.
     pub message: String,
 }
+
+/// The error responses of the API as the OpenAPI document describes them, each once, for the
+/// `#[utoipa::path]` attributes to use as `response = inline(crate::error::NotFound)`. They are
+/// never built: `ApiError` renders every error.
+#[derive(Debug, ToResponse)]
+#[response(
+    description = "Demande invalide : corps JSON mal formé ou contraire au schéma, paramètre ou valeur refusés (le message dit lequel)"
+)]
+pub struct BadRequest(#[allow(dead_code)] ErrorBody);
+
+#[derive(Debug, ToResponse)]
+#[response(
+    description = "Authentification requise : aucun compte pour une donnée qui en demande un, jeton d'API inconnu ou révoqué, ou en-tête Authorization qui n'est pas « Bearer … »"
+)]
+pub struct Unauthorized(#[allow(dead_code)] ErrorBody);
+
+#[derive(Debug, ToResponse)]
+#[response(
+    description = "Refusé : le compte n'a pas ce droit dans cette convention, le jeton est en lecture seule, l'en-tête X-CSRF-Token manque ou est faux (écriture avec le cookie de session), ou le mot de passe doit d'abord être changé"
+)]
+pub struct Forbidden(#[allow(dead_code)] ErrorBody);
+
+#[derive(Debug, ToResponse)]
+#[response(description = "Introuvable : la convention, ou un objet nommé dans l'adresse, n'existe pas")]
+pub struct NotFound(#[allow(dead_code)] ErrorBody);
+
+#[derive(Debug, ToResponse)]
+#[response(
+    description = "Version dépassée : quelqu'un d'autre a modifié l'objet depuis sa lecture ; rien n'a été enregistré"
+)]
+pub struct Conflict(#[allow(dead_code)] ErrorBody);
 
 /// An error rendered as JSON.
 #[derive(Debug)]

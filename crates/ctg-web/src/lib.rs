@@ -15,6 +15,8 @@ use ctg_store::Store;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 mod accounts;
+mod api_query;
+mod api_reference;
 pub mod auth;
 mod convention;
 mod documents;

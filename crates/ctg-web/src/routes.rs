@@ -289,6 +289,7 @@ fn table() -> Vec<Entry> {
         post("/conventions/{id}/cooperation/{post}", C(ManageGovernance), governance::post_save),
         // The JSON API.
         api(routes!(api::openapi), Public),
+        api(routes!(crate::api_reference::page), Public),
         api(routes!(api::epci), Public),
         api(routes!(api::conventions), Public),
         api(routes!(api::me), P(OwnAccount)),

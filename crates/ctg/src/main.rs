@@ -160,6 +160,17 @@ enum UserCommand {
         #[arg(long)]
         stdin: bool,
     },
+    /// Crée un jeton d'API pour un compte et l'affiche une seule fois, seul sur la dernière ligne
+    Token {
+        #[arg(long)]
+        email: String,
+        /// Nom du jeton, pour le reconnaître sur la page « Mon compte »
+        #[arg(long)]
+        nom: String,
+        /// Autorise l'écriture (sinon : lecture seule)
+        #[arg(long)]
+        ecriture: bool,
+    },
     /// Donne un rôle dans une convention (coordination, contributeur, lecteur) ou le retire (aucun)
     Role {
         #[arg(long)]
@@ -565,6 +576,13 @@ async fn user(url: &str, cmd: UserCommand) -> Result<()> {
                 store.set_password(&actor, u.id, &password, true).await?;
                 println!("Mot de passe à usage unique de {} (à changer à la première connexion) : {password}", u.name);
             }
+        }
+        UserCommand::Token { email, nom, ecriture } => {
+            let u = find(email).await?;
+            let (_, secret) = store.create_token(&actor, u.id, &nom, ecriture).await?;
+            let rights = if ecriture { "lecture et écriture" } else { "lecture seule" };
+            println!("Jeton d'API « {} » de {} ({rights}), affiché une seule fois :", nom.trim(), u.name);
+            println!("{secret}");
         }
         UserCommand::Role { email, convention, role } => {
             let u = find(email).await?;

@@ -63,8 +63,13 @@ impl utoipa::Modify for BearerSecurity {
 /// Ce document : la description OpenAPI 3.1 de l'API.
 #[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "Le document OpenAPI", body = Object)))]
 pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(document().clone())
+}
+
+/// The OpenAPI document of the route table, built once.
+pub(crate) fn document() -> &'static utoipa::openapi::OpenApi {
     static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
-    Json(DOC.get_or_init(crate::routes::openapi).clone())
+    DOC.get_or_init(crate::routes::openapi)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -113,7 +118,7 @@ pub struct EpciDto {
     path = "/api/v1/epcis/{siren}",
     params(("siren" = String, Path, description = "SIREN de l'EPCI (9 chiffres)")),
     responses(
-        (status = 200, body = EpciDto),
+        (status = 200, description = "L'intercommunalité, ses communes et leurs populations", body = EpciDto),
         (status = 400, description = "SIREN invalide", body = crate::error::ErrorBody),
         (status = 404, description = "EPCI inconnu", body = crate::error::ErrorBody)
     )
@@ -186,7 +191,14 @@ impl ConventionItemDto {
 }
 
 /// Toutes les conventions, les plus récentes d'abord.
-#[utoipa::path(get, path = "/api/v1/conventions", responses((status = 200, body = Vec<ConventionItemDto>)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/conventions",
+    responses(
+        (status = 200, description = "Les conventions que la requête peut voir (publiées, ou celles où le compte a un rôle)", body = Vec<ConventionItemDto>),
+        (status = 401, response = inline(crate::error::Unauthorized))
+    )
+)]
 pub(crate) async fn conventions(
     State(state): State<AppState>,
     auth: Auth,
@@ -354,7 +366,12 @@ impl ConventionDto {
     get,
     path = "/api/v1/conventions/{id}",
     params(("id" = i64, Path, description = "Numéro de la convention")),
-    responses((status = 200, body = ConventionDto), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "La convention", body = ConventionDto),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub(crate) async fn convention(
     State(state): State<AppState>,
@@ -373,8 +390,8 @@ pub(crate) async fn authorize_write(state: &AppState, auth: &Auth, action: Actio
     state.authorize_write(auth, action, Some(id)).await
 }
 
-/// What may change of a convention; `version` is the one read (see `GET`). A `PUT` replaces these
-/// fields: every one is required, `lieu_signature` may be `null`.
+/// Ce qui peut changer d'une convention ; `version` est celle lue (voir `GET`). Un `PUT` remplace ces
+/// champs : tous sont obligatoires, `lieu_signature` peut valoir `null`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConventionEditDto {
@@ -395,7 +412,7 @@ fn required_nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<St
     Option::<String>::deserialize(d)
 }
 
-/// The new version after a write.
+/// La nouvelle version, après une modification.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VersionDto {
     pub version: i64,
@@ -409,12 +426,12 @@ pub struct VersionDto {
     request_body = ConventionEditDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 200, body = VersionDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
-        (status = 409, description = "Version dépassée : quelqu'un d'autre a modifié la convention", body = crate::error::ErrorBody)
+        (status = 200, description = "Enregistré : la nouvelle version de la convention", body = VersionDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound)),
+        (status = 409, response = inline(crate::error::Conflict))
     )
 )]
 pub(crate) async fn update_convention(
@@ -437,7 +454,8 @@ pub(crate) async fn update_convention(
     Ok(Json(VersionDto { version }))
 }
 
-/// What may change of a party. A `PUT` replaces these fields: every one is required, each may be `null`.
+/// Ce qui peut changer d'une partie. Un `PUT` remplace ces champs : tous sont obligatoires, chacun
+/// peut valoir `null`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartieEditDto {
@@ -471,10 +489,12 @@ fn required_nullable_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Opti
     request_body = PartieEditDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 200, body = VersionDto),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody)
+        (status = 200, description = "Enregistré : la nouvelle version de la partie", body = VersionDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound)),
+        (status = 409, response = inline(crate::error::Conflict))
     )
 )]
 pub(crate) async fn update_party(
@@ -513,9 +533,12 @@ pub struct HistoriqueDto {
     pub libelle: String,
     /// creation, modification, suppression ou effacement.
     pub action: String,
-    #[schema(value_type = Object)]
+    /// Les champs avant la modification (un objet, ou une liste pour des moyens) ; `null` pour une
+    /// création.
+    #[schema(value_type = Value)]
     pub avant: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    /// Les champs après la modification ; `null` pour une suppression ou un effacement.
+    #[schema(value_type = Value)]
     pub apres: Option<serde_json::Value>,
 }
 
@@ -525,7 +548,12 @@ pub struct HistoriqueDto {
     path = "/api/v1/conventions/{id}/historique",
     params(("id" = i64, Path, description = "Numéro de la convention")),
     security(("jeton" = []), ("session" = [])),
-    responses((status = 200, body = Vec<HistoriqueDto>), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Les modifications de la convention, la plus récente d'abord", body = Vec<HistoriqueDto>),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub(crate) async fn history(
     State(state): State<AppState>,
@@ -569,7 +597,10 @@ pub struct MoiDto {
     get,
     path = "/api/v1/moi",
     security(("jeton" = []), ("session" = [])),
-    responses((status = 200, body = MoiDto), (status = 401, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Le compte authentifié", body = MoiDto),
+        (status = 401, response = inline(crate::error::Unauthorized))
+    )
 )]
 pub(crate) async fn me(auth: Auth) -> Result<Json<MoiDto>, ApiError> {
     let u = auth.user.as_ref().ok_or(WebError::LoginRequired)?;
@@ -646,7 +677,12 @@ pub struct TerritoireDto {
     get,
     path = "/api/v1/conventions/{id}/territoire",
     params(("id" = i64, Path, description = "Numéro de la convention")),
-    responses((status = 200, body = TerritoireDto), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Le territoire de la convention", body = TerritoireDto),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub(crate) async fn territory(
     State(state): State<AppState>,
@@ -761,13 +797,19 @@ pub struct DiagnosticDto {
         ("id" = i64, Path, description = "Numéro de la convention"),
         ("commune" = Option<String>, Query, description = "Code INSEE d'une commune membre à comparer")
     ),
-    responses((status = 200, body = DiagnosticDto), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Le diagnostic de la convention", body = DiagnosticDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub(crate) async fn diagnostic(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    axum::extract::Query(q): axum::extract::Query<crate::convention::DiagnosticQuery>,
+    crate::api_query::ApiQuery(q): crate::api_query::ApiQuery<crate::convention::DiagnosticQuery>,
 ) -> Result<Json<DiagnosticDto>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let d = crate::views::Diagnostic::load(&state, id, auth.user.is_none(), q.commune.as_deref()).await?;

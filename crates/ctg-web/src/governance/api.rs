@@ -24,7 +24,7 @@ use crate::extract::{ApiJson, Ids, Version};
 use crate::governance::parse_time;
 use crate::{ApiError, AppState, WebError};
 
-/// The id of what was created.
+/// Le numéro de ce qui a été créé.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreeDto {
     pub id: i64,
@@ -77,7 +77,12 @@ pub struct InstanceGouvernanceDto {
     get,
     path = "/api/v1/conventions/{id}/instances",
     params(("id" = i64, Path, description = "Numéro de la convention")),
-    responses((status = 200, body = [InstanceGouvernanceDto]), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Les instances de gouvernance de la convention", body = [InstanceGouvernanceDto]),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn bodies(
     State(state): State<AppState>,
@@ -139,10 +144,11 @@ pub struct InstanceSaisieDto {
     request_body = InstanceSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 201, body = CreeDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)
+        (status = 201, description = "Créée : le numéro de l'instance", body = CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
     )
 )]
 pub async fn create_body(
@@ -180,11 +186,11 @@ pub struct MembreSaisieDto {
     request_body = MembreSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 201, body = CreeDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)
+        (status = 201, description = "Créé : le numéro du membre", body = CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
     )
 )]
 pub async fn create_member(
@@ -345,7 +351,12 @@ impl SeanceDto {
     get,
     path = "/api/v1/conventions/{id}/instances/{instance}/seances",
     params(("id" = i64, Path, description = "Numéro de la convention"), ("instance" = i64, Path, description = "Numéro de l'instance")),
-    responses((status = 200, body = [SeanceDto]), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Les séances de l'instance", body = [SeanceDto]),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn meetings(
     State(state): State<AppState>,
@@ -382,11 +393,11 @@ pub struct SeanceSaisieDto {
     request_body = SeanceSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 201, body = CreeDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)
+        (status = 201, description = "Créée : le numéro de la séance", body = CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
     )
 )]
 pub async fn create_meeting(
@@ -416,7 +427,12 @@ pub async fn create_meeting(
     get,
     path = "/api/v1/conventions/{id}/seances/{seance}",
     params(("id" = i64, Path, description = "Numéro de la convention"), ("seance" = i64, Path, description = "Numéro de la séance")),
-    responses((status = 200, body = SeanceDto), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "La séance", body = SeanceDto),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn meeting(
     State(state): State<AppState>,
@@ -456,12 +472,12 @@ pub struct PresencesSaisieDto {
     request_body = PresencesSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 200, body = VersionDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
-        (status = 409, description = "Version dépassée", body = crate::error::ErrorBody)
+        (status = 200, description = "Enregistré : la nouvelle version de la séance", body = VersionDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound)),
+        (status = 409, response = inline(crate::error::Conflict))
     )
 )]
 pub async fn set_attendance(
@@ -515,11 +531,12 @@ pub struct OrdreDuJourSaisieDto {
     request_body = OrdreDuJourSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 200, body = VersionDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
-        (status = 409, description = "Version dépassée", body = crate::error::ErrorBody)
+        (status = 200, description = "Enregistré : la nouvelle version de la séance", body = VersionDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound)),
+        (status = 409, response = inline(crate::error::Conflict))
     )
 )]
 pub async fn set_agenda(
@@ -565,11 +582,12 @@ pub struct CompteRenduSaisieDto {
     request_body = CompteRenduSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 200, body = VersionDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
-        (status = 409, description = "Version dépassée", body = crate::error::ErrorBody)
+        (status = 200, description = "Enregistré : la nouvelle version de la séance", body = VersionDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound)),
+        (status = 409, response = inline(crate::error::Conflict))
     )
 )]
 pub async fn set_minutes(
@@ -606,11 +624,11 @@ pub struct DecisionSaisieDto {
     request_body = DecisionSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 201, body = CreeDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)
+        (status = 201, description = "Créée : le numéro de la décision", body = CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
     )
 )]
 pub async fn create_decision(
@@ -642,12 +660,12 @@ pub struct ClotureSaisieDto {
     request_body = ClotureSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 200, body = VersionDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
-        (status = 409, description = "Version dépassée", body = crate::error::ErrorBody)
+        (status = 200, description = "Enregistré : la nouvelle version de la décision", body = VersionDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound)),
+        (status = 409, response = inline(crate::error::Conflict))
     )
 )]
 pub async fn close_decision(
@@ -680,7 +698,12 @@ pub struct DecisionOuverteDto {
     get,
     path = "/api/v1/conventions/{id}/decisions",
     params(("id" = i64, Path, description = "Numéro de la convention")),
-    responses((status = 200, body = [DecisionOuverteDto]), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Les décisions ouvertes de toutes les instances", body = [DecisionOuverteDto]),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn open_decisions(
     State(state): State<AppState>,
@@ -864,7 +887,12 @@ fn event_dto(e: &ConcertationEvent) -> EvenementConcertationDto {
     get,
     path = "/api/v1/conventions/{id}/concertation",
     params(("id" = i64, Path, description = "Numéro de la convention")),
-    responses((status = 200, body = ConcertationDto), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "La concertation : événements, participants et contributions", body = ConcertationDto),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn concertation(
     State(state): State<AppState>,
@@ -920,10 +948,11 @@ pub struct EvenementSaisieDto {
     request_body = EvenementSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 201, body = CreeDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)
+        (status = 201, description = "Créé : le numéro de l'événement", body = CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
     )
 )]
 pub async fn create_event(
@@ -984,11 +1013,11 @@ pub struct ContributionSaisieDto {
     request_body = ContributionSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 201, body = CreeDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)
+        (status = 201, description = "Créée : le numéro de la contribution", body = CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
     )
 )]
 pub async fn create_contribution(
@@ -1037,7 +1066,12 @@ pub struct PosteDto {
     get,
     path = "/api/v1/conventions/{id}/cooperation",
     params(("id" = i64, Path, description = "Numéro de la convention")),
-    responses((status = 200, body = [PosteDto]), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Les postes de chargés de coopération", body = [PosteDto]),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn posts(
     State(state): State<AppState>,
@@ -1101,10 +1135,11 @@ pub struct PosteSaisieDto {
     request_body = PosteSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 201, body = CreeDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)
+        (status = 201, description = "Créé : le numéro du poste", body = CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
     )
 )]
 pub async fn create_post(

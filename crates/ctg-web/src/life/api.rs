@@ -1,7 +1,7 @@
 //! The life of the convention in the JSON API: status and next milestone, signatures, avenants, text
 //! versions and their differences, termination.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
@@ -12,6 +12,7 @@ use ctg_store::{NewAvenant, Termination};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api_query::ApiQuery;
 use crate::auth::Auth;
 use crate::convention::api::authorize_write;
 use crate::extract::{ApiJson, Ids};
@@ -107,7 +108,12 @@ pub struct VieDto {
     get,
     path = "/api/v1/conventions/{id}/vie",
     params(("id" = i64, Path, description = "Numéro de la convention")),
-    responses((status = 200, body = VieDto), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "La vie de la convention : statut, signatures, avenants, textes, résiliation, prochaine échéance", body = VieDto),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn life(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Json<VieDto>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
@@ -199,7 +205,13 @@ pub struct SignatureSaisieDto {
     params(("id" = i64, Path, description = "Numéro de la convention"), ("partie" = i64, Path, description = "Numéro de la partie")),
     request_body = SignatureSaisieDto,
     security(("jeton" = []), ("session" = [])),
-    responses((status = 204, description = "Signature enregistrée"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+    responses(
+        (status = 204, description = "Signature enregistrée"),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn sign_party(
     State(state): State<AppState>,
@@ -231,7 +243,13 @@ pub struct AvenantSaisieDto {
     params(("id" = i64, Path, description = "Numéro de la convention")),
     request_body = AvenantSaisieDto,
     security(("jeton" = []), ("session" = [])),
-    responses((status = 201, body = inline(serde_json::Value), description = "{\"id\": …}"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+    responses(
+        (status = 201, description = "Créé : le numéro de l'avenant", body = crate::governance::api::CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn create_avenant(
     State(state): State<AppState>,
@@ -262,6 +280,15 @@ pub struct DateSaisieDto {
     pub date: NaiveDate,
 }
 
+// The answer of `sign_avenant`, as the OpenAPI document describes it (the handler writes the same
+// key with `json!`).
+/// La réponse à la signature d'un avenant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnVigueurDto {
+    /// La date d'entrée en vigueur de l'avenant, une fois signé par toutes les parties ; sinon `null`.
+    pub en_vigueur_depuis: Option<NaiveDate>,
+}
+
 /// Enregistre la signature d'un avenant par une partie ; la dernière le met en vigueur.
 #[utoipa::path(
     post,
@@ -269,7 +296,13 @@ pub struct DateSaisieDto {
     params(("id" = i64, Path, description = "Numéro de la convention"), ("avenant" = i64, Path, description = "Numéro de l'avenant"), ("partie" = i64, Path, description = "Numéro de la partie")),
     request_body = DateSaisieDto,
     security(("jeton" = []), ("session" = [])),
-    responses((status = 200, body = inline(serde_json::Value), description = "{\"en_vigueur_depuis\": date ou null}"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Signature enregistrée ; l'avenant est en vigueur une fois signé par toutes les parties", body = EnVigueurDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn sign_avenant(
     State(state): State<AppState>,
@@ -294,6 +327,15 @@ pub struct ResiliationSaisieDto {
     pub note: Option<String>,
 }
 
+// The answer of `terminate`, as the OpenAPI document describes it (the handler writes the same key
+// with `json!`).
+/// La réponse à l'enregistrement d'une résiliation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PriseDEffetDto {
+    /// La date à laquelle la résiliation prend effet, selon le motif et les délais de l'article 13.
+    pub prend_effet_le: NaiveDate,
+}
+
 /// Enregistre la résiliation de la convention (art. 13) ; répond la date à laquelle elle prend effet.
 #[utoipa::path(
     post,
@@ -301,7 +343,13 @@ pub struct ResiliationSaisieDto {
     params(("id" = i64, Path, description = "Numéro de la convention")),
     request_body = ResiliationSaisieDto,
     security(("jeton" = []), ("session" = [])),
-    responses((status = 201, body = inline(serde_json::Value), description = "{\"prend_effet_le\": date}"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+    responses(
+        (status = 201, description = "Résiliation enregistrée : la date à laquelle elle prend effet", body = PriseDEffetDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn terminate(
     State(state): State<AppState>,
@@ -336,7 +384,13 @@ pub struct VersionTexteDto {
     get,
     path = "/api/v1/conventions/{id}/textes/{cle}",
     params(("id" = i64, Path, description = "Numéro de la convention"), ("cle" = String, Path, description = "convention, annexe-1…")),
-    responses((status = 200, body = [VersionTexteDto]), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Les versions du texte, de la plus ancienne à la plus récente", body = [VersionTexteDto]),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn text_versions(
     State(state): State<AppState>,
@@ -388,13 +442,19 @@ pub struct LigneDto {
         ("de" = i64, Query, description = "Version de départ"),
         ("a" = i64, Query, description = "Version d'arrivée")
     ),
-    responses((status = 200, body = [LigneDto]), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "La différence, ligne à ligne", body = [LigneDto]),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn text_diff(
     State(state): State<AppState>,
     auth: Auth,
     Ids((id, key)): Ids<(i64, String)>,
-    Query(q): Query<DiffParams>,
+    ApiQuery(q): ApiQuery<DiffParams>,
 ) -> Result<Json<Vec<LigneDto>>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let versions = state.store.text_versions(id, &key).await?;

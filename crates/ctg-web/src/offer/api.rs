@@ -1,6 +1,6 @@
 //! The offer of services in the JSON API: facilities, coverage, funding lines, the catalogue of types.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
@@ -10,6 +10,7 @@ use ctg_domain::{Channel, InseeCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api_query::ApiQuery;
 use crate::auth::Auth;
 use crate::convention::api::{authorize_write, VersionDto};
 use crate::extract::{ApiJson, Ids, Version};
@@ -27,7 +28,13 @@ pub struct TypeEquipementDto {
 }
 
 /// Le catalogue des types d'équipement.
-#[utoipa::path(get, path = "/api/v1/types-equipement", responses((status = 200, body = [TypeEquipementDto])))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/types-equipement",
+    responses(
+        (status = 200, description = "Le catalogue des types d'équipement", body = [TypeEquipementDto])
+    )
+)]
 pub async fn types(State(state): State<AppState>) -> Result<Json<Vec<TypeEquipementDto>>, ApiError> {
     Ok(Json(
         state
@@ -165,13 +172,19 @@ impl EquipementSaisieDto {
         ("statut" = Option<String>, Query, description = "ouvert, en_projet ou ferme"),
         ("q" = Option<String>, Query, description = "Texte cherché dans le nom et le gestionnaire")
     ),
-    responses((status = 200, body = [EquipementDto]), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Les équipements du territoire qui répondent aux filtres", body = [EquipementDto]),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn facilities(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    Query(filter): Query<FacilityFilter>,
+    ApiQuery(filter): ApiQuery<FacilityFilter>,
 ) -> Result<Json<Vec<EquipementDto>>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let offer = Offer::load(&state, id).await?;
@@ -183,7 +196,12 @@ pub async fn facilities(
     get,
     path = "/api/v1/conventions/{id}/equipements/{equipement}",
     params(("id" = i64, Path, description = "Numéro de la convention"), ("equipement" = i64, Path, description = "Numéro de l'équipement")),
-    responses((status = 200, body = EquipementDto), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "L'équipement", body = EquipementDto),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn facility(
     State(state): State<AppState>,
@@ -206,10 +224,11 @@ pub async fn facility(
     request_body = EquipementSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 201, body = EquipementDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)
+        (status = 201, description = "Créé : l'équipement enregistré", body = EquipementDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
     )
 )]
 pub async fn create_facility(
@@ -243,12 +262,12 @@ pub async fn create_facility(
     request_body = EquipementSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 200, body = VersionDto),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody)
+        (status = 200, description = "Enregistré : la nouvelle version de l'équipement", body = VersionDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound)),
+        (status = 409, response = inline(crate::error::Conflict))
     )
 )]
 pub async fn update_facility(
@@ -337,13 +356,19 @@ pub struct CoverageParams {
     get,
     path = "/api/v1/conventions/{id}/couverture",
     params(("id" = i64, Path, description = "Numéro de la convention"), ("type" = Option<String>, Query, description = "Type de service cherché (rpe par défaut)")),
-    responses((status = 200, body = CouvertureDto), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "La couverture du territoire pour ce type de service", body = CouvertureDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn coverage(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    Query(q): Query<CoverageParams>,
+    ApiQuery(q): ApiQuery<CoverageParams>,
 ) -> Result<Json<CouvertureDto>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let offer = Offer::load(&state, id).await?;
@@ -421,7 +446,12 @@ pub struct FinancementsDto {
     get,
     path = "/api/v1/conventions/{id}/financements",
     params(("id" = i64, Path, description = "Numéro de la convention")),
-    responses((status = 200, body = FinancementsDto), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Les lignes de financement et leurs totaux", body = FinancementsDto),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn funding(
     State(state): State<AppState>,
@@ -476,10 +506,11 @@ pub struct FinancementSaisieDto {
     request_body = FinancementSaisieDto,
     security(("jeton" = []), ("session" = [])),
     responses(
-        (status = 201, body = inline(serde_json::Value), description = "{\"id\": …}"),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)
+        (status = 201, description = "Créée : le numéro de la ligne de financement", body = crate::governance::api::CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
     )
 )]
 pub async fn create_funding(

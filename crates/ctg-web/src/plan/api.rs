@@ -178,7 +178,7 @@ pub struct IndicateurPlanDto {
     /// en_bonne_voie, en_retard, valeur_manquante ou pas_d_echeance.
     pub etat: String,
     pub etat_libelle: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<Object>)]
     pub valeurs: serde_json::Value,
 }
 
@@ -219,7 +219,12 @@ fn indicator_dto(v: &PlanView, i: &ctg_store::IndicatorRecord) -> IndicateurPlan
     get,
     path = "/api/v1/conventions/{id}/plan",
     params(("id" = i64, Path, description = "Numéro de la convention")),
-    responses((status = 200, body = PlanDto), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Le plan d'action et son avancement", body = PlanDto),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn plan(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Json<PlanDto>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
@@ -274,7 +279,12 @@ pub async fn plan(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) 
     get,
     path = "/api/v1/conventions/{id}/plan/fiches/{fiche}",
     params(("id" = i64, Path, description = "Numéro de la convention"), ("fiche" = i64, Path, description = "Numéro de la fiche")),
-    responses((status = 200, body = FicheDto), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "La fiche action", body = FicheDto),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn fiche(
     State(state): State<AppState>,
@@ -373,7 +383,13 @@ impl FicheSaisieDto {
     params(("id" = i64, Path, description = "Numéro de la convention")),
     request_body = FicheSaisieDto,
     security(("jeton" = []), ("session" = [])),
-    responses((status = 201, body = FicheDto), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+    responses(
+        (status = 201, description = "Créée : la fiche action enregistrée", body = FicheDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn create_fiche(
     State(state): State<AppState>,
@@ -401,7 +417,14 @@ async fn authorize_report(state: &AppState, auth: &Auth, id: i64, fid: i64) -> R
     params(("id" = i64, Path, description = "Numéro de la convention"), ("fiche" = i64, Path, description = "Numéro de la fiche")),
     request_body = FicheSaisieDto,
     security(("jeton" = []), ("session" = [])),
-    responses((status = 200, body = VersionDto), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Enregistré : la nouvelle version de la fiche", body = VersionDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound)),
+        (status = 409, response = inline(crate::error::Conflict))
+    )
 )]
 pub async fn update_fiche(
     State(state): State<AppState>,
@@ -449,7 +472,13 @@ pub struct SousActionSaisieDto {
     params(("id" = i64, Path, description = "Numéro de la convention"), ("fiche" = i64, Path, description = "Numéro de la fiche")),
     request_body = SousActionSaisieDto,
     security(("jeton" = []), ("session" = [])),
-    responses((status = 201, body = inline(serde_json::Value), description = "{\"id\": …}"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+    responses(
+        (status = 201, description = "Créée : le numéro de la sous-action", body = crate::governance::api::CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn create_sub_action(
     State(state): State<AppState>,
@@ -478,7 +507,13 @@ pub async fn create_sub_action(
     params(("id" = i64, Path, description = "Numéro de la convention"), ("fiche" = i64, Path, description = "Numéro de la fiche")),
     request_body = [MoyenDto],
     security(("jeton" = []), ("session" = [])),
-    responses((status = 204, description = "Moyens remplacés"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+    responses(
+        (status = 204, description = "Moyens remplacés"),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn set_means(
     State(state): State<AppState>,
@@ -507,10 +542,17 @@ pub struct IndicateurSaisieDto {
 #[utoipa::path(
     post,
     path = "/api/v1/conventions/{id}/plan/indicateurs",
+    summary = "Crée un indicateur de suivi, rattaché à une fiche ou au plan (`fiche` nul).",
     params(("id" = i64, Path, description = "Numéro de la convention")),
     request_body = IndicateurSaisieDto,
     security(("jeton" = []), ("session" = [])),
-    responses((status = 201, body = inline(serde_json::Value), description = "{\"id\": …}"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+    responses(
+        (status = 201, description = "Créé : le numéro de l'indicateur", body = crate::governance::api::CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn create_indicator(
     State(state): State<AppState>,
@@ -548,7 +590,13 @@ pub struct ValeurSaisieDto {
     params(("id" = i64, Path, description = "Numéro de la convention"), ("indicateur" = i64, Path, description = "Numéro de l'indicateur")),
     request_body = ValeurSaisieDto,
     security(("jeton" = []), ("session" = [])),
-    responses((status = 201, body = inline(serde_json::Value), description = "{\"id\": …}"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 201, description = "Enregistrée : le numéro de la valeur", body = crate::governance::api::CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn add_value(
     State(state): State<AppState>,
@@ -586,9 +634,11 @@ pub struct BilanDto {
     pub perimetre: String,
     pub cle: String,
     pub titre: String,
-    #[schema(value_type = Object)]
+    /// Les chiffres calculés à partir du plan ; `null` pour un bilan sans données dans la plateforme.
+    #[schema(value_type = Option<Object>)]
     pub chiffres: Option<ctg_domain::plan::EvaluationFigures>,
-    #[schema(value_type = Object)]
+    /// Les chiffres déclarés ; `null` sans bilan enregistré.
+    #[schema(value_type = Option<Object>)]
     pub declare: serde_json::Value,
     pub realise: String,
     pub reussites: String,
@@ -600,14 +650,20 @@ pub struct BilanDto {
 #[utoipa::path(
     get,
     path = "/api/v1/conventions/{id}/evaluation",
-    params(("id" = i64, Path, description = "Numéro de la convention"), ("annee" = Option<i32>, Query, description = "Année du bilan ; absente pour le bilan final")),
-    responses((status = 200, body = [BilanDto]), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody))
+    params(("id" = i64, Path, description = "Numéro de la convention"), ("annee" = Option<String>, Query, description = "Année du bilan (AAAA, de 1990 à 2100) ; absente, vide ou « final » : le bilan final")),
+    responses(
+        (status = 200, description = "Les bilans de l'année demandée, ou le bilan final", body = [BilanDto]),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn evaluation(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    axum::extract::Query(q): axum::extract::Query<crate::plan::io::EvaluationQuery>,
+    crate::api_query::ApiQuery(q): crate::api_query::ApiQuery<crate::plan::io::EvaluationQuery>,
 ) -> Result<Json<Vec<BilanDto>>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let year = crate::plan::io::parse_year(q.annee.as_deref())?;

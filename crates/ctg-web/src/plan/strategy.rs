@@ -291,7 +291,13 @@ pub struct ObjectifSaisieDto {
     params(("id" = i64, Path, description = "Numéro de la convention")),
     request_body = ObjectifSaisieDto,
     security(("jeton" = []), ("session" = [])),
-    responses((status = 201, body = inline(serde_json::Value), description = "{\"id\": …}"), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody))
+    responses(
+        (status = 201, description = "Créé : le numéro de l'objectif", body = crate::governance::api::CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
 )]
 pub async fn api_create(
     State(state): State<AppState>,
@@ -312,7 +318,14 @@ pub async fn api_create(
     params(("id" = i64, Path, description = "Numéro de la convention"), ("objectif" = i64, Path, description = "Numéro de l'objectif")),
     request_body = ObjectifSaisieDto,
     security(("jeton" = []), ("session" = [])),
-    responses((status = 200, body = VersionDto), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "Enregistré : la nouvelle version de l'objectif", body = VersionDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound)),
+        (status = 409, response = inline(crate::error::Conflict))
+    )
 )]
 pub async fn api_update(
     State(state): State<AppState>,

@@ -344,6 +344,18 @@ backend_tests!(accounts_from_the_command_line, |db: &TestDb| {
         let out = ctg(&url, &["user", "role", "--email", "personne@x.fr", "--convention", "2", "--role", "lecteur"]);
         assert!(stderr(&out).contains("aucun compte n'a l'adresse « personne@x.fr »"), "{}", stderr(&out));
 
+        // An API token, shown alone on the last line; read-only unless --ecriture.
+        let out = ctg(&url, &["user", "token", "--email", "claire@cabbalr.fr", "--nom", "contrat", "--ecriture"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let secret = stdout(&out).lines().last().unwrap().to_owned();
+        let (owner, can_write) = store.token_owner(&secret).await.unwrap().expect("a valid token");
+        assert_eq!((owner.id, can_write), (claire.id, true));
+        let out = ctg(&url, &["user", "token", "--email", "claire@cabbalr.fr", "--nom", "lecture"]);
+        let secret = stdout(&out).lines().last().unwrap().to_owned();
+        assert!(!store.token_owner(&secret).await.unwrap().unwrap().1);
+        let out = ctg(&url, &["user", "token", "--email", "claire@cabbalr.fr", "--nom", " "]);
+        assert!(stderr(&out).contains("donnez un nom au jeton"), "{}", stderr(&out));
+
         let out = ctg(&url, &["user", "disable", "--email", "claire@cabbalr.fr"]);
         assert!(out.status.success());
         let listed = stdout(&ctg(&url, &["user", "list"]));

@@ -6,6 +6,7 @@
 mod common;
 
 mod accounts;
+mod api_reference;
 mod browser;
 mod cli;
 mod cli_offer;

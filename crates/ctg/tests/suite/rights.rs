@@ -175,6 +175,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("POST /api/v1/conventions/2/cooperation", &[COORD, ADMIN]),
     ("GET /api/v1/moi", ACCOUNTS),
     ("GET /api/v1/openapi.json", ALL),
+    ("GET /api/v1/reference", ALL),
     ("GET /healthz", ALL),
 ];
 

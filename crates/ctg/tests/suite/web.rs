@@ -82,6 +82,21 @@ backend_tests!(unknown_ids_give_404_in_the_language_of_the_surface, |db: &TestDb
         let r = get(&app, "/api/v1/epcis/12345").await;
         assert_eq!(r.status, 400);
         assert_eq!(r.json()["error"]["message"], "SIREN « 12345 » invalide : 9 chiffres attendus");
+        // A bad query string is an API error too: JSON, in French.
+        for (path, message) in [
+            ("/api/v1/conventions/2/evaluation?annee=2026&annee=2027", "paramètre « annee » donné plusieurs fois"),
+            ("/api/v1/conventions/2/textes/convention/difference?de=1&a=99999999999999999999", "a : nombre trop grand"),
+            ("/api/v1/conventions/2/diagnostic?commune=1&commune=2", "paramètre « commune » donné plusieurs fois"),
+        ] {
+            let r = get(&app, path).await;
+            assert_eq!(r.status, 400, "{path}");
+            assert!(r.content_type.starts_with("application/json"), "{path}: {}", r.content_type);
+            assert_eq!(
+                r.json()["error"]["message"],
+                format!("Paramètres de l'adresse invalides : {message}"),
+                "{path}"
+            );
+        }
 
         for path in ["/conventions/999", "/conventions/-1/territoire", "/nulle-part"] {
             let r = get(&app, path).await;
@@ -179,6 +194,47 @@ backend_tests!(pages_are_french_accessible_and_sortable, |db: &TestDb| {
         assert_eq!(texts(&doc, "#table-communes tbody th")[0], "Allouagne");
     }
 });
+
+#[tokio::test]
+async fn openapi_responses_are_described_and_errors_documented() {
+    let db = TestDb::new(ctg_store::Backend::Sqlite).await;
+    let app = ctg_web::router(ctg_web::AppState::new(db.store.clone()));
+    let r = get(&app, "/api/v1/openapi.json").await;
+    assert_eq!(r.status, 200);
+    let doc = r.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+    for p in [
+        "/api/v1/epcis/{siren}",
+        "/api/v1/conventions",
+        "/api/v1/conventions/{id}",
+        "/api/v1/conventions/{id}/territoire",
+    ] {
+        assert!(paths.iter().any(|k| k.as_str() == p), "{p} missing from {paths:?}");
+    }
+    assert!(doc["components"]["schemas"]["TerritoireDto"]["properties"]["totaux"].is_object());
+    assert!(doc["paths"]["/api/v1/conventions/{id}"]["put"].is_object(), "the PUT of a convention");
+    assert!(doc["components"]["securitySchemes"]["jeton"].is_object());
+    // OpenAPI 3.1 requires a description on every response; each operation lists the errors it may
+    // answer (scripts/contract.sh checks the rest against a running server).
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            for (code, r) in responses {
+                assert!(r["description"].as_str().is_some_and(|d| !d.is_empty()), "{method} {path} {code}");
+            }
+            if path.contains("{id}") {
+                for code in ["401", "403", "404"] {
+                    assert!(responses.contains_key(code), "{method} {path} does not document {code}");
+                }
+            }
+            if op.get("requestBody").is_some() {
+                assert!(responses.contains_key("400"), "{method} {path} does not document 400");
+            }
+        }
+    }
+    db.finish().await;
+}
 
 backend_tests!(diagnostic_of_the_demo_beside_the_departement_with_masking, |db: &TestDb| {
     let store = db.store.clone();
