@@ -1,0 +1,113 @@
+//! The termination of a convention (art. 13).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use ctg_domain::life::TerminationGround;
+use ctg_domain::{Actor, OrganisationKind, PartyRole};
+use serde_json::json;
+
+use super::{rule, unique_violation};
+use crate::audit::{record, Change};
+use crate::{with_db, Result, Store, StoreError};
+
+/// A termination to record (art. 13).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Termination {
+    pub ground: TerminationGround,
+    /// The day the mise en demeure was sent, the notice given, or the change without avenant found.
+    pub notice_date: NaiveDate,
+    /// The party that terminates (a signatory; the CAF for the grounds reserved to it).
+    pub party_id: i64,
+    pub note: Option<String>,
+}
+
+/// A termination as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminationRecord {
+    pub id: i64,
+    pub ground: TerminationGround,
+    pub notice_date: NaiveDate,
+    pub effective_date: NaiveDate,
+    pub party_id: i64,
+    pub party_name: String,
+    pub note: Option<String>,
+    pub version: i64,
+}
+
+impl Store {
+    /// Records the termination of a convention (art. 13) by one of its signatories: at most once, on a
+    /// convention signed by all on the notice date and not ended, taking effect before its end. The
+    /// grounds reserved to the CAF need a CAF as the acting party. Gives the effective date.
+    pub async fn terminate(&self, actor: &Actor, convention_id: i64, t: &Termination) -> Result<NaiveDate> {
+        let parts = self.life_parts(convention_id).await?;
+        let entry = parts.party(t.party_id)?;
+        let name = entry.party.organisation.name.clone();
+        if entry.party.role != PartyRole::Signatory {
+            return Err(StoreError::Invalid(format!(
+                "« {name} » est partenaire associé : seules les parties signataires peuvent résilier la convention"
+            )));
+        }
+        if t.ground.caf_only() && entry.party.organisation.kind != OrganisationKind::Caf {
+            return Err(StoreError::Invalid(format!(
+                "seule la Caf peut résilier la convention pour ce motif ({}) ; « {name} » n'est pas une Caf",
+                t.ground.article()
+            )));
+        }
+        let effective = parts.life.check_termination(t.ground, t.notice_date).map_err(rule)?;
+        let note = t.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        let after = json!({
+            "motif": t.ground.code(),
+            "date_avis": t.notice_date.to_string(),
+            "date_effet": effective.to_string(),
+            "partie": name,
+            "note": note,
+        });
+        let title = parts.detail.summary.title.clone();
+        with_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let inserted: std::result::Result<(i64,), sqlx::Error> = sqlx::query_as(
+                "INSERT INTO termination (convention_id, ground, notice_date, effective_date, party_id, note) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(convention_id)
+            .bind(t.ground.code())
+            .bind(t.notice_date)
+            .bind(effective)
+            .bind(t.party_id)
+            .bind(note)
+            .fetch_one(&mut *tx)
+            .await;
+            let (id,) = inserted.map_err(|e| if unique_violation(&e) {
+                StoreError::Invalid("la convention est déjà résiliée : une résiliation ne s'enregistre qu'une fois".into())
+            } else {
+                StoreError::Database(e)
+            })?;
+            record!(&mut *tx, &Change {
+                convention_id: Some(convention_id),
+                object_type: "resiliation",
+                object_id: id.to_string(),
+                object_label: format!("résiliation de « {title} »"),
+                action: "creation",
+                before: None,
+                after: Some(after),
+                actor,
+            });
+            tx.commit().await?;
+            Ok(effective)
+        })
+    }
+
+    /// The termination of a convention, if one is recorded.
+    /// The effective date of every recorded termination, by convention: one query, for lists.
+    pub async fn termination_dates(&self) -> Result<HashMap<i64, NaiveDate>> {
+        let rows: Vec<(i64, NaiveDate)> = with_db!(self, pool => {
+            sqlx::query_as("SELECT convention_id, effective_date FROM termination").fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().collect())
+    }
+
+    pub async fn termination(&self, convention_id: i64) -> Result<Option<TerminationRecord>> {
+        Ok(self.life_parts(convention_id).await?.termination)
+    }
+}
