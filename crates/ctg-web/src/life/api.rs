@@ -400,7 +400,7 @@ pub async fn text_versions(
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let versions = state.store.text_versions(id, &key).await?;
     if versions.is_empty() {
-        return Err(WebError::NotFound(format!("le texte « {key} » de cette convention")).into());
+        return Err(WebError::NotFound(format!("le texte « {key} » n'existe pas dans cette convention")).into());
     }
     Ok(Json(
         versions

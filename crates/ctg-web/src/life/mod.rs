@@ -213,7 +213,7 @@ pub(crate) async fn party_org(state: &AppState, id: i64, party: i64) -> Result<i
         .iter()
         .find(|p| p.id == party)
         .map(|p| p.organisation_id)
-        .ok_or_else(|| WebError::NotFound(format!("la partie n° {party} de cette convention")))
+        .ok_or_else(|| WebError::NotFound(format!("la partie n° {party} n'existe pas dans cette convention")))
 }
 
 fn form_errors(message: String) -> FormErrors {
@@ -453,7 +453,7 @@ pub async fn text(
     let versions = state.store.text_versions(id, &key).await?;
     let summary = state.store.convention_summary(id).await?;
     if versions.is_empty() {
-        return Err(WebError::NotFound(format!("le texte « {key} » de cette convention")).into());
+        return Err(WebError::NotFound(format!("le texte « {key} » n'existe pas dans cette convention")).into());
     }
     let last = versions.iter().map(|v| v.version).max().unwrap_or(1);
     let to = q.a.unwrap_or(last);
@@ -507,7 +507,7 @@ pub async fn avenant_upload(
 ) -> Result<Response, PageError> {
     state.authorize_write(&auth, Action::EditConvention, Some(id)).await?;
     if !state.store.avenants(id).await?.iter().any(|a| a.id == avenant) {
-        return Err(WebError::NotFound(format!("l'avenant n° {avenant} de cette convention")).into());
+        return Err(WebError::NotFound(format!("l'avenant n° {avenant} n'existe pas dans cette convention")).into());
     }
     let (name, bytes) = crate::documents::read_upload(multipart, "document", "choisissez un fichier").await?;
     match state.store.add_document(&auth.actor(Channel::Page), id, Owner::Avenant(avenant), &name, &bytes).await {

@@ -293,8 +293,12 @@ pub async fn fiche(
 ) -> Result<Json<FicheDto>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
-    let f =
-        v.plan.fiches.iter().find(|f| f.id == fid).ok_or_else(|| WebError::NotFound(format!("la fiche n° {fid}")))?;
+    let f = v
+        .plan
+        .fiches
+        .iter()
+        .find(|f| f.id == fid)
+        .ok_or_else(|| WebError::NotFound(format!("la fiche n° {fid} n'existe pas dans cette convention")))?;
     Ok(Json(fiche_dto(&v, f)))
 }
 
@@ -610,7 +614,7 @@ pub async fn add_value(
         .indicators
         .iter()
         .find(|i| i.id == iid)
-        .ok_or_else(|| WebError::NotFound(format!("l'indicateur n° {iid} de cette convention")))?;
+        .ok_or_else(|| WebError::NotFound(format!("l'indicateur n° {iid} n'existe pas dans cette convention")))?;
     match i.fiche_id {
         Some(fid) => authorize_report(&state, &auth, id, fid).await?,
         None => authorize_write(&state, &auth, Action::EditPlan, id).await?,

@@ -332,5 +332,9 @@ backend_tests!(a_bad_version_is_a_bad_request_naming_the_field_not_a_conflict, |
         let r = common::get(&app, "/api/v1/conventions/2/plan/fiches/abc").await;
         assert_eq!(r.status, 404);
         assert_eq!(r.json()["error"]["message"], "La fiche « abc » n'existe pas");
+        // An unknown object is named whole, not « La fiche n° 999 » cut short.
+        let r = common::get(&app, "/api/v1/conventions/2/plan/fiches/999").await;
+        assert_eq!(r.status, 404);
+        assert_eq!(r.json()["error"]["message"], "La fiche n° 999 n'existe pas dans cette convention");
     }
 });
