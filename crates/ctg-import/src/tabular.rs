@@ -252,6 +252,19 @@ impl Table {
         .into())
     }
 
+    /// Checks that the table has at least one row of data (or an unreadable line, which the parser
+    /// reports): an import of a header alone would write nothing but an empty entry in the history.
+    pub fn require_data(&self) -> Result<(), ImportErrors> {
+        if !self.rows.is_empty() || !self.unreadable.is_empty() {
+            return Ok(());
+        }
+        let what = match self.format {
+            Format::Csv => "aucune ligne de données : le fichier n'a que sa ligne d'en-tête, rien n'a été importé",
+            _ => "aucune ligne de données : la feuille n'a que sa ligne d'en-tête, rien n'a été importé",
+        };
+        Err(ImportError::new(&self.file, self.header_place.clone(), None, what).into())
+    }
+
     /// The place of a cell: the row's line in a CSV (the field names the column), the cell in a sheet.
     pub fn cell_place(&self, row: &Row, column: &Column) -> Location {
         match &row.place {
@@ -322,6 +335,9 @@ fn start_line(body: &[u8], position: &csv::Position) -> u64 {
 
 fn read_csv(file: &str, bytes: &[u8]) -> Result<Table, ImportErrors> {
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Some(line) = crate::unclosed_quote(bytes) {
+        return Err(crate::unclosed_quote_error(file, line).into());
+    }
     let mut reader = crate::csv_reader(bytes);
     let header = match reader.headers() {
         Ok(h) => h.iter().map(clean_header).collect(),
