@@ -124,8 +124,28 @@ impl std::error::Error for ImportError {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportErrors(pub Vec<ImportError>);
 
-/// How many problems are listed before the rest are only counted.
-pub const MAX_LISTED: usize = 50;
+/// How many problems are listed before the rest are only counted (« et N autres erreurs »).
+pub const MAX_LISTED: usize = 100;
+
+impl ImportErrors {
+    /// The problems as a page lists them: the first [`MAX_LISTED`], then « … et N autres erreurs ».
+    pub fn listed(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self.0.iter().take(MAX_LISTED).map(ToString::to_string).collect();
+        if let Some(rest) = self.0.len().checked_sub(MAX_LISTED).filter(|n| *n > 0) {
+            lines.push(others(rest));
+        }
+        lines
+    }
+}
+
+/// « … et N autres erreurs », the count of the problems not listed.
+fn others(n: usize) -> String {
+    if n == 1 {
+        "… et 1 autre erreur".to_owned()
+    } else {
+        format!("… et {} autres erreurs", ctg_domain::format::integer(n as i64))
+    }
+}
 
 impl fmt::Display for ImportErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -139,7 +159,7 @@ impl fmt::Display for ImportErrors {
             writeln!(f, "  - {e}")?;
         }
         if n > MAX_LISTED {
-            writeln!(f, "  … et {} autres", n - MAX_LISTED)?;
+            writeln!(f, "  {}", others(n - MAX_LISTED))?;
         }
         Ok(())
     }
@@ -339,5 +359,20 @@ mod tests {
             assert_eq!(errors.len(), 1, "{import}: {errors:?}");
             assert!(errors[0].starts_with("t.csv, ligne 3 : guillemet non fermé"), "{import}: {errors:?}");
         }
+    }
+
+    #[test]
+    fn a_page_lists_the_first_hundred_errors_then_counts() {
+        let errors = ImportErrors(
+            (1..=100_009).map(|i| ImportError::new("p.xlsx", Location::Line(i), None, "code manquant")).collect(),
+        );
+        let listed = errors.listed();
+        assert_eq!(listed.len(), MAX_LISTED + 1);
+        assert_eq!(listed[0], "p.xlsx, ligne 1 : code manquant");
+        assert_eq!(listed[MAX_LISTED], format!("… et {} autres erreurs", ctg_domain::format::integer(99_909)));
+        assert_eq!(errors.to_string().lines().count(), MAX_LISTED + 2);
+        let one_more = ImportErrors(errors.0[..101].to_vec()).listed();
+        assert_eq!(one_more.last().unwrap(), "… et 1 autre erreur");
+        assert_eq!(ImportErrors(errors.0[..100].to_vec()).listed().len(), 100);
     }
 }
