@@ -83,6 +83,7 @@ struct Columns {
 pub fn parse(file: &str, bytes: &[u8], types: &[FacilityType]) -> Result<Vec<Located<NewFacility>>, ImportErrors> {
     let table = Table::read(file, bytes)?;
     table.require(&[TYPE, NAME, &["commune", "code_insee", "COM_INSEE", SCDL_UID]], &COLUMNS)?;
+    table.require_data()?;
     let c = Columns {
         id: table.column(ID),
         kind: table.column(TYPE),
@@ -388,6 +389,30 @@ mod tests {
         let csv = "identifiant,type,nom,commune\nX1,rpe,Relais,62119\nX2,rpe,Relais 2,62119\nX1,laep,LAEP,62178\n";
         let e = errors("e.csv", csv.as_bytes());
         assert_eq!(e, ["e.csv, ligne 4, champ « identifiant » : l'identifiant « X1 » figure déjà à la ligne 2"]);
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_named_with_its_line() {
+        // The quote opened on line 3 swallows the rest of the file: the reader would see one row with
+        // its commune missing.
+        let csv = "type,nom,commune\nrpe,Relais,62119\nrpe,\"Relais du Nord,62178\nlaep,LAEP,62119\n";
+        let e = errors("e.csv", csv.as_bytes());
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("e.csv, ligne 3 : guillemet non fermé"), "{e:?}");
+        assert!(!e[0].contains("obligatoire"), "{e:?}");
+    }
+
+    #[test]
+    fn a_header_alone_imports_nothing_and_says_so() {
+        let e = errors("e.csv", b"type,nom,commune\n\n");
+        assert_eq!(
+            e,
+            ["e.csv, ligne 1 : aucune ligne de données : le fichier n'a que sa ligne d'en-tête, rien n'a été importé"]
+        );
+        let only_header: &[&[&str]] = &[&["type", "nom", "commune"]];
+        let e = errors("e.xlsx", &crate::tabular::tests::xlsx("Équipements", (0, 0), only_header));
+        assert_eq!(e.len(), 1);
+        assert!(e[0].contains("la feuille n'a que sa ligne d'en-tête"), "{e:?}");
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub struct FundingRow {
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Located<FundingRow>>, ImportErrors> {
     let table = Table::read(file, bytes)?;
     table.require(&[&["dispositif"], &["financeur"], &["annee"], &["montant"]], &COLUMNS)?;
+    table.require_data()?;
     let [equipement, dispositif, financeur, annee, montant, objet] = COLUMNS.map(|c| table.column(&[c]));
     let mut lines = Vec::new();
     let mut errors = table.unreadable.clone();

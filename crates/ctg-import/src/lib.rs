@@ -124,8 +124,28 @@ impl std::error::Error for ImportError {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportErrors(pub Vec<ImportError>);
 
-/// How many problems are listed before the rest are only counted.
-pub const MAX_LISTED: usize = 50;
+/// How many problems are listed before the rest are only counted (« et N autres erreurs »).
+pub const MAX_LISTED: usize = 100;
+
+impl ImportErrors {
+    /// The problems as a page lists them: the first [`MAX_LISTED`], then « … et N autres erreurs ».
+    pub fn listed(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self.0.iter().take(MAX_LISTED).map(ToString::to_string).collect();
+        if let Some(rest) = self.0.len().checked_sub(MAX_LISTED).filter(|n| *n > 0) {
+            lines.push(others(rest));
+        }
+        lines
+    }
+}
+
+/// « … et N autres erreurs », the count of the problems not listed.
+fn others(n: usize) -> String {
+    if n == 1 {
+        "… et 1 autre erreur".to_owned()
+    } else {
+        format!("… et {} autres erreurs", ctg_domain::format::integer(n as i64))
+    }
+}
 
 impl fmt::Display for ImportErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -139,7 +159,7 @@ impl fmt::Display for ImportErrors {
             writeln!(f, "  - {e}")?;
         }
         if n > MAX_LISTED {
-            writeln!(f, "  … et {} autres", n - MAX_LISTED)?;
+            writeln!(f, "  {}", others(n - MAX_LISTED))?;
         }
         Ok(())
     }
@@ -165,6 +185,9 @@ pub(crate) fn open_csv<'b>(
     columns: &[&str],
     optional: &[&str],
 ) -> Result<(csv::Reader<&'b [u8]>, ColumnIndex), ImportErrors> {
+    if let Some(line) = unclosed_quote(bytes) {
+        return Err(unclosed_quote_error(file, line).into());
+    }
     let mut reader = csv_reader(bytes);
     let header_err = |m: String| ImportErrors::from(ImportError::new(file, Location::Line(1), None, m));
     let headers = reader.headers().map_err(|e| header_err(format!("en-tête illisible ({e})")))?.clone();
@@ -181,12 +204,71 @@ pub(crate) fn open_csv<'b>(
     Ok((reader, index))
 }
 
+/// The line where a quoted CSV field opens and is never closed, if one is: the CSV reader would
+/// otherwise read the rest of the file as that one field, and the rows it swallows would be reported
+/// as missing values. The rules are the reader's: a quote opens a field only as its first character,
+/// `""` inside a quoted field is a quote, and the quoted field ends at the next lone quote.
+pub(crate) fn unclosed_quote(bytes: &[u8]) -> Option<u64> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let delimiter = delimiter_of(bytes);
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut state = State::FieldStart;
+    let mut line: u64 = 1;
+    let mut opened_on: u64 = 1;
+    for &b in bytes {
+        let end_of_field = b == delimiter || b == b'\n' || b == b'\r';
+        state = match state {
+            State::FieldStart if b == b'"' => {
+                opened_on = line;
+                State::Quoted
+            }
+            State::FieldStart | State::Unquoted if end_of_field => State::FieldStart,
+            State::FieldStart | State::Unquoted => State::Unquoted,
+            State::Quoted if b == b'"' => State::QuoteInQuoted,
+            State::Quoted => State::Quoted,
+            State::QuoteInQuoted if b == b'"' => State::Quoted,
+            State::QuoteInQuoted if end_of_field => State::FieldStart,
+            State::QuoteInQuoted => State::Unquoted,
+        };
+        if b == b'\n' {
+            line += 1;
+        }
+    }
+    (state == State::Quoted).then_some(opened_on)
+}
+
+/// The error of a CSV file whose quote opened on `line` is never closed.
+pub(crate) fn unclosed_quote_error(file: &str, line: u64) -> ImportError {
+    ImportError::new(
+        file,
+        Location::Line(line),
+        None,
+        "guillemet non fermé : le champ qui commence par un guillemet (\") sur cette ligne n'est jamais refermé, \
+         et le reste du fichier serait lu comme une seule valeur ; ajoutez le guillemet manquant",
+    )
+}
+
+/// The separator of a CSV file: `;` when the first line uses it and has no comma, else `,`.
+fn delimiter_of(bytes: &[u8]) -> u8 {
+    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    if first_line.contains(&b';') && !first_line.contains(&b',') {
+        b';'
+    } else {
+        b','
+    }
+}
+
 /// A CSV reader over `bytes`: separator `,`, or `;` when the first line uses it and has no comma (as
 /// spreadsheets set to French write); a UTF-8 byte-order mark skipped; cells trimmed; rows of any length.
 pub(crate) fn csv_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let delimiter = if first_line.contains(&b';') && !first_line.contains(&b',') { b';' } else { b',' };
+    let delimiter = delimiter_of(bytes);
     csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).trim(csv::Trim::All).from_reader(bytes)
 }
 
@@ -215,5 +297,82 @@ mod tests {
         let e = ImportError::json("communes.json", &json_err);
         assert_eq!(e.location, Location::Position { line: 2, column: 3 });
         assert!(e.to_string().starts_with("communes.json, ligne 2, colonne 3 : JSON tronqué"), "{e}");
+    }
+
+    #[test]
+    fn unclosed_quotes_are_found_with_their_line() {
+        assert_eq!(unclosed_quote(b"a,b\n1,\"deux\n3,4\n"), Some(2));
+        assert_eq!(unclosed_quote(b"a;b\r\n1;2\r\n3;\"x\"\"y\r\n"), Some(3));
+        // Closed, escaped, spanning lines, or a quote inside an unquoted field: all fine.
+        assert_eq!(unclosed_quote(b"a,b\n1,\"deux, \"\"trois\"\"\"\n\"x\ny\",4\n"), None);
+        assert_eq!(unclosed_quote(b"a,b\n1,pouce 2\"\n"), None);
+        assert_eq!(unclosed_quote(b""), None);
+    }
+
+    /// Every table import, from a CSV file: its errors, as the user reads them.
+    fn every_import(bytes: &[u8]) -> Vec<(&'static str, Vec<String>)> {
+        let messages = |e: ImportErrors| e.0.iter().map(ToString::to_string).collect::<Vec<_>>();
+        let types = ctg_domain::offer::builtin_facility_types();
+        vec![
+            (
+                "facilities",
+                facilities::parse("t.csv", bytes, &types).map(|_| ()).map_err(messages).err().unwrap_or_default(),
+            ),
+            ("funding", funding::parse("t.csv", bytes).map(|_| ()).map_err(messages).err().unwrap_or_default()),
+            (
+                "observations",
+                observations::parse("t.csv", bytes).map(|_| ()).map_err(messages).err().unwrap_or_default(),
+            ),
+            ("populations", populations::parse("t.csv", bytes).map(|_| ()).map_err(messages).err().unwrap_or_default()),
+            (
+                "plan",
+                plan::parse("t.csv", bytes, &plan::PlanContext::default())
+                    .map(|_| ())
+                    .map_err(messages)
+                    .err()
+                    .unwrap_or_default(),
+            ),
+        ]
+    }
+
+    /// A header with every column any table import reads, so that each finds its own.
+    const ALL_COLUMNS: &str = "type,nom,commune,dispositif,financeur,annee,montant,indicateur,type_territoire,\
+        code_territoire,periode,valeur,source,date_donnees,code_insee,millesime,population_municipale,\
+        population_comptee_a_part,population_totale,code,intitule";
+
+    #[test]
+    fn no_import_accepts_a_header_alone() {
+        for (import, errors) in every_import(format!("{ALL_COLUMNS}\n\n").as_bytes()) {
+            assert_eq!(
+                errors,
+                ["t.csv, ligne 1 : aucune ligne de données : le fichier n'a que sa ligne d'en-tête, rien n'a été importé"],
+                "{import}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_import_reads_an_unclosed_quote_as_missing_values() {
+        let row = ALL_COLUMNS.split(',').map(|_| "x").collect::<Vec<_>>().join(",");
+        let csv = format!("{ALL_COLUMNS}\n{row}\n\"{row}\n{row}\n");
+        for (import, errors) in every_import(csv.as_bytes()) {
+            assert_eq!(errors.len(), 1, "{import}: {errors:?}");
+            assert!(errors[0].starts_with("t.csv, ligne 3 : guillemet non fermé"), "{import}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn a_page_lists_the_first_hundred_errors_then_counts() {
+        let errors = ImportErrors(
+            (1..=100_009).map(|i| ImportError::new("p.xlsx", Location::Line(i), None, "code manquant")).collect(),
+        );
+        let listed = errors.listed();
+        assert_eq!(listed.len(), MAX_LISTED + 1);
+        assert_eq!(listed[0], "p.xlsx, ligne 1 : code manquant");
+        assert_eq!(listed[MAX_LISTED], format!("… et {} autres erreurs", ctg_domain::format::integer(99_909)));
+        assert_eq!(errors.to_string().lines().count(), MAX_LISTED + 2);
+        let one_more = ImportErrors(errors.0[..101].to_vec()).listed();
+        assert_eq!(one_more.last().unwrap(), "… et 1 autre erreur");
+        assert_eq!(ImportErrors(errors.0[..100].to_vec()).listed().len(), 100);
     }
 }

@@ -24,6 +24,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Observation>, ImportErrors>
     let table = Table::read(file, bytes)?;
     let required: Vec<&[&str]> = COLUMNS[..6].iter().map(std::slice::from_ref).collect();
     table.require(&required, &COLUMNS)?;
+    table.require_data()?;
     let [indicateur, type_territoire, code_territoire, periode, valeur, source, date_donnees] =
         COLUMNS.map(|c| table.column(&[c]));
     let mut rows = Vec::new();

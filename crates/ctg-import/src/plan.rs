@@ -320,6 +320,11 @@ fn read_fiches(table: &Table, ctx: &PlanContext, errors: &mut Vec<ImportError>) 
     if !require(table, &FICHE_FIELDS, &[0, 1], errors) {
         return fiches;
     }
+    // A plan without any fiche would import nothing: say so rather than write an empty import.
+    if let Err(e) = table.require_data() {
+        errors.extend(e.0);
+        return fiches;
+    }
     fiches.readable = true;
     let c = columns(table, &FICHE_FIELDS);
     let communes = CommuneIndex::new(ctx.communes.iter().map(|(code, name)| (code, name.as_str())));

@@ -99,6 +99,10 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<PopulationRow>, ImportError
         }
         rows.push(PopulationRow { line, record: PopulationRecord { commune: code, vintage, population } });
     }
+    if errors.is_empty() && rows.is_empty() {
+        let message = "aucune ligne de données : le fichier n'a que sa ligne d'en-tête, rien n'a été importé";
+        return Err(ImportError::new(file, Location::Line(1), None, message).into());
+    }
     if errors.is_empty() {
         Ok(rows)
     } else {

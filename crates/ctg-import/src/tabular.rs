@@ -252,6 +252,19 @@ impl Table {
         .into())
     }
 
+    /// Checks that the table has at least one row of data (or an unreadable line, which the parser
+    /// reports): an import of a header alone would write nothing but an empty entry in the history.
+    pub fn require_data(&self) -> Result<(), ImportErrors> {
+        if !self.rows.is_empty() || !self.unreadable.is_empty() {
+            return Ok(());
+        }
+        let what = match self.format {
+            Format::Csv => "aucune ligne de données : le fichier n'a que sa ligne d'en-tête, rien n'a été importé",
+            _ => "aucune ligne de données : la feuille n'a que sa ligne d'en-tête, rien n'a été importé",
+        };
+        Err(ImportError::new(&self.file, self.header_place.clone(), None, what).into())
+    }
+
     /// The place of a cell: the row's line in a CSV (the field names the column), the cell in a sheet.
     pub fn cell_place(&self, row: &Row, column: &Column) -> Location {
         match &row.place {
@@ -322,6 +335,9 @@ fn start_line(body: &[u8], position: &csv::Position) -> u64 {
 
 fn read_csv(file: &str, bytes: &[u8]) -> Result<Table, ImportErrors> {
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Some(line) = crate::unclosed_quote(bytes) {
+        return Err(crate::unclosed_quote_error(file, line).into());
+    }
     let mut reader = crate::csv_reader(bytes);
     let header = match reader.headers() {
         Ok(h) => h.iter().map(clean_header).collect(),
@@ -338,10 +354,16 @@ fn read_csv(file: &str, bytes: &[u8]) -> Result<Table, ImportErrors> {
                     continue;
                 }
                 let line = record.position().map_or(0, |p| start_line(body, p));
+                if rows.len() + unreadable.len() >= MAX_ROWS {
+                    return Err(too_large(file, Location::Line(line), MAX_ROWS + 1, 0).into());
+                }
                 rows.push(Row { place: Location::Line(line), cells: record.iter().map(str::to_owned).collect() });
             }
             Err(e) => {
                 let line = e.position().map_or(0, csv::Position::line);
+                if rows.len() + unreadable.len() >= MAX_ROWS {
+                    return Err(too_large(file, Location::Line(line), MAX_ROWS + 1, 0).into());
+                }
                 let message = format!("ligne CSV illisible ({e})");
                 unreadable.push(ImportError::new(file, Location::Line(line), None, message));
             }
@@ -357,6 +379,119 @@ fn read_csv(file: &str, bytes: &[u8]) -> Result<Table, ImportErrors> {
         first_column: 0,
         sheet_position: 0,
     })
+}
+
+/// The most rows of data a table may have (per sheet of a workbook, or in a CSV file): well above
+/// the largest table read (the communes of France, about 35 000 rows). Reading stops as soon as it is
+/// passed, so that a small file declaring millions of rows is refused at once, in little memory.
+pub const MAX_ROWS: usize = 100_000;
+
+/// The largest area (rows × columns, from the first used column to the last) of a table; reading
+/// stops as soon as it is passed.
+pub const MAX_CELLS: usize = 4_000_000;
+
+/// The error of a table larger than the bounds, at the place where reading stopped.
+fn too_large(file: &str, place: Location, rows: usize, columns: usize) -> ImportError {
+    let message = if rows > MAX_ROWS {
+        format!(
+            "plus de {} lignes de données : une importation en accepte au plus {} ; lecture arrêtée ici (découpez le fichier)",
+            ctg_domain::format::integer(MAX_ROWS as i64),
+            ctg_domain::format::integer(MAX_ROWS as i64)
+        )
+    } else {
+        format!(
+            "tableau trop grand ({} lignes sur {} colonnes) : une importation accepte au plus {} cellules ; lecture arrêtée ici",
+            ctg_domain::format::integer(rows as i64),
+            ctg_domain::format::integer(columns as i64),
+            ctg_domain::format::integer(MAX_CELLS as i64)
+        )
+    };
+    ImportError::new(file, place, None, message)
+}
+
+/// The non-empty cells of a sheet as they are read, within the bounds.
+struct SheetCells {
+    sheet: Arc<str>,
+    /// (row, column, text), in reading order.
+    cells: Vec<(u32, u32, String)>,
+    rows: usize,
+    last_row: Option<u32>,
+    columns: Option<(u32, u32)>,
+}
+
+impl SheetCells {
+    fn new(sheet: Arc<str>) -> Self {
+        Self { sheet, cells: Vec::new(), rows: 0, last_row: None, columns: None }
+    }
+
+    /// Adds a cell (`row` and `column` from 0); an error once the sheet is larger than the bounds.
+    fn push(&mut self, file: &str, row: u32, column: u32, cell: &Data) -> Result<(), ImportError> {
+        let text = cell_text(cell);
+        if text.is_empty() {
+            return Ok(());
+        }
+        if self.last_row != Some(row) {
+            self.rows += 1;
+            self.last_row = Some(row);
+        }
+        let (first, last) = self.columns.map_or((column, column), |(f, l)| (f.min(column), l.max(column)));
+        self.columns = Some((first, last));
+        let width = (last - first) as usize + 1;
+        // The header is not a row of data.
+        let data_rows = self.rows.saturating_sub(1);
+        if data_rows > MAX_ROWS || self.rows.saturating_mul(width) > MAX_CELLS {
+            let place = Location::Row { sheet: self.sheet.clone(), row: row as usize + 1 };
+            return Err(too_large(file, place, data_rows, width));
+        }
+        self.cells.push((row, column, text));
+        Ok(())
+    }
+
+    /// The table: its first non-empty row is the header.
+    fn table(mut self, file: &str, format: Format, sheet_position: usize) -> Table {
+        let first_column = self.columns.map_or(0, |(f, _)| f);
+        self.cells.sort_by_key(|&(row, column, _)| (row, column));
+        let mut lines: Vec<(u32, Vec<String>)> = Vec::new();
+        for (row, column, text) in self.cells {
+            if lines.last().is_none_or(|(r, _)| *r != row) {
+                lines.push((row, Vec::new()));
+            }
+            let cells = &mut lines.last_mut().expect("pushed above").1;
+            let index = (column - first_column) as usize;
+            if cells.len() <= index {
+                cells.resize(index + 1, String::new());
+            }
+            cells[index] = text;
+        }
+        let mut lines = lines.into_iter();
+        let sheet = self.sheet;
+        let (header, header_place) = match lines.next() {
+            Some((row, cells)) => (
+                cells.iter().map(|h| clean_header(h)).collect(),
+                Location::Row { sheet: sheet.clone(), row: row as usize + 1 },
+            ),
+            None => (Vec::new(), Location::Row { sheet: sheet.clone(), row: 1 }),
+        };
+        let rows = lines
+            .map(|(row, cells)| Row { place: Location::Row { sheet: sheet.clone(), row: row as usize + 1 }, cells })
+            .collect();
+        Table {
+            file: file.to_owned(),
+            format,
+            header,
+            header_place,
+            rows,
+            unreadable: Vec::new(),
+            first_column: first_column as usize,
+            sheet_position,
+        }
+    }
+}
+
+/// Why a workbook could not be read: damaged, or larger than the bounds.
+enum Unread {
+    Broken(String),
+    TooLarge(ImportError),
 }
 
 /// The sheets asked of a workbook, each as a table; empty when none is there.
@@ -375,76 +510,70 @@ fn read_spreadsheet(file: &str, bytes: &[u8], format: Format, which: Sheets<'_>)
     // The readers work on bytes from anywhere: a malformed archive must give an error, never stop the
     // program, even if a reader panics on an input its authors did not foresee.
     let opened = std::panic::catch_unwind(|| match format {
-        Format::Ods => sheets(calamine::open_workbook_from_rs::<Ods<_>, _>(Cursor::new(bytes)), which),
-        _ => sheets(calamine::open_workbook_from_rs::<Xlsx<_>, _>(Cursor::new(bytes)), which),
+        Format::Ods => ods_sheets(file, bytes, which),
+        _ => xlsx_sheets(file, bytes, which),
     });
     match opened {
-        Ok(Ok(sheets)) => Ok(sheets
-            .into_iter()
-            .map(|(position, name, range)| sheet_table(file, format, position, &name.into(), &range))
-            .collect()),
-        Ok(Err(detail)) => Err(broken(detail)),
+        Ok(Ok(sheets)) => Ok(sheets.into_iter().map(|(position, cells)| cells.table(file, format, position)).collect()),
+        Ok(Err(Unread::Broken(detail))) => Err(broken(detail)),
+        Ok(Err(Unread::TooLarge(e))) => Err(e.into()),
         Err(_) => Err(broken("contenu inattendu".into())),
     }
 }
 
-/// The table of one sheet: its first non-empty row is the header.
-fn sheet_table(file: &str, format: Format, sheet_position: usize, sheet: &Arc<str>, range: &Range<Data>) -> Table {
-    let (first_row, first_column) = range.start().map_or((0, 0), |(r, c)| (r as usize, c as usize));
-    let mut header: Option<(Vec<String>, Location)> = None;
-    let mut rows = Vec::new();
-    for (i, cells) in range.rows().enumerate() {
-        let texts: Vec<String> = cells.iter().map(cell_text).collect();
-        if texts.iter().all(String::is_empty) {
-            continue;
-        }
-        let place = Location::Row { sheet: sheet.clone(), row: first_row + i + 1 };
-        if header.is_none() {
-            header = Some((texts.iter().map(|h| clean_header(h)).collect(), place));
-        } else {
-            rows.push(Row { place, cells: texts });
-        }
-    }
-    let (header, header_place) =
-        header.unwrap_or_else(|| (Vec::new(), Location::Row { sheet: sheet.clone(), row: first_row + 1 }));
-    Table {
-        file: file.to_owned(),
-        format,
-        header,
-        header_place,
-        rows,
-        unreadable: Vec::new(),
-        first_column,
-        sheet_position,
-    }
-}
-
-/// The position (among the worksheets), the name and the cells of the sheets asked, in the workbook's
-/// order.
-fn sheets<'b, R, E>(workbook: Result<R, E>, which: Sheets<'_>) -> Result<Vec<(usize, String, Range<Data>)>, String>
+/// The position (among the worksheets) and the name of the sheets asked, in the workbook's order.
+fn wanted_sheets<R, RS>(workbook: &mut R, which: Sheets<'_>) -> Vec<(usize, String)>
 where
-    R: Reader<Cursor<&'b [u8]>, Error = E>,
-    E: std::fmt::Display,
+    R: Reader<RS>,
+    RS: std::io::Read + std::io::Seek,
 {
-    let mut workbook = workbook.map_err(|e| e.to_string())?;
     // Chart and macro sheets hold no table.
     let names: Vec<String> =
         workbook.sheets_metadata().iter().filter(|s| s.typ == SheetType::WorkSheet).map(|s| s.name.clone()).collect();
-    let wanted: Vec<(usize, String)> = match which {
+    match which {
         Sheets::First => names.into_iter().take(1).enumerate().collect(),
         Sheets::All => names.into_iter().enumerate().collect(),
         Sheets::Named(name) => {
             let key = loose(name);
             names.into_iter().enumerate().filter(|(_, n)| loose(n) == key).take(1).collect()
         }
-    };
-    wanted
-        .into_iter()
-        .map(|(position, name)| {
-            let range = workbook.worksheet_range(&name).map_err(|e| e.to_string())?;
-            Ok((position, name, range))
-        })
-        .collect()
+    }
+}
+
+/// The sheets of an XLSX workbook, read cell by cell as the file is uncompressed: reading stops as
+/// soon as a sheet passes the bounds, whatever the number of rows it declares.
+fn xlsx_sheets(file: &str, bytes: &[u8], which: Sheets<'_>) -> Result<Vec<(usize, SheetCells)>, Unread> {
+    let mut workbook =
+        calamine::open_workbook_from_rs::<Xlsx<_>, _>(Cursor::new(bytes)).map_err(|e| Unread::Broken(e.to_string()))?;
+    let mut sheets = Vec::new();
+    for (position, name) in wanted_sheets(&mut workbook, which) {
+        let mut cells = SheetCells::new(name.as_str().into());
+        let mut reader = workbook.worksheet_cells_reader(&name).map_err(|e| Unread::Broken(e.to_string()))?;
+        while let Some(cell) = reader.next_cell().map_err(|e| Unread::Broken(e.to_string()))? {
+            let (row, column) = cell.get_position();
+            let value: Data = cell.get_value().clone().into();
+            cells.push(file, row, column, &value).map_err(Unread::TooLarge)?;
+        }
+        sheets.push((position, cells));
+    }
+    Ok(sheets)
+}
+
+/// The sheets of an ODS workbook, within the same bounds (the reader holds the whole sheet first).
+fn ods_sheets(file: &str, bytes: &[u8], which: Sheets<'_>) -> Result<Vec<(usize, SheetCells)>, Unread> {
+    let mut workbook =
+        calamine::open_workbook_from_rs::<Ods<_>, _>(Cursor::new(bytes)).map_err(|e| Unread::Broken(e.to_string()))?;
+    let mut sheets = Vec::new();
+    for (position, name) in wanted_sheets(&mut workbook, which) {
+        let range: Range<Data> = workbook.worksheet_range(&name).map_err(|e| Unread::Broken(e.to_string()))?;
+        let (top, left) = range.start().unwrap_or((0, 0));
+        let mut cells = SheetCells::new(name.as_str().into());
+        for (row, column, value) in range.used_cells() {
+            cells.push(file, top + row as u32, left + column as u32, value).map_err(Unread::TooLarge)?;
+        }
+        sheets.push((position, cells));
+    }
+    Ok(sheets)
 }
 
 /// The text of a cell, as the parsers expect it.
@@ -699,5 +828,46 @@ pub(crate) mod tests {
                 let _ = Table::read(name, &bad);
             }
         }
+    }
+
+    #[test]
+    fn reading_stops_past_the_bounds() {
+        // One column of MAX_ROWS + 2 rows after the header: refused at the row that passes the bound.
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let sheet = workbook.add_worksheet();
+        sheet.set_name("Fiches").unwrap();
+        sheet.write_string(0, 0, "code").unwrap();
+        for r in 1..=(MAX_ROWS as u32 + 2) {
+            sheet.write_number(r, 0, f64::from(r)).unwrap();
+        }
+        let bytes = workbook.save_to_buffer().unwrap();
+        let e = Table::read_all("bombe.xlsx", &bytes).unwrap_err();
+        assert_eq!(e.0.len(), 1);
+        let e = e.0[0].to_string();
+        let passed = MAX_ROWS + 2;
+        assert!(e.starts_with(&format!("bombe.xlsx, feuille « Fiches », ligne {passed} : plus de 100")), "{e}");
+        // Exactly MAX_ROWS rows of data are read.
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let sheet = workbook.add_worksheet();
+        for r in 0..=(MAX_ROWS as u32) {
+            sheet.write_number(r, 0, f64::from(r)).unwrap();
+        }
+        assert_eq!(Table::read("t.xlsx", &workbook.save_to_buffer().unwrap()).unwrap().rows.len(), MAX_ROWS);
+        // A wide table is bounded too: two columns far apart make a large area.
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let sheet = workbook.add_worksheet();
+        for r in 0..300 {
+            sheet.write_number(r, 0, 1.0).unwrap();
+            sheet.write_number(r, 16_000, 1.0).unwrap();
+        }
+        let e = Table::read("large.xlsx", &workbook.save_to_buffer().unwrap()).unwrap_err().to_string();
+        assert!(e.contains("tableau trop grand"), "{e}");
+        // A CSV as well.
+        let mut csv = String::from("code\n");
+        for i in 0..=MAX_ROWS {
+            csv.push_str(&format!("{i}\n"));
+        }
+        let e = Table::read("t.csv", csv.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains(&format!("t.csv, ligne {} : plus de 100", MAX_ROWS + 2)), "{e}");
     }
 }

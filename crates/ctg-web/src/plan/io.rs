@@ -135,7 +135,7 @@ async fn preview(state: &AppState, auth: &Auth, id: i64, name: &str, bytes: &[u8
     };
     match ctg_import::plan::parse(name, bytes, &ctx) {
         Err(errors) => {
-            page.problems = errors.0.iter().map(ToString::to_string).collect();
+            page.problems = errors.listed();
             Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
         }
         Ok(rows) => {
