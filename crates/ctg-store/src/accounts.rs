@@ -17,10 +17,33 @@ use sha2::{Digest, Sha256};
 use crate::audit::{record, Change};
 use crate::{with_db, Result, Store, StoreError};
 
-/// Failed logins allowed in a window before the key (account or address) is locked.
-pub const MAX_FAILURES: i64 = 5;
-/// The window in which failures are counted, and how long a lock lasts.
-pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
+/// Failed logins of one (account, client address) pair that cost nothing; each further failure
+/// makes the pair wait twice as long as the previous one: 1 s, 2 s, 4 s… up to [`MAX_DELAY`].
+pub const FREE_FAILURES: i64 = 3;
+/// The longest wait imposed on one (account, address) pair.
+pub const MAX_DELAY: Duration = Duration::minutes(15);
+/// Failures older than this (counted from the last one) are forgotten.
+pub const FAILURE_MEMORY: Duration = Duration::hours(24);
+
+/// The wait imposed after the `failures`-th consecutive failure of a pair, if any.
+pub fn throttle_delay(failures: i64) -> Option<Duration> {
+    let over = failures - FREE_FAILURES - 1;
+    if over < 0 {
+        return None;
+    }
+    let seconds = 1i64.checked_shl(over.min(20) as u32).unwrap_or(i64::MAX);
+    Some(Duration::seconds(seconds).min(MAX_DELAY))
+}
+
+/// The throttling key of an (account, client address) pair.
+fn throttle_key(email: &str, address: &str) -> String {
+    format!("{}{address}", throttle_prefix(email))
+}
+
+/// The start shared by the throttling keys of every address for one account.
+pub(crate) fn throttle_prefix(email: &str) -> String {
+    format!("paire:{}|", email.trim().to_lowercase())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct User {
@@ -266,6 +289,13 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM user_session WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+            // A new password lifts the login delays of the account, from every address.
+            let prefix = throttle_prefix(&user.email);
+            sqlx::query("DELETE FROM login_throttle WHERE substr(key, 1, $1) = $2")
+                .bind(prefix.chars().count() as i32)
+                .bind(&prefix)
+                .execute(&mut *tx)
+                .await?;
             record!(&mut *tx, &Change {
                 convention_id: None,
                 object_type: "utilisateur",
@@ -309,8 +339,10 @@ impl Store {
         Ok(())
     }
 
-    /// Checks an e-mail and password, with throttling per account and per address: after
-    /// [`MAX_FAILURES`] failures within [`THROTTLE_WINDOW`], the key is locked for that long.
+    /// Checks an e-mail and password, with throttling per (account, client address) pair: after
+    /// [`FREE_FAILURES`] failures, each further one makes the pair wait 1 s, 2 s, 4 s… up to
+    /// [`MAX_DELAY`]. Other addresses, and other accounts behind the same address, are not
+    /// affected. A success, or a new password ([`Store::set_password`]), lifts the wait.
     pub async fn verify_login(
         &self,
         email: &str,
@@ -319,11 +351,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Result<User, LoginError>> {
         let email = email.trim().to_lowercase();
-        let keys = [format!("compte:{email}"), format!("adresse:{address}")];
-        for key in &keys {
-            if let Some(until) = self.locked_until(key, now).await? {
-                return Ok(Err(LoginError::Throttled { until }));
-            }
+        let key = throttle_key(&email, address);
+        if let Some(until) = self.locked_until(&key, now).await? {
+            return Ok(Err(LoginError::Throttled { until }));
         }
         let found: Option<(i64, Option<String>)> = with_db!(self, pool => {
             sqlx::query_as("SELECT id, password_hash FROM app_user WHERE email = $1 AND disabled_at IS NULL AND erased_at IS NULL")
@@ -340,17 +370,11 @@ impl Store {
         };
         if let (true, Some((id, _))) = (ok, found) {
             with_db!(self, pool => {
-                sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(&keys[0]).execute(pool).await?;
+                sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(&key).execute(pool).await?;
             });
             return Ok(Ok(self.user(id).await?));
         }
-        let mut locked = None;
-        for key in &keys {
-            if let Some(until) = self.count_failure(key, now).await? {
-                locked = Some(until);
-            }
-        }
-        Ok(Err(match locked {
+        Ok(Err(match self.count_failure(&key, now).await? {
             Some(until) => LoginError::Throttled { until },
             None => LoginError::BadCredentials,
         }))
@@ -363,7 +387,8 @@ impl Store {
         Ok(row.and_then(|r| r.0).filter(|until| *until > now))
     }
 
-    /// Counts a failure; returns the end of the lock when this failure triggers one.
+    /// Counts a failure of a pair (`window_start` holds the time of its last failure); returns the
+    /// end of the wait it imposes, if any.
     async fn count_failure(&self, key: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -371,23 +396,40 @@ impl Store {
                 .bind(key)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let (failures, start) = match row {
-                Some((f, start)) if now - start < THROTTLE_WINDOW => (f + 1, start),
-                _ => (1, now),
+            let failures = match row {
+                Some((f, last)) if now - last < FAILURE_MEMORY => f + 1,
+                _ => 1,
             };
-            let locked = (failures >= MAX_FAILURES).then(|| now + THROTTLE_WINDOW);
+            let locked = throttle_delay(failures).map(|d| now + d);
             sqlx::query(
                 "INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, locked_until = excluded.locked_until",
             )
             .bind(key)
-            .bind(if locked.is_some() { 0 } else { failures })
-            .bind(if locked.is_some() { now } else { start })
+            .bind(failures)
+            .bind(now)
             .bind(locked)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
             Ok(locked)
+        })
+    }
+
+    /// The server's secret named `name`, created (256 random bits) on first use and kept in the
+    /// database, so that every instance of the server and every restart share it.
+    pub async fn server_secret(&self, name: &str) -> Result<String> {
+        with_db!(self, pool => {
+            sqlx::query("INSERT INTO server_secret (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                .bind(name)
+                .bind(random_secret())
+                .execute(pool)
+                .await?;
+            let (value,): (String,) = sqlx::query_as("SELECT value FROM server_secret WHERE name = $1")
+                .bind(name)
+                .fetch_one(pool)
+                .await?;
+            Ok(value)
         })
     }
 
@@ -583,12 +625,32 @@ impl Store {
         Ok(out)
     }
 
-    /// Grants `role` to a user in a convention, or revokes their role with `None`.
+    /// Grants `role` to a user in a convention, or revokes their role with `None`. The last active
+    /// coordinator of a convention keeps their role: it is refused, whoever asks.
     pub async fn set_role(&self, actor: &Actor, convention_id: i64, user_id: i64, role: Option<Role>) -> Result<()> {
         let user = self.user(user_id).await?;
         let before = self.role(user_id, convention_id).await?;
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
+            if before == Some(Role::Coordination) && role != Some(Role::Coordination) {
+                let (others,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM convention_role r JOIN app_user u ON u.id = r.user_id \
+                     WHERE r.convention_id = $1 AND r.role = $2 AND r.user_id <> $3 \
+                     AND u.disabled_at IS NULL AND u.erased_at IS NULL",
+                )
+                .bind(convention_id)
+                .bind(Role::Coordination.code())
+                .bind(user_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                if others == 0 {
+                    return Err(StoreError::Invalid(format!(
+                        "{} est la dernière personne à avoir le rôle « Coordination » de cette convention : \
+                         donnez d'abord ce rôle à quelqu'un d'autre, puis retirez-le-lui",
+                        user.name
+                    )));
+                }
+            }
             match role {
                 Some(r) => {
                     sqlx::query(

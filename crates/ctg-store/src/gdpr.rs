@@ -418,8 +418,10 @@ impl Store {
             .await?;
             sqlx::query("DELETE FROM user_session WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM api_token WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM login_throttle WHERE key = $1")
-                .bind(format!("compte:{}", user.email))
+            let prefix = crate::accounts::throttle_prefix(&user.email);
+            sqlx::query("DELETE FROM login_throttle WHERE substr(key, 1, $1) = $2")
+                .bind(prefix.chars().count() as i32)
+                .bind(&prefix)
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM convention_role WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;

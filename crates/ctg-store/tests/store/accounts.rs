@@ -54,28 +54,46 @@ backend_tests!(passwords_follow_the_policy_and_emails_are_unique, |db: &TestDb| 
 backend_tests!(login_throttling_per_account_and_address, |db: &TestDb| {
     let store = db.store.clone();
     async move {
-        user(&store, "Jeanne Martin", "jeanne@caf.fr", false).await;
+        let jeanne = user(&store, "Jeanne Martin", "jeanne@caf.fr", false).await;
         let now = Utc::now();
         assert!(store.verify_login("jeanne@caf.fr", PASSWORD, "10.0.0.1", now).await.unwrap().is_ok());
-        for i in 1..ctg_store::MAX_FAILURES {
+        for i in 1..=ctg_store::FREE_FAILURES {
             let r = store.verify_login("jeanne@caf.fr", "mauvais", "10.0.0.1", now).await.unwrap();
             assert_eq!(r.unwrap_err(), LoginError::BadCredentials, "failure {i}");
         }
-        let locked = store.verify_login("jeanne@caf.fr", "mauvais", "10.0.0.1", now).await.unwrap().unwrap_err();
-        let LoginError::Throttled { until } = locked else { panic!("expected a lock, got {locked:?}") };
-        assert_eq!(until, now + ctg_store::THROTTLE_WINDOW);
-        // Even the right password is refused while the lock lasts, from any address.
-        let r = store.verify_login("jeanne@caf.fr", PASSWORD, "10.0.0.2", now + Duration::minutes(5)).await.unwrap();
-        assert!(matches!(r, Err(LoginError::Throttled { .. })));
-        // The address is locked too, for other accounts.
+        // Then delays that double: 1 s, 2 s, 4 s…
+        let mut t = now;
+        for seconds in [1, 2, 4, 8] {
+            let locked = store.verify_login("jeanne@caf.fr", "mauvais", "10.0.0.1", t).await.unwrap().unwrap_err();
+            let LoginError::Throttled { until } = locked else { panic!("expected a delay, got {locked:?}") };
+            assert_eq!(until, t + Duration::seconds(seconds));
+            // Even the right password waits for the delay, from this address.
+            let r = store.verify_login("jeanne@caf.fr", PASSWORD, "10.0.0.1", t).await.unwrap();
+            assert!(matches!(r, Err(LoginError::Throttled { .. })));
+            t = until;
+        }
+        // …capped.
+        assert_eq!(ctg_store::throttle_delay(60), Some(ctg_store::MAX_DELAY));
+        // Another address is not affected, and the address does not lock other accounts.
+        let r = store.verify_login("jeanne@caf.fr", PASSWORD, "10.0.0.2", now).await.unwrap();
+        assert!(r.is_ok(), "{r:?}");
         user(&store, "Paul Durand", "paul@caf.fr", false).await;
-        let r = store.verify_login("paul@caf.fr", PASSWORD, "10.0.0.1", now + Duration::minutes(5)).await.unwrap();
-        assert!(matches!(r, Err(LoginError::Throttled { .. })));
-        // After the lock, it works again.
-        let later = now + ctg_store::THROTTLE_WINDOW + Duration::seconds(1);
-        assert!(store.verify_login("jeanne@caf.fr", PASSWORD, "10.0.0.1", later).await.unwrap().is_ok());
+        let r = store.verify_login("paul@caf.fr", PASSWORD, "10.0.0.1", now).await.unwrap();
+        assert!(r.is_ok(), "{r:?}");
+        // A new password lifts the delay.
+        let locked = store.verify_login("jeanne@caf.fr", "mauvais", "10.0.0.1", t).await.unwrap();
+        assert!(matches!(locked, Err(LoginError::Throttled { .. })));
+        let new_password = "Une-Autre-Phrase-Longue-7";
+        store.set_password(&Actor::cli("t"), jeanne.id, new_password, false).await.unwrap();
+        let r = store.verify_login("jeanne@caf.fr", new_password, "10.0.0.1", t).await.unwrap();
+        assert!(r.is_ok(), "{r:?}");
+        // After the delay, and after a success, it works again from the start.
+        for _ in 1..ctg_store::FREE_FAILURES {
+            let r = store.verify_login("jeanne@caf.fr", "mauvais", "10.0.0.1", t).await.unwrap();
+            assert_eq!(r.unwrap_err(), LoginError::BadCredentials);
+        }
         // An unknown account fails like a wrong password.
-        let r = store.verify_login("personne@caf.fr", PASSWORD, "10.0.0.3", later).await.unwrap();
+        let r = store.verify_login("personne@caf.fr", PASSWORD, "10.0.0.3", t).await.unwrap();
         assert_eq!(r.unwrap_err(), LoginError::BadCredentials);
     }
 });

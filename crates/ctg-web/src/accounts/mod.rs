@@ -33,25 +33,41 @@ pub struct NextQuery {
     suite: Option<String>,
 }
 
-/// Only a path of this site may follow a login: never another site.
+/// Only a path of this site may follow a login: never another site. A local path starts with one
+/// `/` not followed by another `/` or `\`; no control character or whitespace anywhere (browsers drop
+/// tabs and line breaks from URLs, so `/\t/evil.example` would lead to `//evil.example`); no `\` at
+/// all. Anything else leads home.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
+    let Some(n) = next else { return "/".to_owned() };
+    let mut chars = n.chars();
+    let local = chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && !n.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    if local && axum::http::HeaderValue::from_str(n).is_ok() {
+        n.to_owned()
+    } else {
+        "/".to_owned()
     }
 }
 
-fn login_page(
+/// The token of the login form whose cookie holds `pre_session`: a keyed digest with a secret of
+/// the server, so that only a pair the server made is accepted (an attacker cannot make up one).
+async fn login_form_token(state: &AppState, pre_session: &str) -> Result<String, WebError> {
+    let key = state.store.server_secret("login_form").await?;
+    Ok(ctg_store::digest(&format!("{key}|{pre_session}")))
+}
+
+async fn login_page(
     state: &AppState,
     next: &str,
     email: &str,
     errors: FormErrors,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let csrf = random_secret();
-    let page =
-        LoginPage { nav: Nav::default(), csrf: csrf.clone(), next: next.to_owned(), email: email.to_owned(), errors };
-    let cookie = state.auth.cookie(LOGIN_CSRF_COOKIE, csrf);
+    let pre_session = random_secret();
+    let csrf = login_form_token(state, &pre_session).await?;
+    let page = LoginPage { nav: Nav::default(), csrf, next: next.to_owned(), email: email.to_owned(), errors };
+    let cookie = state.auth.cookie(LOGIN_CSRF_COOKIE, pre_session);
     Ok((status, [(header::SET_COOKIE, cookie.to_string())], Html(page.render()?)).into_response())
 }
 
@@ -64,7 +80,7 @@ pub async fn login_form(
     if auth.user.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
-    login_page(&state, &next, "", FormErrors::new(), StatusCode::OK)
+    login_page(&state, &next, "", FormErrors::new(), StatusCode::OK).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,10 +104,11 @@ pub async fn login(
 ) -> Result<Response, PageError> {
     let next = safe_next(Some(&form.suite));
     let cookie = cookie_value(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
-    if cookie.is_empty() || !constant_time_eq(cookie.as_bytes(), form.csrf.as_bytes()) {
+    let expected = if cookie.is_empty() { String::new() } else { login_form_token(&state, &cookie).await? };
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
         let mut errors = FormErrors::new();
         errors.add("", "la page de connexion a expiré : saisissez de nouveau vos identifiants");
-        return login_page(&state, &next, &form.email, errors, StatusCode::FORBIDDEN);
+        return login_page(&state, &next, &form.email, errors, StatusCode::FORBIDDEN).await;
     }
     let mut errors = FormErrors::new();
     if form.email.trim().is_empty() {
@@ -101,11 +118,15 @@ pub async fn login(
         errors.add("password", "saisissez votre mot de passe");
     }
     if !errors.is_empty() {
-        return login_page(&state, &next, &form.email, errors, StatusCode::BAD_REQUEST);
+        return login_page(&state, &next, &form.email, errors, StatusCode::BAD_REQUEST).await;
     }
     let now = Utc::now();
     match state.store.verify_login(&form.email, &form.password, &auth.address, now).await? {
         Ok(user) => {
+            // The session this browser had before, whoever it was for, ends with the new login.
+            if let Some(previous) = cookie_value(&headers, SESSION_COOKIE) {
+                state.store.end_session(&previous).await?;
+            }
             let (secret, _csrf) = state.store.create_session(user.id, now, state.auth.absolute).await?;
             let session = state.auth.cookie(SESSION_COOKIE, secret);
             let clear = state.auth.removal(LOGIN_CSRF_COOKIE);
@@ -121,25 +142,27 @@ pub async fn login(
         }
         Err(LoginError::BadCredentials) => {
             errors.add("", "adresse électronique ou mot de passe incorrect");
-            login_page(&state, &next, &form.email, errors, StatusCode::UNAUTHORIZED)
+            login_page(&state, &next, &form.email, errors, StatusCode::UNAUTHORIZED).await
         }
         Err(LoginError::Throttled { until }) => {
-            let minutes = ((until - now).num_seconds() + 59) / 60;
-            errors.add(
-                "",
-                format!(
-                    "trop de tentatives de connexion : réessayez après le {} (dans {minutes} minute{})",
-                    datetime_short(until),
-                    if minutes > 1 { "s" } else { "" }
-                ),
-            );
-            let mut r = login_page(&state, &next, &form.email, errors, StatusCode::TOO_MANY_REQUESTS)?;
+            errors.add("", format!("trop de tentatives de connexion : réessayez {}", wait_text(until, now)));
+            let mut r = login_page(&state, &next, &form.email, errors, StatusCode::TOO_MANY_REQUESTS).await?;
             if let Ok(v) = (until - now).num_seconds().max(1).to_string().parse() {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
             }
             Ok(r)
         }
     }
+}
+
+/// « dans 4 secondes », « après le 07/12/2026 à 03:15 (dans 15 minutes) ».
+fn wait_text(until: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> String {
+    let seconds = (until - now).num_seconds().max(1);
+    if seconds < 60 {
+        return format!("dans {seconds} seconde{}", if seconds > 1 { "s" } else { "" });
+    }
+    let minutes = (seconds + 59) / 60;
+    format!("après le {} (dans {minutes} minute{})", datetime_short(until), if minutes > 1 { "s" } else { "" })
 }
 
 /// Ends the session for real: the row is deleted, the cookie cleared.
@@ -240,7 +263,7 @@ pub async fn change_password(
         Ok(_) => {}
         Err(LoginError::BadCredentials) => errors.add("current", "le mot de passe actuel est incorrect"),
         Err(LoginError::Throttled { until }) => {
-            errors.add("current", format!("trop de tentatives : réessayez après le {}", datetime_short(until)));
+            errors.add("current", format!("trop de tentatives : réessayez {}", wait_text(until, Utc::now())));
         }
     }
     if form.new_password != form.confirm {
@@ -316,5 +339,14 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example/phish")), "/");
+        assert_eq!(safe_next(Some("/\r/evil.example/phish")), "/");
+        assert_eq!(safe_next(Some("/\n/evil.example")), "/");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/");
+        assert_eq!(safe_next(Some("/\u{a0}/evil.example")), "/");
+        assert_eq!(safe_next(Some("/a\\b")), "/");
+        assert_eq!(safe_next(Some("")), "/");
+        assert_eq!(safe_next(Some("evil.example")), "/");
+        assert_eq!(safe_next(Some("/compte?changer=1")), "/compte?changer=1");
     }
 }

@@ -389,7 +389,15 @@ pub async fn members_save(
     let Some(user) = user.filter(|_| errors.is_empty()) else {
         return members_page(&state, &auth, id, Some(&input), errors, String::new(), StatusCode::BAD_REQUEST).await;
     };
-    state.store.set_role(&auth.actor(Channel::Page), id, user.id, role).await?;
+    match state.store.set_role(&auth.actor(Channel::Page), id, user.id, role).await {
+        Ok(()) => {}
+        // The last coordinator keeps their role.
+        Err(ctg_store::StoreError::Invalid(why)) => {
+            errors.add("role", why);
+            return members_page(&state, &auth, id, Some(&input), errors, String::new(), StatusCode::CONFLICT).await;
+        }
+        Err(e) => return Err(WebError::from(e).into()),
+    }
     let notice = match role {
         Some(r) => format!("{} a désormais le rôle « {} ».", user.name, r.label()),
         None => format!("{} n'a plus de rôle dans cette convention.", user.name),
