@@ -233,6 +233,17 @@ pub struct NewConvention {
 
 impl NewConvention {
     pub fn validate(&self) -> Result<(), ConventionError> {
+        use crate::text::{clean, invalid as refused, TextKind::*};
+        clean("titre", &self.title, Title).map_err(refused)?;
+        for s in &self.stakes {
+            clean(&format!("enjeu n° {}", s.number), &s.title, Title).map_err(refused)?;
+            for a in &s.ambitions {
+                clean(&format!("ambition n° {}", a.number), &a.title, Title).map_err(refused)?;
+            }
+        }
+        for p in &self.parties {
+            clean("nom de l'organisation", &p.organisation.name, Name).map_err(refused)?;
+        }
         if self.title.trim().is_empty() {
             return Err(ConventionError::EmptyTitle);
         }

@@ -81,9 +81,10 @@ pub struct NewMember {
 impl NewMember {
     /// Checks a member and trims its texts.
     pub fn check(mut self) -> Result<Self, ConventionError> {
-        self.name = self.name.trim().to_owned();
-        self.organisation = self.organisation.trim().to_owned();
-        self.function = self.function.trim().to_owned();
+        use crate::text::{clean_in, invalid as refused, TextKind::*};
+        clean_in("nom", &mut self.name, Name).map_err(refused)?;
+        clean_in("organisation", &mut self.organisation, Name).map_err(refused)?;
+        clean_in("fonction", &mut self.function, Name).map_err(refused)?;
         if self.name.is_empty() {
             return invalid("le nom du membre est vide".into());
         }
@@ -145,6 +146,10 @@ impl NewMeeting {
         let minute = |t: NaiveTime| t.with_second(0).and_then(|t| t.with_nanosecond(0)).unwrap_or(t);
         self.start = minute(self.start);
         self.end = minute(self.end);
+        use crate::text::{clean_opt, invalid as refused, TextKind::*};
+        clean_opt("intitulé", &mut self.title, Title).map_err(refused)?;
+        clean_opt("lieu", &mut self.place, Title).map_err(refused)?;
+        clean_opt("lien de visioconférence", &mut self.video_link, Title).map_err(refused)?;
         self.title = tidy_option(self.title);
         self.place = tidy_option(self.place);
         self.video_link = tidy_option(self.video_link);
@@ -215,7 +220,8 @@ pub struct AgendaItem {
 
 impl AgendaItem {
     pub fn check(mut self) -> Result<Self, ConventionError> {
-        self.title = self.title.trim().to_owned();
+        crate::text::clean_in("intitulé", &mut self.title, crate::text::TextKind::Title)
+            .map_err(crate::text::invalid)?;
         if self.title.is_empty() {
             return invalid("un point de l'ordre du jour n'a pas d'intitulé".into());
         }
@@ -250,6 +256,8 @@ pub struct Attendance {
 impl Attendance {
     /// A representative is named exactly when the member is represented.
     pub fn check(mut self) -> Result<Self, ConventionError> {
+        crate::text::clean_opt("représenté par", &mut self.represented_by, crate::text::TextKind::Name)
+            .map_err(crate::text::invalid)?;
         self.represented_by = tidy_option(self.represented_by);
         match (self.status, &self.represented_by) {
             (AttendanceStatus::Represented, None) => invalid("précisez qui représente le membre".into()),
@@ -347,8 +355,9 @@ pub struct NewDecision {
 
 impl NewDecision {
     pub fn check(mut self) -> Result<Self, ConventionError> {
-        self.text = self.text.trim().to_owned();
-        self.follow_up = self.follow_up.trim().to_owned();
+        use crate::text::{clean_in, invalid as refused, TextKind::*};
+        clean_in("texte", &mut self.text, Long).map_err(refused)?;
+        clean_in("suite à donner", &mut self.follow_up, Long).map_err(refused)?;
         if self.text.is_empty() {
             return invalid("le texte de la décision est vide".into());
         }
@@ -707,7 +716,8 @@ pub struct NewConcertationEvent {
 
 impl NewConcertationEvent {
     pub fn check(mut self) -> Result<Self, ConventionError> {
-        self.title = self.title.trim().to_owned();
+        crate::text::clean_in("intitulé", &mut self.title, crate::text::TextKind::Title)
+            .map_err(crate::text::invalid)?;
         if self.title.is_empty() {
             return invalid("l'intitulé de l'événement de concertation est vide".into());
         }
@@ -760,7 +770,9 @@ pub struct NewContribution {
 
 impl NewContribution {
     pub fn check(mut self) -> Result<Self, ConventionError> {
-        self.text = self.text.trim().to_owned();
+        use crate::text::{clean_in, clean_opt, invalid as refused, TextKind::*};
+        clean_in("texte", &mut self.text, Long).map_err(refused)?;
+        clean_opt("thème", &mut self.theme, Name).map_err(refused)?;
         if self.text.is_empty() {
             return invalid("le texte de la contribution est vide".into());
         }
@@ -899,9 +911,12 @@ pub struct NewPost {
 
 impl NewPost {
     pub fn check(mut self) -> Result<Self, ConventionError> {
+        use crate::text::{clean_in, clean_opt, invalid as refused, TextKind::*};
+        clean_opt("personne", &mut self.person, Name).map_err(refused)?;
+        clean_in("employeur", &mut self.employer, Name).map_err(refused)?;
+        clean_in("financement", &mut self.funding, Title).map_err(refused)?;
+        clean_opt("financeur", &mut self.funder, Name).map_err(refused)?;
         self.person = tidy_option(self.person);
-        self.employer = self.employer.trim().to_owned();
-        self.funding = self.funding.trim().to_owned();
         self.funder = tidy_option(self.funder);
         if self.employer.is_empty() {
             return invalid("l'employeur du poste est vide".into());

@@ -14,6 +14,7 @@ pub mod offer;
 pub mod parse;
 pub mod plan;
 pub mod territory;
+pub mod text;
 
 pub use access::{Actor, Channel};
 pub use convention::*;

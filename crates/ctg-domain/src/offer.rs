@@ -149,9 +149,20 @@ impl NewFacility {
     /// Checks the rules that do not depend on the database, and tidies lists (served communes without
     /// the facility's own commune and without duplicates; labels trimmed, without duplicates).
     pub fn check(mut self, types: &[FacilityType]) -> Result<Self, ConventionError> {
+        use crate::text::{clean_all, clean_in, clean_opt, invalid as refused, TextKind::*};
         let invalid = |s: String| Err(ConventionError::Invalid(s));
+        // The facility's name keeps its own message below: one line, then its length.
+        self.name = self.name.replace(['\r', '\n', '\t'], " ");
+        if let Some(bad) = self.name.chars().find(|&c| crate::text::is_forbidden(c)) {
+            return invalid(format!(
+                "le champ « nom » contient un caractère de contrôle interdit (U+{:04X}) : retirez-le",
+                u32::from(bad)
+            ));
+        }
         self.name = self.name.trim().to_owned();
-        self.manager = self.manager.trim().to_owned();
+        clean_in("gestionnaire", &mut self.manager, Name).map_err(refused)?;
+        clean_all("labels", &mut self.labels, Name).map_err(refused)?;
+        clean_opt("identifiant externe", &mut self.external_id, Code).map_err(refused)?;
         if self.name.is_empty() {
             return invalid("le nom de l'équipement est vide".into());
         }
@@ -392,8 +403,9 @@ pub struct NewFunding {
 
 impl NewFunding {
     pub fn check(mut self) -> Result<Self, ConventionError> {
-        self.funder = self.funder.trim().to_owned();
-        self.note = self.note.trim().to_owned();
+        use crate::text::{clean_in, invalid as refused, TextKind::*};
+        clean_in("financeur", &mut self.funder, Name).map_err(refused)?;
+        clean_in("objet", &mut self.note, Long).map_err(refused)?;
         if self.funder.is_empty() {
             return Err(ConventionError::Invalid("le financeur est vide".into()));
         }

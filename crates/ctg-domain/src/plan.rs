@@ -134,6 +134,8 @@ pub struct Means {
 
 impl Means {
     pub fn check(&self) -> Result<(), String> {
+        crate::text::clean("organisation", &self.organisation, crate::text::TextKind::Name)?;
+        crate::text::clean("moyens matériels", &self.material, crate::text::TextKind::Long)?;
         if self.organisation.trim().is_empty() {
             return Err("l'organisation qui apporte les moyens est vide".into());
         }
@@ -164,6 +166,18 @@ pub struct SubAction {
     pub pilot: String,
     pub start: Option<NaiveDate>,
     pub end: Option<NaiveDate>,
+}
+
+impl SubAction {
+    /// The input-cleaning rule ([`crate::text`]) applied to its texts; evaluates to it tidied.
+    pub fn check(&self) -> Result<SubAction, String> {
+        use crate::text::{clean, TextKind::*};
+        Ok(SubAction {
+            title: clean("intitulé de la sous-action", &self.title, Title)?,
+            pilot: clean("pilote de la sous-action", &self.pilot, Name)?,
+            ..self.clone()
+        })
+    }
 }
 
 /// A fiche action as it is entered.
@@ -238,9 +252,18 @@ pub fn contributor_change_refusal(changed: &[&str]) -> String {
 impl NewFiche {
     /// Checks what does not depend on the database and tidies lists.
     pub fn check(mut self) -> Result<Self, ConventionError> {
+        use crate::text::{clean_all, clean_in, invalid as refused, TextKind::*};
+        clean_in("code", &mut self.code, Code).map_err(refused)?;
+        clean_in("intitulé", &mut self.title, Title).map_err(refused)?;
+        clean_in("description", &mut self.description, Long).map_err(refused)?;
+        clean_all("objectifs", &mut self.objectives, Code).map_err(refused)?;
+        clean_in("organisation pilote", &mut self.pilot_organisation, Name).map_err(refused)?;
+        clean_in("personne pilote", &mut self.pilot_person, Name).map_err(refused)?;
+        clean_all("partenaires", &mut self.partners, Name).map_err(refused)?;
+        clean_in("public visé", &mut self.public, Title).map_err(refused)?;
+        clean_all("démarches transversales", &mut self.approaches, Name).map_err(refused)?;
+        clean_in("besoins du diagnostic", &mut self.needs, Long).map_err(refused)?;
         let invalid = |s: String| Err(ConventionError::Invalid(s));
-        self.code = self.code.trim().to_owned();
-        self.title = self.title.trim().to_owned();
         if self.code.is_empty() {
             return invalid("le code de la fiche est vide".into());
         }
@@ -408,6 +431,27 @@ pub struct IndicatorValue {
 }
 
 impl IndicatorValue {
+    /// The input-cleaning rule ([`crate::text`]) applied to a value as entered: its texts without
+    /// control characters and within their lengths, its number finite and in range. Evaluates to it
+    /// tidied (texts trimmed).
+    pub fn check(&self) -> Result<IndicatorValue, String> {
+        use crate::text::{clean, clean_opt, number, TextKind::*};
+        if let Some(n) = self.number {
+            number("valeur", n)?;
+        }
+        let mut level = self.level.clone();
+        clean_opt("niveau", &mut level, Name)?;
+        Ok(IndicatorValue {
+            period: clean("période", &self.period, Code)?,
+            number: self.number,
+            level,
+            author: clean("auteur", &self.author, Name)?,
+            date: self.date,
+            source: clean("source", &self.source, Title)?,
+            comment: clean("commentaire", &self.comment, Long)?,
+        })
+    }
+
     /// The year of its period.
     pub fn year(&self) -> Option<i32> {
         self.period.get(..4).and_then(|y| y.parse().ok())
@@ -457,8 +501,19 @@ impl PlanIndicator {
     /// Checks the indicator itself: a qualitative one needs a scale of two levels or more, and its
     /// targets must be levels of it; a quantitative one has number targets.
     pub fn check(&self) -> Result<(), String> {
+        crate::text::clean("nom de l'indicateur", &self.name, crate::text::TextKind::Title)?;
         if self.name.trim().is_empty() {
             return Err("le nom de l'indicateur est vide".into());
+        }
+        for (y, t) in &self.targets {
+            match t {
+                Target::Number(n) => {
+                    crate::text::number(&format!("cible {y}"), *n)?;
+                }
+                Target::Level(l) => {
+                    crate::text::clean(&format!("cible {y}"), l, crate::text::TextKind::Name)?;
+                }
+            }
         }
         match &self.kind {
             IndicatorKind::Qualitative { scale } => {

@@ -166,8 +166,9 @@ pub fn bar_chart(c: &BarChart) -> String {
     let known: Vec<f64> = c.bars.iter().filter_map(|b| b.value.known()).collect();
     let lo = known.iter().copied().fold(0.0, f64::min);
     let hi = known.iter().copied().fold(0.0, f64::max);
-    let span = if hi - lo > 0.0 { hi - lo } else { 1.0 };
-    let x_of = |v: f64| plot_x + (v - lo) / span * plot_width;
+    // Halves, so that the span of two huge values of opposite signs does not overflow to infinity.
+    let half_span = if hi > lo { hi / 2.0 - lo / 2.0 } else { 1.0 };
+    let x_of = |v: f64| plot_x + (v / 2.0 - lo / 2.0) / half_span * plot_width;
     let zero = x_of(0.0);
 
     let height = header_height + c.bars.len() as f64 * BAR_STEP + PAD;
@@ -556,9 +557,11 @@ fn write_heading(svg: &mut String, title: &str, unit: &str) {
     }
 }
 
-/// A coordinate rounded to one decimal, never `-0.0`.
+/// A coordinate rounded to one decimal, never `-0.0`, and never a non-finite number (`inf`, `NaN`), which
+/// would make the SVG invalid: such a coordinate is written `0.0`.
 fn num(v: f64) -> String {
     let r = (v * 10.0).round() / 10.0;
+    let r = if r.is_finite() { r } else { 0.0 };
     let r = if r == 0.0 { 0.0 } else { r };
     format!("{r:.1}")
 }
@@ -883,6 +886,28 @@ mod tests {
         });
         assert!(svg.contains(&format!("<title>{}</title>Communauté", esc(long))), "{svg}");
         assert!(svg.contains("…</text>"));
+    }
+
+    #[test]
+    fn huge_or_non_finite_values_never_write_a_non_finite_coordinate() {
+        let svg = bar_chart(&BarChart {
+            id: "v".into(),
+            title: "Énormes".into(),
+            unit: String::new(),
+            decimals: 0,
+            bars: vec![
+                Bar { label: "a".into(), value: BarValue::Known(1e308) },
+                Bar { label: "b".into(), value: BarValue::Known(-f64::MAX) },
+                Bar { label: "c".into(), value: BarValue::Known(f64::INFINITY) },
+                Bar { label: "d".into(), value: BarValue::Known(f64::NAN) },
+            ],
+        });
+        assert!(!svg.contains("inf") && !svg.contains("NaN"), "{svg}");
+        assert_eq!(num(f64::INFINITY), "0.0");
+        assert_eq!(num(f64::NAN), "0.0");
+        let m = map(vec![shape("62001", "A", 1e308, 50.0, Some(1e308)), shape("62002", "B", 2.0, 50.0, Some(1.0))]);
+        let svg = choropleth(&m);
+        assert!(!svg.contains("inf") && !svg.contains("NaN"), "{svg}");
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub enum ReportError {
 /// The populations of a territory as CSV, one line per commune, in the column names of the import
 /// format (`code_insee`, `nom`, then `population_municipale_AAAA`, `population_comptee_a_part_AAAA`,
 /// `population_totale_AAAA` for each vintage). An unknown figure is an empty cell, never 0, so that the
-/// file reads back the way it was written.
+/// file reads back the way it was written. Text cells go through [`table::csv_text`], as in every CSV.
 pub fn territory_csv(communes: &[CommunePopulations], vintages: &[Vintage]) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["code_insee".to_owned(), "nom".to_owned()];
@@ -62,7 +62,7 @@ pub fn territory_csv(communes: &[CommunePopulations], vintages: &[Vintage]) -> R
     w.write_record(&header)?;
     let cell = |x: Option<i64>| x.map(|v| v.to_string()).unwrap_or_default();
     for c in communes {
-        let mut row = vec![c.code.to_string(), c.name.clone()];
+        let mut row = vec![c.code.to_string(), table::csv_text(&c.name).into_owned()];
         for v in vintages {
             let p = c.by_vintage.get(v).copied().unwrap_or_default();
             row.extend([cell(p.municipal), cell(p.counted_apart), cell(p.total)]);

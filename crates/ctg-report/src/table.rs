@@ -9,10 +9,19 @@
 //!   French labels, numbers stored as numbers and dates as dates, each shown in a French-friendly format
 //!   (the spreadsheet applies the reader's separators), column widths fitted to the content.
 //!
+//! Every text written goes through one export-cleaning rule ([`cell_text`]): control characters (C0
+//! but tab and newline, C1, the bidirectional overrides and isolates, U+FFFE and U+FFFF) are removed,
+//! and a text longer than a spreadsheet cell holds ([`MAX_CELL_UNITS`]) is cut with a visible mark
+//! (« … [texte coupé : 40 000 caractères] »). A CSV text cell that a spreadsheet would read as a formula
+//! (beginning with `=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with an apostrophe
+//! ([`csv_text`]), as the OWASP guidance on CSV injection describes; numbers, amounts and dates are not
+//! text cells and are written as they are (`-12.50`).
+//!
 //! In every format an [`Value::Empty`] cell is empty and a [`Value::Masked`] cell (statistical secret)
 //! holds the text `secret`. A decimal or percentage that is not a finite number (NaN, infinity) is
 //! written as an empty cell, since no format can hold it as a number.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
@@ -35,6 +44,64 @@ const MAX_ROWS: usize = 1_048_576;
 const MAX_COLUMNS: usize = 16_384;
 /// Spreadsheet applications refuse longer sheet names (counted in UTF-16 code units).
 const MAX_SHEET_NAME: usize = 31;
+
+/// Excel's and LibreOffice's longest cell text, in UTF-16 code units: a longer text is cut with a mark.
+pub const MAX_CELL_UNITS: usize = 32_767;
+
+/// Whether a character never reaches an export: C0 controls but tab and newline, DEL and C1 controls,
+/// the bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), and the
+/// non-characters U+FFFE and U+FFFF that XML forbids.
+fn is_forbidden_in_export(ch: char) -> bool {
+    matches!(ch, '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}')
+        || matches!(ch, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// The export-cleaning of a text, for every format: forbidden characters removed (a carriage return
+/// too: a line ends with a newline), and a text over [`MAX_CELL_UNITS`] cut with a visible mark
+/// « … [texte coupé : N caractères] » (N the length of the whole text), the whole within the limit.
+pub fn cell_text(s: &str) -> Cow<'_, str> {
+    let cleaned: Cow<'_, str> = if s.chars().any(|c| c == '\r' || is_forbidden_in_export(c)) {
+        Cow::Owned(s.chars().filter(|&c| c != '\r' && !is_forbidden_in_export(c)).collect())
+    } else {
+        Cow::Borrowed(s)
+    };
+    if cleaned.encode_utf16().count() <= MAX_CELL_UNITS {
+        return cleaned;
+    }
+    let total = cleaned.chars().count();
+    let mark = format!(
+        " … [texte coupé : {} caractères]",
+        ctg_domain::format::integer(i64::try_from(total).unwrap_or(i64::MAX))
+    );
+    let room = MAX_CELL_UNITS - mark.encode_utf16().count();
+    let mut out = String::with_capacity(room + mark.len());
+    let mut units = 0;
+    for ch in cleaned.chars() {
+        units += ch.len_utf16();
+        if units > room {
+            break;
+        }
+        out.push(ch);
+    }
+    out.push_str(&mark);
+    Cow::Owned(out)
+}
+
+/// The export-cleaning of a CSV text cell: [`cell_text`], then an apostrophe before a text that a
+/// spreadsheet would read as a formula (beginning with `=`, `+`, `-`, `@`, a tab, a carriage return, or
+/// their full-width forms). Every CSV the platform writes passes its text cells through it.
+pub fn csv_text(s: &str) -> Cow<'_, str> {
+    let risky =
+        |t: &str| t.starts_with(['=', '+', '-', '@', '\t', '\r', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}']);
+    // The raw text is checked too: a leading carriage return is removed by the cleaning.
+    let needs_prefix = risky(s);
+    let cleaned = cell_text(s);
+    if needs_prefix || risky(&cleaned) {
+        Cow::Owned(format!("'{cleaned}"))
+    } else {
+        cleaned
+    }
+}
 
 /// One cell of a [`Table`].
 #[derive(Debug, Clone, PartialEq)]
@@ -212,7 +279,7 @@ fn csv(table: &Table) -> Result<Vec<u8>, ReportError> {
 
 fn csv_cell(v: &Value) -> String {
     match v {
-        Value::Text(s) => s.clone(),
+        Value::Text(s) => csv_text(s).into_owned(),
         Value::Integer(n) => n.to_string(),
         Value::Decimal { value, decimals } => fixed(*value, *decimals).unwrap_or_default(),
         Value::Percent(p) if p.is_finite() => shortest(*p),
@@ -281,7 +348,7 @@ pub fn sheet_name(title: &str) -> String {
             ':' | '/' | '\\' => '-',
             '*' | '?' => continue,
             c if c.is_whitespace() => ' ',
-            c if c.is_control() => continue,
+            c if c.is_control() || is_forbidden_in_export(c) => continue,
             c => c,
         };
         if ch == ' ' && (cleaned.is_empty() || cleaned.ends_with(' ')) {
@@ -348,7 +415,7 @@ pub fn sheet_names(tables: &[Table]) -> Vec<String> {
 fn display_width(v: &Value) -> usize {
     let chars = |s: String| s.chars().count();
     match v {
-        Value::Text(s) => s.lines().map(|l| l.chars().count()).max().unwrap_or(0),
+        Value::Text(s) => s.lines().map(|l| l.chars().count()).max().unwrap_or(0).min(MAX_CELL_UNITS),
         Value::Integer(n) => chars(ctg_domain::format::integer(*n)),
         Value::Decimal { value, decimals } => chars(crate::chart::format_number_fr(*value, *decimals)),
         Value::Percent(p) => chars(crate::chart::format_number_fr(*p, 1)) + 2,
@@ -405,7 +472,7 @@ fn write_xlsx_sheet(sheet: &mut Worksheet, table: &Table) -> Result<(), ReportEr
     let row_num = |r: usize| u32::try_from(r).unwrap_or(u32::MAX);
 
     for (c, (column, width)) in table.columns.iter().zip(column_widths(table)).enumerate() {
-        sheet.write_string_with_format(0, col_num(c), &column.label, &header)?;
+        sheet.write_string_with_format(0, col_num(c), cell_text(&column.label), &header)?;
         sheet.set_column_width(col_num(c), width)?;
     }
     if !table.columns.is_empty() {
@@ -417,7 +484,7 @@ fn write_xlsx_sheet(sheet: &mut Worksheet, table: &Table) -> Result<(), ReportEr
             let c = col_num(c);
             match cell {
                 Value::Text(s) => {
-                    sheet.write_string(r, c, s)?;
+                    sheet.write_string(r, c, cell_text(s))?;
                 }
                 Value::Integer(n) => {
                     // Beyond 2^53 the spreadsheet loses digits, as it would for any number.
@@ -481,7 +548,7 @@ fn ods_sheet(table: &Table, name: String, styles: &OdsStyles) -> Sheet {
     let row_num = |r: usize| u32::try_from(r).unwrap_or(u32::MAX);
 
     for (c, (column, width)) in table.columns.iter().zip(column_widths(table)).enumerate() {
-        sheet.set_styled_value(0, col_num(c), column.label.as_str(), &styles.header);
+        sheet.set_styled_value(0, col_num(c), cell_text(&column.label).into_owned(), &styles.header);
         // About 1.9 mm per character of the default 10 pt font.
         sheet.set_col_width(col_num(c), Length::Mm(width * 1.9));
     }
@@ -493,7 +560,7 @@ fn ods_sheet(table: &Table, name: String, styles: &OdsStyles) -> Sheet {
         for (c, cell) in row.iter().enumerate() {
             let c = col_num(c);
             match cell {
-                Value::Text(s) => sheet.set_value(r, c, s.as_str()),
+                Value::Text(s) => sheet.set_value(r, c, cell_text(s).into_owned()),
                 Value::Integer(n) => sheet.set_styled_value(r, c, *n as f64, &styles.integer),
                 Value::Decimal { value, decimals } if value.is_finite() => {
                     let style = styles.decimals.get(decimals).unwrap_or(&styles.integer);
@@ -762,6 +829,78 @@ mod tests {
     /// A small table titled `title`, whose one cell is `value`.
     fn one_cell(title: &str, value: Value) -> Table {
         Table { title: title.into(), columns: vec![Column::new("valeur", "Valeur")], rows: vec![vec![value]] }
+    }
+
+    #[test]
+    fn csv_text_cells_that_start_a_formula_get_an_apostrophe() {
+        let table = Table {
+            title: "t".into(),
+            columns: vec![Column::new("texte", "Texte"), Column::new("montant", "Montant")],
+            rows: [
+                "=HYPERLINK(\"http://x\";\"clic\")",
+                "+33 1 23",
+                "-2",
+                "@SUM(A1)",
+                "\tcmd",
+                "\r=1",
+                "\u{ff1d}1",
+                "Lens - Liévin",
+            ]
+            .into_iter()
+            .map(|t| vec![Value::Text(t.into()), Value::Cents(-1250)])
+            .collect(),
+        };
+        let out = String::from_utf8(export(&table, ExportFormat::Csv).unwrap()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[1], "\"'=HYPERLINK(\"\"http://x\"\";\"\"clic\"\")\",-12.50");
+        assert_eq!(lines[2], "'+33 1 23,-12.50");
+        assert_eq!(lines[3], "'-2,-12.50");
+        assert_eq!(lines[4], "'@SUM(A1),-12.50");
+        assert_eq!(lines[5], "'\tcmd,-12.50");
+        assert_eq!(lines[6], "'=1,-12.50");
+        assert_eq!(lines[7], "'\u{ff1d}1,-12.50");
+        // Numbers are not text cells: the negative amount stays a number; a dash inside a text is harmless.
+        assert_eq!(lines[8], "Lens - Liévin,-12.50");
+    }
+
+    #[test]
+    fn control_characters_never_reach_an_export() {
+        let text = "Fiche\u{0}\u{1b}[31m\u{202e}txt.exe\u{85}\r\nsuite\tfin";
+        assert_eq!(cell_text(text), "Fiche[31mtxt.exe\nsuite\tfin");
+        let csv =
+            String::from_utf8(export(&one_cell("t", Value::Text(text.into())), ExportFormat::Csv).unwrap()).unwrap();
+        assert!(!csv.contains('\u{0}') && !csv.contains('\u{202e}') && !csv.contains('\r'), "{csv:?}");
+        // The NUL that made the ODS download invalid XML.
+        let bytes = export(&one_cell("t\u{0}", Value::Text(text.into())), ExportFormat::Ods).unwrap();
+        let mut book: calamine::Ods<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+        let range = book.worksheet_range("t").unwrap();
+        assert_eq!(range.get_value((1, 0)), Some(&Data::String("Fiche[31mtxt.exe\nsuite\tfin".into())));
+        let bytes = export(&one_cell("t", Value::Text(text.into())), ExportFormat::Xlsx).unwrap();
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+        let range = book.worksheet_range("t").unwrap();
+        assert_eq!(range.get_value((1, 0)), Some(&Data::String("Fiche[31mtxt.exe\nsuite\tfin".into())));
+    }
+
+    #[test]
+    fn a_cell_too_long_for_a_spreadsheet_is_cut_with_a_mark() {
+        let long = "é".repeat(40_000);
+        let cut = cell_text(&long);
+        assert_eq!(cut.encode_utf16().count(), MAX_CELL_UNITS);
+        assert!(cut.ends_with(" … [texte coupé : 40\u{202f}000 caractères]"), "{}", &cut[cut.len() - 60..]);
+        // Outside the Basic Multilingual Plane a character takes two UTF-16 units, as Excel counts.
+        assert!(cell_text(&"😀".repeat(20_000)).encode_utf16().count() <= MAX_CELL_UNITS);
+        assert_eq!(cell_text(&"a".repeat(MAX_CELL_UNITS)).len(), MAX_CELL_UNITS);
+        for format in [ExportFormat::Xlsx, ExportFormat::Ods, ExportFormat::Csv] {
+            let table = one_cell("Équipements", Value::Text("x".repeat(250 * 1024)));
+            let bytes = export(&table, format).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            assert!(!bytes.is_empty());
+        }
+        let bytes = export(&one_cell("t", Value::Text(long)), ExportFormat::Xlsx).unwrap();
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+        match book.worksheet_range("t").unwrap().get_value((1, 0)) {
+            Some(Data::String(s)) => assert!(s.ends_with("caractères]")),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

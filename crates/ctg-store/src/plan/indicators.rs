@@ -127,6 +127,7 @@ impl Store {
         value: &IndicatorValue,
     ) -> Result<i64> {
         let current = self.indicator_record(convention_id, indicator_id).await?;
+        let value = &value.check().map_err(StoreError::Invalid)?;
         let period = plan_period("periode", &value.period).map_err(|e| StoreError::Invalid(e.message))?.to_string();
         let level = value.level.as_deref().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned);
         check_value(&current.indicator.kind, value.number, level.as_deref()).map_err(StoreError::Invalid)?;

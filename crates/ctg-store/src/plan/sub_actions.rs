@@ -30,7 +30,7 @@ fn sub_audit(s: &SubAction) -> Value {
 
 /// Checks a sub-action as entered; evaluates to it tidied.
 fn check_sub(s: &SubAction) -> Result<SubAction> {
-    let s = SubAction { title: s.title.trim().to_owned(), pilot: s.pilot.trim().to_owned(), ..s.clone() };
+    let s = s.check().map_err(StoreError::Invalid)?;
     if s.title.is_empty() {
         return Err(StoreError::Invalid("l'intitulé de la sous-action est vide".into()));
     }

@@ -47,7 +47,8 @@ pub async fn register_csv(State(state): State<AppState>, auth: Auth) -> Result<R
         w.write_record(first.fields().iter().map(|(key, _, _)| *key)).map_err(io)?;
     }
     for a in &activities {
-        w.write_record(a.fields().iter().map(|(_, _, v)| *v)).map_err(io)?;
+        // The export-cleaning of CSV text, as in every CSV the platform writes.
+        w.write_record(a.fields().iter().map(|(_, _, v)| ctg_report::table::csv_text(v).into_owned())).map_err(io)?;
     }
     let bytes = w.into_inner().map_err(|e| WebError::Internal(Box::new(e.into_error())))?;
     Ok((

@@ -499,7 +499,8 @@ impl HistoryQuery {
     }
 }
 
-/// The history as CSV: one line per changed field, so that a spreadsheet can filter it.
+/// The history as CSV: one line per changed field, so that a spreadsheet can filter it. Every cell goes
+/// through the export-cleaning of CSV text ([`ctg_report::table::csv_text`]).
 pub fn history_csv(entries: &[AuditEntry], filename: &str) -> Result<Response, WebError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let io = |e: csv::Error| WebError::Internal(Box::new(e));
@@ -525,7 +526,7 @@ pub fn history_csv(entries: &[AuditEntry], filename: &str) -> Result<Response, W
             fields.push((String::new(), String::new(), String::new()));
         }
         for (field, before, after) in fields {
-            w.write_record([
+            let record: [&str; 11] = [
                 &at,
                 &e.actor_label,
                 e.channel.code(),
@@ -537,8 +538,8 @@ pub fn history_csv(entries: &[AuditEntry], filename: &str) -> Result<Response, W
                 &field,
                 &before,
                 &after,
-            ])
-            .map_err(io)?;
+            ];
+            w.write_record(record.map(ctg_report::table::csv_text).iter().map(|c| c.as_ref())).map_err(io)?;
         }
     }
     let bytes = w.into_inner().map_err(|e| WebError::Internal(Box::new(e.into_error())))?;

@@ -219,10 +219,69 @@ backend_tests!(indicators_values_and_tracking, |db: &TestDb| {
         let r =
             post_form(&app, &format!("{ind_path}/valeurs"), &who, &[("period", "l'an prochain"), ("value", "3")]).await;
         assert_eq!(r.status, 400, "{}", r.body);
+        // A number too large for a chart (it drew `y="inf"`) is refused, the field named.
+        let r = post_form(&app, &format!("{ind_path}/valeurs"), &who, &[("period", "2027"), ("value", "1e308")]).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("« valeur » doit être un nombre fini"), "{}", r.body);
+        let page = get(&app, &ind_path).await;
+        assert!(!page.body.contains("inf\"") && !page.body.contains("NaN"));
         // The API says the same.
         let api = get(&app, &format!("/api/v1/conventions/{id}/plan")).await.json();
         assert_eq!(api["indicateurs"][0]["etat"], "en_bonne_voie");
         assert_eq!(api["fiches"][0]["avancement"], 50.0);
+    }
+});
+
+backend_tests!(hostile_texts_are_refused_at_every_door_and_exports_stay_safe, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        let who = coordinator(&app, &store, id).await;
+        let path = format!("/api/v1/conventions/{id}/plan/fiches");
+        // A formula is a text like any other on the way in, but no public CSV hands it to a spreadsheet.
+        let formula = "=HYPERLINK(\"http://pirate.example\";\"Cliquez\")";
+        let body = serde_json::json!({"code": "F-1", "intitule": formula, "ambitions": [1]});
+        let r = send_json(&app, "POST", &path, &who, &body, true).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let csv = get(&app, &format!("/conventions/{id}/plan/fiches?format=csv")).await.body;
+        assert!(csv.contains("\"'=HYPERLINK("), "{csv}");
+        assert!(!csv.contains(",=HYPERLINK") && !csv.contains(",\"=HYPERLINK"), "{csv}");
+
+        // API: a NUL in a title is refused, the field named; so is a 250 KiB title.
+        let body = serde_json::json!({"code": "F-2", "intitule": "Relais\u{0}petite enfance", "ambitions": [1]});
+        let r = send_json(&app, "POST", &path, &who, &body, true).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("« intitulé » contient un caractère de contrôle interdit (U+0000)"), "{}", r.body);
+        let body = serde_json::json!({"code": "F-2", "intitule": "x".repeat(250 * 1024), "ambitions": [1]});
+        let r = send_json(&app, "POST", &path, &who, &body, true).await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("« intitulé » dépasse 500 caractères"), "{}", &r.body[..r.body.len().min(500)]);
+
+        // Page: a right-to-left override in a title is refused, the field named.
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/plan/fiches"),
+            &who,
+            &[("code", "F-3"), ("title", "Crèche\u{202e}fdp.exe"), ("ambitions", "1"), ("status", "a_venir")],
+        )
+        .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("U+202E"), "{}", r.body);
+
+        // Import: a title over the bound is refused at its line, nothing written.
+        let long = "y".repeat(600);
+        let file = plan_xlsx(&[["F-4", &long, "1", "En cours", ""]]);
+        let r = post_file(&app, &format!("/conventions/{id}/plan/import"), &who, "plan.xlsx", &file).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let problems = texts(&r.html(), "#problemes-import li");
+        assert!(problems.iter().any(|p| p.contains("ligne 2") && p.contains("dépasse 500 caractères")), "{problems:?}");
+        assert_eq!(store.plan(id).await.unwrap().fiches.len(), 1);
+
+        // Every export of the plan still answers.
+        for format in ["csv", "xlsx", "ods"] {
+            let (status, _) = get_bytes(&app, &format!("/conventions/{id}/plan/export?format={format}"), &who).await;
+            assert_eq!(status, 200, "{format}");
+        }
     }
 });
 
