@@ -392,7 +392,7 @@ pub async fn members_save(
     match state.store.set_role(&auth.actor(Channel::Page), id, user.id, role).await {
         Ok(()) => {}
         // The last coordinator keeps their role.
-        Err(ctg_store::StoreError::Invalid(why)) => {
+        Err(StoreError::Invalid(why)) => {
             errors.add("role", why);
             return members_page(&state, &auth, id, Some(&input), errors, String::new(), StatusCode::CONFLICT).await;
         }
