@@ -316,9 +316,94 @@ fn in_french(cmd: clap::Command) -> clap::Command {
         .mut_subcommands(in_french)
 }
 
+/// Stops on a command-line error with a French message and clap's exit code (2); help and version
+/// are shown as clap shows them.
+fn exit_in_french(e: &clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    eprintln!("{}", french_error(e));
+    std::process::exit(e.exit_code());
+}
+
+/// Clap's error in French: what is wrong, a suggestion when clap has one, and how to get help.
+fn french_error(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ErrorKind};
+    let ctx = |kind: ContextKind| e.get(kind).map(|v| v.to_string()).unwrap_or_default();
+    let arg = ctx(ContextKind::InvalidArg);
+    let value = ctx(ContextKind::InvalidValue);
+    let mut message = match e.kind() {
+        ErrorKind::UnknownArgument => format!("option inconnue « {arg} »"),
+        ErrorKind::InvalidSubcommand => format!("commande inconnue « {} »", ctx(ContextKind::InvalidSubcommand)),
+        ErrorKind::MissingRequiredArgument => format!("argument obligatoire absent : {arg}"),
+        ErrorKind::MissingSubcommand => "il manque une commande".to_owned(),
+        ErrorKind::InvalidValue => {
+            let valid = ctx(ContextKind::ValidValue);
+            if value.is_empty() {
+                format!("une valeur est attendue pour {arg}")
+            } else if valid.is_empty() {
+                format!("valeur « {value} » invalide pour {arg}")
+            } else {
+                format!("valeur « {value} » invalide pour {arg} (valeurs possibles : {valid})")
+            }
+        }
+        ErrorKind::ValueValidation => {
+            // Our own parsers explain in French; the standard ones are translated.
+            let why = std::error::Error::source(e)
+                .map(|s| {
+                    if s.downcast_ref::<std::num::ParseIntError>().is_some() {
+                        " : un nombre entier est attendu".to_owned()
+                    } else if s.to_string().contains(" is not in ") {
+                        " : la valeur sort des bornes permises".to_owned()
+                    } else {
+                        format!(" : {s}")
+                    }
+                })
+                .unwrap_or_default();
+            format!("valeur « {value} » invalide pour {arg}{why}")
+        }
+        ErrorKind::NoEquals => format!("{arg} attend sa valeur après un signe « = »"),
+        ErrorKind::TooManyValues => format!("valeur « {value} » en trop pour {arg}"),
+        ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues => {
+            format!("nombre de valeurs incorrect pour {arg}")
+        }
+        ErrorKind::ArgumentConflict => {
+            let prior = ctx(ContextKind::PriorArg);
+            if prior.is_empty() {
+                format!("{arg} ne peut pas être donné ici (ou pas deux fois)")
+            } else {
+                format!("{arg} ne peut pas être donné avec {prior}")
+            }
+        }
+        _ => "la ligne de commande est invalide".to_owned(),
+    };
+    message = format!("erreur : {message}");
+    let suggested = [ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand, ContextKind::SuggestedValue]
+        .into_iter()
+        .map(ctx)
+        .find(|s| !s.is_empty());
+    if let Some(s) = suggested {
+        message.push_str(&format!("\n\n  conseil : vouliez-vous dire « {s} » ?"));
+    }
+    let usage = ctx(ContextKind::Usage);
+    if !usage.is_empty() {
+        let usage = usage.replace("Usage:", "Utilisation :");
+        message.push_str(&format!("\n\n{usage}"));
+    }
+    message.push_str("\n\nPour plus d'informations, essayez « --help ».");
+    message
+}
+
 fn main() -> ExitCode {
-    let matches = in_french(<Cli as clap::CommandFactory>::command()).get_matches();
-    let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let matches = match in_french(<Cli as clap::CommandFactory>::command()).try_get_matches() {
+        Ok(m) => m,
+        Err(e) => exit_in_french(&e),
+    };
+    let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| exit_in_french(&e));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CTG_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),

@@ -387,8 +387,7 @@ backend_tests!(a_forged_login_csrf_pair_is_refused, |db: &TestDb| {
         people(&store, id).await;
         // A pair the attacker made up (the same value in the cookie and the field) is refused.
         let forged = Who { cookie: Some("ctg_csrf=choisi-par-l-attaquant".into()), ..Who::default() };
-        let fields =
-            [("_csrf", "choisi-par-l-attaquant"), ("email", "claire@cabbalr.fr"), ("password", PASSWORD)];
+        let fields = [("_csrf", "choisi-par-l-attaquant"), ("email", "claire@cabbalr.fr"), ("password", PASSWORD)];
         let r = post_form(&app, "/connexion", &forged, &fields).await;
         assert_eq!(r.status, 403, "{}", r.body);
         assert!(r.body.contains("la page de connexion a expiré"), "{}", r.body);
@@ -396,8 +395,8 @@ backend_tests!(a_forged_login_csrf_pair_is_refused, |db: &TestDb| {
         // The pair of a real form, with its cookie swapped for another, is refused too.
         let (real, _) = login_form_of(&app, "/connexion").await;
         let swapped = Who { cookie: Some("ctg_csrf=autre-valeur".into()), ..real.clone() };
-        let r = post_form(&app, "/connexion", &swapped, &[("email", "claire@cabbalr.fr"), ("password", PASSWORD)])
-            .await;
+        let r =
+            post_form(&app, "/connexion", &swapped, &[("email", "claire@cabbalr.fr"), ("password", PASSWORD)]).await;
         assert_eq!(r.status, 403);
         // The real pair goes through.
         let r = post_form(&app, "/connexion", &real, &[("email", "claire@cabbalr.fr"), ("password", PASSWORD)]).await;

@@ -432,3 +432,41 @@ backend_tests!(observations_from_csv_good_and_bad, |db: &TestDb| {
         assert!(obs.iter().any(|o| o.indicator == "taux_pauvrete" && o.value == 18.6));
     }
 });
+
+/// Clap's own errors come out in French, with its exit code 2; `--help` is unchanged.
+#[test]
+fn command_line_errors_are_in_french() {
+    let run =
+        |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_ctg")).args(args).env("CTG_LOG", "warn").output().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["--option-inconnue"], "erreur : option inconnue « --option-inconnue »"),
+        (&["serve", "--adr", "x"], "erreur : option inconnue « --adr »"),
+        (&["convention", "create", "--titre", "T"], "erreur : argument obligatoire absent"),
+        (
+            &["serve", "--session-inactivite", "beaucoup"],
+            "invalide pour --session-inactivite <SESSION_INACTIVITE> : un nombre entier est attendu",
+        ),
+        (&["commande-inconnue"], "erreur : commande inconnue « commande-inconnue »"),
+    ];
+    for (args, expected) in cases {
+        let o = run(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(err.contains("Pour plus d'informations, essayez « --help »."), "{args:?}: {err}");
+        for english in [
+            "error:",
+            "unexpected argument",
+            "required arguments",
+            "invalid value",
+            "invalid digit",
+            "For more information",
+            "Usage:",
+        ] {
+            assert!(!err.contains(english), "{args:?}: English left: {err}");
+        }
+    }
+    let help = run(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(stdout(&help).contains("Utilisation :"), "{}", stdout(&help));
+}
