@@ -330,7 +330,8 @@ backend_tests!(a_plan_import_is_bounded_and_refuses_empty_or_broken_files, |db: 
         assert_eq!(r.status, 400, "{}", r.body);
         assert!(r.body.contains("aucune ligne de données"), "{}", r.body);
         // An unclosed quote is named as such, at its line.
-        let r = post_file(&app, &path, &who, "plan.csv", b"code,intitule\nPE-1,Relais\nPE-2,\"Cr\xc3\xa8che\nPE-3,x\n").await;
+        let r = post_file(&app, &path, &who, "plan.csv", b"code,intitule\nPE-1,Relais\nPE-2,\"Cr\xc3\xa8che\nPE-3,x\n")
+            .await;
         assert_eq!(r.status, 400, "{}", r.body);
         let problems = texts(&r.html(), "#problemes-import li");
         assert_eq!(problems.len(), 1, "{problems:?}");
