@@ -357,6 +357,48 @@ backend_tests!(the_plan_spreadsheet_is_previewed_then_written_or_refused_whole, 
     }
 });
 
+backend_tests!(a_plan_import_is_bounded_and_refuses_empty_or_broken_files, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        let who = coordinator(&app, &store, id).await;
+        let path = format!("/conventions/{id}/plan/import");
+        // Past 100 000 rows of data, reading stops: one error, at the row where it stopped.
+        let max = ctg_import::tabular::MAX_ROWS as u32;
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet().set_name("Fiches").unwrap();
+        sheet.write_string(0, 0, "Code").unwrap();
+        sheet.write_string(0, 1, "Intitulé").unwrap();
+        for r in 1..=max + 1 {
+            sheet.write_string(r, 0, "PE").unwrap();
+        }
+        let r = post_file(&app, &path, &who, "bombe.xlsx", &book.save_to_buffer().unwrap()).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let problems = texts(&r.html(), "#problemes-import li");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains(&format!("ligne {} : plus de 100", max + 2)), "{problems:?}");
+        // Many errors: the first 100 are listed, the rest counted.
+        let rows: Vec<[&str; 5]> = (0..150).map(|_| ["", "Sans code", "1", "En cours", ""]).collect();
+        let r = post_file(&app, &path, &who, "plan.xlsx", &plan_xlsx(&rows)).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let problems = texts(&r.html(), "#problemes-import li");
+        assert_eq!(problems.len(), 101, "{problems:?}");
+        assert_eq!(problems[100], "… et 50 autres erreurs");
+        // A header alone: nothing to import, and said so.
+        let r = post_file(&app, &path, &who, "plan.csv", b"code,intitule\n").await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("aucune ligne de données"), "{}", r.body);
+        // An unclosed quote is named as such, at its line.
+        let r = post_file(&app, &path, &who, "plan.csv", b"code,intitule\nPE-1,Relais\nPE-2,\"Cr\xc3\xa8che\nPE-3,x\n")
+            .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let problems = texts(&r.html(), "#problemes-import li");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with("plan.csv, ligne 3 : guillemet non fermé"), "{problems:?}");
+        assert!(store.plan(id).await.unwrap().fiches.is_empty());
+    }
+});
+
 backend_tests!(the_evaluation_computes_its_figures_and_keeps_the_predecessors_bilan, |db: &TestDb| {
     let store = db.store.clone();
     async move {
@@ -587,6 +629,21 @@ backend_tests!(documents_are_attached_checked_and_served_only_to_those_entitled,
         .await;
         assert_eq!(r.status, 400);
         assert!(r.body.contains("page web"), "{}", r.body);
+        // Programs, scripts and HTML applications are refused by name and by content; the
+        // right-to-left override does not disguise a script as a PDF.
+        for (name, content) in [
+            ("facture.hta", &b"<HTA:APPLICATION>"[..]),
+            ("lancer.bat", b"@echo off\n"),
+            ("x.ps1", b"Get-Item\n"),
+            ("rapport\u{202E}fdp.js", b"alert(1)\n"),
+            ("notes.txt", b"<!-- cr -->\n<hta:application id=x><script>Run()</script>"),
+            ("photo.txt", b"\x89PNG\r\n\x1a\n...."),
+        ] {
+            let r = post_file(&app, &format!("{fiche_path}/documents"), &who, name, content).await;
+            assert_eq!(r.status, 400, "{name}: {}", r.body);
+            let shown = name.replace('\u{202E}', "");
+            assert!(r.body.contains(&format!("« {shown} »")), "{name}: {}", r.body);
+        }
         // The reader may not attach.
         let r = post_file(&app, &format!("{fiche_path}/documents"), &reader, "x.pdf", pdf).await;
         assert_eq!(r.status, 403);
