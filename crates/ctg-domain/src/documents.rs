@@ -218,7 +218,8 @@ pub fn clean_name(raw: &str) -> String {
         .filter(|&c| !c.is_control() && !is_invisible(c) && !matches!(c, '"' | '<' | '>' | '|' | '*' | '?' | ':'))
         .take(120)
         .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    // Dots and spaces go together from the start: « . x » must not leave « x » behind a space.
+    let cleaned = cleaned.trim_start_matches(|c: char| c == '.' || c.is_whitespace()).trim_end().to_owned();
     if cleaned.is_empty() {
         "document".into()
     } else {
@@ -331,5 +332,20 @@ mod tests {
         let name = clean_name("rapport\u{202E}fdp.js");
         assert!(detect(&name, b"alert(1)\n", max).unwrap_err().starts_with("« rapportfdp.js » : les programmes"));
         assert_eq!(detect("Relevé.JPG", b"\xff\xd8\xff\xe0", max), Ok(DocumentType::Jpeg));
+    }
+
+    /// Found by `fuzz/` (target `documents`): a dot then a space left a name starting with a space,
+    /// which a second cleaning changed again.
+    #[test]
+    fn names_never_start_with_a_space_or_a_dot() {
+        // The input the fuzzer found (control and forbidden characters are dropped first).
+        let found = ". #o\u{e9}*u 3\u{fffd}mcrs.\u{2}";
+        for raw in [found, ". x", " . .x", ".\u{a0}rapport.pdf", "dossier/ . ."] {
+            let cleaned = clean_name(raw);
+            assert!(!cleaned.starts_with(|c: char| c == '.' || c.is_whitespace()), "{raw:?} gave {cleaned:?}");
+            assert_eq!(clean_name(&cleaned), cleaned, "cleaning {raw:?} twice");
+        }
+        assert_eq!(clean_name(". x"), "x");
+        assert_eq!(clean_name("dossier/ . ."), "document");
     }
 }
