@@ -327,6 +327,7 @@ backend_tests!(indicator_values_and_where_indicators_stand, |db: &TestDb| {
             (value("2026-13", Some(3.0), None), "mois invalide"),
             (value("26", Some(3.0), None), "AAAA"),
             (value("2026", Some(f64::NAN), None), "nombre fini"),
+            (value("2026", Some(1e308), None), "« valeur » doit être un nombre fini"),
         ] {
             let err = store.add_indicator_value(&actor, c, quantity, &bad).await.unwrap_err().to_string();
             assert!(err.contains(expected) || (expected == "AAAA" && err.contains("(2026)")), "{err}");

@@ -139,7 +139,8 @@ pub(super) fn indicator_chart(
 ) -> String {
     let mut by_year: BTreeMap<i32, f64> = BTreeMap::new();
     for v in values {
-        if let (Some(y), Some(n)) = (v.year(), v.number) {
+        // A value stored before numbers were bounded may be huge or not finite: never drawn as such.
+        if let (Some(y), Some(n)) = (v.year(), v.number.filter(|n| n.is_finite())) {
             by_year.insert(y, n);
         }
     }
@@ -150,14 +151,15 @@ pub(super) fn indicator_chart(
         return String::new();
     }
     let target_of = |y: i32| match targets.range(..=y).next_back() {
-        Some((_, Target::Number(n))) => Some(*n),
+        Some((_, Target::Number(n))) if n.is_finite() => Some(*n),
         _ => None,
     };
     let max =
         years.iter().flat_map(|y| [by_year.get(y).copied(), target_of(*y)]).flatten().fold(0.0_f64, f64::max).max(1.0);
     let (w, h, left, bottom, top) = (560.0, 240.0, 50.0, 200.0, 30.0);
     let slot = (w - left - 10.0) / years.len() as f64;
-    let y_of = |v: f64| bottom - (bottom - top) * v / max;
+    // The ratio first, so that a huge value does not overflow to infinity (`y="inf"`); within the plot.
+    let y_of = |v: f64| bottom - (bottom - top) * (v / max).clamp(0.0, 1.0);
     let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-labelledby=\"indicateur-{iid}-titre\">\
@@ -275,5 +277,33 @@ pub async fn value_create(
             indicator_page(&state, &auth, id, iid, errors, StatusCode::BAD_REQUEST).await
         }
         Err(e) => Err(WebError::from(e).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chart_never_writes_a_non_finite_coordinate() {
+        let value = |period: &str, n: f64| IndicatorValue {
+            period: period.into(),
+            number: Some(n),
+            level: None,
+            author: String::new(),
+            date: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            source: String::new(),
+            comment: String::new(),
+        };
+        let targets = BTreeMap::from([(2026, Target::Number(1e308)), (2028, Target::Number(f64::INFINITY))]);
+        let svg = indicator_chart(
+            1,
+            "n",
+            "",
+            &targets,
+            &[value("2026", 1e308), value("2027", f64::NAN), value("2028", -5.0)],
+        );
+        assert!(!svg.contains("inf") && !svg.contains("NaN"), "{svg}");
+        assert!(!svg.contains("height=\"-"), "{svg}");
     }
 }
