@@ -164,6 +164,13 @@ pub fn french_serde_message(m: &str) -> String {
         "expected `,` or `]`" => "« , » ou « ] » attendu".into(),
         "expected `,` or `}`" => "« , » ou « } » attendu".into(),
         "expected `:`" => "« : » attendu".into(),
+        // chrono's words for a date that cannot be read (`2026-02-30`, `2026-02`, `2026-02-3x`).
+        "input is out of range" => "date inexistante (jour ou mois hors du calendrier)".into(),
+        "premature end of input" => "date incomplète : AAAA-MM-JJ attendu".into(),
+        "input contains invalid characters" | "input is not enough for unique date and time" => {
+            "date illisible : AAAA-MM-JJ attendu".into()
+        }
+        "trailing input" => "caractères en trop après la date : AAAA-MM-JJ attendu".into(),
         other => other.to_owned(),
     }
 }
@@ -171,6 +178,12 @@ pub fn french_serde_message(m: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chrono_date_errors_in_french() {
+        assert_eq!(french_serde_message("input is out of range"), "date inexistante (jour ou mois hors du calendrier)");
+        assert!(french_serde_message("premature end of input").starts_with("date incomplète"));
+    }
 
     #[test]
     fn french_numbers_and_dates() {

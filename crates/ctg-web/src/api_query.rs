@@ -29,6 +29,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
 /// « Failed to deserialize query string: annee: invalid digit found in string » →
 /// « annee : nombre entier attendu ».
+/// The query string of a page; a bad one is a French 400 page (the API has [`ApiQuery`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = crate::PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(Self(value)),
+            Err(e) => Err(crate::PageError(WebError::BadRequest(format!(
+                "paramètres de l'adresse invalides : {}",
+                french_query_message(&e.body_text())
+            )))),
+        }
+    }
+}
+
 fn french_query_message(text: &str) -> String {
     let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(text);
     let (field, message) = match detail.split_once(": ") {

@@ -1,7 +1,7 @@
 //! Administration: accounts, the GDPR register, a person's export and erasure, the whole history.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use ctg_domain::access::Action;
@@ -392,7 +392,7 @@ pub async fn user_erase(
 pub async fn history(
     State(state): State<AppState>,
     auth: Auth,
-    Query(q): Query<HistoryQuery>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<HistoryQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::Administer, None).await?;
     let mut errors = FormErrors::new();

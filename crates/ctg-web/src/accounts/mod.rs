@@ -3,7 +3,7 @@
 pub mod admin;
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
@@ -74,7 +74,7 @@ async fn login_page(
 pub async fn login_form(
     State(state): State<AppState>,
     auth: Auth,
-    Query(q): Query<NextQuery>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<NextQuery>,
 ) -> Result<Response, PageError> {
     let next = safe_next(q.suite.as_deref());
     if auth.user.is_some() {

@@ -3,7 +3,7 @@
 //! and the version read; a stale version is refused with the user's input kept in the form.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
@@ -557,7 +557,7 @@ pub async fn history(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    Query(q): Query<HistoryQuery>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<HistoryQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewHistory, Some(id)).await?;
     let title = state.store.convention_summary(id).await?.title;

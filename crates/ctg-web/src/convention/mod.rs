@@ -5,7 +5,7 @@ pub mod api;
 pub mod edit;
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use ctg_domain::format::{collation_key, date_long, date_short, integer, signed_integer, signed_percent};
@@ -349,7 +349,7 @@ pub async fn diagnostic(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    Query(q): Query<DiagnosticQuery>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<DiagnosticQuery>,
 ) -> Result<Response, PageError> {
     use ctg_report::chart::{bar_chart, Bar, BarChart, BarValue};
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
@@ -573,7 +573,7 @@ pub async fn territory(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    Query(sort): Query<SortQuery>,
+    crate::api_query::PageQuery(sort): crate::api_query::PageQuery<SortQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let t = Territory::load(&state, id).await?;

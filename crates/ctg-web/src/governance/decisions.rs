@@ -87,7 +87,7 @@ pub async fn decisions(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    Query(q): Query<ExportQuery>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<ExportQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     decisions_page(&state, &auth, id, q, FormErrors::new(), StatusCode::OK).await

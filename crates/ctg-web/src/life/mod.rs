@@ -5,7 +5,7 @@
 pub mod api;
 
 use askama::Template;
-use axum::extract::{Multipart, Query, State};
+use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
@@ -447,7 +447,7 @@ pub async fn text(
     State(state): State<AppState>,
     auth: Auth,
     Ids((id, key)): Ids<(i64, String)>,
-    Query(q): Query<DiffQuery>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<DiffQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let versions = state.store.text_versions(id, &key).await?;

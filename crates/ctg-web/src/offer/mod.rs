@@ -8,7 +8,7 @@ pub mod api;
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use ctg_domain::access::Action;
@@ -202,7 +202,7 @@ pub async fn facilities(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    Query(filter): Query<FacilityFilter>,
+    crate::api_query::PageQuery(filter): crate::api_query::PageQuery<FacilityFilter>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let offer = Offer::load(&state, id).await?;
@@ -850,7 +850,7 @@ pub async fn coverage_page(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    Query(q): Query<CoverageQuery>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<CoverageQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let offer = Offer::load(&state, id).await?;
@@ -1094,7 +1094,7 @@ pub async fn funding(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    Query(q): Query<ExportQuery>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<ExportQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     if let Some(format) = q.format()? {

@@ -121,7 +121,7 @@ pub async fn fiches(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    Query(filter): Query<FicheFilter>,
+    crate::api_query::PageQuery(filter): crate::api_query::PageQuery<FicheFilter>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;

@@ -3,7 +3,7 @@
 //! final bilan per ambition and per theme (enjeu), with the figures computed from the plan.
 
 use askama::Template;
-use axum::extract::{Multipart, Query, State};
+use axum::extract::{Multipart, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
@@ -49,7 +49,7 @@ pub async fn export(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    Query(q): Query<FormatQuery>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<FormatQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let raw = q.format.as_deref().unwrap_or("xlsx");
@@ -425,7 +425,7 @@ pub async fn evaluation(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    Query(q): Query<EvaluationQuery>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<EvaluationQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let year = parse_year(q.annee.as_deref())?;

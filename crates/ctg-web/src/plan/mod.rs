@@ -10,7 +10,7 @@ pub mod strategy;
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Datelike, NaiveDate};

@@ -132,7 +132,7 @@ pub async fn late(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    Query(q): Query<ExportQuery>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<ExportQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;

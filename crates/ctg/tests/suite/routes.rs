@@ -332,6 +332,17 @@ backend_tests!(a_bad_version_is_a_bad_request_naming_the_field_not_a_conflict, |
         let r = common::get(&app, "/api/v1/conventions/2/plan/fiches/abc").await;
         assert_eq!(r.status, 404);
         assert_eq!(r.json()["error"]["message"], "La fiche « abc » n'existe pas");
+        // A date that does not exist, in a JSON body: French words, not chrono's.
+        let body = serde_json::json!({"version": 1, "titre": "CTG", "debut": "2026-02-30", "fin": "2030-12-31",
+            "statut": "signee", "lieu_signature": null, "publiee": true});
+        let r = common::put_json(&app, "/api/v1/conventions/2", &claire, &body, true).await;
+        assert_eq!(r.status, 400);
+        let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("date inexistante") && !message.contains("out of range"), "{message}");
+        // A query string a page cannot read: a French page, not axum's English text.
+        let r = common::get(&app, "/conventions/2/evaluation?annee=1&annee=2").await;
+        assert_eq!(r.status, 400);
+        assert!(r.content_type.starts_with("text/html") && r.body.contains("aramètres de l"), "{}", r.body);
         // An unknown object is named whole, not « La fiche n° 999 » cut short.
         let r = common::get(&app, "/api/v1/conventions/2/plan/fiches/999").await;
         assert_eq!(r.status, 404);
