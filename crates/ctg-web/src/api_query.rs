@@ -17,13 +17,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(value)) => Ok(Self(value)),
-            Err(e) => Err(ApiError(WebError::BadRequest(format!(
-                "paramètres de l'adresse invalides : {}",
-                french_query_message(&e.body_text())
-            )))),
-        }
+        read(parts, state).await.map(Self).map_err(ApiError)
     }
 }
 
@@ -37,13 +31,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageQuery<T> {
     type Rejection = crate::PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(value)) => Ok(Self(value)),
-            Err(e) => Err(crate::PageError(WebError::BadRequest(format!(
-                "paramètres de l'adresse invalides : {}",
-                french_query_message(&e.body_text())
-            )))),
-        }
+        read(parts, state).await.map(Self).map_err(crate::PageError)
+    }
+}
+
+/// The query string as `T`, or a 400 whose message says in French what is wrong.
+async fn read<T: DeserializeOwned, S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<T, WebError> {
+    match Query::<T>::from_request_parts(parts, state).await {
+        Ok(Query(value)) => Ok(value),
+        Err(e) => Err(WebError::BadRequest(format!(
+            "paramètres de l'adresse invalides : {}",
+            french_query_message(&e.body_text())
+        ))),
     }
 }
 

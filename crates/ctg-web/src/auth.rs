@@ -73,6 +73,9 @@ pub struct Auth {
     pub session_secret: Option<String>,
     /// The client's address, for login throttling.
     pub address: String,
+    /// What the guard of the route read about the convention of the path (its publication, this
+    /// person's role in it), so that the handler's own decisions do not read it again.
+    convention: Option<(i64, ConventionContext)>,
 }
 
 impl Auth {
@@ -142,6 +145,7 @@ impl FromRequestParts<AppState> for Auth {
                 csrf: None,
                 session_secret: None,
                 address,
+                convention: None,
             });
         }
         if let Some(secret) = cookie_value(&parts.headers, SESSION_COOKIE) {
@@ -153,6 +157,7 @@ impl FromRequestParts<AppState> for Auth {
                     csrf: Some(session.csrf_token),
                     session_secret: Some(secret),
                     address,
+                    convention: None,
                 });
             }
         }
@@ -171,6 +176,30 @@ impl AppState {
         self.decide(auth, action, convention, true).await
     }
 
+    /// Whether convention `id` is published and the role `auth` has in it: read once per request
+    /// (by the guard of the route, see [`AppState::remember_convention`]), then reused.
+    async fn convention_context(&self, auth: &Auth, id: i64) -> Result<ConventionContext, WebError> {
+        if let Some((cached, context)) = auth.convention {
+            if cached == id {
+                return Ok(context);
+            }
+        }
+        let summary = self.store.convention_summary(id).await?;
+        let role = match &auth.user {
+            Some(u) => self.store.role(u.id, id).await?,
+            None => None,
+        };
+        Ok(ConventionContext { published: summary.published, role })
+    }
+
+    /// Reads the context of convention `id` into `auth`, for the decisions of the rest of the
+    /// request.
+    pub(crate) async fn remember_convention(&self, auth: &mut Auth, id: i64) -> Result<(), WebError> {
+        let context = self.convention_context(auth, id).await?;
+        auth.convention = Some((id, context));
+        Ok(())
+    }
+
     /// A user who must change their password may do nothing else first.
     pub(crate) async fn decide(
         &self,
@@ -180,14 +209,7 @@ impl AppState {
         write: bool,
     ) -> Result<(), WebError> {
         let context = match convention {
-            Some(id) => {
-                let summary = self.store.convention_summary(id).await?;
-                let role = match &auth.user {
-                    Some(u) => self.store.role(u.id, id).await?,
-                    None => None,
-                };
-                ConventionContext { published: summary.published, role }
-            }
+            Some(id) => self.convention_context(auth, id).await?,
             None => ConventionContext::default(),
         };
         if auth.user.as_ref().is_some_and(|u| u.must_change_password) && action != Action::OwnAccount && !auth.via_token

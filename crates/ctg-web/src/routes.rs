@@ -393,7 +393,7 @@ async fn guard(State((state, route)): State<(AppState, RouteInfo)>, request: Req
 
 async fn check(state: &AppState, route: &RouteInfo, request: Request) -> Result<Request, WebError> {
     let (mut parts, body) = request.into_parts();
-    let auth = Auth::from_request_parts(&mut parts, state).await.map_err(|e| e.0)?;
+    let mut auth = Auth::from_request_parts(&mut parts, state).await.map_err(|e| e.0)?;
     let write = route.writes();
     match route.access {
         Public => {}
@@ -404,6 +404,7 @@ async fn check(state: &AppState, route: &RouteInfo, request: Request) -> Result<
                 .map_err(|_| WebError::NotFound("la convention demandée n'existe pas".into()))?;
             let raw = params.iter().find(|(name, _)| *name == "id").map(|(_, v)| v.to_owned()).unwrap_or_default();
             let id = crate::extract::convention_id(&raw)?;
+            state.remember_convention(&mut auth, id).await?;
             state.decide(&auth, action.gate(auth.principal().as_ref()), Some(id), write).await?;
         }
     }
