@@ -433,3 +433,13 @@ pub struct Observation {
     pub source: String,
     pub data_date: Option<NaiveDate>,
 }
+
+impl Observation {
+    /// The value is a finite number within the bound of every number entered, and the source a
+    /// title ([`crate::text`]); a French message naming the field otherwise.
+    pub fn check(&self) -> Result<(), String> {
+        crate::text::number("valeur", self.value)?;
+        crate::text::clean("source", &self.source, crate::text::TextKind::Title)?;
+        Ok(())
+    }
+}

@@ -83,6 +83,7 @@ pub struct Signature {
 impl Signature {
     /// The deliberation is named, and taken on or before the day of the signature.
     pub fn check(&self) -> Result<(), LifeError> {
+        crate::text::clean("délibération", &self.deliberation, crate::text::TextKind::Title).or_else(invalid)?;
         if self.deliberation.trim().is_empty() {
             return invalid("la délibération qui autorise la signature n'est pas indiquée".into());
         }
@@ -320,6 +321,21 @@ pub struct AvenantChange {
 }
 
 impl AvenantChange {
+    /// The change's texts by the input-cleaning rule ([`crate::text`]): the names of what it changes,
+    /// then the passages before and after.
+    pub fn clean(&mut self) -> Result<(), LifeError> {
+        use crate::text::{clean_in, TextKind::*};
+        match &mut self.target {
+            ChangeTarget::Annex { name, .. } => clean_in("nom de l'annexe", name, Title),
+            ChangeTarget::Party { name } => clean_in("partie", name, Name),
+            ChangeTarget::Other { what } => clean_in("objet de la modification", what, Title),
+            ChangeTarget::Text | ChangeTarget::EndDate => Ok(()),
+        }
+        .and_then(|()| clean_in("avant", &mut self.before, Document))
+        .and_then(|()| clean_in("après", &mut self.after, Document))
+        .or_else(invalid)
+    }
+
     /// The change names what it changes and changes something.
     pub fn check(&self) -> Result<(), LifeError> {
         match &self.target {

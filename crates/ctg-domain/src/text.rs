@@ -17,6 +17,9 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_TITLE_CHARS: usize = 500;
 /// Longest multi-line text (description, note, comment, minutes), in characters.
 pub const MAX_LONG_TEXT_CHARS: usize = 20_000;
+/// Longest text of the convention or of an annex, and longest passage an avenant changes, in
+/// characters: the signed convention of the demonstration holds about 90 000.
+pub const MAX_DOCUMENT_CHARS: usize = 1_000_000;
 /// Largest magnitude of a number entered (indicator values and targets, coordinates…).
 pub const MAX_NUMBER: f64 = 1e12;
 
@@ -31,6 +34,8 @@ pub enum TextKind {
     Title,
     /// A long text: several lines, [`MAX_LONG_TEXT_CHARS`].
     Long,
+    /// The text of the convention, of an annex, or a passage of it: several lines, [`MAX_DOCUMENT_CHARS`].
+    Document,
 }
 
 impl TextKind {
@@ -41,7 +46,13 @@ impl TextKind {
             TextKind::Name => MAX_NAME_CHARS,
             TextKind::Title => MAX_TITLE_CHARS,
             TextKind::Long => MAX_LONG_TEXT_CHARS,
+            TextKind::Document => MAX_DOCUMENT_CHARS,
         }
+    }
+
+    /// Whether a text of this kind keeps its line ends.
+    pub fn multi_line(self) -> bool {
+        matches!(self, TextKind::Long | TextKind::Document)
     }
 }
 
@@ -63,7 +74,7 @@ pub fn clean(field: &str, value: &str, kind: TextKind) -> Result<String, String>
         ));
     }
     let unified = value.replace("\r\n", "\n").replace('\r', "\n");
-    let text = if kind == TextKind::Long { unified } else { unified.replace(['\n', '\t'], " ") };
+    let text = if kind.multi_line() { unified } else { unified.replace(['\n', '\t'], " ") };
     let text = text.trim().to_owned();
     let count = text.chars().count();
     if count > kind.max_chars() {

@@ -56,14 +56,25 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Observation>, ImportErrors>
         let raw = row.get(valeur.as_ref());
         let cleaned: String = raw.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).collect();
         let value = match cleaned.replace(',', ".").parse::<f64>() {
-            Ok(v) if v.is_finite() => Some(v),
+            Ok(v) if v.is_finite() => match ctg_domain::text::number("valeur", v) {
+                Ok(v) => Some(v),
+                Err(message) => {
+                    err(&valeur, message);
+                    None
+                }
+            },
             _ => {
                 err(&valeur, format!("« {raw} » n'est pas un nombre"));
                 None
             }
         };
-        let source_text = row.get(source.as_ref());
-        if source_text.is_empty() {
+        let source_text =
+            ctg_domain::text::clean("source", row.get(source.as_ref()), ctg_domain::text::TextKind::Title)
+                .unwrap_or_else(|message| {
+                    err(&source, message);
+                    String::new()
+                });
+        if source_text.is_empty() && row.get(source.as_ref()).is_empty() {
             err(&source, "la source est obligatoire (par exemple : Insee, recensement 2021)".into());
         }
         let data_date = parse::spreadsheet_date("date_donnees", row.get(date_donnees.as_ref()))
@@ -78,14 +89,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Observation>, ImportErrors>
             err(&periode, format!("cette observation figure déjà à la {}", crate::tabular::line_of(&first)));
             continue;
         }
-        rows.push(Observation {
-            indicator: def.code.to_owned(),
-            area,
-            period,
-            value,
-            source: source_text.to_owned(),
-            data_date,
-        });
+        rows.push(Observation { indicator: def.code.to_owned(), area, period, value, source: source_text, data_date });
     }
     if errors.is_empty() {
         Ok(rows)
@@ -122,6 +126,38 @@ mod tests {
         assert!(e.iter().any(|m| m.starts_with("d.csv, ligne 4, champ « source »")), "{e:?}");
         assert!(e.iter().any(|m| m.starts_with("d.csv, ligne 4, champ « date_donnees »")), "{e:?}");
         assert!(e.last().unwrap().contains("ligne 6") && e.last().unwrap().contains("ligne 5"), "{e:?}");
+    }
+
+    #[test]
+    fn values_are_finite_numbers_within_bounds_and_sources_clean_titles() {
+        // Issue 11, point 3: `1e308` was accepted and drawn as `y="inf"` in a chart.
+        let csv = format!(
+            "{HEADER}taux_pauvrete,epci,200072460,2021,1e308,Insee,\ntaux_pauvrete,epci,200072460,2022,-2e12,Insee,\ntaux_pauvrete,epci,200072460,2023,1,\"Insee\u{1b}[31m\",\n"
+        );
+        let e: Vec<String> = parse("d.csv", csv.as_bytes()).unwrap_err().0.iter().map(ToString::to_string).collect();
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(
+            e[0].starts_with("d.csv, ligne 2, champ « valeur » : le champ « valeur » doit être un nombre fini"),
+            "{e:?}"
+        );
+        assert!(e[1].starts_with("d.csv, ligne 3, champ « valeur »"), "{e:?}");
+        assert!(
+            e[2].starts_with(
+                "d.csv, ligne 4, champ « source » : le champ « source » contient un caractère de contrôle"
+            ),
+            "{e:?}"
+        );
+        // The store refuses what another way in would bring.
+        let o = Observation {
+            indicator: "taux_pauvrete".into(),
+            area: Area::parse("epci", "200072460").unwrap(),
+            period: "2021".into(),
+            value: f64::MAX,
+            source: "Insee".into(),
+            data_date: None,
+        };
+        assert!(o.check().unwrap_err().contains("nombre fini"));
+        assert!(Observation { value: 18.6, ..o }.check().is_ok());
     }
 
     const SHEET: &[&[&str]] = &[

@@ -559,8 +559,10 @@ fn xlsx_sheets(file: &str, bytes: &[u8], which: Sheets<'_>) -> Result<Vec<(usize
     Ok(sheets)
 }
 
-/// The sheets of an ODS workbook, within the same bounds (the reader holds the whole sheet first).
+/// The sheets of an ODS workbook, within the same bounds. The reader holds every sheet in memory
+/// as soon as the workbook is opened, so the bounds are checked first by [`ods_within_bounds`].
 fn ods_sheets(file: &str, bytes: &[u8], which: Sheets<'_>) -> Result<Vec<(usize, SheetCells)>, Unread> {
+    ods_within_bounds(file, bytes)?;
     let mut workbook =
         calamine::open_workbook_from_rs::<Ods<_>, _>(Cursor::new(bytes)).map_err(|e| Unread::Broken(e.to_string()))?;
     let mut sheets = Vec::new();
@@ -574,6 +576,183 @@ fn ods_sheets(file: &str, bytes: &[u8], which: Sheets<'_>) -> Result<Vec<(usize,
         sheets.push((position, cells));
     }
     Ok(sheets)
+}
+
+/// The most bytes of `content.xml` (uncompressed) an ODS workbook may hold: about ten times what a
+/// sheet of [`MAX_ROWS`] rows of a dozen cells takes, and a bound on the time spent reading it.
+pub const MAX_ODS_CONTENT: u64 = 512 * 1024 * 1024;
+
+/// Counts the rows and the area of every sheet of an ODS workbook by streaming its `content.xml`,
+/// in little memory, and stops at the first row past the bounds ([`MAX_ROWS`] rows of data in a
+/// sheet, [`MAX_CELLS`] cells over the whole workbook, counted from the first non-empty row and
+/// column to the last, repeated rows and columns included, as the reader expands them).
+fn ods_within_bounds(file: &str, bytes: &[u8]) -> Result<(), Unread> {
+    ods_within(file, bytes, MAX_ODS_CONTENT)
+}
+
+/// [`ods_within_bounds`], with the bound on `content.xml` given (a test gives a small one).
+fn ods_within(file: &str, bytes: &[u8], max_content: u64) -> Result<(), Unread> {
+    use quick_xml::events::Event;
+    use std::io::Read;
+
+    let broken = |e: &dyn std::fmt::Display| Unread::Broken(e.to_string());
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| broken(&e))?;
+    let content = archive.by_name("content.xml").map_err(|e| broken(&e))?;
+    let mut reader = quick_xml::Reader::from_reader(std::io::BufReader::new(content.take(max_content + 1)));
+    let mut buf = Vec::new();
+    let mut skipped = Vec::new();
+    let mut sheet: Option<OdsScan> = None;
+    let mut area = 0_usize;
+    loop {
+        let event = reader.read_event_into(&mut buf);
+        if reader.buffer_position() > max_content {
+            let message = format!(
+                "contenu du classeur trop volumineux (plus de {} Mo une fois décompressé) ; lecture arrêtée ici (découpez le fichier)",
+                ctg_domain::format::integer((max_content / (1024 * 1024)) as i64)
+            );
+            let place = sheet.as_ref().map_or(Location::File, |s| s.place());
+            return Err(Unread::TooLarge(ImportError::new(file, place, None, message)));
+        }
+        match event.map_err(|e| broken(&e))? {
+            Event::Eof => return Ok(()),
+            Event::Start(e) if e.name().as_ref() == "table:table" => {
+                let name = e.try_get_attribute("table:name").ok().flatten().map(|a| a.value.into_owned());
+                sheet = Some(OdsScan::new(name.unwrap_or_default()));
+            }
+            Event::End(e) if e.name().as_ref() == "table:table" => {
+                if let Some(done) = sheet.take() {
+                    area = area.saturating_add(done.area());
+                }
+            }
+            Event::Start(e) if e.name().as_ref() == "table:table-row" => {
+                if let Some(s) = sheet.as_mut() {
+                    s.start_row(repeats(&e, "table:number-rows-repeated").map_err(|e| broken(&e))?);
+                }
+            }
+            Event::End(e) if e.name().as_ref() == "table:table-row" => {
+                if let Some(s) = sheet.as_mut() {
+                    s.end_row();
+                    let data_rows = s.rows.saturating_sub(1);
+                    let total = area.saturating_add(s.area());
+                    if data_rows > MAX_ROWS || total > MAX_CELLS {
+                        return Err(Unread::TooLarge(too_large(file, s.place(), data_rows, s.width())));
+                    }
+                }
+            }
+            event @ (Event::Start(_) | Event::Empty(_)) => {
+                let (e, open) = match &event {
+                    Event::Start(e) => (e, true),
+                    Event::Empty(e) => (e, false),
+                    _ => unreachable!("matched above"),
+                };
+                let name = e.name();
+                if !matches!(name.as_ref(), "table:table-cell" | "table:covered-table-cell") {
+                    continue;
+                }
+                let count = repeats(e, "table:number-columns-repeated").map_err(|e| broken(&e))?;
+                // A cell with content (text, a value, a formula) counts; an empty one only moves on.
+                let filled = open
+                    || e.try_get_attribute("office:value-type").ok().flatten().is_some()
+                    || e.try_get_attribute("table:formula").ok().flatten().is_some();
+                if let Some(s) = sheet.as_mut() {
+                    s.cell(count, filled);
+                }
+                if open {
+                    let end = name.as_ref().to_owned();
+                    skipped.clear();
+                    reader.read_to_end_into(quick_xml::name::QName(&end), &mut skipped).map_err(|e| broken(&e))?;
+                }
+            }
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+/// The value of a repetition attribute (1 when absent).
+fn repeats(element: &quick_xml::events::BytesStart<'_>, attribute: &str) -> Result<usize, String> {
+    match element.try_get_attribute(attribute).map_err(|e| e.to_string())? {
+        None => Ok(1),
+        Some(a) => a.value.trim().parse().map_err(|_| format!("répétition illisible « {} »", a.value)),
+    }
+}
+
+/// What [`ods_within_bounds`] counts of one sheet.
+struct OdsScan {
+    sheet: Arc<str>,
+    /// The index (from 0) of the next row, repeated rows included.
+    next_row: usize,
+    /// Rows with content, repeated rows included.
+    rows: usize,
+    /// The index of the row with content that passed [`MAX_ROWS`] (the header is not data).
+    passing_row: Option<usize>,
+    rows_span: Option<(usize, usize)>,
+    columns: Option<(usize, usize)>,
+    /// The row being read: its repetitions, the index of its next cell, the span of its filled cells.
+    row_repeats: usize,
+    next_column: usize,
+    row_columns: Option<(usize, usize)>,
+}
+
+impl OdsScan {
+    fn new(sheet: String) -> Self {
+        Self {
+            sheet: sheet.into(),
+            next_row: 0,
+            rows: 0,
+            passing_row: None,
+            rows_span: None,
+            columns: None,
+            row_repeats: 1,
+            next_column: 0,
+            row_columns: None,
+        }
+    }
+
+    fn start_row(&mut self, repeats: usize) {
+        self.row_repeats = repeats;
+        self.next_column = 0;
+        self.row_columns = None;
+    }
+
+    fn cell(&mut self, repeats: usize, filled: bool) {
+        let last = self.next_column.saturating_add(repeats.max(1) - 1);
+        if filled && repeats > 0 {
+            self.row_columns = Some(self.row_columns.map_or((self.next_column, last), |(f, l)| (f, l.max(last))));
+        }
+        self.next_column = self.next_column.saturating_add(repeats);
+    }
+
+    fn end_row(&mut self) {
+        let first = self.next_row;
+        self.next_row = self.next_row.saturating_add(self.row_repeats);
+        if let (Some((f, l)), true) = (self.row_columns.take(), self.row_repeats > 0) {
+            let limit = MAX_ROWS + 2;
+            if self.rows < limit && self.rows.saturating_add(self.row_repeats) >= limit {
+                self.passing_row = Some(first + (limit - self.rows) - 1);
+            }
+            self.rows = self.rows.saturating_add(self.row_repeats);
+            let last = self.next_row - 1;
+            self.rows_span = Some(self.rows_span.map_or((first, last), |(start, _)| (start, last)));
+            self.columns = Some(self.columns.map_or((f, l), |(cf, cl)| (cf.min(f), cl.max(l))));
+        }
+    }
+
+    fn width(&self) -> usize {
+        self.columns.map_or(0, |(f, l)| l - f + 1)
+    }
+
+    /// The cells the reader will hold: every row from the first filled to the last, on the width
+    /// of the filled columns.
+    fn area(&self) -> usize {
+        self.rows_span.map_or(0, |(f, l)| (l - f + 1).saturating_mul(self.width()))
+    }
+
+    /// Where reading stopped: the row that passed the bound on rows, or the row just read.
+    fn place(&self) -> Location {
+        let row = self.passing_row.map_or(self.next_row.max(1), |r| r + 1);
+        Location::Row { sheet: self.sheet.clone(), row }
+    }
 }
 
 /// The text of a cell, as the parsers expect it.
@@ -869,5 +1048,75 @@ pub(crate) mod tests {
         }
         let e = Table::read("t.csv", csv.as_bytes()).unwrap_err().to_string();
         assert!(e.contains(&format!("t.csv, ligne {} : plus de 100", MAX_ROWS + 2)), "{e}");
+    }
+
+    /// An ODS workbook written by hand: `rows` is the XML of the rows of one sheet « Fiches ».
+    fn raw_ods(rows: &str) -> Vec<u8> {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        zip.start_file("mimetype", stored).unwrap();
+        zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet").unwrap();
+        zip.start_file("META-INF/manifest.xml", zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#).unwrap();
+        zip.start_file("content.xml", zip::write::SimpleFileOptions::default()).unwrap();
+        write!(
+            zip,
+            r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="Fiches">{rows}</table:table></office:spreadsheet></office:body></office:document-content>"#
+        )
+        .unwrap();
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn text_cell(text: &str) -> String {
+        format!(r#"<table:table-cell office:value-type="string"><text:p>{text}</text:p></table:table-cell>"#)
+    }
+
+    #[test]
+    fn an_ods_workbook_is_measured_before_it_is_loaded() {
+        // Issue 11, point 4: the ODS reader holds every sheet in memory when the workbook is opened;
+        // a row repeated four million times (a file of a few hundred bytes) is refused at the row
+        // that passes the bound, before any is loaded.
+        let header = format!("<table:table-row>{}</table:table-row>", text_cell("code"));
+        let bomb = raw_ods(&format!(
+            r#"{header}<table:table-row table:number-rows-repeated="4000000">{}</table:table-row>"#,
+            text_cell("PE")
+        ));
+        assert!(bomb.len() < 2_000, "{} octets", bomb.len());
+        assert!(
+            matches!(ods_within_bounds("bombe.ods", &bomb), Err(Unread::TooLarge(_))),
+            "refusé avant le chargement"
+        );
+        let e = Table::read("bombe.ods", &bomb).unwrap_err().0[0].to_string();
+        assert!(e.starts_with(&format!("bombe.ods, feuille « Fiches », ligne {} : plus de 100", MAX_ROWS + 2)), "{e}");
+        // Rows written one by one are stopped at the same row.
+        let row = format!("<table:table-row>{}</table:table-row>", text_cell("PE"));
+        let many = raw_ods(&format!("{header}{}", row.repeat(MAX_ROWS + 5)));
+        let e = Table::read("bombe.ods", &many).unwrap_err().0[0].to_string();
+        assert!(e.starts_with(&format!("bombe.ods, feuille « Fiches », ligne {} : plus de 100", MAX_ROWS + 2)), "{e}");
+        // A wide sheet: two filled columns 16 000 apart on 300 rows.
+        let wide_row = format!(
+            r#"<table:table-row>{}<table:table-cell table:number-columns-repeated="15999"/>{}</table:table-row>"#,
+            text_cell("a"),
+            text_cell("b")
+        );
+        let e = Table::read("large.ods", &raw_ods(&wide_row.repeat(300))).unwrap_err().to_string();
+        assert!(e.contains("tableau trop grand"), "{e}");
+        // What a spreadsheet writes at the end of every sheet (empty rows and columns repeated up to
+        // the sheet's edge) is not content: such a sheet is read.
+        let edges = format!(
+            r#"{header}<table:table-row>{}<table:table-cell table:number-columns-repeated="16383"/></table:table-row><table:table-row table:number-rows-repeated="1048573"><table:table-cell table:number-columns-repeated="16384"/></table:table-row>"#,
+            text_cell("PE")
+        );
+        let table = Table::read("t.ods", &raw_ods(&edges)).unwrap();
+        assert_eq!((table.header.len(), table.rows.len()), (1, 1));
+        assert_eq!(table.rows[0].cells, vec!["PE".to_owned()]);
+        // A content that swells once uncompressed is refused past its bound.
+        let padded = raw_ods(&format!("{header}{}", " ".repeat(3 * 1024 * 1024)));
+        match ods_within("gonfle.ods", &padded, 2 * 1024 * 1024) {
+            Err(Unread::TooLarge(e)) => assert!(e.to_string().contains("trop volumineux (plus de 2 Mo"), "{e}"),
+            _ => panic!("un contenu de plus de 2 Mo passe la borne de 2 Mo"),
+        }
+        assert!(ods_within("t.ods", &padded, 4 * 1024 * 1024).is_ok());
     }
 }

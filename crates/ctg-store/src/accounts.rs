@@ -629,9 +629,24 @@ impl Store {
     /// coordinator of a convention keeps their role: it is refused, whoever asks.
     pub async fn set_role(&self, actor: &Actor, convention_id: i64, user_id: i64, role: Option<Role>) -> Result<()> {
         let user = self.user(user_id).await?;
-        let before = self.role(user_id, convention_id).await?;
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
+            // Locks the convention's row first, then reads the role: two coordinators stepping down at
+            // once are told apart, and the second sees that the first has gone (PostgreSQL reads what
+            // was committed before each statement; SQLite holds one writer at a time).
+            sqlx::query("UPDATE convention SET version = version WHERE id = $1")
+                .bind(convention_id)
+                .execute(&mut *tx)
+                .await?;
+            let before: Option<(String,)> =
+                sqlx::query_as("SELECT role FROM convention_role WHERE user_id = $1 AND convention_id = $2")
+                    .bind(user_id)
+                    .bind(convention_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let before = before
+                .map(|(r,)| Role::parse(&r).map_err(|_| StoreError::Corrupt(format!("rôle « {r} »"))))
+                .transpose()?;
             if before == Some(Role::Coordination) && role != Some(Role::Coordination) {
                 let (others,): (i64,) = sqlx::query_as(
                     "SELECT COUNT(*) FROM convention_role r JOIN app_user u ON u.id = r.user_id \

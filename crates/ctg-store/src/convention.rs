@@ -450,12 +450,14 @@ impl Store {
         version: i64,
         edit: &PartyEdit,
     ) -> Result<i64> {
-        let edit = PartyEdit {
-            signatory: clean(&edit.signatory),
-            signatory_title: clean(&edit.signatory_title),
-            deliberation: clean(&edit.deliberation),
-            ..edit.clone()
-        };
+        let mut edit = edit.clone();
+        {
+            use ctg_domain::text::{clean_opt, TextKind::*};
+            clean_opt("signataire", &mut edit.signatory, Name)
+                .and_then(|()| clean_opt("qualité du signataire", &mut edit.signatory_title, Name))
+                .and_then(|()| clean_opt("délibération", &mut edit.deliberation, Title))
+                .map_err(StoreError::Invalid)?;
+        }
         self.versioned_write(
             Versioned { table: "party", id: party_id, version: Some(version) },
             async |c| {

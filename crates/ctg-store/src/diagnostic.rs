@@ -23,6 +23,14 @@ impl Store {
     /// Writes observations in one transaction: all or nothing; an existing observation (same
     /// indicator, area and period) is replaced.
     pub async fn import_observations(&self, actor: &Actor, rows: &[Observation], source: &str) -> Result<u64> {
+        for o in rows {
+            o.check().map_err(|e| {
+                StoreError::Invalid(format!(
+                    "observation « {} » de {} pour {} : {e}",
+                    o.indicator, o.area.code, o.period
+                ))
+            })?;
+        }
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
             for o in rows {

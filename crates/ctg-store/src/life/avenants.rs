@@ -83,7 +83,9 @@ impl Store {
     /// date) that a pending avenant already changes cannot be changed by another before it is signed.
     /// Gives the avenant's id.
     pub async fn create_avenant(&self, actor: &Actor, convention_id: i64, new: &NewAvenant) -> Result<i64> {
-        let title = new.title.trim();
+        let title = ctg_domain::text::clean("intitulé", &new.title, ctg_domain::text::TextKind::Title)
+            .map_err(StoreError::Invalid)?;
+        let title = title.as_str();
         if title.is_empty() {
             return Err(StoreError::Invalid("l'intitulé de l'avenant est vide".into()));
         }
@@ -92,8 +94,11 @@ impl Store {
                 "un avenant précise toutes les modifications qu'il apporte (art. 12) : aucune n'est indiquée".into(),
             ));
         }
-        for (i, c) in new.changes.iter().enumerate() {
-            c.check().map_err(|e| StoreError::Invalid(format!("modification n° {} : {e}", i + 1)))?;
+        let mut cleaned = new.changes.clone();
+        for (i, c) in cleaned.iter_mut().enumerate() {
+            c.clean()
+                .and_then(|()| c.check())
+                .map_err(|e| StoreError::Invalid(format!("modification n° {} : {e}", i + 1)))?;
         }
         let parts = self.life_parts(convention_id).await?;
         if parts.signatories().next().is_none() {
@@ -113,8 +118,8 @@ impl Store {
             }
         }
         let current_end = parts.detail.summary.end;
-        let mut changes = Vec::with_capacity(new.changes.len());
-        for (i, c) in new.changes.iter().enumerate() {
+        let mut changes = Vec::with_capacity(cleaned.len());
+        for (i, c) in cleaned.iter().enumerate() {
             let n = i + 1;
             if let Some(number) = c.target.conflict_key().and_then(|k| pending.get(&k)) {
                 return Err(StoreError::Invalid(format!(

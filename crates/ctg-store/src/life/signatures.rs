@@ -27,8 +27,9 @@ impl Store {
         deliberation: &str,
         deliberation_date: NaiveDate,
     ) -> Result<i64> {
-        let signature =
-            Signature { date: signature_date, deliberation: deliberation.trim().to_owned(), deliberation_date };
+        let deliberation = ctg_domain::text::clean("délibération", deliberation, ctg_domain::text::TextKind::Title)
+            .map_err(StoreError::Invalid)?;
+        let signature = Signature { date: signature_date, deliberation, deliberation_date };
         self.versioned_write(
             Versioned { table: "party", id: party_id, version: None },
             async |c| {

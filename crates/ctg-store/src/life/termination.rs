@@ -55,7 +55,10 @@ impl Store {
             )));
         }
         let effective = parts.life.check_termination(t.ground, t.notice_date).map_err(rule)?;
-        let note = t.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        let mut note = t.note.clone();
+        ctg_domain::text::clean_opt("note", &mut note, ctg_domain::text::TextKind::Long)
+            .map_err(StoreError::Invalid)?;
+        let note = note.as_deref();
         let after = json!({
             "motif": t.ground.code(),
             "date_avis": t.notice_date.to_string(),

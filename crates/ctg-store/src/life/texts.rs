@@ -68,8 +68,9 @@ impl Store {
     /// (art. 12). Gives the version's id.
     pub async fn set_initial_text(&self, actor: &Actor, convention_id: i64, key: &str, content: &str) -> Result<i64> {
         let label = document_label(key).map_err(rule)?;
-        let content = content.replace("\r\n", "\n");
-        let content = content.trim();
+        let content = ctg_domain::text::clean("texte", content, ctg_domain::text::TextKind::Document)
+            .map_err(StoreError::Invalid)?;
+        let content = content.as_str();
         if content.is_empty() {
             return Err(StoreError::Invalid(format!("le texte de « {label} » est vide")));
         }

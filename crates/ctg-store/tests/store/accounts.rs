@@ -432,3 +432,34 @@ backend_tests!(export_and_erasure_of_a_person, |db: &TestDb| {
         assert!(store.erase_person(&admin.actor(Channel::Page), jeanne.id).await.is_err(), "only once");
     }
 });
+
+backend_tests!(two_coordinators_stepping_down_at_once_leave_one, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        // Issue 11, point 9: the last coordinator keeps the role, even when the last two step down at
+        // the same moment (on PostgreSQL, each would otherwise count the other and both would go).
+        let id = demo(&store).await;
+        let actor = Actor::cli("test");
+        for round in 0..8 {
+            let a = user(&store, "Anne Un", &format!("anne{round}@caf.fr"), false).await;
+            let b = user(&store, "Bruno Deux", &format!("bruno{round}@caf.fr"), false).await;
+            store.set_role(&actor, id, a.id, Some(Role::Coordination)).await.unwrap();
+            store.set_role(&actor, id, b.id, Some(Role::Coordination)).await.unwrap();
+            // Everyone else steps down, one at a time.
+            for m in store.members(id).await.unwrap() {
+                if m.role == Role::Coordination && m.user.id != a.id && m.user.id != b.id {
+                    store.set_role(&actor, id, m.user.id, Some(Role::Reader)).await.unwrap();
+                }
+            }
+            let (ra, rb) = tokio::join!(
+                store.set_role(&actor, id, a.id, Some(Role::Reader)),
+                store.set_role(&actor, id, b.id, Some(Role::Reader)),
+            );
+            let refused = [&ra, &rb].iter().filter(|r| r.is_err()).count();
+            assert_eq!(refused, 1, "tour {round} : {ra:?} / {rb:?}");
+            let left: Vec<_> =
+                store.members(id).await.unwrap().into_iter().filter(|m| m.role == Role::Coordination).collect();
+            assert_eq!(left.len(), 1, "tour {round}");
+        }
+    }
+});

@@ -467,3 +467,61 @@ backend_tests!(the_page_of_a_convention_ending_with_a_leap_year, |db: &TestDb| {
         assert_eq!(store.life(renewal, d(2029, 1, 1)).await.unwrap().predecessor.map(|p| p.id), Some(id));
     }
 });
+
+backend_tests!(the_texts_of_the_convention_s_life_are_cleaned_like_every_text, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        // Issue 11, « one input-cleaning rule for every text that enters »: the deliberation of a
+        // signature, an avenant's title and changes, the texts of the convention and a termination's
+        // note go through ctg_domain::text like the rest.
+        load_territory(&store).await;
+        let actor = Actor::cli("test");
+        let id = convention(&store, "CTG 2026-2030", d(2026, 1, 1), d(2030, 12, 31)).await;
+        let parties = party_ids(&store, id).await;
+        let err = store.sign_party(&actor, id, parties[0], d(2025, 12, 1), "Délib\u{0}ération", d(2025, 12, 1)).await;
+        assert!(err.unwrap_err().to_string().contains("« délibération » contient un caractère de contrôle"));
+        let long = "x".repeat(ctg_domain::text::MAX_TITLE_CHARS + 1);
+        let err = store.sign_party(&actor, id, parties[0], d(2025, 12, 1), &long, d(2025, 12, 1)).await;
+        assert!(err.unwrap_err().to_string().contains("« délibération » dépasse 500 caractères"));
+        sign_all(&store, id, [d(2025, 12, 1), d(2025, 12, 5), d(2025, 12, 9), d(2025, 12, 12)]).await;
+        let signed = store.convention(id).await.unwrap();
+        assert_eq!(signed.parties[0].party.deliberation.as_deref(), Some("Délibération n° 2025-140"));
+
+        let err = store.set_initial_text(&actor, id, "convention", "Article 1\u{202e}fdp.js").await.unwrap_err();
+        assert!(err.to_string().contains("« texte » contient un caractère de contrôle interdit (U+202E)"), "{err}");
+        store.set_initial_text(&actor, id, "convention", "Article 11\r\nDurée : cinq ans.\r\n").await.unwrap();
+        let versions = store.text_versions(id, "convention").await.unwrap();
+        assert_eq!(versions[0].content, "Article 11\nDurée : cinq ans.");
+
+        let good = NewAvenant {
+            date: d(2027, 3, 1),
+            title: "Avenant n° 1".into(),
+            changes: vec![change(ChangeTarget::Text, "cinq ans", "six ans")],
+        };
+        let bad_title = NewAvenant { title: "Avenant\u{1b}[31m".into(), ..good.clone() };
+        let err = store.create_avenant(&actor, id, &bad_title).await.unwrap_err().to_string();
+        assert!(err.contains("« intitulé » contient un caractère de contrôle"), "{err}");
+        let bad_change = NewAvenant {
+            changes: vec![change(ChangeTarget::Other { what: "x".repeat(600) }, "a", "b")],
+            ..good.clone()
+        };
+        let err = store.create_avenant(&actor, id, &bad_change).await.unwrap_err().to_string();
+        assert!(err.contains("modification n° 1 : le champ « objet de la modification » dépasse 500"), "{err}");
+        let bad_after =
+            NewAvenant { changes: vec![change(ChangeTarget::Text, "cinq ans", "six\u{7f} ans")], ..good.clone() };
+        let err = store.create_avenant(&actor, id, &bad_after).await.unwrap_err().to_string();
+        assert!(err.contains("modification n° 1 : le champ « après » contient"), "{err}");
+        assert!(store.avenants(id).await.unwrap().is_empty(), "rien n'est écrit");
+        store.create_avenant(&actor, id, &good).await.unwrap();
+
+        let t = Termination {
+            ground: TerminationGround::Notice,
+            notice_date: d(2027, 1, 31),
+            party_id: parties[0],
+            note: Some("Lettre\u{0}".into()),
+        };
+        let err = store.terminate(&actor, id, &t).await.unwrap_err().to_string();
+        assert!(err.contains("« note » contient un caractère de contrôle"), "{err}");
+        assert!(store.termination(id).await.unwrap().is_none());
+    }
+});
