@@ -63,8 +63,8 @@ macro_rules! coded_enum {
 pub(crate) use coded_enum;
 
 coded_enum! {
-    /// The lifecycle of a convention as recorded; what is shown is computed with the dates,
-    /// see [`Convention::status_on`].
+    /// The lifecycle of a convention as recorded; what is shown is computed from its signatures, its
+    /// avenants and its termination by the one rule of status, [`crate::life::Life::status_on`].
     ConventionStatus, "statut de la convention" {
         Draft => "brouillon", "Brouillon";
         Signed => "signee", "Signée";
@@ -149,8 +149,19 @@ pub struct Party {
     pub deliberation: Option<String>,
     #[serde(default)]
     pub deliberation_date: Option<NaiveDate>,
+    /// The day of the signature, or the first day of its month when only the month is known.
     #[serde(default)]
     pub signature_date: Option<NaiveDate>,
+    /// Whether only the month of the signature is known (« Janvier 2026 »).
+    #[serde(rename = "signature_au_mois", default)]
+    pub signature_month_only: bool,
+}
+
+impl Party {
+    /// When the party signed, if it has.
+    pub fn signed_on(&self) -> Option<crate::life::SignedOn> {
+        self.signature_date.map(|date| crate::life::SignedOn { date, month_only: self.signature_month_only })
+    }
 }
 
 /// An enjeu and its ambitions. Numbers are unique within a convention.
@@ -283,45 +294,12 @@ pub fn check_period(start: NaiveDate, end: NaiveDate) -> Result<(), ConventionEr
     Ok(())
 }
 
-/// The period and recorded status of a convention: enough to say what it is on a given day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Convention {
-    pub start: NaiveDate,
-    pub end: NaiveDate,
-    pub status: ConventionStatus,
-}
-
-impl Convention {
-    /// What the convention is on `today`: a signed convention is in force from its start date to its
-    /// end date inclusive, then expired. It is never renewed by itself: renewal is a new convention.
-    pub fn status_on(&self, today: NaiveDate) -> DisplayedStatus {
-        match self.status {
-            ConventionStatus::Draft => DisplayedStatus::Draft,
-            ConventionStatus::Terminated => DisplayedStatus::Terminated,
-            ConventionStatus::Signed if today < self.start => DisplayedStatus::SignedNotYetInForce,
-            ConventionStatus::Signed if today <= self.end => DisplayedStatus::InForce,
-            ConventionStatus::Signed => DisplayedStatus::Expired,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
-
-    #[test]
-    fn status_follows_the_dates_and_never_renews() {
-        let c = Convention { start: d("2026-01-01"), end: d("2030-12-31"), status: ConventionStatus::Signed };
-        assert_eq!(c.status_on(d("2025-12-31")), DisplayedStatus::SignedNotYetInForce);
-        assert_eq!(c.status_on(d("2026-01-01")), DisplayedStatus::InForce);
-        assert_eq!(c.status_on(d("2030-12-31")), DisplayedStatus::InForce);
-        assert_eq!(c.status_on(d("2031-01-01")), DisplayedStatus::Expired);
-        let draft = Convention { status: ConventionStatus::Draft, ..c };
-        assert_eq!(draft.status_on(d("2027-06-01")), DisplayedStatus::Draft);
     }
 
     #[test]

@@ -2,11 +2,16 @@
 //!
 //! # The rules
 //!
-//! - **Signatures** (préambule, art. 11): every signatory party signs, with a date and the deliberation
-//!   that authorised it (reference and date; the deliberation precedes or equals the signature). A
-//!   « partenaire associé » does not sign. The convention is in force from its start date once all
-//!   signatories have signed, or from the last signature when it comes after the start
-//!   ([`in_force_from`]); it expires after its end date, which is the last day in force. It is never
+//! - **Signatures** (préambule, art. 11): every signatory party signs, on a day or, when the text gives
+//!   no more, in a month (« Janvier 2026 » in annex 2: [`SignedOn`], counted from the month's
+//!   first day, a dated deliberation preceding its last day; never an invented day). The deliberation that authorised it is named and dated when the
+//!   text gives it, and then precedes or equals the signature; it is optional, the text having parties
+//!   that sign without one (the MSA « représentée par son Président »). A « partenaire associé » does
+//!   not sign. Art. 11: « La présente convention est conclue à compter du 01 Janvier 2026 jusqu'au 31
+//!   Décembre 2030 »: once every signatory has signed, it is in force over that whole period, from its
+//!   start date, even when the last signature comes a few weeks after it ([`in_force_from`]); until
+//!   then it is « en attente de signatures (n sur N) », never in force. It expires after its end date,
+//!   which is the last day in force. It is never
 //!   renewed by itself (« ne peut être reconduite que par expresse reconduction », art. 11): a renewal
 //!   is a new convention linked to this one as its predecessor.
 //! - **Avenants** (art. 12): « toute modification fera l'objet d'un avenant », which states every change
@@ -71,39 +76,121 @@ pub fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
 // Signatures
 // ---------------------------------------------------------------------------------------------------
 
-/// A party's signature of the convention, with the deliberation that authorised it.
+/// When a party signed: a day, or only a month when the text gives no more (« Janvier 2026 »).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SignedOn {
+    /// The day, or the first day of the month.
+    pub date: NaiveDate,
+    pub month_only: bool,
+}
+
+impl SignedOn {
+    pub fn day(date: NaiveDate) -> Self {
+        Self { date, month_only: false }
+    }
+
+    /// The month of `date`.
+    pub fn month(date: NaiveDate) -> Self {
+        Self { date: date.with_day(1).unwrap_or(date), month_only: true }
+    }
+
+    /// The day the rules count it given: the day itself, or the first day of the month (a signature
+    /// recorded as « janvier 2026 » was given in January; the status does not wait for the month's
+    /// end, and no later day is invented).
+    pub fn counted(self) -> NaiveDate {
+        self.date
+    }
+
+    /// The last day it may have been given: the day itself, or the month's last day. A deliberation
+    /// that authorises it is taken on or before that day.
+    pub fn latest(self) -> NaiveDate {
+        if self.month_only {
+            let (y, m) = (self.date.year(), self.date.month());
+            NaiveDate::from_ymd_opt(y, m, days_in_month(y, m)).unwrap_or(self.date)
+        } else {
+            self.date
+        }
+    }
+
+    /// « 15/01/2026 », or « janvier 2026 ».
+    pub fn label(self) -> String {
+        if self.month_only {
+            format!("{} {}", crate::format::month_name(self.date.month()), self.date.year())
+        } else {
+            date_short(self.date)
+        }
+    }
+
+    /// A day (`15/01/2026`, `2026-01-15`) or a month (`01/2026`, `2026-01`, `janvier 2026`), as a
+    /// person writes it; `field` names the field in the message.
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, crate::parse::FieldError> {
+        let raw = raw.trim();
+        let month_of = |y: &str, m: &str| {
+            let (y, m) = (y.trim().parse::<i32>().ok()?, m.trim().parse::<u32>().ok()?);
+            NaiveDate::from_ymd_opt(y, m, 1).filter(|_| crate::parse::YEARS.contains(&y))
+        };
+        let month = if let Some((m, y)) = raw.split_once('/').filter(|(_, y)| !y.contains('/')) {
+            month_of(y, m)
+        } else if let Some((y, m)) = raw.split_once('-').filter(|(y, m)| y.len() == 4 && !m.contains('-')) {
+            month_of(y, m)
+        } else if let Some((name, y)) = raw.rsplit_once(' ') {
+            let key = crate::parse::loose(name);
+            (1..=12)
+                .find(|&m| crate::parse::loose(crate::format::month_name(m)) == key)
+                .and_then(|m| month_of(y, &m.to_string()))
+        } else {
+            None
+        };
+        match month {
+            Some(first) => Ok(Self::month(first)),
+            None => crate::parse::date(field, raw).map(Self::day).map_err(|e| {
+                crate::parse::FieldError::new(field, format!("{} ; ou un mois : 01/2026, janvier 2026", e.message))
+            }),
+        }
+    }
+}
+
+/// A party's signature of the convention, with the deliberation that authorised it when the text
+/// names one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature {
-    pub date: NaiveDate,
+    pub on: SignedOn,
     /// The reference of the deliberation, e.g. « Conseil communautaire, délibération n° 2025-140 ».
-    pub deliberation: String,
-    pub deliberation_date: NaiveDate,
+    pub deliberation: Option<String>,
+    pub deliberation_date: Option<NaiveDate>,
 }
 
 impl Signature {
-    /// The deliberation is named, and taken on or before the day of the signature.
+    /// The deliberation, when it is dated, is taken on or before the signature (within its month,
+    /// for a signature known by its month).
     pub fn check(&self) -> Result<(), LifeError> {
-        crate::text::clean("délibération", &self.deliberation, crate::text::TextKind::Title).or_else(invalid)?;
-        if self.deliberation.trim().is_empty() {
-            return invalid("la délibération qui autorise la signature n'est pas indiquée".into());
+        if let Some(d) = &self.deliberation {
+            crate::text::clean("délibération", d, crate::text::TextKind::Title).or_else(invalid)?;
         }
-        if self.deliberation_date > self.date {
+        if let Some(taken) = self.deliberation_date.filter(|taken| *taken > self.on.latest()) {
             return invalid(format!(
-                "la délibération du {} est postérieure à la signature du {} : elle doit la précéder",
-                date_short(self.deliberation_date),
-                date_short(self.date)
+                "la délibération du {} est postérieure à la signature ({}) : elle doit la précéder",
+                date_short(taken),
+                self.on.label()
             ));
         }
         Ok(())
     }
 }
 
-/// The day a convention starting on `start` comes into force, given each signatory's signature date:
-/// the start date when all have signed by then, else the last signature; `None` while one has not
-/// signed (or when there is no signatory at all).
+/// The day a convention starting on `start` is in force from, once every signatory has signed: its
+/// start date, whenever the last signature came (art. 11: « conclue à compter du 01 Janvier 2026 »,
+/// for the whole period); `None` while one has not signed (or when there is no signatory at all).
 pub fn in_force_from(start: NaiveDate, signatures: &[Option<NaiveDate>]) -> Option<NaiveDate> {
-    let last = avenant_in_force_from(signatures)?;
-    Some(last.max(start))
+    avenant_in_force_from(signatures).map(|_| start)
+}
+
+/// The message of a direct change refused on a convention signed by all (art. 12).
+pub fn locked_message(what: &str) -> String {
+    format!(
+        "la convention est signée par toutes les parties : pour en modifier {what}, rédigez un avenant depuis la page \
+         « Vie de la convention » (art. 12 : « Toute modification fera l'objet d'un avenant »)"
+    )
 }
 
 /// The day an avenant comes into force: the last of its signatures, once every signatory has signed.
@@ -225,20 +312,27 @@ pub enum ChangeTarget {
     Annex { number: u32, name: String },
     /// The end date of the convention.
     EndDate,
-    /// A party: who signs, its name… (recorded as written; the parties are edited on their own).
+    /// A party's signatory, the party named as the convention names it: `before` the signatory in
+    /// office (may be left empty), `after` the new one, who signs for it once the avenant is in force.
     Party { name: String },
+    /// An ambition of the strategy, by number (unique in the convention) under the enjeu numbered
+    /// `stake`: reworded (`before` its title in force, `after` the new one) or added (`before` empty).
+    /// Applied to the strategy once the avenant is in force.
+    Ambition { number: u32, stake: u32 },
     /// Anything else, named.
     Other { what: String },
 }
 
 impl ChangeTarget {
-    /// The stable code stored in the database: `texte`, `annexe`, `date_fin`, `partie`, `autre`.
+    /// The stable code stored in the database: `texte`, `annexe`, `date_fin`, `partie`, `ambition`,
+    /// `autre`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Text => "texte",
             Self::Annex { .. } => "annexe",
             Self::EndDate => "date_fin",
             Self::Party { .. } => "partie",
+            Self::Ambition { .. } => "ambition",
             Self::Other { .. } => "autre",
         }
     }
@@ -253,28 +347,35 @@ impl ChangeTarget {
             },
             "date_fin" => Self::EndDate,
             "partie" => Self::Party { name: name.to_owned() },
+            "ambition" => {
+                let number = |n: Option<i64>| n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+                let digits: String = name.chars().filter(char::is_ascii_digit).collect();
+                Self::Ambition { number: number(annex_number), stake: number(digits.parse().ok()) }
+            }
             "autre" => Self::Other { what: name.to_owned() },
             _ => {
                 return invalid(format!(
-                "objet de modification inconnu « {code} » (valeurs admises : texte, annexe, date_fin, partie, autre)"
+                "objet de modification inconnu « {code} » (valeurs admises : texte, annexe, date_fin, partie, ambition, autre)"
             ))
             }
         })
     }
 
-    /// The annex number, for storage.
+    /// The number kept with the target (an annex's, an ambition's), for storage.
     pub fn annex_number(&self) -> Option<i64> {
         match self {
-            Self::Annex { number, .. } => Some(i64::from(*number)),
+            Self::Annex { number, .. } | Self::Ambition { number, .. } => Some(i64::from(*number)),
             _ => None,
         }
     }
 
-    /// The name kept with the target (annex name, party, other thing), for storage.
-    pub fn name(&self) -> &str {
+    /// The name kept with the target (annex name, party, other thing, an ambition's enjeu number),
+    /// for storage.
+    pub fn name(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Self::Annex { name, .. } | Self::Party { name } | Self::Other { what: name } => name,
-            Self::Text | Self::EndDate => "",
+            Self::Annex { name, .. } | Self::Party { name } | Self::Other { what: name } => name.as_str().into(),
+            Self::Ambition { stake, .. } => stake.to_string().into(),
+            Self::Text | Self::EndDate => "".into(),
         }
     }
 
@@ -287,10 +388,13 @@ impl ChangeTarget {
         }
     }
 
-    /// What two pending avenants may not both change: the document key, `date_fin`, or nothing.
+    /// What two pending avenants may not both change: the document key, `date_fin`, an ambition, a
+    /// party's signatory, or nothing.
     pub fn conflict_key(&self) -> Option<String> {
         match self {
             Self::EndDate => Some("date_fin".into()),
+            Self::Ambition { number, .. } => Some(format!("ambition-{number}")),
+            Self::Party { name } => Some(format!("partie-{}", crate::parse::loose(name))),
             other => other.document_key(),
         }
     }
@@ -303,7 +407,8 @@ impl ChangeTarget {
             Self::Annex { number, name } if name.trim().is_empty() => format!("Annexe {number}"),
             Self::Annex { number, name } => format!("Annexe {number} « {} »", name.trim()),
             Self::EndDate => "Date de fin de la convention".into(),
-            Self::Party { name } => format!("Partie « {} »", name.trim()),
+            Self::Party { name } => format!("Signataire de « {} »", name.trim()),
+            Self::Ambition { number, stake } => format!("Ambition n° {number} (enjeu n° {stake})"),
             Self::Other { what } => what.trim().to_owned(),
         }
     }
@@ -329,7 +434,7 @@ impl AvenantChange {
             ChangeTarget::Annex { name, .. } => clean_in("nom de l'annexe", name, Title),
             ChangeTarget::Party { name } => clean_in("partie", name, Name),
             ChangeTarget::Other { what } => clean_in("objet de la modification", what, Title),
-            ChangeTarget::Text | ChangeTarget::EndDate => Ok(()),
+            ChangeTarget::Text | ChangeTarget::EndDate | ChangeTarget::Ambition { .. } => Ok(()),
         }
         .and_then(|()| clean_in("avant", &mut self.before, Document))
         .and_then(|()| clean_in("après", &mut self.after, Document))
@@ -344,6 +449,19 @@ impl AvenantChange {
             }
             ChangeTarget::Party { name } if name.trim().is_empty() => {
                 return invalid("une modification d'une partie doit nommer la partie".into())
+            }
+            ChangeTarget::Party { .. } if self.after.trim().is_empty() => {
+                return invalid("une modification d'une partie nomme son nouveau signataire (« après »)".into())
+            }
+            ChangeTarget::Ambition { number, stake } if !(1..=99).contains(number) || !(1..=99).contains(stake) => {
+                return invalid(format!(
+                    "une modification d'ambition nomme l'ambition (numéro de 1 à 99, ici {number}) et son enjeu (de 1 à 99, ici {stake})"
+                ))
+            }
+            ChangeTarget::Ambition { .. } if self.after.trim().is_empty() || self.after.contains('\n') => {
+                return invalid(
+                    "une modification d'ambition donne son intitulé nouveau (« après »), sur une ligne".into(),
+                )
             }
             ChangeTarget::Other { what } if what.trim().is_empty() => {
                 return invalid("une modification doit dire ce qu'elle modifie".into())
@@ -729,11 +847,11 @@ impl Life {
     pub fn check_signature(&self, signature: &Signature) -> Result<(), LifeError> {
         signature.check()?;
         let end = self.current_end();
-        if signature.date > end {
+        if signature.on.date > end {
             return invalid(format!(
-                "la signature du {} est postérieure à la fin de la convention ({}) : une convention échue ne se signe plus, \
+                "la signature ({}) est postérieure à la fin de la convention ({}) : une convention échue ne se signe plus, \
                  son renouvellement est une nouvelle convention (art. 11)",
-                date_short(signature.date),
+                signature.on.label(),
                 date_short(end)
             ));
         }
@@ -978,13 +1096,15 @@ mod tests {
     }
 
     #[test]
-    fn in_force_from_the_start_or_the_last_signature() {
+    fn art_11_concluded_from_its_start_for_the_whole_period_once_all_have_signed() {
+        // Art. 11: « La présente convention est conclue à compter du 01 Janvier 2026 jusqu'au 31
+        // Décembre 2030 »; annex 2 dates the signature « Janvier 2026 ».
         let start = d(2026, 1, 1);
         // Signed before, or on, the start date: in force from the start.
         assert_eq!(in_force_from(start, &[Some(d(2025, 12, 1)), Some(d(2025, 12, 20))]), Some(start));
         assert_eq!(in_force_from(start, &[Some(d(2025, 12, 1)), Some(start)]), Some(start));
-        // The last signature after the start: in force from that signature.
-        assert_eq!(in_force_from(start, &[Some(d(2026, 1, 2)), Some(d(2025, 12, 1))]), Some(d(2026, 1, 2)));
+        // The last signature a few weeks after the start: in force from the start all the same.
+        assert_eq!(in_force_from(start, &[Some(d(2026, 1, 2)), Some(d(2025, 12, 1))]), Some(start));
         // Not all signed, or nobody to sign: not in force.
         assert_eq!(in_force_from(start, &[Some(d(2025, 12, 1)), None]), None);
         assert_eq!(in_force_from(start, &[]), None);
@@ -1000,8 +1120,8 @@ mod tests {
         assert_eq!(on_start.status_on(d(2025, 12, 31)), LifeStatus::AwaitingSignatures { signed: 3, parties: 4 });
         assert_eq!(on_start.status_on(d(2026, 1, 1)), LifeStatus::InForce { until: d(2030, 12, 31) });
         let after = ctg([Some(d(2025, 12, 1)), Some(d(2025, 12, 1)), Some(d(2025, 12, 1)), Some(d(2026, 1, 20))]);
-        assert_eq!(after.in_force_from(), Some(d(2026, 1, 20)));
-        // Before the last signature, three of four had signed.
+        assert_eq!(after.in_force_from(), Some(d(2026, 1, 1)), "art. 11: from its start");
+        // Before the last signature, three of four had signed: never « en vigueur ».
         assert_eq!(after.status_on(d(2026, 1, 1)), LifeStatus::AwaitingSignatures { signed: 3, parties: 4 });
         assert_eq!(after.status_on(d(2026, 1, 19)).label(), "En attente de signatures (3 sur 4)");
         assert_eq!(after.status_on(d(2026, 1, 20)), LifeStatus::InForce { until: d(2030, 12, 31) });
@@ -1030,9 +1150,10 @@ mod tests {
         life.recorded = ConventionStatus::Signed;
         assert_eq!(life.status_on(d(2025, 6, 1)), LifeStatus::SignedNotYetInForce { from: d(2026, 1, 1) });
         assert_eq!(life.status_on(d(2026, 1, 1)).displayed(), DisplayedStatus::InForce);
-        // A signature date recorded after the start moves the day it came into force.
+        // A signature date recorded after the start does not move the day it is in force from.
         life.signatures[0] = Some(d(2026, 2, 3));
-        assert_eq!(life.in_force_from(), Some(d(2026, 2, 3)));
+        assert_eq!(life.in_force_from(), Some(d(2026, 1, 1)));
+        assert_eq!(life.status_on(d(2026, 2, 2)).code(), "en_attente_signatures");
         life.signatures.clear();
         assert_eq!(life.status_on(d(2026, 1, 1)).code(), "en_vigueur");
         life.recorded = ConventionStatus::Terminated;
@@ -1106,24 +1227,60 @@ mod tests {
     }
 
     #[test]
-    fn signatures_need_a_deliberation_taken_before() {
+    fn a_dated_deliberation_precedes_the_signature_and_may_be_absent() {
         let life = ctg([None; 4]);
         let mut s = Signature {
-            date: d(2025, 12, 1),
-            deliberation: "Conseil communautaire".into(),
-            deliberation_date: d(2025, 9, 30),
+            on: SignedOn::day(d(2025, 12, 1)),
+            deliberation: Some("Conseil communautaire".into()),
+            deliberation_date: Some(d(2025, 9, 30)),
         };
         assert!(life.check_signature(&s).is_ok());
-        s.deliberation_date = s.date;
+        s.deliberation_date = Some(s.on.date);
         assert!(life.check_signature(&s).is_ok(), "the same day is fine");
-        s.deliberation_date = d(2025, 12, 2);
+        s.deliberation_date = Some(d(2025, 12, 2));
         assert!(life.check_signature(&s).unwrap_err().to_string().contains("postérieure à la signature"));
-        s.deliberation_date = d(2025, 9, 30);
-        s.deliberation = "  ".into();
-        assert!(life.check_signature(&s).is_err());
-        s.deliberation = "Conseil".into();
-        s.date = d(2031, 1, 1);
+        // The MSA signs « représentée par son Président », with no deliberation named; the CAF's
+        // deliberation is named without a date in the text.
+        s.deliberation = None;
+        s.deliberation_date = None;
+        assert!(life.check_signature(&s).is_ok());
+        s.deliberation = Some("Conseil d'administration".into());
+        assert!(life.check_signature(&s).is_ok());
+        // Signed « Janvier 2026 » (annex 2): a deliberation of 15 January precedes it.
+        s.on = SignedOn::month(d(2026, 1, 20));
+        s.deliberation_date = Some(d(2026, 1, 15));
+        assert!(life.check_signature(&s).is_ok());
+        s.deliberation_date = Some(d(2026, 2, 1));
+        let err = life.check_signature(&s).unwrap_err().to_string();
+        assert!(err.contains("(janvier 2026)"), "{err}");
+        s.deliberation_date = None;
+        s.on = SignedOn::day(d(2031, 1, 1));
         assert!(life.check_signature(&s).unwrap_err().to_string().contains("art. 11"));
+    }
+
+    #[test]
+    fn a_signature_known_by_its_month_counts_from_the_month_s_end() {
+        let january = SignedOn::parse("date", "janvier 2026").unwrap();
+        assert_eq!(january, SignedOn::month(d(2026, 1, 1)));
+        assert_eq!(
+            (january.label(), january.counted(), january.latest()),
+            ("janvier 2026".into(), d(2026, 1, 1), d(2026, 1, 31))
+        );
+        assert_eq!(SignedOn::parse("date", "01/2026").unwrap(), january);
+        assert_eq!(SignedOn::parse("date", "2026-01").unwrap(), january);
+        assert_eq!(SignedOn::parse("date", " Février 2028 ").unwrap().latest(), d(2028, 2, 29));
+        assert_eq!(SignedOn::parse("date", "15/01/2026").unwrap(), SignedOn::day(d(2026, 1, 15)));
+        assert_eq!(SignedOn::parse("date", "2026-01-15").unwrap().label(), "15/01/2026");
+        for bad in ["13/2026", "brumaire 2026", "2026-13", "", "janvier"] {
+            let e = SignedOn::parse("date", bad).unwrap_err();
+            assert_eq!(e.field, "date", "{bad}");
+        }
+        // The demonstration's four signatures, « Janvier 2026 »: in force from 1 January (art. 11),
+        // not signed in December.
+        let life = ctg([Some(january.counted()); 4]);
+        assert_eq!(life.status_on(d(2025, 12, 31)).code(), "brouillon");
+        assert_eq!(life.status_on(d(2026, 1, 1)), LifeStatus::InForce { until: d(2030, 12, 31) });
+        assert_eq!(life.in_force_from(), Some(d(2026, 1, 1)));
     }
 
     #[test]
@@ -1175,9 +1332,27 @@ mod tests {
             (annex.label(), annex.document_key()),
             ("Annexe 4 « Plan d'action »".into(), Some("annexe-4".into()))
         );
-        assert_eq!(ChangeTarget::from_parts(annex.code(), annex.annex_number(), annex.name()), Ok(annex));
+        assert_eq!(ChangeTarget::from_parts(annex.code(), annex.annex_number(), &annex.name()), Ok(annex));
         assert_eq!(ChangeTarget::EndDate.conflict_key(), Some("date_fin".into()));
-        assert_eq!(ChangeTarget::Party { name: "CAF".into() }.conflict_key(), None);
+        // Two pending avenants may not both change a party's signatory, or the same ambition.
+        assert_eq!(ChangeTarget::Party { name: "CAF".into() }.conflict_key(), Some("partie-caf".into()));
+        let ambition = ChangeTarget::Ambition { number: 5, stake: 2 };
+        assert_eq!(ambition.label(), "Ambition n° 5 (enjeu n° 2)");
+        assert_eq!(ambition.conflict_key(), Some("ambition-5".into()));
+        assert_eq!(
+            ChangeTarget::from_parts("ambition", ambition.annex_number(), &ambition.name()),
+            Ok(ambition.clone())
+        );
+        let reworded = AvenantChange { target: ambition.clone(), before: "Ancien".into(), after: "Nouveau".into() };
+        assert!(reworded.check().is_ok());
+        let emptied = AvenantChange { target: ambition, before: "Ancien".into(), after: " ".into() };
+        assert!(emptied.check().unwrap_err().to_string().contains("intitulé nouveau"));
+        let no_stake = AvenantChange {
+            target: ChangeTarget::Ambition { number: 5, stake: 0 },
+            before: String::new(),
+            after: "x".into(),
+        };
+        assert!(no_stake.check().is_err());
         assert!(ChangeTarget::from_parts("titre", None, "").is_err());
         assert_eq!(document_label("annexe-3"), Ok("Annexe 3".into()));
         assert_eq!(document_label("convention"), Ok("Texte de la convention".into()));

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use ctg_domain::{
-    check_period, Actor, Ambition, Approach, Body, BodyKind, Convention, ConventionStatus, NewConvention, Organisation,
+    check_period, Actor, Ambition, Approach, Body, BodyKind, ConventionStatus, NewConvention, Organisation,
     OrganisationKind, Party, PartyRole, Siren, Stake,
 };
 use serde_json::json;
@@ -26,12 +26,6 @@ pub struct ConventionSummary {
     pub version: i64,
 }
 
-impl ConventionSummary {
-    pub fn convention(&self) -> Convention {
-        Convention { start: self.start, end: self.end, status: self.status }
-    }
-}
-
 /// A link to another convention (predecessor or successor).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConventionRef {
@@ -50,6 +44,17 @@ pub struct ConventionDetail {
     pub bodies: Vec<Body>,
     pub predecessor: Option<ConventionRef>,
     pub successors: Vec<ConventionRef>,
+}
+
+impl ConventionDetail {
+    /// Whether the convention is signed by all its signatories (or recorded as signed or terminated):
+    /// its text, dates, parties and strategy then change only by avenant (art. 12).
+    pub fn is_locked(&self) -> bool {
+        let mut signatories = self.parties.iter().filter(|p| p.party.role == PartyRole::Signatory);
+        self.summary.status != ConventionStatus::Draft
+            || (self.parties.iter().any(|p| p.party.role == PartyRole::Signatory)
+                && signatories.all(|p| p.party.signature_date.is_some()))
+    }
 }
 
 /// A party as stored: its id and version, for editing.
@@ -93,6 +98,8 @@ pub struct PartyEdit {
     pub deliberation: Option<String>,
     pub deliberation_date: Option<NaiveDate>,
     pub signature_date: Option<NaiveDate>,
+    /// Whether only the month of the signature is known.
+    pub signature_month_only: bool,
 }
 
 impl PartyEdit {
@@ -103,6 +110,7 @@ impl PartyEdit {
             deliberation: p.deliberation.clone(),
             deliberation_date: p.deliberation_date,
             signature_date: p.signature_date,
+            signature_month_only: p.signature_month_only,
         }
     }
 
@@ -113,6 +121,7 @@ impl PartyEdit {
             "deliberation": self.deliberation,
             "deliberation_date": self.deliberation_date.map(|d| d.to_string()),
             "signature_date": self.signature_date.map(|d| d.to_string()),
+            "signature_au_mois": self.signature_month_only,
         })
     }
 }
@@ -166,6 +175,7 @@ struct PartyRow {
     deliberation: Option<String>,
     deliberation_date: Option<NaiveDate>,
     signature_date: Option<NaiveDate>,
+    signature_month_only: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -300,7 +310,8 @@ impl Store {
                     .await?;
                     sqlx::query(
                         "INSERT INTO party (convention_id, organisation_id, position, role, signatory, signatory_title, \
-                         deliberation, deliberation_date, signature_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                         deliberation, deliberation_date, signature_date, signature_month_only) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     )
                     .bind(id)
                     .bind(org_id)
@@ -311,6 +322,7 @@ impl Store {
                     .bind(party.deliberation.as_deref())
                     .bind(party.deliberation_date)
                     .bind(party.signature_date)
+                    .bind(party.signature_month_only)
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| match e.as_database_error().map(|d| d.kind()) {
@@ -402,9 +414,23 @@ impl Store {
                     start: current.summary.start,
                     end: current.summary.end,
                     status: current.summary.status,
-                    signing_place: current.signing_place,
+                    signing_place: current.signing_place.clone(),
                     published: current.summary.published,
                 };
+                if edit.status != before.status {
+                    return Err(StoreError::Invalid(format!(
+                        "le statut ne se modifie pas directement (« {} » demandé) : il découle des signatures des parties \
+                         (art. 11, page « Vie de la convention ») et de la résiliation (art. 13)",
+                        edit.status.label()
+                    )));
+                }
+                let text_changed = (&edit.title, edit.start, edit.end, &edit.signing_place)
+                    != (&before.title, before.start, before.end, &before.signing_place);
+                if current.is_locked() && text_changed {
+                    return Err(StoreError::Invalid(ctg_domain::life::locked_message(
+                        "le titre, les dates ou le lieu de signature (seule la publication se modifie ici)",
+                    )));
+                }
                 Ok(Loaded::new(
                     format!("la convention « {} »", current.summary.title),
                     Change {
@@ -467,6 +493,12 @@ impl Store {
                     .iter()
                     .find(|p| p.id == party_id)
                     .ok_or_else(|| StoreError::NotFound(format!("la partie n° {party_id} de cette convention")))?;
+                if detail.is_locked() && PartyEdit::of(&entry.party) != edit {
+                    return Err(StoreError::Invalid(ctg_domain::life::locked_message(&format!(
+                        "le signataire, la délibération ou la date de signature de « {} »",
+                        entry.party.organisation.name
+                    ))));
+                }
                 Ok(Loaded::new(
                     format!("la partie « {} »", entry.party.organisation.name),
                     Change {
@@ -485,13 +517,14 @@ impl Store {
                 with_conn!(c, c => {
                     sqlx::query(
                         "UPDATE party SET signatory = $1, signatory_title = $2, deliberation = $3, deliberation_date = $4, \
-                         signature_date = $5 WHERE id = $6",
+                         signature_date = $5, signature_month_only = $6 WHERE id = $7",
                     )
                     .bind(edit.signatory.as_deref())
                     .bind(edit.signatory_title.as_deref())
                     .bind(edit.deliberation.as_deref())
                     .bind(edit.deliberation_date)
                     .bind(edit.signature_date)
+                    .bind(edit.signature_date.is_some() && edit.signature_month_only)
                     .bind(party_id)
                     .execute(&mut *c)
                     .await?;
@@ -585,8 +618,8 @@ impl Conn<'_> {
                     .await?;
             let parties: Vec<PartyRow> = sqlx::query_as(
                 "SELECT p.id, p.organisation_id, p.version, o.name, o.short_name, o.kind, o.siren, o.address, p.role, \
-                 p.signatory, p.signatory_title, p.deliberation, p.deliberation_date, p.signature_date \
-                 FROM party p JOIN organisation o ON o.id = p.organisation_id \
+                 p.signatory, p.signatory_title, p.deliberation, p.deliberation_date, p.signature_date, \
+                 p.signature_month_only FROM party p JOIN organisation o ON o.id = p.organisation_id \
                  WHERE p.convention_id = $1 ORDER BY p.position",
             )
             .bind(id)
@@ -649,6 +682,7 @@ impl Conn<'_> {
                         deliberation: r.deliberation,
                         deliberation_date: r.deliberation_date,
                         signature_date: r.signature_date,
+                        signature_month_only: r.signature_month_only,
                     },
                 })
             })

@@ -94,7 +94,9 @@ impl Store {
         let (level, stake, number, title) = (new.level, new.stake, new.number, new.title.as_str());
         let text = new.text.as_deref();
         check(number, title, level.label())?;
-        self.convention_summary(convention_id).await?;
+        if self.convention(convention_id).await?.is_locked() {
+            return Err(StoreError::Invalid(ctg_domain::life::locked_message("la stratégie (enjeux et ambitions)")));
+        }
         let (stakes, _) = self.strategy_items(convention_id).await?;
         let stake_id =
             match (level, stake) {
@@ -166,6 +168,11 @@ impl Store {
         self.versioned_write(
             Versioned { table: level.table(), id, version: Some(version) },
             async |c| {
+                if c.convention(convention_id).await?.is_locked() {
+                    return Err(StoreError::Invalid(ctg_domain::life::locked_message(
+                        "la stratégie (enjeux et ambitions)",
+                    )));
+                }
                 let (stakes, ambitions) = c.strategy_items(convention_id).await?;
                 let list = if level == StrategyLevel::Stake { &stakes } else { &ambitions };
                 let current = list

@@ -105,3 +105,21 @@ macro_rules! backend_tests {
         }
     };
 }
+
+/// Makes a convention a draft that nobody has signed, as if its signatures had not been recorded:
+/// for the tests of direct edits (title, dates, parties, strategy), which art. 12 forbids once every
+/// party has signed. Never used by the platform itself.
+pub async fn as_draft(store: &Store, convention_id: i64) {
+    crate::with_db!(store, pool => {
+        sqlx::query("UPDATE party SET signature_date = NULL, signature_month_only = FALSE WHERE convention_id = $1")
+            .bind(convention_id)
+            .execute(pool)
+            .await
+            .expect("signatures removed");
+        sqlx::query("UPDATE convention SET status = 'brouillon' WHERE id = $1")
+            .bind(convention_id)
+            .execute(pool)
+            .await
+            .expect("recorded as a draft");
+    });
+}

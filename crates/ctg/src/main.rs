@@ -915,6 +915,7 @@ async fn convention(url: &str, cmd: ConventionCommand) -> Result<()> {
         ConventionCommand::List => {
             let today = chrono::Local::now().date_naive();
             let list = store.conventions().await?;
+            let statuses = store.life_statuses(today).await?;
             if list.is_empty() {
                 println!("Aucune convention.");
             }
@@ -925,7 +926,7 @@ async fn convention(url: &str, cmd: ConventionCommand) -> Result<()> {
                     c.title,
                     ctg_domain::format::date_short(c.start),
                     ctg_domain::format::date_short(c.end),
-                    c.convention().status_on(today).label(),
+                    statuses.get(&c.id).copied().unwrap_or(ctg_domain::life::LifeStatus::Draft).label(),
                     c.epci_name,
                     c.epci_siren
                 );

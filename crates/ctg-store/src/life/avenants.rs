@@ -13,6 +13,141 @@ use super::{rule, unique_violation};
 use crate::audit::{record, Change};
 use crate::{with_db, Result, Store, StoreError};
 
+/// Checks a change of a party's signatory or of an ambition against the convention as it stands, and
+/// completes it: the party named as the convention names it, `before` the signatory or title in
+/// office when left empty, so that the avenant shows both sides.
+fn resolve_structured(detail: &crate::ConventionDetail, n: usize, c: &mut AvenantChange) -> Result<()> {
+    let refuse = |m: String| Err(StoreError::Invalid(format!("modification n° {n} : {m}")));
+    let loose = ctg_domain::parse::loose;
+    match c.target.clone() {
+        ChangeTarget::Party { name } => {
+            let key = loose(&name);
+            let Some(party) = detail.parties.iter().find(|p| {
+                loose(&p.party.organisation.name) == key
+                    || p.party.organisation.short_name.as_deref().is_some_and(|s| loose(s) == key)
+            }) else {
+                let names: Vec<&str> = detail.parties.iter().map(|p| p.party.organisation.name.as_str()).collect();
+                return refuse(format!("« {name} » n'est pas une partie de la convention ({})", names.join(" ; ")));
+            };
+            if party.party.role != PartyRole::Signatory {
+                return refuse(format!(
+                    "« {} » est partenaire associé : il n'a pas de signataire",
+                    party.party.organisation.name
+                ));
+            }
+            let current = party.party.signatory.clone().unwrap_or_default();
+            if c.before.trim().is_empty() {
+                c.before = current;
+            } else if loose(&c.before) != loose(&current) {
+                return refuse(format!(
+                    "le signataire en fonction pour « {} » est « {current} », pas « {} »",
+                    party.party.organisation.name,
+                    c.before.trim()
+                ));
+            }
+            if loose(&c.before) == loose(&c.after) {
+                return refuse(format!("« {} » signe déjà pour « {} »", c.after.trim(), party.party.organisation.name));
+            }
+            c.target = ChangeTarget::Party { name: party.party.organisation.name.clone() };
+        }
+        ChangeTarget::Ambition { number, stake } => {
+            let Some(s) = detail.stakes.iter().find(|s| s.number == i64::from(stake)) else {
+                return refuse(format!("l'enjeu n° {stake} n'existe pas dans cette convention"));
+            };
+            let existing = detail
+                .stakes
+                .iter()
+                .flat_map(|s| s.ambitions.iter().map(move |a| (s.number, a)))
+                .find(|(_, a)| a.number == i64::from(number));
+            match existing {
+                Some((in_stake, _)) if in_stake != s.number => {
+                    return refuse(format!(
+                        "l'ambition n° {number} relève de l'enjeu n° {in_stake}, pas de l'enjeu n° {stake}"
+                    ))
+                }
+                Some((_, a)) => {
+                    if c.before.trim().is_empty() {
+                        c.before = a.title.clone();
+                    } else if loose(&c.before) != loose(&a.title) {
+                        return refuse(format!(
+                            "l'intitulé en vigueur de l'ambition n° {number} est « {} », pas « {} »",
+                            a.title,
+                            c.before.trim()
+                        ));
+                    }
+                }
+                None if !c.before.trim().is_empty() => {
+                    return refuse(format!(
+                        "l'ambition n° {number} n'existe pas : pour l'ajouter, laissez « avant » vide"
+                    ))
+                }
+                None => {}
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Applies, in the transaction `$tx` of the last signature, a change of a party's signatory or of an
+/// ambition made by avenant n° `$number`, with its audit entry (a macro: the transaction is of either
+/// database).
+macro_rules! apply_structured {
+    ($tx:ident, $convention_id:expr, $number:expr, $change:expr, $actor:expr) => {{
+        let c: &AvenantChange = $change;
+        let after = c.after.trim();
+        let (object_type, object_label, action) = match &c.target {
+            ChangeTarget::Party { name } => {
+                sqlx::query(
+                    "UPDATE party SET signatory = $1, version = version + 1 WHERE convention_id = $2 \
+                     AND organisation_id = (SELECT id FROM organisation WHERE name = $3)",
+                )
+                .bind(after)
+                .bind($convention_id)
+                .bind(name.as_str())
+                .execute(&mut *$tx)
+                .await?;
+                ("partie", name.clone(), "modification")
+            }
+            ChangeTarget::Ambition { number, stake } => {
+                let updated = sqlx::query(
+                    "UPDATE ambition SET title = $1, version = version + 1 WHERE convention_id = $2 AND number = $3",
+                )
+                .bind(after)
+                .bind($convention_id)
+                .bind(i64::from(*number))
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+                if updated == 0 {
+                    sqlx::query(
+                        "INSERT INTO ambition (convention_id, stake_id, number, title) \
+                         SELECT $1, id, $2, $3 FROM stake WHERE convention_id = $1 AND number = $4",
+                    )
+                    .bind($convention_id)
+                    .bind(i64::from(*number))
+                    .bind(after)
+                    .bind(i64::from(*stake))
+                    .execute(&mut *$tx)
+                    .await?;
+                }
+                ("ambition", format!("ambition {number} : {after}"), if updated == 0 { "creation" } else { "modification" })
+            }
+            _ => unreachable!("only parties and ambitions are applied here"),
+        };
+        record!(&mut *$tx, &Change {
+            convention_id: Some($convention_id),
+            object_type,
+            object_id: c.target.conflict_key().unwrap_or_default(),
+            object_label,
+            action,
+            before: (!c.before.trim().is_empty()).then(|| json!({"valeur": c.before.trim()})),
+            after: Some(json!({"valeur": after, "avenant": $number})),
+            actor: $actor,
+        });
+    }};
+}
+
 /// An avenant to create. Its number is the next one of the convention (1, 2, … without gap).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAvenant {
@@ -129,6 +264,7 @@ impl Store {
                 )));
             }
             let mut c = c.clone();
+            resolve_structured(&parts.detail, n, &mut c)?;
             if c.target == ChangeTarget::EndDate {
                 if changes.iter().any(|x: &AvenantChange| x.target == ChangeTarget::EndDate) {
                     return Err(StoreError::Invalid("l'avenant modifie deux fois la date de fin".into()));
@@ -222,7 +358,7 @@ impl Store {
                 .bind(position as i64)
                 .bind(c.target.code())
                 .bind(c.target.annex_number())
-                .bind(c.target.name().trim())
+                .bind(c.target.name().trim().to_owned())
                 .bind(&c.before)
                 .bind(&c.after)
                 .execute(&mut *tx)
@@ -303,6 +439,12 @@ impl Store {
         let signatories: Vec<i64> = parts.signatories().map(|p| p.id).collect();
         let number = avenant.number;
         let new_end = avenant.changes.iter().find_map(AvenantChange::new_end);
+        let structured: Vec<AvenantChange> = avenant
+            .changes
+            .iter()
+            .filter(|c| matches!(c.target, ChangeTarget::Party { .. } | ChangeTarget::Ambition { .. }))
+            .cloned()
+            .collect();
         let old_end = parts.detail.summary.end;
         let label = format!("avenant n° {number} : {}", avenant.title);
         let title = parts.detail.summary.title.clone();
@@ -353,6 +495,11 @@ impl Store {
                 })),
                 actor,
             });
+            if in_force.is_some() {
+                for c in &structured {
+                    apply_structured!(tx, convention_id, number, c, actor);
+                }
+            }
             if let (Some(_), Some(end)) = (in_force, new_end) {
                 sqlx::query("UPDATE convention SET end_date = $1, version = version + 1 WHERE id = $2")
                     .bind(end)

@@ -234,7 +234,7 @@ impl Conn<'_> {
             start: detail.summary.start,
             end,
             recorded: detail.summary.status,
-            signatures: signatories.iter().map(|p| p.party.signature_date).collect(),
+            signatures: signatories.iter().map(|p| p.party.signed_on().map(|s| s.counted())).collect(),
             avenants: avenants.iter().map(AvenantRecord::facts).collect(),
             termination: termination.as_ref().map(|t| TerminationFacts {
                 ground: t.ground,
@@ -249,6 +249,24 @@ impl Conn<'_> {
 impl Store {
     async fn life_parts(&self, convention_id: i64) -> Result<Parts> {
         self.acquire().await?.conn().life_parts(convention_id).await
+    }
+
+    /// What each convention is on `today`, by id: the one rule of status ([`Life::status_on`]), for
+    /// the lists of the pages, the API and the command line.
+    pub async fn life_statuses(&self, today: NaiveDate) -> Result<HashMap<i64, LifeStatus>> {
+        let ids: Vec<i64> = self.conventions().await?.iter().map(|c| c.id).collect();
+        let mut held = self.acquire().await?;
+        let mut conn = held.conn();
+        let mut out = HashMap::with_capacity(ids.len());
+        for id in ids {
+            out.insert(id, conn.life_parts(id).await?.life.status_on(today));
+        }
+        Ok(out)
+    }
+
+    /// What a convention is on `today` ([`Life::status_on`]).
+    pub async fn life_status(&self, convention_id: i64, today: NaiveDate) -> Result<LifeStatus> {
+        Ok(self.life_parts(convention_id).await?.life.status_on(today))
     }
 
     /// The facts of a convention's life, from which its status on any day is computed

@@ -1,8 +1,7 @@
 //! The signatures of the convention by its signatories; the last one makes a draft signed.
 
 use chrono::NaiveDate;
-use ctg_domain::format::date_short;
-use ctg_domain::life::Signature;
+use ctg_domain::life::{Signature, SignedOn};
 use ctg_domain::{Actor, ConventionStatus, PartyRole};
 use serde_json::{json, Value};
 
@@ -13,8 +12,9 @@ use crate::versioned::{Loaded, Versioned};
 use crate::{Result, Store, StoreError};
 
 impl Store {
-    /// A signatory signs the convention on `signature_date`, authorised by `deliberation` taken on
-    /// `deliberation_date` (on or before the signature). A party that has signed cannot sign again
+    /// A signatory signs the convention on a day or in a month ([`SignedOn`]), authorised by a
+    /// deliberation when the text names one (its name and its date each optional; a dated one is taken
+    /// on or before the signature). A party that has signed cannot sign again
     /// (its date is corrected with [`Store::update_party`]); a partenaire associé does not sign. When the
     /// last signatory signs a convention recorded as a draft, it is recorded as signed, in the same
     /// transaction. Gives the party's new version.
@@ -23,13 +23,14 @@ impl Store {
         actor: &Actor,
         convention_id: i64,
         party_id: i64,
-        signature_date: NaiveDate,
-        deliberation: &str,
-        deliberation_date: NaiveDate,
+        on: SignedOn,
+        deliberation: Option<&str>,
+        deliberation_date: Option<NaiveDate>,
     ) -> Result<i64> {
-        let deliberation = ctg_domain::text::clean("délibération", deliberation, ctg_domain::text::TextKind::Title)
+        let mut deliberation = deliberation.map(str::to_owned);
+        ctg_domain::text::clean_opt("délibération", &mut deliberation, ctg_domain::text::TextKind::Title)
             .map_err(StoreError::Invalid)?;
-        let signature = Signature { date: signature_date, deliberation, deliberation_date };
+        let signature = Signature { on, deliberation, deliberation_date };
         self.versioned_write(
             Versioned { table: "party", id: party_id, version: None },
             async |c| {
@@ -48,10 +49,10 @@ impl Store {
                         "« {name} » est partenaire associé : il ne signe pas la convention"
                     )));
                 }
-                if let Some(signed) = entry.party.signature_date {
+                if let Some(signed) = entry.party.signed_on() {
                     return Err(StoreError::Invalid(format!(
-                        "« {name} » a déjà signé la convention, le {} ; pour corriger la date, modifiez la partie",
-                        date_short(signed)
+                        "« {name} » a déjà signé la convention ({}) ; pour corriger la date, modifiez la partie",
+                        signed.label()
                     )));
                 }
                 parts.life.check_signature(&signature).map_err(rule)?;
@@ -69,8 +70,9 @@ impl Store {
                     })),
                     after: Some(json!({
                         "deliberation": signature.deliberation,
-                        "deliberation_date": deliberation_date.to_string(),
-                        "signature_date": signature_date.to_string(),
+                        "deliberation_date": deliberation_date.map(|d| d.to_string()),
+                        "signature_date": on.date.to_string(),
+                        "signature_au_mois": on.month_only,
                     })),
                     actor,
                 };
@@ -79,11 +81,13 @@ impl Store {
             async |c, title| {
                 with_conn!(c, c => {
                     sqlx::query(
-                        "UPDATE party SET deliberation = $1, deliberation_date = $2, signature_date = $3 WHERE id = $4",
+                        "UPDATE party SET deliberation = $1, deliberation_date = $2, signature_date = $3, \
+                         signature_month_only = $4 WHERE id = $5",
                     )
-                    .bind(&signature.deliberation)
+                    .bind(signature.deliberation.as_deref())
                     .bind(deliberation_date)
-                    .bind(signature_date)
+                    .bind(on.date)
+                    .bind(on.month_only)
                     .bind(party_id)
                     .execute(&mut *c)
                     .await?;

@@ -6,7 +6,7 @@ use ctg_domain::{Actor, Channel};
 use ctg_store::testing::TestDb;
 use ctg_store::{backend_tests, ConventionEdit, HistoryFilter, LoginError, NewUser, PartyEdit, Store, StoreError};
 
-use crate::fixtures::demo;
+use crate::fixtures::{demo, demo_draft};
 
 const PASSWORD: &str = "Correct-Cheval-Batterie-9";
 
@@ -158,7 +158,7 @@ backend_tests!(api_tokens_are_hashed_scoped_and_revocable, |db: &TestDb| {
 backend_tests!(every_write_is_audited_with_before_and_after, |db: &TestDb| {
     let store = db.store.clone();
     async move {
-        let id = demo(&store).await;
+        let id = demo_draft(&store).await;
         let admin = user(&store, "Alice Admin", "alice@ctg.fr", true).await;
         let jeanne = user(&store, "Jeanne Martin", "jeanne@caf.fr", false).await;
         let actor = admin.actor(Channel::Page);
@@ -182,6 +182,7 @@ backend_tests!(every_write_is_audited_with_before_and_after, |db: &TestDb| {
                 deliberation: Some("Conseil d'administration".into()),
                 deliberation_date: None,
                 signature_date: None,
+                signature_month_only: false,
             }
         };
         store.update_party(&actor, id, party.id, party.version, &pedit).await.unwrap();
@@ -283,7 +284,7 @@ backend_tests!(the_audit_trail_is_append_only, |db: &TestDb| {
 backend_tests!(a_stale_version_is_refused_and_names_who_changed_it, |db: &TestDb| {
     let store = db.store.clone();
     async move {
-        let id = demo(&store).await;
+        let id = demo_draft(&store).await;
         let alice = user(&store, "Alice Admin", "alice@ctg.fr", true).await;
         let bob = user(&store, "Bob Coord", "bob@ctg.fr", true).await;
         let read = store.convention_summary(id).await.unwrap();
@@ -315,6 +316,7 @@ backend_tests!(a_stale_version_is_refused_and_names_who_changed_it, |db: &TestDb
             deliberation: None,
             deliberation_date: None,
             signature_date: None,
+            signature_month_only: false,
         };
         store.update_party(&alice.actor(Channel::Page), id, p.id, p.version, &pedit).await.unwrap();
         assert!(matches!(
@@ -327,7 +329,7 @@ backend_tests!(a_stale_version_is_refused_and_names_who_changed_it, |db: &TestDb
 backend_tests!(export_and_erasure_of_a_person, |db: &TestDb| {
     let store = db.store.clone();
     async move {
-        let id = demo(&store).await;
+        let id = demo_draft(&store).await;
         let admin = user(&store, "Alice Admin", "alice@ctg.fr", true).await;
         let jeanne = user(&store, "Jeanne Martin", "jeanne@caf.fr", false).await;
         store.set_role(&admin.actor(Channel::Page), id, jeanne.id, Some(Role::Coordination)).await.unwrap();

@@ -42,6 +42,20 @@ pub async fn demo(store: &Store) -> i64 {
     *store.create_conventions(&actor(), &new, None).await.unwrap().last().unwrap()
 }
 
+/// The demonstration's conventions as drafts that nobody has signed: their title, dates, parties and
+/// strategy may still be edited directly (art. 12 locks them once every party has signed).
+pub async fn demo_draft(store: &Store) -> i64 {
+    load_territory(store).await;
+    let mut new = ctg_import::convention::parse("c.json", &read("demo/conventions.json")).unwrap();
+    for c in &mut new {
+        c.status = ctg_domain::ConventionStatus::Draft;
+        for p in &mut c.parties {
+            (p.signature_date, p.signature_month_only) = (None, false);
+        }
+    }
+    *store.create_conventions(&actor(), &new, None).await.unwrap().last().unwrap()
+}
+
 /// The Communauté d'agglomération de Béthune-Bruay, Artois-Lys Romane.
 pub fn cabbalr() -> Siren {
     Siren::parse("200072460").unwrap()

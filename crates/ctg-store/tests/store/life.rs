@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use ctg_domain::life::{
-    diff_lines, AvenantChange, ChangeTarget, DiffLine, LifeStatus, TerminationGround, VersionState,
+    diff_lines, AvenantChange, ChangeTarget, DiffLine, LifeStatus, SignedOn, TerminationGround, VersionState,
 };
 use ctg_domain::{Actor, ConventionStatus, NewConvention, Organisation, OrganisationKind, Party, PartyRole, Siren};
 use ctg_store::testing::TestDb;
@@ -24,6 +24,7 @@ fn party(name: &str, kind: OrganisationKind, role: PartyRole) -> Party {
         deliberation: None,
         deliberation_date: None,
         signature_date: None,
+        signature_month_only: false,
     }
 }
 
@@ -61,7 +62,10 @@ async fn sign_all(store: &Store, id: i64, days: [NaiveDate; 4]) {
     let actor = Actor::cli("test");
     let parties = party_ids(store, id).await;
     for (p, day) in parties.iter().zip(days) {
-        store.sign_party(&actor, id, *p, day, "Délibération n° 2025-140", day).await.unwrap();
+        store
+            .sign_party(&actor, id, *p, SignedOn::day(day), Some("Délibération n° 2025-140"), Some(day))
+            .await
+            .unwrap();
     }
 }
 
@@ -85,35 +89,52 @@ backend_tests!(signatures_bring_the_convention_into_force, |db: &TestDb| {
         assert_eq!(life.status, LifeStatus::Draft);
         assert_eq!(life.status.label(), "Brouillon");
 
-        // The deliberation must precede the signature, and be named.
-        let err = store.sign_party(&actor, id, parties[0], d(2025, 12, 1), "Conseil", d(2025, 12, 2)).await;
+        // A dated deliberation must precede the signature.
+        let err = store
+            .sign_party(&actor, id, parties[0], SignedOn::day(d(2025, 12, 1)), Some("Conseil"), Some(d(2025, 12, 2)))
+            .await;
         assert!(err.unwrap_err().to_string().contains("postérieure à la signature"));
-        assert!(store.sign_party(&actor, id, parties[0], d(2025, 12, 1), " ", d(2025, 9, 30)).await.is_err());
         // A partner does not sign.
-        let err = store.sign_party(&actor, id, parties[4], d(2025, 12, 1), "CA", d(2025, 9, 30)).await.unwrap_err();
+        let err = store
+            .sign_party(&actor, id, parties[4], SignedOn::day(d(2025, 12, 1)), Some("CA"), Some(d(2025, 9, 30)))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("partenaire associé"), "{err}");
 
         for (p, day) in parties[..3].iter().zip([d(2025, 12, 1), d(2025, 12, 5), d(2025, 12, 9)]) {
-            let version =
-                store.sign_party(&actor, id, *p, day, "Conseil, délibération 12", d(2025, 9, 30)).await.unwrap();
+            let version = store
+                .sign_party(&actor, id, *p, SignedOn::day(day), Some("Conseil, délibération 12"), Some(d(2025, 9, 30)))
+                .await
+                .unwrap();
             assert_eq!(version, 2);
         }
         // Once signed, a party's signature is corrected by editing the party, not by signing again.
-        let again = store.sign_party(&actor, id, parties[0], d(2025, 12, 2), "Conseil", d(2025, 9, 30)).await;
+        let again = store
+            .sign_party(&actor, id, parties[0], SignedOn::day(d(2025, 12, 2)), Some("Conseil"), Some(d(2025, 9, 30)))
+            .await;
         assert!(again.unwrap_err().to_string().contains("a déjà signé"));
         let life = store.life(id, d(2026, 1, 10)).await.unwrap();
         assert_eq!(life.status, LifeStatus::AwaitingSignatures { signed: 3, parties: 4 });
         assert_eq!(life.status.label(), "En attente de signatures (3 sur 4)");
         assert_eq!(store.convention_summary(id).await.unwrap().status, ConventionStatus::Draft);
 
-        // The last signature comes after the start date: in force from that signature.
+        // The last signature comes after the start date: art. 11 (« conclue à compter du 01 Janvier
+        // 2026 ») puts it in force over the whole period, from its start; before that signature it
+        // was awaiting signatures, never in force.
         store
-            .sign_party(&actor, id, parties[3], d(2026, 1, 20), "Commission permanente", d(2026, 1, 12))
+            .sign_party(
+                &actor,
+                id,
+                parties[3],
+                SignedOn::day(d(2026, 1, 20)),
+                Some("Commission permanente"),
+                Some(d(2026, 1, 12)),
+            )
             .await
             .unwrap();
         let life = store.life(id, d(2026, 1, 19)).await.unwrap();
         assert_eq!(life.status, LifeStatus::AwaitingSignatures { signed: 3, parties: 4 });
-        assert_eq!(life.in_force_from, Some(d(2026, 1, 20)));
+        assert_eq!(life.in_force_from, Some(d(2026, 1, 1)));
         let life = store.life(id, d(2026, 1, 20)).await.unwrap();
         assert_eq!(life.status, LifeStatus::InForce { until: d(2030, 12, 31) });
         assert_eq!(life.next_milestone, Some((d(2030, 12, 31), "Fin de la convention".into())));
@@ -137,7 +158,10 @@ backend_tests!(signatures_bring_the_convention_into_force, |db: &TestDb| {
         // A signature after the end is refused: renewal is a new convention.
         let late = convention(&store, "CTG ter", d(2021, 1, 1), d(2025, 12, 31)).await;
         let parties = party_ids(&store, late).await;
-        let err = store.sign_party(&actor, late, parties[0], d(2026, 1, 2), "C", d(2025, 9, 30)).await.unwrap_err();
+        let err = store
+            .sign_party(&actor, late, parties[0], SignedOn::day(d(2026, 1, 2)), Some("C"), Some(d(2025, 9, 30)))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("art. 11"), "{err}");
     }
 });
@@ -160,11 +184,7 @@ backend_tests!(avenants_change_the_texts_once_signed_by_all, |db: &TestDb| {
                     "",
                     "Fiche 1 : RPE\nFiche 2 : LAEP",
                 ),
-                change(
-                    ChangeTarget::Party { name: "Département du Pas-de-Calais".into() },
-                    "Jean-Claude Leroy",
-                    "Son successeur",
-                ),
+                change(ChangeTarget::Party { name: "departement du pas de calais".into() }, "", "Son successeur"),
             ],
         };
         // Not before the convention is signed by all.
@@ -272,6 +292,10 @@ backend_tests!(avenants_change_the_texts_once_signed_by_all, |db: &TestDb| {
             ("Annexe 4 « Plan d'action »", "Fiche 1 : RPE\nFiche 2 : LAEP")
         );
         assert_eq!(store.convention_summary(id).await.unwrap().end, d(2031, 6, 30));
+        // The party's new signatory is applied with it, the party named as the convention names it.
+        let departement = &store.convention(id).await.unwrap().parties[3];
+        assert_eq!(departement.party.signatory.as_deref(), Some("Son successeur"));
+        assert_eq!(avenants[0].changes[3].target.label(), "Signataire de « Département du Pas-de-Calais »");
         let life = store.life(id, d(2027, 4, 11)).await.unwrap();
         assert_eq!(life.end, d(2030, 12, 31), "the day before the last signature");
         assert_eq!(life.facts.end, d(2030, 12, 31), "the end as first signed");
@@ -478,10 +502,21 @@ backend_tests!(the_texts_of_the_convention_s_life_are_cleaned_like_every_text, |
         let actor = Actor::cli("test");
         let id = convention(&store, "CTG 2026-2030", d(2026, 1, 1), d(2030, 12, 31)).await;
         let parties = party_ids(&store, id).await;
-        let err = store.sign_party(&actor, id, parties[0], d(2025, 12, 1), "Délib\u{0}ération", d(2025, 12, 1)).await;
+        let err = store
+            .sign_party(
+                &actor,
+                id,
+                parties[0],
+                SignedOn::day(d(2025, 12, 1)),
+                Some("Délib\u{0}ération"),
+                Some(d(2025, 12, 1)),
+            )
+            .await;
         assert!(err.unwrap_err().to_string().contains("« délibération » contient un caractère de contrôle"));
         let long = "x".repeat(ctg_domain::text::MAX_TITLE_CHARS + 1);
-        let err = store.sign_party(&actor, id, parties[0], d(2025, 12, 1), &long, d(2025, 12, 1)).await;
+        let err = store
+            .sign_party(&actor, id, parties[0], SignedOn::day(d(2025, 12, 1)), Some(&long), Some(d(2025, 12, 1)))
+            .await;
         assert!(err.unwrap_err().to_string().contains("« délibération » dépasse 500 caractères"));
         sign_all(&store, id, [d(2025, 12, 1), d(2025, 12, 5), d(2025, 12, 9), d(2025, 12, 12)]).await;
         let signed = store.convention(id).await.unwrap();

@@ -6,12 +6,12 @@ use ctg_domain::Actor;
 use ctg_store::testing::TestDb;
 use ctg_store::{backend_tests, ConventionEdit, HistoryFilter, StoreError};
 
-use crate::fixtures::demo;
+use crate::fixtures::demo_draft;
 
 backend_tests!(edits_from_one_version_at_once_one_is_saved_the_others_are_stale, |db: &TestDb| {
     let store = db.store.clone();
     async move {
-        let id = demo(&store).await;
+        let id = demo_draft(&store).await;
         let read = store.convention(id).await.unwrap();
         let names = ["alice", "bob", "chloe", "david"];
         let edit = |name: &str| ConventionEdit {

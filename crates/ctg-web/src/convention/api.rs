@@ -156,7 +156,8 @@ pub struct ConventionItemDto {
     pub epci: EpciRefDto,
     pub debut: NaiveDate,
     pub fin: NaiveDate,
-    /// brouillon, signee, en_vigueur, expiree ou resiliee : le statut au jour de la requête.
+    /// brouillon, en_attente_signatures, signee (pas encore en vigueur), en_vigueur, expiree ou resiliee :
+    /// le statut au jour de la requête, par la règle unique (signatures, avenants, résiliation).
     pub statut: String,
     pub statut_libelle: String,
     /// Le statut enregistré (brouillon, signee ou resiliee), celui qu'une modification renvoie.
@@ -168,13 +169,8 @@ pub struct ConventionItemDto {
 }
 
 impl ConventionItemDto {
-    /// `terminated_from`: the effective date of a termination recorded under art. 13, if any.
-    fn new(c: &ConventionSummary, today: NaiveDate, terminated_from: Option<NaiveDate>) -> Self {
-        let status = if terminated_from.is_some_and(|d| d <= today) {
-            ctg_domain::DisplayedStatus::Terminated
-        } else {
-            c.convention().status_on(today)
-        };
+    /// `status`: what the convention is today (`Life::status_on`, the one rule of status).
+    fn new(c: &ConventionSummary, status: ctg_domain::life::LifeStatus) -> Self {
         Self {
             id: c.id,
             titre: c.title.clone(),
@@ -182,7 +178,7 @@ impl ConventionItemDto {
             debut: c.start,
             fin: c.end,
             statut: status.code().to_owned(),
-            statut_libelle: status.label().to_owned(),
+            statut_libelle: status.label(),
             statut_enregistre: c.status.code().to_owned(),
             publiee: c.published,
             version: c.version,
@@ -203,12 +199,12 @@ pub(crate) async fn conventions(
     State(state): State<AppState>,
     auth: Auth,
 ) -> Result<Json<Vec<ConventionItemDto>>, ApiError> {
-    let today = state.today();
-    let terminations = state.store.termination_dates().await?;
+    let statuses = state.store.life_statuses(state.today()).await?;
     let mut out = Vec::new();
     for c in state.store.conventions().await? {
         if state.may(&auth, Action::ViewConvention, Some(c.id)).await {
-            out.push(ConventionItemDto::new(&c, today, terminations.get(&c.id).copied()));
+            let status = statuses.get(&c.id).copied().unwrap_or(ctg_domain::life::LifeStatus::Draft);
+            out.push(ConventionItemDto::new(&c, status));
         }
     }
     Ok(Json(out))
@@ -298,9 +294,9 @@ pub struct ConventionDto {
 }
 
 impl ConventionDto {
-    fn new(c: &ConventionDetail, today: NaiveDate, terminated_from: Option<NaiveDate>) -> Self {
+    fn new(c: &ConventionDetail, status: ctg_domain::life::LifeStatus) -> Self {
         Self {
-            resume: ConventionItemDto::new(&c.summary, today, terminated_from),
+            resume: ConventionItemDto::new(&c.summary, status),
             lieu_signature: c.signing_place.clone(),
             parties: c
                 .parties
@@ -380,8 +376,8 @@ pub(crate) async fn convention(
 ) -> Result<Json<ConventionDto>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let c = state.store.convention(id).await?;
-    let terminated = state.store.termination_dates().await?.get(&id).copied();
-    Ok(Json(ConventionDto::new(&c, state.today(), terminated)))
+    let status = state.store.life_status(id, state.today()).await?;
+    Ok(Json(ConventionDto::new(&c, status)))
 }
 
 /// A write through the API on the convention `id` (the CSRF token of a session was checked by the
@@ -475,6 +471,10 @@ pub struct PartieEditDto {
     #[serde(deserialize_with = "required_nullable_date")]
     #[schema(required = true)]
     pub signature_date: Option<NaiveDate>,
+    /// Vrai quand seul le mois de la signature est connu (« janvier 2026 ») : `signature_date` est
+    /// alors le premier jour du mois. Faux par défaut.
+    #[serde(default)]
+    pub signature_au_mois: bool,
 }
 
 fn required_nullable_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
@@ -516,6 +516,7 @@ pub(crate) async fn update_party(
         deliberation: body.deliberation,
         deliberation_date: body.deliberation_date,
         signature_date: body.signature_date,
+        signature_month_only: body.signature_au_mois,
     };
     let version = state.store.update_party(&auth.actor(Channel::Api), id, party_id, body.version.0, &edit).await?;
     Ok(Json(VersionDto { version }))

@@ -43,8 +43,12 @@ struct ConventionForm {
     title: String,
     start: String,
     end: String,
+    /// The recorded status, sent back unchanged: it follows from the signatures and the termination.
     status: String,
-    statuses: Vec<(&'static str, &'static str)>,
+    /// What the convention is today (`Life::status_on`).
+    status_label: String,
+    /// Signed by all: title, dates and place change only by avenant (art. 12).
+    locked: bool,
     signing_place: String,
     published: bool,
     errors: FormErrors,
@@ -69,10 +73,6 @@ pub struct ConventionInput {
     published: Option<String>,
 }
 
-fn statuses() -> Vec<(&'static str, &'static str)> {
-    ConventionStatus::ALL.iter().map(|s| (s.code(), s.label())).collect()
-}
-
 pub async fn convention_form(
     State(state): State<AppState>,
     auth: Auth,
@@ -80,6 +80,7 @@ pub async fn convention_form(
 ) -> Result<Html<String>, PageError> {
     state.authorize(&auth, Action::EditConvention, Some(id)).await?;
     let c = state.store.convention(id).await?;
+    let status_label = state.store.life_status(id, state.today()).await?.label();
     let s = &c.summary;
     let page = ConventionForm {
         nav: Nav::of(&auth),
@@ -90,7 +91,8 @@ pub async fn convention_form(
         start: s.start.to_string(),
         end: s.end.to_string(),
         status: s.status.code().to_owned(),
-        statuses: statuses(),
+        status_label,
+        locked: c.is_locked(),
         signing_place: c.signing_place.clone().unwrap_or_default(),
         published: s.published,
         errors: FormErrors::new(),
@@ -106,7 +108,10 @@ pub async fn convention_save(
     PageForm(input): PageForm<ConventionInput>,
 ) -> Result<Response, PageError> {
     state.authorize_write(&auth, Action::EditConvention, Some(id)).await?;
-    let current = state.store.convention_summary(id).await?;
+    let detail = state.store.convention(id).await?;
+    let locked = detail.is_locked();
+    let current = detail.summary;
+    let status_label = state.store.life_status(id, state.today()).await?.label();
     let mut errors = FormErrors::new();
     if input.title.trim().is_empty() {
         errors.add("title", "le titre est obligatoire");
@@ -137,7 +142,8 @@ pub async fn convention_save(
                 start: input.start.clone(),
                 end: input.end.clone(),
                 status: input.status.clone(),
-                statuses: statuses(),
+                status_label: status_label.clone(),
+                locked,
                 signing_place: input.signing_place.clone(),
                 published: input.published.is_some(),
                 errors,
@@ -158,6 +164,12 @@ pub async fn convention_save(
     };
     match state.store.update_convention(&auth.actor(Channel::Page), id, version, &edit).await {
         Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}")).into_response()),
+        // A rule refuses (art. 12, the status): the form comes back with what was typed.
+        Err(StoreError::Invalid(message)) => {
+            let mut errors = FormErrors::new();
+            errors.add("", message);
+            render(errors, String::new(), version, StatusCode::BAD_REQUEST)
+        }
         Err(e) => {
             let (message, _) = conflict(e)?;
             let fresh = state.store.convention_summary(id).await?;
@@ -232,7 +244,7 @@ pub async fn party_form(
         signatory_title: p.signatory_title.clone().unwrap_or_default(),
         deliberation: p.deliberation.clone().unwrap_or_default(),
         deliberation_date: p.deliberation_date.map(|d| d.to_string()).unwrap_or_default(),
-        signature_date: p.signature_date.map(|d| d.to_string()).unwrap_or_default(),
+        signature_date: p.signed_on().map(|s| s.label()).unwrap_or_default(),
         errors: FormErrors::new(),
         conflict: String::new(),
     };
@@ -249,7 +261,13 @@ pub async fn party_save(
     state.authorize_write(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
     let mut errors = FormErrors::new();
     let deliberation_date = form_date(&mut errors, "deliberation_date", &input.deliberation_date);
-    let signature_date = form_date(&mut errors, "signature_date", &input.signature_date);
+    let signed_on = if input.signature_date.trim().is_empty() {
+        None
+    } else {
+        ctg_domain::life::SignedOn::parse("signature_date", &input.signature_date)
+            .map_err(|e| errors.add("signature_date", e.message))
+            .ok()
+    };
     let version: i64 = Version::parse(&input.version)?;
     let render =
         |errors: FormErrors, conflict: String, version: i64, code: StatusCode| -> Result<Response, PageError> {
@@ -278,10 +296,16 @@ pub async fn party_save(
         signatory_title: Some(input.signatory_title.clone()),
         deliberation: Some(input.deliberation.clone()),
         deliberation_date,
-        signature_date,
+        signature_date: signed_on.map(|s| s.date),
+        signature_month_only: signed_on.is_some_and(|s| s.month_only),
     };
     match state.store.update_party(&auth.actor(Channel::Page), id, e.id, version, &edit).await {
         Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}#parties")).into_response()),
+        Err(StoreError::Invalid(message)) => {
+            let mut errors = FormErrors::new();
+            errors.add("", message);
+            render(errors, String::new(), version, StatusCode::BAD_REQUEST)
+        }
         Err(err) => {
             let (message, _) = conflict(err)?;
             let (_, fresh) = party_of(&state, id, party).await?;

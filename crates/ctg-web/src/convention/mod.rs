@@ -9,7 +9,8 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use ctg_domain::format::{collation_key, date_long, date_short, integer, signed_integer, signed_percent};
-use ctg_domain::{Change, CommunePopulations, DisplayedStatus, Total};
+use ctg_domain::life::LifeStatus;
+use ctg_domain::{Change, CommunePopulations, Total};
 use ctg_store::ConventionSummary;
 use serde::Deserialize;
 
@@ -25,12 +26,12 @@ struct ConventionLine {
     title: String,
     epci: String,
     period: String,
-    status: &'static str,
+    status: String,
     status_code: &'static str,
 }
 
 impl ConventionLine {
-    fn new(c: &ConventionSummary, status: DisplayedStatus) -> Self {
+    fn new(c: &ConventionSummary, status: LifeStatus) -> Self {
         Self {
             id: c.id,
             title: c.title.clone(),
@@ -52,13 +53,11 @@ struct HomePage {
 pub async fn home(State(state): State<AppState>, auth: Auth) -> Result<Html<String>, PageError> {
     let today = state.today();
     let mut conventions = Vec::new();
-    // A termination (art. 13) is recorded beside the convention; from its effective date on, the
-    // convention is shown as terminated. One query for the whole list.
-    let terminations = state.store.termination_dates().await?;
+    // The one rule of status (signatures, avenants, termination: `Life::status_on`).
+    let statuses = state.store.life_statuses(today).await?;
     for c in state.store.conventions().await? {
         if state.may(&auth, Action::ViewConvention, Some(c.id)).await {
-            let terminated = terminations.get(&c.id).is_some_and(|d| *d <= today);
-            let status = if terminated { DisplayedStatus::Terminated } else { c.convention().status_on(today) };
+            let status = statuses.get(&c.id).copied().unwrap_or(LifeStatus::Draft);
             conventions.push(ConventionLine::new(&c, status));
         }
     }
@@ -117,7 +116,7 @@ pub async fn convention(
     let c = state.store.convention(id).await?;
     // The status from the life of the convention: signatures, avenants, termination (arts. 11-13).
     let life = state.store.life(id, state.today()).await?;
-    let status = life.status.displayed();
+    let status = life.status;
     let mut editable_parties = Vec::new();
     for e in &c.parties {
         if state.may(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await {
@@ -164,7 +163,10 @@ pub async fn convention(
                     (None, Some(date)) => format!("délibération du {}", date_long(date)),
                     (None, None) => String::new(),
                 },
-                signed: p.signature_date.map(date_long).unwrap_or_default(),
+                signed: p
+                    .signed_on()
+                    .map(|s| if s.month_only { s.label() } else { date_long(s.date) })
+                    .unwrap_or_default(),
             })
             .collect(),
         ambition_count: c.stakes.iter().map(|s| s.ambitions.len()).sum(),

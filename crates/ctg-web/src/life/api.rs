@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
 use ctg_domain::access::Action;
-use ctg_domain::life::{diff_lines, AvenantChange, ChangeTarget, DiffLine, TerminationGround};
+use ctg_domain::life::{diff_lines, AvenantChange, ChangeTarget, DiffLine, SignedOn, TerminationGround};
 use ctg_domain::Channel;
 use ctg_store::{NewAvenant, Termination};
 use serde::{Deserialize, Serialize};
@@ -23,19 +23,22 @@ pub struct SignaturePartieDto {
     pub partie_id: i64,
     pub organisation: String,
     pub role: String,
+    /// Le jour de la signature, ou le premier jour de son mois quand `signature_au_mois`.
     pub date_signature: Option<NaiveDate>,
+    /// Vrai quand seul le mois de la signature est connu (« janvier 2026 »).
+    pub signature_au_mois: bool,
     pub deliberation: Option<String>,
     pub date_deliberation: Option<NaiveDate>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ModificationDto {
-    /// texte, annexe, date_fin, partie ou autre.
+    /// texte, annexe, date_fin, partie (son signataire), ambition ou autre.
     pub objet: String,
-    /// Le numéro de l'annexe, pour une annexe.
+    /// Le numéro de l'annexe, pour une annexe ; de l'ambition, pour une ambition.
     #[serde(default)]
     pub annexe: Option<i64>,
-    /// Le nom de l'annexe, de la partie ou de l'objet.
+    /// Le nom de l'annexe, de la partie ou de l'objet ; pour une ambition, le numéro de son enjeu.
     #[serde(default)]
     pub nom: String,
     #[serde(default)]
@@ -133,6 +136,7 @@ pub async fn life(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) 
                 organisation: p.party.organisation.name.clone(),
                 role: p.party.role.code().into(),
                 date_signature: p.party.signature_date,
+                signature_au_mois: p.party.signature_month_only,
                 deliberation: p.party.deliberation.clone(),
                 date_deliberation: p.party.deliberation_date,
             })
@@ -152,7 +156,7 @@ pub async fn life(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) 
                     .map(|c| ModificationDto {
                         objet: c.target.code().into(),
                         annexe: c.target.annex_number(),
-                        nom: c.target.name().to_owned(),
+                        nom: c.target.name().into_owned(),
                         avant: c.before.clone(),
                         apres: c.after.clone(),
                     })
@@ -193,9 +197,17 @@ pub async fn life(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignatureSaisieDto {
+    /// Le jour de la signature, ou le premier jour de son mois avec `au_mois`.
     pub date: NaiveDate,
-    pub deliberation: String,
-    pub date_deliberation: NaiveDate,
+    /// Vrai quand le texte ne donne que le mois de la signature (« janvier 2026 ») ; faux par défaut.
+    #[serde(default)]
+    pub au_mois: bool,
+    /// La délibération qui autorise la signature, quand le texte en nomme une.
+    #[serde(default)]
+    pub deliberation: Option<String>,
+    /// Sa date, quand le texte la donne ; elle précède la signature.
+    #[serde(default)]
+    pub date_deliberation: Option<NaiveDate>,
 }
 
 /// Enregistre la signature d'une partie et la délibération qui l'autorise.
@@ -223,7 +235,14 @@ pub async fn sign_party(
     authorize_write(&state, &auth, Action::EditParty { organisation_id: org }, id).await?;
     state
         .store
-        .sign_party(&auth.actor(Channel::Api), id, party, b.date, b.deliberation.trim(), b.date_deliberation)
+        .sign_party(
+            &auth.actor(Channel::Api),
+            id,
+            party,
+            if b.au_mois { SignedOn::month(b.date) } else { SignedOn::day(b.date) },
+            b.deliberation.as_deref().map(str::trim).filter(|d| !d.is_empty()),
+            b.date_deliberation,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

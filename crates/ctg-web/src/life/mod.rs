@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use ctg_domain::access::Action;
 use ctg_domain::documents::Owner;
-use ctg_domain::life::{diff_lines, AvenantChange, ChangeTarget, DiffLine, TerminationGround};
+use ctg_domain::life::{diff_lines, AvenantChange, ChangeTarget, DiffLine, SignedOn, TerminationGround};
 use ctg_domain::Channel;
 use ctg_store::{ConventionLife, NewAvenant, StoreError, Termination};
 use serde::Deserialize;
@@ -90,7 +90,7 @@ async fn page(
             id: p.id,
             name: p.party.organisation.name.clone(),
             role: p.party.role.label().to_owned(),
-            signed: p.party.signature_date.map(date).unwrap_or_default(),
+            signed: p.party.signed_on().map(|s| s.label()).unwrap_or_default(),
             deliberation: match (&p.party.deliberation, p.party.deliberation_date) {
                 (Some(d), Some(dd)) => format!("{d} du {}", date(dd)),
                 (Some(d), None) => d.clone(),
@@ -120,7 +120,18 @@ async fn page(
             in_force: a
                 .in_force_from
                 .map_or_else(|| "en attente de signatures".to_owned(), |d| format!("en vigueur depuis le {}", date(d))),
-            changes: a.changes.iter().map(|c| (c.target.label(), c.before.clone(), c.after.clone())).collect(),
+            changes: a
+                .changes
+                .iter()
+                .map(|c| {
+                    // An end date is shown as people write it.
+                    let shown = |s: &str| match c.target {
+                        ChangeTarget::EndDate => ctg_domain::parse::date("date", s).map_or_else(|_| s.to_owned(), date),
+                        _ => s.to_owned(),
+                    };
+                    (c.target.label(), shown(&c.before), shown(&c.after))
+                })
+                .collect(),
             signatures,
             documents: if can_documents {
                 state.store.documents(id, Owner::Avenant(a.id)).await?.iter().map(DocumentLine::of).collect()
@@ -172,7 +183,8 @@ async fn page(
             ("texte", "Texte de la convention"),
             ("annexe", "Une annexe"),
             ("date_fin", "Date de fin"),
-            ("partie", "Une partie"),
+            ("partie", "Le signataire d'une partie"),
+            ("ambition", "Une ambition (ajoutée ou reformulée)"),
             ("autre", "Autre"),
         ]
         .iter()
@@ -242,22 +254,17 @@ pub async fn sign_party(
     let org = party_org(&state, id, party).await?;
     state.authorize_write(&auth, Action::EditParty { organisation_id: org }, Some(id)).await?;
     let mut errors = FormErrors::new();
-    let signed = form_date(&mut errors, "date", &form.date);
-    let deliberated = form_date(&mut errors, "deliberation_date", &form.deliberation_date);
-    let (Some(signed), Some(deliberated), true) = (signed, deliberated, errors.is_empty()) else {
-        return page(
-            &state,
-            &auth,
-            id,
-            form_errors("la date de signature et celle de la délibération sont obligatoires".into()),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+    let signed = SignedOn::parse("date", &form.date).map_err(|e| errors.add("date", e.message)).ok();
+    let deliberated = if form.deliberation_date.trim().is_empty() {
+        None
+    } else {
+        form_date(&mut errors, "deliberation_date", &form.deliberation_date)
     };
-    let r = state
-        .store
-        .sign_party(&auth.actor(Channel::Page), id, party, signed, form.deliberation.trim(), deliberated)
-        .await;
+    let (Some(signed), true) = (signed, errors.is_empty()) else {
+        return page(&state, &auth, id, errors, StatusCode::BAD_REQUEST).await;
+    };
+    let deliberation = Some(form.deliberation.trim()).filter(|d| !d.is_empty());
+    let r = state.store.sign_party(&auth.actor(Channel::Page), id, party, signed, deliberation, deliberated).await;
     done(&state, &auth, id, r.map(|_| ())).await
 }
 

@@ -14,6 +14,8 @@ backend_tests!(csrf_is_required_on_every_write, |db: &TestDb| {
     let store = db.store.clone();
     async move {
         let (app, id) = demo_app(&store).await;
+        // Art. 12 locks the signed demonstration: its text is edited here as a draft's.
+        ctg_store::testing::as_draft(&store, id).await;
         people(&store, id).await;
         let claire = login(&app, "coordination", "claire@cabbalr.fr", PASSWORD).await;
         let version = store.convention_summary(id).await.unwrap().version.to_string();
@@ -22,7 +24,7 @@ backend_tests!(csrf_is_required_on_every_write, |db: &TestDb| {
             ("title", "Forgé"),
             ("start", "2026-01-01"),
             ("end", "2030-12-31"),
-            ("status", "signee"),
+            ("status", "brouillon"),
         ];
         let mut forged: Vec<(&str, &str)> = form.to_vec();
         forged.push(("_csrf", "jeton-inventé"));
@@ -34,7 +36,7 @@ backend_tests!(csrf_is_required_on_every_write, |db: &TestDb| {
             .await;
         assert_eq!(r.status, 403);
         // The API with the session cookie needs the X-CSRF-Token header.
-        let body = serde_json::json!({"version": 1, "titre": "Forgé", "debut": "2026-01-01", "fin": "2030-12-31", "statut": "signee"});
+        let body = serde_json::json!({"version": 1, "titre": "Forgé", "debut": "2026-01-01", "fin": "2030-12-31", "statut": "brouillon"});
         let r = put_json(&app, &format!("/api/v1/conventions/{id}"), &claire, &body, false).await;
         assert_eq!(r.status, 403);
         assert_eq!(r.json()["error"]["code"], "forbidden");
@@ -114,6 +116,8 @@ backend_tests!(a_stale_form_is_refused_with_the_input_kept, |db: &TestDb| {
     let store = db.store.clone();
     async move {
         let (app, id) = demo_app(&store).await;
+        // Art. 12 locks the signed demonstration: its text is edited here as a draft's.
+        ctg_store::testing::as_draft(&store, id).await;
         people(&store, id).await;
         let claire = login(&app, "coordination", "claire@cabbalr.fr", PASSWORD).await;
         let alice = login(&app, "administrateur", "alice@ctg.fr", PASSWORD).await;
@@ -127,7 +131,7 @@ backend_tests!(a_stale_form_is_refused_with_the_input_kept, |db: &TestDb| {
                 ("title", title.to_owned()),
                 ("start", "2026-01-01".into()),
                 ("end", "2030-12-31".into()),
-                ("status", "signee".into()),
+                ("status", "brouillon".into()),
                 ("published", "1".into()),
             ]
         };
@@ -156,7 +160,7 @@ backend_tests!(a_stale_form_is_refused_with_the_input_kept, |db: &TestDb| {
         assert_eq!(store.convention_summary(id).await.unwrap().title, "Titre d'Alice", "nothing overwritten");
 
         // The API answers 409 the same way.
-        let body = serde_json::json!({"version": version.parse::<i64>().unwrap(), "titre": "Par l'API", "debut": "2026-01-01", "fin": "2030-12-31", "statut": "signee", "lieu_signature": null, "publiee": true});
+        let body = serde_json::json!({"version": version.parse::<i64>().unwrap(), "titre": "Par l'API", "debut": "2026-01-01", "fin": "2030-12-31", "statut": "brouillon", "lieu_signature": null, "publiee": true});
         let r = put_json(&app, &format!("/api/v1/conventions/{id}"), &claire, &body, true).await;
         assert_eq!(r.status, 409);
         assert_eq!(r.json()["error"]["code"], "conflict");
@@ -168,6 +172,8 @@ backend_tests!(page_and_api_writes_are_in_the_history, |db: &TestDb| {
     let store = db.store.clone();
     async move {
         let (app, id) = demo_app(&store).await;
+        // Art. 12 locks the signed demonstration: its text is edited here as a draft's.
+        ctg_store::testing::as_draft(&store, id).await;
         let p = people(&store, id).await;
         let camille = login(&app, "contributeur", "camille@caf.fr", PASSWORD).await;
         let v = store
@@ -197,9 +203,9 @@ backend_tests!(page_and_api_writes_are_in_the_history, |db: &TestDb| {
             store.create_token(&ctg_domain::Actor::cli("t"), p.coordinator_id, "script", true).await.unwrap();
         let api = Who { token: Some(token), ..Who::default() };
         let s = store.convention_summary(id).await.unwrap();
-        let body = serde_json::json!({"version": s.version, "titre": s.title, "debut": "2026-01-01", "fin": "2030-12-31", "statut": "signee", "lieu_signature": "Béthune (Pas-de-Calais)", "publiee": true});
+        let body = serde_json::json!({"version": s.version, "titre": s.title, "debut": "2026-01-01", "fin": "2030-12-31", "statut": "brouillon", "lieu_signature": "Béthune (Pas-de-Calais)", "publiee": true});
         // A PUT replaces: a missing field is an error, in French, and nothing changes.
-        let partial = serde_json::json!({"version": s.version, "titre": s.title, "debut": "2026-01-01", "fin": "2030-12-31", "statut": "signee"});
+        let partial = serde_json::json!({"version": s.version, "titre": s.title, "debut": "2026-01-01", "fin": "2030-12-31", "statut": "brouillon"});
         let r = put_json(&app, &format!("/api/v1/conventions/{id}"), &api, &partial, false).await;
         assert_eq!(r.status, 400);
         assert!(

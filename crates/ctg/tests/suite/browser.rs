@@ -137,6 +137,8 @@ async fn browser_log_in_change_see_history_log_out() {
     let (_driver, webdriver_url) = start_chromedriver().await;
     let db = TestDb::new(Backend::Sqlite).await;
     let id = ctg::demo::load(&db.store).await.unwrap().convention_id();
+    // Art. 12 locks the signed demonstration: its title is edited here as a draft's.
+    ctg_store::testing::as_draft(&db.store, id).await;
     common::people(&db.store, id).await;
     let (base, server) = serve(&db.store).await;
     let profile = tempfile::tempdir().unwrap();

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::{get, login, people, post_form, texts, Who, PASSWORD};
+use common::{get, get_as, login, people, post_form, texts, Who, PASSWORD};
 use ctg_store::testing::TestDb;
 use ctg_store::{backend_tests, Store};
 
@@ -22,10 +22,13 @@ async fn draft(store: &Store) -> i64 {
     new.status = ctg_domain::ConventionStatus::Draft;
     new.predecessor = None;
     new.published = true;
+    for p in &mut new.parties {
+        (p.signature_date, p.signature_month_only) = (None, false);
+    }
     store.create_convention(&ctg_domain::Actor::cli("test"), &new, None).await.unwrap()
 }
 
-backend_tests!(signatures_put_the_convention_in_force_from_the_last_one, |db: &TestDb| {
+backend_tests!(signatures_put_the_convention_in_force_over_its_whole_period_art_11, |db: &TestDb| {
     let store = db.store.clone();
     async move {
         let (app, id) = common::demo_app(&store).await;
@@ -59,10 +62,11 @@ backend_tests!(signatures_put_the_convention_in_force_from_the_last_one, |db: &T
                 assert_eq!(status, [format!("En attente de signatures ({} sur 4)", k + 1)]);
             }
         }
-        // Signed by all on 1 April 2026, after its start (1 January): in force from that day.
+        // Signed by all on 1 April 2026, after its start: art. 11 (« conclue à compter du 01 Janvier
+        // 2026 ») puts it in force over its whole period, from its start.
         let page = get(&app, &format!("/conventions/{c}/vie")).await;
         assert_eq!(texts(&page.html(), "#statut-vie"), ["En vigueur"]);
-        assert_eq!(texts(&page.html(), "#en-vigueur-depuis"), ["01/04/2026"]);
+        assert_eq!(texts(&page.html(), "#en-vigueur-depuis"), ["01/01/2026"]);
         assert!(texts(&page.html(), "#prochaine-echeance")[0].starts_with("31/12/2030"), "{}", page.body);
     }
 });
@@ -260,5 +264,256 @@ backend_tests!(a_termination_in_effect_shows_everywhere, |db: &TestDb| {
         assert_eq!(api["statut"], "resiliee", "{api}");
         let all = get(&app, "/api/v1/conventions").await.json();
         assert!(all.as_array().unwrap().iter().any(|c| c["id"] == id && c["statut"] == "resiliee"), "{all}");
+    }
+});
+
+/// The status shown for the convention titled `title` by the list of conventions, its life page, the
+/// API (list and convention) and the command line, in that order.
+async fn statuses_everywhere(app: &axum::Router, url: &str, id: i64, title: &str) -> [String; 5] {
+    let home = get(app, "/").await.html();
+    let row = scraper::Selector::parse("tbody tr").unwrap();
+    let status = scraper::Selector::parse("span.status").unwrap();
+    let listed = home
+        .select(&row)
+        .find(|r| r.text().collect::<String>().contains(title))
+        .and_then(|r| r.select(&status).next())
+        .map(|s| s.text().collect::<String>())
+        .unwrap_or_else(|| panic!("« {title} » n'est pas dans la liste"));
+    let page = texts(&get(app, &format!("/conventions/{id}/vie")).await.html(), "#statut-vie").join("");
+    let api_list = get(app, "/api/v1/conventions").await.json();
+    let api_listed = api_list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["titre"] == title)
+        .map(|c| c["statut_libelle"].as_str().unwrap().to_owned())
+        .unwrap();
+    let api_one =
+        get(app, &format!("/api/v1/conventions/{id}")).await.json()["statut_libelle"].as_str().unwrap().to_owned();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ctg"))
+        .args(["--database-url", url, "convention", "list"])
+        .env("CTG_LOG", "warn")
+        .output()
+        .unwrap();
+    let cli = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.contains(title))
+        .unwrap_or_else(|| panic!("« {title} » n'est pas listée par la ligne de commande"))
+        .to_owned();
+    [listed, page, api_listed, api_one, cli]
+}
+
+backend_tests!(one_rule_of_status_for_the_list_the_page_the_api_and_the_command_line, |db: &TestDb| {
+    let store = db.store.clone();
+    let url = db.url.clone();
+    async move {
+        // Issue 12: the status comes from one rule (`Life::status_on`), the same everywhere. The command
+        // line reads the clock, so every scenario is dated from today.
+        let t = chrono::Local::now().date_naive();
+        let days = |n: i64| t + chrono::Duration::days(n);
+        let (_, demo_id) = common::demo_app(&store).await;
+        let app = ctg_web::router(ctg_web::AppState::with_today(store.clone(), t));
+        let actor = ctg_domain::Actor::cli("test");
+        type Scenario = (&'static str, i64, i64, [Option<ctg_domain::life::SignedOn>; 4], Option<i64>, String);
+        let day = |n: i64| Some(ctg_domain::life::SignedOn::day(days(n)));
+        let month = Some(ctg_domain::life::SignedOn::month(t));
+        let scenarios: Vec<Scenario> = vec![
+            ("Scénario brouillon", -30, 1000, [None; 4], None, "Brouillon".into()),
+            (
+                "Scénario deux sur quatre",
+                -30,
+                1000,
+                [day(-20), day(-10), None, None],
+                None,
+                "En attente de signatures (2 sur 4)".into(),
+            ),
+            // Art. 11: the last signature a few days after the start puts it in force all the same.
+            (
+                "Scénario signée après le début",
+                -30,
+                1000,
+                [day(-40), day(-35), day(-33), day(-5)],
+                None,
+                "En vigueur".into(),
+            ),
+            ("Scénario à venir", 30, 1000, [day(-10); 4], None, "Signée, pas encore en vigueur".into()),
+            ("Scénario échue", -2000, -1, [day(-2100); 4], None, "Expirée".into()),
+            // Signed « in the month » (annex 2: « Janvier 2026 »), the day not given.
+            ("Scénario signée au mois", -60, 1000, [month; 4], None, "En vigueur".into()),
+            (
+                "Scénario résiliée",
+                -400,
+                1000,
+                [day(-420); 4],
+                Some(-10),
+                format!("Résiliée à compter du {}", days(-10).format("%d/%m/%Y")),
+            ),
+        ];
+        for (title, start, end, signatures, terminated, expected) in &scenarios {
+            let mut c =
+                ctg_import::convention::parse("c.json", include_bytes!("../../../../data/demo/conventions.json"))
+                    .unwrap();
+            let mut new = c.pop().unwrap();
+            new.title = (*title).into();
+            new.status = ctg_domain::ConventionStatus::Draft;
+            new.predecessor = None;
+            new.published = true;
+            new.start = days(*start);
+            new.end = days(*end);
+            for p in &mut new.parties {
+                (p.signature_date, p.signature_month_only, p.deliberation_date) = (None, false, None);
+            }
+            let id = store.create_convention(&actor, &new, None).await.unwrap();
+            let parties = store.convention(id).await.unwrap().parties;
+            for (p, on) in parties.iter().zip(signatures) {
+                if let Some(on) = on {
+                    store.sign_party(&actor, id, p.id, *on, None, None).await.unwrap();
+                }
+            }
+            if let Some(n) = terminated {
+                let t = ctg_store::Termination {
+                    ground: ctg_domain::life::TerminationGround::UnsignedChange,
+                    notice_date: days(*n),
+                    party_id: parties[1].id,
+                    note: None,
+                };
+                store.terminate(&actor, id, &t).await.unwrap();
+            }
+            let seen = statuses_everywhere(&app, &url, id, title).await;
+            assert_eq!(
+                &seen[..4],
+                &[expected.clone(), expected.clone(), expected.clone(), expected.clone()],
+                "{title}"
+            );
+            assert!(seen[4].contains(expected.as_str()), "{title} : {}", seen[4]);
+        }
+        // The demonstration: the four signatures « Janvier 2026 » of annex 2, in force.
+        let seen = statuses_everywhere(&app, &url, demo_id, "Convention Territoriale Globale 2026-2030").await;
+        assert!(seen[..4].iter().all(|s| s == "En vigueur"), "{seen:?}");
+        let page = get(&app, &format!("/conventions/{demo_id}/vie")).await;
+        assert_eq!(texts(&page.html(), "#en-vigueur-depuis"), ["01/01/2026"]);
+        assert!(page.body.contains("janvier 2026"), "{}", page.body);
+        println!("{} scénarios datés comparés sur 5 surfaces", scenarios.len() + 1);
+    }
+});
+
+backend_tests!(art_12_a_signed_convention_changes_only_by_avenant, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        // Art. 12: « Toute modification fera l'objet d'un avenant ». The demonstration's convention is
+        // signed by its four parties: its dates, strategy and parties are refused on page and API,
+        // pointing to the avenant; its publication, plan and governance stay editable.
+        let (app, id) = common::demo_app(&store).await;
+        let who = admin(&app, &store, id).await;
+        let c = store.convention(id).await.unwrap();
+        let v = c.summary.version;
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/modifier"),
+            &who,
+            &[
+                ("version", &v.to_string()),
+                ("title", "Autre titre"),
+                ("start", "2026-01-01"),
+                ("end", "2031-12-31"),
+                ("status", "signee"),
+                ("signing_place", "Béthune"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("rédigez un avenant"), "{}", r.body);
+        assert!(r.body.contains("name=\"version\""), "the form comes back: {}", r.body);
+        let form = get_as(&app, &format!("/conventions/{id}/modifier"), &who).await;
+        assert_eq!(texts(&form.html(), "#verrou a"), ["Rédiger un avenant"]);
+        let body = serde_json::json!({"version": v, "titre": c.summary.title, "debut": "2026-01-01", "fin": "2031-12-31", "statut": "signee", "lieu_signature": "Béthune", "publiee": true});
+        let r = common::put_json(&app, &format!("/api/v1/conventions/{id}"), &who, &body, true).await;
+        assert!(r.status.is_client_error(), "{} {}", r.status, r.body);
+        assert!(r.body.contains("avenant"), "{}", r.body);
+        // The status is never set directly, even on a draft (« résiliée » without a ground).
+        let body = serde_json::json!({"version": v, "titre": c.summary.title, "debut": "2026-01-01", "fin": "2030-12-31", "statut": "resiliee", "lieu_signature": "Béthune", "publiee": true});
+        let r = common::put_json(&app, &format!("/api/v1/conventions/{id}"), &who, &body, true).await;
+        assert!(r.status.is_client_error() && r.body.contains("art. 13"), "{} {}", r.status, r.body);
+        // Publication alone may change.
+        let body = serde_json::json!({"version": v, "titre": c.summary.title, "debut": "2026-01-01", "fin": "2030-12-31", "statut": "signee", "lieu_signature": "Béthune", "publiee": false});
+        let r = common::put_json(&app, &format!("/api/v1/conventions/{id}"), &who, &body, true).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        // A party's signatory or signature date.
+        let p = &c.parties[1];
+        let body = serde_json::json!({"version": p.version, "signataire": "Quelqu'un d'autre", "qualite": "Directeur", "deliberation": null, "deliberation_date": null, "signature_date": "2026-01-01", "signature_au_mois": true});
+        let r = common::put_json(&app, &format!("/api/v1/conventions/{id}/parties/{}", p.id), &who, &body, true).await;
+        assert!(r.status.is_client_error() && r.body.contains("avenant"), "{} {}", r.status, r.body);
+        // The strategy.
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/strategie/ambitions"),
+            &who,
+            &[("stake", "1"), ("number", "40"), ("title", "Nouvelle ambition")],
+        )
+        .await;
+        assert!(r.status.is_client_error() && r.body.contains("avenant"), "{} {}", r.status, r.body);
+        assert_eq!(
+            store.convention(id).await.unwrap().stakes.iter().map(|s| s.ambitions.len()).sum::<usize>(),
+            c.stakes.iter().map(|s| s.ambitions.len()).sum::<usize>()
+        );
+
+        // An avenant changing the end date and adding an ambition: shown side by side, applied at its
+        // last signature only.
+        let ambitions: Vec<i64> = c.stakes.iter().flat_map(|s| s.ambitions.iter().map(|a| a.number)).collect();
+        let new_number = ambitions.iter().max().unwrap() + 1;
+        let r = common::send_json(
+            &app,
+            "POST",
+            &format!("/api/v1/conventions/{id}/avenants"),
+            &who,
+            &serde_json::json!({
+                "date": "2026-09-01",
+                "intitule": "Prolongation et ambition nouvelle",
+                "modifications": [
+                    {"objet": "date_fin", "annexe": null, "nom": "", "avant": "", "apres": "30/06/2031"},
+                    {"objet": "ambition", "annexe": new_number, "nom": "2", "avant": "", "apres": "Accompagner les familles vers le numérique"}
+                ]
+            }),
+            true,
+        )
+        .await;
+        assert!(r.status.is_success(), "{} {}", r.status, r.body);
+        let page = get_as(&app, &format!("/conventions/{id}/vie"), &who).await.html();
+        let rows = texts(&page, "article.avenant tbody tr");
+        // Object, before (in force), after: the cells side by side.
+        assert!(rows.iter().any(|r| r == "Date de fin de la convention31/12/203030/06/2031"), "{rows:?}");
+        let ambition = format!("Ambition n° {new_number} (enjeu n° 2)Accompagner les familles vers le numérique");
+        assert!(rows.iter().any(|r| r == &ambition), "{rows:?}");
+        let avenant = store.avenants(id).await.unwrap().remove(0);
+        let parties = store.convention(id).await.unwrap().parties;
+        for (k, p) in parties.iter().filter(|p| p.party.role == ctg_domain::PartyRole::Signatory).enumerate() {
+            let before = store.convention(id).await.unwrap();
+            assert_eq!(
+                before.summary.end,
+                chrono::NaiveDate::from_ymd_opt(2030, 12, 31).unwrap(),
+                "before signature {k}"
+            );
+            assert!(!before.stakes.iter().flat_map(|s| &s.ambitions).any(|a| a.number == new_number));
+            let r = post_form(
+                &app,
+                &format!("/conventions/{id}/vie/avenants/{}/signatures/{}", avenant.id, p.id),
+                &who,
+                &[("date", &format!("2026-09-0{}", k + 2))],
+            )
+            .await;
+            assert_eq!(r.status, 303, "{}", r.body);
+        }
+        let after = store.convention(id).await.unwrap();
+        assert_eq!(after.summary.end, chrono::NaiveDate::from_ymd_opt(2031, 6, 30).unwrap());
+        let added = after
+            .stakes
+            .iter()
+            .find(|s| s.number == 2)
+            .unwrap()
+            .ambitions
+            .iter()
+            .find(|a| a.number == new_number)
+            .unwrap();
+        assert_eq!(added.title, "Accompagner les familles vers le numérique");
     }
 });

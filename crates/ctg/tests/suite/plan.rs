@@ -499,6 +499,8 @@ backend_tests!(objectives_are_edited_and_fiches_hang_under_them, |db: &TestDb| {
     let store = db.store.clone();
     async move {
         let (app, id) = demo_app(&store).await;
+        // Art. 12 locks the signed demonstration: its text is edited here as a draft's.
+        ctg_store::testing::as_draft(&store, id).await;
         let who = coordinator(&app, &store, id).await;
         let r = post_form(
             &app,
