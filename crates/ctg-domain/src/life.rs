@@ -266,6 +266,64 @@ pub fn commitments_end(end: NaiveDate, termination_effective: Option<NaiveDate>)
     termination_effective.and_then(|e| e.pred_opt()).map_or(end, |last| last.min(end))
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Mise en demeure (art. 13)
+// ---------------------------------------------------------------------------------------------------
+
+coded_enum! {
+    /// Where a mise en demeure stands: sent and waiting, complied with, left without effect (the
+    /// convention is then terminated at the deadline), or withdrawn by its sender.
+    NoticeOutcome, "suite de la mise en demeure" {
+        Pending => "en_cours", "En cours";
+        Complied => "mise_en_conformite", "Mise en conformité";
+        Unfruitful => "infructueuse", "Restée infructueuse";
+        Withdrawn => "retiree", "Retirée";
+    }
+}
+
+/// The deadline of a mise en demeure sent on `sent_on` (art. 13: « à l'expiration d'un délai d'un mois
+/// suivant l'envoi d'une lettre recommandée … valant mise en demeure »): one calendar month later,
+/// the last day of the month when the day is missing ([`add_months`]).
+pub fn notice_deadline(sent_on: NaiveDate) -> NaiveDate {
+    add_months(sent_on, 1)
+}
+
+/// Whether a mise en demeure sent on `sent_on`, still pending, may be settled with `outcome` on `on`:
+/// complied with or withdrawn from its sending on; left without effect (« restée infructueuse ») only
+/// once its month has run out, on or after its deadline. Gives the day a termination would take effect
+/// for an unfruitful one (its deadline).
+pub fn check_notice_outcome(
+    current: NoticeOutcome,
+    sent_on: NaiveDate,
+    outcome: NoticeOutcome,
+    on: NaiveDate,
+) -> Result<Option<NaiveDate>, LifeError> {
+    if current != NoticeOutcome::Pending {
+        return invalid(format!(
+            "cette mise en demeure est déjà close (« {} ») : sa suite ne change plus",
+            current.label()
+        ));
+    }
+    if on < sent_on {
+        return invalid(format!(
+            "le {} précède l'envoi de la mise en demeure ({})",
+            date_short(on),
+            date_short(sent_on)
+        ));
+    }
+    let deadline = notice_deadline(sent_on);
+    match outcome {
+        NoticeOutcome::Pending => invalid("choisissez une suite : mise en conformité, restée infructueuse ou retirée".into()),
+        NoticeOutcome::Unfruitful if on < deadline => invalid(format!(
+            "le délai d'un mois de la mise en demeure court jusqu'au {} (art. 13) : elle ne peut être dite infructueuse \
+             qu'à partir de ce jour",
+            date_short(deadline)
+        )),
+        NoticeOutcome::Unfruitful => Ok(Some(deadline)),
+        NoticeOutcome::Complied | NoticeOutcome::Withdrawn => Ok(None),
+    }
+}
+
 /// A termination as the rules need it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TerminationFacts {
@@ -1187,6 +1245,29 @@ mod tests {
         avenant.signatures[3] = Some(d(2027, 3, 3));
         assert_eq!(avenant.in_force_from(), Some(d(2027, 3, 9)));
         assert_eq!(avenant_in_force_from(&[]), None);
+    }
+
+    #[test]
+    fn art_13_a_mise_en_demeure_runs_one_month_then_is_settled() {
+        // « à l'expiration d'un délai d'un mois suivant l'envoi d'une lettre recommandée … valant mise en
+        // demeure … restée infructueuse ».
+        assert_eq!(notice_deadline(d(2027, 1, 31)), d(2027, 2, 28));
+        assert_eq!(notice_deadline(d(2028, 1, 31)), d(2028, 2, 29), "leap year");
+        assert_eq!(notice_deadline(d(2027, 12, 15)), d(2028, 1, 15));
+        let pending = NoticeOutcome::Pending;
+        let sent = d(2027, 1, 31);
+        let early = check_notice_outcome(pending, sent, NoticeOutcome::Unfruitful, d(2027, 2, 27)).unwrap_err();
+        assert!(early.to_string().contains("jusqu'au 28/02/2027"), "{early}");
+        assert_eq!(
+            check_notice_outcome(pending, sent, NoticeOutcome::Unfruitful, d(2027, 2, 28)),
+            Ok(Some(d(2027, 2, 28)))
+        );
+        assert_eq!(check_notice_outcome(pending, sent, NoticeOutcome::Complied, d(2027, 2, 10)), Ok(None));
+        assert_eq!(check_notice_outcome(pending, sent, NoticeOutcome::Withdrawn, sent), Ok(None));
+        assert!(check_notice_outcome(pending, sent, NoticeOutcome::Withdrawn, d(2027, 1, 30)).is_err());
+        assert!(check_notice_outcome(pending, sent, NoticeOutcome::Pending, d(2027, 3, 1)).is_err());
+        let closed = check_notice_outcome(NoticeOutcome::Complied, sent, NoticeOutcome::Unfruitful, d(2027, 3, 1));
+        assert!(closed.unwrap_err().to_string().contains("déjà close"));
     }
 
     #[test]

@@ -35,6 +35,7 @@ fn id_noun(param: &str) -> Option<&'static str> {
         "facility" | "equipement" => "l'équipement",
         "party" | "partie" => "la partie",
         "avenant" => "l'avenant",
+        "notice" | "mise_en_demeure" => "la mise en demeure",
         "agreement" => "l'accord",
         "document" => "le document",
         "body" | "instance" => "l'instance",

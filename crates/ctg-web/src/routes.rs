@@ -255,6 +255,8 @@ fn table() -> Vec<Entry> {
         post("/conventions/{id}/vie/avenants/{avenant}/documents", C(EditConvention), life::avenant_upload)
             .limit(document),
         post("/conventions/{id}/vie/resiliation", C(EditConvention), life::terminate),
+        post("/conventions/{id}/vie/mises-en-demeure", C(EditConvention), life::notice_send),
+        post("/conventions/{id}/vie/mises-en-demeure/{notice}", C(EditConvention), life::notice_settle),
         post("/conventions/{id}/vie/textes", C(EditConvention), life::initial_text),
         get("/conventions/{id}/textes/{key}", C(ViewConvention), life::text),
         // Governance.
@@ -340,6 +342,9 @@ fn table() -> Vec<Entry> {
         api(routes!(api_life::create_avenant), C(EditConvention)),
         api(routes!(api_life::sign_avenant), C(EDIT_PARTY)),
         api(routes!(api_life::terminate), C(EditConvention)),
+        api(routes!(api_life::notices), C(ViewConvention)),
+        api(routes!(api_life::notice_send), C(EditConvention)),
+        api(routes!(api_life::notice_settle), C(EditConvention)),
         api(routes!(api_life::text_versions), C(ViewConvention)),
         api(routes!(api_life::text_diff), C(ViewConvention)),
     ]

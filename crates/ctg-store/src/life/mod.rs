@@ -4,11 +4,13 @@
 //! audit entry.
 
 mod avenants;
+mod notices;
 mod signatures;
 mod termination;
 mod texts;
 
 pub use avenants::{AvenantRecord, AvenantSignature, NewAvenant};
+pub use notices::{FormalNotice, NewFormalNotice};
 pub use termination::{Termination, TerminationRecord};
 pub use texts::{TextDocument, TextVersion};
 

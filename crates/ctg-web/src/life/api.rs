@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
 use ctg_domain::access::Action;
-use ctg_domain::life::{diff_lines, AvenantChange, ChangeTarget, DiffLine, SignedOn, TerminationGround};
+use ctg_domain::life::{diff_lines, AvenantChange, ChangeTarget, DiffLine, NoticeOutcome, SignedOn, TerminationGround};
 use ctg_domain::Channel;
 use ctg_store::{NewAvenant, Termination};
 use serde::{Deserialize, Serialize};
@@ -386,6 +386,169 @@ pub async fn terminate(
     };
     let effective = state.store.terminate(&auth.actor(Channel::Api), id, &t).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "prend_effet_le": effective }))))
+}
+
+/// Une mise en demeure (art. 13).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MiseEnDemeureDto {
+    pub id: i64,
+    pub version: i64,
+    /// La partie qui met en demeure.
+    pub de: i64,
+    pub de_nom: String,
+    /// La partie mise en demeure.
+    pub a: i64,
+    pub a_nom: String,
+    pub obligation: String,
+    /// Obligation légale ou réglementaire (la Caf met en demeure), plutôt qu'une de la convention.
+    pub legale: bool,
+    pub envoyee_le: NaiveDate,
+    /// Un mois après l'envoi (art. 13).
+    pub echeance: NaiveDate,
+    /// en_cours, mise_en_conformite, infructueuse ou retiree.
+    pub suite: String,
+    pub suite_libelle: String,
+    pub suite_le: Option<NaiveDate>,
+}
+
+/// Les mises en demeure de la convention (art. 13), de la plus récente à la plus ancienne.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conventions/{id}/mises-en-demeure",
+    params(("id" = i64, Path, description = "Numéro de la convention")),
+    responses(
+        (status = 200, description = "Les mises en demeure", body = Vec<MiseEnDemeureDto>),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
+)]
+pub async fn notices(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids(id): Ids<i64>,
+) -> Result<Json<Vec<MiseEnDemeureDto>>, ApiError> {
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let list = state.store.formal_notices(id).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|n| MiseEnDemeureDto {
+                id: n.id,
+                version: n.version,
+                de: n.sender_party_id,
+                de_nom: n.sender,
+                a: n.recipient_party_id,
+                a_nom: n.recipient,
+                obligation: n.obligation,
+                legale: n.legal,
+                envoyee_le: n.sent_on,
+                echeance: n.deadline,
+                suite: n.outcome.code().into(),
+                suite_libelle: n.outcome.label().into(),
+                suite_le: n.outcome_on,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MiseEnDemeureSaisieDto {
+    /// La partie signataire qui met en demeure.
+    pub de: i64,
+    /// La partie signataire mise en demeure.
+    pub a: i64,
+    pub obligation: String,
+    /// Obligation légale ou réglementaire : seule la Caf met en demeure. Faux par défaut.
+    #[serde(default)]
+    pub legale: bool,
+    pub envoyee_le: NaiveDate,
+}
+
+/// Enregistre une mise en demeure envoyée (art. 13) ; son échéance est un mois plus tard.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conventions/{id}/mises-en-demeure",
+    params(("id" = i64, Path, description = "Numéro de la convention")),
+    request_body = MiseEnDemeureSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses(
+        (status = 201, description = "Enregistrée : son numéro", body = IdentifiantDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
+)]
+pub async fn notice_send(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids(id): Ids<i64>,
+    ApiJson(b): ApiJson<MiseEnDemeureSaisieDto>,
+) -> Result<(StatusCode, Json<IdentifiantDto>), ApiError> {
+    authorize_write(&state, &auth, Action::EditConvention, id).await?;
+    let new = ctg_store::NewFormalNotice {
+        sender_party_id: b.de,
+        recipient_party_id: b.a,
+        obligation: b.obligation,
+        legal: b.legale,
+        sent_on: b.envoyee_le,
+    };
+    let notice = state.store.send_formal_notice(&auth.actor(Channel::Api), id, &new).await?;
+    Ok((StatusCode::CREATED, Json(IdentifiantDto { id: notice })))
+}
+
+/// Le numéro d'un objet créé.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdentifiantDto {
+    pub id: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteSaisieDto {
+    pub version: crate::extract::Version,
+    /// mise_en_conformite, infructueuse (à partir de l'échéance : la convention est alors résiliée à
+    /// l'échéance) ou retiree.
+    pub suite: String,
+    pub le: NaiveDate,
+}
+
+/// Enregistre la suite d'une mise en demeure en cours ; restée infructueuse, elle résilie la
+/// convention à son échéance (art. 13), et la réponse en donne la date.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conventions/{id}/mises-en-demeure/{mise_en_demeure}",
+    params(("id" = i64, Path, description = "Numéro de la convention"), ("mise_en_demeure" = i64, Path, description = "Numéro de la mise en demeure")),
+    request_body = SuiteSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Enregistrée : la date à laquelle la résiliation prend effet, s'il y en a une", body = PriseDEffetOptionnelleDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound)),
+        (status = 409, response = inline(crate::error::Conflict))
+    )
+)]
+pub async fn notice_settle(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids((id, notice)): Ids<(i64, i64)>,
+    ApiJson(b): ApiJson<SuiteSaisieDto>,
+) -> Result<Json<PriseDEffetOptionnelleDto>, ApiError> {
+    authorize_write(&state, &auth, Action::EditConvention, id).await?;
+    let outcome = NoticeOutcome::parse(&b.suite).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let effective =
+        state.store.settle_formal_notice(&auth.actor(Channel::Api), id, (notice, b.version.0), outcome, b.le).await?;
+    Ok(Json(PriseDEffetOptionnelleDto { resiliation_prend_effet_le: effective }))
+}
+
+/// La réponse à la suite d'une mise en demeure.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PriseDEffetOptionnelleDto {
+    /// Pour une mise en demeure restée infructueuse : la date à laquelle la résiliation prend effet.
+    pub resiliation_prend_effet_le: Option<NaiveDate>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use ctg_domain::access::Action;
 use ctg_domain::documents::Owner;
-use ctg_domain::life::{diff_lines, AvenantChange, ChangeTarget, DiffLine, SignedOn, TerminationGround};
+use ctg_domain::life::{diff_lines, AvenantChange, ChangeTarget, DiffLine, NoticeOutcome, SignedOn, TerminationGround};
 use ctg_domain::Channel;
 use ctg_store::{ConventionLife, NewAvenant, StoreError, Termination};
 use serde::Deserialize;
@@ -47,6 +47,18 @@ pub(crate) struct AvenantLine {
     pub documents: Vec<DocumentLine>,
 }
 
+/// A mise en demeure as its table shows it.
+pub struct NoticeLine {
+    pub id: i64,
+    pub version: i64,
+    pub from_to: String,
+    pub obligation: String,
+    pub sent_on: String,
+    pub deadline: String,
+    pub outcome: String,
+    pub pending: bool,
+}
+
 #[derive(Template)]
 #[template(path = "life.html")]
 struct LifePage {
@@ -63,6 +75,8 @@ struct LifePage {
     parties: Vec<PartyLine>,
     avenants: Vec<AvenantLine>,
     termination: Option<(String, String, String, String, String)>,
+    notices: Vec<NoticeLine>,
+    outcomes: Vec<(String, String)>,
     texts: Vec<(String, String, i64, String, String)>,
     can_edit: bool,
     can_documents: bool,
@@ -162,6 +176,33 @@ async fn page(
                 t.note.clone().unwrap_or_default(),
             )
         }),
+        notices: state
+            .store
+            .formal_notices(id)
+            .await?
+            .into_iter()
+            .map(|n| NoticeLine {
+                id: n.id,
+                version: n.version,
+                from_to: format!("{} → {}", n.sender, n.recipient),
+                obligation: if n.legal {
+                    format!("{} (obligation légale ou réglementaire)", n.obligation)
+                } else {
+                    n.obligation
+                },
+                sent_on: date(n.sent_on),
+                deadline: date(n.deadline),
+                outcome: match n.outcome_on {
+                    Some(on) => format!("{} le {}", n.outcome.label(), date(on)),
+                    None => n.outcome.label().to_owned(),
+                },
+                pending: n.outcome == NoticeOutcome::Pending,
+            })
+            .collect(),
+        outcomes: [NoticeOutcome::Complied, NoticeOutcome::Unfruitful, NoticeOutcome::Withdrawn]
+            .iter()
+            .map(|o| (o.code().to_owned(), o.label().to_owned()))
+            .collect(),
         texts: life
             .documents
             .iter()
@@ -371,6 +412,82 @@ pub struct TerminationFields {
     pub party: String,
     #[serde(default)]
     pub note: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NoticeFields {
+    #[serde(default)]
+    pub sender: String,
+    #[serde(default)]
+    pub recipient: String,
+    #[serde(default)]
+    pub obligation: String,
+    #[serde(default)]
+    pub legal: Option<String>,
+    #[serde(default)]
+    pub sent_on: String,
+}
+
+/// Records a mise en demeure (art. 13).
+pub async fn notice_send(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids(id): Ids<i64>,
+    PageForm(form): PageForm<NoticeFields>,
+) -> Result<Response, PageError> {
+    state.authorize_write(&auth, Action::EditConvention, Some(id)).await?;
+    let mut errors = FormErrors::new();
+    let sent_on = form_date(&mut errors, "sent_on", &form.sent_on);
+    let party = |raw: &str, field: &'static str, errors: &mut FormErrors| {
+        raw.trim().parse::<i64>().map_err(|_| errors.add(field, "choisissez la partie")).ok()
+    };
+    let sender = party(&form.sender, "sender", &mut errors);
+    let recipient = party(&form.recipient, "recipient", &mut errors);
+    let (Some(sent_on), Some(sender), Some(recipient), true) = (sent_on, sender, recipient, errors.is_empty()) else {
+        if errors.is_empty() {
+            errors.add("sent_on", "la date d'envoi est obligatoire");
+        }
+        return page(&state, &auth, id, errors, StatusCode::BAD_REQUEST).await;
+    };
+    let new = ctg_store::NewFormalNotice {
+        sender_party_id: sender,
+        recipient_party_id: recipient,
+        obligation: form.obligation.clone(),
+        legal: form.legal.is_some(),
+        sent_on,
+    };
+    let r = state.store.send_formal_notice(&auth.actor(Channel::Page), id, &new).await;
+    done(&state, &auth, id, r.map(|_| ())).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NoticeOutcomeFields {
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub outcome: String,
+    #[serde(default)]
+    pub on: String,
+}
+
+/// Settles a mise en demeure: complied with, withdrawn, or left without effect (which terminates the
+/// convention at its deadline).
+pub async fn notice_settle(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids((id, notice)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<NoticeOutcomeFields>,
+) -> Result<Response, PageError> {
+    state.authorize_write(&auth, Action::EditConvention, Some(id)).await?;
+    let mut errors = FormErrors::new();
+    let on = form_date(&mut errors, "on", &form.on);
+    let outcome = NoticeOutcome::parse(&form.outcome).map_err(|e| errors.add("outcome", e.to_string())).ok();
+    let version = crate::extract::Version::parse(&form.version)?;
+    let (Some(on), Some(outcome), true) = (on, outcome, errors.is_empty()) else {
+        return page(&state, &auth, id, errors, StatusCode::BAD_REQUEST).await;
+    };
+    let r = state.store.settle_formal_notice(&auth.actor(Channel::Page), id, (notice, version), outcome, on).await;
+    done(&state, &auth, id, r.map(|_| ())).await
 }
 
 /// Records the termination of the convention under art. 13.

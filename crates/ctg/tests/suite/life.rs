@@ -517,3 +517,122 @@ backend_tests!(art_12_a_signed_convention_changes_only_by_avenant, |db: &TestDb|
         assert_eq!(added.title, "Accompagner les familles vers le numérique");
     }
 });
+
+backend_tests!(art_13_an_unfruitful_mise_en_demeure_terminates_one_month_later, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        // Art. 13: « résiliée de plein droit à l'expiration d'un délai d'un mois suivant l'envoi d'une
+        // lettre recommandée avec avis de réception valant mise en demeure … et restée infructueuse ».
+        let (app, id) = common::demo_app(&store).await;
+        let who = admin(&app, &store, id).await;
+        let parties = store.convention(id).await.unwrap().parties;
+        let (cabbalr, caf, msa) = (parties[0].id, parties[1].id, parties[2].id);
+        // A legal obligation is the CAF's to enforce.
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/vie/mises-en-demeure"),
+            &who,
+            &[
+                ("sender", &cabbalr.to_string()),
+                ("recipient", &msa.to_string()),
+                ("obligation", "Déclaration"),
+                ("legal", "1"),
+                ("sent_on", "2027-01-31"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("sanctionné par la Caf"), "{}", r.body);
+        // The CAF puts the MSA on notice on 31 January 2027 (page); the deadline is 28 February.
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/vie/mises-en-demeure"),
+            &who,
+            &[
+                ("sender", &caf.to_string()),
+                ("recipient", &msa.to_string()),
+                ("obligation", "Transmission des données de fréquentation (art. 6)"),
+                ("sent_on", "2027-01-31"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let listed = get_as(&app, &format!("/api/v1/conventions/{id}/mises-en-demeure"), &who).await.json();
+        let notice = &listed[0];
+        assert_eq!((notice["echeance"].as_str(), notice["suite"].as_str()), (Some("2027-02-28"), Some("en_cours")));
+        let path = format!("/api/v1/conventions/{id}/mises-en-demeure/{}", notice["id"]);
+        // Not unfruitful before its month has run out.
+        let early = serde_json::json!({"version": notice["version"], "suite": "infructueuse", "le": "2027-02-27"});
+        let r = common::send_json(&app, "POST", &path, &who, &early, true).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("jusqu'au 28/02/2027"), "{}", r.body);
+        assert!(store.termination(id).await.unwrap().is_none());
+        // On the deadline, left without effect: the convention is terminated at the deadline.
+        let late = serde_json::json!({"version": notice["version"], "suite": "infructueuse", "le": "2027-02-28"});
+        let r = common::send_json(&app, "POST", &path, &who, &late, true).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["resiliation_prend_effet_le"], "2027-02-28");
+        let t = store.termination(id).await.unwrap().unwrap();
+        assert_eq!(
+            (t.notice_date.to_string(), t.effective_date.to_string(), t.party_id),
+            ("2027-01-31".into(), "2027-02-28".into(), caf)
+        );
+        let life = store.life(id, chrono::NaiveDate::from_ymd_opt(2027, 2, 27).unwrap()).await.unwrap();
+        assert_eq!(life.status.code(), "en_vigueur");
+        let life = store.life(id, chrono::NaiveDate::from_ymd_opt(2027, 2, 28).unwrap()).await.unwrap();
+        assert_eq!(life.status.label(), "Résiliée à compter du 28/02/2027");
+        assert_eq!(life.commitments_end, chrono::NaiveDate::from_ymd_opt(2027, 2, 27).unwrap());
+        // Settled once; the page shows it.
+        let r = common::send_json(&app, "POST", &path, &who, &late, true).await;
+        assert!(r.status.is_client_error(), "{}", r.body);
+        let page = get_as(&app, &format!("/conventions/{id}/vie"), &who).await;
+        let rows = texts(&page.html(), "#mises-en-demeure-table tbody tr td");
+        assert!(rows.iter().any(|c| c.starts_with("Restée infructueuse le 28/02/2027")), "{rows:?}");
+    }
+});
+
+backend_tests!(art_13_a_mise_en_demeure_complied_with_or_withdrawn_ends_without_termination, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (_, id) = common::demo_app(&store).await;
+        let actor = ctg_domain::Actor::cli("test");
+        let parties = store.convention(id).await.unwrap().parties;
+        let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let new = |sent_on| ctg_store::NewFormalNotice {
+            sender_party_id: parties[0].id,
+            recipient_party_id: parties[3].id,
+            obligation: "Participation aux comités de pilotage".into(),
+            legal: false,
+            sent_on,
+        };
+        // Sent on 31 December 2027 (a month end): deadline 31 January 2028.
+        let first = store.send_formal_notice(&actor, id, &new(d(2027, 12, 31))).await.unwrap();
+        let second = store.send_formal_notice(&actor, id, &new(d(2028, 1, 31))).await.unwrap();
+        let notices = store.formal_notices(id).await.unwrap();
+        let of = |n: i64| notices.iter().find(|x| x.id == n).unwrap().clone();
+        assert_eq!(of(first).deadline, d(2028, 1, 31));
+        assert_eq!(of(second).deadline, d(2028, 2, 29), "a leap year");
+        let complied = ctg_domain::life::NoticeOutcome::Complied;
+        let withdrawn = ctg_domain::life::NoticeOutcome::Withdrawn;
+        assert_eq!(
+            store.settle_formal_notice(&actor, id, (first, of(first).version), complied, d(2028, 1, 10)).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .settle_formal_notice(&actor, id, (second, of(second).version), withdrawn, d(2028, 2, 1))
+                .await
+                .unwrap(),
+            None
+        );
+        // A stale version is refused.
+        let stale = store.settle_formal_notice(&actor, id, (first, of(first).version), withdrawn, d(2028, 2, 1)).await;
+        assert!(stale.is_err());
+        assert!(store.termination(id).await.unwrap().is_none());
+        let life = store.life(id, d(2028, 6, 1)).await.unwrap();
+        assert_eq!(life.status.code(), "en_vigueur");
+        // After the end of the convention, no mise en demeure.
+        let err = store.send_formal_notice(&actor, id, &new(d(2031, 1, 2))).await.unwrap_err().to_string();
+        assert!(err.contains("pris fin"), "{err}");
+    }
+});
