@@ -63,6 +63,64 @@ pub fn coverage(inputs: CoverageInputs) -> Coverage {
     Coverage { inputs, places, rate: per_hundred(places, inputs.children_under_three) }
 }
 
+/// A known value of one component of the coverage rate: the period it describes (`AAAA` or `AAAA-MM`)
+/// and where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComponentValue {
+    pub period: String,
+    pub value: i64,
+    pub source: String,
+}
+
+impl ComponentValue {
+    /// The year the value describes; `None` for a span of years (`2011-2022`) or an unreadable period,
+    /// which describe no single year.
+    pub fn year(&self) -> Option<i32> {
+        match crate::parse::period("periode", &self.period).ok()? {
+            crate::parse::Period::Year(y) | crate::parse::Period::Month { year: y, .. } => Some(y),
+            crate::parse::Period::Years { .. } => None,
+        }
+    }
+}
+
+/// The components of the coverage rate as they enter it: all of one and the same year.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoverageOfYear {
+    pub year: i32,
+    /// In the order of the components given: EAJE places, places with childminders, children schooled
+    /// at 2, children minded at home, children under 3.
+    pub components: [ComponentValue; 5],
+    pub coverage: Coverage,
+}
+
+/// The ONAPE rate from its five components (EAJE places, places with childminders, children schooled
+/// at 2, children minded at home, children under 3), each given with all its known values. A rate
+/// mixes no years: its components are taken for one and the same year, the latest year for which every
+/// component is known (within that year, a component's latest period: `2023-12` after `2023`). `None`
+/// when no year has them all.
+pub fn coverage_of_one_year(components: [&[ComponentValue]; 5]) -> Option<CoverageOfYear> {
+    let years = |values: &[ComponentValue]| -> Vec<i32> { values.iter().filter_map(ComponentValue::year).collect() };
+    let mut common = years(components[0]);
+    for values in &components[1..] {
+        let these = years(values);
+        common.retain(|y| these.contains(y));
+    }
+    let year = common.into_iter().max()?;
+    let of_year = |values: &[ComponentValue]| -> Option<ComponentValue> {
+        values.iter().filter(|v| v.year() == Some(year)).max_by(|a, b| a.period.cmp(&b.period)).cloned()
+    };
+    let [eaje, childminders, schooled, home, children] = components.map(of_year);
+    let components = [eaje?, childminders?, schooled?, home?, children?];
+    let coverage = coverage(CoverageInputs {
+        eaje_places: components[0].value,
+        childminder_places: components[1].value,
+        schooled_at_two: components[2].value,
+        home_childcare: components[3].value,
+        children_under_three: components[4].value,
+    });
+    Some(CoverageOfYear { year, components, coverage })
+}
+
 /// `part` per 100 of `whole`, two decimals; `None` when `whole` is not positive.
 pub fn per_hundred(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| (part as f64 * 10_000.0 / whole as f64).round() / 100.0)
@@ -210,6 +268,36 @@ mod tests {
         assert_eq!(per_hundred(5, 0), None);
     }
 
+    fn value(period: &str, value: i64) -> ComponentValue {
+        ComponentValue { period: period.into(), value, source: format!("source {period}") }
+    }
+
+    #[test]
+    fn the_coverage_rate_takes_its_components_for_one_and_the_same_year() {
+        // Each component's latest period differs: EAJE 2024, childminders 2023, schooled 2024, home
+        // 2023, children 2022. Each at its own latest would mix four years; the only year all five know
+        // is 2022: (100 + 280 + 10 + 4) / 800 = 49.25 places per 100 children.
+        let eaje = [value("2022", 100), value("2024", 130)];
+        let childminders = [value("2021", 300), value("2022", 280), value("2023", 250)];
+        let schooled = [value("2022", 10), value("2024", 12)];
+        let home = [value("2022", 4), value("2023", 3)];
+        let children = [value("2021", 820), value("2022", 800)];
+        let c = coverage_of_one_year([&eaje, &childminders, &schooled, &home, &children]).unwrap();
+        assert_eq!(c.year, 2022);
+        assert_eq!(c.components.iter().map(|v| v.value).collect::<Vec<_>>(), vec![100, 280, 10, 4, 800]);
+        assert_eq!(c.coverage.places, 394);
+        assert_eq!(c.coverage.rate, Some(49.25));
+        // Within a year, the latest period counts (a December figure after the yearly one), and a
+        // span describes no single year.
+        let children = [value("2022", 800), value("2022-12", 790), value("2021-2024", 900)];
+        let c = coverage_of_one_year([&eaje, &childminders, &schooled, &home, &children]).unwrap();
+        assert_eq!((c.year, c.components[4].value, c.components[4].period.as_str()), (2022, 790, "2022-12"));
+        // No year in common: no rate, rather than one that mixes years.
+        let late = [value("2024", 800)];
+        assert_eq!(coverage_of_one_year([&eaje, &childminders, &schooled, &home, &late]), None);
+        assert_eq!(coverage_of_one_year([&eaje, &[], &schooled, &home, &children]), None);
+    }
+
     #[test]
     fn small_counts_are_masked_with_secondary_suppression() {
         // A row with one small count: its total would give it away, so the next smallest goes too.
@@ -352,6 +440,11 @@ indicators! {
     ("densite", "Densité de population", "Population", "habitants/km²", "Insee", false, "Population rapportée à la superficie."),
     ("naissances", "Naissances domiciliées", "Population", "naissances", "Insee, état civil", true, "Naissances de l'année de mères domiciliées sur le territoire."),
     ("deces", "Décès domiciliés", "Population", "décès", "Insee, état civil", true, "Décès de l'année de personnes domiciliées sur le territoire."),
+    ("variation_annuelle_population", "Variation annuelle moyenne de la population", "Population", "%", "Insee, recensement et état civil", false, "Taux de variation annuel moyen de la population sur la période."),
+    ("variation_annuelle_solde_naturel", "Variation annuelle moyenne due au solde naturel", "Population", "%", "Insee, recensement et état civil", false, "Part du taux de variation annuel moyen due à l'excédent des naissances sur les décès."),
+    ("variation_annuelle_solde_migratoire", "Variation annuelle moyenne due au solde apparent des entrées et sorties", "Population", "%", "Insee, recensement et état civil", false, "Part du taux de variation annuel moyen due à la différence entre arrivées et départs."),
+    ("communes_moins_5000_habitants", "Communes de moins de 5 000 habitants", "Population", "communes", "Insee, populations légales", false, "Communes membres de moins de 5 000 habitants."),
+    ("communes_moins_2000_habitants", "Communes de moins de 2 000 habitants", "Population", "communes", "Insee, populations légales", false, "Communes membres de moins de 2 000 habitants."),
     ("part_0_14", "Part des 0-14 ans", "Âges", "%", "Insee, recensement", false, "Part des 0 à 14 ans dans la population."),
     ("part_15_29", "Part des 15-29 ans", "Âges", "%", "Insee, recensement", false, "Part des 15 à 29 ans dans la population."),
     ("part_30_44", "Part des 30-44 ans", "Âges", "%", "Insee, recensement", false, "Part des 30 à 44 ans dans la population."),
@@ -362,27 +455,57 @@ indicators! {
     ("taille_menages", "Taille moyenne des ménages", "Ménages", "personnes", "Insee, recensement", false, "Population des ménages rapportée au nombre de ménages."),
     ("menages", "Ménages", "Ménages", "ménages", "Insee, recensement", false, "Nombre de ménages."),
     ("menages_une_personne", "Ménages d'une personne", "Ménages", "ménages", "Insee, recensement", false, "Ménages composés d'une seule personne."),
+    ("hommes_seuls", "Hommes seuls", "Ménages", "ménages", "Insee, recensement", false, "Ménages d'une personne : un homme seul."),
+    ("femmes_seules", "Femmes seules", "Ménages", "ménages", "Insee, recensement", false, "Ménages d'une personne : une femme seule."),
+    ("menages_sans_famille", "Autres ménages sans famille", "Ménages", "ménages", "Insee, recensement", false, "Ménages de plusieurs personnes sans famille."),
+    ("menages_avec_famille", "Ménages avec famille", "Ménages", "ménages", "Insee, recensement", false, "Ménages dont au moins une famille (couple ou parent seul avec enfant)."),
+    ("couples_sans_enfant", "Couples sans enfant", "Ménages", "ménages", "Insee, recensement", false, "Ménages dont la famille principale est un couple sans enfant."),
     ("couples_avec_enfants", "Couples avec enfants", "Ménages", "ménages", "Insee, recensement", false, "Ménages formés d'un couple avec enfant(s)."),
     ("familles_monoparentales", "Familles monoparentales", "Ménages", "ménages", "Insee, recensement", true, "Ménages formés d'un parent seul avec enfant(s)."),
     ("taux_pauvrete", "Taux de pauvreté", "Revenus", "%", "Insee, Filosofi", false, "Part de la population vivant sous le seuil de pauvreté (60 % du niveau de vie médian)."),
+    ("taux_pauvrete_jeunes", "Taux de pauvreté des jeunes", "Revenus", "%", "Insee, Filosofi", false, "Part des jeunes vivant sous le seuil de pauvreté (la tranche d'âge est celle que donne la source)."),
+    ("jeunes_sans_emploi_formation_diplome", "Jeunes de moins de 25 ans sans emploi, sans formation et sans diplôme", "Revenus", "%", "Insee, recensement", false, "Part des moins de 25 ans ni en emploi, ni en formation, et sans diplôme."),
     ("allocataires_caf", "Foyers allocataires de la CAF", "Prestations", "foyers", "CAF", true, "Foyers allocataires au 31 décembre."),
     ("personnes_couvertes_caf", "Personnes couvertes par la CAF", "Prestations", "personnes", "CAF", true, "Allocataires, conjoints, enfants et autres personnes à charge."),
     ("beneficiaires_rsa", "Bénéficiaires du RSA", "Prestations", "foyers", "CAF", true, "Foyers bénéficiaires du revenu de solidarité active."),
+    ("quartiers_prioritaires", "Quartiers de la géographie prioritaire", "Politique de la ville", "quartiers", "État et intercommunalité", false, "Quartiers prioritaires de la politique de la ville (QPV) et quartiers d'intérêt communautaire (QIC)."),
+    ("qpv", "Quartiers prioritaires de la politique de la ville (QPV)", "Politique de la ville", "quartiers", "État", false, "Quartiers prioritaires définis par l'État."),
+    ("qic", "Quartiers d'intérêt communautaire (QIC)", "Politique de la ville", "quartiers", "Intercommunalité", false, "Quartiers que l'intercommunalité retient pour des caractéristiques socio-économiques proches de celles des QPV."),
+    ("population_quartiers_prioritaires", "Habitants des quartiers de la géographie prioritaire", "Politique de la ville", "habitants", "État et intercommunalité", false, "Population des QPV et des QIC."),
+    ("part_population_quartiers_prioritaires", "Part de la population dans la géographie prioritaire", "Politique de la ville", "%", "État et intercommunalité", false, "Habitants des QPV et des QIC rapportés à la population."),
     ("residences_principales", "Résidences principales", "Logement", "logements", "Insee, recensement", false, "Logements occupés à titre de résidence principale."),
     ("logements_vacants", "Logements vacants", "Logement", "logements", "Insee, recensement", false, "Logements inoccupés."),
+    ("residences_secondaires", "Résidences secondaires et logements occasionnels", "Logement", "logements", "Insee, recensement", false, "Logements utilisés pour les week-ends, les loisirs ou les vacances, ou occasionnellement."),
+    ("logements", "Logements", "Logement", "logements", "Insee, recensement", false, "Ensemble des logements."),
+    ("maisons", "Maisons", "Logement", "logements", "Insee, recensement", false, "Logements qui sont des maisons."),
+    ("appartements", "Appartements", "Logement", "logements", "Insee, recensement", false, "Logements qui sont des appartements."),
+    ("residences_principales_proprietaires", "Résidences principales occupées par leur propriétaire", "Logement", "logements", "Insee, recensement", false, "Résidences principales dont l'occupant est propriétaire."),
+    ("residences_principales_locataires", "Résidences principales louées", "Logement", "logements", "Insee, recensement", false, "Résidences principales dont l'occupant est locataire."),
+    ("residences_principales_hlm", "Résidences principales louées vides en HLM", "Logement", "logements", "Insee, recensement", false, "Résidences principales dont l'occupant est locataire d'un logement HLM loué vide."),
+    ("residences_principales_loges_gratuitement", "Résidences principales occupées à titre gratuit", "Logement", "logements", "Insee, recensement", false, "Résidences principales dont l'occupant est logé gratuitement."),
     ("assistants_maternels", "Assistants maternels", "Petite enfance", "personnes", "CAF, Pajemploi", true, "Assistants maternels agréés."),
+    ("assistants_maternels_actifs", "Assistants maternels en activité", "Petite enfance", "personnes", "CAF, Pajemploi", true, "Assistants maternels agréés qui ont exercé dans l'année."),
     ("places_eaje", "Places en EAJE", "Petite enfance", "places", "CAF", false, "Places agréées en établissements d'accueil du jeune enfant (crèches, micro-crèches, crèches familiales), quand elles sont déclarées globalement plutôt que par équipement."),
     ("places_assistants_maternels", "Places chez les assistants maternels en activité", "Petite enfance", "places", "CAF, Pajemploi", false, "Places offertes aux enfants de moins de 3 ans par les assistants maternels en activité (composante du taux de couverture ONAPE)."),
     ("enfants_scolarises_2_ans", "Enfants scolarisés à 2 ans", "Petite enfance", "enfants", "Éducation nationale", true, "Enfants de 2 ans scolarisés en école maternelle (composante du taux de couverture ONAPE)."),
     ("garde_domicile", "Enfants gardés à domicile", "Petite enfance", "enfants", "CAF, Pajemploi", true, "Enfants de moins de 3 ans gardés par une salariée à domicile (composante du taux de couverture ONAPE)."),
     ("eaje", "Établissements d'accueil du jeune enfant (grandes crèches)", "Petite enfance", "structures", "CAF", false, "EAJE déclarés (hors micro-crèches)."),
+    ("eaje_avip", "EAJE labellisés AVIP", "Petite enfance", "structures", "CAF", false, "Établissements d'accueil du jeune enfant « à vocation d'insertion professionnelle »."),
+    ("creches_familiales", "Crèches familiales", "Petite enfance", "structures", "CAF", false, "Crèches familiales déclarées (accueil chez des assistants maternels salariés d'une crèche)."),
     ("micro_creches", "Micro-crèches", "Petite enfance", "structures", "CAF", false, "Micro-crèches déclarées."),
     ("mam", "Maisons d'assistants maternels", "Petite enfance", "structures", "CAF", false, "MAM déclarées."),
     ("laep", "Lieux d'accueil enfants-parents", "Parentalité", "structures", "CAF", false, "LAEP ouverts."),
     ("rpe", "Relais petite enfance", "Petite enfance", "structures", "CAF", false, "RPE ouverts."),
+    ("communes_couvertes_rpe", "Communes couvertes par un relais petite enfance", "Petite enfance", "communes", "CAF", false, "Communes membres où un RPE est compétent."),
+    ("communes_rpe_intercommunal", "Communes couvertes par le relais petite enfance de l'intercommunalité", "Petite enfance", "communes", "Intercommunalité", false, "Communes où le RPE géré par l'intercommunalité est compétent."),
+    ("enfants_handicap_eaje", "Enfants en situation de handicap accueillis en EAJE", "Petite enfance", "enfants", "CAF", true, "Enfants porteurs de handicap accueillis dans l'année en EAJE."),
+    ("enfants_eaje_parents_pauvres", "Enfants inscrits en EAJE dont les parents vivent sous le seuil de pauvreté", "Petite enfance", "enfants", "CAF", true, "Enfants inscrits dans l'année en EAJE dont les parents vivent sous le seuil de pauvreté."),
+    ("enfants_eaje_parent_insertion", "Enfants accueillis en EAJE dont un parent est en parcours d'insertion", "Petite enfance", "enfants", "CAF", true, "Enfants accueillis dans l'année en EAJE dont au moins un parent est en parcours d'insertion."),
     ("alsh_extrascolaires", "Accueils de loisirs extrascolaires", "Enfance et jeunesse", "structures", "CAF", false, "ALSH extrascolaires déclarés."),
     ("alsh_periscolaires", "Accueils de loisirs périscolaires", "Enfance et jeunesse", "structures", "CAF", false, "ALSH périscolaires déclarés."),
     ("alsh_ados", "Accueils de loisirs pour adolescents", "Enfance et jeunesse", "structures", "CAF", false, "Accueils ados déclarés."),
+    ("pedt", "Projets éducatifs de territoire (PEDT)", "Enfance et jeunesse", "projets", "Services de l'État", false, "PEDT en vigueur sur le territoire."),
+    ("promeneurs_du_net", "Structures « Promeneurs du Net »", "Enfance et jeunesse", "structures", "CAF", false, "Structures relais présentes sur internet pour répondre aux jeunes (présence éducative en ligne)."),
     ("centres_sociaux", "Centres sociaux", "Animation de la vie sociale", "structures", "CAF", false, "Centres sociaux agréés."),
     ("espaces_vie_sociale", "Espaces de vie sociale", "Animation de la vie sociale", "structures", "CAF", false, "EVS agréés."),
 }

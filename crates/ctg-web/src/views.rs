@@ -109,6 +109,9 @@ pub struct DiagnosticRow {
     pub france: Option<f64>,
     /// Values hidden from the public by statistical confidentiality.
     pub masked: bool,
+    /// Where this row's values come from, as each observation gives it (the catalogue's source when
+    /// none does).
+    pub source: String,
 }
 
 /// The diagnostic of a convention, by theme in the order of the catalogue.
@@ -201,7 +204,16 @@ impl Diagnostic {
                 let small = |v: &Option<f64>| v.is_some_and(|v| v > 0.0 && v < threshold as f64);
                 let masked = mask && def.protected && values.iter().any(small);
                 let shown = |v: Option<f64>| if masked { None } else { v };
+                let mut sources: Vec<&str> = observations
+                    .iter()
+                    .filter(|o| o.indicator == def.code && o.period == period && !o.source.trim().is_empty())
+                    .map(|o| o.source.trim())
+                    .collect();
+                sources.sort_unstable();
+                sources.dedup();
+                let source = if sources.is_empty() { def.source.to_owned() } else { sources.join(" ; ") };
                 let row = DiagnosticRow {
+                    source,
                     indicator: def,
                     period: period.to_owned(),
                     commune: shown(values[0]),

@@ -15,8 +15,12 @@
 //! - the concertation that prepared it (annex 2: interviews, focus groups, working groups, seminar,
 //!   participatory half-days, with only the figures the annex gives): `data/demo/concertation.json`;
 //! - the evaluation of the CTG 2021-2025 that annex 2 reports, as that convention's final bilan per
-//!   theme with its declared figures (the plan of the CTG 2026-2030 is to be entered by its users:
-//!   annex 4 is not in the text).
+//!   theme: objectives and fiches, réussites, points d'attention, habitants' concerns and declared
+//!   figures, as the text gives them (`data/demo/bilan-ctg-2021-2025.json`; the plan of the
+//!   CTG 2026-2030 is to be entered by its users: annex 4 is not in the text).
+//!
+//! What the scanned text leaves uncertain, and the figures it gives that the demo does not enter, are
+//! listed in `data/demo/NOTES.md`.
 
 use anyhow::{Context, Result};
 use ctg_domain::Vintage;
@@ -30,6 +34,7 @@ pub const DIAGNOSTIC_CSV: &[u8] = include_bytes!("../../../data/demo/diagnostic.
 pub const FACILITIES_CSV: &[u8] = include_bytes!("../../../data/demo/equipements.csv");
 pub const FUNDING_CSV: &[u8] = include_bytes!("../../../data/demo/financements.csv");
 pub const CONCERTATION_JSON: &[u8] = include_bytes!("../../../data/demo/concertation.json");
+pub const PREDECESSOR_BILAN_JSON: &[u8] = include_bytes!("../../../data/demo/bilan-ctg-2021-2025.json");
 
 pub const DECOUPAGE_SOURCE: &str = "@etalab/decoupage-administratif 6.0.0";
 pub const ANNEX_SOURCE: &str = "Annexe « Territoire couvert » de la CTG 2026-2030";
@@ -84,25 +89,35 @@ pub async fn load(store: &Store) -> Result<DemoOutcome> {
     let concertation = ctg_store::parse_concertation("concertation.json", CONCERTATION_JSON)?;
     store.import_concertation(&actor, convention_id, &concertation.entries).await?;
     let predecessor = *ids.first().context("aucune convention créée")?;
-    for (theme, declared, attention) in [
-        ("Petite enfance", serde_json::json!({"objectifs": 4, "fiches_action": 14, "fiches_engagees": 13}), ""),
-        (
-            "Enfance-jeunesse",
-            serde_json::json!({"objectifs": 2, "fiches_engagees": 6}),
-            "Le nombre d'objectifs (2) est incertain dans le document source.",
-        ),
-        ("Logement", serde_json::json!({"objectifs": 4, "fiches_action": 11}), ""),
-    ] {
-        let review = ctg_store::Review {
-            year: None,
-            scope: ctg_store::ReviewScope::Theme(theme.to_owned()),
-            done: String::new(),
-            successes: String::new(),
-            attention: attention.to_owned(),
-            concerns: String::new(),
-            declared,
-        };
+    for review in predecessor_bilan()? {
         store.save_review(&actor, predecessor, &review, None).await?;
     }
     Ok(DemoOutcome::Loaded { convention_id })
+}
+
+/// The CTG 2021-2025's final bilan per theme, as annex 2 gives it (`bilan-ctg-2021-2025.json`).
+pub fn predecessor_bilan() -> Result<Vec<ctg_store::Review>> {
+    let bilan: serde_json::Value =
+        serde_json::from_slice(PREDECESSOR_BILAN_JSON).context("bilan-ctg-2021-2025.json illisible")?;
+    let parts = bilan["volets"].as_array().context("bilan-ctg-2021-2025.json : « volets » manque")?;
+    parts
+        .iter()
+        .map(|part| {
+            let text = |key: &str| -> Result<String> {
+                part[key]
+                    .as_str()
+                    .map(str::to_owned)
+                    .with_context(|| format!("bilan-ctg-2021-2025.json : « {key} » manque"))
+            };
+            Ok(ctg_store::Review {
+                year: None,
+                scope: ctg_store::ReviewScope::Theme(text("theme")?),
+                done: text("fait")?,
+                successes: text("reussites")?,
+                attention: text("points_attention")?,
+                concerns: text("preoccupations")?,
+                declared: part["chiffres"].clone(),
+            })
+        })
+        .collect()
 }

@@ -225,7 +225,10 @@ backend_tests!(every_write_is_audited_with_before_and_after, |db: &TestDb| {
         let e = find("convention", "modification");
         assert_eq!(e.actor_id, Some(admin.id));
         assert_eq!(e.actor_label, "Alice Admin <alice@ctg.fr>");
-        assert_eq!(e.before.as_ref().unwrap()["titre"], "Convention Territoriale Globale 2026-2030");
+        assert_eq!(
+            e.before.as_ref().unwrap()["titre"],
+            "Convention Territoriale Globale de Service aux Familles 2026-2030"
+        );
         assert_eq!(e.after.as_ref().unwrap()["titre"], "CTG 2026-2030 (modifiée)");
         assert!(e
             .changed_fields()

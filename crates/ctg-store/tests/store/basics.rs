@@ -119,7 +119,7 @@ backend_tests!(conventions_with_parties_strategy_bodies_and_predecessor, |db: &T
         assert!(err.to_string().contains("n° 9999"), "{err}");
 
         let c = store.convention(second).await.unwrap();
-        assert_eq!(c.summary.title, "Convention Territoriale Globale 2026-2030");
+        assert_eq!(c.summary.title, "Convention Territoriale Globale de Service aux Familles 2026-2030");
         assert_eq!(c.summary.epci_name, "CA de Béthune-Bruay, Artois-Lys Romane");
         assert_eq!(c.summary.start.to_string(), "2026-01-01");
         assert_eq!(c.summary.end.to_string(), "2030-12-31");
@@ -139,7 +139,10 @@ backend_tests!(conventions_with_parties_strategy_bodies_and_predecessor, |db: &T
         let list = store.conventions().await.unwrap();
         assert_eq!(list.iter().map(|c| c.id).collect::<Vec<_>>(), vec![second, first]);
         assert_eq!(
-            store.find_convention(&cabbalr(), "Convention Territoriale Globale 2026-2030").await.unwrap(),
+            store
+                .find_convention(&cabbalr(), "Convention Territoriale Globale de Service aux Familles 2026-2030")
+                .await
+                .unwrap(),
             Some(second)
         );
         assert!(matches!(store.convention(424242).await, Err(StoreError::NotFound(_))));

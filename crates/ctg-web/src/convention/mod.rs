@@ -272,7 +272,7 @@ struct DiagnosticLine {
     epci: String,
     departement: String,
     france: String,
-    source: &'static str,
+    source: String,
 }
 
 #[derive(Template)]
@@ -321,7 +321,7 @@ fn diagnostic_table(d: &crate::views::Diagnostic) -> ctg_report::table::Table {
                 cell(r.departement, r.masked),
                 cell(r.france, r.masked),
                 Value::Text(r.indicator.unit.into()),
-                Value::Text(r.indicator.source.into()),
+                Value::Text(r.source.clone()),
             ]);
         }
     }
@@ -383,7 +383,7 @@ pub async fn diagnostic(
                     epci: show(r.epci, r.masked),
                     departement: show(r.departement, r.masked),
                     france: show(r.france, r.masked),
-                    source: r.indicator.source,
+                    source: r.source.clone(),
                 })
                 .collect();
             // A chart for each indicator of the EPCI known over three periods or more.

@@ -11,8 +11,9 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::Datelike;
 use ctg_domain::access::Action;
-use ctg_domain::diagnostic::{coverage, mask_table, AreaKind, Cell, Coverage, CoverageInputs};
+use ctg_domain::diagnostic::{coverage_of_one_year, mask_table, AreaKind, Cell, ComponentValue, Coverage};
 use ctg_domain::offer::{
     communes_without, funding_totals, parse_euros, places_per_hundred, services_by_commune, CommuneServices,
     Dispositif, Facility, FacilityStatus, FacilityType, NewFacility, NewFunding, PlacesRow, PlacesTotal, Presence,
@@ -618,6 +619,8 @@ pub(crate) struct CoverageView {
     pub total_children: Shown,
     pub components: Vec<Component>,
     pub rate: Option<Coverage>,
+    /// The one year of every component of the rate.
+    pub rate_year: Option<i32>,
     pub children_period: String,
 }
 
@@ -644,44 +647,74 @@ impl CoverageView {
         }
         let epci_area = ctg_domain::diagnostic::Area { kind: AreaKind::Epci, code: offer.epci.siren.to_string() };
         let epci_obs = state.store.observations(std::slice::from_ref(&epci_area)).await?;
-        let latest = |code: &str| {
+        let values = |code: &str| -> Vec<ComponentValue> {
             epci_obs
                 .iter()
                 .filter(|o| o.indicator == code)
-                .max_by(|a, b| a.period.cmp(&b.period))
-                .map(|o| (o.value.round() as i64, format!("{}, {}", o.source, o.period)))
+                .map(|o| ComponentValue {
+                    period: o.period.clone(),
+                    value: o.value.round() as i64,
+                    source: format!("{}, {}", o.source, o.period),
+                })
+                .collect()
         };
-        let epci_children = latest("enfants_moins_3_ans");
-        let (rows, total) =
-            places_per_hundred(&communes, &data, &offer.types, &children, today, epci_children.as_ref().map(|c| c.0));
+        let latest = |values: &[ComponentValue]| values.iter().max_by(|a, b| a.period.cmp(&b.period)).cloned();
+        let children_values = values("enfants_moins_3_ans");
+        let epci_children = latest(&children_values).map(|c| c.value);
+        let (rows, total) = places_per_hundred(&communes, &data, &offer.types, &children, today, epci_children);
         let threshold = state.store.parameter(crate::views::MASKING_PARAMETER, 5).await?.on(today);
         let places = masked_places(&rows, mask, threshold);
         let total_children = total.children_under_three.map_or(Shown::Unknown, |c| Shown::Value(c as f64));
-        // The ONAPE rate of the EPCI: EAJE places from the facilities when their capacities are known,
-        // else the declared figure; the other components are observations.
-        let facility_places = (total.eaje_places > 0 && total.unknown_capacity == 0)
-            .then(|| (total.eaje_places, "équipements enregistrés".to_owned()));
-        let eaje = facility_places.or_else(|| latest("places_eaje"));
-        let components = vec![
-            Component {
-                label: "Places en EAJE",
-                value: eaje.as_ref().map(|c| c.0),
-                source: eaje.map(|c| c.1).unwrap_or_default(),
-            },
-            component("Places chez les assistants maternels", latest("places_assistants_maternels")),
-            component("Enfants scolarisés à 2 ans", latest("enfants_scolarises_2_ans")),
-            component("Enfants gardés à domicile", latest("garde_domicile")),
-            component("Enfants de moins de 3 ans", epci_children),
+        // The ONAPE rate of the EPCI, its five components for one and the same year
+        // (`coverage_of_one_year`): EAJE places are the declared figures of each year, and the places
+        // of the registered facilities (when their capacities are all known) stand for this year's.
+        let mut eaje = values("places_eaje");
+        if total.eaje_places > 0 && total.unknown_capacity == 0 {
+            let year = today.year().to_string();
+            eaje.retain(|v| v.year() != Some(today.year()));
+            eaje.push(ComponentValue {
+                period: year.clone(),
+                value: total.eaje_places,
+                source: format!("équipements enregistrés, {year}"),
+            });
+        }
+        let all = [
+            eaje,
+            values("places_assistants_maternels"),
+            values("enfants_scolarises_2_ans"),
+            values("garde_domicile"),
+            children_values,
         ];
-        let rate = components.iter().map(|c| c.value).collect::<Option<Vec<i64>>>().map(|v| {
-            coverage(CoverageInputs {
-                eaje_places: v[0],
-                childminder_places: v[1],
-                schooled_at_two: v[2],
-                home_childcare: v[3],
-                children_under_three: v[4],
-            })
-        });
+        const LABELS: [&str; 5] = [
+            "Places en EAJE",
+            "Places chez les assistants maternels",
+            "Enfants scolarisés à 2 ans",
+            "Enfants gardés à domicile",
+            "Enfants de moins de 3 ans",
+        ];
+        let of_year = coverage_of_one_year([&all[0], &all[1], &all[2], &all[3], &all[4]]);
+        // With a common year, its values; without one, each component's latest, shown but not combined.
+        let components = match &of_year {
+            Some(c) => LABELS
+                .iter()
+                .zip(&c.components)
+                .map(|(label, v)| Component { label, value: Some(v.value), source: v.source.clone() })
+                .collect(),
+            None => LABELS
+                .iter()
+                .zip(&all)
+                .map(|(label, values)| {
+                    let v = latest(values);
+                    Component {
+                        label,
+                        value: v.as_ref().map(|v| v.value),
+                        source: v.map(|v| v.source).unwrap_or_default(),
+                    }
+                })
+                .collect(),
+        };
+        let rate_year = of_year.as_ref().map(|c| c.year);
+        let rate = of_year.map(|c| c.coverage);
         Ok(Self {
             type_label: offer.type_label(type_code),
             type_code: type_code.to_owned(),
@@ -692,13 +725,10 @@ impl CoverageView {
             total_children,
             components,
             rate,
+            rate_year,
             children_period,
         })
     }
-}
-
-fn component(label: &'static str, v: Option<(i64, String)>) -> Component {
-    Component { label, value: v.as_ref().map(|c| c.0), source: v.map(|c| c.1).unwrap_or_default() }
 }
 
 /// The places rows as the reader may see them: for the public, small counts of children are masked,

@@ -106,10 +106,17 @@ async fn browser_home_to_territory_of_the_demo() {
     let result = async {
         client.goto(&base).await?;
         assert_eq!(client.find(Locator::Css("h1")).await?.text().await?, "Conventions Territoriales Globales");
-        client.find(Locator::LinkText("Convention Territoriale Globale 2026-2030")).await?.click().await?;
+        client
+            .find(Locator::LinkText("Convention Territoriale Globale de Service aux Familles 2026-2030"))
+            .await?
+            .click()
+            .await?;
         // Wait for an element that only the next page has: the previous page's h1 would do otherwise.
         client.wait().for_element(Locator::LinkText("Territoire et populations")).await?;
-        assert_eq!(client.find(Locator::Css("h1")).await?.text().await?, "Convention Territoriale Globale 2026-2030");
+        assert_eq!(
+            client.find(Locator::Css("h1")).await?.text().await?,
+            "Convention Territoriale Globale de Service aux Familles 2026-2030"
+        );
         client.find(Locator::LinkText("Territoire et populations")).await?.click().await?;
         client.wait().for_element(Locator::Css("#table-communes")).await?;
         assert!(client.current_url().await?.path().ends_with("/territoire"));
@@ -169,7 +176,7 @@ async fn browser_log_in_change_see_history_log_out() {
         let first = client.find(Locator::Css("#historique tbody tr")).await?.text().await?;
         assert!(first.contains("Claire Coordination"), "{first}");
         assert!(
-            first.contains("titre : Convention Territoriale Globale 2026-2030 → CTG 2026-2030 de Béthune-Bruay"),
+            first.contains("titre : Convention Territoriale Globale de Service aux Familles 2026-2030 → CTG 2026-2030 de Béthune-Bruay"),
             "{first}"
         );
 

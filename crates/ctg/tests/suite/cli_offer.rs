@@ -35,7 +35,10 @@ async fn demo(url: &str, store: &Store) -> i64 {
     let o = ctg(url, &["demo"]);
     assert!(o.status.success(), "{}", out(&o));
     store
-        .find_convention(&ctg_domain::Siren::parse("200072460").unwrap(), "Convention Territoriale Globale 2026-2030")
+        .find_convention(
+            &ctg_domain::Siren::parse("200072460").unwrap(),
+            "Convention Territoriale Globale de Service aux Familles 2026-2030",
+        )
         .await
         .unwrap()
         .unwrap()

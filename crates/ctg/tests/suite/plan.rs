@@ -412,6 +412,14 @@ backend_tests!(the_evaluation_computes_its_figures_and_keeps_the_predecessors_bi
         assert!(declared.contains(&("Fiches action".to_owned(), "14".to_owned())), "{declared:?}");
         assert!(declared.contains(&("Fiches engagées".to_owned(), "13".to_owned())), "{declared:?}");
         assert!(page.body.contains("Thème : Logement"));
+        // Annex 2 gives the CTG 2021-2025's réussites, points d'attention and habitants' concerns.
+        let facts = texts(&doc, "dl.facts dd");
+        assert!(
+            facts.iter().any(|t| t.contains("la 1re semaine intercommunale de la petite enfance (2023)")),
+            "{facts:?}"
+        );
+        assert!(facts.iter().any(|t| t.contains("des communes sans RPE")), "{facts:?}");
+        assert!(facts.iter().any(|t| t.contains("la transition vers le collège")), "{facts:?}");
         let api = get(&app, "/api/v1/conventions/1/evaluation").await.json();
         let logement = api.as_array().unwrap().iter().find(|b| b["cle"] == "Logement").unwrap().clone();
         assert_eq!(logement["declare"], serde_json::json!({"objectifs": 4, "fiches_action": 11}));

@@ -439,7 +439,7 @@ impl Ctx {
         };
         let convention_form = [
             ("version", version.as_str()),
-            ("title", "Convention Territoriale Globale 2026-2030"),
+            ("title", "Convention Territoriale Globale de Service aux Familles 2026-2030"),
             ("start", "2026-01-01"),
             ("end", "2030-12-31"),
             ("status", "signee"),

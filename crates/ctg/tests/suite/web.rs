@@ -146,13 +146,14 @@ backend_tests!(pages_are_french_accessible_and_sortable, |db: &TestDb| {
         assert_eq!(count(&doc, "main#contenu"), 1);
         assert_eq!(count(&doc, "footer[role=contentinfo]"), 1);
         assert_eq!(count(&doc, "nav[aria-label]"), 1);
-        assert!(texts(&doc, "tbody th a").contains(&"Convention Territoriale Globale 2026-2030".to_string()));
+        assert!(texts(&doc, "tbody th a")
+            .contains(&"Convention Territoriale Globale de Service aux Familles 2026-2030".to_string()));
         assert_eq!(count(&doc, "th[scope=col]"), 4);
         let csp = home.headers.get("content-security-policy").unwrap().to_str().unwrap();
         assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"), "{csp}");
 
         let doc = get(&app, &format!("/conventions/{id}")).await.html();
-        assert_eq!(texts(&doc, "h1"), vec!["Convention Territoriale Globale 2026-2030"]);
+        assert_eq!(texts(&doc, "h1"), vec!["Convention Territoriale Globale de Service aux Familles 2026-2030"]);
         assert_eq!(count(&doc, "section#parties tbody tr, section[aria-labelledby=parties] tbody tr"), 4);
         assert_eq!(count(&doc, "ol.ambitions li"), 8);
         assert_eq!(texts(&doc, "section[aria-labelledby=gouvernance] tbody th").len(), 4);
@@ -268,6 +269,18 @@ backend_tests!(diagnostic_of_the_demo_beside_the_departement_with_masking, |db: 
         assert_eq!(periods, vec!["2017", "2021", "2023", "2025"]);
         assert_eq!(childminders["valeurs"][0]["epci"], 1857.0);
         assert_eq!(find("eaje")["valeurs"][0]["epci"], 22.0);
+        // Annex 1: « On dénombrait (source CAF 62 au 31/12/2022), […] 9404 bénéficiaires du RSA ».
+        assert_eq!(find("beneficiaires_rsa")["valeurs"][0]["periode"], "2022-12");
+        // Annex 2: « 1195 Assistants Maternels sur le territoire dont 1006 actives sur l'année 2023 (en
+        // 2021 : 1331 Assistants Maternels dont 1142 actives) ».
+        let active = find("assistants_maternels_actifs");
+        let active: Vec<(String, f64)> = active["valeurs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| (v["periode"].as_str().unwrap().to_owned(), v["epci"].as_f64().unwrap()))
+            .collect();
+        assert_eq!(active, vec![("2021".to_owned(), 1142.0), ("2023".to_owned(), 1006.0)]);
 
         // A small protected count is masked for the public, shown to the logged-in.
         let small = ctg_import::observations::parse(
