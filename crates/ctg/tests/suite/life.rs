@@ -388,7 +388,13 @@ backend_tests!(one_rule_of_status_for_the_list_the_page_the_api_and_the_command_
             assert!(seen[4].contains(expected.as_str()), "{title} : {}", seen[4]);
         }
         // The demonstration: the four signatures « Janvier 2026 » of annex 2, in force.
-        let seen = statuses_everywhere(&app, &url, demo_id, "Convention Territoriale Globale 2026-2030").await;
+        let seen = statuses_everywhere(
+            &app,
+            &url,
+            demo_id,
+            "Convention Territoriale Globale de Service aux Familles 2026-2030",
+        )
+        .await;
         assert!(seen[..4].iter().all(|s| s == "En vigueur"), "{seen:?}");
         let page = get(&app, &format!("/conventions/{demo_id}/vie")).await;
         assert_eq!(texts(&page.html(), "#en-vigueur-depuis"), ["01/01/2026"]);
