@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use ctg_domain::access::Action;
-use ctg_domain::diagnostic::{coverage, mask_table, AreaKind, Cell, Coverage, CoverageInputs};
+use ctg_domain::diagnostic::{coverage, mask_table, AreaKind, Cell, Coverage, CoverageInputs, Total, Totals};
 use ctg_domain::offer::{
     communes_without, funding_totals, parse_euros, places_per_hundred, services_by_commune, CommuneServices,
     Dispositif, Facility, FacilityStatus, FacilityType, NewFacility, NewFunding, PlacesRow, PlacesTotal, Presence,
@@ -702,12 +702,14 @@ fn component(label: &'static str, v: Option<(i64, String)>) -> Component {
 }
 
 /// The places rows as the reader may see them: for the public, small counts of children are masked,
-/// and so is one more when a single masked count could be worked back from the total; a masked
-/// count also masks its rate (places are public, so the rate would give the count away).
+/// and so are others (zeros included) until no masked count can be worked back from the total of the
+/// EPCI shown below the table and among the ONAPE components; a masked count also masks its rate
+/// (places are public, so the rate would give the count away). That total is public (Insee) and always
+/// shown, so it is `Fixed`: the communes' rows have no total of their own.
 fn masked_places(rows: &[PlacesRow], mask: bool, threshold: i64) -> Vec<PlacesLine> {
     let column: Vec<Vec<Option<i64>>> = rows.iter().map(|r| vec![r.children_under_three]).collect();
     let cells = if mask {
-        mask_table(&column, threshold)
+        mask_table(&column, threshold, Totals { rows: Total::Absent, columns: Total::Fixed, grand: Total::Fixed }).cells
     } else {
         column.iter().map(|r| vec![r[0].map_or(Cell::Unknown, Cell::Shown)]).collect()
     };
