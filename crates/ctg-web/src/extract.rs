@@ -35,7 +35,7 @@ fn id_noun(param: &str) -> Option<&'static str> {
         "facility" | "equipement" => "l'équipement",
         "party" | "partie" => "la partie",
         "avenant" => "l'avenant",
-        "agreement" => "l'accord",
+        "agreement" | "accord" => "l'accord",
         "document" => "le document",
         "body" | "instance" => "l'instance",
         "member" => "le membre",

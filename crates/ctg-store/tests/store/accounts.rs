@@ -186,19 +186,27 @@ backend_tests!(every_write_is_audited_with_before_and_after, |db: &TestDb| {
         };
         store.update_party(&actor, id, party.id, party.version, &pedit).await.unwrap();
         store.set_role(&actor, id, jeanne.id, Some(Role::Coordination)).await.unwrap();
+        let parties: Vec<i64> = store.convention(id).await.unwrap().parties.iter().map(|p| p.id).collect();
         let agreement = ctg_store::AgreementEdit {
             title: "Échange des listes d'allocataires".into(),
-            parties: "CAF, CABBALR".into(),
+            party_ids: parties[..2].to_vec(),
+            proposer_party_id: parties[0],
             data_categories: "Nombre d'enfants par commune".into(),
             purpose: "Diagnostic".into(),
             legal_basis: "Mission d'intérêt public".into(),
             start_date: None,
             end_date: None,
-            status: "propose".into(),
         };
-        let aid = store.create_agreement(&actor, id, &agreement).await.unwrap();
+        let proposed = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        let aid = store.create_agreement(&actor, id, &agreement, proposed, "Jeanne Martin").await.unwrap();
         store
-            .update_agreement(&actor, id, aid, 1, &ctg_store::AgreementEdit { status: "signe".into(), ..agreement })
+            .update_agreement(
+                &actor,
+                id,
+                aid,
+                1,
+                &ctg_store::AgreementEdit { purpose: "Diagnostic partagé".into(), ..agreement },
+            )
             .await
             .unwrap();
         let activity = store.processing_activities().await.unwrap().remove(0);

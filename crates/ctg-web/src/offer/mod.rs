@@ -208,7 +208,13 @@ pub async fn facilities(
     let offer = Offer::load(&state, id).await?;
     let list: Vec<&Facility> = offer.facilities.iter().filter(|f| filter.keeps(f)).collect();
     if let Some(format) = filter.export.format()? {
-        return Ok(download(&facilities_table(&offer, &list), format, &format!("equipements-{}", offer.epci.siren))?);
+        let source = crate::export::source(&state, id, &[]).await?;
+        return Ok(download(
+            &facilities_table(&offer, &list),
+            format,
+            &format!("equipements-{}", offer.epci.siren),
+            &source,
+        )?);
     }
     let lines = list
         .iter()
@@ -876,7 +882,9 @@ pub async fn coverage_page(
                 WebError::BadRequest("tableau inconnu (tableaux : sans_service, places, services)".into()).into()
             );
         };
-        return Ok(download(&table, format, &stem)?);
+        let producers: Vec<&str> = view.components.iter().map(|c| c.source.as_str()).collect();
+        let source = crate::export::source(&state, id, &producers).await?;
+        return Ok(download(&table, format, &stem, &source)?);
     }
     let outlines = state.store.outlines_of(&offer.epci.siren).await?;
     let map = if outlines.is_empty() {
@@ -1109,7 +1117,8 @@ pub async fn funding(
         } else {
             return Err(WebError::BadRequest("tableau inconnu (tableaux : lignes, totaux)".into()).into());
         };
-        return Ok(download(&table, format, &format!("financements-{id}"))?);
+        let source = crate::export::source(&state, id, &[]).await?;
+        return Ok(download(&table, format, &format!("financements-{id}"), &source)?);
     }
     let form =
         FundingFields { funder: "CAF".into(), year: state.today().format("%Y").to_string(), ..Default::default() };

@@ -10,6 +10,7 @@ mod api_reference;
 mod browser;
 mod cli;
 mod cli_offer;
+mod exports;
 mod governance;
 mod life;
 mod offer;
