@@ -413,7 +413,7 @@ impl MaskGraph {
                 }
                 EntryKind::RowTotal(i) => row_totals.push(known_total(table[i].iter().all(Option::is_some))),
                 EntryKind::ColumnTotal(j) => {
-                    column_totals.push(known_total(table.iter().all(|r| r.get(j).is_none_or(Option::is_some))))
+                    column_totals.push(known_total(table.iter().all(|r| r.get(j).is_none_or(Option::is_some))));
                 }
                 EntryKind::Grand => grand_total = known_total(table.iter().flatten().all(Option::is_some)),
             }

@@ -102,8 +102,8 @@ fn attack(truth: &[Vec<i64>], masked: &MaskedTable, totals: Totals) -> Attack {
     for j in 0..n {
         equations.push(((0..m).map(|i| cells[i][j]).collect(), columns[j]));
     }
-    equations.push((rows.clone(), grand));
-    equations.push((columns.clone(), grand));
+    equations.push((rows, grand));
+    equations.push((columns, grand));
     Attack { equations, truth: vars, masked: masked_cells }
 }
 
@@ -194,8 +194,9 @@ fn linear(a: &Attack, b: &mut Bounds) -> bool {
         for r in 0..rows.len() {
             if r != pivot_row && rows[r][col] != 0 {
                 let (p, f) = (rows[pivot_row][col], rows[r][col]);
-                for c in 0..=vars {
-                    rows[r][c] = rows[r][c] * p - rows[pivot_row][c] * f;
+                let pivot = rows[pivot_row].clone();
+                for (x, y) in rows[r].iter_mut().zip(&pivot) {
+                    *x = *x * p - y * f;
                 }
                 let g = rows[r].iter().fold(0, |g, &x| gcd(g, x));
                 if g > 1 {

@@ -230,6 +230,9 @@ fn agreement_audit(a: &DataAgreement) -> Value {
     })
 }
 
+/// A stored step with its agreement: agreement, step, day, by, party, note, recorded by, recorded at.
+type StepRow = (i64, String, NaiveDate, String, Option<i64>, Option<String>, String, chrono::DateTime<Utc>);
+
 const AGREEMENT_COLUMNS: &str = "id, convention_id, title, parties, data_categories, purpose, legal_basis, \
      start_date, end_date, status, version, proposer_party_id";
 
@@ -698,7 +701,7 @@ impl Conn<'_> {
             .await?
         });
         let steps: Vec<(i64, AgreementStepRecord)> = with_conn!(self, c => {
-            let rows: Vec<(i64, String, NaiveDate, String, Option<i64>, Option<String>, String, chrono::DateTime<Utc>)> =
+            let rows: Vec<StepRow> =
                 sqlx::query_as(
                     "SELECT s.agreement_id, s.step, s.done_on, s.done_by, s.party_id, s.note, s.recorded_by, s.recorded_at \
                      FROM data_agreement_step s JOIN data_agreement a ON a.id = s.agreement_id \

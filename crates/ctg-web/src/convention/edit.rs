@@ -845,17 +845,23 @@ struct AgreementForm {
     conflict: String,
 }
 
-async fn agreement_form_page(
-    state: &AppState,
-    auth: &Auth,
-    id: i64,
-    aid: i64,
+/// What an agreement's page shows back after a refused save: the input kept, the errors, a conflict.
+struct Shown {
     form: Option<AgreementFields>,
     step: Option<StepFields>,
     errors: FormErrors,
     conflict: String,
     code: StatusCode,
+}
+
+async fn agreement_form_page(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    aid: i64,
+    shown: Shown,
 ) -> Result<Response, PageError> {
+    let Shown { form, step, errors, conflict, code } = shown;
     let a = state
         .store
         .agreements(id)
@@ -904,7 +910,14 @@ pub async fn agreement_form(
     Ids((id, aid)): Ids<(i64, i64)>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::EditAgreements, Some(id)).await?;
-    agreement_form_page(&state, &auth, id, aid, None, None, FormErrors::new(), String::new(), StatusCode::OK).await
+    agreement_form_page(
+        &state,
+        &auth,
+        id,
+        aid,
+        Shown { form: None, step: None, errors: FormErrors::new(), conflict: String::new(), code: StatusCode::OK },
+    )
+    .await
 }
 
 pub async fn agreement_save(
@@ -922,11 +935,7 @@ pub async fn agreement_save(
             &auth,
             id,
             aid,
-            Some(form),
-            None,
-            errors,
-            String::new(),
-            StatusCode::BAD_REQUEST,
+            Shown { form: Some(form), step: None, errors, conflict: String::new(), code: StatusCode::BAD_REQUEST },
         )
         .await;
     };
@@ -939,11 +948,13 @@ pub async fn agreement_save(
                 &auth,
                 id,
                 aid,
-                Some(form),
-                None,
-                FormErrors::new(),
-                message,
-                StatusCode::CONFLICT,
+                Shown {
+                    form: Some(form),
+                    step: None,
+                    errors: FormErrors::new(),
+                    conflict: message,
+                    code: StatusCode::CONFLICT,
+                },
             )
             .await
         }
@@ -988,11 +999,7 @@ pub async fn agreement_step(
             &auth,
             id,
             aid,
-            None,
-            Some(form),
-            errors,
-            String::new(),
-            StatusCode::BAD_REQUEST,
+            Shown { form: None, step: Some(form), errors, conflict: String::new(), code: StatusCode::BAD_REQUEST },
         )
         .await;
     };
@@ -1012,11 +1019,7 @@ pub async fn agreement_step(
                 &auth,
                 id,
                 aid,
-                None,
-                Some(form),
-                errors,
-                String::new(),
-                StatusCode::BAD_REQUEST,
+                Shown { form: None, step: Some(form), errors, conflict: String::new(), code: StatusCode::BAD_REQUEST },
             )
             .await
         }
@@ -1027,11 +1030,13 @@ pub async fn agreement_step(
                 &auth,
                 id,
                 aid,
-                None,
-                Some(form),
-                FormErrors::new(),
-                message,
-                StatusCode::CONFLICT,
+                Shown {
+                    form: None,
+                    step: Some(form),
+                    errors: FormErrors::new(),
+                    conflict: message,
+                    code: StatusCode::CONFLICT,
+                },
             )
             .await
         }
