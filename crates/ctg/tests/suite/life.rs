@@ -358,7 +358,7 @@ backend_tests!(
             let r = common::send_json(&app, "POST", &api, &who, &body("signe"), true).await;
             assert_eq!(r.status, 400, "{}", r.body);
             assert!(
-                r.json()["error"]["message"].as_str().unwrap().contains("un accord se crée au statut « Proposé »"),
+                r.json()["error"]["message"].as_str().unwrap().contains("accord se crée au statut « Proposé »"),
                 "{}",
                 r.body
             );
