@@ -158,7 +158,8 @@ pub struct MaskedTable {
 ///
 /// `Fixed` totals are never withheld; with them a table can be impossible to protect (a single masked
 /// cell whose fixed total is its own value): everything that can be withheld is then withheld.
-/// Unknown counts are never masked, and a total over an unknown count is unknown.
+/// Unknown counts are never masked, and a total over an unknown count is unknown (not shown). A count the
+/// platform does not know may be public elsewhere, so it is never counted on to hide a masked one.
 pub fn mask_table(table: &[Vec<Option<i64>>], threshold: i64, totals: Totals) -> MaskedTable {
     let mut g = MaskGraph::new(table, threshold, totals);
     if g.entries.iter().any(|e| e.primary) {
@@ -183,7 +184,7 @@ struct Entry {
     left: usize,
     /// Its node on the side of the columns (a column, or the column of the row totals).
     right: usize,
-    /// The count (0 when unknown: an unknown value is only ever moved up).
+    /// The count (0 for a total over an unknown count: it is only ever moved up).
     value: i64,
     hidden: bool,
     /// Whether it may still be withheld.
@@ -191,7 +192,7 @@ struct Entry {
     /// A masked cell (primary or secondary), which must not be worked back.
     protected: bool,
     primary: bool,
-    /// Hidden for another reason than masking (unknown, or a total not published): no rule applies to it.
+    /// Hidden for another reason than masking (a total unknown or not published): no rule applies to it.
     not_published: bool,
 }
 
@@ -221,11 +222,12 @@ impl MaskGraph {
                     left: i,
                     right: j,
                     value: v.unwrap_or(0).max(0),
-                    hidden: v.is_none() || primary,
+                    // A count the platform does not know may be public elsewhere: it never hides another.
+                    hidden: primary,
                     suppressible: v.is_some() && !primary,
                     protected: primary,
                     primary,
-                    not_published: v.is_none(),
+                    not_published: false,
                 });
             }
         }

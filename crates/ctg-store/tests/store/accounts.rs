@@ -242,7 +242,7 @@ backend_tests!(every_write_is_audited_with_before_and_after, |db: &TestDb| {
         assert_eq!(e.after.as_ref().unwrap()["signature_date"], "2026-01-15");
         assert_eq!(e.before.as_ref().unwrap()["signature_date"], serde_json::Value::Null);
         assert_eq!(find("role", "creation").after.as_ref().unwrap()["role"], "coordination");
-        assert_eq!(find("accord", "modification").after.as_ref().unwrap()["statut"], "signe");
+        assert_eq!(find("accord", "modification").after.as_ref().unwrap()["finalite"], "Diagnostic partagé");
         assert_eq!(find("registre", "modification").after.as_ref().unwrap()["duree_de_conservation"], "Trois ans");
         assert!(find("jeton", "suppression").after.as_ref().unwrap()["revoque"].as_bool().unwrap());
         let pw = history
