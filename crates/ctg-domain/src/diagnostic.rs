@@ -156,61 +156,330 @@ pub enum Cell {
     Unknown,
 }
 
-/// Masks a table of protected counts for the public. Rows and columns are each summed in a total that
-/// is shown, so a single masked cell in a row or a column could be worked back by subtraction: the
-/// smallest other shown, non-zero cell of that row or column is masked too, until no row or column has
-/// exactly one masked cell. Counts from 1 to `threshold - 1` are masked; 0 is shown (it reveals no one).
-pub fn mask_table(table: &[Vec<Option<i64>>], threshold: i64) -> Vec<Vec<Cell>> {
-    let mut out: Vec<Vec<Cell>> = table
-        .iter()
-        .map(|row| {
-            row.iter()
-                .map(|v| match v {
-                    None => Cell::Unknown,
-                    Some(n) if *n > 0 && *n < threshold => Cell::Masked,
-                    Some(n) => Cell::Shown(*n),
-                })
-                .collect()
-        })
-        .collect();
-    let masked = |c: &Cell| matches!(c, Cell::Masked | Cell::MaskedSecondary);
-    loop {
-        let mut changed = false;
-        // Rows.
-        for row in &mut out {
-            if row.iter().filter(|c| masked(c)).count() == 1 {
-                if let Some(j) = smallest_shown(row.iter().copied().enumerate()) {
-                    row[j] = Cell::MaskedSecondary;
-                    changed = true;
-                }
-            }
-        }
-        // Columns.
-        let width = out.iter().map(Vec::len).max().unwrap_or(0);
-        for j in 0..width {
-            let column = || out.iter().enumerate().filter_map(move |(i, r)| r.get(j).map(|c| (i, *c)));
-            if column().filter(|(_, c)| masked(c)).count() == 1 {
-                if let Some(i) = smallest_shown(column()) {
-                    out[i][j] = Cell::MaskedSecondary;
-                    changed = true;
-                }
-            }
-        }
-        if !changed {
-            return out;
-        }
-    }
+/// How a total of a masked table is published beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    /// Not published: the reader does not see it.
+    Absent,
+    /// Published, and withheld when it would let a masked cell be worked back.
+    Shown,
+    /// Published whatever happens (for instance because the same figure is public elsewhere, such as an
+    /// EPCI's children under 3 from the Insee): never withheld, so other cells are masked instead.
+    Fixed,
 }
 
-/// The position of the smallest shown, non-zero count.
-fn smallest_shown(cells: impl Iterator<Item = (usize, Cell)>) -> Option<usize> {
-    cells
-        .filter_map(|(i, c)| match c {
-            Cell::Shown(n) if n > 0 => Some((n, i)),
-            _ => None,
-        })
-        .min()
-        .map(|(_, i)| i)
+/// Which totals are published beside a masked table: each row's, each column's, and the grand total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub rows: Total,
+    pub columns: Total,
+    pub grand: Total,
+}
+
+impl Totals {
+    /// Every total shown, each withheld when needed.
+    pub const ALL: Totals = Totals { rows: Total::Shown, columns: Total::Shown, grand: Total::Shown };
+}
+
+/// A table as the public sees it, with the totals that may be shown beside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MaskedTable {
+    pub cells: Vec<Vec<Cell>>,
+    /// Each row's total: `Shown(sum)`, `MaskedSecondary` when withheld (or not published at all), `Unknown`
+    /// when a cell of the row is unknown.
+    pub row_totals: Vec<Cell>,
+    /// Each column's total, the same way.
+    pub column_totals: Vec<Cell>,
+    pub grand_total: Cell,
+}
+
+/// Masks a table of protected counts for the public (« secret statistique »).
+///
+/// Where the rule comes from: the statistical confidentiality of small counts is the rule of official
+/// statistics (loi n° 51-711 du 7 juin 1951, art. 6 ; the Insee and the CAF do not publish a count of
+/// fewer than `threshold` households or people, and withhold a second cell — « secret secondaire » — so
+/// that the first cannot be worked back from a total). The convention itself does not state it: its
+/// art. 9 (« Échanges de données ») binds the parties to the GDPR, the loi « Informatique et libertés » and
+/// the CNIL's recommendations for any exchange of personal data, and its art. 15 (« Confidentialité ») to
+/// professional secrecy and discretion; neither speaks of small counts (`docs/RGPD.md`).
+///
+/// Counts from 1 to `threshold - 1` are masked (primary). Then, to a fixed point:
+/// 1. the classic rule: every row and column that has one masked cell gets a second one (the smallest
+///    other count, zeros included: a 0 is a cell that can be withheld), or, when it has no other cell,
+///    its total is withheld; the line of the column totals and the grand total follows the same rule;
+/// 2. an audit: a masked cell must not be deducible by any combination of the shown cells and totals,
+///    even knowing that counts are never negative. The table with its totals is a graph (rows and columns
+///    are nodes, cells and totals edges); a masked cell is safe when it lies on a cycle of hidden entries
+///    along which it can move by one (every entry that would decrease is at least 1): then another table,
+///    with another value in that cell, gives exactly what is shown. A cell that is not safe makes one more
+///    entry withheld (the one that makes it safe, the smallest first), and the rule starts again.
+///
+/// `Fixed` totals are never withheld; with them a table can be impossible to protect (a single masked
+/// cell whose fixed total is its own value): everything that can be withheld is then withheld.
+/// Unknown counts are never masked, and a total over an unknown count is unknown (not shown). A count the
+/// platform does not know may be public elsewhere, so it is never counted on to hide a masked one.
+pub fn mask_table(table: &[Vec<Option<i64>>], threshold: i64, totals: Totals) -> MaskedTable {
+    let mut g = MaskGraph::new(table, threshold, totals);
+    if g.entries.iter().any(|e| e.primary) {
+        g.protect();
+    }
+    g.into_table(table)
+}
+
+/// What an entry of the masking graph is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryKind {
+    Cell(usize, usize),
+    RowTotal(usize),
+    ColumnTotal(usize),
+    Grand,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    kind: EntryKind,
+    /// Its node on the side of the rows (a row, or the line of the column totals).
+    left: usize,
+    /// Its node on the side of the columns (a column, or the column of the row totals).
+    right: usize,
+    /// The count (0 for a total over an unknown count: it is only ever moved up).
+    value: i64,
+    hidden: bool,
+    /// Whether it may still be withheld.
+    suppressible: bool,
+    /// A masked cell (primary or secondary), which must not be worked back.
+    protected: bool,
+    primary: bool,
+    /// Hidden for another reason than masking (a total unknown or not published): no rule applies to it.
+    not_published: bool,
+}
+
+/// The table and its totals as a bipartite graph: left nodes are the rows `0..m` and the line of the
+/// column totals `m`; right nodes are the columns `0..n` and the column of the row totals `n`.
+/// With `Y` the table bordered by the negated row and column totals and the grand total, every row and
+/// every column of `Y` sums to 0; moving along a cycle of the graph adds +1 and −1 alternately to `Y`,
+/// which keeps every sum. A cell or the grand total moves like `Y`, a row or column total the other way.
+struct MaskGraph {
+    m: usize,
+    n: usize,
+    entries: Vec<Entry>,
+}
+
+impl MaskGraph {
+    fn new(table: &[Vec<Option<i64>>], threshold: i64, totals: Totals) -> Self {
+        let m = table.len();
+        let n = table.iter().map(Vec::len).max().unwrap_or(0);
+        let value = |i: usize, j: usize| table[i].get(j).copied().flatten();
+        let mut entries = Vec::new();
+        for (i, row) in table.iter().enumerate() {
+            for j in 0..n {
+                let v = row.get(j).copied().flatten();
+                let primary = v.is_some_and(|v| v > 0 && v < threshold);
+                entries.push(Entry {
+                    kind: EntryKind::Cell(i, j),
+                    left: i,
+                    right: j,
+                    value: v.unwrap_or(0).max(0),
+                    // A count the platform does not know may be public elsewhere: it never hides another.
+                    hidden: primary,
+                    suppressible: v.is_some() && !primary,
+                    protected: primary,
+                    primary,
+                    not_published: false,
+                });
+            }
+        }
+        let total = |kind: EntryKind, left: usize, right: usize, sum: Option<i64>, how: Total| {
+            let unknown = sum.is_none() && how != Total::Fixed;
+            Entry {
+                kind,
+                left,
+                right,
+                value: sum.unwrap_or(0).max(0),
+                hidden: unknown || how == Total::Absent,
+                suppressible: !unknown && how == Total::Shown,
+                protected: false,
+                primary: false,
+                not_published: unknown || how == Total::Absent,
+            }
+        };
+        for i in 0..m {
+            let sum = (0..n).map(|j| value(i, j)).sum();
+            entries.push(total(EntryKind::RowTotal(i), i, n, sum, totals.rows));
+        }
+        for j in 0..n {
+            let sum = (0..m).map(|i| value(i, j)).sum();
+            entries.push(total(EntryKind::ColumnTotal(j), m, j, sum, totals.columns));
+        }
+        let grand = (0..m).flat_map(|i| (0..n).map(move |j| (i, j))).map(|(i, j)| value(i, j)).sum();
+        entries.push(total(EntryKind::Grand, m, n, grand, totals.grand));
+        Self { m, n, entries }
+    }
+
+    /// The classic rule and the audit, to a fixed point.
+    fn protect(&mut self) {
+        let mut exposed: Vec<usize> = Vec::new();
+        loop {
+            self.classic_rule();
+            let failing =
+                (0..self.entries.len()).find(|&e| self.entries[e].protected && !exposed.contains(&e) && !self.safe(e));
+            let Some(e) = failing else { return };
+            if !self.repair(e) {
+                // Nothing left to withhold: a fixed total gives this cell away.
+                exposed.push(e);
+            }
+        }
+    }
+
+    /// Every line (a row, a column, the line of the column totals, the column of the row totals) whose only
+    /// hidden entry is a masked cell or a withheld total gets a second hidden entry: its smallest other
+    /// cell, zeros included, else its total.
+    fn classic_rule(&mut self) {
+        loop {
+            let mut changed = false;
+            for node in 0..(self.m + 1 + self.n + 1) {
+                let on = |e: &Entry| if node <= self.m { e.left == node } else { e.right == node - self.m - 1 };
+                let hidden: Vec<usize> =
+                    (0..self.entries.len()).filter(|&k| on(&self.entries[k]) && self.entries[k].hidden).collect();
+                if hidden.len() != 1 || self.entries[hidden[0]].not_published {
+                    continue;
+                }
+                let pick = (0..self.entries.len())
+                    .filter(|&k| on(&self.entries[k]) && self.entries[k].suppressible && !self.entries[k].hidden)
+                    .min_by_key(|&k| (self.is_total(k), self.entries[k].value, k));
+                if let Some(k) = pick {
+                    self.withhold(k);
+                    changed = true;
+                }
+            }
+            if !changed {
+                return;
+            }
+        }
+    }
+
+    fn is_total(&self, k: usize) -> bool {
+        !matches!(self.entries[k].kind, EntryKind::Cell(..))
+    }
+
+    fn withhold(&mut self, k: usize) {
+        let e = &mut self.entries[k];
+        e.hidden = true;
+        if matches!(e.kind, EntryKind::Cell(..)) {
+            e.protected = true;
+        }
+    }
+
+    /// Withholds one more entry so that `e` becomes safe: the smallest that does it alone, else the
+    /// smallest of its row or column, else the smallest of all. `false` when nothing can be withheld.
+    fn repair(&mut self, e: usize) -> bool {
+        let mut candidates: Vec<usize> =
+            (0..self.entries.len()).filter(|&k| self.entries[k].suppressible && !self.entries[k].hidden).collect();
+        candidates.sort_by_key(|&k| (self.is_total(k), self.entries[k].value, k));
+        for &k in &candidates {
+            self.entries[k].hidden = true;
+            let works = self.safe(e);
+            self.entries[k].hidden = false;
+            if works {
+                self.withhold(k);
+                return true;
+            }
+        }
+        let (left, right) = (self.entries[e].left, self.entries[e].right);
+        let near = candidates.iter().copied().find(|&k| self.entries[k].left == left || self.entries[k].right == right);
+        match near.or(candidates.first().copied()) {
+            Some(k) => {
+                self.withhold(k);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether hidden entry `e` lies on a cycle of hidden entries along which it can move by one.
+    fn safe(&self, e: usize) -> bool {
+        let nodes = self.m + 1 + self.n + 1;
+        let right_node = |r: usize| self.m + 1 + r;
+        // Arcs of the hidden entries other than `e`: left → right adds 1 to Y, right → left takes 1 off.
+        let mut arcs: Vec<Vec<usize>> = vec![Vec::new(); nodes];
+        for (k, x) in self.entries.iter().enumerate() {
+            if k == e || !x.hidden {
+                continue;
+            }
+            let (up, down) = self.moves(x);
+            if up {
+                arcs[x.left].push(right_node(x.right));
+            }
+            if down {
+                arcs[right_node(x.right)].push(x.left);
+            }
+        }
+        let reaches = |from: usize, to: usize| {
+            let mut seen = vec![false; nodes];
+            let mut stack = vec![from];
+            seen[from] = true;
+            while let Some(u) = stack.pop() {
+                if u == to {
+                    return true;
+                }
+                for &v in &arcs[u] {
+                    if !seen[v] {
+                        seen[v] = true;
+                        stack.push(v);
+                    }
+                }
+            }
+            false
+        };
+        let x = &self.entries[e];
+        let (up, down) = self.moves(x);
+        let (l, r) = (x.left, right_node(x.right));
+        (up && reaches(r, l)) || (down && reaches(l, r))
+    }
+
+    /// Whether an entry can take +1 in `Y` (left → right) and −1 in `Y` (right → left) without a count
+    /// going below zero.
+    fn moves(&self, x: &Entry) -> (bool, bool) {
+        let like_y = matches!(x.kind, EntryKind::Cell(..) | EntryKind::Grand);
+        let positive = x.value >= 1;
+        if like_y {
+            (true, positive)
+        } else {
+            (positive, true)
+        }
+    }
+
+    fn into_table(self, table: &[Vec<Option<i64>>]) -> MaskedTable {
+        let mut cells: Vec<Vec<Cell>> = table.iter().map(|r| Vec::with_capacity(r.len())).collect();
+        let mut row_totals = Vec::with_capacity(self.m);
+        let mut column_totals = Vec::with_capacity(self.n);
+        let mut grand_total = Cell::Unknown;
+        for x in &self.entries {
+            let known_total = |sum_known: bool| match (x.hidden, sum_known) {
+                (_, false) => Cell::Unknown,
+                (true, true) => Cell::MaskedSecondary,
+                (false, true) => Cell::Shown(x.value),
+            };
+            match x.kind {
+                EntryKind::Cell(i, j) => {
+                    if let Some(v) = table[i].get(j) {
+                        cells[i].push(match v {
+                            None => Cell::Unknown,
+                            Some(_) if x.primary => Cell::Masked,
+                            Some(_) if x.hidden => Cell::MaskedSecondary,
+                            Some(n) => Cell::Shown(*n),
+                        });
+                    }
+                }
+                EntryKind::RowTotal(i) => row_totals.push(known_total(table[i].iter().all(Option::is_some))),
+                EntryKind::ColumnTotal(j) => {
+                    column_totals.push(known_total(table.iter().all(|r| r.get(j).is_none_or(Option::is_some))));
+                }
+                EntryKind::Grand => grand_total = known_total(table.iter().flatten().all(Option::is_some)),
+            }
+        }
+        MaskedTable { cells, row_totals, column_totals, grand_total }
+    }
 }
 
 #[cfg(test)]
@@ -302,24 +571,64 @@ mod tests {
     fn small_counts_are_masked_with_secondary_suppression() {
         // A row with one small count: its total would give it away, so the next smallest goes too.
         let t = vec![vec![Some(3), Some(12), Some(40)], vec![Some(20), Some(25), Some(30)]];
-        let m = mask_table(&t, 5);
-        assert_eq!(m[0], vec![Cell::Masked, Cell::MaskedSecondary, Cell::Shown(40)]);
+        let m = mask_table(&t, 5, Totals::ALL);
+        assert_eq!(m.cells[0], vec![Cell::Masked, Cell::MaskedSecondary, Cell::Shown(40)]);
         // Column 0 and column 1 each had one masked cell: the smallest of the other row goes too, and
         // then that row has two masked cells, which is enough.
-        assert_eq!(m[1], vec![Cell::MaskedSecondary, Cell::MaskedSecondary, Cell::Shown(30)]);
-        // Every row and column now has 0 or at least 2 masked cells.
-        for row in &m {
-            assert_ne!(row.iter().filter(|c| !matches!(c, Cell::Shown(_))).count(), 1);
-        }
-        for j in 0..3 {
-            assert_ne!(m.iter().filter(|r| !matches!(r[j], Cell::Shown(_))).count(), 1);
-        }
+        assert_eq!(m.cells[1], vec![Cell::MaskedSecondary, Cell::MaskedSecondary, Cell::Shown(30)]);
+        // The totals stay: two masked cells per line and a cycle through them.
+        assert_eq!(m.row_totals, vec![Cell::Shown(55), Cell::Shown(75)]);
+        assert_eq!(m.column_totals, vec![Cell::Shown(23), Cell::Shown(37), Cell::Shown(70)]);
+        assert_eq!(m.grand_total, Cell::Shown(130));
+    }
+
+    #[test]
+    fn a_column_of_one_small_count_and_zeros_masks_a_zero_too() {
+        // Issue 12: [3, 0, 0] with its total shown hid only the 3, and the total 3 gave it back.
+        let t = vec![vec![Some(3)], vec![Some(0)], vec![Some(0)]];
+        let coverage = Totals { rows: Total::Absent, columns: Total::Fixed, grand: Total::Fixed };
+        let m = mask_table(&t, 5, coverage);
+        assert_eq!(m.cells, vec![vec![Cell::Masked], vec![Cell::MaskedSecondary], vec![Cell::Shown(0)]]);
+        assert_eq!(m.column_totals, vec![Cell::Shown(3)]);
+        // With totals that may be withheld, the same.
+        let m = mask_table(&t, 5, Totals::ALL);
+        assert_eq!(m.cells.iter().filter(|r| r[0] != Cell::Shown(0)).count(), 2);
+    }
+
+    #[test]
+    fn a_single_row_withholds_its_total_when_nothing_else_can_hide_the_count() {
+        // One row, one cell: the row and column totals are the cell itself.
+        let m = mask_table(&[vec![Some(2)]], 5, Totals::ALL);
+        assert_eq!(m.cells, vec![vec![Cell::Masked]]);
+        assert_eq!(
+            (m.row_totals[0], m.column_totals[0], m.grand_total),
+            (Cell::MaskedSecondary, Cell::MaskedSecondary, Cell::MaskedSecondary)
+        );
+    }
+
+    #[test]
+    fn a_bridge_between_two_masked_blocks_is_closed() {
+        // Two 2×2 blocks of masked cells joined by one masked cell: every line has two masked cells,
+        // yet rows 0-1 minus columns 0-1 give the cell (0, 2) back. The audit withholds one more.
+        let s = Some(50);
+        let t = vec![
+            vec![Some(1), Some(1), Some(1), s],
+            vec![Some(1), Some(1), s, s],
+            vec![s, s, Some(1), Some(1)],
+            vec![s, s, Some(1), Some(1)],
+        ];
+        let m = mask_table(&t, 5, Totals::ALL);
+        let hidden = m.cells.iter().flatten().filter(|c| !matches!(c, Cell::Shown(_))).count();
+        assert!(hidden > 9, "the bridge cell is joined to a cycle: {m:?}");
     }
 
     #[test]
     fn zero_and_unknown_are_not_masked_and_large_counts_stay() {
         let t = vec![vec![Some(0), None, Some(5), Some(100)]];
-        assert_eq!(mask_table(&t, 5), vec![vec![Cell::Shown(0), Cell::Unknown, Cell::Shown(5), Cell::Shown(100)]]);
+        let m = mask_table(&t, 5, Totals::ALL);
+        assert_eq!(m.cells, vec![vec![Cell::Shown(0), Cell::Unknown, Cell::Shown(5), Cell::Shown(100)]]);
+        assert_eq!(m.row_totals, vec![Cell::Unknown]);
+        assert_eq!(m.column_totals, vec![Cell::Shown(0), Cell::Unknown, Cell::Shown(5), Cell::Shown(100)]);
     }
 }
 

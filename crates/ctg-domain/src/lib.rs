@@ -4,6 +4,7 @@
 //! everything past the boundary is known to be well-formed.
 
 pub mod access;
+pub mod agreement;
 pub mod convention;
 pub mod diagnostic;
 pub mod documents;

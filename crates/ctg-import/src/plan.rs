@@ -894,7 +894,17 @@ fn decimal(value: f64) -> Value {
 #[cfg(test)]
 mod tests {
     use chrono::NaiveDate;
-    use ctg_report::table::{export_book, ExportFormat};
+    use ctg_report::table::{ExportFormat, Source};
+
+    /// Every export carries its source: the plan still reads back with it (a sheet « Source » in a
+    /// workbook, two last columns in a CSV).
+    fn export_book(tables: &[OutTable], format: ExportFormat) -> Result<Vec<u8>, ctg_report::ReportError> {
+        let source = Source {
+            origin: "Plateforme CTG, convention « Test »".into(),
+            as_of: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+        };
+        ctg_report::table::export_book(tables, format, &source)
+    }
 
     use super::*;
     use crate::tabular::tests::{ods_book, xlsx_book};

@@ -17,6 +17,14 @@
 //! ([`csv_text`]), as the OWASP guidance on CSV injection describes; numbers, amounts and dates are not
 //! text cells and are written as they are (`-12.50`).
 //!
+//! Every export carries the source and the date of its data (art. 9 of the convention: « Les parties
+//! s'engagent à mentionner dans tout document […] la source des données »), given as a [`Source`]:
+//! in XLSX and ODS, a last sheet « Source » names, for each table, where its data come from and the day
+//! they were read; in CSV, two last columns, `source_des_donnees` and `donnees_au`, repeat them on every
+//! row (a comment line before the header would be read as the header by spreadsheets and by the
+//! platform's own importers, which ignore these two columns). A CSV without rows has no data and so no
+//! source beyond its header.
+//!
 //! In every format an [`Value::Empty`] cell is empty and a [`Value::Masked`] cell (statistical secret)
 //! holds the text `secret`. A decimal or percentage that is not a finite number (NaN, infinity) is
 //! written as an empty cell, since no format can hold it as a number.
@@ -37,6 +45,22 @@ use crate::ReportError;
 
 /// The text written in place of a value covered by the statistical secret.
 pub const MASKED_TEXT: &str = "secret";
+
+/// The CSV column that names where the data come from ([`Source::origin`]).
+pub const SOURCE_KEY: &str = "source_des_donnees";
+/// The CSV column that gives the day the data were read ([`Source::as_of`]).
+pub const AS_OF_KEY: &str = "donnees_au";
+/// The title of the last sheet of a workbook, which names the source of each table.
+pub const SOURCE_SHEET: &str = "Source";
+
+/// Where the data of an export come from, and the day they were read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// Who produced the data, in French: « Plateforme CTG, convention « … » ; Insee, RP 2021 ».
+    pub origin: String,
+    /// The day the data were read: the export shows them as they were that day.
+    pub as_of: NaiveDate,
+}
 
 /// Excel's largest row count, the header row included (LibreOffice has the same limit).
 const MAX_ROWS: usize = 1_048_576;
@@ -205,38 +229,55 @@ impl ExportFormat {
     }
 }
 
-/// The table written in the given format. Fails if a row does not have one cell per column, if the table
-/// does not fit in a spreadsheet (XLSX, ODS), or if the writer fails. The same as [`export_book`] of
-/// this one table.
-pub fn export(table: &Table, format: ExportFormat) -> Result<Vec<u8>, ReportError> {
-    export_book(std::slice::from_ref(table), format)
+/// The table written in the given format, with the source of its data. Fails if a row does not have one
+/// cell per column, if the table does not fit in a spreadsheet (XLSX, ODS), or if the writer fails. The
+/// same as [`export_book`] of this one table.
+pub fn export(table: &Table, format: ExportFormat, source: &Source) -> Result<Vec<u8>, ReportError> {
+    export_book(std::slice::from_ref(table), format, source)
 }
 
 /// The tables written as one workbook: in XLSX and ODS, one sheet per table, in order, each named after
 /// its title ([`sheet_name`]), names made unique by a number (`Moyens`, `Moyens (2)`: spreadsheets
-/// compare sheet names without case). A CSV holds one table only: **only the first table is written**
-/// (the others are checked all the same). No table at all is written as one empty table. Fails as
-/// [`export`] does, for any of the tables.
-pub fn export_book(tables: &[Table], format: ExportFormat) -> Result<Vec<u8>, ReportError> {
+/// compare sheet names without case), then the sheet « Source » ([`SOURCE_SHEET`]). A CSV holds one
+/// table only: **only the first table is written** (the others are checked all the same), with the
+/// source in its last two columns. No table at all is written as one empty table. Fails as [`export`]
+/// does, for any of the tables.
+pub fn export_book(tables: &[Table], format: ExportFormat, source: &Source) -> Result<Vec<u8>, ReportError> {
     let empty = [Table { title: String::new(), columns: vec![], rows: vec![] }];
     let tables = if tables.is_empty() { &empty[..] } else { tables };
     for table in tables {
         check_row_lengths(table)?;
     }
     match format {
-        ExportFormat::Csv => csv(&tables[0]),
+        ExportFormat::Csv => csv(&tables[0], source),
         ExportFormat::Xlsx => {
             for table in tables {
                 check_size(table)?;
             }
-            xlsx(tables)
+            xlsx(tables, &source_table(tables, source))
         }
         ExportFormat::Ods => {
             for table in tables {
                 check_size(table)?;
             }
-            ods(tables)
+            ods(tables, &source_table(tables, source))
         }
+    }
+}
+
+/// The sheet « Source » of a workbook: for each table, where its data come from and the day they were read.
+fn source_table(tables: &[Table], source: &Source) -> Table {
+    Table {
+        title: SOURCE_SHEET.to_owned(),
+        columns: vec![
+            Column::new("tableau", "Tableau"),
+            Column::new(SOURCE_KEY, "Source des données"),
+            Column::new(AS_OF_KEY, "Données au"),
+        ],
+        rows: tables
+            .iter()
+            .map(|t| vec![Value::Text(t.title.clone()), Value::Text(source.origin.clone()), Value::Date(source.as_of)])
+            .collect(),
     }
 }
 
@@ -264,15 +305,17 @@ fn check_size(table: &Table) -> Result<(), ReportError> {
 // ---------------------------------------------------------------------------------------------------
 // CSV
 
-fn csv(table: &Table) -> Result<Vec<u8>, ReportError> {
+fn csv(table: &Table, source: &Source) -> Result<Vec<u8>, ReportError> {
     if table.columns.is_empty() {
         // The csv crate writes an empty record as `""`: a table without columns is an empty file.
         return Ok(Vec::new());
     }
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(table.columns.iter().map(|c| c.key.as_str()))?;
+    w.write_record(table.columns.iter().map(|c| c.key.as_str()).chain([SOURCE_KEY, AS_OF_KEY]))?;
+    let origin = csv_text(&source.origin).into_owned();
+    let as_of = source.as_of.format("%Y-%m-%d").to_string();
     for row in &table.rows {
-        w.write_record(row.iter().map(csv_cell))?;
+        w.write_record(row.iter().map(csv_cell).chain([origin.clone(), as_of.clone()]))?;
     }
     w.into_inner().map_err(|e| ReportError::Csv(csv::Error::from(e.into_error())))
 }
@@ -384,8 +427,12 @@ pub fn sheet_name(title: &str) -> String {
 /// The sheet names of a workbook of `tables`: [`sheet_name`] of each title, a repeated name (compared
 /// without case, as spreadsheets do) followed by ` (2)`, ` (3)`… within the 31 units allowed.
 pub fn sheet_names(tables: &[Table]) -> Vec<String> {
-    let mut taken: Vec<String> = Vec::with_capacity(tables.len());
-    let mut names = Vec::with_capacity(tables.len());
+    unique_sheet_names(tables.iter())
+}
+
+fn unique_sheet_names<'a>(tables: impl Iterator<Item = &'a Table>) -> Vec<String> {
+    let mut taken: Vec<String> = Vec::new();
+    let mut names = Vec::new();
     for table in tables {
         let base = sheet_name(&table.title);
         let mut name = base.clone();
@@ -448,9 +495,10 @@ fn spreadsheet_date(d: NaiveDate) -> Option<ExcelDateTime> {
 // ---------------------------------------------------------------------------------------------------
 // XLSX
 
-fn xlsx(tables: &[Table]) -> Result<Vec<u8>, ReportError> {
+fn xlsx(tables: &[Table], source: &Table) -> Result<Vec<u8>, ReportError> {
     let mut workbook = Workbook::new();
-    for (table, name) in tables.iter().zip(sheet_names(tables)) {
+    let all = || tables.iter().chain(std::iter::once(source));
+    for (table, name) in all().zip(unique_sheet_names(all())) {
         let sheet = workbook.add_worksheet();
         sheet.set_name(name)?;
         write_xlsx_sheet(sheet, table)?;
@@ -532,10 +580,11 @@ fn decimal_pattern(decimals: u8) -> String {
 // ---------------------------------------------------------------------------------------------------
 // ODS
 
-fn ods(tables: &[Table]) -> Result<Vec<u8>, ReportError> {
+fn ods(tables: &[Table], source: &Table) -> Result<Vec<u8>, ReportError> {
     let mut book = WorkBook::new_empty();
     let styles = OdsStyles::new(&mut book, tables);
-    for (table, name) in tables.iter().zip(sheet_names(tables)) {
+    let all = || tables.iter().chain(std::iter::once(source));
+    for (table, name) in all().zip(unique_sheet_names(all())) {
         book.push_sheet(ods_sheet(table, name, &styles));
     }
     Ok(spreadsheet_ods::write_ods_buf(&mut book, Vec::new())?)
@@ -657,6 +706,19 @@ mod tests {
     use calamine::{Data, Reader};
     use std::io::Cursor;
 
+    /// The source every test export carries.
+    fn source() -> Source {
+        Source { origin: "Plateforme CTG, convention « Test »".into(), as_of: date(2026, 12, 7) }
+    }
+
+    fn export(table: &Table, format: ExportFormat) -> Result<Vec<u8>, ReportError> {
+        super::export(table, format, &source())
+    }
+
+    fn export_book(tables: &[Table], format: ExportFormat) -> Result<Vec<u8>, ReportError> {
+        super::export_book(tables, format, &source())
+    }
+
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
     }
@@ -705,9 +767,9 @@ mod tests {
         let out = String::from_utf8(export(&sample(), ExportFormat::Csv).unwrap()).unwrap();
         assert_eq!(
             out,
-            "nom,enfants,taux,part,montant,date_effet,vide,masque\n\
-             Lens,274466,18.6,42.1,110021.39,2026-01-31,,secret\n\
-             \"Béthune, « centre » \"\"nord\"\"\",-12,0.0,0,-0.05,1850-07-14,,\n"
+            "nom,enfants,taux,part,montant,date_effet,vide,masque,source_des_donnees,donnees_au\n\
+             Lens,274466,18.6,42.1,110021.39,2026-01-31,,secret,\"Plateforme CTG, convention « Test »\",2026-12-07\n\
+             \"Béthune, « centre » \"\"nord\"\"\",-12,0.0,0,-0.05,1850-07-14,,,\"Plateforme CTG, convention « Test »\",2026-12-07\n"
         );
     }
 
@@ -770,7 +832,7 @@ mod tests {
     fn xlsx_reads_back_with_numbers_dates_and_the_secret() {
         let bytes = export(&sample(), ExportFormat::Xlsx).unwrap();
         let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
-        assert_eq!(book.sheet_names(), vec!["Places d'accueil - 2024-2025".to_owned()]);
+        assert_eq!(book.sheet_names(), vec!["Places d'accueil - 2024-2025".to_owned(), "Source".to_owned()]);
         let range = book.worksheet_range("Places d'accueil - 2024-2025").unwrap();
         assert_eq!(range.get_value((0, 0)), Some(&Data::String("Nom".into())));
         assert_eq!(range.get_value((0, 5)), Some(&Data::String("Date d'effet".into())));
@@ -804,7 +866,7 @@ mod tests {
     fn ods_reads_back_with_numbers_dates_and_the_secret() {
         let bytes = export(&sample(), ExportFormat::Ods).unwrap();
         let mut book: calamine::Ods<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
-        assert_eq!(book.sheet_names(), vec!["Places d'accueil - 2024-2025".to_owned()]);
+        assert_eq!(book.sheet_names(), vec!["Places d'accueil - 2024-2025".to_owned(), "Source".to_owned()]);
         let range = book.worksheet_range("Places d'accueil - 2024-2025").unwrap();
         assert_eq!(range.get_value((0, 0)), Some(&Data::String("Nom".into())));
         assert_eq!(range.get_value((0, 7)), Some(&Data::String("Masqué".into())));
@@ -852,15 +914,18 @@ mod tests {
         };
         let out = String::from_utf8(export(&table, ExportFormat::Csv).unwrap()).unwrap();
         let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines[1], "\"'=HYPERLINK(\"\"http://x\"\";\"\"clic\"\")\",-12.50");
-        assert_eq!(lines[2], "'+33 1 23,-12.50");
-        assert_eq!(lines[3], "'-2,-12.50");
-        assert_eq!(lines[4], "'@SUM(A1),-12.50");
-        assert_eq!(lines[5], "'\tcmd,-12.50");
-        assert_eq!(lines[6], "'=1,-12.50");
-        assert_eq!(lines[7], "'\u{ff1d}1,-12.50");
+        assert_eq!(
+            lines[1],
+            "\"'=HYPERLINK(\"\"http://x\"\";\"\"clic\"\")\",-12.50,\"Plateforme CTG, convention « Test »\",2026-12-07"
+        );
+        assert_eq!(lines[2], "'+33 1 23,-12.50,\"Plateforme CTG, convention « Test »\",2026-12-07");
+        assert_eq!(lines[3], "'-2,-12.50,\"Plateforme CTG, convention « Test »\",2026-12-07");
+        assert_eq!(lines[4], "'@SUM(A1),-12.50,\"Plateforme CTG, convention « Test »\",2026-12-07");
+        assert_eq!(lines[5], "'\tcmd,-12.50,\"Plateforme CTG, convention « Test »\",2026-12-07");
+        assert_eq!(lines[6], "'=1,-12.50,\"Plateforme CTG, convention « Test »\",2026-12-07");
+        assert_eq!(lines[7], "'\u{ff1d}1,-12.50,\"Plateforme CTG, convention « Test »\",2026-12-07");
         // Numbers are not text cells: the negative amount stays a number; a dash inside a text is harmless.
-        assert_eq!(lines[8], "Lens - Liévin,-12.50");
+        assert_eq!(lines[8], "Lens - Liévin,-12.50,\"Plateforme CTG, convention « Test »\",2026-12-07");
     }
 
     #[test]
@@ -927,7 +992,8 @@ mod tests {
 
         let bytes = export_book(&tables, ExportFormat::Xlsx).unwrap();
         let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
-        assert_eq!(book.sheet_names(), names);
+        let with_source: Vec<String> = names.iter().cloned().chain(["Source".to_owned()]).collect();
+        assert_eq!(book.sheet_names(), with_source);
         let range = book.worksheet_range("Moyens").unwrap();
         assert_eq!(range.get_value((0, 0)), Some(&Data::String("Valeur".into())));
         assert_eq!(range.get_value((1, 0)), Some(&Data::Float(0.25)));
@@ -939,7 +1005,7 @@ mod tests {
 
         let bytes = export_book(&tables, ExportFormat::Ods).unwrap();
         let mut book: calamine::Ods<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
-        assert_eq!(book.sheet_names(), names);
+        assert_eq!(book.sheet_names(), with_source);
         // The decimal style of the second table only is in the book.
         assert_eq!(book.worksheet_range("Moyens").unwrap().get_value((1, 0)), Some(&Data::Float(0.25)));
         match book.worksheet_range("MOYENS (2)").unwrap().get_value((1, 0)) {
@@ -969,6 +1035,39 @@ mod tests {
         assert_eq!(export(&t, ExportFormat::Csv).unwrap(), b"");
         for format in [ExportFormat::Xlsx, ExportFormat::Ods] {
             assert!(!export(&t, format).unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn every_format_carries_the_source_and_date_of_its_data() {
+        // Art. 9 of the convention: « Les parties s'engagent à mentionner dans tout document […] la source
+        // des données ».
+        let csv = String::from_utf8(export(&sample(), ExportFormat::Csv).unwrap()).unwrap();
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        assert_eq!(&header[8], SOURCE_KEY);
+        assert_eq!(&header[9], AS_OF_KEY);
+        for record in reader.records() {
+            let record = record.unwrap();
+            assert_eq!((&record[8], &record[9]), ("Plateforme CTG, convention « Test »", "2026-12-07"));
+        }
+        let tables = [sample(), one_cell("Source", Value::Integer(1))];
+        for format in [ExportFormat::Xlsx, ExportFormat::Ods] {
+            let bytes = export_book(&tables, format).unwrap();
+            let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).unwrap();
+            // A table titled « Source » keeps its name; the sheet of sources comes last.
+            let names = book.sheet_names();
+            assert_eq!(names[1..], ["Source", "Source (2)"], "{format:?}");
+            let range = book.worksheet_range("Source (2)").unwrap();
+            assert_eq!(range.get_value((0, 1)), Some(&Data::String("Source des données".into())));
+            assert_eq!(range.get_value((1, 0)), Some(&Data::String("Places d'accueil : 2024/2025 [brouillon]".into())));
+            assert_eq!(range.get_value((2, 1)), Some(&Data::String("Plateforme CTG, convention « Test »".into())));
+            // 46 363 is 7 December 2026 in Excel's count of days.
+            match range.get_value((2, 2)) {
+                Some(Data::DateTime(d)) => assert_eq!(d.as_f64(), 46_363.0),
+                Some(Data::DateTimeIso(d)) => assert!(d.starts_with("2026-12-07"), "{d}"),
+                other => panic!("{format:?}: not a date: {other:?}"),
+            }
         }
     }
 

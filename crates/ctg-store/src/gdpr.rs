@@ -62,12 +62,18 @@ impl ProcessingActivity {
 const ACTIVITY_COLUMNS: &str = "id, name, controller, dpo_contact, purposes, legal_basis, data_subjects, \
      data_categories, recipients, transfers, retention, security_measures, version";
 
-/// The statuses of a data-exchange agreement.
-pub const AGREEMENT_STATUSES: [(&str, &str); 4] =
-    [("propose", "Proposé"), ("revu_dpd", "Revu par le DPD"), ("signe", "Signé"), ("expire", "Expiré")];
+pub use ctg_domain::agreement::AgreementStep;
+
+/// The statuses of a data-exchange agreement, in order: `(code, label)`.
+pub const AGREEMENT_STATUSES: [(&str, &str); 4] = [
+    ("propose", "Proposé"),
+    ("revu_dpd", "Revu par le DPD de l'autre partie"),
+    ("signe", "Signé"),
+    ("expire", "Expiré"),
+];
 
 pub fn agreement_status_label(code: &str) -> &'static str {
-    AGREEMENT_STATUSES.iter().find(|(c, _)| *c == code).map_or("inconnu", |(_, l)| l)
+    AgreementStep::parse(code).map_or("inconnu", AgreementStep::label)
 }
 
 /// A data-exchange agreement (art. 9 of the convention).
@@ -77,6 +83,8 @@ pub struct DataAgreement {
     pub convention_id: i64,
     #[serde(rename = "intitule")]
     pub title: String,
+    /// The names of the parties, as written when the agreement was last saved (the text of an agreement
+    /// written before parties were parties of the convention).
     pub parties: String,
     #[serde(rename = "donnees")]
     pub data_categories: String,
@@ -91,26 +99,77 @@ pub struct DataAgreement {
     #[serde(rename = "statut")]
     pub status: String,
     pub version: i64,
+    /// The party of the convention that proposed it.
+    #[serde(rename = "partie_proposante")]
+    pub proposer_party_id: Option<i64>,
+    /// Its parties, parties of the convention (empty for an agreement written before).
+    #[sqlx(skip)]
+    #[serde(rename = "parties_ids")]
+    pub party_ids: Vec<i64>,
+    /// Its steps, in order.
+    #[sqlx(skip)]
+    #[serde(rename = "etapes")]
+    pub steps: Vec<AgreementStepRecord>,
 }
 
-/// The editable content of an agreement.
+impl DataAgreement {
+    /// The step it is at (an unknown stored status reads as « proposé »).
+    pub fn step(&self) -> AgreementStep {
+        AgreementStep::parse(&self.status).unwrap_or(AgreementStep::Proposed)
+    }
+}
+
+/// A step of an agreement as recorded: who did it and when, who recorded it and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct AgreementStepRecord {
+    #[serde(rename = "etape")]
+    pub step: String,
+    #[serde(rename = "date")]
+    pub done_on: NaiveDate,
+    #[serde(rename = "par")]
+    pub done_by: String,
+    #[serde(rename = "partie")]
+    pub party_id: Option<i64>,
+    pub note: Option<String>,
+    #[serde(rename = "enregistre_par")]
+    pub recorded_by: String,
+    #[serde(rename = "enregistre_le")]
+    pub recorded_at: chrono::DateTime<Utc>,
+}
+
+/// The editable content of an agreement: what the other party's DPO reviews. It changes only while the
+/// agreement is « proposé ».
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgreementEdit {
     pub title: String,
-    pub parties: String,
+    /// Its parties: parties of the convention, two at least.
+    pub party_ids: Vec<i64>,
+    /// The party that proposes the exchange, one of `party_ids`.
+    pub proposer_party_id: i64,
     pub data_categories: String,
     pub purpose: String,
     pub legal_basis: String,
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
-    pub status: String,
+}
+
+/// A step to record on an agreement (art. 9): the review, the signature or the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAgreementStep {
+    pub step: AgreementStep,
+    /// The day of the step.
+    pub done_on: NaiveDate,
+    /// Who did it: the DPO who reviewed, the signatories…
+    pub done_by: String,
+    /// The party that did it: required for the review (the other party).
+    pub party_id: Option<i64>,
+    pub note: Option<String>,
 }
 
 impl AgreementEdit {
     fn check(&self) -> Result<()> {
         for (label, v) in [
             ("l'intitulé", &self.title),
-            ("les parties", &self.parties),
             ("les données échangées", &self.data_categories),
             ("la finalité", &self.purpose),
             ("la base légale", &self.legal_basis),
@@ -118,12 +177,6 @@ impl AgreementEdit {
             if v.trim().is_empty() {
                 return Err(StoreError::Invalid(format!("{label} de l'accord est vide")));
             }
-        }
-        if !AGREEMENT_STATUSES.iter().any(|(c, _)| *c == self.status) {
-            return Err(StoreError::Invalid(format!(
-                "statut d'accord inconnu « {} » (valeurs admises : propose, revu_dpd, signe, expire)",
-                self.status
-            )));
         }
         if let (Some(a), Some(b)) = (self.start_date, self.end_date) {
             if b < a {
@@ -133,33 +186,55 @@ impl AgreementEdit {
         Ok(())
     }
 
-    fn audit_value(&self) -> Value {
+    /// Checks the parties against those of the convention (`(id, name)`), and gives their names.
+    fn party_names(&self, convention: &[(i64, String)]) -> Result<String> {
+        let mut ids = self.party_ids.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        let known = convention.iter().map(|(id, n)| format!("{id} ({n})")).collect::<Vec<_>>().join(", ");
+        if let Some(bad) = ids.iter().find(|id| !convention.iter().any(|(c, _)| c == *id)) {
+            return Err(StoreError::Invalid(format!(
+                "la partie n° {bad} n'est pas une partie de cette convention (parties : {known})"
+            )));
+        }
+        if ids.len() < 2 {
+            return Err(StoreError::Invalid(format!(
+                "un accord d'échange lie au moins deux parties de la convention (parties : {known})"
+            )));
+        }
+        if !ids.contains(&self.proposer_party_id) {
+            return Err(StoreError::Invalid(
+                "la partie qui propose l'échange doit être une des parties de l'accord".into(),
+            ));
+        }
+        Ok(convention.iter().filter(|(id, _)| ids.contains(id)).map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", "))
+    }
+
+    fn audit_value(&self, names: &str) -> Value {
         json!({
-            "intitule": self.title, "parties": self.parties, "donnees": self.data_categories,
+            "intitule": self.title, "parties": names, "parties_ids": self.party_ids,
+            "partie_proposante": self.proposer_party_id, "donnees": self.data_categories,
             "finalite": self.purpose, "base_legale": self.legal_basis,
             "debut": self.start_date.map(|d| d.to_string()), "fin": self.end_date.map(|d| d.to_string()),
-            "statut": self.status,
         })
     }
 }
 
-impl From<&DataAgreement> for AgreementEdit {
-    fn from(a: &DataAgreement) -> Self {
-        Self {
-            title: a.title.clone(),
-            parties: a.parties.clone(),
-            data_categories: a.data_categories.clone(),
-            purpose: a.purpose.clone(),
-            legal_basis: a.legal_basis.clone(),
-            start_date: a.start_date,
-            end_date: a.end_date,
-            status: a.status.clone(),
-        }
-    }
+fn agreement_audit(a: &DataAgreement) -> Value {
+    json!({
+        "intitule": a.title, "parties": a.parties, "parties_ids": a.party_ids,
+        "partie_proposante": a.proposer_party_id, "donnees": a.data_categories,
+        "finalite": a.purpose, "base_legale": a.legal_basis,
+        "debut": a.start_date.map(|d| d.to_string()), "fin": a.end_date.map(|d| d.to_string()),
+        "statut": a.status,
+    })
 }
 
+/// A stored step with its agreement: agreement, step, day, by, party, note, recorded by, recorded at.
+type StepRow = (i64, String, NaiveDate, String, Option<i64>, Option<String>, String, chrono::DateTime<Utc>);
+
 const AGREEMENT_COLUMNS: &str = "id, convention_id, title, parties, data_categories, purpose, legal_basis, \
-     start_date, end_date, status, version";
+     start_date, end_date, status, version, proposer_party_id";
 
 impl Store {
     pub async fn processing_activities(&self) -> Result<Vec<ProcessingActivity>> {
@@ -234,41 +309,75 @@ impl Store {
         self.acquire().await?.conn().agreements(convention_id).await
     }
 
-    pub async fn create_agreement(&self, actor: &Actor, convention_id: i64, edit: &AgreementEdit) -> Result<i64> {
+    /// Creates an agreement, always « proposé » (art. 9): proposed on `proposed_on` by `proposed_by` (a
+    /// person) for its proposing party. The review and the signature are steps recorded afterwards.
+    pub async fn create_agreement(
+        &self,
+        actor: &Actor,
+        convention_id: i64,
+        edit: &AgreementEdit,
+        proposed_on: NaiveDate,
+        proposed_by: &str,
+    ) -> Result<i64> {
         edit.check()?;
+        if proposed_by.trim().is_empty() {
+            return Err(StoreError::Invalid("indiquez qui propose l'accord (nom de la personne)".into()));
+        }
         self.convention_summary(convention_id).await?;
-        with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+        let mut tx = self.begin_write().await?;
+        let mut c = tx.conn();
+        let names = edit.party_names(&c.convention_party_names(convention_id).await?)?;
+        let id = with_conn!(&mut c, c => {
             let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO data_agreement (convention_id, title, parties, data_categories, purpose, legal_basis, start_date, end_date, status) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                "INSERT INTO data_agreement (convention_id, title, parties, data_categories, purpose, legal_basis, start_date, end_date, status, proposer_party_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
             )
             .bind(convention_id)
             .bind(edit.title.trim())
-            .bind(edit.parties.trim())
+            .bind(&names)
             .bind(edit.data_categories.trim())
             .bind(edit.purpose.trim())
             .bind(edit.legal_basis.trim())
             .bind(edit.start_date)
             .bind(edit.end_date)
-            .bind(&edit.status)
-            .fetch_one(&mut *tx)
+            .bind(AgreementStep::Proposed.code())
+            .bind(edit.proposer_party_id)
+            .fetch_one(&mut *c)
             .await?;
-            record!(&mut *tx, &Change {
-                convention_id: Some(convention_id),
-                object_type: "accord",
-                object_id: id.to_string(),
-                object_label: edit.title.trim().to_owned(),
-                action: "creation",
-                before: None,
-                after: Some(edit.audit_value()),
-                actor,
-            });
-            tx.commit().await?;
-            Ok(id)
-        })
+            id
+        });
+        c.set_agreement_parties(id, &edit.party_ids).await?;
+        let step = NewAgreementStep {
+            step: AgreementStep::Proposed,
+            done_on: proposed_on,
+            done_by: proposed_by.to_owned(),
+            party_id: Some(edit.proposer_party_id),
+            note: None,
+        };
+        c.insert_agreement_step(id, &step, actor).await?;
+        let mut after = edit.audit_value(&names);
+        after["statut"] = json!(AgreementStep::Proposed.code());
+        after["propose_le"] = json!(proposed_on.to_string());
+        after["propose_par"] = json!(proposed_by.trim());
+        let change = Change {
+            convention_id: Some(convention_id),
+            object_type: "accord",
+            object_id: id.to_string(),
+            object_label: edit.title.trim().to_owned(),
+            action: "creation",
+            before: None,
+            after: Some(after),
+            actor,
+        };
+        with_conn!(&mut c, c => {
+            record!(&mut *c, &change);
+        });
+        tx.commit().await?;
+        Ok(id)
     }
 
+    /// Changes the content of an agreement from the version read: only while it is « proposé », since the
+    /// other party's DPO reviews that content.
     pub async fn update_agreement(
         &self,
         actor: &Actor,
@@ -281,12 +390,16 @@ impl Store {
         self.versioned_write(
             Versioned { table: "data_agreement", id, version: Some(version) },
             async |c| {
-                let current = c
-                    .agreements(convention_id)
-                    .await?
-                    .into_iter()
-                    .find(|a| a.id == id)
-                    .ok_or_else(|| StoreError::NotFound(format!("l'accord n° {id} de cette convention")))?;
+                let current = c.agreement(convention_id, id).await?;
+                if current.step() != AgreementStep::Proposed {
+                    return Err(StoreError::Invalid(format!(
+                        "l'accord est au statut « {} » : son contenu, revu par le DPD de l'autre partie, ne change \
+                         plus ; proposez un nouvel accord",
+                        current.step().label()
+                    )));
+                }
+                let names = edit.party_names(&c.convention_party_names(convention_id).await?)?;
+                let after = edit.audit_value(&names);
                 Ok(Loaded::new(
                     format!("l'accord « {} »", current.title),
                     Change {
@@ -295,29 +408,112 @@ impl Store {
                         object_id: id.to_string(),
                         object_label: edit.title.trim().to_owned(),
                         action: "modification",
-                        before: Some(AgreementEdit::from(&current).audit_value()),
-                        after: Some(edit.audit_value()),
+                        before: Some(agreement_audit(&current)),
+                        after: Some(after),
                         actor,
                     },
-                ))
+                )
+                .with(names))
             },
-            async |c, ()| {
+            async |c, names| {
                 with_conn!(c, c => {
                     sqlx::query(
                         "UPDATE data_agreement SET title = $1, parties = $2, data_categories = $3, purpose = $4, \
-                         legal_basis = $5, start_date = $6, end_date = $7, status = $8 WHERE id = $9",
+                         legal_basis = $5, start_date = $6, end_date = $7, proposer_party_id = $8 WHERE id = $9",
                     )
                     .bind(edit.title.trim())
-                    .bind(edit.parties.trim())
+                    .bind(&names)
                     .bind(edit.data_categories.trim())
                     .bind(edit.purpose.trim())
                     .bind(edit.legal_basis.trim())
                     .bind(edit.start_date)
                     .bind(edit.end_date)
-                    .bind(&edit.status)
+                    .bind(edit.proposer_party_id)
                     .bind(id)
                     .execute(&mut *c)
                     .await?;
+                });
+                c.set_agreement_parties(id, &edit.party_ids).await
+            },
+        )
+        .await
+    }
+
+    /// Records the next step of an agreement (art. 9), from the version read: the review by the DPO of a
+    /// party that did not propose it, then the signature, then the end. A step skipped or taken back is
+    /// refused with the step that is missing; a step is never dated before the one it follows.
+    pub async fn record_agreement_step(
+        &self,
+        actor: &Actor,
+        convention_id: i64,
+        id: i64,
+        version: i64,
+        step: &NewAgreementStep,
+    ) -> Result<i64> {
+        if step.done_by.trim().is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "indiquez qui a fait l'étape « {} » (nom de la personne)",
+                step.step.label()
+            )));
+        }
+        self.versioned_write(
+            Versioned { table: "data_agreement", id, version: Some(version) },
+            async |c| {
+                let current = c.agreement(convention_id, id).await?;
+                ctg_domain::agreement::check_step(current.step(), step.step).map_err(StoreError::Invalid)?;
+                if step.step == AgreementStep::Reviewed {
+                    let Some(reviewer) = step.party_id else {
+                        return Err(StoreError::Invalid(
+                            "indiquez la partie dont le DPD a revu l'accord (l'autre partie, art. 9 de la convention)"
+                                .into(),
+                        ));
+                    };
+                    if current.party_ids.is_empty() {
+                        return Err(StoreError::Invalid(
+                            "les parties de cet accord sont un texte libre : choisissez-les parmi les parties de la \
+                             convention (modifier l'accord) avant sa revue"
+                                .into(),
+                        ));
+                    }
+                    ctg_domain::agreement::check_reviewer(&current.party_ids, current.proposer_party_id, reviewer)
+                        .map_err(StoreError::Invalid)?;
+                } else if let Some(p) = step.party_id.filter(|p| !current.party_ids.contains(p)) {
+                    return Err(StoreError::Invalid(format!("la partie n° {p} n'est pas une partie de l'accord")));
+                }
+                if let Some(last) = current.steps.last().filter(|l| l.done_on > step.done_on) {
+                    return Err(StoreError::Invalid(format!(
+                        "l'étape « {} » ({}) ne peut précéder l'étape « {} » ({})",
+                        step.step.label(),
+                        ctg_domain::format::date_short(step.done_on),
+                        agreement_status_label(&last.step),
+                        ctg_domain::format::date_short(last.done_on)
+                    )));
+                }
+                Ok(Loaded::new(
+                    format!("l'accord « {} »", current.title),
+                    Change {
+                        convention_id: Some(convention_id),
+                        object_type: "accord",
+                        object_id: id.to_string(),
+                        object_label: current.title.clone(),
+                        action: "etape",
+                        before: Some(json!({ "statut": current.status })),
+                        after: Some(json!({
+                            "statut": step.step.code(), "date": step.done_on.to_string(),
+                            "par": step.done_by.trim(), "partie": step.party_id, "note": step.note,
+                        })),
+                        actor,
+                    },
+                ))
+            },
+            async |c, ()| {
+                c.insert_agreement_step(id, step, actor).await?;
+                with_conn!(c, c => {
+                    sqlx::query("UPDATE data_agreement SET status = $1 WHERE id = $2")
+                        .bind(step.step.code())
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await?;
                 });
                 Ok(())
             },
@@ -489,11 +685,104 @@ impl Conn<'_> {
     }
 
     pub(crate) async fn agreements(&mut self, convention_id: i64) -> Result<Vec<DataAgreement>> {
-        with_conn!(self, c => {
-            Ok(sqlx::query_as(&format!("SELECT {AGREEMENT_COLUMNS} FROM data_agreement WHERE convention_id = $1 ORDER BY id"))
+        let mut list: Vec<DataAgreement> = with_conn!(self, c => {
+            sqlx::query_as(&format!("SELECT {AGREEMENT_COLUMNS} FROM data_agreement WHERE convention_id = $1 ORDER BY id"))
                 .bind(convention_id)
                 .fetch_all(&mut *c)
-                .await?)
+                .await?
+        });
+        let parties: Vec<(i64, i64)> = with_conn!(self, c => {
+            sqlx::query_as(
+                "SELECT ap.agreement_id, ap.party_id FROM data_agreement_party ap \
+                 JOIN data_agreement a ON a.id = ap.agreement_id WHERE a.convention_id = $1 ORDER BY ap.party_id",
+            )
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let steps: Vec<(i64, AgreementStepRecord)> = with_conn!(self, c => {
+            let rows: Vec<StepRow> =
+                sqlx::query_as(
+                    "SELECT s.agreement_id, s.step, s.done_on, s.done_by, s.party_id, s.note, s.recorded_by, s.recorded_at \
+                     FROM data_agreement_step s JOIN data_agreement a ON a.id = s.agreement_id \
+                     WHERE a.convention_id = $1 ORDER BY s.agreement_id, s.done_on, s.id",
+                )
+                .bind(convention_id)
+                .fetch_all(&mut *c)
+                .await?;
+            rows.into_iter()
+                .map(|(a, step, done_on, done_by, party_id, note, recorded_by, recorded_at)| {
+                    (a, AgreementStepRecord { step, done_on, done_by, party_id, note, recorded_by, recorded_at })
+                })
+                .collect()
+        });
+        for a in &mut list {
+            a.party_ids = parties.iter().filter(|(id, _)| *id == a.id).map(|(_, p)| *p).collect();
+            a.steps = steps.iter().filter(|(id, _)| *id == a.id).map(|(_, s)| s.clone()).collect();
+        }
+        Ok(list)
+    }
+
+    pub(crate) async fn agreement(&mut self, convention_id: i64, id: i64) -> Result<DataAgreement> {
+        self.agreements(convention_id)
+            .await?
+            .into_iter()
+            .find(|a| a.id == id)
+            .ok_or_else(|| StoreError::NotFound(format!("l'accord n° {id} de cette convention")))
+    }
+
+    /// The parties of a convention: id and name (short name when there is one), in order.
+    pub(crate) async fn convention_party_names(&mut self, convention_id: i64) -> Result<Vec<(i64, String)>> {
+        with_conn!(self, c => {
+            let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+                "SELECT p.id, o.name, o.short_name FROM party p JOIN organisation o ON o.id = p.organisation_id \
+                 WHERE p.convention_id = $1 ORDER BY p.position, p.id",
+            )
+            .bind(convention_id)
+            .fetch_all(&mut *c)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, name, short)| (id, short.filter(|s| !s.trim().is_empty()).unwrap_or(name)))
+                .collect())
         })
+    }
+
+    async fn set_agreement_parties(&mut self, id: i64, party_ids: &[i64]) -> Result<()> {
+        let mut ids = party_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        with_conn!(self, c => {
+            sqlx::query("DELETE FROM data_agreement_party WHERE agreement_id = $1").bind(id).execute(&mut *c).await?;
+            for p in &ids {
+                sqlx::query("INSERT INTO data_agreement_party (agreement_id, party_id) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(p)
+                    .execute(&mut *c)
+                    .await?;
+            }
+        });
+        Ok(())
+    }
+
+    async fn insert_agreement_step(&mut self, id: i64, step: &NewAgreementStep, actor: &Actor) -> Result<()> {
+        let note = step.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        with_conn!(self, c => {
+            sqlx::query(
+                "INSERT INTO data_agreement_step (agreement_id, step, done_on, done_by, party_id, note, recorded_by, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(step.step.code())
+            .bind(step.done_on)
+            .bind(step.done_by.trim())
+            .bind(step.party_id)
+            .bind(note)
+            .bind(&actor.label)
+            .bind(Utc::now())
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(())
     }
 }

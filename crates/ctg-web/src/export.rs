@@ -1,13 +1,14 @@
 //! The one download mechanism of every table page: the page builds a [`Table`] of what it shows (already
 //! masked for the public), and `?format=csv|xlsx|ods` (with `&tableau=…` when a page has several)
-//! returns it as a file instead of the page.
+//! returns it as a file instead of the page. Every file carries the source and the date of its data
+//! ([`source`], art. 9 of the convention).
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use ctg_report::table::{export, ExportFormat, Table};
+use ctg_report::table::{export, ExportFormat, Source, Table};
 use serde::Deserialize;
 
-use crate::WebError;
+use crate::{AppState, WebError};
 
 /// The query parameters of a download.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -40,9 +41,26 @@ impl ExportQuery {
     }
 }
 
-/// The file of a table, named `stem.ext`.
-pub fn download(table: &Table, format: ExportFormat, stem: &str) -> Result<Response, WebError> {
-    let bytes = export(table, format).map_err(|e| WebError::Internal(Box::new(e)))?;
+/// The source of an export of convention `id`, as read today: the platform and the convention, then
+/// `producers` (who produced the figures shown, e.g. « Insee, populations légales »), each once.
+pub async fn source(state: &AppState, id: i64, producers: &[&str]) -> Result<Source, WebError> {
+    let title = state.store.convention_summary(id).await?.title;
+    let mut origin = format!("Plateforme CTG, convention « {} »", title.trim());
+    let mut seen: Vec<&str> = Vec::new();
+    for p in producers.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        if !seen.contains(&p) {
+            seen.push(p);
+        }
+    }
+    if !seen.is_empty() {
+        origin.push_str(&format!(" ; données produites par : {}", seen.join(" ; ")));
+    }
+    Ok(Source { origin, as_of: state.today() })
+}
+
+/// The file of a table, named `stem.ext`, with the source of its data.
+pub fn download(table: &Table, format: ExportFormat, stem: &str, source: &Source) -> Result<Response, WebError> {
+    let bytes = export(table, format, source).map_err(|e| WebError::Internal(Box::new(e)))?;
     let safe: String =
         stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
     Ok((

@@ -36,7 +36,7 @@ fn id_noun(param: &str) -> Option<&'static str> {
         "party" | "partie" => "la partie",
         "avenant" => "l'avenant",
         "notice" | "mise_en_demeure" => "la mise en demeure",
-        "agreement" => "l'accord",
+        "agreement" | "accord" => "l'accord",
         "document" => "le document",
         "body" | "instance" => "l'instance",
         "member" => "le membre",

@@ -208,6 +208,7 @@ fn table() -> Vec<Entry> {
         post("/conventions/{id}/accords", C(EditAgreements), edit::agreement_create),
         get("/conventions/{id}/accords/{agreement}/modifier", C(EditAgreements), edit::agreement_form),
         post("/conventions/{id}/accords/{agreement}/modifier", C(EditAgreements), edit::agreement_save),
+        post("/conventions/{id}/accords/{agreement}/etapes", C(EditAgreements), edit::agreement_step),
         // Offer of services.
         get("/conventions/{id}/equipements", C(ViewConvention), offer::facilities),
         post("/conventions/{id}/equipements", C(EditOffer), offer::facility_create),
@@ -299,6 +300,9 @@ fn table() -> Vec<Entry> {
         api(routes!(api::update_convention), C(EditConvention)),
         api(routes!(api::update_party), C(EDIT_PARTY)),
         api(routes!(api::history), C(ViewHistory)),
+        api(routes!(api::agreements), C(ViewAgreements)),
+        api(routes!(api::create_agreement), C(EditAgreements)),
+        api(routes!(api::agreement_step), C(EditAgreements)),
         api(routes!(api::territory), C(ViewConvention)),
         api(routes!(api::diagnostic), C(ViewConvention)),
         api(routes!(api_offer::types), Public),

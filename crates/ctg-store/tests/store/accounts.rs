@@ -187,19 +187,27 @@ backend_tests!(every_write_is_audited_with_before_and_after, |db: &TestDb| {
         };
         store.update_party(&actor, id, party.id, party.version, &pedit).await.unwrap();
         store.set_role(&actor, id, jeanne.id, Some(Role::Coordination)).await.unwrap();
+        let parties: Vec<i64> = store.convention(id).await.unwrap().parties.iter().map(|p| p.id).collect();
         let agreement = ctg_store::AgreementEdit {
             title: "Échange des listes d'allocataires".into(),
-            parties: "CAF, CABBALR".into(),
+            party_ids: parties[..2].to_vec(),
+            proposer_party_id: parties[0],
             data_categories: "Nombre d'enfants par commune".into(),
             purpose: "Diagnostic".into(),
             legal_basis: "Mission d'intérêt public".into(),
             start_date: None,
             end_date: None,
-            status: "propose".into(),
         };
-        let aid = store.create_agreement(&actor, id, &agreement).await.unwrap();
+        let proposed = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        let aid = store.create_agreement(&actor, id, &agreement, proposed, "Jeanne Martin").await.unwrap();
         store
-            .update_agreement(&actor, id, aid, 1, &ctg_store::AgreementEdit { status: "signe".into(), ..agreement })
+            .update_agreement(
+                &actor,
+                id,
+                aid,
+                1,
+                &ctg_store::AgreementEdit { purpose: "Diagnostic partagé".into(), ..agreement },
+            )
             .await
             .unwrap();
         let activity = store.processing_activities().await.unwrap().remove(0);
@@ -238,7 +246,7 @@ backend_tests!(every_write_is_audited_with_before_and_after, |db: &TestDb| {
         assert_eq!(e.after.as_ref().unwrap()["signature_date"], "2026-01-15");
         assert_eq!(e.before.as_ref().unwrap()["signature_date"], serde_json::Value::Null);
         assert_eq!(find("role", "creation").after.as_ref().unwrap()["role"], "coordination");
-        assert_eq!(find("accord", "modification").after.as_ref().unwrap()["statut"], "signe");
+        assert_eq!(find("accord", "modification").after.as_ref().unwrap()["finalite"], "Diagnostic partagé");
         assert_eq!(find("registre", "modification").after.as_ref().unwrap()["duree_de_conservation"], "Trois ans");
         assert!(find("jeton", "suppression").after.as_ref().unwrap()["revoque"].as_bool().unwrap());
         let pw = history

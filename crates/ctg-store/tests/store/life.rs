@@ -432,17 +432,18 @@ backend_tests!(the_page_of_a_convention_ending_with_a_leap_year, |db: &TestDb| {
         let actor = Actor::cli("test");
         let id = convention(&store, "CTG 2024-2028", d(2024, 1, 1), d(2028, 12, 31)).await;
         sign_all(&store, id, [d(2023, 12, 1), d(2023, 12, 4), d(2023, 12, 8), d(2023, 12, 15)]).await;
+        let parties: Vec<i64> = store.convention(id).await.unwrap().parties.iter().map(|p| p.id).collect();
         let agreement = AgreementEdit {
             title: "Échange des listes d'allocataires".into(),
-            parties: "CAF, CABBALR".into(),
+            party_ids: parties[..2].to_vec(),
+            proposer_party_id: parties[0],
             data_categories: "effectifs par commune".into(),
             purpose: "diagnostic".into(),
             legal_basis: "mission d'intérêt public".into(),
             start_date: Some(d(2024, 1, 1)),
             end_date: Some(d(2027, 6, 30)),
-            status: "signe".into(),
         };
-        store.create_agreement(&actor, id, &agreement).await.unwrap();
+        store.create_agreement(&actor, id, &agreement, d(2023, 11, 2), "Jeanne Martin").await.unwrap();
 
         let life = store.life(id, d(2027, 1, 1)).await.unwrap();
         assert_eq!(
@@ -558,5 +559,155 @@ backend_tests!(the_texts_of_the_convention_s_life_are_cleaned_like_every_text, |
         let err = store.terminate(&actor, id, &t).await.unwrap_err().to_string();
         assert!(err.contains("« note » contient un caractère de contrôle"), "{err}");
         assert!(store.termination(id).await.unwrap().is_none());
+    }
+});
+
+// Art. 9 of the convention: « en cas de projet d'échanges de données [personnelles] par l'une des
+// parties, [ils] feront obligatoirement l'objet d'un examen préalable de conformité au RGPD par l'autre
+// partie ». An agreement is created « proposé », reviewed by the DPO of another of its parties, then
+// signed, then expired; each step says who and when; none is skipped.
+backend_tests!(art_9_an_agreement_is_reviewed_by_the_other_partys_dpo_before_it_is_signed, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        load_territory(&store).await;
+        let actor = Actor::cli("test");
+        let id = convention(&store, "CTG 2026-2030", d(2026, 1, 1), d(2030, 12, 31)).await;
+        let other = convention(&store, "Autre CTG", d(2026, 1, 1), d(2030, 12, 31)).await;
+        let parties = party_ids(&store, id).await;
+        let (epci, caf) = (parties[0], parties[1]);
+        let edit = AgreementEdit {
+            title: "Effectifs d'allocataires par commune".into(),
+            party_ids: vec![epci, caf],
+            proposer_party_id: caf,
+            data_categories: "effectifs par commune".into(),
+            purpose: "diagnostic".into(),
+            legal_basis: "mission d'intérêt public".into(),
+            start_date: Some(d(2026, 2, 1)),
+            end_date: Some(d(2027, 1, 31)),
+        };
+        // Parties are parties of this convention, two at least, the proposer among them.
+        let foreign = party_ids(&store, other).await[0];
+        let e = store
+            .create_agreement(
+                &actor,
+                id,
+                &AgreementEdit { party_ids: vec![epci, foreign], ..edit.clone() },
+                d(2026, 1, 5),
+                "A",
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains(&format!("la partie n° {foreign} n'est pas une partie de cette convention")),
+            "{e}"
+        );
+        let e = store
+            .create_agreement(&actor, id, &AgreementEdit { party_ids: vec![caf], ..edit.clone() }, d(2026, 1, 5), "A")
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("au moins deux parties"), "{e}");
+        let e = store
+            .create_agreement(
+                &actor,
+                id,
+                &AgreementEdit { proposer_party_id: parties[2], ..edit.clone() },
+                d(2026, 1, 5),
+                "A",
+            )
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("la partie qui propose"), "{e}");
+        assert!(store.agreements(id).await.unwrap().is_empty(), "nothing half-written");
+
+        let aid = store.create_agreement(&actor, id, &edit, d(2026, 1, 5), "Jean Dupont").await.unwrap();
+        let a = store.agreements(id).await.unwrap().remove(0);
+        assert_eq!(a.status, "propose");
+        assert_eq!(a.party_ids, vec![epci, caf]);
+        assert_eq!(
+            a.parties,
+            "Communauté d'Agglomération de Béthune-Bruay, Caisse d'Allocations Familiales du Pas-de-Calais"
+        );
+        assert_eq!((a.steps.len(), a.steps[0].done_by.as_str(), a.steps[0].done_on), (1, "Jean Dupont", d(2026, 1, 5)));
+
+        let step = |s: ctg_store::AgreementStep, on: NaiveDate, by: &str, party: Option<i64>| {
+            ctg_store::NewAgreementStep { step: s, done_on: on, done_by: by.into(), party_id: party, note: None }
+        };
+        use ctg_store::AgreementStep::*;
+        // Not signed before the review: the refusal names the missing step, and nothing changes.
+        let e = store
+            .record_agreement_step(&actor, id, aid, a.version, &step(Signed, d(2026, 1, 20), "Les signataires", None))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("ne peut pas être signé avant l'examen"), "{e}");
+        assert!(e.to_string().contains("étape manquante « Revu par le DPD de l'autre partie »"), "{e}");
+        // The review is made by the other party, not the one proposing, and dated after the proposal.
+        let e = store
+            .record_agreement_step(
+                &actor,
+                id,
+                aid,
+                a.version,
+                &step(Reviewed, d(2026, 1, 12), "DPD de la CAF", Some(caf)),
+            )
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("l'autre partie"), "{e}");
+        let e = store
+            .record_agreement_step(&actor, id, aid, a.version, &step(Reviewed, d(2026, 1, 12), "DPD", None))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("indiquez la partie dont le DPD"), "{e}");
+        let e = store
+            .record_agreement_step(&actor, id, aid, a.version, &step(Reviewed, d(2026, 1, 2), "DPD", Some(epci)))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("ne peut précéder"), "{e}");
+        let v = store
+            .record_agreement_step(
+                &actor,
+                id,
+                aid,
+                a.version,
+                &step(Reviewed, d(2026, 1, 12), "Marie Durand, DPD", Some(epci)),
+            )
+            .await
+            .unwrap();
+        // Once reviewed, the content reviewed does not change.
+        let e = store.update_agreement(&actor, id, aid, v, &edit).await.unwrap_err();
+        assert!(e.to_string().contains("ne change plus"), "{e}");
+        // A stale version is refused.
+        assert!(matches!(
+            store.record_agreement_step(&actor, id, aid, a.version, &step(Signed, d(2026, 1, 20), "X", None)).await,
+            Err(ctg_store::StoreError::Stale { .. })
+        ));
+        let v = store
+            .record_agreement_step(&actor, id, aid, v, &step(Signed, d(2026, 1, 20), "Les directeurs", None))
+            .await
+            .unwrap();
+        let e = store
+            .record_agreement_step(&actor, id, aid, v, &step(Reviewed, d(2026, 1, 21), "DPD", Some(epci)))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("déjà passée"), "{e}");
+        store.record_agreement_step(&actor, id, aid, v, &step(Expired, d(2027, 1, 31), "Fin", None)).await.unwrap();
+
+        let a = store.agreements(id).await.unwrap().remove(0);
+        assert_eq!(a.status, "expire");
+        let steps: Vec<(&str, NaiveDate, &str)> =
+            a.steps.iter().map(|s| (s.step.as_str(), s.done_on, s.done_by.as_str())).collect();
+        assert_eq!(
+            steps,
+            [
+                ("propose", d(2026, 1, 5), "Jean Dupont"),
+                ("revu_dpd", d(2026, 1, 12), "Marie Durand, DPD"),
+                ("signe", d(2026, 1, 20), "Les directeurs"),
+                ("expire", d(2027, 1, 31), "Fin"),
+            ]
+        );
+        assert!(a.steps.iter().all(|s| s.recorded_by == actor.label));
+        assert_eq!(a.steps[1].party_id, Some(epci));
+        // Each step is in the history.
+        let history = store.history(&HistoryFilter { convention_id: Some(id), ..Default::default() }).await.unwrap();
+        assert_eq!(history.iter().filter(|e| e.object_type == "accord" && e.action == "etape").count(), 3);
     }
 });

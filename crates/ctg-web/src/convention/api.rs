@@ -860,3 +860,213 @@ pub(crate) async fn diagnostic(
             .collect(),
     }))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Data-exchange agreements (art. 9 of the convention)
+
+/// Une étape d'un accord d'échange : qui l'a faite et quand, qui l'a enregistrée et quand.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EtapeAccordDto {
+    /// propose, revu_dpd, signe ou expire.
+    pub etape: String,
+    pub libelle: String,
+    pub date: NaiveDate,
+    /// La personne : qui propose, le DPD qui a revu, les signataires…
+    pub par: String,
+    /// La partie de la convention qui l'a faite (pour la revue : l'autre partie).
+    pub partie: Option<i64>,
+    pub note: Option<String>,
+    pub enregistre_par: String,
+    pub enregistre_le: chrono::DateTime<chrono::Utc>,
+}
+
+/// Un accord d'échange de données (art. 9 de la convention).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccordDto {
+    pub id: i64,
+    pub version: i64,
+    pub intitule: String,
+    /// Les parties de l'accord, parties de la convention (vide pour un accord antérieur, dont les parties
+    /// sont un texte : `parties_texte`).
+    pub parties: Vec<i64>,
+    pub parties_texte: String,
+    pub partie_proposante: Option<i64>,
+    pub donnees: String,
+    pub finalite: String,
+    pub base_legale: String,
+    pub debut: Option<NaiveDate>,
+    pub fin: Option<NaiveDate>,
+    /// propose, revu_dpd, signe ou expire.
+    pub statut: String,
+    pub statut_libelle: String,
+    /// L'étape suivante attendue, s'il y en a une.
+    pub etape_suivante: Option<String>,
+    pub etapes: Vec<EtapeAccordDto>,
+}
+
+/// Les accords d'échange de données de la convention, avec leurs étapes.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conventions/{id}/accords",
+    params(("id" = i64, Path, description = "Numéro de la convention")),
+    security(("jeton" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Les accords, dans l'ordre de leur création", body = Vec<AccordDto>),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
+)]
+pub async fn agreements(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids(id): Ids<i64>,
+) -> Result<Json<Vec<AccordDto>>, ApiError> {
+    state.authorize(&auth, Action::ViewAgreements, Some(id)).await?;
+    let list = state.store.agreements(id).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|a| AccordDto {
+                id: a.id,
+                version: a.version,
+                statut_libelle: a.step().label().to_owned(),
+                etape_suivante: a.step().next().map(|s| s.code().to_owned()),
+                intitule: a.title,
+                parties: a.party_ids,
+                parties_texte: a.parties,
+                partie_proposante: a.proposer_party_id,
+                donnees: a.data_categories,
+                finalite: a.purpose,
+                base_legale: a.legal_basis,
+                debut: a.start_date,
+                fin: a.end_date,
+                statut: a.status,
+                etapes: a
+                    .steps
+                    .into_iter()
+                    .map(|s| EtapeAccordDto {
+                        libelle: ctg_store::agreement_status_label(&s.step).to_owned(),
+                        etape: s.step,
+                        date: s.done_on,
+                        par: s.done_by,
+                        partie: s.party_id,
+                        note: s.note,
+                        enregistre_par: s.recorded_by,
+                        enregistre_le: s.recorded_at,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    ))
+}
+
+/// Un accord proposé. Il naît toujours au statut `propose` : `statut`, s'il est donné, ne peut valoir que
+/// `propose` ; la revue et la signature s'enregistrent ensuite comme étapes.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccordSaisieDto {
+    pub intitule: String,
+    /// Les parties de l'accord : au moins deux parties de la convention (leurs numéros).
+    pub parties: Vec<i64>,
+    /// La partie qui propose l'échange, une des `parties`.
+    pub partie_proposante: i64,
+    pub donnees: String,
+    pub finalite: String,
+    pub base_legale: String,
+    #[serde(default)]
+    pub debut: Option<NaiveDate>,
+    #[serde(default)]
+    pub fin: Option<NaiveDate>,
+    /// Le jour de la proposition.
+    pub propose_le: NaiveDate,
+    /// La personne qui propose l'accord.
+    pub propose_par: String,
+    /// Seule valeur admise : `propose`.
+    #[serde(default)]
+    pub statut: Option<String>,
+}
+
+/// Propose un accord d'échange de données (art. 9 de la convention).
+#[utoipa::path(
+    post,
+    path = "/api/v1/conventions/{id}/accords",
+    params(("id" = i64, Path, description = "Numéro de la convention")),
+    request_body = AccordSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses(
+        (status = 201, description = "Créé au statut « proposé » : le numéro de l'accord", body = crate::governance::api::CreeDto),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
+)]
+pub async fn create_agreement(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids(id): Ids<i64>,
+    ApiJson(b): ApiJson<AccordSaisieDto>,
+) -> Result<(axum::http::StatusCode, Json<crate::governance::api::CreeDto>), ApiError> {
+    authorize_write(&state, &auth, Action::EditAgreements, id).await?;
+    if let Some(asked) = b.statut.as_deref().map(str::trim).filter(|s| *s != ctg_store::AgreementStep::Proposed.code())
+    {
+        return Err(WebError::BadRequest(crate::convention::edit::status_refusal(asked)).into());
+    }
+    let edit = ctg_store::AgreementEdit {
+        title: b.intitule,
+        party_ids: b.parties,
+        proposer_party_id: b.partie_proposante,
+        data_categories: b.donnees,
+        purpose: b.finalite,
+        legal_basis: b.base_legale,
+        start_date: b.debut,
+        end_date: b.fin,
+    };
+    let aid = state.store.create_agreement(&auth.actor(Channel::Api), id, &edit, b.propose_le, &b.propose_par).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(crate::governance::api::CreeDto { id: aid })))
+}
+
+/// L'étape suivante d'un accord : `revu_dpd` (par le DPD d'une partie qui ne l'a pas proposé : `partie`
+/// obligatoire), puis `signe`, puis `expire`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EtapeSaisieDto {
+    pub version: Version,
+    pub etape: String,
+    pub date: NaiveDate,
+    /// La personne qui a fait l'étape.
+    pub par: String,
+    #[serde(default)]
+    pub partie: Option<i64>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Enregistre l'étape suivante d'un accord (art. 9 : pas de signature avant la revue par le DPD de l'autre
+/// partie).
+#[utoipa::path(
+    post,
+    path = "/api/v1/conventions/{id}/accords/{accord}/etapes",
+    params(("id" = i64, Path, description = "Numéro de la convention"), ("accord" = i64, Path, description = "Numéro de l'accord")),
+    request_body = EtapeSaisieDto,
+    security(("jeton" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "Étape enregistrée"),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden)),
+        (status = 404, response = inline(crate::error::NotFound))
+    )
+)]
+pub async fn agreement_step(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids((id, aid)): Ids<(i64, i64)>,
+    ApiJson(b): ApiJson<EtapeSaisieDto>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    authorize_write(&state, &auth, Action::EditAgreements, id).await?;
+    let step = ctg_store::AgreementStep::parse(&b.etape).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let new = ctg_store::NewAgreementStep { step, done_on: b.date, done_by: b.par, party_id: b.partie, note: b.note };
+    state.store.record_agreement_step(&auth.actor(Channel::Api), id, aid, b.version.0, &new).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

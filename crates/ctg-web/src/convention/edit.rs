@@ -11,8 +11,8 @@ use ctg_domain::access::{Action, Role};
 use ctg_domain::format::datetime_short;
 use ctg_domain::{Channel, ConventionStatus};
 use ctg_store::{
-    agreement_status_label, AgreementEdit, AuditEntry, ConventionEdit, HistoryFilter, PartyEdit, StoreError,
-    AGREEMENT_STATUSES,
+    agreement_status_label, AgreementEdit, AgreementStep, AuditEntry, ConventionEdit, HistoryFilter, NewAgreementStep,
+    PartyEdit, StoreError,
 };
 use serde::Deserialize;
 
@@ -620,6 +620,8 @@ struct AgreementLine {
     legal_basis: String,
     period: String,
     status: &'static str,
+    /// Each recorded step: « Revu par le DPD de l'autre partie le 12/01/2026 par … (CAF) ».
+    steps: Vec<String>,
 }
 
 #[derive(Template)]
@@ -631,9 +633,11 @@ struct AgreementsPage {
     can_edit: bool,
     lines: Vec<AgreementLine>,
     form: AgreementFields,
+    parties: Vec<(String, String)>,
     errors: FormErrors,
 }
 
+/// The form of an agreement's content. Its parties are checkboxes named `partie_<id>`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct AgreementFields {
     #[serde(default)]
@@ -641,7 +645,11 @@ pub struct AgreementFields {
     #[serde(default)]
     title: String,
     #[serde(default)]
-    parties: String,
+    proposer: String,
+    #[serde(default)]
+    proposed_on: String,
+    #[serde(default)]
+    proposed_by: String,
     #[serde(default)]
     data_categories: String,
     #[serde(default)]
@@ -652,19 +660,25 @@ pub struct AgreementFields {
     start_date: String,
     #[serde(default)]
     end_date: String,
+    /// Only « propose » is accepted at creation; any other status is refused, never lowered.
     #[serde(default)]
     status: String,
+    #[serde(flatten)]
+    checked: std::collections::BTreeMap<String, String>,
 }
 
 impl AgreementFields {
-    fn statuses(&self) -> &'static [(&'static str, &'static str)] {
-        &AGREEMENT_STATUSES
+    fn checks(&self, party: &str) -> bool {
+        self.checked.contains_key(&format!("partie_{party}"))
     }
 
-    fn to_edit(&self, errors: &mut FormErrors) -> Option<AgreementEdit> {
+    fn party_ids(&self) -> Vec<i64> {
+        self.checked.keys().filter_map(|k| k.strip_prefix("partie_")).filter_map(|v| v.parse().ok()).collect()
+    }
+
+    fn to_edit(&self, errors: &mut FormErrors, creating: bool) -> Option<(AgreementEdit, Option<NaiveDate>)> {
         for (field, value, label) in [
             ("title", &self.title, "l'intitulé est obligatoire"),
-            ("parties", &self.parties, "indiquez les parties à l'accord"),
             ("data_categories", &self.data_categories, "indiquez les données échangées"),
             ("purpose", &self.purpose, "indiquez la finalité"),
             ("legal_basis", &self.legal_basis, "indiquez la base légale"),
@@ -673,6 +687,14 @@ impl AgreementFields {
                 errors.add(field, label);
             }
         }
+        let party_ids = self.party_ids();
+        if party_ids.len() < 2 {
+            errors.add("parties", "cochez au moins deux parties de la convention");
+        }
+        let proposer = self.proposer.trim().parse::<i64>().ok();
+        if proposer.is_none_or(|p| !party_ids.contains(&p)) {
+            errors.add("proposer", "choisissez la partie qui propose l'échange parmi les parties cochées");
+        }
         let start_date = form_date(errors, "start_date", &self.start_date);
         let end_date = form_date(errors, "end_date", &self.end_date);
         if let (Some(a), Some(b)) = (start_date, end_date) {
@@ -680,20 +702,73 @@ impl AgreementFields {
                 errors.add("end_date", "la fin précède le début");
             }
         }
-        if !AGREEMENT_STATUSES.iter().any(|(c, _)| *c == self.status) {
-            errors.add("status", "choisissez un statut");
+        let mut proposed_on = None;
+        if creating {
+            let status = self.status.trim();
+            if !status.is_empty() && status != AgreementStep::Proposed.code() {
+                errors.add("status", status_refusal(status));
+            }
+            proposed_on = form_date(errors, "proposed_on", &self.proposed_on);
+            if proposed_on.is_none() && !errors.has("proposed_on") {
+                errors.add("proposed_on", "indiquez la date de la proposition");
+            }
+            if self.proposed_by.trim().is_empty() {
+                errors.add("proposed_by", "indiquez qui propose l'accord (nom de la personne)");
+            }
         }
-        errors.is_empty().then(|| AgreementEdit {
-            title: self.title.clone(),
-            parties: self.parties.clone(),
-            data_categories: self.data_categories.clone(),
-            purpose: self.purpose.clone(),
-            legal_basis: self.legal_basis.clone(),
-            start_date,
-            end_date,
-            status: self.status.clone(),
+        errors.is_empty().then(|| {
+            (
+                AgreementEdit {
+                    title: self.title.clone(),
+                    party_ids,
+                    proposer_party_id: proposer.unwrap_or_default(),
+                    data_categories: self.data_categories.clone(),
+                    purpose: self.purpose.clone(),
+                    legal_basis: self.legal_basis.clone(),
+                    start_date,
+                    end_date,
+                },
+                proposed_on,
+            )
         })
     }
+}
+
+/// The refusal of a creation asking for another status than « proposé » (art. 9): what may be set.
+pub(crate) fn status_refusal(asked: &str) -> String {
+    format!(
+        "un accord se crée au statut « Proposé » (statut demandé : « {asked} ») ; la revue par le DPD de l'autre \
+         partie, puis la signature, puis la fin s'enregistrent ensuite comme étapes, chacune à son tour (art. 9 de \
+         la convention)"
+    )
+}
+
+/// One step as a sentence.
+fn step_text(s: &ctg_store::AgreementStepRecord, names: &[(i64, String)]) -> String {
+    let party = s.party_id.and_then(|p| names.iter().find(|(i, _)| *i == p)).map(|(_, n)| format!(" ({n})"));
+    format!(
+        "{} le {} par {}{} — enregistré par {}{}",
+        agreement_status_label(&s.step),
+        ctg_domain::format::date_short(s.done_on),
+        s.done_by,
+        party.unwrap_or_default(),
+        s.recorded_by,
+        s.note.as_deref().map(|n| format!(" ; {n}")).unwrap_or_default()
+    )
+}
+
+async fn party_names(state: &AppState, id: i64) -> Result<Vec<(i64, String)>, WebError> {
+    Ok(state
+        .store
+        .convention(id)
+        .await?
+        .parties
+        .into_iter()
+        .map(|p| {
+            let o = p.party.organisation;
+            (p.id, o.short_name.filter(|s| !s.trim().is_empty()).unwrap_or(o.name))
+        })
+        .collect())
 }
 
 async fn agreements_page(
@@ -705,6 +780,7 @@ async fn agreements_page(
     code: StatusCode,
 ) -> Result<Response, PageError> {
     let title = state.store.convention_summary(id).await?.title;
+    let names = party_names(state, id).await?;
     let fmt = |d: Option<NaiveDate>| d.map(ctg_domain::format::date_short).unwrap_or_else(|| "…".into());
     let lines = state
         .store
@@ -715,6 +791,7 @@ async fn agreements_page(
             id: a.id,
             period: format!("{} → {}", fmt(a.start_date), fmt(a.end_date)),
             status: agreement_status_label(&a.status),
+            steps: a.steps.iter().map(|s| step_text(s, &names)).collect(),
             title: a.title,
             parties: a.parties,
             data: a.data_categories,
@@ -729,6 +806,7 @@ async fn agreements_page(
         can_edit: state.may(auth, Action::EditAgreements, Some(id)).await,
         lines,
         form,
+        parties: names.into_iter().map(|(i, n)| (i.to_string(), n)).collect(),
         errors,
     };
     Ok((code, Html(page.render()?)).into_response())
@@ -736,7 +814,7 @@ async fn agreements_page(
 
 pub async fn agreements(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewAgreements, Some(id)).await?;
-    let form = AgreementFields { status: "propose".into(), ..AgreementFields::default() };
+    let form = AgreementFields { proposed_on: state.today().to_string(), ..AgreementFields::default() };
     agreements_page(&state, &auth, id, form, FormErrors::new(), StatusCode::OK).await
 }
 
@@ -748,11 +826,28 @@ pub async fn agreement_create(
 ) -> Result<Response, PageError> {
     state.authorize_write(&auth, Action::EditAgreements, Some(id)).await?;
     let mut errors = FormErrors::new();
-    let Some(edit) = form.to_edit(&mut errors) else {
+    let Some((edit, Some(on))) = form.to_edit(&mut errors, true) else {
         return agreements_page(&state, &auth, id, form, errors, StatusCode::BAD_REQUEST).await;
     };
-    state.store.create_agreement(&auth.actor(Channel::Page), id, &edit).await?;
+    state.store.create_agreement(&auth.actor(Channel::Page), id, &edit, on, &form.proposed_by).await?;
     Ok(Redirect::to(&format!("/conventions/{id}/accords")).into_response())
+}
+
+/// The form of the next step of an agreement.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StepFields {
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    step: String,
+    #[serde(default)]
+    done_on: String,
+    #[serde(default)]
+    done_by: String,
+    #[serde(default)]
+    party: String,
+    #[serde(default)]
+    note: String,
 }
 
 #[derive(Template)]
@@ -762,8 +857,75 @@ struct AgreementForm {
     id: i64,
     agreement_id: i64,
     form: AgreementFields,
+    parties: Vec<(String, String)>,
+    /// The content may change (the agreement is « proposé »).
+    editable: bool,
+    status: &'static str,
+    steps: Vec<String>,
+    /// The next step: its code and label, if any.
+    next: Option<(&'static str, &'static str)>,
+    step: StepFields,
     errors: FormErrors,
     conflict: String,
+}
+
+/// What an agreement's page shows back after a refused save: the input kept, the errors, a conflict.
+struct Shown {
+    form: Option<AgreementFields>,
+    step: Option<StepFields>,
+    errors: FormErrors,
+    conflict: String,
+    code: StatusCode,
+}
+
+async fn agreement_form_page(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    aid: i64,
+    shown: Shown,
+) -> Result<Response, PageError> {
+    let Shown { form, step, errors, conflict, code } = shown;
+    let a = state
+        .store
+        .agreements(id)
+        .await?
+        .into_iter()
+        .find(|a| a.id == aid)
+        .ok_or_else(|| WebError::NotFound(format!("l'accord n° {aid} de cette convention n'existe pas")))?;
+    let names = party_names(state, id).await?;
+    let stored = AgreementFields {
+        version: a.version.to_string(),
+        title: a.title.clone(),
+        proposer: a.proposer_party_id.map(|p| p.to_string()).unwrap_or_default(),
+        data_categories: a.data_categories.clone(),
+        purpose: a.purpose.clone(),
+        legal_basis: a.legal_basis.clone(),
+        start_date: a.start_date.map(|d| d.to_string()).unwrap_or_default(),
+        end_date: a.end_date.map(|d| d.to_string()).unwrap_or_default(),
+        checked: a.party_ids.iter().map(|p| (format!("partie_{p}"), "on".to_owned())).collect(),
+        ..AgreementFields::default()
+    };
+    let mut form = form.unwrap_or(stored);
+    form.version = a.version.to_string();
+    let next = a.step().next();
+    let mut step = step.unwrap_or_else(|| StepFields { done_on: state.today().to_string(), ..StepFields::default() });
+    step.version = a.version.to_string();
+    let page = AgreementForm {
+        nav: Nav::of(auth),
+        id,
+        agreement_id: aid,
+        form,
+        parties: names.iter().map(|(i, n)| (i.to_string(), n.clone())).collect(),
+        editable: a.step() == AgreementStep::Proposed,
+        status: a.step().label(),
+        steps: a.steps.iter().map(|s| step_text(s, &names)).collect(),
+        next: next.map(|n| (n.code(), n.label())),
+        step,
+        errors,
+        conflict,
+    };
+    Ok((code, Html(page.render()?)).into_response())
 }
 
 pub async fn agreement_form(
@@ -772,33 +934,14 @@ pub async fn agreement_form(
     Ids((id, aid)): Ids<(i64, i64)>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::EditAgreements, Some(id)).await?;
-    let a = state
-        .store
-        .agreements(id)
-        .await?
-        .into_iter()
-        .find(|a| a.id == aid)
-        .ok_or_else(|| WebError::NotFound(format!("l'accord n° {aid} de cette convention n'existe pas")))?;
-    let form = AgreementFields {
-        version: a.version.to_string(),
-        title: a.title,
-        parties: a.parties,
-        data_categories: a.data_categories,
-        purpose: a.purpose,
-        legal_basis: a.legal_basis,
-        start_date: a.start_date.map(|d| d.to_string()).unwrap_or_default(),
-        end_date: a.end_date.map(|d| d.to_string()).unwrap_or_default(),
-        status: a.status,
-    };
-    let page = AgreementForm {
-        nav: Nav::of(&auth),
+    agreement_form_page(
+        &state,
+        &auth,
         id,
-        agreement_id: aid,
-        form,
-        errors: FormErrors::new(),
-        conflict: String::new(),
-    };
-    Ok(Html(page.render()?).into_response())
+        aid,
+        Shown { form: None, step: None, errors: FormErrors::new(), conflict: String::new(), code: StatusCode::OK },
+    )
+    .await
 }
 
 pub async fn agreement_save(
@@ -810,26 +953,116 @@ pub async fn agreement_save(
     state.authorize_write(&auth, Action::EditAgreements, Some(id)).await?;
     let mut errors = FormErrors::new();
     let version: i64 = Version::parse(&form.version)?;
-    let Some(edit) = form.to_edit(&mut errors) else {
-        let page = AgreementForm { nav: Nav::of(&auth), id, agreement_id: aid, form, errors, conflict: String::new() };
-        return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
+    let Some((edit, _)) = form.to_edit(&mut errors, false) else {
+        return agreement_form_page(
+            &state,
+            &auth,
+            id,
+            aid,
+            Shown { form: Some(form), step: None, errors, conflict: String::new(), code: StatusCode::BAD_REQUEST },
+        )
+        .await;
     };
     match state.store.update_agreement(&auth.actor(Channel::Page), id, aid, version, &edit).await {
         Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/accords")).into_response()),
         Err(e) => {
             let (message, _) = conflict(e)?;
-            let fresh =
-                state.store.agreements(id).await?.into_iter().find(|a| a.id == aid).map_or(version, |a| a.version);
-            let form = AgreementFields { version: fresh.to_string(), ..form };
-            let page = AgreementForm {
-                nav: Nav::of(&auth),
+            agreement_form_page(
+                &state,
+                &auth,
                 id,
-                agreement_id: aid,
-                form,
-                errors: FormErrors::new(),
-                conflict: message,
-            };
-            Ok((StatusCode::CONFLICT, Html(page.render()?)).into_response())
+                aid,
+                Shown {
+                    form: Some(form),
+                    step: None,
+                    errors: FormErrors::new(),
+                    conflict: message,
+                    code: StatusCode::CONFLICT,
+                },
+            )
+            .await
+        }
+    }
+}
+
+/// Records the next step of an agreement (art. 9): the review by the other party's DPO, the signature,
+/// the end.
+pub async fn agreement_step(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids((id, aid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<StepFields>,
+) -> Result<Response, PageError> {
+    state.authorize_write(&auth, Action::EditAgreements, Some(id)).await?;
+    let mut errors = FormErrors::new();
+    let version: i64 = Version::parse(&form.version)?;
+    let step = AgreementStep::parse(&form.step);
+    if step.is_err() {
+        errors.add("step", format!("étape inconnue « {} » (étapes : revu_dpd, signe, expire)", form.step.trim()));
+    }
+    let done_on = form_date(&mut errors, "done_on", &form.done_on);
+    if done_on.is_none() && !errors.has("done_on") {
+        errors.add("done_on", "indiquez la date de l'étape");
+    }
+    if form.done_by.trim().is_empty() {
+        errors.add("done_by", "indiquez qui a fait l'étape (nom de la personne)");
+    }
+    let party = match form.party.trim() {
+        "" => None,
+        raw => match raw.parse::<i64>() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                errors.add("party", format!("partie illisible « {raw} »"));
+                None
+            }
+        },
+    };
+    let (Ok(step), Some(done_on), true) = (step, done_on, errors.is_empty()) else {
+        return agreement_form_page(
+            &state,
+            &auth,
+            id,
+            aid,
+            Shown { form: None, step: Some(form), errors, conflict: String::new(), code: StatusCode::BAD_REQUEST },
+        )
+        .await;
+    };
+    let new = NewAgreementStep {
+        step,
+        done_on,
+        done_by: form.done_by.clone(),
+        party_id: party,
+        note: Some(form.note.clone()).filter(|n| !n.trim().is_empty()),
+    };
+    match state.store.record_agreement_step(&auth.actor(Channel::Page), id, aid, version, &new).await {
+        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/accords/{aid}/modifier")).into_response()),
+        Err(StoreError::Invalid(message)) => {
+            errors.add("step", message);
+            agreement_form_page(
+                &state,
+                &auth,
+                id,
+                aid,
+                Shown { form: None, step: Some(form), errors, conflict: String::new(), code: StatusCode::BAD_REQUEST },
+            )
+            .await
+        }
+        Err(e) => {
+            let (message, _) = conflict(e)?;
+            agreement_form_page(
+                &state,
+                &auth,
+                id,
+                aid,
+                Shown {
+                    form: None,
+                    step: Some(form),
+                    errors: FormErrors::new(),
+                    conflict: message,
+                    code: StatusCode::CONFLICT,
+                },
+            )
+            .await
         }
     }
 }

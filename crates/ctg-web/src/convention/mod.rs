@@ -357,10 +357,14 @@ pub async fn diagnostic(
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let d = crate::views::Diagnostic::load(&state, id, auth.user.is_none(), q.commune.as_deref()).await?;
     if let Some(format) = q.export.format()? {
+        let producers: Vec<&str> =
+            d.themes.iter().flat_map(|(_, rows)| rows.iter().map(|r| r.indicator.source)).collect();
+        let source = crate::export::source(&state, id, &producers).await?;
         return Ok(crate::export::download(
             &diagnostic_table(&d),
             format,
             &format!("diagnostic-{}", d.convention.epci_siren),
+            &source,
         )?);
     }
     let show = |v: Option<f64>, masked: bool| match (v, masked) {
@@ -580,7 +584,13 @@ pub async fn territory(
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let t = Territory::load(&state, id).await?;
     if let Some(format) = sort.export.format()? {
-        return Ok(crate::export::download(&territory_table(&t), format, &format!("territoire-{}", t.epci.siren))?);
+        let source = crate::export::source(&state, id, &["Insee, populations légales"]).await?;
+        return Ok(crate::export::download(
+            &territory_table(&t),
+            format,
+            &format!("territoire-{}", t.epci.siren),
+            &source,
+        )?);
     }
     // Columns: for each vintage, the municipal population where any is known, then the total.
     let mut figure_columns: Vec<FigureColumn> = Vec::new();

@@ -65,7 +65,8 @@ pub(super) async fn decisions_page(
     let plan = state.store.plan(id).await?;
     let open = state.store.open_decisions(id, today).await?;
     if let Some(format) = q.format()? {
-        return Ok(download(&decisions_table(&plan, &open), format, &format!("decisions-ouvertes-{id}"))?);
+        let source = crate::export::source(state, id, &[]).await?;
+        return Ok(download(&decisions_table(&plan, &open), format, &format!("decisions-ouvertes-{id}"), &source)?);
     }
     let page = DecisionsPage {
         nav: Nav::of(auth),

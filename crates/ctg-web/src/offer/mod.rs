@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Datelike;
 use ctg_domain::access::Action;
-use ctg_domain::diagnostic::{coverage_of_one_year, mask_table, AreaKind, Cell, ComponentValue, Coverage};
+use ctg_domain::diagnostic::{coverage_of_one_year, mask_table, AreaKind, Cell, ComponentValue, Coverage, Total, Totals};
 use ctg_domain::offer::{
     communes_without, funding_totals, parse_euros, places_per_hundred, services_by_commune, CommuneServices,
     Dispositif, Facility, FacilityStatus, FacilityType, NewFacility, NewFunding, PlacesRow, PlacesTotal, Presence,
@@ -209,7 +209,13 @@ pub async fn facilities(
     let offer = Offer::load(&state, id).await?;
     let list: Vec<&Facility> = offer.facilities.iter().filter(|f| filter.keeps(f)).collect();
     if let Some(format) = filter.export.format()? {
-        return Ok(download(&facilities_table(&offer, &list), format, &format!("equipements-{}", offer.epci.siren))?);
+        let source = crate::export::source(&state, id, &[]).await?;
+        return Ok(download(
+            &facilities_table(&offer, &list),
+            format,
+            &format!("equipements-{}", offer.epci.siren),
+            &source,
+        )?);
     }
     let lines = list
         .iter()
@@ -732,12 +738,14 @@ impl CoverageView {
 }
 
 /// The places rows as the reader may see them: for the public, small counts of children are masked,
-/// and so is one more when a single masked count could be worked back from the total; a masked
-/// count also masks its rate (places are public, so the rate would give the count away).
+/// and so are others (zeros included) until no masked count can be worked back from the total of the
+/// EPCI shown below the table and among the ONAPE components; a masked count also masks its rate
+/// (places are public, so the rate would give the count away). That total is public (Insee) and always
+/// shown, so it is `Fixed`: the communes' rows have no total of their own.
 fn masked_places(rows: &[PlacesRow], mask: bool, threshold: i64) -> Vec<PlacesLine> {
     let column: Vec<Vec<Option<i64>>> = rows.iter().map(|r| vec![r.children_under_three]).collect();
     let cells = if mask {
-        mask_table(&column, threshold)
+        mask_table(&column, threshold, Totals { rows: Total::Absent, columns: Total::Fixed, grand: Total::Fixed }).cells
     } else {
         column.iter().map(|r| vec![r[0].map_or(Cell::Unknown, Cell::Shown)]).collect()
     };
@@ -904,7 +912,9 @@ pub async fn coverage_page(
                 WebError::BadRequest("tableau inconnu (tableaux : sans_service, places, services)".into()).into()
             );
         };
-        return Ok(download(&table, format, &stem)?);
+        let producers: Vec<&str> = view.components.iter().map(|c| c.source.as_str()).collect();
+        let source = crate::export::source(&state, id, &producers).await?;
+        return Ok(download(&table, format, &stem, &source)?);
     }
     let outlines = state.store.outlines_of(&offer.epci.siren).await?;
     let map = if outlines.is_empty() {
@@ -1137,7 +1147,8 @@ pub async fn funding(
         } else {
             return Err(WebError::BadRequest("tableau inconnu (tableaux : lignes, totaux)".into()).into());
         };
-        return Ok(download(&table, format, &format!("financements-{id}"))?);
+        let source = crate::export::source(&state, id, &[]).await?;
+        return Ok(download(&table, format, &format!("financements-{id}"), &source)?);
     }
     let form =
         FundingFields { funder: "CAF".into(), year: state.today().format("%Y").to_string(), ..Default::default() };

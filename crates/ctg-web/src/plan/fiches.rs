@@ -127,7 +127,8 @@ pub async fn fiches(
     let v = PlanView::load(&state, id).await?;
     let list = sorted(&v, v.plan.fiches.iter().filter(|f| filter.keeps(&f.fiche)).collect(), &filter.tri);
     if let Some(format) = filter.export.format()? {
-        return Ok(download(&fiches_table(&v, &list), format, &format!("fiches-{id}"))?);
+        let source = crate::export::source(&state, id, &[]).await?;
+        return Ok(download(&fiches_table(&v, &list), format, &format!("fiches-{id}"), &source)?);
     }
     let mut pilots: Vec<String> =
         v.plan.fiches.iter().map(|f| f.fiche.pilot_organisation.clone()).filter(|p| !p.is_empty()).collect();

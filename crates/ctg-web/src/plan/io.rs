@@ -58,7 +58,8 @@ pub async fn export(
     })?;
     let v = PlanView::load(&state, id).await?;
     let tables = ctg_import::plan::tables(&imported(&v), &v.communes);
-    let bytes = export_book(&tables, format).map_err(|e| WebError::Internal(Box::new(e)))?;
+    let source = crate::export::source(&state, id, &[]).await?;
+    let bytes = export_book(&tables, format, &source).map_err(|e| WebError::Internal(Box::new(e)))?;
     Ok((
         [
             (header::CONTENT_TYPE, format.content_type().to_owned()),

@@ -150,7 +150,8 @@ pub async fn late(
             columns: vec![Column::new("objet", "Objet"), Column::new("retard", "Retard")],
             rows: lines.iter().map(|(_, w, r)| vec![Value::Text(w.clone()), Value::Text(r.clone())]).collect(),
         };
-        return Ok(download(&table, format, &format!("retards-{id}"))?);
+        let source = crate::export::source(&state, id, &[]).await?;
+        return Ok(download(&table, format, &format!("retards-{id}"), &source)?);
     }
     let page = LatePage {
         nav: Nav::of(&auth),

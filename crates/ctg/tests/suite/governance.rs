@@ -327,12 +327,15 @@ backend_tests!(a_coordinator_prepares_a_steering_committee, |db: &TestDb| {
         assert_eq!(csv.status, 200);
         assert!(csv.content_type.starts_with("text/csv"), "{}", csv.content_type);
         let mut lines = csv.body.lines();
-        assert_eq!(lines.next(), Some("echeance,decision,fiches,suivi_par,instance,seance,en_retard,jours_de_retard"));
+        assert_eq!(lines.next(), Some("echeance,decision,fiches,suivi_par,instance,seance,en_retard,jours_de_retard,source_des_donnees,donnees_au"));
         assert_eq!(
             lines.next(),
             Some(
-                format!("2026-11-20,Lancer l'étude d'implantation du relais,PE-1,CAF,{COPIL},2026-11-12,oui,7")
-                    .as_str()
+                format!(
+                    "2026-11-20,Lancer l'étude d'implantation du relais,PE-1,CAF,{COPIL},2026-11-12,oui,7,\
+                     \"Plateforme CTG, convention « Convention Territoriale Globale 2026-2030 »\",2026-11-27"
+                )
+                .as_str()
             )
         );
         for format in ["xlsx", "ods"] {

@@ -642,3 +642,168 @@ backend_tests!(art_13_a_mise_en_demeure_complied_with_or_withdrawn_ends_without_
         assert!(err.contains("pris fin"), "{err}");
     }
 });
+
+// Art. 9 of the convention, through the pages and the API: « en cas de projet d'échanges de données
+// [personnelles] par l'une des parties, [ils] feront obligatoirement l'objet d'un examen préalable de
+// conformité au RGPD par l'autre partie ». An agreement is created « proposé » (a create asking for
+// « signé » is refused, never lowered), cannot be signed before the other party's DPO has reviewed it,
+// and every step says who and when.
+backend_tests!(
+    art_9_agreements_are_proposed_then_reviewed_by_the_other_party_then_signed_on_page_and_api,
+    |db: &TestDb| {
+        let store = db.store.clone();
+        async move {
+            let (app, id) = common::demo_app(&store).await;
+            let p = people(&store, id).await;
+            let who = login(&app, "coordination", "claire@cabbalr.fr", PASSWORD).await;
+            let (caf, epci) = (p.caf_party.to_string(), p.epci_party.to_string());
+            let (caf_box, epci_box) = (format!("partie_{caf}"), format!("partie_{epci}"));
+            let fields = |status: &'static str| {
+                vec![
+                    ("title", "Effectifs d'allocataires"),
+                    (caf_box.as_str(), "on"),
+                    (epci_box.as_str(), "on"),
+                    ("proposer", caf.as_str()),
+                    ("proposed_on", "2026-01-05"),
+                    ("proposed_by", "Jean Dupont"),
+                    ("data_categories", "Effectifs par commune"),
+                    ("purpose", "Diagnostic"),
+                    ("legal_basis", "Mission d'intérêt public"),
+                    ("status", status),
+                ]
+            };
+            // The page refuses a creation « signé », naming what may be set; nothing is written.
+            let r = post_form(&app, &format!("/conventions/{id}/accords"), &who, &fields("signe")).await;
+            assert_eq!(r.status, 400, "{}", r.body);
+            assert!(
+                r.body.contains("un accord se crée au statut « Proposé » (statut demandé : « signe »)"),
+                "{}",
+                r.body
+            );
+            assert!(store.agreements(id).await.unwrap().is_empty());
+            let r = post_form(&app, &format!("/conventions/{id}/accords"), &who, &fields("propose")).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            let a = store.agreements(id).await.unwrap().remove(0);
+            assert_eq!((a.status.as_str(), a.party_ids.len()), ("propose", 2));
+
+            // Signing first is refused with the missing step named.
+            let step = format!("/conventions/{id}/accords/{}/etapes", a.id);
+            let v = a.version.to_string();
+            let r = post_form(
+                &app,
+                &step,
+                &who,
+                &[("version", &v), ("step", "signe"), ("done_on", "2026-01-20"), ("done_by", "Les directeurs")],
+            )
+            .await;
+            assert_eq!(r.status, 400, "{}", r.body);
+            assert!(
+                r.body.contains("étape manquante « Revu par le DPD de l&#39;autre partie »")
+                    || r.body.contains("étape manquante « Revu par le DPD de l'autre partie »"),
+                "{}",
+                r.body
+            );
+            // The review by the other party's DPO, then the signature.
+            let r = post_form(
+                &app,
+                &step,
+                &who,
+                &[
+                    ("version", &v),
+                    ("step", "revu_dpd"),
+                    ("done_on", "2026-01-12"),
+                    ("done_by", "Marie Durand"),
+                    ("party", &epci),
+                ],
+            )
+            .await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            let page = get_as(&app, &format!("/conventions/{id}/accords"), &who).await;
+            assert!(
+                page.body.contains("Revu par le DPD de l&#39;autre partie le 12/01/2026 par Marie Durand (CABBALR)")
+                    || page.body.contains("Revu par le DPD de l'autre partie le 12/01/2026 par Marie Durand (CABBALR)"),
+                "{}",
+                page.body
+            );
+
+            // The API: a create « signe » is refused naming what may be set; a create starts « propose ».
+            let body = |statut: &str| {
+                serde_json::json!({
+                    "intitule": "Listes d'attente", "parties": [p.caf_party, p.epci_party], "partie_proposante": p.epci_party,
+                    "donnees": "Demandes d'accueil", "finalite": "Places", "base_legale": "Mission d'intérêt public",
+                    "propose_le": "2026-02-01", "propose_par": "Claire", "statut": statut,
+                })
+            };
+            let api = format!("/api/v1/conventions/{id}/accords");
+            let r = common::send_json(&app, "POST", &api, &who, &body("signe"), true).await;
+            assert_eq!(r.status, 400, "{}", r.body);
+            assert!(
+                r.json()["error"]["message"].as_str().unwrap().contains("accord se crée au statut « Proposé »"),
+                "{}",
+                r.body
+            );
+            let r = common::send_json(&app, "POST", &api, &who, &body("propose"), true).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            let aid = r.json()["id"].as_i64().unwrap();
+            let list = get_as(&app, &api, &who).await.json();
+            let created = list.as_array().unwrap().iter().find(|a| a["id"] == aid).unwrap().clone();
+            assert_eq!(
+                (created["statut"].as_str(), created["etape_suivante"].as_str()),
+                (Some("propose"), Some("revu_dpd"))
+            );
+            let steps = format!("/api/v1/conventions/{id}/accords/{aid}/etapes");
+            let v = created["version"].as_i64().unwrap();
+            let r = common::send_json(
+                &app,
+                "POST",
+                &steps,
+                &who,
+                &serde_json::json!({"version": v, "etape": "signe", "date": "2026-02-10", "par": "X"}),
+                true,
+            )
+            .await;
+            assert_eq!(r.status, 400, "{}", r.body);
+            assert!(
+                r.json()["error"]["message"].as_str().unwrap().contains("ne peut pas être signé avant l'examen"),
+                "{}",
+                r.body
+            );
+            // The review by the proposing party itself is refused: it is the other party's.
+            let r = common::send_json(&app, "POST", &steps, &who, &serde_json::json!({"version": v, "etape": "revu_dpd", "date": "2026-02-05", "par": "DPD", "partie": p.epci_party}), true).await;
+            assert_eq!(r.status, 400, "{}", r.body);
+            let r = common::send_json(&app, "POST", &steps, &who, &serde_json::json!({"version": v, "etape": "revu_dpd", "date": "2026-02-05", "par": "DPD de la CAF", "partie": p.caf_party}), true).await;
+            assert_eq!(r.status, 204, "{}", r.body);
+            let r = common::send_json(
+                &app,
+                "POST",
+                &steps,
+                &who,
+                &serde_json::json!({"version": v + 1, "etape": "signe", "date": "2026-02-10", "par": "Les directeurs"}),
+                true,
+            )
+            .await;
+            assert_eq!(r.status, 204, "{}", r.body);
+            let list = get_as(&app, &api, &who).await.json();
+            let signed = list.as_array().unwrap().iter().find(|a| a["id"] == aid).unwrap().clone();
+            assert_eq!(signed["statut"], "signe");
+            let etapes: Vec<(&str, &str, &str)> = signed["etapes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| (e["etape"].as_str().unwrap(), e["date"].as_str().unwrap(), e["par"].as_str().unwrap()))
+                .collect();
+            assert_eq!(
+                etapes,
+                [
+                    ("propose", "2026-02-01", "Claire"),
+                    ("revu_dpd", "2026-02-05", "DPD de la CAF"),
+                    ("signe", "2026-02-10", "Les directeurs")
+                ]
+            );
+            assert!(
+                signed["etapes"][1]["enregistre_par"].as_str().unwrap().contains("Claire Coordination"),
+                "{signed}"
+            );
+        }
+    }
+);

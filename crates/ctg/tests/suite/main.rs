@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod cli_offer;
 mod demo;
+mod exports;
 mod governance;
 mod life;
 mod offer;

@@ -476,7 +476,10 @@ impl Ctx {
                 post_form(app, path, who, &[("email", "louis@ctg.fr"), ("role", "lecteur")]).await
             }
             ("POST", "/conventions/2/accords") | ("POST", "/conventions/2/accords/1/modifier") => {
-                let v = self.store.agreements(2).await.unwrap()[0].version.to_string();
+                let a = self.store.agreements(2).await.unwrap().remove(0);
+                let v = a.version.to_string();
+                let (first, second) = (format!("partie_{}", a.party_ids[0]), format!("partie_{}", a.party_ids[1]));
+                let proposer = a.party_ids[0].to_string();
                 post_form(
                     app,
                     path,
@@ -484,7 +487,11 @@ impl Ctx {
                     &[
                         ("version", &v),
                         ("title", "Accord"),
-                        ("parties", "CAF, CABBALR"),
+                        (&first, "on"),
+                        (&second, "on"),
+                        ("proposer", &proposer),
+                        ("proposed_on", "2026-01-05"),
+                        ("proposed_by", "Jeanne Martin"),
                         ("data_categories", "Effectifs"),
                         ("purpose", "Diagnostic"),
                         ("legal_basis", "Mission d'intérêt public"),
@@ -685,17 +692,19 @@ backend_tests!(the_rights_matrix_walked_whole, |db: &TestDb| {
             published: false,
         };
         store.update_convention(&ctg_domain::Actor::cli("test"), 1, s.version, &unpublish).await.unwrap();
+        let parties: Vec<i64> = store.convention(2).await.unwrap().parties.iter().map(|p| p.id).collect();
         let agreement = ctg_store::AgreementEdit {
             title: "Accord".into(),
-            parties: "CAF".into(),
+            party_ids: parties[..2].to_vec(),
+            proposer_party_id: parties[0],
             data_categories: "Effectifs".into(),
             purpose: "Diagnostic".into(),
             legal_basis: "Mission d'intérêt public".into(),
             start_date: None,
             end_date: None,
-            status: "propose".into(),
         };
-        store.create_agreement(&ctg_domain::Actor::cli("test"), 2, &agreement).await.unwrap();
+        let on = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        store.create_agreement(&ctg_domain::Actor::cli("test"), 2, &agreement, on, "Jeanne Martin").await.unwrap();
         // Two fiches: 1 piloted by the CAF (the contributor's organisation), 2 by the CABBALR; an
         // indicator on the first.
         for (code, pilot) in [("PE-1", "CAF"), ("PE-2", "CABBALR")] {
