@@ -94,8 +94,7 @@ fn date_or_empty(d: Option<chrono::NaiveDate>) -> Value {
 }
 
 pub(crate) fn euros(cents: i64) -> String {
-    let units = ctg_domain::format::integer(cents / 100);
-    format!("{units},{:02} €", (cents % 100).abs())
+    ctg_domain::format::euros(cents)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ mod api_reference;
 mod browser;
 mod cli;
 mod cli_offer;
+mod funds;
 mod governance;
 mod life;
 mod offer;
