@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::{demo_app, digits, get, get_as, login, people, post_form, send_json, texts, PASSWORD};
+use common::{demo_app, digits, get, get_as, get_bytes, login, people, post_form, send_json, texts, Who, PASSWORD};
 use ctg_domain::plan::{FicheStatus, NewFiche};
 use ctg_store::backend_tests;
 use ctg_store::testing::TestDb;
@@ -91,10 +91,10 @@ backend_tests!(who_funds_what_sums_the_2024_bonuses_and_never_counts_unknown_as_
         assert_eq!(row["depense"]["texte"], "inconnu (2 montants inconnus)");
         let page = get(&app, &format!("/conventions/{id}/qui-finance-quoi")).await.body;
         assert!(page.contains("(1 montant inconnu)"), "{page}");
-        assert!(digits(&page).contains("au moins 1200,00"), "{page}");
+        assert!(page.replace('\u{202f}', " ").contains("au moins 1 200,00 € (1 montant inconnu)"), "{page}");
         // The evaluation says the same, not 0,00 € for the blank.
         let eval = get(&app, &format!("/conventions/{id}/evaluation")).await.body;
-        assert!(digits(&eval).contains("au moins 1200,00 € (1 montant inconnu)"), "{eval}");
+        assert!(eval.replace('\u{202f}', " ").contains("au moins 1 200,00 € (1 montant inconnu)"), "{eval}");
 
         // The downloads: the known part, and the count of unknown amounts beside it; never 0 for one.
         let csv = get(&app, &format!("/conventions/{id}/qui-finance-quoi?format=csv")).await.body;
@@ -108,8 +108,10 @@ backend_tests!(who_funds_what_sums_the_2024_bonuses_and_never_counts_unknown_as_
         let totals = get(&app, &format!("/conventions/{id}/qui-finance-quoi?format=csv&tableau=totaux")).await.body;
         assert!(totals.contains("CAF,2024,,0,449592.54,0"), "{totals}");
         for format in ["xlsx", "ods"] {
-            let r = get(&app, &format!("/conventions/{id}/qui-finance-quoi?format={format}")).await;
-            assert_eq!(r.status, 200, "{format}");
+            let (status, bytes) =
+                get_bytes(&app, &format!("/conventions/{id}/qui-finance-quoi?format={format}"), &Who::default()).await;
+            assert_eq!(status, 200, "{format}");
+            assert!(bytes.starts_with(b"PK"), "{format}: a zipped workbook");
         }
     }
 });
