@@ -349,7 +349,7 @@ mod tests {
     }
 
     /// The text with ordinary spaces for the thousands.
-    fn plain(s: String) -> String {
+    fn plain(s: &str) -> String {
         s.replace('\u{202f}', " ")
     }
 
@@ -361,7 +361,7 @@ mod tests {
         assert_eq!((s.text(), s.total()), ("inconnu".to_owned(), None));
         s.add(Some(120_000));
         s.add(None);
-        assert_eq!(plain(s.text()), "au moins 1 200,00 € (2 montants inconnus)");
+        assert_eq!(plain(&s.text()), "au moins 1 200,00 € (2 montants inconnus)");
         assert_eq!(s.total(), None);
         let mut k = Sum::default();
         k.add(Some(0));
@@ -397,8 +397,8 @@ mod tests {
                     ambitions_text(&r.key.ambitions),
                     r.key.kind.code(),
                     r.key.source.code(),
-                    plain(r.planned.text()),
-                    plain(r.spent.text()),
+                    plain(&r.planned.text()),
+                    plain(&r.spent.text()),
                 )
             })
             .collect();

@@ -81,7 +81,7 @@ fn funds_tables(rows: &[FundsRow]) -> (Table, Table) {
     let money = |key: &str, label: &str| {
         [
             Column::new(key, label),
-            Column::new(&format!("{key}_montants_inconnus"), &format!("{label} : montants inconnus")),
+            Column::new(format!("{key}_montants_inconnus"), format!("{label} : montants inconnus")),
         ]
     };
     let mut columns = vec![
@@ -350,14 +350,16 @@ async fn find_commitment(state: &AppState, id: i64, cid: i64) -> Result<Commitme
         .ok_or_else(|| WebError::NotFound(format!("l'engagement « {cid} » n'existe pas dans cette convention")))
 }
 
+/// A row as the page shows it: party, year, ambitions, nature, source, planned, spent, lines.
+type FundsLine = (String, String, String, String, String, String, String, String);
+
 #[derive(Template)]
 #[template(path = "who_funds_what.html")]
 struct WhoFundsWhatPage {
     nav: Nav,
     id: i64,
     title: String,
-    /// (party, year, ambitions, nature, source, planned, spent, lines)
-    rows: Vec<(String, String, String, String, String, String, String, String)>,
+    rows: Vec<FundsLine>,
     /// (party, year, planned, spent)
     totals: Vec<(String, String, String, String)>,
     exports_lines: Vec<(String, String)>,
@@ -388,7 +390,7 @@ pub async fn who_funds_what_page(
     let page = WhoFundsWhatPage {
         nav: Nav::of(&auth),
         id,
-        title: summary.title.clone(),
+        title: summary.title,
         rows: rows
             .iter()
             .map(|r| {
