@@ -22,6 +22,13 @@ pub fn month_name(month: u32) -> &'static str {
     MONTHS.get(month.wrapping_sub(1) as usize).copied().unwrap_or("")
 }
 
+/// Cents as euros, the French way: `11002139` → `110 021,39 €`.
+pub fn euros(cents: i64) -> String {
+    let units = integer(cents / 100);
+    let units = if cents < 0 && cents > -100 { format!("−{units}") } else { units };
+    format!("{units},{:02} €", (cents % 100).abs())
+}
+
 /// `278431` → `278 431` (narrow no-break space as thousands separator, as French typography wants).
 pub fn integer(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();

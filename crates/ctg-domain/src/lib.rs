@@ -9,6 +9,7 @@ pub mod convention;
 pub mod diagnostic;
 pub mod documents;
 pub mod format;
+pub mod funds;
 pub mod governance;
 pub mod life;
 pub mod offer;

@@ -117,15 +117,20 @@ pub struct Objective {
     pub ambition: i64,
 }
 
-/// What one signatory commits to a fiche for one year.
+/// What one party of the convention commits to a fiche for one year.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Means {
+    /// The party of the convention that brings them (`party.id`).
+    pub party_id: i64,
+    /// The party's label as shown ([`crate::funds::PartyRef::label`]): filled when read and by the
+    /// readers of forms and files from the party they matched; only `party_id` is stored.
     pub organisation: String,
     pub year: i32,
     /// Staff, in hundredths of a full-time equivalent (50 = 0.5 ETP).
     pub fte_hundredths: i64,
-    pub planned_cents: i64,
-    /// `None` while nothing has been reported.
+    /// `None` when unknown (a blank cell): never counted as 0.
+    pub planned_cents: Option<i64>,
+    /// `None` while nothing has been reported: unknown, never counted as 0.
     pub spent_cents: Option<i64>,
     pub kind: MeansKind,
     /// Premises, vehicles, equipment lent…
@@ -134,18 +139,14 @@ pub struct Means {
 
 impl Means {
     pub fn check(&self) -> Result<(), String> {
-        crate::text::clean("organisation", &self.organisation, crate::text::TextKind::Name)?;
         crate::text::clean("moyens matériels", &self.material, crate::text::TextKind::Long)?;
-        if self.organisation.trim().is_empty() {
-            return Err("l'organisation qui apporte les moyens est vide".into());
-        }
         if !crate::parse::PLAN_YEARS.contains(&self.year) {
             return Err(format!("année hors limites : {}", self.year));
         }
         if !(0..=100_000).contains(&self.fte_hundredths) {
             return Err("ETP hors limites (de 0 à 1 000)".into());
         }
-        for (what, v) in [("prévu", Some(self.planned_cents)), ("dépensé", self.spent_cents)] {
+        for (what, v) in [("prévu", self.planned_cents), ("dépensé", self.spent_cents)] {
             if let Some(v) = v {
                 if !(0..=100_000_000_000).contains(&v) {
                     return Err(format!("montant {what} hors limites (de 0 à 1 milliard d'euros)"));
@@ -606,13 +607,13 @@ pub struct EvaluationFigures {
     pub abandoned: usize,
     pub indicators: usize,
     pub indicators_on_track: usize,
-    /// Per organisation: (planned, spent) in cents.
-    pub means: BTreeMap<String, (i64, i64)>,
+    /// Per party (its label): planned and spent, unknown amounts counted apart, never as 0.
+    pub means: BTreeMap<String, (crate::funds::Sum, crate::funds::Sum)>,
 }
 
 /// The figures of an evaluation over some fiches (an ambition's, a theme's, the whole plan's): how many
 /// fiches were planned, started, done, abandoned; how many of their indicators are on track; means
-/// planned and spent per organisation (an unreported spending counts 0).
+/// planned and spent per party (a blank amount is unknown, counted apart: never 0).
 pub fn evaluation_figures<'a>(
     objectives: usize,
     fiches: impl IntoIterator<Item = (&'a NewFiche, &'a [Means])>,
@@ -626,8 +627,8 @@ pub fn evaluation_figures<'a>(
         f.abandoned += usize::from(fiche.status == FicheStatus::Abandoned);
         for m in means {
             let e = f.means.entry(m.organisation.clone()).or_default();
-            e.0 += m.planned_cents;
-            e.1 += m.spent_cents.unwrap_or(0);
+            e.0.add(m.planned_cents);
+            e.1.add(m.spent_cents);
         }
     }
     for t in indicators {
@@ -793,7 +794,8 @@ mod tests {
             with(FicheStatus::Done),
             with(FicheStatus::Abandoned),
         ];
-        let m = |org: &str, planned: i64, spent: Option<i64>| Means {
+        let m = |org: &str, planned: Option<i64>, spent: Option<i64>| Means {
+            party_id: 1,
             organisation: org.into(),
             year: 2026,
             fte_hundredths: 0,
@@ -803,8 +805,8 @@ mod tests {
             material: String::new(),
         };
         let means = [
-            vec![m("CAF", 100_000, Some(80_000))],
-            vec![m("CAF", 50_000, None), m("CABBALR", 20_000, Some(25_000))],
+            vec![m("CAF", Some(100_000), Some(80_000))],
+            vec![m("CAF", None, None), m("CABBALR", Some(20_000), Some(25_000))],
             vec![],
             vec![],
         ];
@@ -812,8 +814,11 @@ mod tests {
         let f = evaluation_figures(4, fiches.iter().zip(means.iter()).map(|(f, m)| (f, m.as_slice())), tracking.iter());
         assert_eq!((f.objectives, f.fiches, f.started, f.done, f.abandoned), (4, 4, 2, 1, 1));
         assert_eq!((f.indicators, f.indicators_on_track), (3, 1));
-        assert_eq!(f.means["CAF"], (150_000, 80_000));
-        assert_eq!(f.means["CABBALR"], (20_000, 25_000));
+        // A blank planned or spent amount is unknown, never 0: the CAF's sums are partial.
+        let (planned, spent) = f.means["CAF"];
+        assert_eq!((planned.known_cents, planned.unknown, planned.total()), (100_000, 1, None));
+        assert_eq!((spent.known_cents, spent.unknown), (80_000, 1));
+        assert_eq!((f.means["CABBALR"].0.total(), f.means["CABBALR"].1.total()), (Some(20_000), Some(25_000)));
     }
 
     #[test]

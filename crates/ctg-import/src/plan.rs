@@ -55,6 +55,8 @@ pub struct PlanContext {
     pub objectives: Vec<String>,
     /// The territory's communes, to read their names or their codes.
     pub communes: Vec<(InseeCode, String)>,
+    /// The convention's parties: the means sheet's organisation names one of them (loosely).
+    pub parties: Vec<ctg_domain::funds::PartyRef>,
 }
 
 /// A fiche read from the plan, with its means (in the order of the « Moyens » sheet) and its
@@ -179,7 +181,7 @@ pub fn parse(file: &str, bytes: &[u8], ctx: &PlanContext) -> Result<Vec<Located<
     let mut indicators: Vec<Vec<PlanIndicator>> = vec![Vec::new(); fiches.rows.len()];
     let fiches_name = sheets[fiches_sheet].sheet_name().unwrap_or(FICHES_SHEET);
     if let Some(i) = means_sheet.filter(|i| *i != fiches_sheet) {
-        read_means(&sheets[i], &fiches, fiches_name, &mut means, &mut errors);
+        read_means(&sheets[i], &fiches, fiches_name, &ctx.parties, &mut means, &mut errors);
     }
     if let Some(i) = indicators_sheet.filter(|i| *i != fiches_sheet) {
         read_indicators(&sheets[i], &fiches, fiches_name, &mut indicators, &mut errors);
@@ -433,6 +435,7 @@ fn read_means(
     table: &Table,
     fiches: &Fiches,
     fiches_sheet: &str,
+    parties: &[ctg_domain::funds::PartyRef],
     means: &mut [Vec<Means>],
     errors: &mut Vec<ImportError>,
 ) {
@@ -441,26 +444,29 @@ fn read_means(
     }
     let c = columns(table, &MEANS_FIELDS);
     let [code, organisation, year, fte, planned, spent, kind, material] = &c;
-    let mut seen: HashMap<(usize, String, i32, MeansKind), Location> = HashMap::new();
+    let mut seen: HashMap<(usize, i64, i32, MeansKind), Location> = HashMap::new();
     for row in &table.rows {
         let mut cells = Cells { table, row, errors };
         let before = cells.errors.len();
         let fiche = cells.fiche(fiches, code, fiches_sheet);
-        let organisation_v = cells.required(organisation, "organisation", "l'organisation");
+        let party_v = match cells.required(organisation, "organisation", "l'organisation") {
+            Some(raw) => match ctg_domain::funds::match_party(parties, &raw) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    cells.error(organisation, "organisation", e);
+                    None
+                }
+            },
+            None => None,
+        };
         let year_v = cells.read(year, |raw| parse::plan_year("annee", raw).map_err(|e| e.message));
         let fte_v = cells.read(fte, hundredths);
-        let planned_v = cells.read(planned, |raw| if raw.is_empty() { Ok(0) } else { parse_euros(raw) });
+        // A blank amount is unknown, never 0.
+        let planned_v = cells.read(planned, |raw| if raw.is_empty() { Ok(None) } else { parse_euros(raw).map(Some) });
         let spent_v = cells.read(spent, |raw| if raw.is_empty() { Ok(None) } else { parse_euros(raw).map(Some) });
         let kind_v = cells.read(kind, means_kind);
-        let (
-            Some(fiche),
-            Some(organisation_v),
-            Some(year_v),
-            Some(fte_v),
-            Some(planned_v),
-            Some(spent_v),
-            Some(kind_v),
-        ) = (fiche, organisation_v, year_v, fte_v, planned_v, spent_v, kind_v)
+        let (Some(fiche), Some(party_v), Some(year_v), Some(fte_v), Some(planned_v), Some(spent_v), Some(kind_v)) =
+            (fiche, party_v, year_v, fte_v, planned_v, spent_v, kind_v)
         else {
             continue;
         };
@@ -468,7 +474,8 @@ fn read_means(
             continue;
         }
         let m = Means {
-            organisation: organisation_v,
+            party_id: party_v.id,
+            organisation: party_v.label().to_owned(),
             year: year_v,
             fte_hundredths: fte_v,
             planned_cents: planned_v,
@@ -480,7 +487,7 @@ fn read_means(
             cells.errors.push(table.row_error(row, None, e));
             continue;
         }
-        let key = (fiche, loose(&m.organisation), m.year, m.kind);
+        let key = (fiche, m.party_id, m.year, m.kind);
         if let Some(first) = seen.get(&key) {
             let message = format!(
                 "les moyens de « {} » pour {} ({}) sont déjà donnés à la {}",
@@ -821,7 +828,7 @@ pub fn tables(fiches: &[ImportedFiche], communes: &[(InseeCode, String)]) -> Vec
                 text(&m.organisation),
                 text(&m.year.to_string()),
                 Value::Decimal { value: m.fte_hundredths as f64 / 100.0, decimals: 2 },
-                Value::Cents(m.planned_cents),
+                m.planned_cents.map_or(Value::Empty, Value::Cents),
                 m.spent_cents.map_or(Value::Empty, Value::Cents),
                 text(m.kind.label()),
                 text(&m.material),
@@ -917,9 +924,30 @@ mod tests {
         InseeCode::parse(s).unwrap()
     }
 
+    /// The parties of the test convention: (id, name, short name).
+    const PARTIES: [(i64, &str, &str); 3] = [
+        (1, "Communauté d'Agglomération de Béthune-Bruay, Artois Lys Romane", "CABBALR"),
+        (2, "CAF du Pas-de-Calais", "CAF"),
+        (3, "Département du Pas-de-Calais", "Département"),
+    ];
+
+    /// The party a test names (its name or short name): its id and label.
+    fn party(named: &str) -> (i64, String) {
+        let (id, _, short) = PARTIES.iter().find(|(_, n, s)| *n == named || *s == named).unwrap();
+        (*id, (*short).to_owned())
+    }
+
     /// The convention of the Béthune-Bruay agglomeration, as far as a plan needs it.
     fn context() -> PlanContext {
         PlanContext {
+            parties: PARTIES
+                .iter()
+                .map(|(id, n, s)| ctg_domain::funds::PartyRef {
+                    id: *id,
+                    name: (*n).into(),
+                    short_name: Some((*s).into()),
+                })
+                .collect(),
             ambitions: vec![1, 2, 3, 4],
             objectives: ["1.1", "1.2", "2.1", "2.2", "3.1", "4.1"].map(String::from).to_vec(),
             communes: [
@@ -1134,28 +1162,31 @@ mod tests {
                 pe1.means,
                 [
                     Means {
-                        organisation: "CAF du Pas-de-Calais".into(),
+                        party_id: 2,
+                        organisation: "CAF".into(),
                         year: 2026,
                         fte_hundredths: 50,
-                        planned_cents: 12_000_000,
+                        planned_cents: Some(12_000_000),
                         spent_cents: Some(11_850_050),
                         kind: MeansKind::Operating,
                         material: String::new(),
                     },
                     Means {
-                        organisation: "CAF du Pas-de-Calais".into(),
+                        party_id: 2,
+                        organisation: "CAF".into(),
                         year: 2027,
                         fte_hundredths: 50,
-                        planned_cents: 12_500_000,
+                        planned_cents: Some(12_500_000),
                         spent_cents: None,
                         kind: MeansKind::Operating,
                         material: String::new(),
                     },
                     Means {
+                        party_id: 1,
                         organisation: "CABBALR".into(),
                         year: 2026,
                         fte_hundredths: 100,
-                        planned_cents: 4_500_000,
+                        planned_cents: Some(4_500_000),
                         spent_cents: None,
                         kind: MeansKind::Investment,
                         material: "Locaux".into(),
@@ -1189,7 +1220,8 @@ mod tests {
             let pe2 = &plan[1].value;
             assert_eq!((pe2.fiche.communes.len(), pe2.fiche.status), (0, FicheStatus::Upcoming));
             assert_eq!(pe2.fiche.priority, Some(Priority::Medium));
-            assert_eq!((pe2.means.len(), pe2.means[0].fte_hundredths, pe2.means[0].planned_cents), (1, 20, 0));
+            // A blank planned amount is unknown, never 0.
+            assert_eq!((pe2.means.len(), pe2.means[0].fte_hundredths, pe2.means[0].planned_cents), (1, 20, None));
             let je1 = &plan[2].value.fiche;
             assert_eq!(je1.communes, [insee("62048"), insee("62516")], "sorted by code");
             assert_eq!((je1.ambitions.clone(), je1.status), (vec![2, 3], FicheStatus::Done));
@@ -1258,7 +1290,7 @@ mod tests {
         let m = &plan[0].value.means[0];
         assert_eq!(
             (m.fte_hundredths, m.planned_cents, m.spent_cents, m.kind),
-            (125, 150_050, Some(0), MeansKind::Investment)
+            (125, Some(150_050), Some(0), MeansKind::Investment)
         );
         let i = &plan[0].value.indicators[0];
         assert_eq!(
@@ -1320,6 +1352,7 @@ mod tests {
             &["", "", "vingt", "-1", "12,345", "-3", "don"],
             &["PE-2", "CAF", "1850", "", "", "", ""],
             &["PE-1", "CAF", "2026", "", "", "", ""],
+            &["PE-1", "MSA", "2027", "", "", "", ""],
         ];
         let indicators: &[&[&str]] = &[
             &[
@@ -1359,6 +1392,8 @@ mod tests {
             "p.xlsx, feuille « Moyens », ligne 2, colonne F, champ « depense » : montant invalide « -3 »",
             "p.xlsx, feuille « Moyens », ligne 2, colonne G, champ « nature » : nature inconnue « don » : fonctionnement ou investissement attendu",
             "p.xlsx, feuille « Moyens », ligne 3, colonne C, champ « annee » : année invalide « 1850 » : de 1990 à 2100",
+            // An organisation that is no party of the convention: the parties are listed.
+            "p.xlsx, feuille « Moyens », ligne 5, colonne B, champ « organisation » : « MSA » n'est pas une partie de la convention (parties : CABBALR (Communauté d'Agglomération de Béthune-Bruay, Artois Lys Romane), CAF (CAF du Pas-de-Calais), Département (Département du Pas-de-Calais))",
             // The header of a target whose year cannot be read.
             "p.xlsx, feuille « Indicateurs », ligne 1, champ « cible_26 » : colonne de cible « cible_26 » : cible_AAAA attendu",
             "p.xlsx, feuille « Indicateurs », ligne 2, colonne D, champ « unite » : un indicateur qualitatif n'a pas d'unité",
@@ -1398,10 +1433,11 @@ mod tests {
             needs: String::new(),
         };
         let means = |org: &str, year: i32, fte: i64, planned: i64, spent: Option<i64>, kind: MeansKind| Means {
-            organisation: org.into(),
+            party_id: party(org).0,
+            organisation: party(org).1,
             year,
             fte_hundredths: fte,
-            planned_cents: planned,
+            planned_cents: Some(planned),
             spent_cents: spent,
             kind,
             material: String::new(),
@@ -1483,8 +1519,8 @@ mod tests {
             ImportedFiche {
                 fiche: fiche("PA-4.1", "Ateliers parents-enfants", FicheStatus::Paused),
                 means: vec![
-                    means("Centre social Agora", 2026, 0, 150_000, Some(149_999), MeansKind::Operating),
-                    means("Centre social Agora", 2027, 0, 150_000, None, MeansKind::Operating),
+                    means("Département du Pas-de-Calais", 2026, 0, 150_000, Some(149_999), MeansKind::Operating),
+                    means("Département du Pas-de-Calais", 2027, 0, 150_000, None, MeansKind::Operating),
                 ],
                 indicators: vec![qualitative],
             },

@@ -254,7 +254,7 @@ fn qualitative(number: usize) -> PlanIndicator {
 }
 
 /// The 200 fiches with their means and indicators, in the shape `import_plan` takes.
-fn fiches(rng: &mut Rng, communes: &[InseeCode]) -> Vec<PlanImportRow> {
+fn fiches(rng: &mut Rng, communes: &[InseeCode], parties: &[ctg_domain::funds::PartyRef]) -> Vec<PlanImportRow> {
     let mut serial = [0usize; 8];
     let (first, last) = (ymd(FIRST_YEAR, 1, 1), ymd(LAST_YEAR, 12, 31));
     (0..FICHES)
@@ -274,15 +274,16 @@ fn fiches(rng: &mut Rng, communes: &[InseeCode]) -> Vec<PlanImportRow> {
             let offset = rng.next() as usize;
             let means: Vec<Means> = (0..signatories)
                 .flat_map(|k| {
-                    let organisation = SIGNATORIES[(offset + k) % SIGNATORIES.len()];
+                    let party = &parties[(offset + k) % parties.len()];
                     let planned = rng.range(5, 120) * 100_000; // 5,000 to 120,000 € a year
                     let fte = rng.range(0, 8) * 10;
                     (FIRST_YEAR..=LAST_YEAR)
                         .map(|year| Means {
-                            organisation: organisation.to_owned(),
+                            party_id: party.id,
+                            organisation: party.label().to_owned(),
                             year,
                             fte_hundredths: fte,
-                            planned_cents: planned,
+                            planned_cents: Some(planned),
                             spent_cents: (year == FIRST_YEAR).then(|| planned * rng.range(40, 110) / 100),
                             kind: MeansKind::Operating,
                             material: String::new(),
@@ -423,7 +424,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let objectives_time = started.elapsed();
 
     // 2. The fiches, their means and their indicators, in one import.
-    let rows = fiches(&mut rng, &communes);
+    let parties = store.party_refs(convention_id).await?;
+    if parties.len() < 3 {
+        return Err(
+            format!("la convention n° {convention_id} a {} partie(s) ; il en faut au moins 3", parties.len()).into()
+        );
+    }
+    let rows = fiches(&mut rng, &communes, &parties);
     let started = Instant::now();
     let (created, updated) = store.import_plan(&actor, convention_id, &rows, SOURCE).await?;
     let import_time = started.elapsed();
@@ -499,7 +506,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let qualitative =
         plan.indicators.iter().filter(|i| matches!(i.indicator.kind, IndicatorKind::Qualitative { .. })).count();
     let means: usize = plan.fiches.iter().map(|f| f.means.len()).sum();
-    let planned: i64 = plan.fiches.iter().flat_map(|f| &f.means).map(|m| m.planned_cents).sum();
+    let planned: i64 = plan.fiches.iter().flat_map(|f| &f.means).filter_map(|m| m.planned_cents).sum();
     let today = chrono::Utc::now().date_naive();
     let mut tracking: BTreeMap<String, usize> = BTreeMap::new();
     for i in &plan.indicators {

@@ -14,6 +14,7 @@ use thiserror::Error;
 
 mod accounts;
 pub mod audit;
+mod commitments;
 mod conn;
 mod convention;
 mod diagnostic;
@@ -31,6 +32,7 @@ mod versioned;
 
 pub use accounts::*;
 pub use audit::{AuditEntry, HistoryFilter};
+pub use commitments::*;
 pub use convention::*;
 pub use documents::*;
 pub use gdpr::*;

@@ -45,6 +45,7 @@ fn id_noun(param: &str) -> Option<&'static str> {
         "event" | "evenement" => "l'événement",
         "contribution" => "la contribution",
         "post" => "le poste",
+        "commitment" | "engagement" => "l'engagement",
         "objective" | "objectif" => "l'objectif",
         "item" => "l'élément",
         "activity" => "le traitement",

@@ -23,6 +23,7 @@ mod documents;
 mod error;
 mod export;
 pub mod extract;
+mod funds;
 mod governance;
 mod life;
 mod offer;

@@ -33,7 +33,7 @@ use crate::governance::{self, api as api_governance};
 use crate::life::{self, api as api_life};
 use crate::offer::{self, api as api_offer};
 use crate::plan::{self, api as api_plan, io as plan_io, strategy};
-use crate::{documents, AppState, WebError};
+use crate::{documents, funds, AppState, WebError};
 
 /// Largest request body accepted by default: forms and JSON edits are small.
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -219,6 +219,11 @@ fn table() -> Vec<Entry> {
         get("/conventions/{id}/couverture", C(ViewConvention), offer::coverage_page),
         get("/conventions/{id}/financements", C(ViewConvention), offer::funding),
         post("/conventions/{id}/financements", C(EditFunding), offer::funding_create),
+        get("/conventions/{id}/qui-finance-quoi", C(ViewConvention), funds::who_funds_what_page),
+        // Each party's commitments (art. 6, annex 3): the handler decides on the party.
+        get("/conventions/{id}/engagements", C(ViewConvention), funds::commitments),
+        post("/conventions/{id}/engagements", C(EDIT_PARTY), funds::commitment_create),
+        post("/conventions/{id}/engagements/{commitment}", C(EDIT_PARTY), funds::commitment_save),
         // Strategy and action plan.
         get("/conventions/{id}/strategie", C(ViewConvention), strategy::strategy),
         post("/conventions/{id}/strategie/objectifs", C(EditPlan), strategy::objective_save),
@@ -313,6 +318,10 @@ fn table() -> Vec<Entry> {
         api(routes!(api_offer::coverage), C(ViewConvention)),
         api(routes!(api_offer::funding), C(ViewConvention)),
         api(routes!(api_offer::create_funding), C(EditFunding)),
+        api(routes!(funds::api_who_funds_what), C(ViewConvention)),
+        api(routes!(funds::api_commitments), C(ViewConvention)),
+        api(routes!(funds::api_create_commitment), C(EDIT_PARTY)),
+        api(routes!(funds::api_update_commitment), C(EDIT_PARTY)),
         api(routes!(api_plan::plan), C(ViewConvention)),
         api(routes!(api_plan::create_fiche), C(EditPlan)),
         api(routes!(api_plan::fiche), C(ViewConvention)),

@@ -14,6 +14,8 @@
 //! - the 2024 bonuses it reports: `data/demo/financements.csv`;
 //! - the concertation that prepared it (annex 2: interviews, focus groups, working groups, seminar,
 //!   participatory half-days, with only the figures the annex gives): `data/demo/concertation.json`;
+//! - each party's commitments, quoted from art. 6 (« les collectivités » read as the CABBALR and the
+//!   Département): `data/demo/engagements.json`;
 //! - the evaluation of the CTG 2021-2025 that annex 2 reports, as that convention's final bilan per
 //!   theme: objectives and fiches, réussites, points d'attention, habitants' concerns and declared
 //!   figures, as the text gives them (`data/demo/bilan-ctg-2021-2025.json`; the plan of the
@@ -35,6 +37,7 @@ pub const FACILITIES_CSV: &[u8] = include_bytes!("../../../data/demo/equipements
 pub const FUNDING_CSV: &[u8] = include_bytes!("../../../data/demo/financements.csv");
 pub const CONCERTATION_JSON: &[u8] = include_bytes!("../../../data/demo/concertation.json");
 pub const PREDECESSOR_BILAN_JSON: &[u8] = include_bytes!("../../../data/demo/bilan-ctg-2021-2025.json");
+pub const COMMITMENTS_JSON: &[u8] = include_bytes!("../../../data/demo/engagements.json");
 
 pub const DECOUPAGE_SOURCE: &str = "@etalab/decoupage-administratif 6.0.0";
 pub const ANNEX_SOURCE: &str = "Annexe « Territoire couvert » de la CTG 2026-2030";
@@ -88,6 +91,8 @@ pub async fn load(store: &Store) -> Result<DemoOutcome> {
     store.import_funding(&actor, convention_id, &funding, "bonus 2024 de la CTG 2026-2030 (FACTS)").await?;
     let concertation = ctg_store::parse_concertation("concertation.json", CONCERTATION_JSON)?;
     store.import_concertation(&actor, convention_id, &concertation.entries).await?;
+    let commitments = demo_commitments(&store.party_refs(convention_id).await?)?;
+    store.create_commitments(&actor, convention_id, &commitments).await?;
     let predecessor = *ids.first().context("aucune convention créée")?;
     for review in predecessor_bilan()? {
         store.save_review(&actor, predecessor, &review, None).await?;
@@ -117,6 +122,31 @@ pub fn predecessor_bilan() -> Result<Vec<ctg_store::Review>> {
                 attention: text("points_attention")?,
                 concerns: text("preoccupations")?,
                 declared: part["chiffres"].clone(),
+            })
+        })
+        .collect()
+}
+
+/// The commitments of `data/demo/engagements.json`, each tied to the party it names.
+fn demo_commitments(parties: &[ctg_domain::funds::PartyRef]) -> Result<Vec<ctg_domain::funds::Commitment>> {
+    let file: serde_json::Value = serde_json::from_slice(COMMITMENTS_JSON).context("engagements.json illisible")?;
+    let entries = file["engagements"].as_array().context("engagements.json : la liste « engagements » manque")?;
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let field = |k: &str| {
+                e[k].as_str()
+                    .map(str::to_owned)
+                    .with_context(|| format!("engagements.json, engagement {} : « {k} » manque", i + 1))
+            };
+            let party = ctg_domain::funds::match_party(parties, &field("partie")?)
+                .map_err(|m| anyhow::anyhow!("engagements.json, engagement {} : {m}", i + 1))?;
+            Ok(ctg_domain::funds::Commitment {
+                party_id: party.id,
+                text: field("texte")?,
+                source: field("source")?,
+                ambition: None,
             })
         })
         .collect()

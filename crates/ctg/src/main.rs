@@ -817,6 +817,7 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
                 ambitions: plan.stakes.iter().flat_map(|(_, _, a)| a.iter().map(|(n, _)| *n)).collect(),
                 objectives: plan.objectives.iter().map(|o| o.objective.code.clone()).collect(),
                 communes: epci.communes.iter().map(|c| (c.code.clone(), c.name.clone())).collect(),
+                parties: store.party_refs(convention).await?,
             };
             let rows = ctg_import::plan::parse(&name, &read_file(&fichier)?, &ctx)?;
             if apercu {

@@ -73,7 +73,7 @@ impl Store {
                     mine.push(format!("la fiche « {} » figure déjà à : {first}", r.fiche.code));
                 }
             }
-            let means = check_means(means).unwrap_or_else(|p| {
+            let means = check_means(means, &ctx.parties).unwrap_or_else(|p| {
                 mine.extend(p);
                 Vec::new()
             });

@@ -14,6 +14,7 @@ fn means_audit(means: &[Means]) -> Value {
             .iter()
             .map(|m| {
                 json!({
+                    "partie_id": m.party_id,
                     "organisation": m.organisation,
                     "annee": m.year,
                     "etp_centiemes": m.fte_hundredths,
@@ -28,10 +29,11 @@ fn means_audit(means: &[Means]) -> Value {
 }
 
 impl Store {
-    /// Replaces all the means of a fiche (each checked with [`Means::check`]; one line at most per
-    /// organisation, year and kind).
+    /// Replaces all the means of a fiche (each checked with [`Means::check`], its party one of the
+    /// convention's; one line at most per party, year and kind). Refused whole otherwise.
     pub async fn set_means(&self, actor: &Actor, convention_id: i64, fiche_id: i64, means: &[Means]) -> Result<()> {
-        let means = check_means(means).map_err(|p| StoreError::Invalid(p.join(" ; ")))?;
+        let parties = self.party_refs(convention_id).await?;
+        let means = check_means(means, &parties).map_err(|p| StoreError::Invalid(p.join(" ; ")))?;
         let current = self.fiche(convention_id, fiche_id).await?;
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;

@@ -132,11 +132,11 @@ macro_rules! replace_means {
         sqlx::query("DELETE FROM means WHERE fiche_id = $1").bind($fiche).execute(&mut *$tx).await?;
         for m in means {
             sqlx::query(
-                "INSERT INTO means (fiche_id, organisation, year, fte_hundredths, planned_cents, spent_cents, kind, material) \
+                "INSERT INTO means (fiche_id, party_id, year, fte_hundredths, planned_cents, spent_cents, kind, material) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind($fiche)
-            .bind(&m.organisation)
+            .bind(m.party_id)
             .bind(m.year)
             .bind(m.fte_hundredths)
             .bind(m.planned_cents)
@@ -232,10 +232,12 @@ struct SubRow {
 #[derive(sqlx::FromRow)]
 struct MeansRow {
     fiche_id: i64,
+    party_id: i64,
+    /// The party's label (short name, else name).
     organisation: String,
     year: i32,
     fte_hundredths: i64,
-    planned_cents: i64,
+    planned_cents: Option<i64>,
     spent_cents: Option<i64>,
     kind: String,
     material: String,
@@ -300,6 +302,8 @@ struct Context {
     objectives: HashMap<String, (String, i64)>,
     /// The member communes of the convention's EPCI.
     communes: BTreeSet<String>,
+    /// The parties of the convention, that means lines name.
+    parties: Vec<ctg_domain::funds::PartyRef>,
 }
 
 /// A fiche checked and resolved against its convention.
@@ -408,21 +412,27 @@ fn fiche_audit(f: &NewFiche) -> Value {
 
 /// Tidies and checks the means of a fiche: each one ([`Means::check`]), and no two for the same
 /// organisation, year and kind. Problems are returned in French.
-fn check_means(means: &[Means]) -> std::result::Result<Vec<Means>, Vec<String>> {
+fn check_means(
+    means: &[Means],
+    parties: &[ctg_domain::funds::PartyRef],
+) -> std::result::Result<Vec<Means>, Vec<String>> {
     let mut problems = Vec::new();
     let mut seen = BTreeSet::new();
     let mut out = Vec::with_capacity(means.len());
     for m in means {
-        let m = Means {
-            organisation: m.organisation.trim().to_owned(),
-            material: m.material.trim().to_owned(),
-            ..m.clone()
+        let party = match ctg_domain::funds::party_by_id(parties, m.party_id) {
+            Ok(p) => p,
+            Err(e) => {
+                problems.push(format!("moyens : {e}"));
+                continue;
+            }
         };
+        let m = Means { organisation: party.label().to_owned(), material: m.material.trim().to_owned(), ..m.clone() };
         if let Err(e) = m.check() {
             problems.push(format!("moyens : {e}"));
             continue;
         }
-        if !seen.insert((m.organisation.to_lowercase(), m.year, m.kind.code())) {
+        if !seen.insert((m.party_id, m.year, m.kind.code())) {
             problems.push(format!(
                 "moyens : « {} » figure deux fois pour {} ({})",
                 m.organisation,
@@ -521,7 +531,9 @@ impl Conn<'_> {
                 .await?;
             (ambitions, objectives, communes)
         });
+        let parties = self.party_refs(convention_id).await?;
         Ok(Context {
+            parties,
             ambitions: ambitions.into_iter().collect(),
             objectives: objectives.into_iter().map(|(code, id)| (code.to_lowercase(), (code, id))).collect(),
             communes: communes.into_iter().map(|c| c.0).collect(),
@@ -529,7 +541,7 @@ impl Conn<'_> {
     }
 
     /// The id of an ambition of the convention, by number; a French error when it has none.
-    async fn ambition_id(&mut self, convention_id: i64, number: i64) -> Result<i64> {
+    pub(crate) async fn ambition_id(&mut self, convention_id: i64, number: i64) -> Result<i64> {
         let found: Option<(i64,)> = with_conn!(self, c => {
             sqlx::query_as("SELECT id FROM ambition WHERE convention_id = $1 AND number = $2")
                 .bind(convention_id)

@@ -167,8 +167,10 @@ impl Conn<'_> {
                 return Ok(p);
             }
             p.means = fetch!(format!(
-                "SELECT m.fiche_id, m.organisation, m.year, m.fte_hundredths, m.planned_cents, m.spent_cents, m.kind, \
-                 m.material FROM means m JOIN fiche f ON f.id = m.fiche_id WHERE f.convention_id = $1{filter} \
+                "SELECT m.fiche_id, m.party_id, COALESCE(NULLIF(o.short_name, ''), o.name) AS organisation, m.year, \
+                 m.fte_hundredths, m.planned_cents, m.spent_cents, m.kind, m.material FROM means m \
+                 JOIN fiche f ON f.id = m.fiche_id JOIN party p ON p.id = m.party_id \
+                 JOIN organisation o ON o.id = p.organisation_id WHERE f.convention_id = $1{filter} \
                  ORDER BY m.fiche_id, m.id"
             ));
             p.history = fetch!(format!(
@@ -267,6 +269,7 @@ pub(super) fn fiche_records(p: Parts) -> Result<Vec<FicheRecord>> {
     for m in p.means {
         means.entry(m.fiche_id).or_default().push(Means {
             kind: MeansKind::parse(&m.kind).map_err(|_| corrupt("nature de la dépense", &m.kind))?,
+            party_id: m.party_id,
             organisation: m.organisation,
             year: m.year,
             fte_hundredths: m.fte_hundredths,

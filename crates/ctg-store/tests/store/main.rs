@@ -7,6 +7,7 @@ mod fixtures;
 
 mod accounts;
 mod basics;
+mod commitments;
 mod documents;
 mod governance;
 mod life;

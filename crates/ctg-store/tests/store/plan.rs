@@ -45,12 +45,17 @@ fn sub(parent: Option<i64>, title: &str, status: FicheStatus) -> SubAction {
     SubAction { id: 0, parent, title: title.into(), status, pilot: "RPE".into(), start: None, end: None }
 }
 
-fn means(organisation: &str, year: i32, planned_cents: i64) -> Means {
+/// The parties of the demo's convention, in a fresh database: their ids and labels.
+const CABBALR: i64 = 1;
+const CAF: i64 = 2;
+
+fn means(party_id: i64, year: i32, planned_cents: i64) -> Means {
     Means {
-        organisation: organisation.into(),
+        party_id,
+        organisation: if party_id == CABBALR { "CABBALR" } else { "CAF" }.into(),
         year,
         fte_hundredths: 50,
-        planned_cents,
+        planned_cents: Some(planned_cents),
         spent_cents: None,
         kind: MeansKind::Operating,
         material: String::new(),
@@ -276,21 +281,21 @@ backend_tests!(means_are_replaced_as_a_whole, |db: &TestDb| {
         let actor = Actor::cli("test");
         let id = store.create_fiche(&actor, c, fiche("PE-1", &[1], &[], FicheStatus::InProgress)).await.unwrap();
         let first = vec![
-            means(" CAF du Pas-de-Calais ", 2026, 1_500_000),
-            Means { kind: MeansKind::Investment, spent_cents: Some(20_000), ..means("CABBALR", 2026, 3_000_000) },
+            means(CAF, 2026, 1_500_000),
+            Means { kind: MeansKind::Investment, spent_cents: Some(20_000), ..means(CABBALR, 2026, 3_000_000) },
         ];
         store.set_means(&actor, c, id, &first).await.unwrap();
         let held = store.fiche(c, id).await.unwrap().means;
         assert_eq!(held.len(), 2);
-        assert_eq!(held[0].organisation, "CAF du Pas-de-Calais");
+        assert_eq!(held[0].organisation, "CAF");
         assert_eq!(held[1], first[1]);
 
-        store.set_means(&actor, c, id, &[means("CABBALR", 2027, 100)]).await.unwrap();
-        assert_eq!(store.fiche(c, id).await.unwrap().means, vec![means("CABBALR", 2027, 100)]);
+        store.set_means(&actor, c, id, &[means(CABBALR, 2027, 100)]).await.unwrap();
+        assert_eq!(store.fiche(c, id).await.unwrap().means, vec![means(CABBALR, 2027, 100)]);
         // Bad lines and twice the same organisation, year and kind are refused; nothing changes.
-        let err = store.set_means(&actor, c, id, &[means("CAF", 1800, 1)]).await.unwrap_err().to_string();
+        let err = store.set_means(&actor, c, id, &[means(CAF, 1800, 1)]).await.unwrap_err().to_string();
         assert!(err.contains("année hors limites"), "{err}");
-        let twice = [means("CAF", 2026, 1), means("caf", 2026, 2)];
+        let twice = [means(CAF, 2026, 1), means(CAF, 2026, 2)];
         let err = store.set_means(&actor, c, id, &twice).await.unwrap_err().to_string();
         assert!(err.contains("figure deux fois"), "{err}");
         assert_eq!(store.fiche(c, id).await.unwrap().means.len(), 1);
@@ -300,6 +305,36 @@ backend_tests!(means_are_replaced_as_a_whole, |db: &TestDb| {
             store.history(&HistoryFilter { object_type: Some("moyens".into()), ..Default::default() }).await.unwrap();
         assert_eq!(trail.len(), 3);
         assert!(matches!(store.set_means(&actor, c, 999, &[]).await, Err(StoreError::NotFound(_))));
+    }
+});
+
+backend_tests!(means_name_a_party_of_the_convention_and_keep_unknown_amounts, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let c = demo(&store).await;
+        let actor = Actor::cli("test");
+        let parties = store.party_refs(c).await.unwrap();
+        let labels: Vec<(i64, &str)> = parties.iter().map(|p| (p.id, p.label())).collect();
+        assert_eq!(labels, [(CABBALR, "CABBALR"), (CAF, "CAF"), (3, "MSA"), (4, "Département")]);
+        let id = store.create_fiche(&actor, c, fiche("PE-1", &[1], &[], FicheStatus::InProgress)).await.unwrap();
+        // A blank planned amount is unknown: stored NULL and read back unknown, never 0.
+        let unknown = Means { planned_cents: None, spent_cents: None, ..means(CAF, 2026, 0) };
+        store.set_means(&actor, c, id, &[unknown.clone(), means(CABBALR, 2026, 0)]).await.unwrap();
+        let held = store.fiche(c, id).await.unwrap().means;
+        assert_eq!(held, vec![unknown, means(CABBALR, 2026, 0)]);
+        assert_eq!((held[0].planned_cents, held[1].planned_cents), (None, Some(0)));
+        // A party that is not one of the convention's is refused, the parties listed; nothing changes.
+        let err = store.set_means(&actor, c, id, &[means(99, 2026, 1)]).await.unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "moyens : la partie n° 99 n'est pas une partie de la convention (parties : 1 : CABBALR, 2 : CAF, 3 : MSA, \
+             4 : Département)"
+        );
+        assert_eq!(store.fiche(c, id).await.unwrap().means.len(), 2);
+        // The label given with a line is not stored: the party's is read back.
+        let renamed = Means { organisation: "n'importe quoi".into(), ..means(CAF, 2027, 5) };
+        store.set_means(&actor, c, id, &[renamed]).await.unwrap();
+        assert_eq!(store.fiche(c, id).await.unwrap().means, vec![means(CAF, 2027, 5)]);
     }
 });
 
@@ -383,14 +418,14 @@ backend_tests!(plan_imports_write_all_or_nothing_and_update_by_code, |db: &TestD
             import_row(
                 "fiches.xlsx, ligne 2",
                 fiche("PE-1", &[1], &["1.1"], FicheStatus::InProgress),
-                vec![means("CAF", 2026, 100)],
+                vec![means(CAF, 2026, 100)],
                 vec![places(&[(2026, 10.0)])],
             ),
             import_row("fiches.xlsx, ligne 3", fiche("PE-2", &[9], &["9.9"], FicheStatus::Upcoming), vec![], vec![]),
             import_row(
                 "fiches.xlsx, ligne 4",
                 fiche("PE-3", &[2], &[], FicheStatus::Upcoming),
-                vec![means("CAF", 1800, 1)],
+                vec![means(CAF, 1800, 1)],
                 vec![],
             ),
             import_row("fiches.xlsx, ligne 5", fiche("pe-1", &[1], &[], FicheStatus::Upcoming), vec![], vec![]),
@@ -420,7 +455,7 @@ backend_tests!(plan_imports_write_all_or_nothing_and_update_by_code, |db: &TestD
             import_row(
                 "fiches.xlsx, ligne 4",
                 fiche("PE-3", &[2], &[], FicheStatus::Upcoming),
-                vec![means("CAF", 2026, 1)],
+                vec![means(CAF, 2026, 1)],
                 vec![],
             ),
         ];
@@ -438,7 +473,7 @@ backend_tests!(plan_imports_write_all_or_nothing_and_update_by_code, |db: &TestD
         let again = vec![import_row(
             "fiches.xlsx, ligne 2",
             fiche("PE-1", &[1], &["1.1"], FicheStatus::Done),
-            vec![means("CAF", 2026, 200), means("CABBALR", 2027, 300)],
+            vec![means(CAF, 2026, 200), means(CABBALR, 2027, 300)],
             vec![places(&[(2026, 12.0)])],
         )];
         assert_eq!(store.import_plan(&actor, c, &again, "fiches.xlsx").await.unwrap(), (0, 1));
@@ -447,7 +482,7 @@ backend_tests!(plan_imports_write_all_or_nothing_and_update_by_code, |db: &TestD
         assert_eq!(f.fiche.status, FicheStatus::Done);
         assert_eq!(f.history.len(), 2);
         assert_eq!((f.history[1].from, f.history[1].reason.as_str()), (Some(FicheStatus::InProgress), "import"));
-        assert_eq!(f.means, vec![means("CAF", 2026, 200), means("CABBALR", 2027, 300)]);
+        assert_eq!(f.means, vec![means(CAF, 2026, 200), means(CABBALR, 2027, 300)]);
         let mine: Vec<_> = plan.indicators_of(f.id).collect();
         assert_eq!(mine.len(), 1);
         assert_eq!((mine[0].version, &mine[0].indicator.targets), (2, &places(&[(2026, 12.0)]).targets));
@@ -525,7 +560,7 @@ backend_tests!(a_large_plan_is_read_in_a_few_queries, |db: &TestDb| {
                 import_row(
                     &format!("ligne {}", n + 1),
                     fiche(&format!("F-{n}"), &[(n % 8) + 1], &[], FicheStatus::InProgress),
-                    vec![means("CAF", 2026, 1), means("CAF", 2027, 1), means("CABBALR", 2026, 1)],
+                    vec![means(CAF, 2026, 1), means(CAF, 2027, 1), means(CABBALR, 2026, 1)],
                     indicators,
                 )
             })

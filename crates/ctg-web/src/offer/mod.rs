@@ -13,7 +13,9 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Datelike;
 use ctg_domain::access::Action;
-use ctg_domain::diagnostic::{coverage_of_one_year, mask_table, AreaKind, Cell, ComponentValue, Coverage, Total, Totals};
+use ctg_domain::diagnostic::{
+    coverage_of_one_year, mask_table, AreaKind, Cell, ComponentValue, Coverage, Total, Totals,
+};
 use ctg_domain::offer::{
     communes_without, funding_totals, parse_euros, places_per_hundred, services_by_commune, CommuneServices,
     Dispositif, Facility, FacilityStatus, FacilityType, NewFacility, NewFunding, PlacesRow, PlacesTotal, Presence,
@@ -95,8 +97,7 @@ fn date_or_empty(d: Option<chrono::NaiveDate>) -> Value {
 }
 
 pub(crate) fn euros(cents: i64) -> String {
-    let units = ctg_domain::format::integer(cents / 100);
-    format!("{units},{:02} €", (cents % 100).abs())
+    ctg_domain::format::euros(cents)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
 use ctg_domain::access::Action;
+use ctg_domain::funds::{match_party, party_by_id, PartyRef};
 use ctg_domain::plan::{FicheStatus, IndicatorValue, Means, MeansKind, NewFiche, PlanIndicator, Priority, SubAction};
 use ctg_domain::{Channel, InseeCode};
 use serde::{Deserialize, Serialize};
@@ -31,13 +32,21 @@ pub struct SousActionDto {
     pub fin: Option<NaiveDate>,
 }
 
+/// Une ligne de moyens : ce qu'une partie de la convention engage pour une fiche et une année. La
+/// partie se donne par `partie_id`, ou par `organisation` (son nom ou son sigle) ; les deux donnés
+/// doivent désigner la même. Un montant nul (`null`) ou absent est inconnu, jamais 0.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MoyenDto {
-    pub organisation: String,
+    #[serde(default)]
+    pub partie_id: Option<i64>,
+    #[serde(default)]
+    pub organisation: Option<String>,
     pub annee: i32,
     /// En centièmes d'équivalent temps plein (50 = 0,5 ETP).
     pub etp_centiemes: i64,
-    pub prevu_centimes: i64,
+    #[serde(default)]
+    pub prevu_centimes: Option<i64>,
+    #[serde(default)]
     pub depense_centimes: Option<i64>,
     /// fonctionnement ou investissement.
     pub nature: String,
@@ -48,7 +57,8 @@ pub struct MoyenDto {
 impl MoyenDto {
     fn of(m: &Means) -> Self {
         Self {
-            organisation: m.organisation.clone(),
+            partie_id: Some(m.party_id),
+            organisation: Some(m.organisation.clone()),
             annee: m.year,
             etp_centiemes: m.fte_hundredths,
             prevu_centimes: m.planned_cents,
@@ -58,9 +68,21 @@ impl MoyenDto {
         }
     }
 
-    fn to_means(&self) -> Result<Means, WebError> {
+    fn to_means(&self, parties: &[PartyRef]) -> Result<Means, WebError> {
+        let bad = |e: String| WebError::BadRequest(format!("moyens de {} : {e}", self.annee));
+        let party = match (self.partie_id, self.organisation.as_deref()) {
+            (Some(id), named) => {
+                let p = party_by_id(parties, id).map_err(bad)?;
+                if let Some(n) = named.filter(|n| !n.trim().is_empty() && !p.is_named(n)) {
+                    return Err(bad(format!("« {n} » ne désigne pas la partie n° {id} ({})", p.label())));
+                }
+                p
+            }
+            (None, named) => match_party(parties, named.unwrap_or("")).map_err(bad)?,
+        };
         Ok(Means {
-            organisation: self.organisation.clone(),
+            party_id: party.id,
+            organisation: party.label().to_owned(),
             year: self.annee,
             fte_hundredths: self.etp_centiemes,
             planned_cents: self.prevu_centimes,
@@ -527,7 +549,8 @@ pub async fn set_means(
 ) -> Result<StatusCode, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     authorize_report(&state, &auth, id, fid).await?;
-    let means = b.iter().map(MoyenDto::to_means).collect::<Result<Vec<_>, _>>()?;
+    let parties = state.store.party_refs(id).await?;
+    let means = b.iter().map(|m| m.to_means(&parties)).collect::<Result<Vec<_>, _>>()?;
     state.store.set_means(&auth.actor(Channel::Api), id, fid, &means).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -81,7 +81,7 @@ pub(super) fn means_text(means: &[Means]) -> String {
                 m.organisation,
                 m.year,
                 french_number(m.fte_hundredths as f64 / 100.0),
-                cents_text(m.planned_cents),
+                m.planned_cents.map(cents_text).unwrap_or_default(),
                 m.spent_cents.map(cents_text).unwrap_or_default(),
                 m.kind.code(),
                 m.material
@@ -180,8 +180,8 @@ pub(super) async fn fiche_page(
                     m.organisation.clone(),
                     m.year.to_string(),
                     french_number(m.fte_hundredths as f64 / 100.0),
-                    crate::offer::euros(m.planned_cents),
-                    m.spent_cents.map(crate::offer::euros).unwrap_or_else(|| "—".into()),
+                    m.planned_cents.map(crate::offer::euros).unwrap_or_else(|| "inconnu".into()),
+                    m.spent_cents.map(crate::offer::euros).unwrap_or_else(|| "inconnu".into()),
                     m.kind.label().to_owned(),
                     m.material.clone(),
                 )

@@ -89,6 +89,7 @@ pub(crate) fn context(v: &PlanView) -> PlanContext {
         ambitions: v.plan.stakes.iter().flat_map(|(_, _, a)| a.iter().map(|(n, _)| *n)).collect(),
         objectives: v.plan.objectives.iter().map(|o| o.objective.code.clone()).collect(),
         communes: v.communes.clone(),
+        parties: v.parties.clone(),
     }
 }
 
@@ -226,12 +227,7 @@ impl EvalSection {
     pub fn means(&self) -> Vec<(String, String, String)> {
         self.figures
             .as_ref()
-            .map(|f| {
-                f.means
-                    .iter()
-                    .map(|(o, (p, s))| (o.clone(), crate::offer::euros(*p), crate::offer::euros(*s)))
-                    .collect()
-            })
+            .map(|f| f.means.iter().map(|(o, (p, s))| (o.clone(), p.text(), s.text())).collect())
             .unwrap_or_default()
     }
 

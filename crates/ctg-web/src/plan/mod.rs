@@ -41,6 +41,8 @@ pub(crate) struct PlanView {
     pub stake_progress: BTreeMap<i64, Option<f64>>,
     pub overall: Option<f64>,
     pub tracking: HashMap<i64, Tracking>,
+    /// The convention's parties, that means lines name (empty in the outline).
+    pub parties: Vec<ctg_domain::funds::PartyRef>,
 }
 
 impl PlanView {
@@ -49,7 +51,8 @@ impl PlanView {
         let epci = state.store.epci(&convention.epci_siren).await?;
         let communes = epci.communes.iter().map(|c| (c.code.clone(), c.name.clone())).collect();
         let plan = state.store.plan(id).await?;
-        Ok(Self::compute(convention, communes, plan, state.today()))
+        let parties = state.store.party_refs(id).await?;
+        Ok(Self { parties, ..Self::compute(convention, communes, plan, state.today()) })
     }
 
     /// The plan as its tree needs it: no means, status history or indicators, no communes.
@@ -86,7 +89,18 @@ impl PlanView {
         }
         let overall = rollup(plan.fiches.iter().map(|f| fiche_progress[&f.id]));
         let tracking = plan.indicators.iter().map(|i| (i.id, i.indicator.tracking(&i.values, today))).collect();
-        Self { convention, communes, plan, today, fiche_progress, ambition_progress, stake_progress, overall, tracking }
+        Self {
+            convention,
+            communes,
+            plan,
+            today,
+            fiche_progress,
+            ambition_progress,
+            stake_progress,
+            overall,
+            tracking,
+            parties: Vec::new(),
+        }
     }
 
     pub fn commune_name(&self, code: &InseeCode) -> String {

@@ -141,13 +141,22 @@ pub struct MeansFields {
 }
 
 /// Reads the means typed one per line; errors name the line.
-pub(crate) fn parse_means(raw: &str, errors: &mut FormErrors) -> Vec<Means> {
+/// The organisation of a line names a party of the convention (`parties`, compared loosely); a blank
+/// amount is unknown, never 0.
+pub(crate) fn parse_means(raw: &str, parties: &[ctg_domain::funds::PartyRef], errors: &mut FormErrors) -> Vec<Means> {
     let mut out = Vec::new();
     for (i, line) in raw.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let n = i + 1;
         let cells: Vec<&str> = line.split(';').map(str::trim).collect();
         let cell = |k: usize| cells.get(k).copied().unwrap_or("");
         let mut bad = |m: String| errors.add("means", format!("ligne {n} : {m}"));
+        let party = match ctg_domain::funds::match_party(parties, cell(0)) {
+            Ok(p) => p,
+            Err(e) => {
+                bad(e);
+                continue;
+            }
+        };
         let year = match ctg_domain::parse::plan_year("means", cell(1)) {
             Ok(year) => year,
             Err(e) => {
@@ -177,10 +186,11 @@ pub(crate) fn parse_means(raw: &str, errors: &mut FormErrors) -> Vec<Means> {
             }
         };
         let m = Means {
-            organisation: cell(0).to_owned(),
+            party_id: party.id,
+            organisation: party.label().to_owned(),
             year,
             fte_hundredths: fte,
-            planned_cents: planned.unwrap_or(0),
+            planned_cents: planned,
             spent_cents: spent,
             kind,
             material: cell(6).to_owned(),
@@ -204,7 +214,7 @@ pub async fn means_save(
     let f = fiche_in(&v, fid)?;
     authorize_report(&state, &auth, id, &f.fiche).await?;
     let mut errors = FormErrors::new();
-    let means = parse_means(&form.means, &mut errors);
+    let means = parse_means(&form.means, &v.parties, &mut errors);
     if !errors.is_empty() {
         return fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await;
     }

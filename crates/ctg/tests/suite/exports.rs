@@ -15,6 +15,10 @@ use ctg_store::testing::TestDb;
 const DOWNLOADS: &[(&str, &[&str])] = &[
     ("convention/mod.rs", &["/conventions/{id}/diagnostic?", "/conventions/{id}/territoire?"]),
     ("governance/decisions.rs", &["/conventions/{id}/decisions?"]),
+    (
+        "funds.rs",
+        &["/conventions/{id}/qui-finance-quoi?tableau=lignes&", "/conventions/{id}/qui-finance-quoi?tableau=totaux&"],
+    ),
     ("plan/timeline.rs", &["/conventions/{id}/plan/retards?"]),
     ("plan/fiches.rs", &["/conventions/{id}/plan/fiches?"]),
     ("plan/io.rs", &["/conventions/{id}/plan/export?"]),

@@ -12,6 +12,7 @@ mod cli;
 mod cli_offer;
 mod demo;
 mod exports;
+mod funds;
 mod governance;
 mod life;
 mod offer;
