@@ -101,10 +101,12 @@ backend_tests!(who_funds_what_sums_the_2024_bonuses_and_never_counts_unknown_as_
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],
-            "partie,annee,ambitions,nature,source,prevu,prevu_montants_inconnus,depense,depense_montants_inconnus,lignes"
+            "partie,annee,ambitions,nature,source,prevu,prevu_montants_inconnus,depense,depense_montants_inconnus,lignes,\
+             source_des_donnees,donnees_au"
         );
-        assert!(lines.contains(&"CAF,2024,,Fonctionnement,Financements de l'offre,,0,449592.54,0,5"), "{csv}");
-        assert!(lines.contains(&"CAF,2026,1,Fonctionnement,Moyens des fiches,1200.00,1,,2,2"), "{csv}");
+        let row = |start: &str| lines.iter().any(|l| l.starts_with(&format!("{start},")));
+        assert!(row("CAF,2024,,Fonctionnement,Financements de l'offre,,0,449592.54,0,5"), "{csv}");
+        assert!(row("CAF,2026,1,Fonctionnement,Moyens des fiches,1200.00,1,,2,2"), "{csv}");
         let totals = get(&app, &format!("/conventions/{id}/qui-finance-quoi?format=csv&tableau=totaux")).await.body;
         assert!(totals.contains("CAF,2024,,0,449592.54,0"), "{totals}");
         for format in ["xlsx", "ods"] {

@@ -333,7 +333,7 @@ backend_tests!(a_coordinator_prepares_a_steering_committee, |db: &TestDb| {
             Some(
                 format!(
                     "2026-11-20,Lancer l'étude d'implantation du relais,PE-1,CAF,{COPIL},2026-11-12,oui,7,\
-                     \"Plateforme CTG, convention « Convention Territoriale Globale 2026-2030 »\",2026-11-27"
+                     \"Plateforme CTG, convention « Convention Territoriale Globale de Service aux Familles 2026-2030 »\",2026-11-27"
                 )
                 .as_str()
             )
