@@ -567,7 +567,7 @@ pub async fn api_update_commitment(
 /// (nulle quand aucun ne l'est), le nombre de montants connus et inconnus. Un total est complet quand
 /// `inconnus` vaut 0 ; sinon c'est un minimum (« au moins »).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SommeDto {
+pub struct MontantPartielDto {
     pub connus_centimes: Option<i64>,
     pub connus: usize,
     pub inconnus: usize,
@@ -577,7 +577,7 @@ pub struct SommeDto {
     pub texte: String,
 }
 
-impl SommeDto {
+impl MontantPartielDto {
     fn of(s: &Sum) -> Self {
         Self {
             connus_centimes: (s.known > 0).then_some(s.known_cents),
@@ -601,8 +601,8 @@ pub struct QuiFinanceLigneDto {
     pub nature: String,
     /// plan (moyens des fiches) ou offre (lignes de financement, comptées versées).
     pub source: String,
-    pub prevu: SommeDto,
-    pub depense: SommeDto,
+    pub prevu: MontantPartielDto,
+    pub depense: MontantPartielDto,
     pub lignes: usize,
 }
 
@@ -611,8 +611,8 @@ pub struct QuiFinanceTotalDto {
     pub partie_id: Option<i64>,
     pub partie: String,
     pub annee: i32,
-    pub prevu: SommeDto,
-    pub depense: SommeDto,
+    pub prevu: MontantPartielDto,
+    pub depense: MontantPartielDto,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -655,8 +655,8 @@ pub async fn api_who_funds_what(
                 ambitions: r.key.ambitions.clone(),
                 nature: r.key.kind.code().into(),
                 source: r.key.source.code().into(),
-                prevu: SommeDto::of(&r.planned),
-                depense: SommeDto::of(&r.spent),
+                prevu: MontantPartielDto::of(&r.planned),
+                depense: MontantPartielDto::of(&r.spent),
                 lignes: r.lines,
             })
             .collect(),
@@ -666,8 +666,8 @@ pub async fn api_who_funds_what(
                 partie_id: party_id(f),
                 partie: f.label(),
                 annee: *y,
-                prevu: SommeDto::of(p),
-                depense: SommeDto::of(s),
+                prevu: MontantPartielDto::of(p),
+                depense: MontantPartielDto::of(s),
             })
             .collect(),
     }))

@@ -347,3 +347,42 @@ backend_tests!(a_bad_version_is_a_bad_request_naming_the_field_not_a_conflict, |
         assert_eq!(r.json()["error"]["message"], "La fiche n° 999 n'existe pas dans cette convention");
     }
 });
+
+/// The OpenAPI document names each schema by its type's name: two types of the same name would make
+/// one replace the other, silently (a `SommeDto` of the territory and one of « Qui finance quoi » did).
+/// Every type deriving `ToSchema` in the sources of `ctg-web` has its own name.
+#[test]
+fn every_schema_of_the_api_has_its_own_name() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ctg-web/src");
+    let mut stack = vec![root];
+    let mut seen: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                if !(line.contains("#[derive(") && line.contains("ToSchema")) {
+                    continue;
+                }
+                // The item's name: the first `struct` or `enum` line after the derive.
+                let name = lines[i + 1..].iter().find_map(|l| {
+                    let l = l.trim_start().trim_start_matches("pub ").trim_start_matches("pub(crate) ");
+                    l.strip_prefix("struct ").or_else(|| l.strip_prefix("enum ")).map(|rest| {
+                        rest.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap_or("").to_owned()
+                    })
+                });
+                let name = name.unwrap_or_else(|| panic!("{}:{}: a derive without an item", path.display(), i + 1));
+                seen.entry(name).or_default().push(format!("{}:{}", path.display(), i + 1));
+            }
+        }
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, places)| places.len() > 1).collect();
+    assert!(twice.is_empty(), "schema names given twice: {twice:?}");
+    assert!(seen.len() > 100, "{} schemas found: the walk missed the sources", seen.len());
+    println!("{} schémas de l'API, chacun sous son propre nom", seen.len());
+}
