@@ -73,17 +73,6 @@ coded_enum! {
 }
 
 coded_enum! {
-    /// The status a user sees on a given day.
-    DisplayedStatus, "statut affiché" {
-        Draft => "brouillon", "Brouillon";
-        SignedNotYetInForce => "signee", "Signée, pas encore en vigueur";
-        InForce => "en_vigueur", "En vigueur";
-        Expired => "expiree", "Expirée";
-        Terminated => "resiliee", "Résiliée";
-    }
-}
-
-coded_enum! {
     /// The kind of an organisation taking part in a CTG.
     OrganisationKind, "type d'organisation" {
         Caf => "caf", "Caisse d'allocations familiales";

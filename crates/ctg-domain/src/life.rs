@@ -37,7 +37,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::convention::{coded_enum, ConventionError, ConventionStatus, DisplayedStatus};
+use crate::convention::{coded_enum, ConventionError, ConventionStatus};
 use crate::format::date_short;
 
 /// Why a step of a convention's life was refused. Messages are in French: they reach users.
@@ -183,6 +183,13 @@ impl Signature {
 /// for the whole period); `None` while one has not signed (or when there is no signatory at all).
 pub fn in_force_from(start: NaiveDate, signatures: &[Option<NaiveDate>]) -> Option<NaiveDate> {
     avenant_in_force_from(signatures).map(|_| start)
+}
+
+/// Whether the text of a convention is locked (art. 12, « Toute modification fera l'objet d'un
+/// avenant »): it is recorded as signed (or terminated), or every signatory has signed (`signed`:
+/// whether each signatory has). Its title, dates, parties and strategy then change only by avenant.
+pub fn text_locked(recorded: ConventionStatus, signed: &[bool]) -> bool {
+    recorded != ConventionStatus::Draft || (!signed.is_empty() && signed.iter().all(|s| *s))
 }
 
 /// The message of a direct change refused on a convention signed by all (art. 12).
@@ -800,17 +807,6 @@ impl LifeStatus {
             _ => None,
         }
     }
-
-    /// The status shown where only [`DisplayedStatus`] is known.
-    pub fn displayed(self) -> DisplayedStatus {
-        match self {
-            Self::Draft | Self::AwaitingSignatures { .. } => DisplayedStatus::Draft,
-            Self::SignedNotYetInForce { .. } => DisplayedStatus::SignedNotYetInForce,
-            Self::InForce { .. } => DisplayedStatus::InForce,
-            Self::Expired { .. } => DisplayedStatus::Expired,
-            Self::Terminated { .. } => DisplayedStatus::Terminated,
-        }
-    }
 }
 
 impl Life {
@@ -1207,7 +1203,7 @@ mod tests {
         let mut life = ctg([None; 4]);
         life.recorded = ConventionStatus::Signed;
         assert_eq!(life.status_on(d(2025, 6, 1)), LifeStatus::SignedNotYetInForce { from: d(2026, 1, 1) });
-        assert_eq!(life.status_on(d(2026, 1, 1)).displayed(), DisplayedStatus::InForce);
+        assert_eq!(life.status_on(d(2026, 1, 1)).code(), "en_vigueur");
         // A signature date recorded after the start does not move the day it is in force from.
         life.signatures[0] = Some(d(2026, 2, 3));
         assert_eq!(life.in_force_from(), Some(d(2026, 1, 1)));
@@ -1248,6 +1244,15 @@ mod tests {
     }
 
     #[test]
+    fn art_12_a_convention_signed_by_all_is_locked() {
+        assert!(!text_locked(ConventionStatus::Draft, &[]), "nobody to sign");
+        assert!(!text_locked(ConventionStatus::Draft, &[true, true, false]));
+        assert!(text_locked(ConventionStatus::Draft, &[true, true, true]));
+        assert!(text_locked(ConventionStatus::Signed, &[false]), "recorded as signed, dates unknown");
+        assert!(text_locked(ConventionStatus::Terminated, &[]));
+    }
+
+    #[test]
     fn art_13_a_mise_en_demeure_runs_one_month_then_is_settled() {
         // « à l'expiration d'un délai d'un mois suivant l'envoi d'une lettre recommandée … valant mise en
         // demeure … restée infructueuse ».
@@ -1280,7 +1285,7 @@ mod tests {
         let status = life.status_on(d(2027, 2, 28));
         assert_eq!(status, LifeStatus::Terminated { from: Some(d(2027, 2, 28)) });
         assert_eq!(status.label(), "Résiliée à compter du 28/02/2027");
-        assert_eq!(status.displayed(), DisplayedStatus::Terminated);
+        assert_eq!(status.code(), "resiliee");
         // Only once.
         let again = life.check_termination(TerminationGround::Notice, d(2027, 2, 1)).unwrap_err().to_string();
         assert!(again.contains("déjà résiliée"), "{again}");

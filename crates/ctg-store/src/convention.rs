@@ -50,10 +50,13 @@ impl ConventionDetail {
     /// Whether the convention is signed by all its signatories (or recorded as signed or terminated):
     /// its text, dates, parties and strategy then change only by avenant (art. 12).
     pub fn is_locked(&self) -> bool {
-        let mut signatories = self.parties.iter().filter(|p| p.party.role == PartyRole::Signatory);
-        self.summary.status != ConventionStatus::Draft
-            || (self.parties.iter().any(|p| p.party.role == PartyRole::Signatory)
-                && signatories.all(|p| p.party.signature_date.is_some()))
+        let signed: Vec<bool> = self
+            .parties
+            .iter()
+            .filter(|p| p.party.role == PartyRole::Signatory)
+            .map(|p| p.party.signature_date.is_some())
+            .collect();
+        ctg_domain::life::text_locked(self.summary.status, &signed)
     }
 }
 

@@ -916,18 +916,19 @@ async fn convention(url: &str, cmd: ConventionCommand) -> Result<()> {
         ConventionCommand::List => {
             let today = chrono::Local::now().date_naive();
             let list = store.conventions().await?;
-            let statuses = store.life_statuses(today).await?;
+            let ids: Vec<i64> = list.iter().map(|c| c.id).collect();
+            let statuses = store.life_statuses(&ids, today).await?;
             if list.is_empty() {
                 println!("Aucune convention.");
             }
-            for c in list {
+            for (c, status) in list.iter().zip(statuses) {
                 println!(
                     "{:>4}  {}  {} → {}  {}  ({} {})",
                     c.id,
                     c.title,
                     ctg_domain::format::date_short(c.start),
                     ctg_domain::format::date_short(c.end),
-                    statuses.get(&c.id).copied().unwrap_or(ctg_domain::life::LifeStatus::Draft).label(),
+                    status.label(),
                     c.epci_name,
                     c.epci_siren
                 );

@@ -253,15 +253,15 @@ impl Store {
         self.acquire().await?.conn().life_parts(convention_id).await
     }
 
-    /// What each convention is on `today`, by id: the one rule of status ([`Life::status_on`]), for
-    /// the lists of the pages, the API and the command line.
-    pub async fn life_statuses(&self, today: NaiveDate) -> Result<HashMap<i64, LifeStatus>> {
-        let ids: Vec<i64> = self.conventions().await?.iter().map(|c| c.id).collect();
+    /// What the conventions `ids` are on `today`, in that order: the one rule of status
+    /// ([`Life::status_on`]), for the lists of the pages, the API and the command line. One
+    /// connection; each convention's life is read whole (a few queries each).
+    pub async fn life_statuses(&self, ids: &[i64], today: NaiveDate) -> Result<Vec<LifeStatus>> {
         let mut held = self.acquire().await?;
         let mut conn = held.conn();
-        let mut out = HashMap::with_capacity(ids.len());
-        for id in ids {
-            out.insert(id, conn.life_parts(id).await?.life.status_on(today));
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            out.push(conn.life_parts(id).await?.life.status_on(today));
         }
         Ok(out)
     }

@@ -6,7 +6,8 @@ use ctg_domain::life::{check_notice_outcome, notice_deadline, NoticeOutcome, Ter
 use ctg_domain::{Actor, OrganisationKind, PartyRole};
 use serde_json::json;
 
-use super::{rule, unique_violation};
+use super::rule;
+use super::termination::{insert_termination, Termination};
 use crate::audit::{record, Change};
 use crate::{with_db, Result, Store, StoreError};
 
@@ -186,11 +187,11 @@ impl Store {
             })?;
         let effective = check_notice_outcome(notice.outcome, notice.sent_on, outcome, on).map_err(rule)?;
         let ground = if notice.legal { TerminationGround::LegalBreach } else { TerminationGround::Breach };
+        let parts = self.life_parts(convention_id).await?;
         if effective.is_some() {
-            let parts = self.life_parts(convention_id).await?;
             parts.life.check_termination(ground, notice.sent_on).map_err(rule)?;
         }
-        let title = self.convention_summary(convention_id).await?.title;
+        let title = parts.detail.summary.title;
         let label = format!("mise en demeure de « {} » ({title})", notice.recipient);
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -220,40 +221,17 @@ impl Store {
                 actor,
             });
             if let Some(effective) = effective {
-                let note = format!("mise en demeure du {} restée infructueuse : {}", notice.sent_on.format("%d/%m/%Y"), notice.obligation);
-                let inserted: std::result::Result<(i64,), sqlx::Error> = sqlx::query_as(
-                    "INSERT INTO termination (convention_id, ground, notice_date, effective_date, party_id, note) \
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                )
-                .bind(convention_id)
-                .bind(ground.code())
-                .bind(notice.sent_on)
-                .bind(effective)
-                .bind(notice.sender_party_id)
-                .bind(&note)
-                .fetch_one(&mut *tx)
-                .await;
-                let (id,) = inserted.map_err(|e| if unique_violation(&e) {
-                    StoreError::Invalid("la convention est déjà résiliée : une résiliation ne s'enregistre qu'une fois".into())
-                } else {
-                    StoreError::Database(e)
-                })?;
-                record!(&mut *tx, &Change {
-                    convention_id: Some(convention_id),
-                    object_type: "resiliation",
-                    object_id: id.to_string(),
-                    object_label: format!("résiliation de « {title} »"),
-                    action: "creation",
-                    before: None,
-                    after: Some(json!({
-                        "motif": ground.code(),
-                        "date_avis": notice.sent_on.to_string(),
-                        "date_effet": effective.to_string(),
-                        "partie": notice.sender,
-                        "note": note,
-                    })),
-                    actor,
-                });
+                let t = Termination {
+                    ground,
+                    notice_date: notice.sent_on,
+                    party_id: notice.sender_party_id,
+                    note: Some(format!(
+                        "mise en demeure du {} restée infructueuse : {}",
+                        notice.sent_on.format("%d/%m/%Y"),
+                        notice.obligation
+                    )),
+                };
+                insert_termination!(tx, convention_id, &t, effective, (title, notice.sender), actor);
             }
             tx.commit().await?;
             Ok(effective)

@@ -1,15 +1,59 @@
 //! The termination of a convention (art. 13).
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use ctg_domain::life::TerminationGround;
 use ctg_domain::{Actor, OrganisationKind, PartyRole};
 use serde_json::json;
 
-use super::{rule, unique_violation};
+use super::rule;
 use crate::audit::{record, Change};
 use crate::{with_db, Result, Store, StoreError};
+
+/// Inserts a termination of `$convention_id` in the transaction `$tx`, with its audit entry (a macro:
+/// the transaction is of either database), for [`Store::terminate`] and the mise en demeure left
+/// without effect. A second termination is refused (« déjà résiliée »).
+macro_rules! insert_termination {
+    ($tx:ident, $convention_id:expr, $t:expr, $effective:expr, ($title:expr, $party:expr), $actor:expr) => {{
+        let t: &Termination = $t;
+        let effective: NaiveDate = $effective;
+        let inserted: std::result::Result<(i64,), sqlx::Error> = sqlx::query_as(
+            "INSERT INTO termination (convention_id, ground, notice_date, effective_date, party_id, note) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind($convention_id)
+        .bind(t.ground.code())
+        .bind(t.notice_date)
+        .bind(effective)
+        .bind(t.party_id)
+        .bind(t.note.as_deref())
+        .fetch_one(&mut *$tx)
+        .await;
+        let (id,) = inserted.map_err(|e| {
+            if super::unique_violation(&e) {
+                StoreError::Invalid("la convention est déjà résiliée : une résiliation ne s'enregistre qu'une fois".into())
+            } else {
+                StoreError::Database(e)
+            }
+        })?;
+        record!(&mut *$tx, &Change {
+            convention_id: Some($convention_id),
+            object_type: "resiliation",
+            object_id: id.to_string(),
+            object_label: format!("résiliation de « {} »", $title),
+            action: "creation",
+            before: None,
+            after: Some(json!({
+                "motif": t.ground.code(),
+                "date_avis": t.notice_date.to_string(),
+                "date_effet": effective.to_string(),
+                "partie": $party,
+                "note": t.note,
+            })),
+            actor: $actor,
+        });
+    }};
+}
+pub(crate) use insert_termination;
 
 /// A termination to record (art. 13).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,61 +99,19 @@ impl Store {
             )));
         }
         let effective = parts.life.check_termination(t.ground, t.notice_date).map_err(rule)?;
-        let mut note = t.note.clone();
-        ctg_domain::text::clean_opt("note", &mut note, ctg_domain::text::TextKind::Long)
+        let mut t = t.clone();
+        ctg_domain::text::clean_opt("note", &mut t.note, ctg_domain::text::TextKind::Long)
             .map_err(StoreError::Invalid)?;
-        let note = note.as_deref();
-        let after = json!({
-            "motif": t.ground.code(),
-            "date_avis": t.notice_date.to_string(),
-            "date_effet": effective.to_string(),
-            "partie": name,
-            "note": note,
-        });
         let title = parts.detail.summary.title.clone();
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            let inserted: std::result::Result<(i64,), sqlx::Error> = sqlx::query_as(
-                "INSERT INTO termination (convention_id, ground, notice_date, effective_date, party_id, note) \
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            )
-            .bind(convention_id)
-            .bind(t.ground.code())
-            .bind(t.notice_date)
-            .bind(effective)
-            .bind(t.party_id)
-            .bind(note)
-            .fetch_one(&mut *tx)
-            .await;
-            let (id,) = inserted.map_err(|e| if unique_violation(&e) {
-                StoreError::Invalid("la convention est déjà résiliée : une résiliation ne s'enregistre qu'une fois".into())
-            } else {
-                StoreError::Database(e)
-            })?;
-            record!(&mut *tx, &Change {
-                convention_id: Some(convention_id),
-                object_type: "resiliation",
-                object_id: id.to_string(),
-                object_label: format!("résiliation de « {title} »"),
-                action: "creation",
-                before: None,
-                after: Some(after),
-                actor,
-            });
+            insert_termination!(tx, convention_id, &t, effective, (title, name), actor);
             tx.commit().await?;
             Ok(effective)
         })
     }
 
     /// The termination of a convention, if one is recorded.
-    /// The effective date of every recorded termination, by convention: one query, for lists.
-    pub async fn termination_dates(&self) -> Result<HashMap<i64, NaiveDate>> {
-        let rows: Vec<(i64, NaiveDate)> = with_db!(self, pool => {
-            sqlx::query_as("SELECT convention_id, effective_date FROM termination").fetch_all(pool).await?
-        });
-        Ok(rows.into_iter().collect())
-    }
-
     pub async fn termination(&self, convention_id: i64) -> Result<Option<TerminationRecord>> {
         Ok(self.life_parts(convention_id).await?.termination)
     }

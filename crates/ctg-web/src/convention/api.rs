@@ -199,15 +199,15 @@ pub(crate) async fn conventions(
     State(state): State<AppState>,
     auth: Auth,
 ) -> Result<Json<Vec<ConventionItemDto>>, ApiError> {
-    let statuses = state.store.life_statuses(state.today()).await?;
-    let mut out = Vec::new();
+    let mut visible = Vec::new();
     for c in state.store.conventions().await? {
         if state.may(&auth, Action::ViewConvention, Some(c.id)).await {
-            let status = statuses.get(&c.id).copied().unwrap_or(ctg_domain::life::LifeStatus::Draft);
-            out.push(ConventionItemDto::new(&c, status));
+            visible.push(c);
         }
     }
-    Ok(Json(out))
+    let ids: Vec<i64> = visible.iter().map(|c| c.id).collect();
+    let statuses = state.store.life_statuses(&ids, state.today()).await?;
+    Ok(Json(visible.iter().zip(statuses).map(|(c, status)| ConventionItemDto::new(c, status)).collect()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -8,7 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use ctg_domain::access::{Action, Role};
-use ctg_domain::format::datetime_short;
+use ctg_domain::format::{date_short, datetime_short};
 use ctg_domain::{Channel, ConventionStatus};
 use ctg_store::{
     agreement_status_label, AgreementEdit, AgreementStep, AuditEntry, ConventionEdit, HistoryFilter, NewAgreementStep,
@@ -49,6 +49,8 @@ struct ConventionForm {
     status_label: String,
     /// Signed by all: title, dates and place change only by avenant (art. 12).
     locked: bool,
+    /// The period as people read it, shown when locked.
+    period: String,
     signing_place: String,
     published: bool,
     errors: FormErrors,
@@ -73,6 +75,10 @@ pub struct ConventionInput {
     published: Option<String>,
 }
 
+fn period(start: NaiveDate, end: NaiveDate) -> String {
+    format!("du {} au {}", date_short(start), date_short(end))
+}
+
 pub async fn convention_form(
     State(state): State<AppState>,
     auth: Auth,
@@ -93,6 +99,7 @@ pub async fn convention_form(
         status: s.status.code().to_owned(),
         status_label,
         locked: c.is_locked(),
+        period: period(s.start, s.end),
         signing_place: c.signing_place.clone().unwrap_or_default(),
         published: s.published,
         errors: FormErrors::new(),
@@ -144,6 +151,7 @@ pub async fn convention_save(
                 status: input.status.clone(),
                 status_label: status_label.clone(),
                 locked,
+                period: period(current.start, current.end),
                 signing_place: input.signing_place.clone(),
                 published: input.published.is_some(),
                 errors,
@@ -195,6 +203,8 @@ struct PartyForm {
     deliberation: String,
     deliberation_date: String,
     signature_date: String,
+    /// Signed by all: the party is shown, not edited (art. 12).
+    locked: bool,
     errors: FormErrors,
     conflict: String,
 }
@@ -215,14 +225,17 @@ pub struct PartyInput {
     signature_date: String,
 }
 
-async fn party_of(state: &AppState, id: i64, party_id: i64) -> Result<(String, ctg_store::PartyEntry), WebError> {
+/// The convention's title, the party, and whether the convention is signed by all (art. 12: its
+/// parties then change only by avenant).
+async fn party_of(state: &AppState, id: i64, party_id: i64) -> Result<(String, ctg_store::PartyEntry, bool), WebError> {
     let c = state.store.convention(id).await?;
+    let locked = c.is_locked();
     let entry = c
         .parties
         .into_iter()
         .find(|p| p.id == party_id)
         .ok_or_else(|| WebError::NotFound(format!("la partie n° {party_id} de cette convention n'existe pas")))?;
-    Ok((c.summary.title, entry))
+    Ok((c.summary.title, entry, locked))
 }
 
 pub async fn party_form(
@@ -230,7 +243,7 @@ pub async fn party_form(
     auth: Auth,
     Ids((id, party)): Ids<(i64, i64)>,
 ) -> Result<Html<String>, PageError> {
-    let (title, e) = party_of(&state, id, party).await?;
+    let (title, e, locked) = party_of(&state, id, party).await?;
     state.authorize(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
     let p = &e.party;
     let page = PartyForm {
@@ -243,8 +256,13 @@ pub async fn party_form(
         signatory: p.signatory.clone().unwrap_or_default(),
         signatory_title: p.signatory_title.clone().unwrap_or_default(),
         deliberation: p.deliberation.clone().unwrap_or_default(),
-        deliberation_date: p.deliberation_date.map(|d| d.to_string()).unwrap_or_default(),
+        // A date input wants AAAA-MM-JJ; shown read-only, the date is written as people read it.
+        deliberation_date: p
+            .deliberation_date
+            .map(|d| if locked { date_short(d) } else { d.to_string() })
+            .unwrap_or_default(),
         signature_date: p.signed_on().map(|s| s.label()).unwrap_or_default(),
+        locked,
         errors: FormErrors::new(),
         conflict: String::new(),
     };
@@ -257,7 +275,7 @@ pub async fn party_save(
     Ids((id, party)): Ids<(i64, i64)>,
     PageForm(input): PageForm<PartyInput>,
 ) -> Result<Response, PageError> {
-    let (title, e) = party_of(&state, id, party).await?;
+    let (title, e, locked) = party_of(&state, id, party).await?;
     state.authorize_write(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
     let mut errors = FormErrors::new();
     let deliberation_date = form_date(&mut errors, "deliberation_date", &input.deliberation_date);
@@ -283,6 +301,7 @@ pub async fn party_save(
                 deliberation: input.deliberation.clone(),
                 deliberation_date: input.deliberation_date.clone(),
                 signature_date: input.signature_date.clone(),
+                locked,
                 errors,
                 conflict,
             };
@@ -308,7 +327,7 @@ pub async fn party_save(
         }
         Err(err) => {
             let (message, _) = conflict(err)?;
-            let (_, fresh) = party_of(&state, id, party).await?;
+            let (_, fresh, _) = party_of(&state, id, party).await?;
             render(FormErrors::new(), message, fresh.version, StatusCode::CONFLICT)
         }
     }
@@ -749,7 +768,7 @@ fn step_text(s: &ctg_store::AgreementStepRecord, names: &[(i64, String)]) -> Str
     format!(
         "{} le {} par {}{} — enregistré par {}{}",
         agreement_status_label(&s.step),
-        ctg_domain::format::date_short(s.done_on),
+        date_short(s.done_on),
         s.done_by,
         party.unwrap_or_default(),
         s.recorded_by,
@@ -781,7 +800,7 @@ async fn agreements_page(
 ) -> Result<Response, PageError> {
     let title = state.store.convention_summary(id).await?.title;
     let names = party_names(state, id).await?;
-    let fmt = |d: Option<NaiveDate>| d.map(ctg_domain::format::date_short).unwrap_or_else(|| "…".into());
+    let fmt = |d: Option<NaiveDate>| d.map(date_short).unwrap_or_else(|| "…".into());
     let lines = state
         .store
         .agreements(id)

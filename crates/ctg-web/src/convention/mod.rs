@@ -52,15 +52,16 @@ struct HomePage {
 
 pub async fn home(State(state): State<AppState>, auth: Auth) -> Result<Html<String>, PageError> {
     let today = state.today();
-    let mut conventions = Vec::new();
-    // The one rule of status (signatures, avenants, termination: `Life::status_on`).
-    let statuses = state.store.life_statuses(today).await?;
+    let mut visible = Vec::new();
     for c in state.store.conventions().await? {
         if state.may(&auth, Action::ViewConvention, Some(c.id)).await {
-            let status = statuses.get(&c.id).copied().unwrap_or(LifeStatus::Draft);
-            conventions.push(ConventionLine::new(&c, status));
+            visible.push(c);
         }
     }
+    // The one rule of status (signatures, avenants, termination: `Life::status_on`).
+    let ids: Vec<i64> = visible.iter().map(|c| c.id).collect();
+    let statuses = state.store.life_statuses(&ids, today).await?;
+    let conventions = visible.iter().zip(statuses).map(|(c, status)| ConventionLine::new(c, status)).collect();
     Ok(Html(HomePage { nav: Nav::of(&auth), conventions }.render()?))
 }
 

@@ -110,7 +110,8 @@ async fn page(
                 (Some(d), None) => d.clone(),
                 _ => String::new(),
             },
-            can_sign,
+            // A party that has signed does not sign again (the store refuses it too).
+            can_sign: can_sign && p.party.signature_date.is_none(),
         });
     }
     let mut avenants = Vec::new();
