@@ -75,10 +75,6 @@ pub struct ConventionInput {
     published: Option<String>,
 }
 
-fn period(start: NaiveDate, end: NaiveDate) -> String {
-    format!("du {} au {}", date_short(start), date_short(end))
-}
-
 pub async fn convention_form(
     State(state): State<AppState>,
     auth: Auth,
@@ -99,7 +95,7 @@ pub async fn convention_form(
         status: s.status.code().to_owned(),
         status_label,
         locked: c.is_locked(),
-        period: period(s.start, s.end),
+        period: super::period(s.start, s.end),
         signing_place: c.signing_place.clone().unwrap_or_default(),
         published: s.published,
         errors: FormErrors::new(),
@@ -151,7 +147,7 @@ pub async fn convention_save(
                 status: input.status.clone(),
                 status_label: status_label.clone(),
                 locked,
-                period: period(current.start, current.end),
+                period: super::period(current.start, current.end),
                 signing_place: input.signing_place.clone(),
                 published: input.published.is_some(),
                 errors,

@@ -30,13 +30,18 @@ struct ConventionLine {
     status_code: &'static str,
 }
 
+/// A convention's period as people read it: « du 01/01/2026 au 31/12/2030 ».
+pub(crate) fn period(start: chrono::NaiveDate, end: chrono::NaiveDate) -> String {
+    format!("du {} au {}", date_short(start), date_short(end))
+}
+
 impl ConventionLine {
     fn new(c: &ConventionSummary, status: LifeStatus) -> Self {
         Self {
             id: c.id,
             title: c.title.clone(),
             epci: c.epci_name.clone(),
-            period: format!("du {} au {}", date_short(c.start), date_short(c.end)),
+            period: period(c.start, c.end),
             status: status.label(),
             status_code: status.code(),
         }
