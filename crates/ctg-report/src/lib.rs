@@ -51,7 +51,11 @@ pub enum ReportError {
 /// format (`code_insee`, `nom`, then `population_municipale_AAAA`, `population_comptee_a_part_AAAA`,
 /// `population_totale_AAAA` for each vintage). An unknown figure is an empty cell, never 0, so that the
 /// file reads back the way it was written. Text cells go through [`table::csv_text`], as in every CSV.
-pub fn territory_csv(communes: &[CommunePopulations], vintages: &[Vintage]) -> Result<Vec<u8>, csv::Error> {
+pub fn territory_csv(
+    communes: &[CommunePopulations],
+    vintages: &[Vintage],
+    source: &table::Source,
+) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["code_insee".to_owned(), "nom".to_owned()];
     for v in vintages {
@@ -59,7 +63,11 @@ pub fn territory_csv(communes: &[CommunePopulations], vintages: &[Vintage]) -> R
         header.push(format!("population_comptee_a_part_{v}"));
         header.push(format!("population_totale_{v}"));
     }
+    // Where the data come from and when, as in every export (art. 9 of the CTG).
+    header.extend([table::SOURCE_KEY.to_owned(), table::AS_OF_KEY.to_owned()]);
     w.write_record(&header)?;
+    let origin = table::csv_text(&source.origin).into_owned();
+    let as_of = source.as_of.to_string();
     let cell = |x: Option<i64>| x.map(|v| v.to_string()).unwrap_or_default();
     for c in communes {
         let mut row = vec![c.code.to_string(), table::csv_text(&c.name).into_owned()];
@@ -67,6 +75,7 @@ pub fn territory_csv(communes: &[CommunePopulations], vintages: &[Vintage]) -> R
             let p = c.by_vintage.get(v).copied().unwrap_or_default();
             row.extend([cell(p.municipal), cell(p.counted_apart), cell(p.total)]);
         }
+        row.extend([origin.clone(), as_of.clone()]);
         w.write_record(&row)?;
     }
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
@@ -91,9 +100,13 @@ mod tests {
             .into_iter()
             .collect(),
         };
-        let out = String::from_utf8(territory_csv(&[c], &[v20, v21]).unwrap()).unwrap();
+        let source = table::Source {
+            origin: "Plateforme CTG ; Insee, populations légales".into(),
+            as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+        };
+        let out = String::from_utf8(territory_csv(&[c], &[v20, v21], &source).unwrap()).unwrap();
         let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines[0], "code_insee,nom,population_municipale_2020,population_comptee_a_part_2020,population_totale_2020,population_municipale_2021,population_comptee_a_part_2021,population_totale_2021");
-        assert_eq!(lines[1], "62023,\"Allouagne, « bourg »\",,,2902,2852,36,2888");
+        assert_eq!(lines[0], "code_insee,nom,population_municipale_2020,population_comptee_a_part_2020,population_totale_2020,population_municipale_2021,population_comptee_a_part_2021,population_totale_2021,source_des_donnees,donnees_au");
+        assert_eq!(lines[1], "62023,\"Allouagne, « bourg »\",,,2902,2852,36,2888,\"Plateforme CTG ; Insee, populations légales\",2026-11-27");
     }
 }

@@ -43,12 +43,17 @@ pub async fn register_csv(State(state): State<AppState>, auth: Auth) -> Result<R
     let activities = state.store.processing_activities().await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let io = |e: csv::Error| WebError::Internal(Box::new(e));
+    // Where the data come from and when, as in every export (the two last columns).
+    let (origin, as_of) = ("Plateforme CTG, registre des activités de traitement", state.today().to_string());
     if let Some(first) = activities.first() {
-        w.write_record(first.fields().iter().map(|(key, _, _)| *key)).map_err(io)?;
+        let keys = first.fields().iter().map(|(key, _, _)| *key).collect::<Vec<_>>();
+        w.write_record(keys.into_iter().chain([ctg_report::table::SOURCE_KEY, ctg_report::table::AS_OF_KEY]))
+            .map_err(io)?;
     }
     for a in &activities {
         // The export-cleaning of CSV text, as in every CSV the platform writes.
-        w.write_record(a.fields().iter().map(|(_, _, v)| ctg_report::table::csv_text(v).into_owned())).map_err(io)?;
+        let cells = a.fields().iter().map(|(_, _, v)| ctg_report::table::csv_text(v).into_owned()).collect::<Vec<_>>();
+        w.write_record(cells.into_iter().chain([origin.to_owned(), as_of.clone()])).map_err(io)?;
     }
     let bytes = w.into_inner().map_err(|e| WebError::Internal(Box::new(e.into_error())))?;
     Ok((
@@ -399,7 +404,11 @@ pub async fn history(
     let filter = q.filter(None, &mut errors);
     let entries = if errors.is_empty() { state.store.history(&filter).await? } else { Vec::new() };
     if q.format == "csv" && errors.is_empty() {
-        return Ok(history_csv(&entries, "historique-plateforme.csv")?);
+        let source = ctg_report::table::Source {
+            origin: "Plateforme CTG, historique de toutes les conventions".into(),
+            as_of: state.today(),
+        };
+        return Ok(history_csv(&entries, "historique-plateforme.csv", &source)?);
     }
     let page = HistoryPage {
         nav: Nav::of(&auth),

@@ -518,8 +518,9 @@ pub async fn territory_csv(
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let t = Territory::load(&state, id).await?;
-    let bytes =
-        ctg_report::territory_csv(&t.epci.communes, &t.vintages).map_err(|e| crate::WebError::Internal(Box::new(e)))?;
+    let source = crate::export::source(&state, id, &["Insee, populations légales"]).await?;
+    let bytes = ctg_report::territory_csv(&t.epci.communes, &t.vintages, &source)
+        .map_err(|e| crate::WebError::Internal(Box::new(e)))?;
     let filename = format!("territoire-{}.csv", t.epci.siren);
     Ok((
         [

@@ -246,6 +246,9 @@ backend_tests!(page_and_api_writes_are_in_the_history, |db: &TestDb| {
             "{}",
             csv.body
         );
+        // Where the data come from and when, on every line (art. 9).
+        assert!(csv.body.lines().next().unwrap().ends_with(",source_des_donnees,donnees_au"), "{}", csv.body);
+        assert!(csv.body.lines().skip(1).all(|l| l.ends_with(",2026-11-27")), "{}", csv.body);
         let bad = get_as(&app, &format!("/conventions/{id}/historique?depuis=hier"), &claire).await;
         assert_eq!(bad.status, 400);
         assert!(bad.body.contains("date invalide « hier »"));
@@ -266,6 +269,8 @@ backend_tests!(gdpr_register_export_and_erasure_through_the_pages, |db: &TestDb|
         let csv = get_as(&app, "/rgpd/registre.csv", &louis).await;
         assert!(csv.body.starts_with("nom,responsable,contact_dpd,finalites,base_legale"), "{}", csv.body);
         assert_eq!(csv.body.lines().count(), 3, "a header and the two processing activities of the platform");
+        assert!(csv.body.lines().next().unwrap().ends_with(",source_des_donnees,donnees_au"), "{}", csv.body);
+        assert!(csv.body.lines().nth(1).unwrap().ends_with(",2026-11-27"), "{}", csv.body);
 
         let export = get_as(&app, &format!("/admin/utilisateurs/{}/export", p.reader_id), &alice).await;
         assert_eq!(export.status, 200);

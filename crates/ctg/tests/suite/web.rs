@@ -189,7 +189,10 @@ backend_tests!(pages_are_french_accessible_and_sortable, |db: &TestDb| {
         assert!(csv.content_type.starts_with("text/csv"));
         assert_eq!(csv.body.lines().count(), 101);
         let bethune = csv.body.lines().find(|l| l.starts_with("62119,")).unwrap();
-        assert_eq!(bethune, "62119,Béthune,,,25314,24992,311,25303,25342,337,25679");
+        assert!(bethune.starts_with("62119,Béthune,,,25314,24992,311,25303,25342,337,25679,"), "{bethune}");
+        // Where the data come from and when (art. 9: « mentionner dans tout document » the source).
+        assert!(csv.body.lines().next().unwrap().ends_with(",source_des_donnees,donnees_au"));
+        assert!(bethune.contains("Insee, populations légales") && bethune.ends_with(",2026-11-27"), "{bethune}");
         // An unknown sort key falls back to the name.
         let doc = get(&app, &format!("/conventions/{id}/territoire?tri=%3Cscript%3E")).await.html();
         assert_eq!(texts(&doc, "#table-communes tbody th")[0], "Allouagne");
