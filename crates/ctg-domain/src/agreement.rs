@@ -63,6 +63,17 @@ pub fn check_step(current: AgreementStep, step: AgreementStep) -> Result<(), Str
     Err(format!("l'accord ne peut pas passer à « {} » : étape manquante « {missing} »", step.label()))
 }
 
+/// The day a signed agreement reached its end without its expiry being recorded: its end date, once
+/// passed on `today`. The expiry stays a step someone records (with who and when); until then the pages
+/// say the agreement has lapsed, so that nobody reads it as running.
+pub fn lapsed_on(
+    step: AgreementStep,
+    end: Option<chrono::NaiveDate>,
+    today: chrono::NaiveDate,
+) -> Option<chrono::NaiveDate> {
+    end.filter(|e| step == AgreementStep::Signed && *e < today)
+}
+
 /// The review of art. 9 is made by « l'autre partie »: a party of the agreement that did not propose it.
 pub fn check_reviewer(parties: &[i64], proposer: Option<i64>, reviewer: i64) -> Result<(), String> {
     if !parties.contains(&reviewer) {
@@ -80,6 +91,17 @@ pub fn check_reviewer(parties: &[i64], proposer: Option<i64>, reviewer: i64) -> 
 mod tests {
     use super::AgreementStep::*;
     use super::*;
+
+    #[test]
+    fn a_signed_agreement_past_its_end_has_lapsed_until_its_expiry_is_recorded() {
+        let d = |y, m, j| chrono::NaiveDate::from_ymd_opt(y, m, j).unwrap();
+        let end = Some(d(2027, 12, 31));
+        assert_eq!(lapsed_on(Signed, end, d(2027, 12, 31)), None, "its last day");
+        assert_eq!(lapsed_on(Signed, end, d(2028, 1, 1)), end);
+        assert_eq!(lapsed_on(Signed, None, d(2040, 1, 1)), None, "no end: it runs");
+        assert_eq!(lapsed_on(Expired, end, d(2028, 1, 1)), None, "recorded");
+        assert_eq!(lapsed_on(Reviewed, end, d(2028, 1, 1)), None, "never signed");
+    }
 
     #[test]
     fn art_9_an_agreement_is_signed_only_after_the_other_partys_review() {

@@ -540,9 +540,16 @@ impl HistoryQuery {
 
 /// The history as CSV: one line per changed field, so that a spreadsheet can filter it. Every cell goes
 /// through the export-cleaning of CSV text ([`ctg_report::table::csv_text`]).
-pub fn history_csv(entries: &[AuditEntry], filename: &str) -> Result<Response, WebError> {
+/// The two last columns say where the data come from and when ([`ctg_report::table::Source`]).
+pub fn history_csv(
+    entries: &[AuditEntry],
+    filename: &str,
+    source: &ctg_report::table::Source,
+) -> Result<Response, WebError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let io = |e: csv::Error| WebError::Internal(Box::new(e));
+    let origin = ctg_report::table::csv_text(&source.origin).into_owned();
+    let as_of = source.as_of.to_string();
     w.write_record([
         "date",
         "auteur",
@@ -555,6 +562,8 @@ pub fn history_csv(entries: &[AuditEntry], filename: &str) -> Result<Response, W
         "champ",
         "avant",
         "apres",
+        ctg_report::table::SOURCE_KEY,
+        ctg_report::table::AS_OF_KEY,
     ])
     .map_err(io)?;
     for e in entries {
@@ -565,7 +574,7 @@ pub fn history_csv(entries: &[AuditEntry], filename: &str) -> Result<Response, W
             fields.push((String::new(), String::new(), String::new()));
         }
         for (field, before, after) in fields {
-            let record: [&str; 11] = [
+            let record: [&str; 13] = [
                 &at,
                 &e.actor_label,
                 e.channel.code(),
@@ -577,6 +586,8 @@ pub fn history_csv(entries: &[AuditEntry], filename: &str) -> Result<Response, W
                 &field,
                 &before,
                 &after,
+                &origin,
+                &as_of,
             ];
             w.write_record(record.map(ctg_report::table::csv_text).iter().map(|c| c.as_ref())).map_err(io)?;
         }
@@ -604,7 +615,8 @@ pub async fn history(
     let filter = q.filter(Some(id), &mut errors);
     let entries = if errors.is_empty() { state.store.history(&filter).await? } else { Vec::new() };
     if q.format == "csv" && errors.is_empty() {
-        return Ok(history_csv(&entries, &format!("historique-convention-{id}.csv"))?);
+        let source = crate::export::source(&state, id, &[]).await?;
+        return Ok(history_csv(&entries, &format!("historique-convention-{id}.csv"), &source)?);
     }
     let page = HistoryPage {
         nav: Nav::of(&auth),
@@ -634,7 +646,7 @@ struct AgreementLine {
     purpose: String,
     legal_basis: String,
     period: String,
-    status: &'static str,
+    status: String,
     /// Each recorded step: « Revu par le DPD de l'autre partie le 12/01/2026 par … (CAF) ».
     steps: Vec<String>,
 }
@@ -805,7 +817,14 @@ async fn agreements_page(
         .map(|a| AgreementLine {
             id: a.id,
             period: format!("{} → {}", fmt(a.start_date), fmt(a.end_date)),
-            status: agreement_status_label(&a.status),
+            status: match ctg_domain::agreement::lapsed_on(a.step(), a.end_date, state.today()) {
+                Some(end) => format!(
+                    "{} — arrivé à échéance le {} : expiration à enregistrer",
+                    agreement_status_label(&a.status),
+                    date_short(end)
+                ),
+                None => agreement_status_label(&a.status).to_owned(),
+            },
             steps: a.steps.iter().map(|s| step_text(s, &names)).collect(),
             title: a.title,
             parties: a.parties,

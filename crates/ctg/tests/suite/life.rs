@@ -731,7 +731,7 @@ backend_tests!(
                 serde_json::json!({
                     "intitule": "Listes d'attente", "parties": [p.caf_party, p.epci_party], "partie_proposante": p.epci_party,
                     "donnees": "Demandes d'accueil", "finalite": "Places", "base_legale": "Mission d'intérêt public",
-                    "propose_le": "2026-02-01", "propose_par": "Claire", "statut": statut,
+                    "propose_le": "2026-02-01", "propose_par": "Claire", "statut": statut, "fin": "2026-06-30",
                 })
             };
             let api = format!("/api/v1/conventions/{id}/accords");
@@ -786,6 +786,14 @@ backend_tests!(
             let list = get_as(&app, &api, &who).await.json();
             let signed = list.as_array().unwrap().iter().find(|a| a["id"] == aid).unwrap().clone();
             assert_eq!(signed["statut"], "signe");
+            // Its end (30 June 2026) has passed on 27 November 2026: the page says it lapsed, its expiry
+            // still to be recorded (with who and when).
+            let page = get_as(&app, &format!("/conventions/{id}/accords"), &who).await;
+            assert!(
+                page.body.contains("Signé — arrivé à échéance le 30/06/2026 : expiration à enregistrer"),
+                "{}",
+                page.body
+            );
             let etapes: Vec<(&str, &str, &str)> = signed["etapes"]
                 .as_array()
                 .unwrap()
