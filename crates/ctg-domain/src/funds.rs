@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(test)]
+use chrono::NaiveDate;
+
 use crate::plan::{loose, Means, MeansKind};
 
 /// A party of a convention as means, funding lines and commitments name it.
@@ -214,6 +217,9 @@ pub struct FundsRow {
     pub spent: Sum,
     /// How many lines it adds up.
     pub lines: usize,
+    /// Whether its year is stopped by the termination of the convention (art. 13,
+    /// [`crate::life::Stop`]): counted apart, never in the totals of what runs.
+    pub stopped: bool,
 }
 
 /// A funding line of the offer as « Qui finance quoi » reads it: its funder as written, its year, its
@@ -229,16 +235,19 @@ pub struct OfferLine<'a> {
 /// funding lines of the offer, added up by funder × year × ambitions × nature × source, in that order
 /// (parties in their order, then other funders by name). A means line's blank amount is unknown,
 /// never 0; a funding line's amount is spent (paid), in operating, with no ambition, and its funder is
-/// the party it names (loosely), else itself « hors parties ».
+/// the party it names (loosely), else itself « hors parties ». A row of a year stopped by a
+/// termination (`stop`) is marked so.
 pub fn who_funds_what<'a>(
     parties: &[PartyRef],
     means: impl IntoIterator<Item = (&'a [i64], &'a Means)>,
     offer: impl IntoIterator<Item = OfferLine<'a>>,
+    stop: Option<crate::life::Stop>,
 ) -> Vec<FundsRow> {
     let funder_of_party = |i: usize, p: &PartyRef| Funder::Party { position: i, label: p.label().to_owned() };
     let mut rows: BTreeMap<_, FundsRow> = BTreeMap::new();
     let mut add = |key: FundsKey, planned: Option<Option<i64>>, spent: Option<i64>| {
         let row = rows.entry(key.order()).or_insert_with(|| FundsRow {
+            stopped: crate::life::year_stopped(stop, key.year),
             key,
             planned: Sum::default(),
             spent: Sum::default(),
@@ -278,7 +287,8 @@ pub fn who_funds_what<'a>(
     rows.into_values().collect()
 }
 
-/// The totals of « Qui finance quoi » per funder and year: (planned, spent).
+/// The totals of « Qui finance quoi » per funder and year: (planned, spent). A stopped year
+/// (art. 13) keeps its own total, marked by [`FundsRow::stopped`]; it is never added to a year that runs.
 pub fn totals_by_funder_year(rows: &[FundsRow]) -> BTreeMap<(Funder, i32), (Sum, Sum)> {
     let mut out: BTreeMap<(Funder, i32), (Sum, Sum)> = BTreeMap::new();
     for r in rows {
@@ -287,6 +297,24 @@ pub fn totals_by_funder_year(rows: &[FundsRow]) -> BTreeMap<(Funder, i32), (Sum,
         e.1.merge(r.spent);
     }
     out
+}
+
+/// The grand totals of « Qui finance quoi », (planned, spent): what runs, and apart what a termination
+/// stopped (art. 13).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FundsTotals {
+    pub running: (Sum, Sum),
+    pub stopped: (Sum, Sum),
+}
+
+pub fn funds_totals(rows: &[FundsRow]) -> FundsTotals {
+    let mut t = FundsTotals::default();
+    for r in rows {
+        let e = if r.stopped { &mut t.stopped } else { &mut t.running };
+        e.0.merge(r.planned);
+        e.1.merge(r.spent);
+    }
+    t
 }
 
 /// The ambitions of a row as a reader reads them: « 1 », « 1 et 4 », « — » for none.
@@ -387,7 +415,7 @@ mod tests {
             OfferLine { funder: "caf", year: 2024, amount_cents: 11_250_000 },
             OfferLine { funder: "Commune de Lillers", year: 2024, amount_cents: 100 },
         ];
-        let rows = who_funds_what(&p, [(a1, &m[0]), (a1, &m[1]), (a41, &m[2])], offer);
+        let rows = who_funds_what(&p, [(a1, &m[0]), (a1, &m[1]), (a41, &m[2])], offer, None);
         let show: Vec<(String, i32, String, &str, &str, String, String)> = rows
             .iter()
             .map(|r| {
@@ -425,5 +453,33 @@ mod tests {
         let totals = totals_by_funder_year(&rows);
         let caf = Funder::Party { position: 1, label: "CAF".into() };
         assert_eq!(totals[&(caf, 2024)].1.total(), Some(22_252_139));
+        assert!(rows.iter().all(|r| !r.stopped));
+        assert_eq!(funds_totals(&rows).stopped, (Sum::default(), Sum::default()));
+    }
+
+    /// Art. 13: « l'arrêt immédiat des engagements des parties ». A termination taking effect on
+    /// 1 January 2027 stops the means of 2027 and after: they are counted apart, never in what runs.
+    #[test]
+    fn art_13_stopped_years_are_counted_apart() {
+        let p = parties();
+        let m = [
+            means(11, 2026, Some(100_000), Some(90_000), MeansKind::Operating),
+            means(11, 2027, Some(200_000), None, MeansKind::Operating),
+            means(10, 2028, None, None, MeansKind::Investment),
+        ];
+        let a: &[i64] = &[1];
+        let stop = crate::life::Stop::of(NaiveDate::from_ymd_opt(2027, 1, 1));
+        let rows = who_funds_what(
+            &p,
+            m.iter().map(|x| (a, x)),
+            [OfferLine { funder: "CAF", year: 2027, amount_cents: 5 }],
+            stop,
+        );
+        let stopped: Vec<(i32, bool)> = rows.iter().map(|r| (r.key.year, r.stopped)).collect();
+        assert_eq!(stopped, [(2028, true), (2026, false), (2027, true), (2027, true)]);
+        let t = funds_totals(&rows);
+        assert_eq!((t.running.0.total(), t.running.1.total()), (Some(100_000), Some(90_000)));
+        assert_eq!(plain(&t.stopped.0.text()), "au moins 2 000,00 € (1 montant inconnu)");
+        assert_eq!(plain(&t.stopped.1.text()), "au moins 0,05 € (2 montants inconnus)");
     }
 }

@@ -944,6 +944,17 @@ impl NewPost {
     pub fn is_active_on(&self, day: NaiveDate) -> bool {
         self.start <= day && self.end.is_none_or(|end| day <= end)
     }
+
+    /// Whether the post runs on `day`, the termination of the convention (art. 13: « arrêt immédiat
+    /// des engagements ») stopping every post on its effective date.
+    pub fn runs_on(&self, day: NaiveDate, stop: Option<crate::life::Stop>) -> bool {
+        self.is_active_on(day) && stop.is_none_or(|s| day < s.effective)
+    }
+
+    /// Whether the termination stops this post: it was meant to run on or after the effective date.
+    pub fn stopped_by(&self, stop: Option<crate::life::Stop>) -> bool {
+        stop.is_some_and(|s| self.end.is_none_or(|e| e >= s.effective))
+    }
 }
 
 /// A post as stored.
@@ -954,9 +965,10 @@ pub struct Post {
     pub data: NewPost,
 }
 
-/// The full-time equivalents, in hundredths, of the posts running on `day`.
-pub fn fte_on(posts: &[Post], day: NaiveDate) -> i64 {
-    posts.iter().filter(|p| p.data.is_active_on(day)).map(|p| p.data.fte_hundredths).sum()
+/// The full-time equivalents, in hundredths, of the posts running on `day` (none from the effective
+/// date of a termination, art. 13).
+pub fn fte_on(posts: &[Post], day: NaiveDate, stop: Option<crate::life::Stop>) -> i64 {
+    posts.iter().filter(|p| p.data.runs_on(day, stop)).map(|p| p.data.fte_hundredths).sum()
 }
 
 #[cfg(test)]
@@ -1259,6 +1271,11 @@ mod tests {
             Post { id: 1, version: 1, data: p.clone() },
             Post { id: 2, version: 1, data: NewPost { start: d("2027-01-01"), fte_hundredths: 50, ..p } },
         ];
-        assert_eq!((fte_on(&posts, d("2026-06-01")), fte_on(&posts, d("2027-06-01"))), (80, 130));
+        assert_eq!((fte_on(&posts, d("2026-06-01"), None), fte_on(&posts, d("2027-06-01"), None)), (80, 130));
+        // Art. 13: terminated on 1 June 2027, no post runs from that day; each was meant to, so each stops.
+        let stop = crate::life::Stop::of(Some(d("2027-06-01")));
+        assert_eq!((fte_on(&posts, d("2027-05-31"), stop), fte_on(&posts, d("2027-06-01"), stop)), (130, 0));
+        assert!(posts.iter().all(|p| p.data.stopped_by(stop)));
+        assert!(posts.iter().all(|p| !p.data.stopped_by(crate::life::Stop::of(Some(d("2040-01-01"))))));
     }
 }

@@ -273,6 +273,69 @@ pub fn commitments_end(end: NaiveDate, termination_effective: Option<NaiveDate>)
     termination_effective.and_then(|e| e.pred_opt()).map_or(end, |last| last.min(end))
 }
 
+/// The stop of a terminated convention's commitments (art. 13: « La résiliation … entraînera l'arrêt
+/// immédiat des engagements des parties »), from the effective date of its termination. What would
+/// run on or after that day is stopped: counted apart in every total (means, funding lines, posts,
+/// fiches), never added to what runs.
+///
+/// - A year of means or funding is stopped when it starts on or after the effective date: a
+///   termination taking effect on 1 January 2028 stops 2028, and one taking effect on 28 February
+///   2027 leaves 2027 running (its amounts are not prorated: the text says nothing of it, and the
+///   pages say so).
+/// - A dated commitment (a post, a fiche) starting on or after the effective date is stopped whole;
+///   one running on that day is cut: its last day is the day before ([`Stop::last_day`]).
+/// - A fiche not finished (neither done nor abandoned) on the effective date is stopped there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Stop {
+    /// The day the termination takes effect: the first day without commitments.
+    pub effective: NaiveDate,
+}
+
+impl Stop {
+    /// The stop of a convention whose termination, if any, takes effect on `effective`.
+    pub fn of(effective: Option<NaiveDate>) -> Option<Self> {
+        effective.map(|effective| Self { effective })
+    }
+
+    /// The last day commitments run: the day before the effective date.
+    pub fn last_day(self) -> NaiveDate {
+        self.effective.pred_opt().unwrap_or(self.effective)
+    }
+
+    /// Whether the commitments of `year` (means, funding lines) are stopped: the year starts on or after
+    /// the effective date.
+    pub fn stops_year(self, year: i32) -> bool {
+        NaiveDate::from_ymd_opt(year, 1, 1).is_none_or(|first| first >= self.effective)
+    }
+
+    /// Whether something starting on `start` is stopped whole.
+    pub fn stops_from(self, start: NaiveDate) -> bool {
+        start >= self.effective
+    }
+
+    /// The end of something dated that ends on `end` (`None`: open-ended), cut at the last day.
+    pub fn cut(self, end: Option<NaiveDate>) -> NaiveDate {
+        end.map_or(self.last_day(), |e| e.min(self.last_day()))
+    }
+
+    /// Whether a fiche or sub-action with this status and end is stopped: not finished, and meant to run
+    /// on or after the effective date (an open end runs to the convention's end, after it).
+    pub fn stops_fiche(self, status: crate::plan::FicheStatus, end: Option<NaiveDate>) -> bool {
+        use crate::plan::FicheStatus::{Abandoned, Done};
+        !matches!(status, Done | Abandoned) && end.is_none_or(|e| e >= self.effective)
+    }
+
+    /// « arrêté le 28/02/2027 (résiliation, art. 13) ».
+    pub fn label(self) -> String {
+        format!("arrêté le {} (résiliation, art. 13)", date_short(self.effective))
+    }
+}
+
+/// Whether `year` is stopped by the stop of commitments, if there is one.
+pub fn year_stopped(stop: Option<Stop>, year: i32) -> bool {
+    stop.is_some_and(|s| s.stops_year(year))
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Mise en demeure (art. 13)
 // ---------------------------------------------------------------------------------------------------
@@ -1134,6 +1197,39 @@ mod tests {
         assert!(!TerminationGround::Breach.caf_only() && !TerminationGround::Notice.caf_only());
         assert_eq!(TerminationGround::parse("denonciation").unwrap(), TerminationGround::Notice);
         assert!(TerminationGround::parse("resiliation").unwrap_err().to_string().contains("mise_en_demeure"));
+    }
+
+    /// Art. 13: « La résiliation … entraînera l'arrêt immédiat des engagements des parties ». The day
+    /// of effect is the first day without commitments, at the bounds: month ends, leap years, 1 January.
+    #[test]
+    fn art_13_what_runs_on_or_after_the_effective_date_is_stopped() {
+        use crate::plan::FicheStatus::*;
+        // A mise en demeure sent on 31 January 2028, left without effect: terminated on 29 February
+        // 2028 (leap year); commitments run until the 28th.
+        let leap = Stop { effective: effective_date(TerminationGround::Breach, d(2028, 1, 31)) };
+        assert_eq!((leap.effective, leap.last_day()), (d(2028, 2, 29), d(2028, 2, 28)));
+        assert!(!leap.stops_year(2028) && leap.stops_year(2029) && !leap.stops_year(2027));
+        assert!(leap.stops_from(d(2028, 2, 29)) && !leap.stops_from(d(2028, 2, 28)));
+        assert_eq!(leap.cut(None), d(2028, 2, 28));
+        assert_eq!(leap.cut(Some(d(2028, 2, 1))), d(2028, 2, 1));
+        assert_eq!(leap.cut(Some(d(2030, 12, 31))), d(2028, 2, 28));
+        // A notice given on 30 June 2027 (six months): terminated on 31 December 2027; 2027 runs, 2028 stops.
+        let notice = Stop { effective: effective_date(TerminationGround::Notice, d(2027, 6, 30)) };
+        assert_eq!(notice.effective, d(2027, 12, 30));
+        let notice = Stop { effective: effective_date(TerminationGround::Notice, d(2027, 7, 1)) };
+        assert_eq!(notice.effective, d(2028, 1, 1));
+        assert!(!notice.stops_year(2027) && notice.stops_year(2028));
+        // A change without avenant found on 1 January 2027: terminated that day; all of 2027 stops.
+        let now = Stop { effective: effective_date(TerminationGround::UnsignedChange, d(2027, 1, 1)) };
+        assert_eq!(now.last_day(), d(2026, 12, 31));
+        assert!(!now.stops_year(2026) && now.stops_year(2027));
+        // Fiches: an unfinished fiche running on the day stops; one ending the day before, or finished, does not.
+        assert!(now.stops_fiche(InProgress, None));
+        assert!(now.stops_fiche(Upcoming, Some(d(2027, 1, 1))));
+        assert!(!now.stops_fiche(InProgress, Some(d(2026, 12, 31))));
+        assert!(!now.stops_fiche(Done, None) && !now.stops_fiche(Abandoned, Some(d(2030, 1, 1))));
+        assert_eq!(now.label(), "arrêté le 01/01/2027 (résiliation, art. 13)");
+        assert!(!year_stopped(None, 2100) && year_stopped(Some(now), 2030));
     }
 
     #[test]

@@ -453,18 +453,30 @@ pub fn parse_euros(raw: &str) -> Result<i64, String> {
     units.checked_mul(100).and_then(|u| u.checked_add(cents)).ok_or_else(bad)
 }
 
-/// Funding totals, in cents, by scheme, by funder and by year, and the grand total.
+/// Funding totals, in cents, by scheme, by funder and by year, and the grand total, of the lines that
+/// run; the lines of years stopped by a termination (art. 13, [`crate::life::Stop`]) are added apart.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FundingTotals {
     pub by_dispositif: BTreeMap<String, i64>,
     pub by_funder: BTreeMap<String, i64>,
     pub by_year: BTreeMap<i32, i64>,
     pub total: i64,
+    /// The total of the stopped lines, and how many they are.
+    pub stopped: i64,
+    pub stopped_lines: usize,
 }
 
-pub fn funding_totals<'a>(lines: impl IntoIterator<Item = &'a NewFunding>) -> FundingTotals {
+pub fn funding_totals<'a>(
+    lines: impl IntoIterator<Item = &'a NewFunding>,
+    stop: Option<crate::life::Stop>,
+) -> FundingTotals {
     let mut t = FundingTotals::default();
     for l in lines {
+        if crate::life::year_stopped(stop, l.year) {
+            t.stopped += l.amount_cents;
+            t.stopped_lines += 1;
+            continue;
+        }
         *t.by_dispositif.entry(l.dispositif.code().to_owned()).or_default() += l.amount_cents;
         *t.by_funder.entry(l.funder.clone()).or_default() += l.amount_cents;
         *t.by_year.entry(l.year).or_default() += l.amount_cents;
@@ -628,13 +640,21 @@ mod tests {
             line(Dispositif::BonusInclusionHandicap, "74759,65"),
             line(Dispositif::BonusInclusionHandicap, "21197,25"),
         ];
-        let t = funding_totals(&lines);
+        let t = funding_totals(&lines, None);
         // 110,021.39 + 131,114.25 + 74,759.65 + 21,197.25 = 337,092.54 €.
         assert_eq!(t.by_dispositif["bonus_inclusion_handicap"], 33_709_254);
         assert_eq!(t.by_dispositif["bonus_mixite_sociale"], 11_250_000);
         assert_eq!(t.total, 44_959_254);
         assert_eq!(t.by_year[&2024], t.total);
         assert_eq!(t.by_funder["CAF du Pas-de-Calais"], t.total);
+        assert_eq!((t.stopped, t.stopped_lines), (0, 0));
+        // Art. 13: terminated on 1 January 2025, the lines of 2025 stop; 2024 runs.
+        let mut later = line(Dispositif::Autre, "1000");
+        later.year = 2025;
+        let stop = crate::life::Stop::of(NaiveDate::from_ymd_opt(2025, 1, 1));
+        let t = funding_totals(lines.iter().chain([&later]), stop);
+        assert_eq!((t.total, t.stopped, t.stopped_lines), (44_959_254, 100_000, 1));
+        assert!(!t.by_year.contains_key(&2025));
         assert!(line(Dispositif::Autre, "1").check().is_ok());
         let mut bad = line(Dispositif::Autre, "1");
         bad.year = 1850;

@@ -609,24 +609,37 @@ pub struct EvaluationFigures {
     pub indicators_on_track: usize,
     /// Per party (its label): planned and spent, unknown amounts counted apart, never as 0.
     pub means: BTreeMap<String, (crate::funds::Sum, crate::funds::Sum)>,
+    /// Fiches stopped by the termination of the convention (art. 13), counted in none of the figures
+    /// above.
+    pub stopped: usize,
+    /// Per party: the means of the years stopped by the termination, never in `means`.
+    pub means_stopped: BTreeMap<String, (crate::funds::Sum, crate::funds::Sum)>,
 }
 
 /// The figures of an evaluation over some fiches (an ambition's, a theme's, the whole plan's): how many
 /// fiches were planned, started, done, abandoned; how many of their indicators are on track; means
-/// planned and spent per party (a blank amount is unknown, counted apart: never 0).
+/// planned and spent per party (a blank amount is unknown, counted apart: never 0). After a
+/// termination (`stop`, art. 13), the fiches it stopped and the means of the years it stopped are
+/// counted apart, in none of the other figures.
 pub fn evaluation_figures<'a>(
     objectives: usize,
     fiches: impl IntoIterator<Item = (&'a NewFiche, &'a [Means])>,
     indicators: impl IntoIterator<Item = &'a Tracking>,
+    stop: Option<crate::life::Stop>,
 ) -> EvaluationFigures {
     let mut f = EvaluationFigures { objectives, ..EvaluationFigures::default() };
     for (fiche, means) in fiches {
-        f.fiches += 1;
-        f.started += usize::from(fiche.status.started());
-        f.done += usize::from(fiche.status == FicheStatus::Done);
-        f.abandoned += usize::from(fiche.status == FicheStatus::Abandoned);
+        if stop.is_some_and(|s| s.stops_fiche(fiche.status, fiche.end)) {
+            f.stopped += 1;
+        } else {
+            f.fiches += 1;
+            f.started += usize::from(fiche.status.started());
+            f.done += usize::from(fiche.status == FicheStatus::Done);
+            f.abandoned += usize::from(fiche.status == FicheStatus::Abandoned);
+        }
         for m in means {
-            let e = f.means.entry(m.organisation.clone()).or_default();
+            let sums = if crate::life::year_stopped(stop, m.year) { &mut f.means_stopped } else { &mut f.means };
+            let e = sums.entry(m.organisation.clone()).or_default();
             e.0.add(m.planned_cents);
             e.1.add(m.spent_cents);
         }
@@ -811,7 +824,12 @@ mod tests {
             vec![],
         ];
         let tracking = [Tracking::OnTrack { year: 2026 }, Tracking::Late { year: 2026 }, Tracking::NotDue];
-        let f = evaluation_figures(4, fiches.iter().zip(means.iter()).map(|(f, m)| (f, m.as_slice())), tracking.iter());
+        let f = evaluation_figures(
+            4,
+            fiches.iter().zip(means.iter()).map(|(f, m)| (f, m.as_slice())),
+            tracking.iter(),
+            None,
+        );
         assert_eq!((f.objectives, f.fiches, f.started, f.done, f.abandoned), (4, 4, 2, 1, 1));
         assert_eq!((f.indicators, f.indicators_on_track), (3, 1));
         // A blank planned or spent amount is unknown, never 0: the CAF's sums are partial.
@@ -819,6 +837,14 @@ mod tests {
         assert_eq!((planned.known_cents, planned.unknown, planned.total()), (100_000, 1, None));
         assert_eq!((spent.known_cents, spent.unknown), (80_000, 1));
         assert_eq!((f.means["CABBALR"].0.total(), f.means["CABBALR"].1.total()), (Some(20_000), Some(25_000)));
+        assert_eq!((f.stopped, f.means_stopped.len()), (0, 0));
+        // Art. 13: terminated on 1 January 2026, the unfinished fiches and the means of 2026 stop; the
+        // done and the abandoned fiches stay counted.
+        let stop = crate::life::Stop::of(Some(d("2026-01-01")));
+        let f = evaluation_figures(4, fiches.iter().zip(means.iter()).map(|(f, m)| (f, m.as_slice())), [], stop);
+        assert_eq!((f.fiches, f.stopped, f.started, f.done, f.abandoned), (2, 2, 1, 1, 1));
+        assert!(f.means.is_empty());
+        assert_eq!(f.means_stopped["CAF"].0.known_cents, 100_000);
     }
 
     #[test]

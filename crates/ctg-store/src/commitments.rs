@@ -43,17 +43,31 @@ impl Store {
         self.acquire().await?.conn().commitments(convention_id).await
     }
 
+    /// Refuses a direct change of the commitments of a convention signed by all: they are its text
+    /// (art. 6, annex 3), which changes only by avenant (art. 12).
+    async fn commitments_unlocked(&self, convention_id: i64) -> Result<()> {
+        if self.convention(convention_id).await?.is_locked() {
+            return Err(StoreError::Invalid(ctg_domain::life::locked_message(
+                "les engagements des parties (art. 6 et annexe 3)",
+            )));
+        }
+        Ok(())
+    }
+
     /// Records a commitment of a party of the convention, after the others of that party. Refused when
-    /// the party is not one of the convention's, the ambition does not exist or the text is empty.
+    /// the party is not one of the convention's, the ambition does not exist or the text is empty, and
+    /// on a convention signed by all (art. 12: by avenant).
     pub async fn create_commitment(&self, actor: &Actor, convention_id: i64, c: &Commitment) -> Result<i64> {
         let c = c.check().map_err(StoreError::Invalid)?;
+        self.commitments_unlocked(convention_id).await?;
         let mut tx = self.begin_write().await?;
         let id = tx.conn().insert_commitment(actor, convention_id, &c).await?;
         tx.commit().await?;
         Ok(id)
     }
 
-    /// Changes a commitment (its party, text, source, ambition) from the version read.
+    /// Changes a commitment (its party, text, source, ambition) from the version read; refused on a
+    /// convention signed by all (art. 12: by avenant).
     pub async fn update_commitment(
         &self,
         actor: &Actor,
@@ -63,6 +77,7 @@ impl Store {
         c: &Commitment,
     ) -> Result<i64> {
         let c = c.check().map_err(StoreError::Invalid)?;
+        self.commitments_unlocked(convention_id).await?;
         self.versioned_write(
             Versioned { table: "party_commitment", id, version: Some(version) },
             async |x| {
@@ -109,7 +124,8 @@ impl Store {
         .await
     }
 
-    /// Records commitments in one transaction, all or none (the demonstration).
+    /// Records commitments in one transaction, all or none: the loading of a convention's text with its
+    /// commitments (the demonstration), before or as it is signed.
     pub async fn create_commitments(&self, actor: &Actor, convention_id: i64, all: &[Commitment]) -> Result<()> {
         let all = all.iter().map(Commitment::check).collect::<Result<Vec<_>, _>>().map_err(StoreError::Invalid)?;
         let mut tx = self.begin_write().await?;

@@ -12,8 +12,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
 use ctg_domain::access::Action;
 use ctg_domain::funds::{
-    ambitions_text, party_by_id, totals_by_funder_year, who_funds_what, Commitment, FundsRow, OfferLine, PartyRef, Sum,
+    ambitions_text, funds_totals, party_by_id, totals_by_funder_year, who_funds_what, Commitment, FundsRow, OfferLine,
+    PartyRef, Sum,
 };
+use ctg_domain::life::Stop;
 use ctg_domain::Channel;
 use ctg_report::table::{Column, Table, Value};
 use ctg_store::{CommitmentRecord, StoreError};
@@ -53,8 +55,9 @@ async fn authorize_party(state: &AppState, auth: &Auth, id: i64, party_id: i64) 
     state.authorize_write(auth, Action::EditParty { organisation_id }, Some(id)).await
 }
 
-/// « Qui finance quoi » of a convention: its parties and rows.
-async fn funds_rows(state: &AppState, id: i64) -> Result<(Vec<PartyRef>, Vec<FundsRow>), WebError> {
+/// « Qui finance quoi » of a convention: its parties, its rows, and the stop of its commitments when it
+/// is terminated (art. 13).
+async fn funds_rows(state: &AppState, id: i64) -> Result<(Vec<PartyRef>, Vec<FundsRow>, Option<Stop>), WebError> {
     let parties = state.store.party_refs(id).await?;
     let plan = state.store.plan(id).await?;
     let funding = state.store.funding(id).await?;
@@ -64,8 +67,8 @@ async fn funds_rows(state: &AppState, id: i64) -> Result<(Vec<PartyRef>, Vec<Fun
         year: l.data.year,
         amount_cents: l.data.amount_cents,
     });
-    let rows = who_funds_what(&parties, means, offer);
-    Ok((parties, rows))
+    let rows = who_funds_what(&parties, means, offer, plan.stop);
+    Ok((parties, rows, plan.stop))
 }
 
 /// A sum as an exported cell: the known part, or empty when nothing is known.
@@ -94,6 +97,7 @@ fn funds_tables(rows: &[FundsRow]) -> (Table, Table) {
     columns.extend(money("prevu", "Prévu"));
     columns.extend(money("depense", "Dépensé ou versé"));
     columns.push(Column::new("lignes", "Lignes"));
+    columns.push(Column::new("arrete", "Arrêté par la résiliation (art. 13)"));
     let detail = Table {
         title: "Qui finance quoi".into(),
         columns,
@@ -115,6 +119,7 @@ fn funds_tables(rows: &[FundsRow]) -> (Table, Table) {
                     sum_cell(&r.spent),
                     Value::Integer(r.spent.unknown as i64),
                     Value::Integer(r.lines as i64),
+                    Value::Text(if r.stopped { "oui" } else { "non" }.into()),
                 ]
             })
             .collect(),
@@ -122,6 +127,9 @@ fn funds_tables(rows: &[FundsRow]) -> (Table, Table) {
     let mut columns = vec![Column::new("partie", "Partie"), Column::new("annee", "Année")];
     columns.extend(money("prevu", "Prévu"));
     columns.extend(money("depense", "Dépensé ou versé"));
+    columns.push(Column::new("arrete", "Arrêté par la résiliation (art. 13)"));
+    let stopped_years: std::collections::BTreeSet<i32> =
+        rows.iter().filter(|r| r.stopped).map(|r| r.key.year).collect();
     let totals = Table {
         title: "Qui finance quoi, par partie et année".into(),
         columns,
@@ -135,6 +143,7 @@ fn funds_tables(rows: &[FundsRow]) -> (Table, Table) {
                     Value::Integer(p.unknown as i64),
                     sum_cell(s),
                     Value::Integer(s.unknown as i64),
+                    Value::Text(if stopped_years.contains(year) { "oui" } else { "non" }.into()),
                 ]
             })
             .collect(),
@@ -180,6 +189,8 @@ struct CommitmentsPage {
     errors: FormErrors,
     /// The commitment whose edit failed, with its errors open.
     failed: Option<i64>,
+    /// Signed by all: the commitments are its text and change only by avenant (art. 12).
+    locked: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -238,8 +249,10 @@ async fn commitments_page(
     let records = state.store.commitments(id).await?;
     let mut parties = Vec::new();
     let mut editable = Vec::new();
+    let locked = detail.is_locked();
     for p in &detail.parties {
-        let can_edit = state.may(auth, Action::EditParty { organisation_id: p.organisation_id }, Some(id)).await;
+        let can_edit =
+            !locked && state.may(auth, Action::EditParty { organisation_id: p.organisation_id }, Some(id)).await;
         let o = &p.party.organisation;
         let label = o.short_name.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| o.name.clone());
         if can_edit {
@@ -281,6 +294,7 @@ async fn commitments_page(
         form,
         errors,
         failed,
+        locked,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -350,8 +364,8 @@ async fn find_commitment(state: &AppState, id: i64, cid: i64) -> Result<Commitme
         .ok_or_else(|| WebError::NotFound(format!("l'engagement « {cid} » n'existe pas dans cette convention")))
 }
 
-/// A row as the page shows it: party, year, ambitions, nature, source, planned, spent, lines.
-type FundsLine = (String, String, String, String, String, String, String, String);
+/// A row as the page shows it: party, year, ambitions, nature, source, planned, spent, lines, stopped.
+type FundsLine = (String, String, String, String, String, String, String, String, bool);
 
 #[derive(Template)]
 #[template(path = "who_funds_what.html")]
@@ -360,8 +374,12 @@ struct WhoFundsWhatPage {
     id: i64,
     title: String,
     rows: Vec<FundsLine>,
-    /// (party, year, planned, spent)
-    totals: Vec<(String, String, String, String)>,
+    /// (party, year, planned, spent, stopped)
+    totals: Vec<(String, String, String, String, bool)>,
+    /// Everything that runs: (planned, spent).
+    running: (String, String),
+    /// After a termination (art. 13): when it took effect, and what it stopped (planned, spent).
+    stop: Option<(String, String, String)>,
     exports_lines: Vec<(String, String)>,
     exports_totals: Vec<(String, String)>,
 }
@@ -373,7 +391,7 @@ pub async fn who_funds_what_page(
     crate::api_query::PageQuery(q): crate::api_query::PageQuery<ExportQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let (_, rows) = funds_rows(&state, id).await?;
+    let (_, rows, stop) = funds_rows(&state, id).await?;
     if let Some(format) = q.format()? {
         let (detail, totals) = funds_tables(&rows);
         let table = if q.wants("lignes", true) {
@@ -388,6 +406,7 @@ pub async fn who_funds_what_page(
     }
     let summary = state.store.convention_summary(id).await?;
     let path = format!("/conventions/{id}/qui-finance-quoi");
+    let grand = funds_totals(&rows);
     let page = WhoFundsWhatPage {
         nav: Nav::of(&auth),
         id,
@@ -404,13 +423,19 @@ pub async fn who_funds_what_page(
                     r.planned.text(),
                     r.spent.text(),
                     r.lines.to_string(),
+                    r.stopped,
                 )
             })
             .collect(),
         totals: totals_by_funder_year(&rows)
             .iter()
-            .map(|((f, y), (p, s))| (f.label(), y.to_string(), p.text(), s.text()))
+            .map(|((f, y), (p, s))| {
+                (f.label(), y.to_string(), p.text(), s.text(), ctg_domain::life::year_stopped(stop, *y))
+            })
             .collect(),
+        running: (grand.running.0.text(), grand.running.1.text()),
+        stop: stop
+            .map(|s| (ctg_domain::format::date_short(s.effective), grand.stopped.0.text(), grand.stopped.1.text())),
         exports_lines: links(&path, &[], Some("lignes")),
         exports_totals: links(&path, &[], Some("totaux")),
     };
@@ -604,6 +629,9 @@ pub struct QuiFinanceLigneDto {
     pub prevu: MontantPartielDto,
     pub depense: MontantPartielDto,
     pub lignes: usize,
+    /// L'année est arrêtée par la résiliation de la convention (art. 13) : la ligne est comptée à
+    /// part, dans `arrete`, jamais dans `total`.
+    pub arrete: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -613,12 +641,28 @@ pub struct QuiFinanceTotalDto {
     pub annee: i32,
     pub prevu: MontantPartielDto,
     pub depense: MontantPartielDto,
+    /// L'année est arrêtée par la résiliation (art. 13).
+    pub arrete: bool,
+}
+
+/// Un total prévu et dépensé.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuiFinancePrevuDepenseDto {
+    pub prevu: MontantPartielDto,
+    pub depense: MontantPartielDto,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QuiFinanceQuoiDto {
     pub lignes: Vec<QuiFinanceLigneDto>,
     pub totaux: Vec<QuiFinanceTotalDto>,
+    /// Tout ce qui court : les années non arrêtées.
+    pub total: QuiFinancePrevuDepenseDto,
+    /// Le jour où la résiliation prend effet (art. 13 : « arrêt immédiat des engagements des
+    /// parties »), si la convention est résiliée.
+    pub resiliation_effet: Option<chrono::NaiveDate>,
+    /// Ce que la résiliation arrête : les années qui commencent à partir de son effet.
+    pub arrete: QuiFinancePrevuDepenseDto,
 }
 
 /// « Qui finance quoi » : les moyens des fiches et les financements de l'offre, par partie × année ×
@@ -640,7 +684,8 @@ pub async fn api_who_funds_what(
     Ids(id): Ids<i64>,
 ) -> Result<Json<QuiFinanceQuoiDto>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let (parties, rows) = funds_rows(&state, id).await?;
+    let (parties, rows, stop) = funds_rows(&state, id).await?;
+    let grand = funds_totals(&rows);
     let party_id = |f: &ctg_domain::funds::Funder| match f {
         ctg_domain::funds::Funder::Party { position, .. } => parties.get(*position).map(|p| p.id),
         ctg_domain::funds::Funder::Other(_) => None,
@@ -658,6 +703,7 @@ pub async fn api_who_funds_what(
                 prevu: MontantPartielDto::of(&r.planned),
                 depense: MontantPartielDto::of(&r.spent),
                 lignes: r.lines,
+                arrete: r.stopped,
             })
             .collect(),
         totaux: totals_by_funder_year(&rows)
@@ -668,7 +714,17 @@ pub async fn api_who_funds_what(
                 annee: *y,
                 prevu: MontantPartielDto::of(p),
                 depense: MontantPartielDto::of(s),
+                arrete: ctg_domain::life::year_stopped(stop, *y),
             })
             .collect(),
+        total: QuiFinancePrevuDepenseDto {
+            prevu: MontantPartielDto::of(&grand.running.0),
+            depense: MontantPartielDto::of(&grand.running.1),
+        },
+        resiliation_effet: stop.map(|s| s.effective),
+        arrete: QuiFinancePrevuDepenseDto {
+            prevu: MontantPartielDto::of(&grand.stopped.0),
+            depense: MontantPartielDto::of(&grand.stopped.1),
+        },
     }))
 }

@@ -111,6 +111,18 @@ impl Store {
         })
     }
 
+    /// The stop of a convention's commitments (art. 13), when a termination is recorded: one read of its
+    /// effective date, for the totals that count stopped commitments apart.
+    pub async fn commitments_stop(&self, convention_id: i64) -> Result<Option<ctg_domain::life::Stop>> {
+        let effective: Option<(NaiveDate,)> = with_db!(self, pool => {
+            sqlx::query_as("SELECT effective_date FROM termination WHERE convention_id = $1")
+                .bind(convention_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(ctg_domain::life::Stop::of(effective.map(|(d,)| d)))
+    }
+
     /// The termination of a convention, if one is recorded.
     pub async fn termination(&self, convention_id: i64) -> Result<Option<TerminationRecord>> {
         Ok(self.life_parts(convention_id).await?.termination)

@@ -27,6 +27,9 @@ pub struct Plan {
     pub fiches: Vec<FicheRecord>,
     /// In the order they were created.
     pub indicators: Vec<IndicatorRecord>,
+    /// The stop of the commitments when the convention is terminated (art. 13): what runs on or after
+    /// its effective date is stopped, counted apart in every total.
+    pub stop: Option<ctg_domain::life::Stop>,
 }
 
 impl Plan {
@@ -108,7 +111,8 @@ impl Store {
         let objectives = objective_records(std::mem::take(&mut p.objectives));
         let indicators = indicator_records(std::mem::take(&mut p.indicators), std::mem::take(&mut p.values))?;
         let fiches = fiche_records(p)?;
-        Ok(Plan { stakes, objectives, fiches, indicators })
+        let stop = self.commitments_stop(convention_id).await?;
+        Ok(Plan { stakes, objectives, fiches, indicators, stop })
     }
 
     /// One fiche of a convention, with its sub-actions, means and history.

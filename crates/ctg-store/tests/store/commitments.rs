@@ -19,6 +19,10 @@ backend_tests!(commitments_belong_to_a_party_and_change_from_their_version, |db:
         let actor = Actor::cli("test");
         let parties = store.party_refs(c).await.unwrap();
         let (cabbalr, caf) = (parties[0].id, parties[1].id);
+        // Art. 12: signed by all, the convention's commitments change only by avenant.
+        let locked = store.create_commitment(&actor, c, &commitment(caf, "Autre", None)).await;
+        assert!(matches!(&locked, Err(StoreError::Invalid(m)) if m.contains("avenant")), "{locked:?}");
+        ctg_store::testing::as_draft(&store, c).await;
         let a = store
             .create_commitment(&actor, c, &commitment(caf, "  Poursuivre l'appui financier  ", Some(1)))
             .await

@@ -517,7 +517,7 @@ backend_tests!(coordination_posts_are_versioned, |db: &TestDb| {
         let posts = store.coordination_posts(id).await.unwrap();
         assert_eq!(posts.len(), 1);
         assert_eq!((posts[0].version, &posts[0].data), (2, &filled));
-        assert_eq!(ctg_domain::governance::fte_on(&posts, d("2027-01-01")), 100);
+        assert_eq!(ctg_domain::governance::fte_on(&posts, d("2027-01-01"), None), 100);
         let other = store.conventions().await.unwrap().into_iter().find(|c| c.id != id).unwrap().id;
         assert!(store.coordination_posts(other).await.unwrap().is_empty());
         assert!(matches!(store.update_post(&actor(), other, p, 2, filled).await, Err(StoreError::NotFound(_))));

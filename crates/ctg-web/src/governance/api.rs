@@ -1059,6 +1059,9 @@ pub struct PosteDto {
     pub financeur: Option<String>,
     /// Le poste court au jour de la requête.
     pub actif: bool,
+    /// Le jour où la résiliation de la convention arrête ce poste (art. 13 : « arrêt immédiat des
+    /// engagements des parties ») ; `null` s'il n'est pas arrêté.
+    pub arrete: Option<NaiveDate>,
 }
 
 /// Les postes de chargés de coopération de la convention (article 7-b).
@@ -1081,6 +1084,7 @@ pub async fn posts(
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let names = state.sees_personal_data(&auth, id).await;
     let today = state.today();
+    let stop = state.store.commitments_stop(id).await?;
     Ok(Json(
         state
             .store
@@ -1093,7 +1097,8 @@ pub async fn posts(
                     id: p.id,
                     version: p.version,
                     pourvu: d.person.is_some(),
-                    actif: d.is_active_on(today),
+                    actif: d.runs_on(today, stop),
+                    arrete: d.stopped_by(stop).then(|| stop.map(|s| s.effective)).flatten(),
                     personne: if names { d.person } else { None },
                     employeur: d.employer,
                     etp_centiemes: d.fte_hundredths,

@@ -99,6 +99,8 @@ pub(crate) struct PostLine {
     pub funding: String,
     pub amount: String,
     pub active: bool,
+    /// Stopped by the termination of the convention (art. 13).
+    pub stopped: bool,
     pub form: PostFields,
     pub open: bool,
 }
@@ -113,6 +115,8 @@ pub(super) struct CooperationPage {
     sees_names: bool,
     today: String,
     fte_today: String,
+    /// The effective date of the termination, when the convention is terminated (art. 13).
+    stop: Option<String>,
     posts: Vec<PostLine>,
     form: PostFields,
     errors: FormErrors,
@@ -136,6 +140,7 @@ pub(super) async fn cooperation_page(
     let today = state.today();
     let sees_names = state.sees_personal_data(auth, id).await;
     let posts = state.store.coordination_posts(id).await?;
+    let stop = state.store.commitments_stop(id).await?;
     let page = CooperationPage {
         nav: Nav::of(auth),
         id,
@@ -143,7 +148,8 @@ pub(super) async fn cooperation_page(
         can_manage: state.may(auth, Action::ManageGovernance, Some(id)).await,
         sees_names,
         today: date_short(today),
-        fte_today: format!("{} ETP", french_number(fte_on(&posts, today) as f64 / 100.0)),
+        fte_today: format!("{} ETP", french_number(fte_on(&posts, today, stop) as f64 / 100.0)),
+        stop: stop.map(|s| date_short(s.effective)),
         posts: posts
             .iter()
             .map(|p| {
@@ -161,17 +167,22 @@ pub(super) async fn cooperation_page(
                     },
                     employer: d.employer.clone(),
                     fte: format!("{} ETP", french_number(d.fte_hundredths as f64 / 100.0)),
-                    period: match d.end {
-                        Some(end) => format!("du {} au {}", date_short(d.start), date_short(end)),
-                        None => format!("depuis le {}", date_short(d.start)),
+                    period: match (d.end, stop.filter(|_| d.stopped_by(stop))) {
+                        (_, Some(s)) if s.stops_from(d.start) => {
+                            format!("devait commencer le {} : arrêté avant de commencer", date_short(d.start))
+                        }
+                        (_, Some(s)) => format!("du {} au {}", date_short(d.start), date_short(s.cut(d.end))),
+                        (Some(end), None) => format!("du {} au {}", date_short(d.start), date_short(end)),
+                        (None, None) => format!("depuis le {}", date_short(d.start)),
                     },
+                    stopped: d.stopped_by(stop),
                     funding: d.funding.clone(),
                     amount: match (d.amount_cents, &d.funder) {
                         (Some(c), Some(f)) => format!("{} par an ({f})", crate::offer::euros(c)),
                         (Some(c), None) => format!("{} par an", crate::offer::euros(c)),
                         _ => String::new(),
                     },
-                    active: d.is_active_on(today),
+                    active: d.runs_on(today, stop),
                     form,
                     open,
                 }

@@ -421,6 +421,9 @@ pub struct FinancementDto {
     /// En centimes d'euro.
     pub montant_centimes: i64,
     pub objet: String,
+    /// L'année de la ligne est arrêtée par la résiliation de la convention (art. 13) : la ligne est
+    /// comptée dans `arretees_centimes`, dans aucun autre total.
+    pub arretee: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -432,7 +435,13 @@ pub struct TotauxDto {
     pub par_financeur: std::collections::BTreeMap<String, i64>,
     #[schema(value_type = Object)]
     pub par_annee: std::collections::BTreeMap<String, i64>,
+    /// Les lignes qui courent (hors lignes arrêtées).
     pub total_centimes: i64,
+    /// Le jour où la résiliation prend effet, si la convention est résiliée (art. 13).
+    pub resiliation_effet: Option<NaiveDate>,
+    /// Les lignes des années arrêtées par la résiliation : leur total et leur nombre.
+    pub arretees_centimes: i64,
+    pub arretees_lignes: usize,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -460,7 +469,8 @@ pub async fn funding(
 ) -> Result<Json<FinancementsDto>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let lines = state.store.funding(id).await?;
-    let t = funding_totals(lines.iter().map(|l| &l.data));
+    let stop = state.store.commitments_stop(id).await?;
+    let t = funding_totals(lines.iter().map(|l| &l.data), stop);
     Ok(Json(FinancementsDto {
         lignes: lines
             .iter()
@@ -473,6 +483,7 @@ pub async fn funding(
                 annee: l.data.year,
                 montant_centimes: l.data.amount_cents,
                 objet: l.data.note.clone(),
+                arretee: ctg_domain::life::year_stopped(stop, l.data.year),
             })
             .collect(),
         totaux: TotauxDto {
@@ -480,6 +491,9 @@ pub async fn funding(
             par_financeur: t.by_funder,
             par_annee: t.by_year.into_iter().map(|(y, v)| (y.to_string(), v)).collect(),
             total_centimes: t.total,
+            resiliation_effet: stop.map(|s| s.effective),
+            arretees_centimes: t.stopped,
+            arretees_lignes: t.stopped_lines,
         },
     }))
 }

@@ -1016,11 +1016,14 @@ struct FundingPage {
     id: i64,
     title: String,
     can_edit: bool,
-    lines: Vec<(String, String, String, String, String, String)>,
+    /// (year, scheme, funder, amount, facility, purpose, stopped by the termination)
+    lines: Vec<(String, String, String, String, String, String, bool)>,
     by_dispositif: Vec<(String, String)>,
     by_funder: Vec<(String, String)>,
     by_year: Vec<(String, String)>,
     total: String,
+    /// After a termination (art. 13): its effective date, the stopped total and the number of lines.
+    stopped: Option<(String, String, String)>,
     dispositifs: Vec<(String, String)>,
     facilities: Vec<(String, String)>,
     form: FundingFields,
@@ -1029,7 +1032,11 @@ struct FundingPage {
     exports_totals: Vec<(String, String)>,
 }
 
-fn funding_tables(offer: &Offer, lines: &[ctg_domain::offer::Funding]) -> (Table, Table) {
+fn funding_tables(
+    offer: &Offer,
+    lines: &[ctg_domain::offer::Funding],
+    stop: Option<ctg_domain::life::Stop>,
+) -> (Table, Table) {
     let names: HashMap<i64, &str> = offer.facilities.iter().map(|f| (f.id, f.data.name.as_str())).collect();
     let detail = Table {
         title: "Financements".into(),
@@ -1040,6 +1047,7 @@ fn funding_tables(offer: &Offer, lines: &[ctg_domain::offer::Funding]) -> (Table
             Column::new("montant", "Montant"),
             Column::new("equipement", "Équipement"),
             Column::new("objet", "Objet"),
+            Column::new("arrete", "Arrêtée par la résiliation (art. 13)"),
         ],
         rows: lines
             .iter()
@@ -1052,11 +1060,12 @@ fn funding_tables(offer: &Offer, lines: &[ctg_domain::offer::Funding]) -> (Table
                     Value::Cents(d.amount_cents),
                     Value::Text(d.facility_id.and_then(|f| names.get(&f)).map(|n| (*n).to_owned()).unwrap_or_default()),
                     Value::Text(d.note.clone()),
+                    Value::Text(if ctg_domain::life::year_stopped(stop, d.year) { "oui" } else { "non" }.into()),
                 ]
             })
             .collect(),
     };
-    let t = funding_totals(lines.iter().map(|l| &l.data));
+    let t = funding_totals(lines.iter().map(|l| &l.data), stop);
     let mut rows = Vec::new();
     for (k, v) in &t.by_dispositif {
         let label = Dispositif::parse(k).map(|d| d.label().to_owned()).unwrap_or_else(|_| k.clone());
@@ -1069,6 +1078,16 @@ fn funding_tables(offer: &Offer, lines: &[ctg_domain::offer::Funding]) -> (Table
         rows.push(vec![Value::Text("annee".into()), Value::Text(k.to_string()), Value::Cents(*v)]);
     }
     rows.push(vec![Value::Text("total".into()), Value::Text("Total".into()), Value::Cents(t.total)]);
+    if let Some(s) = stop {
+        rows.push(vec![
+            Value::Text("arrete".into()),
+            Value::Text(format!(
+                "Arrêté par la résiliation à partir du {}",
+                ctg_domain::format::date_short(s.effective)
+            )),
+            Value::Cents(t.stopped),
+        ]);
+    }
     let totals = Table {
         title: "Totaux des financements".into(),
         columns: vec![
@@ -1092,7 +1111,8 @@ async fn funding_page(
     let offer = Offer::load(state, id).await?;
     let lines = state.store.funding(id).await?;
     let names: HashMap<i64, &str> = offer.facilities.iter().map(|f| (f.id, f.data.name.as_str())).collect();
-    let t = funding_totals(lines.iter().map(|l| &l.data));
+    let stop = state.store.commitments_stop(id).await?;
+    let t = funding_totals(lines.iter().map(|l| &l.data), stop);
     let path = format!("/conventions/{id}/financements");
     let page = FundingPage {
         nav: Nav::of(auth),
@@ -1110,6 +1130,7 @@ async fn funding_page(
                     euros(d.amount_cents),
                     d.facility_id.and_then(|f| names.get(&f)).map(|n| (*n).to_owned()).unwrap_or_default(),
                     d.note.clone(),
+                    ctg_domain::life::year_stopped(stop, d.year),
                 )
             })
             .collect(),
@@ -1121,6 +1142,8 @@ async fn funding_page(
         by_funder: t.by_funder.iter().map(|(k, v)| (k.clone(), euros(*v))).collect(),
         by_year: t.by_year.iter().map(|(k, v)| (k.to_string(), euros(*v))).collect(),
         total: euros(t.total),
+        stopped: stop
+            .map(|s| (ctg_domain::format::date_short(s.effective), euros(t.stopped), t.stopped_lines.to_string())),
         dispositifs: Dispositif::ALL.iter().map(|d| (d.code().to_owned(), d.label().to_owned())).collect(),
         facilities: offer.facilities.iter().map(|f| (f.id.to_string(), f.data.name.clone())).collect(),
         form,
@@ -1140,7 +1163,8 @@ pub async fn funding(
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     if let Some(format) = q.format()? {
         let offer = Offer::load(&state, id).await?;
-        let (detail, totals) = funding_tables(&offer, &state.store.funding(id).await?);
+        let stop = state.store.commitments_stop(id).await?;
+        let (detail, totals) = funding_tables(&offer, &state.store.funding(id).await?, stop);
         let table = if q.wants("lignes", true) {
             detail
         } else if q.wants("totaux", false) {

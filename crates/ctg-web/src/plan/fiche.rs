@@ -45,6 +45,10 @@ pub(crate) struct IndicatorLine {
     last: String,
 }
 
+/// A means line as the fiche shows it: organisation, year, FTE, planned, spent, nature, material, and
+/// whether its year is stopped by the termination (art. 13).
+type MeansLine = (String, String, String, String, String, String, String, bool);
+
 #[derive(Template)]
 #[template(path = "fiche.html")]
 pub(super) struct FichePage {
@@ -62,7 +66,9 @@ pub(super) struct FichePage {
     fields: Vec<(&'static str, String)>,
     subs: Vec<SubLine>,
     first_level: Vec<(String, String)>,
-    means: Vec<(String, String, String, String, String, String, String)>,
+    means: Vec<MeansLine>,
+    /// « arrêté le … (résiliation, art. 13) » when the termination of the convention stops this fiche.
+    stopped: Option<String>,
     means_text: String,
     indicators: Vec<IndicatorLine>,
     history: Vec<(String, String, String, String)>,
@@ -184,9 +190,11 @@ pub(super) async fn fiche_page(
                     m.spent_cents.map(crate::offer::euros).unwrap_or_else(|| "inconnu".into()),
                     m.kind.label().to_owned(),
                     m.material.clone(),
+                    ctg_domain::life::year_stopped(v.plan.stop, m.year),
                 )
             })
             .collect(),
+        stopped: v.plan.stop.filter(|s| s.stops_fiche(f.fiche.status, f.fiche.end)).map(|s| s.label()),
         means_text: means_text(&f.means),
         indicators: v
             .indicators_of(fid)

@@ -231,6 +231,14 @@ impl EvalSection {
             .unwrap_or_default()
     }
 
+    /// The means of the years stopped by a termination (art. 13), counted apart.
+    pub fn means_stopped(&self) -> Vec<(String, String, String)> {
+        self.figures
+            .as_ref()
+            .map(|f| f.means_stopped.iter().map(|(o, (p, s))| (o.clone(), p.text(), s.text())).collect())
+            .unwrap_or_default()
+    }
+
     pub fn text(&self, field: &str) -> String {
         self.review
             .as_ref()
@@ -278,7 +286,7 @@ pub(crate) fn sections(v: &PlanView, reviews: &[ctg_store::ReviewRecord], year: 
             .iter()
             .filter(|o| ambitions.is_none_or(|list| list.contains(&o.objective.ambition)))
             .count();
-        evaluation_figures(objectives, fiches.iter().map(|f| (&f.fiche, f.means.as_slice())), tracking)
+        evaluation_figures(objectives, fiches.iter().map(|f| (&f.fiche, f.means.as_slice())), tracking, v.plan.stop)
     };
     let review = |scope: &ReviewScope| of_year.iter().find(|r| r.review.scope == *scope).map(|r| (*r).clone());
     let mut out = Vec::new();
@@ -509,6 +517,9 @@ pub(crate) fn figure_lines(f: &EvaluationFigures) -> Vec<(&'static str, String)>
         ("Fiches abandonnées", f.abandoned.to_string()),
     ];
     out.push(("Indicateurs en bonne voie", format!("{} sur {}", f.indicators_on_track, f.indicators)));
+    if f.stopped > 0 {
+        out.push(("Fiches arrêtées par la résiliation (art. 13), comptées à part", f.stopped.to_string()));
+    }
     out
 }
 

@@ -128,19 +128,23 @@ impl PlanView {
     }
 
     /// Everything late on the day: fiches and sub-actions past their end, indicators missing a value
-    /// or below their target.
+    /// or below their target. A fiche or sub-action stopped by a termination (art. 13) is stopped, not
+    /// late.
     pub fn lateness(&self) -> Vec<(String, Lateness)> {
         let mut out = Vec::new();
+        let late = |status: FicheStatus, end: Option<NaiveDate>| {
+            past_end(status, end, self.today).filter(|_| !self.plan.stop.is_some_and(|s| s.stops_fiche(status, end)))
+        };
         for f in &self.plan.fiches {
             let link = format!("/conventions/{}/plan/fiches/{}", self.convention.id, f.id);
-            if let Some(end) = past_end(f.fiche.status, f.fiche.end, self.today) {
+            if let Some(end) = late(f.fiche.status, f.fiche.end) {
                 out.push((
                     link.clone(),
                     Lateness::PastEnd { what: format!("Fiche {} : {}", f.fiche.code, f.fiche.title), end },
                 ));
             }
             for s in &f.subs {
-                if let Some(end) = past_end(s.sub.status, s.sub.end, self.today) {
+                if let Some(end) = late(s.sub.status, s.sub.end) {
                     out.push((
                         link.clone(),
                         Lateness::PastEnd {
