@@ -324,11 +324,6 @@ impl Stop {
         use crate::plan::FicheStatus::{Abandoned, Done};
         !matches!(status, Done | Abandoned) && end.is_none_or(|e| e >= self.effective)
     }
-
-    /// « arrêté le 28/02/2027 (résiliation, art. 13) ».
-    pub fn label(self) -> String {
-        format!("arrêté le {} (résiliation, art. 13)", date_short(self.effective))
-    }
 }
 
 /// Whether `year` is stopped by the stop of commitments, if there is one.
@@ -1228,7 +1223,6 @@ mod tests {
         assert!(now.stops_fiche(Upcoming, Some(d(2027, 1, 1))));
         assert!(!now.stops_fiche(InProgress, Some(d(2026, 12, 31))));
         assert!(!now.stops_fiche(Done, None) && !now.stops_fiche(Abandoned, Some(d(2030, 1, 1))));
-        assert_eq!(now.label(), "arrêté le 01/01/2027 (résiliation, art. 13)");
         assert!(!year_stopped(None, 2100) && year_stopped(Some(now), 2030));
     }
 

@@ -67,7 +67,7 @@ pub(super) struct FichePage {
     subs: Vec<SubLine>,
     first_level: Vec<(String, String)>,
     means: Vec<MeansLine>,
-    /// « arrêté le … (résiliation, art. 13) » when the termination of the convention stops this fiche.
+    /// The day the termination of the convention stops this fiche (art. 13), if it does.
     stopped: Option<String>,
     means_text: String,
     indicators: Vec<IndicatorLine>,
@@ -194,7 +194,11 @@ pub(super) async fn fiche_page(
                 )
             })
             .collect(),
-        stopped: v.plan.stop.filter(|s| s.stops_fiche(f.fiche.status, f.fiche.end)).map(|s| s.label()),
+        stopped: v
+            .plan
+            .stop
+            .filter(|s| s.stops_fiche(f.fiche.status, f.fiche.end))
+            .map(|s| ctg_domain::format::date_short(s.effective)),
         means_text: means_text(&f.means),
         indicators: v
             .indicators_of(fid)
