@@ -5,6 +5,8 @@
 #   answers; without one, the PostgreSQL suite is skipped and said so.
 # - Chromium: chromedriver and chromium on the PATH (Debian packages chromium-driver and chromium), or
 #   named by CTG_CHROMEDRIVER / CTG_CHROMIUM; without them, the browser suite is skipped and said so.
+# - PDF: pdftotext, pdfinfo and pdftoppm (Debian package poppler-utils) read the documents back;
+#   without them, the PDF suite is skipped and said so.
 # - CTG_REQUIRE_ALL=1 turns a missing suite into an error (CI sets it).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -26,6 +28,11 @@ browser="${CTG_CHROMIUM:-$(command -v chromium || command -v chromium-browser ||
 if [ -z "$driver" ] || [ -z "$browser" ]; then
   skipped+=("navigateur (Chromium) : chromedriver ou chromium est introuvable (apt-get install chromium chromium-driver)")
   skip_patterns+=("browser")
+fi
+
+if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdfinfo >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
+  skipped+=("documents PDF : pdftotext, pdfinfo ou pdftoppm est introuvable (apt-get install poppler-utils)")
+  skip_patterns+=("pdf_documents")
 fi
 
 if [ "${#skipped[@]}" -gt 0 ] && [ "${CTG_REQUIRE_ALL:-0}" = 1 ]; then

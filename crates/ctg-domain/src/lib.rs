@@ -12,6 +12,7 @@ pub mod format;
 pub mod funds;
 pub mod governance;
 pub mod life;
+pub mod logo;
 pub mod offer;
 pub mod parse;
 pub mod plan;

@@ -5,7 +5,7 @@
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use ctg_report::table::{export, ExportFormat, Source, Table};
+use ctg_report::table::{ExportFormat, Source, Table};
 use serde::Deserialize;
 
 use crate::{AppState, WebError};
@@ -60,7 +60,17 @@ pub async fn source(state: &AppState, id: i64, producers: &[&str]) -> Result<Sou
 
 /// The file of a table, named `stem.ext`, with the source of its data.
 pub fn download(table: &Table, format: ExportFormat, stem: &str, source: &Source) -> Result<Response, WebError> {
-    let bytes = export(table, format, source).map_err(|e| WebError::Internal(Box::new(e)))?;
+    download_book(std::slice::from_ref(table), format, stem, source)
+}
+
+/// The workbook of several tables, one sheet each (a CSV holds the first), named `stem.ext`.
+pub fn download_book(
+    tables: &[Table],
+    format: ExportFormat,
+    stem: &str,
+    source: &Source,
+) -> Result<Response, WebError> {
+    let bytes = ctg_report::table::export_book(tables, format, source).map_err(|e| WebError::Internal(Box::new(e)))?;
     let safe: String =
         stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
     Ok((

@@ -71,6 +71,21 @@ async fn funds_rows(state: &AppState, id: i64) -> Result<(Vec<PartyRef>, Vec<Fun
     Ok((parties, rows, plan.stop))
 }
 
+/// « Qui finance quoi » by party and year as a document writes it: party, year (« 2028 (arrêtée) »
+/// when a termination stops it), planned, spent; then the stop, if any.
+pub(crate) async fn funds_table(state: &AppState, id: i64) -> Result<(Vec<Vec<String>>, Option<Stop>), WebError> {
+    let (_, rows, stop) = funds_rows(state, id).await?;
+    let table = totals_by_funder_year(&rows)
+        .iter()
+        .map(|((f, y), (p, s))| {
+            let year =
+                if ctg_domain::life::year_stopped(stop, *y) { format!("{y} (arrêtée)") } else { y.to_string() };
+            vec![f.label(), year, p.text(), s.text()]
+        })
+        .collect();
+    Ok((table, stop))
+}
+
 /// A sum as an exported cell: the known part, or empty when nothing is known.
 fn sum_cell(s: &Sum) -> Value {
     if s.known == 0 {

@@ -27,7 +27,9 @@ mod funds;
 mod governance;
 mod life;
 mod offer;
+mod pdf;
 mod plan;
+mod public;
 pub mod routes;
 mod views;
 

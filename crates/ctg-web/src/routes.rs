@@ -33,10 +33,13 @@ use crate::governance::{self, api as api_governance};
 use crate::life::{self, api as api_life};
 use crate::offer::{self, api as api_offer};
 use crate::plan::{self, api as api_plan, io as plan_io, strategy};
-use crate::{documents, funds, AppState, WebError};
+use crate::{documents, funds, pdf, public, AppState, WebError};
 
 /// Largest request body accepted by default: forms and JSON edits are small.
 pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// Largest logo upload: the highest value the dated parameter `taille_max_logo` may take, and the form.
+const LOGO_BODY_LIMIT: usize = 2 * 1024 * 1024 + 64 * 1024;
 
 /// Whether a route serves a page (HTML, forms) or the JSON API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,10 +200,18 @@ fn table() -> Vec<Entry> {
         get("/conventions/{id}/territoire", C(ViewConvention), pages::territory),
         get("/conventions/{id}/territoire.csv", C(ViewConvention), pages::territory_csv),
         get("/conventions/{id}/diagnostic", C(ViewConvention), pages::diagnostic),
+        get("/conventions/{id}/diagnostic.pdf", C(ViewConvention), pdf::diagnostic),
+        // The public side of a convention (art. 10) and its open data.
+        get("/conventions/{id}/publique", C(ViewConvention), public::page),
+        get("/conventions/{id}/donnees-ouvertes", C(ViewConvention), public::open_data_page),
+        get("/conventions/{id}/donnees-ouvertes/{file}", C(ViewConvention), public::open_data_file),
         get("/conventions/{id}/modifier", C(EditConvention), edit::convention_form),
         post("/conventions/{id}/modifier", C(EditConvention), edit::convention_save),
         get("/conventions/{id}/parties/{party}/modifier", C(EDIT_PARTY), edit::party_form),
         post("/conventions/{id}/parties/{party}/modifier", C(EDIT_PARTY), edit::party_save),
+        get("/conventions/{id}/parties/{party}/logo", C(ViewConvention), edit::logo),
+        post("/conventions/{id}/parties/{party}/logo", C(EDIT_PARTY), edit::logo_save).limit(LOGO_BODY_LIMIT),
+        post("/conventions/{id}/parties/{party}/logo/supprimer", C(EDIT_PARTY), edit::logo_remove),
         get("/conventions/{id}/utilisateurs", C(ManageMembers), edit::members),
         post("/conventions/{id}/utilisateurs", C(ManageMembers), edit::members_save),
         get("/conventions/{id}/historique", C(ViewHistory), edit::history),
@@ -235,6 +246,7 @@ fn table() -> Vec<Entry> {
         post("/conventions/{id}/plan/fiches", C(EditPlan), plan::fiche_create),
         get("/conventions/{id}/plan/fiches/nouvelle", C(EditPlan), plan::fiche_new),
         get("/conventions/{id}/plan/fiches/{fiche}", C(ViewConvention), plan::fiche),
+        get("/conventions/{id}/plan/fiches/{fiche}/fiche.pdf", C(ViewConvention), pdf::fiche),
         get("/conventions/{id}/plan/fiches/{fiche}/modifier", C(REPORT), plan::fiche_edit),
         post("/conventions/{id}/plan/fiches/{fiche}/modifier", C(REPORT), plan::fiche_save),
         post("/conventions/{id}/plan/fiches/{fiche}/sous-actions", C(REPORT), plan::sub_create),
@@ -244,6 +256,7 @@ fn table() -> Vec<Entry> {
         post("/conventions/{id}/plan/fiches/{fiche}/documents", C(REPORT), documents::fiche_upload).limit(document),
         get("/conventions/{id}/plan/indicateurs/{indicator}", C(ViewConvention), plan::indicator),
         post("/conventions/{id}/plan/indicateurs/{indicator}/valeurs", C(REPORT), plan::value_create),
+        post("/conventions/{id}/plan/indicateurs/{indicator}/publication", C(EditPlan), plan::indicator_publication),
         get("/conventions/{id}/plan/calendrier", C(ViewConvention), plan::timeline),
         get("/conventions/{id}/plan/retards", C(ViewConvention), plan::late),
         get("/conventions/{id}/plan/export", C(ViewConvention), plan_io::export),
@@ -251,6 +264,7 @@ fn table() -> Vec<Entry> {
         post("/conventions/{id}/plan/import", C(EditPlan), plan_io::import_preview).limit(upload),
         post("/conventions/{id}/plan/import/confirmer", C(EditPlan), plan_io::import_confirm).limit(upload),
         get("/conventions/{id}/evaluation", C(ViewConvention), plan_io::evaluation),
+        get("/conventions/{id}/evaluation.pdf", C(ViewConvention), pdf::review),
         post("/conventions/{id}/evaluation", C(EditPlan), plan_io::review_save),
         get("/conventions/{id}/documents/{document}", C(ViewDocuments), documents::download),
         // Life of the convention.
@@ -275,6 +289,7 @@ fn table() -> Vec<Entry> {
         post("/conventions/{id}/instances/{body}/membres/{member}", C(ManageGovernance), governance::member_save),
         post("/conventions/{id}/instances/{body}/seances", C(ManageGovernance), governance::meeting_create),
         get("/conventions/{id}/seances/{meeting}", C(ViewConvention), governance::meeting),
+        get("/conventions/{id}/seances/{meeting}/dossier.pdf", C(ViewConvention), pdf::meeting_pack),
         post("/conventions/{id}/seances/{meeting}", C(ManageGovernance), governance::meeting_save),
         post("/conventions/{id}/seances/{meeting}/ordre-du-jour", C(ManageGovernance), governance::agenda_save),
         post("/conventions/{id}/seances/{meeting}/presences", C(ManageGovernance), governance::attendance_save),
@@ -331,6 +346,10 @@ fn table() -> Vec<Entry> {
         api(routes!(api_plan::create_indicator), C(EditPlan)),
         api(routes!(api_plan::add_value), C(REPORT)),
         api(routes!(api_plan::evaluation), C(ViewConvention)),
+        api(routes!(pdf::api_review), C(ViewConvention)),
+        api(routes!(pdf::api_meeting_pack), C(ViewConvention)),
+        api(routes!(pdf::api_fiche), C(ViewConvention)),
+        api(routes!(pdf::api_diagnostic), C(ViewConvention)),
         api(routes!(strategy::api_create), C(EditPlan)),
         api(routes!(strategy::api_update), C(EditPlan)),
         api(routes!(api_governance::bodies), C(ViewConvention)),

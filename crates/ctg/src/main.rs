@@ -124,6 +124,12 @@ const PARAMETERS: &[(&str, i64, std::ops::RangeInclusive<i64>, &str)] = &[
         1024..=20 * 1024 * 1024,
         "taille maximale d'un document joint, en octets (la limite des envois est de 24 Mio)",
     ),
+    (
+        ctg_domain::logo::MAX_LOGO_PARAMETER,
+        ctg_domain::logo::DEFAULT_MAX_LOGO_BYTES,
+        1024..=2 * 1024 * 1024,
+        "taille maximale du logo d'une partie, en octets (512 Kio par défaut)",
+    ),
 ];
 
 #[derive(Subcommand, Debug)]

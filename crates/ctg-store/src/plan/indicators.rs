@@ -22,6 +22,8 @@ pub struct IndicatorRecord {
     pub fiche_id: Option<i64>,
     pub indicator: PlanIndicator,
     pub values: Vec<IndicatorValue>,
+    /// Shown on the public page of the convention and in its open data (the coordination decides).
+    pub published: bool,
 }
 
 fn indicator_audit(i: &PlanIndicator) -> Value {
@@ -184,13 +186,55 @@ impl Store {
             Ok(id)
         })
     }
+
+    /// Shows or hides an indicator on the public page and in the open data of the convention.
+    pub async fn set_indicator_published(
+        &self,
+        actor: &Actor,
+        convention_id: i64,
+        id: i64,
+        published: bool,
+    ) -> Result<()> {
+        with_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let found: Option<(String, bool)> =
+                sqlx::query_as("SELECT name, published FROM plan_indicator WHERE id = $1 AND convention_id = $2")
+                    .bind(id)
+                    .bind(convention_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some((name, before)) = found else {
+                return Err(StoreError::NotFound(format!("l'indicateur n° {id} de cette convention")));
+            };
+            if before == published {
+                return Ok(());
+            }
+            sqlx::query("UPDATE plan_indicator SET published = $1, version = version + 1 WHERE id = $2")
+                .bind(published)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            record!(&mut *tx, &Change {
+                convention_id: Some(convention_id),
+                object_type: "indicateur",
+                object_id: id.to_string(),
+                object_label: name,
+                action: "modification",
+                before: Some(serde_json::json!({"public": before})),
+                after: Some(serde_json::json!({"public": published})),
+                actor,
+            });
+            tx.commit().await?;
+            Ok(())
+        })
+    }
 }
 
 impl Conn<'_> {
     async fn indicator_record(&mut self, convention_id: i64, id: i64) -> Result<IndicatorRecord> {
         let (rows, values): (Vec<IndicatorRow>, Vec<ValueRow>) = with_conn!(self, c => {
             let rows = sqlx::query_as(
-                "SELECT id, fiche_id, name, definition, targets, version FROM plan_indicator \
+                "SELECT id, fiche_id, name, definition, targets, version, published FROM plan_indicator \
                  WHERE id = $1 AND convention_id = $2",
             )
             .bind(id)

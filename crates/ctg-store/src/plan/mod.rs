@@ -261,6 +261,7 @@ struct IndicatorRow {
     definition: String,
     targets: String,
     version: i64,
+    published: bool,
 }
 
 #[derive(sqlx::FromRow)]

@@ -184,7 +184,7 @@ impl Conn<'_> {
             ));
             if whole {
                 p.indicators = fetch!(
-                    "SELECT id, fiche_id, name, definition, targets, version FROM plan_indicator \
+                    "SELECT id, fiche_id, name, definition, targets, version, published FROM plan_indicator \
                      WHERE convention_id = $1 ORDER BY id".to_owned()
                 );
                 p.values = fetch!(
@@ -229,6 +229,7 @@ pub(super) fn indicator_records(rows: Vec<IndicatorRow>, values: Vec<ValueRow>) 
     rows.into_iter()
         .map(|r| {
             Ok(IndicatorRecord {
+                published: r.published,
                 id: r.id,
                 version: r.version,
                 fiche_id: r.fiche_id,

@@ -203,6 +203,10 @@ struct PartyForm {
     locked: bool,
     errors: FormErrors,
     conflict: String,
+    /// Whether the party has a logo (art. 10), and what the last logo action said.
+    has_logo: bool,
+    logo_error: String,
+    logo_notice: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -234,16 +238,42 @@ async fn party_of(state: &AppState, id: i64, party_id: i64) -> Result<(String, c
     Ok((c.summary.title, entry, locked))
 }
 
+/// What the party page says after a logo was sent or removed (`?logo=…`).
+#[derive(Debug, Default, Deserialize)]
+pub struct PartyQuery {
+    #[serde(default)]
+    logo: Option<String>,
+}
+
 pub async fn party_form(
     State(state): State<AppState>,
     auth: Auth,
     Ids((id, party)): Ids<(i64, i64)>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<PartyQuery>,
 ) -> Result<Html<String>, PageError> {
-    let (title, e, locked) = party_of(&state, id, party).await?;
-    state.authorize(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
+    let notice = match q.logo.as_deref() {
+        Some("enregistre") => "Logo enregistré.",
+        Some("supprime") => "Logo supprimé.",
+        _ => "",
+    };
+    Ok(Html(party_page(&state, &auth, id, party, String::new(), notice.to_owned()).await?.render()?))
+}
+
+/// The party page as it is stored, with what the last logo action said.
+async fn party_page(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    party: i64,
+    logo_error: String,
+    logo_notice: String,
+) -> Result<PartyForm, WebError> {
+    let (title, e, locked) = party_of(state, id, party).await?;
+    state.authorize(auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
+    let has_logo = state.store.party_logo(id, e.id).await?.is_some();
     let p = &e.party;
     let page = PartyForm {
-        nav: Nav::of(&auth),
+        nav: Nav::of(auth),
         id,
         convention_title: title,
         party_id: e.id,
@@ -261,8 +291,82 @@ pub async fn party_form(
         locked,
         errors: FormErrors::new(),
         conflict: String::new(),
+        has_logo,
+        logo_error,
+        logo_notice,
     };
-    Ok(Html(page.render()?))
+    Ok(page)
+}
+
+/// Sets the logo of a party (art. 10), a PNG or an SVG checked for scripts and outside references;
+/// a refused file is said on the party page, next to the logo form.
+pub async fn logo_save(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids((id, party)): Ids<(i64, i64)>,
+    multipart: axum::extract::Multipart,
+) -> Result<Response, PageError> {
+    let (_, e, _) = party_of(&state, id, party).await?;
+    state.authorize_write(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
+    let refused = |m: String| async {
+        let page = party_page(&state, &auth, id, party, m, String::new()).await?;
+        Ok::<_, PageError>((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
+    };
+    let (name, bytes) =
+        match crate::documents::read_upload(multipart, "logo", "choisissez le fichier du logo (PNG ou SVG)").await {
+            Ok(file) => file,
+            Err(WebError::BadRequest(m)) => return refused(m).await,
+            Err(e) => return Err(e.into()),
+        };
+    match state.store.set_party_logo(&auth.actor(Channel::Page), id, party, &name, &bytes).await {
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/conventions/{id}/parties/{party}/modifier?logo=enregistre#logo"))
+                .into_response())
+        }
+        Err(StoreError::Invalid(m)) => refused(m).await,
+        Err(e) => Err(WebError::from(e).into()),
+    }
+}
+
+/// Removes the logo of a party.
+pub async fn logo_remove(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids((id, party)): Ids<(i64, i64)>,
+) -> Result<Response, PageError> {
+    let (_, e, _) = party_of(&state, id, party).await?;
+    state.authorize_write(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
+    state.store.remove_party_logo(&auth.actor(Channel::Page), id, party).await?;
+    Ok(Redirect::to(&format!("/conventions/{id}/parties/{party}/modifier?logo=supprime#logo")).into_response())
+}
+
+/// The logo of a party, to anyone who may see the convention. An SVG is served with a policy that
+/// forbids any script or outside load, even opened on its own (defence in depth: it was checked).
+pub async fn logo(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids((id, party)): Ids<(i64, i64)>,
+) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let logo = state
+        .store
+        .party_logo(id, party)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("la partie n° {party} de cette convention n'a pas de logo")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, logo.kind.media_type().to_owned()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox".to_owned(),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CACHE_CONTROL, "private, max-age=300".to_owned()),
+            (header::ETAG, format!("\"{}\"", logo.sha256)),
+        ],
+        logo.content,
+    )
+        .into_response())
 }
 
 pub async fn party_save(
@@ -283,6 +387,7 @@ pub async fn party_save(
             .ok()
     };
     let version: i64 = Version::parse(&input.version)?;
+    let has_logo = state.store.party_logo(id, party).await?.is_some();
     let render =
         |errors: FormErrors, conflict: String, version: i64, code: StatusCode| -> Result<Response, PageError> {
             let page = PartyForm {
@@ -300,6 +405,9 @@ pub async fn party_save(
                 locked,
                 errors,
                 conflict,
+                has_logo,
+                logo_error: String::new(),
+                logo_notice: String::new(),
             };
             Ok((code, Html(page.render()?)).into_response())
         };

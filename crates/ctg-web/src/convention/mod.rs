@@ -103,6 +103,8 @@ struct ConventionPage {
     end_long: String,
     signing_place: String,
     parties: Vec<PartyLine>,
+    /// The parties that have a logo, in their order: (party, organisation).
+    logos: Vec<(i64, String)>,
     stakes: Vec<StakeLine>,
     ambition_count: usize,
     approaches: Vec<(String, String)>,
@@ -129,7 +131,17 @@ pub async fn convention(
             editable_parties.push(e.id);
         }
     }
+    let logos = state
+        .store
+        .party_logos(id)
+        .await?
+        .into_iter()
+        .filter_map(|l| {
+            c.parties.iter().find(|e| e.id == l.party_id).map(|e| (e.id, e.party.organisation.name.clone()))
+        })
+        .collect();
     let page = ConventionPage {
+        logos,
         life_status: life.status.label(),
         milestone: life
             .next_milestone

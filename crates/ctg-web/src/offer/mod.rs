@@ -1195,3 +1195,23 @@ pub async fn funding_create(
     state.store.create_funding(&auth.actor(Channel::Page), id, line).await?;
     Ok(Redirect::to(&format!("/conventions/{id}/financements")).into_response())
 }
+
+/// The offer as open data (the public page's « données ouvertes »): name, type, commune, places,
+/// status; no manager, who may be a person.
+pub(crate) async fn open_data_rows(state: &AppState, id: i64) -> Result<Vec<Vec<String>>, WebError> {
+    let offer = Offer::load(state, id).await?;
+    Ok(offer
+        .facilities
+        .iter()
+        .map(|f| {
+            let d = &f.data;
+            vec![
+                d.name.clone(),
+                offer.type_label(&d.type_code),
+                offer.commune_name(&d.commune),
+                d.capacity.map_or_else(|| "inconnu".to_owned(), ctg_domain::format::integer),
+                status_label(d.status).to_owned(),
+            ]
+        })
+        .collect())
+}

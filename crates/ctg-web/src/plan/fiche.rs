@@ -245,7 +245,7 @@ pub(super) async fn fiche_page(
     Ok((status, Html(page.render()?)).into_response())
 }
 
-pub(super) fn value_text(v: &IndicatorValue) -> String {
+pub(crate) fn value_text(v: &IndicatorValue) -> String {
     let value = match (&v.number, &v.level) {
         (Some(n), _) => french_number(*n),
         (None, Some(l)) => l.clone(),

@@ -25,6 +25,11 @@ pub(super) struct IndicatorPage {
     scale: Vec<String>,
     errors: FormErrors,
     today: String,
+    /// Shown on the public page and in the open data; the coordination decides.
+    published: bool,
+    can_publish: bool,
+    convention_published: bool,
+    notice: String,
 }
 
 pub(super) async fn indicator_page(
@@ -34,6 +39,19 @@ pub(super) async fn indicator_page(
     iid: i64,
     errors: FormErrors,
     status: StatusCode,
+) -> Result<Response, PageError> {
+    indicator_page_saying(state, auth, id, iid, errors, status, "").await
+}
+
+/// The indicator page with a confirmation of what was just done.
+pub(super) async fn indicator_page_saying(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    iid: i64,
+    errors: FormErrors,
+    status: StatusCode,
+    notice: &str,
 ) -> Result<Response, PageError> {
     let v = PlanView::load(state, id).await?;
     let i = v
@@ -125,6 +143,10 @@ pub(super) async fn indicator_page(
         scale,
         errors,
         today: v.today.to_string(),
+        published: i.published,
+        can_publish: state.may(auth, Action::EditPlan, Some(id)).await,
+        convention_published: state.store.convention_summary(id).await?.published,
+        notice: notice.to_owned(),
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -202,13 +224,58 @@ pub(super) fn indicator_chart(
     svg
 }
 
+/// What the indicator page confirms after a redirect (`?publication=…`).
+#[derive(Debug, Default, Deserialize)]
+pub struct IndicatorQuery {
+    #[serde(default)]
+    publication: Option<String>,
+}
+
 pub async fn indicator(
     State(state): State<AppState>,
     auth: Auth,
     Ids((id, iid)): Ids<(i64, i64)>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<IndicatorQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    indicator_page(&state, &auth, id, iid, FormErrors::new(), StatusCode::OK).await
+    let notice = match q.publication.as_deref() {
+        Some("publie") => {
+            "Indicateur publié : il figure sur la page publique et dans les données ouvertes de la convention."
+        }
+        Some("retire") => "Indicateur retiré de la page publique et des données ouvertes.",
+        _ => "",
+    };
+    indicator_page_saying(&state, &auth, id, iid, FormErrors::new(), StatusCode::OK, notice).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PublicationFields {
+    #[serde(default)]
+    pub publier: String,
+}
+
+/// Shows or hides an indicator on the public page and in the open data (the coordination decides).
+pub async fn indicator_publication(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids((id, iid)): Ids<(i64, i64)>,
+    PageForm(form): PageForm<PublicationFields>,
+) -> Result<Response, PageError> {
+    state.authorize_write(&auth, Action::EditPlan, Some(id)).await?;
+    let published = match form.publier.trim() {
+        "oui" => true,
+        "non" => false,
+        other => {
+            return Err(WebError::BadRequest(format!(
+                "champ « publier » invalide « {other} » : « oui » ou « non » est attendu"
+            ))
+            .into())
+        }
+    };
+    state.store.set_indicator_published(&auth.actor(Channel::Page), id, iid, published).await?;
+    let word = if published { "publie" } else { "retire" };
+    Ok(Redirect::to(&format!("/conventions/{id}/plan/indicateurs/{iid}?publication={word}#publication"))
+        .into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -426,14 +426,30 @@ async fn evaluation_page(
     Ok((status, Html(page.render()?)).into_response())
 }
 
+/// The query of the evaluation page: the bilan, and `format` to download it as a workbook.
+#[derive(Debug, Default, Deserialize)]
+pub struct EvaluationPageQuery {
+    #[serde(default)]
+    pub annee: Option<String>,
+    #[serde(flatten)]
+    pub export: crate::export::ExportQuery,
+}
+
 pub async fn evaluation(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    crate::api_query::PageQuery(q): crate::api_query::PageQuery<EvaluationQuery>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<EvaluationPageQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let year = parse_year(q.annee.as_deref())?;
+    if let Some(format) = q.export.format()? {
+        // The workbook of the bilan, one sheet per table (a CSV holds the first one).
+        let tables = crate::pdf::review_tables(&state, id, year).await?;
+        let source = crate::export::source(&state, id, &[]).await?;
+        let stem = year.map_or_else(|| format!("bilan-final-{id}"), |y| format!("bilan-{y}-{id}"));
+        return Ok(crate::export::download_book(&tables, format, &stem, &source)?);
+    }
     evaluation_page(&state, &auth, id, year, FormErrors::new(), StatusCode::OK).await
 }
 

@@ -183,7 +183,7 @@ fn bar(p: Option<f64>) -> Bar {
     Bar { value: p.unwrap_or(0.0), text: pct(p) }
 }
 
-mod fiche;
+pub(crate) mod fiche;
 mod fiche_form;
 mod fiches;
 mod indicator;

@@ -15,7 +15,7 @@ use ctg_store::testing::TestDb;
 use ctg_store::Backend;
 use fantoccini::{ClientBuilder, Locator};
 
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -43,7 +43,7 @@ fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn start_chromedriver() -> (Driver, String) {
+pub(crate) async fn start_chromedriver() -> (Driver, String) {
     let program = find_program("CTG_CHROMEDRIVER", &["chromedriver"]);
     let port = free_port();
     let child = Command::new(&program)
@@ -62,7 +62,7 @@ async fn start_chromedriver() -> (Driver, String) {
 }
 
 /// The app on a port of its own, as `ctg serve` runs it (with the client's address known).
-async fn serve(store: &ctg_store::Store) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
+pub(crate) async fn serve(store: &ctg_store::Store) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = ctg_web::router(ctg_web::AppState::new(store.clone()));
@@ -73,7 +73,7 @@ async fn serve(store: &ctg_store::Store) -> (String, tokio::task::JoinHandle<std
 }
 
 /// A headless Chromium driven through chromedriver, with a fresh profile.
-async fn browser(webdriver_url: &str, profile: &std::path::Path) -> fantoccini::Client {
+pub(crate) async fn browser(webdriver_url: &str, profile: &std::path::Path) -> fantoccini::Client {
     let chromium = find_program("CTG_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]);
     let mut caps = serde_json::Map::new();
     caps.insert(

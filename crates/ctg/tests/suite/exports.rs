@@ -21,7 +21,7 @@ const DOWNLOADS: &[(&str, &[&str])] = &[
     ),
     ("plan/timeline.rs", &["/conventions/{id}/plan/retards?"]),
     ("plan/fiches.rs", &["/conventions/{id}/plan/fiches?"]),
-    ("plan/io.rs", &["/conventions/{id}/plan/export?"]),
+    ("plan/io.rs", &["/conventions/{id}/plan/export?", "/conventions/{id}/evaluation?"]),
     (
         "offer/mod.rs",
         &[
@@ -36,7 +36,8 @@ const DOWNLOADS: &[(&str, &[&str])] = &[
 ];
 
 /// The calls of the export mechanism in the sources of `ctg-web`: file → number of calls of
-/// `download(` (one page's table each, a page with several choosing one by `tableau`) and `export_book(`.
+/// `download(` (one page's table each, a page with several choosing one by `tableau`) `download_book(` and
+/// `export_book(` (a workbook of several tables, one sheet each).
 fn export_calls() -> BTreeMap<String, usize> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ctg-web/src");
     let mut calls = BTreeMap::new();
@@ -52,8 +53,16 @@ fn export_calls() -> BTreeMap<String, usize> {
                     .lines()
                     .filter(|l| !l.trim_start().starts_with("//"))
                     // Calls, not definitions (`documents::download` serves an attached file, not a table).
-                    .filter(|l| !l.contains("fn download(") && !l.contains("fn export_book("))
-                    .map(|l| l.matches("download(").count() + l.matches("export_book(").count())
+                    .filter(|l| {
+                        !l.contains("fn download(")
+                            && !l.contains("fn export_book(")
+                            && !l.contains("fn download_book(")
+                    })
+                    .map(|l| {
+                        l.matches("download(").count()
+                            + l.matches("download_book(").count()
+                            + l.matches("export_book(").count()
+                    })
                     .sum::<usize>();
                 if n > 0 {
                     let name = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");

@@ -28,6 +28,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("GET /conventions/2/territoire", ALL),
     ("GET /conventions/2/territoire.csv", ALL),
     ("GET /conventions/2/diagnostic", ALL),
+    ("GET /conventions/2/diagnostic.pdf", ALL),
     ("GET /conventions/1/diagnostic (non publiée)", &[ADMIN, TOKEN_RO]),
     ("GET /conventions/1/territoire (non publiée)", &[ADMIN, TOKEN_RO]),
     ("GET /conventions/1/territoire.csv (non publiée)", &[ADMIN, TOKEN_RO]),
@@ -35,6 +36,14 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("POST /conventions/2/modifier", &[COORD, ADMIN]),
     ("GET /conventions/2/parties/CAF/modifier", &[CONTRIB, COORD, ADMIN, TOKEN_RO]),
     ("POST /conventions/2/parties/CAF/modifier", &[CONTRIB, COORD, ADMIN]),
+    ("GET /conventions/2/parties/CAF/logo", ALL),
+    ("POST /conventions/2/parties/CAF/logo", &[CONTRIB, COORD, ADMIN]),
+    ("POST /conventions/2/parties/CAF/logo/supprimer", &[CONTRIB, COORD, ADMIN]),
+    ("GET /conventions/2/publique", ALL),
+    ("GET /conventions/2/donnees-ouvertes", ALL),
+    ("GET /conventions/2/donnees-ouvertes/plan.csv", ALL),
+    ("GET /conventions/2/donnees-ouvertes/datapackage.json", ALL),
+    ("POST /conventions/2/plan/indicateurs/1/publication", &[COORD, ADMIN]),
     ("GET /conventions/2/parties/CABBALR/modifier", &[COORD, ADMIN, TOKEN_RO]),
     ("POST /conventions/2/parties/CABBALR/modifier", &[COORD, ADMIN]),
     ("GET /conventions/2/utilisateurs", &[COORD, ADMIN, TOKEN_RO]),
@@ -62,6 +71,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("GET /conventions/2/plan/retards", ALL),
     ("GET /conventions/2/plan/export", ALL),
     ("GET /conventions/2/plan/fiches/1", ALL),
+    ("GET /conventions/2/plan/fiches/1/fiche.pdf", ALL),
     ("GET /conventions/2/plan/indicateurs/1", ALL),
     ("GET /conventions/2/plan/fiches/nouvelle", &[COORD, ADMIN, TOKEN_RO]),
     ("POST /conventions/2/plan/fiches", &[COORD, ADMIN]),
@@ -74,6 +84,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("POST /conventions/2/plan/indicateurs/1/valeurs", &[CONTRIB, COORD, ADMIN]),
     ("GET /conventions/2/plan/import", &[COORD, ADMIN, TOKEN_RO]),
     ("GET /conventions/2/evaluation", ALL),
+    ("GET /conventions/2/evaluation.pdf", ALL),
     ("GET /conventions/2/strategie", ALL),
     ("GET /conventions/2/vie", ALL),
     ("GET /conventions/1/vie (non publiée)", &[ADMIN, TOKEN_RO]),
@@ -94,6 +105,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("POST /conventions/2/instances/B/membres/M", &[COORD, ADMIN]),
     ("POST /conventions/2/instances/B/seances", &[COORD, ADMIN]),
     ("GET /conventions/2/seances/S", ALL),
+    ("GET /conventions/2/seances/S/dossier.pdf", ALL),
     ("POST /conventions/2/seances/S", &[COORD, ADMIN]),
     ("POST /conventions/2/seances/S/ordre-du-jour", &[COORD, ADMIN]),
     ("POST /conventions/2/seances/S/presences", &[COORD, ADMIN]),
@@ -130,6 +142,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("GET /api/v1/conventions/1/territoire (non publiée)", &[ADMIN, TOKEN_RO]),
     ("GET /api/v1/epcis/200072460", ALL),
     ("GET /api/v1/conventions/2/diagnostic", ALL),
+    ("GET /api/v1/conventions/2/diagnostic.pdf", ALL),
     ("GET /api/v1/conventions/1/diagnostic (non publiée)", &[ADMIN, TOKEN_RO]),
     ("PUT /api/v1/conventions/2", &[COORD, ADMIN]),
     ("PUT /api/v1/conventions/2/parties/CAF", &[CONTRIB, COORD, ADMIN]),
@@ -154,6 +167,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("POST /api/v1/conventions/2/plan/indicateurs", &[COORD, ADMIN]),
     ("POST /api/v1/conventions/2/plan/indicateurs/1/valeurs", &[CONTRIB, COORD, ADMIN]),
     ("GET /api/v1/conventions/2/evaluation", ALL),
+    ("GET /api/v1/conventions/2/evaluation.pdf", ALL),
+    ("GET /api/v1/conventions/2/fiches/1/fiche.pdf", ALL),
     ("GET /api/v1/conventions/2/vie", ALL),
     ("GET /api/v1/conventions/2/textes/convention", ALL),
     ("POST /api/v1/conventions/2/plan/objectifs", &[COORD, ADMIN]),
@@ -164,6 +179,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("GET /api/v1/conventions/2/instances/B/seances", ALL),
     ("POST /api/v1/conventions/2/instances/B/seances", &[COORD, ADMIN]),
     ("GET /api/v1/conventions/2/seances/S", ALL),
+    ("GET /api/v1/conventions/2/seances/S/dossier.pdf", ALL),
     ("PUT /api/v1/conventions/2/seances/S/presences", &[COORD, ADMIN]),
     ("POST /api/v1/conventions/2/seances/S/decisions", &[COORD, ADMIN]),
     ("GET /api/v1/conventions/2/decisions", ALL),
@@ -289,6 +305,16 @@ impl Governance {
 }
 
 impl Ctx {
+    /// Gives the CAF party a logo when it has none, for the routes that read or remove it.
+    async fn caf_logo(&self) {
+        let party = self.people.caf_party;
+        if self.store.party_logo(2, party).await.unwrap().is_none() {
+            let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle r="5"/></svg>"#;
+            let actor = ctg_domain::Actor::cli("test");
+            self.store.set_party_logo(&actor, 2, party, "caf.svg", svg.as_bytes()).await.unwrap();
+        }
+    }
+
     fn next(&self) -> u32 {
         self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
@@ -459,6 +485,28 @@ impl Ctx {
             }
             ("GET", "/conventions/2/parties/CABBALR/modifier") => {
                 get_as(app, &format!("/conventions/2/parties/{}/modifier", p.epci_party), who).await
+            }
+            ("GET", "/conventions/2/parties/CAF/logo") => {
+                self.caf_logo().await;
+                get_as(app, &format!("/conventions/2/parties/{}/logo", p.caf_party), who).await
+            }
+            ("POST", "/conventions/2/parties/CAF/logo") => {
+                let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>"#;
+                common::post_file(
+                    app,
+                    &format!("/conventions/2/parties/{}/logo", p.caf_party),
+                    who,
+                    "caf.svg",
+                    svg.as_bytes(),
+                )
+                .await
+            }
+            ("POST", "/conventions/2/parties/CAF/logo/supprimer") => {
+                self.caf_logo().await;
+                post_form(app, &format!("/conventions/2/parties/{}/logo/supprimer", p.caf_party), who, &[]).await
+            }
+            ("POST", "/conventions/2/plan/indicateurs/1/publication") => {
+                post_form(app, path, who, &[("publier", "oui")]).await
             }
             ("POST", "/conventions/2/parties/CAF/modifier") | ("POST", "/conventions/2/parties/CABBALR/modifier") => {
                 let id = if path.contains("CAF") { p.caf_party } else { p.epci_party };
