@@ -68,7 +68,7 @@ impl Public {
             .into_iter()
             .map(|m| {
                 let body = bodies.iter().find(|b| b.id == m.body_id).map(|b| b.body.name.clone()).unwrap_or_default();
-                let subject = m.data.title.clone().unwrap_or_else(|| body.clone());
+                let subject = m.data.title.clone().unwrap_or_default();
                 (m.data.date, body, subject, m.data.place.unwrap_or_default())
             })
             .collect();
