@@ -14,6 +14,7 @@ use thiserror::Error;
 
 mod accounts;
 pub mod audit;
+mod backup;
 mod commitments;
 mod conn;
 mod convention;
@@ -33,6 +34,7 @@ mod versioned;
 
 pub use accounts::*;
 pub use audit::{AuditEntry, HistoryFilter};
+pub use backup::{manifest_path, AuditDigest, Manifest, RestoreReport};
 pub use commitments::*;
 pub use convention::*;
 pub use documents::*;

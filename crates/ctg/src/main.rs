@@ -63,6 +63,20 @@ enum Command {
     /// Consulte ou fixe les paramètres datés (seuil du secret statistique…)
     #[command(subcommand, name = "parametre")]
     Parameter(ParameterCommand),
+    /// Écrit une copie cohérente de la base pendant que la plateforme tourne (SQLite : VACUUM INTO ;
+    /// PostgreSQL : pg_dump), avec son manifeste (FICHIER.manifeste.json)
+    #[command(name = "sauvegarde")]
+    Backup {
+        /// Le fichier de la sauvegarde (il ne doit pas exister)
+        fichier: PathBuf,
+    },
+    /// Restaure une sauvegarde dans une base vide (--database-url) et la vérifie contre son manifeste :
+    /// lignes de chaque table, journal des modifications
+    #[command(name = "restauration")]
+    Restore {
+        /// Le fichier de la sauvegarde (son manifeste FICHIER.manifeste.json à côté)
+        fichier: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -477,6 +491,47 @@ async fn run(cli: Cli) -> Result<()> {
                     );
                 }
             }
+        }
+        Command::Backup { fichier } => {
+            let store = open(&cli.database_url).await?;
+            let manifest = store.backup(&cli.database_url, &fichier).await?;
+            let manifest_file = ctg_store::manifest_path(&fichier);
+            std::fs::write(&manifest_file, serde_json::to_string_pretty(&manifest)?)
+                .with_context(|| format!("impossible d'écrire le manifeste {}", manifest_file.display()))?;
+            if manifest.moteur == "postgresql" {
+                println!("PostgreSQL : la sauvegarde est faite par pg_dump (format personnalisé), sur l'instantané des chiffres du manifeste.");
+            }
+            println!(
+                "Sauvegarde écrite : {} ({} octets) ; {} tables, {} lignes, {} changements au journal{}.",
+                fichier.display(),
+                std::fs::metadata(&fichier).map(|m| m.len()).unwrap_or_default(),
+                manifest.tables.len(),
+                manifest.tables.values().sum::<i64>(),
+                manifest.journal.changements,
+                manifest.journal.dernier.map(|n| format!(" (dernier n° {n})")).unwrap_or_default()
+            );
+            println!("Manifeste : {}", manifest_file.display());
+        }
+        Command::Restore { fichier } => {
+            let manifest_file = ctg_store::manifest_path(&fichier);
+            let text = std::fs::read_to_string(&manifest_file).with_context(|| {
+                format!(
+                    "le manifeste {} est introuvable : il est écrit à côté de chaque sauvegarde",
+                    manifest_file.display()
+                )
+            })?;
+            let manifest: ctg_store::Manifest = serde_json::from_str(&text)
+                .with_context(|| format!("le manifeste {} est illisible", manifest_file.display()))?;
+            let (store, report) = Store::restore(&cli.database_url, &fichier, &manifest).await?;
+            store.close().await;
+            println!(
+                "Restauration vérifiée dans {} : {} tables, {} lignes et {} changements au journal, identiques à la sauvegarde du {}.",
+                redact_url(&cli.database_url),
+                report.tables,
+                report.rows,
+                report.changes,
+                manifest.prise_le
+            );
         }
         Command::Serve(args) => serve(&cli.database_url, args).await?,
         Command::Import(cmd) => import(&cli.database_url, cmd).await?,

@@ -7,6 +7,7 @@ mod common;
 
 mod accounts;
 mod api_reference;
+mod backup;
 mod browser;
 mod browser_logos;
 mod cli;
