@@ -202,6 +202,7 @@ fn table() -> Vec<Entry> {
         get("/conventions/{id}/diagnostic", C(ViewConvention), pages::diagnostic),
         get("/conventions/{id}/diagnostic.pdf", C(ViewConvention), pdf::diagnostic),
         // The public side of a convention (art. 10) and its open data.
+        post("/conventions/{id}/convention-suivante", C(EditConvention), pages::prepare_successor),
         get("/conventions/{id}/publique", C(ViewConvention), public::page),
         get("/conventions/{id}/donnees-ouvertes", C(ViewConvention), public::open_data_page),
         get("/conventions/{id}/donnees-ouvertes/{file}", C(ViewConvention), public::open_data_file),

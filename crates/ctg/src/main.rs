@@ -326,6 +326,13 @@ enum ConventionCommand {
     },
     /// Liste les conventions
     List,
+    /// Prépare la convention suivante, en brouillon : mêmes parties, stratégie et instances, fiches non
+    /// terminées reprises comme propositions
+    #[command(name = "suivante")]
+    Next {
+        /// Numéro de la convention qui s'achève
+        convention: i64,
+    },
 }
 
 /// Clap's own headings in French, on every command.
@@ -973,6 +980,13 @@ async fn convention(url: &str, cmd: ConventionCommand) -> Result<()> {
             };
             let id = store.create_convention(&cli_actor(), &new, precedente).await?;
             println!("Convention n° {id} créée : {}", new.title);
+        }
+        ConventionCommand::Next { convention } => {
+            let next = store.prepare_successor(&cli_actor(), convention).await?;
+            println!(
+                "Convention n° {} préparée en brouillon : {} ; {} fiche(s) non terminée(s) reprise(s) comme proposition(s).",
+                next.id, next.title, next.carried
+            );
         }
         ConventionCommand::List => {
             let today = chrono::Local::now().date_naive();

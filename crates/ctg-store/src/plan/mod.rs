@@ -176,6 +176,7 @@ mod indicators;
 mod means;
 mod objectives;
 mod read;
+mod renewal;
 mod reviews;
 mod sub_actions;
 
@@ -184,6 +185,7 @@ pub use import::PlanImportRow;
 pub use indicators::IndicatorRecord;
 pub use objectives::ObjectiveRecord;
 pub use read::{Plan, PlanStake};
+pub use renewal::{FicheOrigin, Successor};
 pub use reviews::{Review, ReviewRecord, ReviewScope};
 pub use sub_actions::SubActionRecord;
 

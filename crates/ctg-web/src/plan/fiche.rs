@@ -69,6 +69,8 @@ pub(super) struct FichePage {
     means: Vec<MeansLine>,
     /// The day the termination of the convention stops this fiche (art. 13), if it does.
     stopped: Option<String>,
+    /// The fiche it continues, when carried over from the previous convention: (href, text).
+    origin: Option<(String, String)>,
     means_text: String,
     indicators: Vec<IndicatorLine>,
     history: Vec<(String, String, String, String)>,
@@ -131,7 +133,14 @@ pub(super) async fn fiche_page(
             });
         }
     }
+    let origin = state.store.fiche_origin(id, fid).await?.map(|o| {
+        (
+            format!("/conventions/{}/plan/fiches/{}", o.convention_id, o.fiche_id),
+            format!("{} : {} ({})", o.code, o.title, o.convention_title.trim()),
+        )
+    });
     let page = FichePage {
+        origin,
         nav: Nav::of(auth),
         id,
         title: v.convention.title.clone(),

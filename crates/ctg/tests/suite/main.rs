@@ -21,6 +21,7 @@ mod offer;
 mod pdf_documents;
 mod plan;
 mod public_page;
+mod renewal;
 mod rights;
 mod routes;
 mod web;

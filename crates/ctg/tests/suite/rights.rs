@@ -39,6 +39,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("GET /conventions/2/parties/CAF/logo", ALL),
     ("POST /conventions/2/parties/CAF/logo", &[CONTRIB, COORD, ADMIN]),
     ("POST /conventions/2/parties/CAF/logo/supprimer", &[CONTRIB, COORD, ADMIN]),
+    ("POST /conventions/2/convention-suivante", &[COORD, ADMIN]),
     ("GET /conventions/2/publique", ALL),
     ("GET /conventions/2/donnees-ouvertes", ALL),
     ("GET /conventions/2/donnees-ouvertes/plan.csv", ALL),
@@ -504,6 +505,17 @@ impl Ctx {
             ("POST", "/conventions/2/parties/CAF/logo/supprimer") => {
                 self.caf_logo().await;
                 post_form(app, &format!("/conventions/2/parties/{}/logo/supprimer", p.caf_party), who, &[]).await
+            }
+            ("POST", "/conventions/2/convention-suivante") => {
+                // Each allowed request prepares the successor afresh: the one before is set aside.
+                self.store
+                    .execute_raw(
+                        "UPDATE convention SET predecessor_id = NULL, title = title || ' (essai ' || id || ')' \
+                         WHERE predecessor_id = 2",
+                    )
+                    .await
+                    .unwrap();
+                post_form(app, path, who, &[]).await
             }
             ("POST", "/conventions/2/plan/indicateurs/1/publication") => {
                 post_form(app, path, who, &[("publier", "oui")]).await
