@@ -387,6 +387,8 @@ struct EvaluationPage {
     sections: Vec<EvalSection>,
     can_edit: bool,
     predecessor: Option<i64>,
+    /// The final bilan of the previous convention: its title and its sections, shown below.
+    previous: Option<(String, Vec<EvalSection>)>,
     errors: FormErrors,
 }
 
@@ -420,7 +422,15 @@ async fn evaluation_page(
         years,
         sections: sections(&v, &reviews, year),
         can_edit: state.may(auth, Action::EditPlan, Some(id)).await,
-        predecessor: detail.predecessor.map(|p| p.id),
+        predecessor: detail.predecessor.as_ref().map(|p| p.id),
+        previous: match &detail.predecessor {
+            Some(p) => {
+                let pv = PlanView::load(state, p.id).await?;
+                let previous = state.store.reviews(p.id).await?;
+                Some((p.title.trim().to_owned(), sections(&pv, &previous, None)))
+            }
+            None => None,
+        },
         errors,
     };
     Ok((status, Html(page.render()?)).into_response())

@@ -72,6 +72,12 @@ backend_tests!(the_next_convention_carries_the_parties_the_strategy_and_the_unfi
         assert!(page.body.contains("Proposition reprise de la convention précédente"), "{}", page.body);
         assert!(page.body.contains(&format!("/conventions/{id}/plan/fiches/{}", fiches[0])), "{}", page.body);
 
+        // The successor's evaluation page shows the final bilan of its predecessor.
+        let evaluation = get_as(&app, &format!("/conventions/{next_id}/evaluation"), &coord).await;
+        let previous = evaluation.body.split("id=\"bilan-precedent\"").nth(1).expect("the predecessor's bilan");
+        assert!(previous.contains("Bilan final de la convention précédente"), "{previous}");
+        assert!(previous.contains("Fiches prévues"), "the predecessor's computed figures: {previous}");
+
         // Only once.
         let again = post_form(&app, &format!("/conventions/{id}/convention-suivante"), &coord, &[]).await;
         assert_eq!(again.status, 400);
