@@ -60,7 +60,7 @@ summary() { # NAME: median and max of the timings on standard input
 }
 {
   echo "machine : $(nproc) cœurs, $(awk '/MemTotal/ { printf "%.0f Gio", $2 / 1048576 }' /proc/meminfo) ; commit $(git rev-parse --short HEAD) ; $(date -Iseconds)"
-  echo "plan : $(grep -o '[0-9 ]* fiches' "$WORK/plan.log" | head -n1), $(grep -o '[0-9 ]* indicateurs' "$WORK/plan.log" | head -n1)"
+  echo "plan : $(grep -m1 '^Fiches action' "$WORK/plan.log") ; $(grep -m1 '^Valeurs des indicateurs' "$WORK/plan.log")"
   time_of "$BASE/conventions/$id/seances/$meeting" | summary "page HTML de la séance"
   time_of "$BASE/conventions/$id/seances/$meeting/dossier.pdf" | summary "dossier de préparation (PDF)"
   echo "taille du PDF : $(stat -c %s "$WORK/doc") octets, $(pdfinfo "$WORK/doc" 2>/dev/null | awk '/^Pages:/ { print $2 }') pages"
