@@ -13,6 +13,7 @@ pub mod funds;
 pub mod governance;
 pub mod life;
 pub mod offer;
+pub mod opendata;
 pub mod parse;
 pub mod plan;
 pub mod territory;

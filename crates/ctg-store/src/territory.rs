@@ -23,12 +23,12 @@ type PopulationRow<'a> = (&'a str, i32, Option<i64>, Option<i64>, Option<i64>);
 
 /// Rows per JSON array bound to one statement: large enough to leave per-statement costs behind,
 /// small enough for the progress bar to move.
-const JSON_CHUNK: usize = 10_000;
+pub(crate) const JSON_CHUNK: usize = 10_000;
 
 /// `SELECT <columns> FROM <the rows of the JSON array bound to $1>`, in the dialect of `backend`. Each
 /// row is a JSON array; `types` gives the SQL type of each column, to which PostgreSQL casts. Binding
 /// one array instead of thousands of parameters lets the engine do the work of unpacking rows.
-fn json_rows(backend: Backend, types: &[&str]) -> String {
+pub(crate) fn json_rows(backend: Backend, types: &[&str]) -> String {
     match backend {
         Backend::Sqlite => format!(
             "SELECT {} FROM json_each($1) WHERE true",
@@ -63,7 +63,7 @@ fn json_rows_with_source(backend: Backend) -> String {
     rows.replacen(" FROM ", &format!(", {source} FROM "), 1)
 }
 
-fn to_json<T: serde::Serialize + ?Sized>(rows: &T) -> Result<String> {
+pub(crate) fn to_json<T: serde::Serialize + ?Sized>(rows: &T) -> Result<String> {
     serde_json::to_string(rows).map_err(|e| StoreError::Invalid(format!("lignes impossibles à transmettre ({e})")))
 }
 

@@ -236,6 +236,18 @@ enum ImportCommand {
         #[arg(long, visible_alias = "fichier")]
         csv: PathBuf,
     },
+    /// Données ouvertes de la CNAF et de l'Insee, telles que publiées, pour toute la France : taux de
+    /// couverture (txcouv_pe_*), places (nbpla_pe_*) de l'accueil du jeune enfant, allocataires par
+    /// commune (s_ben_com_f), base communale du recensement (CODGEO, P21_POP…). Le type est reconnu à
+    /// l'en-tête.
+    #[command(name = "donnees-ouvertes")]
+    DonneesOuvertes {
+        /// Le fichier CSV (séparateur « ; » ou « , »)
+        fichier: PathBuf,
+        /// Le type du fichier, quand l'en-tête ne suffit pas : txcouv, nbpla, allocataires ou insee
+        #[arg(long = "type")]
+        kind: Option<String>,
+    },
     /// Équipements depuis un fichier CSV, XLSX ou ODS (colonnes de docs/FORMATS.md ; les noms de champs du
     /// schéma SCDL « Équipements » sont acceptés). Un équipement dont l'identifiant est déjà connu est mis à jour.
     Equipements {
@@ -771,6 +783,34 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
             let store = open(url).await?;
             let n = store.import_observations(&cli_actor(), &rows, &name).await?;
             println!("{} observations importées depuis {name}.", integer(n as i64));
+        }
+        ImportCommand::DonneesOuvertes { fichier, kind } => {
+            let started = Instant::now();
+            let name = ctg_import::display_name(&fichier);
+            let file = ctg_import::opendata::parse(&name, &read_file(&fichier)?, kind.as_deref())?;
+            let parsed = started.elapsed();
+            let store = open(url).await?;
+            let label = file.kind.label();
+            let source = ctg_store::OpenDataSource {
+                file: &name,
+                label: &label,
+                source: file.source,
+                vintage: file.vintage,
+                imported_on: chrono::Utc::now().date_naive(),
+            };
+            let n = store.import_open_data(&cli_actor(), &source, &file.rows).await?;
+            println!(
+                "{label} : {} chiffres importés depuis {name} ({} lignes, millésime {}) en {:.2} s (lecture {:.2} s, écriture {:.2} s).",
+                integer(n as i64),
+                integer(file.lines as i64),
+                file.vintage,
+                started.elapsed().as_secs_f64(),
+                parsed.as_secs_f64(),
+                (started.elapsed() - parsed).as_secs_f64(),
+            );
+            for notice in &file.notices {
+                println!("  - {notice}");
+            }
         }
         ImportCommand::Equipements { fichier } => {
             let name = ctg_import::display_name(&fichier);

@@ -16,6 +16,7 @@ mod funds;
 mod governance;
 mod life;
 mod offer;
+mod opendata;
 mod plan;
 mod rights;
 mod routes;
