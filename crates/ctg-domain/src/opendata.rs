@@ -34,6 +34,44 @@ pub fn rank_descending(value: f64, values: &[f64]) -> usize {
     1 + values.iter().filter(|v| **v > value).count()
 }
 
+/// The indicators of the catalogue that the open data files give, with the file to import for each,
+/// in the order a prefilled diagnostic lists them.
+pub const PREFILLED: [(&str, &str); 33] = [
+    ("population_municipale", "la base communale de l'Insee"),
+    ("enfants_moins_3_ans", "la base communale de l'Insee"),
+    ("enfants_3_5_ans", "la base communale de l'Insee"),
+    ("enfants_6_10_ans", "la base communale de l'Insee"),
+    ("jeunes_11_17_ans", "la base communale de l'Insee"),
+    ("jeunes_18_24_ans", "la base communale de l'Insee"),
+    ("part_0_14", "la base communale de l'Insee"),
+    ("part_15_29", "la base communale de l'Insee"),
+    ("part_30_44", "la base communale de l'Insee"),
+    ("part_45_59", "la base communale de l'Insee"),
+    ("part_60_74", "la base communale de l'Insee"),
+    ("part_75_plus", "la base communale de l'Insee"),
+    ("taux_couverture_global", "txcouv_pe_com, txcouv_pe_epci, txcouv_pe_dep, txcouv_pe_nat"),
+    ("taux_couverture_eaje", "txcouv_pe_com, txcouv_pe_epci, txcouv_pe_dep, txcouv_pe_nat"),
+    ("taux_couverture_eaje_psu", "txcouv_pe_com, txcouv_pe_epci, txcouv_pe_dep, txcouv_pe_nat"),
+    ("taux_couverture_eaje_hors_psu", "txcouv_pe_com, txcouv_pe_epci, txcouv_pe_dep, txcouv_pe_nat"),
+    ("taux_couverture_accueil_individuel", "txcouv_pe_com, txcouv_pe_epci, txcouv_pe_dep, txcouv_pe_nat"),
+    ("taux_couverture_assistants_maternels", "txcouv_pe_com, txcouv_pe_epci, txcouv_pe_dep, txcouv_pe_nat"),
+    ("taux_couverture_garde_domicile", "txcouv_pe_com, txcouv_pe_epci, txcouv_pe_dep, txcouv_pe_nat"),
+    ("taux_couverture_prescolarisation", "txcouv_pe_com, txcouv_pe_epci, txcouv_pe_dep, txcouv_pe_nat"),
+    ("places_accueil_total", "nbpla_pe_com, nbpla_pe_epci, nbpla_pe_dep, nbpla_pe_nat"),
+    ("places_eaje", "nbpla_pe_com, nbpla_pe_epci, nbpla_pe_dep, nbpla_pe_nat"),
+    ("places_assistants_maternels", "nbpla_pe_com, nbpla_pe_epci, nbpla_pe_dep, nbpla_pe_nat"),
+    ("enfants_scolarises_2_ans", "nbpla_pe_com, nbpla_pe_epci, nbpla_pe_dep, nbpla_pe_nat"),
+    ("garde_domicile", "nbpla_pe_com, nbpla_pe_epci, nbpla_pe_dep, nbpla_pe_nat"),
+    ("allocataires_caf", "s_ben_com_f"),
+    ("personnes_couvertes_caf", "s_ben_com_f"),
+    ("beneficiaires_rsa", "s_ben_com_f"),
+    ("foyers_af", "s_ben_com_f"),
+    ("foyers_paje_ab", "s_ben_com_f"),
+    ("foyers_cmg", "s_ben_com_f"),
+    ("foyers_asf", "s_ben_com_f"),
+    ("foyers_ppa", "s_ben_com_f"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ mod life;
 mod offer;
 mod opendata;
 mod plan;
+mod prefill;
 mod strategy;
 mod territory;
 #[cfg(feature = "testing")]
@@ -42,6 +43,7 @@ pub use life::*;
 pub use offer::*;
 pub use opendata::*;
 pub use plan::*;
+pub use prefill::*;
 pub use strategy::*;
 pub use territory::*;
 

@@ -27,6 +27,7 @@ mod funds;
 mod governance;
 mod life;
 mod offer;
+mod opendata;
 mod plan;
 pub mod routes;
 mod views;

@@ -197,6 +197,7 @@ fn table() -> Vec<Entry> {
         get("/conventions/{id}/territoire", C(ViewConvention), pages::territory),
         get("/conventions/{id}/territoire.csv", C(ViewConvention), pages::territory_csv),
         get("/conventions/{id}/diagnostic", C(ViewConvention), pages::diagnostic),
+        post("/conventions/{id}/diagnostic/preremplir", C(EditConvention), crate::opendata::prefill),
         get("/conventions/{id}/modifier", C(EditConvention), edit::convention_form),
         post("/conventions/{id}/modifier", C(EditConvention), edit::convention_save),
         get("/conventions/{id}/parties/{party}/modifier", C(EDIT_PARTY), edit::party_form),

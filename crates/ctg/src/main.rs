@@ -318,6 +318,14 @@ enum ConventionCommand {
     },
     /// Liste les conventions
     List,
+    /// Préremplit le diagnostic de l'EPCI d'une convention depuis les données ouvertes importées
+    /// (ctg import donnees-ouvertes) : communes, EPCI, département et France, chaque chiffre avec sa source
+    #[command(name = "preremplir-diagnostic")]
+    PreremplirDiagnostic {
+        /// Le numéro de la convention
+        #[arg(long)]
+        convention: i64,
+    },
 }
 
 /// Clap's own headings in French, on every command.
@@ -952,6 +960,30 @@ async fn convention(url: &str, cmd: ConventionCommand) -> Result<()> {
             };
             let id = store.create_convention(&cli_actor(), &new, precedente).await?;
             println!("Convention n° {id} créée : {}", new.title);
+        }
+        ConventionCommand::PreremplirDiagnostic { convention } => {
+            let r = store.prefill_diagnostic(&cli_actor(), convention).await?;
+            println!(
+                "Diagnostic de {} prérempli : {} chiffres écrits (département {}{}).",
+                r.epci_name,
+                integer(r.written as i64),
+                if r.departement.is_empty() { "inconnu" } else { &r.departement },
+                r.coverage_year.map(|y| format!(", taux de couverture et composantes de {y}")).unwrap_or_default()
+            );
+            println!("Renseigné :");
+            for l in &r.filled {
+                println!("  - {} ({}) : {} — {}", l.label, l.level, l.detail, l.source);
+            }
+            if !r.kept.is_empty() {
+                println!("Gardé (déjà renseigné par une autre source) :");
+                for l in &r.kept {
+                    println!("  - {} ({}) : {}", l.label, l.level, l.source);
+                }
+            }
+            println!("Manquant :");
+            for l in &r.missing {
+                println!("  - {} ({}) : {}", l.label, l.level, l.detail);
+            }
         }
         ConventionCommand::List => {
             let today = chrono::Local::now().date_naive();

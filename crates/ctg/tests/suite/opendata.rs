@@ -150,3 +150,115 @@ backend_tests!(a_malformed_open_data_file_writes_nothing, |db: &TestDb| {
         assert!(store.open_data_counts().await.unwrap().is_empty());
     }
 });
+
+pub(crate) fn import_territory(url: &str) {
+    let extract = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/decoupage-administratif-6.0.0-extrait"));
+    let o = ctg(
+        url,
+        &[
+            "import",
+            "territoire",
+            "--communes",
+            extract.join("communes.json").to_str().unwrap(),
+            "--epci",
+            extract.join("epci.json").to_str().unwrap(),
+            "--millesime",
+            "2022",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+}
+
+/// A convention for an EPCI of the extract, by the command line; its number.
+pub(crate) fn create_convention(url: &str, epci: &str) -> i64 {
+    let o = ctg(
+        url,
+        &[
+            "convention",
+            "create",
+            "--epci",
+            epci,
+            "--debut",
+            "2026-01-01",
+            "--fin",
+            "2030-12-31",
+            "--titre",
+            "CTG test",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let text = out(&o);
+    text.split("n° ").nth(1).and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next()).unwrap().parse().unwrap()
+}
+
+backend_tests!(the_diagnostic_is_prefilled_from_open_data, |db: &TestDb| {
+    let (store, url) = (db.store.clone(), db.url.clone());
+    async move {
+        use ctg_domain::diagnostic::{Area, AreaKind};
+        import_territory(&url);
+        import_all(&url);
+        let id = create_convention(&url, "200072460");
+        // A figure typed by hand stays.
+        let hand = ctg_domain::diagnostic::Observation {
+            indicator: "allocataires_caf".into(),
+            area: Area::parse("commune", "62119").unwrap(),
+            period: "2023".into(),
+            value: 6400.0,
+            source: "CAF du Pas-de-Calais, saisie".into(),
+            data_date: None,
+        };
+        store.import_observations(&ctg_domain::Actor::system("test"), &[hand], "test").await.unwrap();
+
+        let o = ctg(&url, &["convention", "preremplir-diagnostic", "--convention", &id.to_string()]);
+        let text = out(&o);
+        assert!(o.status.success(), "{text}");
+        assert!(text.contains("Diagnostic de CA de Béthune-Bruay, Artois-Lys Romane prérempli"), "{text}");
+        assert!(text.contains("département 62, taux de couverture et composantes de 2022"), "{text}");
+        // Commune rows only for the larger communes: said, not invented.
+        assert!(
+            text.contains("Taux de couverture global de l'accueil du jeune enfant (Commune) : 2 commune(s) sur 100 (2021, 2022) ; les autres n'ont pas de ligne publiée"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "Taux de couverture en EAJE (Intercommunalité) : 2021, 2022 ; composante du taux global de 2022"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("Foyers allocataires de la CAF (Commune) : CAF du Pas-de-Calais, saisie"), "{text}");
+        // Missing, with its reason.
+        assert!(
+            text.contains("Taux de couverture en EAJE financés par la PSU (Intercommunalité) : aucun chiffre dans les données ouvertes importées : importez txcouv_pe_com"),
+            "{text}"
+        );
+        assert!(text.contains("Places d'accueil du jeune enfant (toutes formes) (Commune) : aucune commune de l'EPCI n'a de ligne dans nbpla_pe_com"), "{text}");
+
+        let areas = [
+            Area { kind: AreaKind::Epci, code: "200072460".into() },
+            Area { kind: AreaKind::Commune, code: "62119".into() },
+            Area { kind: AreaKind::France, code: "FR".into() },
+        ];
+        let obs = store.observations(&areas).await.unwrap();
+        let find = |ind: &str, code: &str, period: &str| {
+            obs.iter().find(|o| o.indicator == ind && o.area.code == code && o.period == period).cloned()
+        };
+        let rate = find("taux_couverture_global", "200072460", "2022").unwrap();
+        assert_eq!(rate.value, 52.4);
+        assert!(
+            rate.source.starts_with(
+                "CNAF, open data de l'accueil du jeune enfant (txcouv_pe_epci.csv, millésime 2022, importé le "
+            ),
+            "{}",
+            rate.source
+        );
+        assert_eq!(find("allocataires_caf", "62119", "2023").unwrap().value, 6400.0);
+        assert!(find("personnes_couvertes_caf", "62119", "2023").unwrap().source.contains("arrondi à 5"));
+        assert_eq!(find("population_municipale", "FR", "2021").unwrap().value, 67407241.0);
+        assert_eq!(find("enfants_moins_3_ans", "200072460", "2021").unwrap().value, 8600.0);
+
+        // Twice: the same figures, nothing doubled, nothing reported as kept but the hand-typed one.
+        let o = ctg(&url, &["convention", "preremplir-diagnostic", "--convention", &id.to_string()]);
+        assert!(o.status.success());
+        assert_eq!(store.observations(&areas).await.unwrap().len(), obs.len());
+    }
+});

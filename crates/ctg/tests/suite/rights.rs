@@ -29,6 +29,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("GET /conventions/2/territoire.csv", ALL),
     ("GET /conventions/2/diagnostic", ALL),
     ("GET /conventions/1/diagnostic (non publiée)", &[ADMIN, TOKEN_RO]),
+    ("POST /conventions/2/diagnostic/preremplir", &[COORD, ADMIN]),
     ("GET /conventions/1/territoire (non publiée)", &[ADMIN, TOKEN_RO]),
     ("GET /conventions/1/territoire.csv (non publiée)", &[ADMIN, TOKEN_RO]),
     ("GET /conventions/2/modifier", &[COORD, ADMIN, TOKEN_RO]),
