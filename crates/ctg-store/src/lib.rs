@@ -26,6 +26,7 @@ mod offer;
 mod opendata;
 mod plan;
 mod prefill;
+mod sppe;
 mod strategy;
 mod territory;
 #[cfg(feature = "testing")]

@@ -30,6 +30,7 @@ mod offer;
 mod opendata;
 mod plan;
 pub mod routes;
+mod sppe;
 mod views;
 
 pub use auth::AuthConfig;

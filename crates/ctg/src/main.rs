@@ -124,6 +124,30 @@ const PARAMETERS: &[(&str, i64, std::ops::RangeInclusive<i64>, &str)] = &[
         1024..=20 * 1024 * 1024,
         "taille maximale d'un document joint, en octets (la limite des envois est de 24 Mio)",
     ),
+    (
+        ctg_domain::sppe::PLANNING_THRESHOLD,
+        3_500,
+        0..=1_000_000,
+        "service public de la petite enfance : population au-delà de laquelle une commune planifie l'offre et soutient la qualité (3 500 depuis le 1er janvier 2025)",
+    ),
+    (
+        ctg_domain::sppe::SCHEMA_THRESHOLD,
+        10_000,
+        0..=1_000_000,
+        "service public de la petite enfance : population au-delà de laquelle une commune adopte un schéma pluriannuel et a un relais petite enfance (10 000 depuis le 1er janvier 2025)",
+    ),
+    (
+        ctg_domain::sppe::RPE_REQUIRED,
+        0,
+        0..=1,
+        "service public de la petite enfance : 1 quand le relais petite enfance est obligatoire au-delà du seuil du schéma (1 depuis le 1er janvier 2026)",
+    ),
+    (
+        ctg_domain::sppe::IN_FORCE,
+        0,
+        0..=1,
+        "service public de la petite enfance : 1 quand ses obligations sont en vigueur (1 depuis le 1er janvier 2025)",
+    ),
 ];
 
 #[derive(Subcommand, Debug)]
@@ -318,6 +342,17 @@ enum ConventionCommand {
     },
     /// Liste les conventions
     List,
+    /// Enregistre les communes qui ont transféré la compétence petite enfance (service public de la
+    /// petite enfance) à l'EPCI d'une convention ; sans commune, aucune ne l'a transférée
+    #[command(name = "competence-sppe")]
+    CompetenceSppe {
+        /// Le numéro de la convention
+        #[arg(long)]
+        convention: i64,
+        /// Les codes INSEE des communes, séparés par des virgules
+        #[arg(long, value_delimiter = ',')]
+        communes: Vec<String>,
+    },
     /// Préremplit le diagnostic de l'EPCI d'une convention depuis les données ouvertes importées
     /// (ctg import donnees-ouvertes) : communes, EPCI, département et France, chaque chiffre avec sa source
     #[command(name = "preremplir-diagnostic")]
@@ -960,6 +995,20 @@ async fn convention(url: &str, cmd: ConventionCommand) -> Result<()> {
             };
             let id = store.create_convention(&cli_actor(), &new, precedente).await?;
             println!("Convention n° {id} créée : {}", new.title);
+        }
+        ConventionCommand::CompetenceSppe { convention, communes } => {
+            let c = store.convention_summary(convention).await?;
+            let codes = communes
+                .iter()
+                .filter(|c| !c.trim().is_empty())
+                .map(|c| parse::insee_code("communes", c))
+                .collect::<Result<Vec<_>, _>>()?;
+            store.set_sppe_transfers(&cli_actor(), &c.epci_siren, &codes).await?;
+            println!(
+                "{} commune(s) de {} exercent la compétence petite enfance par l'intercommunalité.",
+                codes.len(),
+                c.epci_name
+            );
         }
         ConventionCommand::PreremplirDiagnostic { convention } => {
             let r = store.prefill_diagnostic(&cli_actor(), convention).await?;

@@ -20,4 +20,5 @@ mod opendata;
 mod plan;
 mod rights;
 mod routes;
+mod sppe;
 mod web;
