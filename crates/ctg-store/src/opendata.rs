@@ -170,3 +170,142 @@ impl Store {
         }))
     }
 }
+
+/// A member of an EPCI: EPCI, commune, département, region.
+type MemberRow = (String, String, String, Option<String>);
+
+/// The latest value of each area, with its year.
+fn latest(records: &[OpenRecord], indicator: &str) -> std::collections::HashMap<String, (i64, f64)> {
+    let mut out: std::collections::HashMap<String, (i64, f64)> = std::collections::HashMap::new();
+    for r in records.iter().filter(|r| r.indicator_code == indicator) {
+        let e = out.entry(r.area_code.clone()).or_insert((r.year, r.value));
+        if r.year > e.0 {
+            *e = (r.year, r.value);
+        }
+    }
+    out
+}
+
+impl Store {
+    /// Every EPCI held, with what the comparison of territories needs: type, département and region
+    /// (of most of its communes), population (the INSEE row of the EPCI, else the legal populations of
+    /// its members when all are known for one vintage), children under 3 and allocataires per 100
+    /// inhabitants, and the key indicators of [`ctg_domain::opendata::KEY_INDICATORS`].
+    pub async fn comparison_territories(&self) -> Result<Vec<ctg_domain::opendata::Territory>> {
+        use std::collections::HashMap;
+        let epcis: Vec<(String, String, String)> = with_db!(self, pool => { sqlx::query_as("SELECT siren, name, kind FROM epci ORDER BY siren").fetch_all(pool).await? });
+        let members: Vec<MemberRow> = with_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT m.epci_siren, m.commune_code, c.department, c.region FROM epci_member m \
+                 JOIN commune c ON c.code = m.commune_code",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        let legal: Vec<(String, i64, Option<i64>)> = with_db!(self, pool => {
+            sqlx::query_as("SELECT commune_code, CAST(vintage AS BIGINT), total FROM population").fetch_all(pool).await?
+        });
+        let mut legal_by: HashMap<(&str, i64), i64> = HashMap::new();
+        for (c, v, t) in &legal {
+            if let Some(t) = t {
+                legal_by.insert((c.as_str(), *v), *t);
+            }
+        }
+        let vintages: std::collections::BTreeSet<i64> = legal.iter().map(|(_, v, _)| *v).collect();
+        let epci_rows = self
+            .open_observations_of(
+                &[
+                    "population_municipale",
+                    "enfants_moins_3_ans",
+                    "taux_couverture_global",
+                    "taux_couverture_eaje",
+                    "taux_couverture_assistants_maternels",
+                ],
+                AreaKind::Epci,
+            )
+            .await?;
+        let allocataires =
+            latest(&self.open_observations_of(&["allocataires_caf"], AreaKind::Commune).await?, "allocataires_caf");
+        let population = latest(&epci_rows, "population_municipale");
+        let children = latest(&epci_rows, "enfants_moins_3_ans");
+        let global = latest(&epci_rows, "taux_couverture_global");
+        let of_year = |indicator: &str, code: &str, year: i64| {
+            epci_rows
+                .iter()
+                .find(|r| r.indicator_code == indicator && r.area_code == code && r.year == year)
+                .map(|r| r.value)
+        };
+        let mut by_epci: HashMap<&str, Vec<&MemberRow>> = HashMap::new();
+        for m in &members {
+            by_epci.entry(m.0.as_str()).or_default().push(m);
+        }
+        let majority = |values: Vec<&str>| -> String {
+            let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+            for v in values {
+                *counts.entry(v).or_default() += 1;
+            }
+            counts.into_iter().max_by_key(|(_, n)| *n).map(|(v, _)| v.to_owned()).unwrap_or_default()
+        };
+        let mut out = Vec::with_capacity(epcis.len());
+        for (siren, name, kind) in epcis {
+            let ms = by_epci.get(siren.as_str()).cloned().unwrap_or_default();
+            let departement = majority(ms.iter().map(|m| m.2.as_str()).collect());
+            let region = majority(ms.iter().filter_map(|m| m.3.as_deref()).collect());
+            let from_legal = || {
+                vintages
+                    .iter()
+                    .rev()
+                    .find_map(|v| ms.iter().map(|m| legal_by.get(&(m.1.as_str(), *v)).copied()).sum::<Option<i64>>())
+            };
+            let pop = population.get(&siren).map(|(_, p)| *p).or_else(|| {
+                if ms.is_empty() {
+                    None
+                } else {
+                    from_legal().map(|p| p as f64)
+                }
+            });
+            let under_three = match (children.get(&siren), population.get(&siren)) {
+                (Some((y, c)), Some(_)) => of_year("population_municipale", &siren, *y)
+                    .filter(|p| *p > 0.0)
+                    .map(|p| (c * 10_000.0 / p).round() / 100.0),
+                _ => None,
+            };
+            // Allocataires: the sum of the communes, only when every member has a figure of one year.
+            let alloc_sum: Option<f64> = if ms.is_empty() {
+                None
+            } else {
+                let years: std::collections::BTreeSet<i64> =
+                    ms.iter().filter_map(|m| allocataires.get(&m.1).map(|(y, _)| *y)).collect();
+                if years.len() == 1 {
+                    ms.iter().map(|m| allocataires.get(&m.1).map(|(_, v)| *v)).sum()
+                } else {
+                    None
+                }
+            };
+            let alloc_share = match (alloc_sum, pop) {
+                (Some(a), Some(p)) if p > 0.0 => Some((a * 10_000.0 / p).round() / 100.0),
+                _ => None,
+            };
+            let (rate, eaje, am) = match global.get(&siren) {
+                Some((y, g)) => (
+                    Some(*g),
+                    of_year("taux_couverture_eaje", &siren, *y),
+                    of_year("taux_couverture_assistants_maternels", &siren, *y),
+                ),
+                None => (None, None, None),
+            };
+            out.push(ctg_domain::opendata::Territory {
+                values: vec![pop, under_three, alloc_share, rate, eaje, am],
+                siren,
+                name,
+                kind,
+                departement,
+                region,
+                population: pop,
+                under_three_share: under_three,
+                allocataires_share: alloc_share,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -199,6 +199,7 @@ fn table() -> Vec<Entry> {
         get("/conventions/{id}/diagnostic", C(ViewConvention), pages::diagnostic),
         post("/conventions/{id}/diagnostic/preremplir", C(EditConvention), crate::opendata::prefill),
         get("/conventions/{id}/sppe", C(ViewConvention), crate::sppe::page),
+        get("/conventions/{id}/comparaison", C(ViewConvention), crate::opendata::comparison),
         get("/conventions/{id}/modifier", C(EditConvention), edit::convention_form),
         post("/conventions/{id}/modifier", C(EditConvention), edit::convention_save),
         get("/conventions/{id}/parties/{party}/modifier", C(EDIT_PARTY), edit::party_form),

@@ -262,3 +262,51 @@ backend_tests!(the_diagnostic_is_prefilled_from_open_data, |db: &TestDb| {
         assert_eq!(store.observations(&areas).await.unwrap().len(), obs.len());
     }
 });
+
+backend_tests!(the_comparison_page_of_the_demo_ranks_its_peers, |db: &TestDb| {
+    let (store, url) = (db.store.clone(), db.url.clone());
+    async move {
+        let (app, id) = crate::common::demo_app(&store).await;
+        import_all(&url);
+        let r = crate::common::get(&app, &format!("/conventions/{id}/comparaison")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let doc = scraper::Html::parse_document(&r.body);
+        // Worked by hand on the fixtures: the other CA of the extract (Lyon is a métropole, left out).
+        // Distances: CINOR |log2(275 327 / 218 278)| + |3,12 − 4,08| = 0,34 + 0,96 = 1,30; Pays
+        // Ajaccien |log2(275 327 / 93 835)| + |3,12 − 2,77| = 1,55 + 0,35 = 1,90. Allocataires: unknown
+        // (2 communes of 100 only), not counted.
+        let names = crate::common::texts(&doc, "table.comparison tbody th");
+        assert_eq!(
+            names,
+            [
+                "CA de Béthune-Bruay, Artois-Lys Romane",
+                "CA Intercommunale du Nord de la Réunion (CINOR)",
+                "CA du Pays Ajaccien"
+            ]
+        );
+        // Coverage rates 52,4 / 38,0 / 71,9: ranks 2, 3, 1; median 52,4. Populations: 1, 2, 3.
+        let row = |siren: &str| crate::common::texts(&doc, &format!("tr#epci-{siren} td"));
+        let bethune = row("200072460");
+        assert_eq!(bethune[1], "275 327 (1ᵉʳ)");
+        assert_eq!(bethune[2], "3,12 (2ᵉ)");
+        assert_eq!(bethune[3], "—");
+        assert_eq!(bethune[4], "52,4 (2ᵉ)");
+        assert_eq!(row("249740119")[4], "38 (3ᵉ)");
+        assert_eq!(row("242010056")[4], "71,9 (1ᵉʳ)");
+        let median = crate::common::texts(&doc, "tr#mediane td");
+        assert_eq!(median[1], "218 278");
+        assert_eq!(median[4], "52,4");
+        assert!(r.body.contains("du même type"), "the criteria are explained");
+        // Same département: no other CA of the Pas-de-Calais in the extract.
+        let r = crate::common::get(&app, &format!("/conventions/{id}/comparaison?departement=1")).await;
+        let doc = scraper::Html::parse_document(&r.body);
+        assert_eq!(crate::common::texts(&doc, "table.comparison tbody th").len(), 1);
+        // The export.
+        let r = crate::common::get(&app, &format!("/conventions/{id}/comparaison?format=csv")).await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.starts_with("siren,epci,population,rang_population"), "{}", &r.body[..100]);
+        assert!(r.body.contains("Médiane du groupe"));
+        let r = crate::common::get(&app, &format!("/conventions/{id}/comparaison?nombre=abc")).await;
+        assert_eq!(r.status, 400);
+    }
+});

@@ -32,6 +32,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("POST /conventions/2/diagnostic/preremplir", &[COORD, ADMIN]),
     ("GET /conventions/2/sppe", ALL),
     ("GET /conventions/1/sppe (non publiée)", &[ADMIN, TOKEN_RO]),
+    ("GET /conventions/2/comparaison", ALL),
+    ("GET /conventions/1/comparaison (non publiée)", &[ADMIN, TOKEN_RO]),
     ("GET /conventions/1/territoire (non publiée)", &[ADMIN, TOKEN_RO]),
     ("GET /conventions/1/territoire.csv (non publiée)", &[ADMIN, TOKEN_RO]),
     ("GET /conventions/2/modifier", &[COORD, ADMIN, TOKEN_RO]),
