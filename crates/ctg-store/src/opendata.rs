@@ -81,17 +81,29 @@ impl Store {
             &format!(", {params} FROM "),
             1,
         );
-        let sql = format!(
-            "INSERT INTO open_observation ({COLUMNS}) {select} \
-             ON CONFLICT (indicator_code, area_kind, area_code, year) DO UPDATE SET value = excluded.value, \
+        let upsert = "ON CONFLICT (indicator_code, area_kind, area_code, year) DO UPDATE SET value = excluded.value, \
              note = excluded.note, source = excluded.source, source_file = excluded.source_file, \
-             vintage = excluded.vintage, imported_on = excluded.imported_on"
-        );
+             vintage = excluded.vintage, imported_on = excluded.imported_on";
+        // In the order of the primary key: the engine then appends to its B-tree instead of inserting
+        // all over it (a national file is millions of rows).
+        let mut order: Vec<&OpenObservation> = rows.iter().collect();
+        order.sort_unstable_by(|a, b| {
+            (a.indicator, a.area_kind.code(), a.area_code.as_str(), a.year).cmp(&(
+                b.indicator,
+                b.area_kind.code(),
+                b.area_code.as_str(),
+                b.year,
+            ))
+        });
         type Row<'r> = (&'r str, &'r str, &'r str, i32, f64, Option<&'r str>);
         let imported_on = from.imported_on.format("%Y-%m-%d").to_string();
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            for chunk in rows.chunks(JSON_CHUNK) {
+            // Into an empty table (a first load), a plain INSERT.
+            let (held,): (bool,) =
+                sqlx::query_as("SELECT EXISTS (SELECT 1 FROM open_observation)").fetch_one(&mut *tx).await?;
+            let sql = format!("INSERT INTO open_observation ({COLUMNS}) {select} {}", if held { upsert } else { "" });
+            for chunk in order.chunks(JSON_CHUNK) {
                 let json: Vec<Row<'_>> = chunk
                     .iter()
                     .map(|o| (o.indicator, o.area_kind.code(), o.area_code.as_str(), o.year, o.value, o.note))
