@@ -504,6 +504,16 @@ fn describe(e: &anyhow::Error) -> String {
     parts.join(" : ")
 }
 
+/// Opens the database on another thread of the runtime, so that reading a file can go on meanwhile.
+fn opening(url: &str) -> tokio::task::JoinHandle<Result<Store>> {
+    let url = url.to_owned();
+    tokio::spawn(async move { open(&url).await })
+}
+
+async fn opened(opening: tokio::task::JoinHandle<Result<Store>>) -> Result<Store> {
+    opening.await.context("ouverture de la base de données interrompue")?
+}
+
 async fn open(url: &str) -> Result<Store> {
     Store::open(url).await.with_context(|| format!("impossible d'ouvrir la base de données {}", redact_url(url)))
 }
@@ -746,6 +756,8 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
         ImportCommand::Territoire { communes, epci, millesime } => {
             let vintage = Vintage::new(millesime)?;
             let started = Instant::now();
+            // The database opens (and migrates) on another thread while the files are read.
+            let opening = opening(url);
             let communes_json = read_file(&communes)?;
             let epci_json = read_file(&epci)?;
             let territory = ctg_import::decoupage::parse(
@@ -758,7 +770,7 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
             )?;
             drop((communes_json, epci_json));
             let parsed = started.elapsed();
-            let store = open(url).await?;
+            let store = opened(opening).await?;
             let bar = ProgressBar::new(territory.batch.row_count()).with_style(
                 ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} lignes ({eta})")
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -830,9 +842,10 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
         ImportCommand::DonneesOuvertes { fichier, kind } => {
             let started = Instant::now();
             let name = ctg_import::display_name(&fichier);
+            let opening = opening(url);
             let file = ctg_import::opendata::parse(&name, &read_file(&fichier)?, kind.as_deref())?;
             let parsed = started.elapsed();
-            let store = open(url).await?;
+            let store = opened(opening).await?;
             let label = file.kind.label();
             let source = ctg_store::OpenDataSource {
                 file: &name,
