@@ -53,12 +53,13 @@ impl OpenRecord {
     }
 }
 
-const COLUMNS: &str =
-    "indicator_code, area_kind, area_code, year, value, note, source, source_file, vintage, imported_on";
+/// The columns of an [`OpenRecord`], read with the file each figure comes from (`o`, `f`).
+const SELECT: &str = "SELECT o.indicator_code, o.area_kind, o.area_code, o.year, o.value, o.note, f.source, \
+     f.source_file, f.vintage, f.imported_on FROM open_observation o JOIN open_data_file f ON f.id = o.file_id";
 
 impl Store {
     /// Writes the figures of one file in one transaction, all or nothing; a figure already held (same
-    /// indicator, area and year) is replaced, with its new source.
+    /// area, indicator and year) is replaced, with its new source.
     pub async fn import_open_data(
         &self,
         actor: &Actor,
@@ -72,50 +73,50 @@ impl Store {
             )));
         }
         let backend = self.backend();
-        let params = match backend {
-            Backend::Sqlite => "$2, $3, $4, $5",
-            Backend::Postgres => "$2::text, $3::text, $4::int, $5::date",
+        let file_param = match backend {
+            Backend::Sqlite => "$2",
+            Backend::Postgres => "$2::bigint",
         };
-        let select = json_rows(backend, &["text", "text", "text", "int", "float8", "text"]).replacen(
-            " FROM ",
-            &format!(", {params} FROM "),
-            1,
-        );
-        let upsert = "ON CONFLICT (indicator_code, area_kind, area_code, year) DO UPDATE SET value = excluded.value, \
-             note = excluded.note, source = excluded.source, source_file = excluded.source_file, \
-             vintage = excluded.vintage, imported_on = excluded.imported_on";
+        let select = json_rows(backend, &["text", "text", "text", "int", "float8", "text"])
+            .replacen(" FROM ", &format!(", {file_param} FROM "), 1);
+        let upsert = "ON CONFLICT (area_kind, area_code, indicator_code, year) DO UPDATE SET value = excluded.value, \
+             note = excluded.note, file_id = excluded.file_id";
         // In the order of the primary key: the engine then appends to its B-tree instead of inserting
         // all over it (a national file is millions of rows).
         let mut order: Vec<&OpenObservation> = rows.iter().collect();
         order.sort_unstable_by(|a, b| {
-            (a.indicator, a.area_kind.code(), a.area_code.as_str(), a.year).cmp(&(
-                b.indicator,
-                b.area_kind.code(),
+            (a.area_kind, a.area_code.as_str(), a.indicator, a.year).cmp(&(
+                b.area_kind,
                 b.area_code.as_str(),
+                b.indicator,
                 b.year,
             ))
         });
         type Row<'r> = (&'r str, &'r str, &'r str, i32, f64, Option<&'r str>);
-        let imported_on = from.imported_on.format("%Y-%m-%d").to_string();
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
+            let (file_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO open_data_file (source, source_file, vintage, imported_on) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(from.source)
+            .bind(from.file)
+            .bind(i64::from(from.vintage))
+            .bind(from.imported_on)
+            .fetch_one(&mut *tx)
+            .await?;
             // Into an empty table (a first load), a plain INSERT.
             let (held,): (bool,) =
                 sqlx::query_as("SELECT EXISTS (SELECT 1 FROM open_observation)").fetch_one(&mut *tx).await?;
-            let sql = format!("INSERT INTO open_observation ({COLUMNS}) {select} {}", if held { upsert } else { "" });
+            let sql = format!(
+                "INSERT INTO open_observation (area_kind, area_code, indicator_code, year, value, note, file_id) {select} {}",
+                if held { upsert } else { "" }
+            );
             for chunk in order.chunks(JSON_CHUNK) {
                 let json: Vec<Row<'_>> = chunk
                     .iter()
-                    .map(|o| (o.indicator, o.area_kind.code(), o.area_code.as_str(), o.year, o.value, o.note))
+                    .map(|o| (o.area_kind.code(), o.area_code.as_str(), o.indicator, o.year, o.value, o.note))
                     .collect();
-                sqlx::query(&sql)
-                    .bind(to_json(&json)?)
-                    .bind(from.source)
-                    .bind(from.file)
-                    .bind(from.vintage)
-                    .bind(&imported_on)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(&sql).bind(to_json(&json)?).bind(file_id).execute(&mut *tx).await?;
             }
             let indicators: std::collections::BTreeSet<&str> = rows.iter().map(|o| o.indicator).collect();
             record!(&mut *tx, &Change {
@@ -139,8 +140,7 @@ impl Store {
         for (kind, code) in areas {
             let rows: Vec<OpenRecord> = with_db!(self, pool => {
                 sqlx::query_as(&format!(
-                    "SELECT {COLUMNS} FROM open_observation WHERE area_kind = $1 AND area_code = $2 \
-                     ORDER BY indicator_code, year"
+                    "{SELECT} WHERE o.area_kind = $1 AND o.area_code = $2 ORDER BY o.indicator_code, o.year"
                 ))
                 .bind(kind.code())
                 .bind(code)
@@ -158,8 +158,7 @@ impl Store {
         for indicator in indicators {
             let rows: Vec<OpenRecord> = with_db!(self, pool => {
                 sqlx::query_as(&format!(
-                    "SELECT {COLUMNS} FROM open_observation WHERE indicator_code = $1 AND area_kind = $2 \
-                     ORDER BY area_code, year"
+                    "{SELECT} WHERE o.area_kind = $2 AND o.indicator_code = $1 ORDER BY o.area_code, o.year"
                 ))
                 .bind(indicator)
                 .bind(kind.code())
