@@ -77,8 +77,11 @@ impl Store {
             Backend::Sqlite => "$2",
             Backend::Postgres => "$2::bigint",
         };
-        let select = json_rows(backend, &["text", "text", "text", "int", "float8", "text"])
-            .replacen(" FROM ", &format!(", {file_param} FROM "), 1);
+        let select = json_rows(backend, &["text", "text", "text", "int", "float8", "text"]).replacen(
+            " FROM ",
+            &format!(", {file_param} FROM "),
+            1,
+        );
         let upsert = "ON CONFLICT (area_kind, area_code, indicator_code, year) DO UPDATE SET value = excluded.value, \
              note = excluded.note, file_id = excluded.file_id";
         // In the order of the primary key: the engine then appends to its B-tree instead of inserting
