@@ -18,7 +18,9 @@
 # Knobs (environment): BENCH_RUNS (timed runs per import, default 5), BENCH_DURATION (wrk duration,
 # default 10s), BENCH_POSTGRES=0 (skip PostgreSQL), BENCH_BIN=path/to/ctg (use that binary, no build),
 # BENCH_COUVERTURE=0 (skip the coverage analysis, whose example is always built here in release),
-# BENCH_PLAN=0 (skip the plan tree page, whose example is likewise built here in release).
+# BENCH_PLAN=0 (skip the plan tree page, whose example is likewise built here in release),
+# BENCH_HTTP=0 (skip section 2), BENCH_DONNEES_OUVERTES=0 (skip section 1b), BENCH_COMMUNES (communes of
+# the generated open data files, default 35000) and BENCH_ANNEES (their years, default 5).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,6 +31,10 @@ DURATION=${BENCH_DURATION:-10s}
 WITH_POSTGRES=${BENCH_POSTGRES:-1}
 WITH_COVERAGE=${BENCH_COUVERTURE:-1}
 WITH_PLAN=${BENCH_PLAN:-1}
+WITH_HTTP=${BENCH_HTTP:-1}
+WITH_OPEN_DATA=${BENCH_DONNEES_OUVERTES:-1}
+OD_COMMUNES=${BENCH_COMMUNES:-35000}
+OD_YEARS=${BENCH_ANNEES:-5}
 CONNECTIONS=32
 THREADS=2
 PACKAGE=@etalab/decoupage-administratif
@@ -229,6 +235,33 @@ if [ "$WITH_POSTGRES" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
+# 1b. Open data of the CNAF (issue 15, point 5): generated national-size files (BENCH_COMMUNES communes ×
+# BENCH_ANNEES years, bench/generer-donnees-ouvertes.py), each imported by `ctg import donnees-ouvertes`
+# into a fresh SQLite database, beside bench/baseline-import-donnees-ouvertes.py (csv + sqlite3, one
+# transaction) on the same file; the memory peak of one run of each, by /usr/bin/time.
+if [ "$WITH_OPEN_DATA" = 1 ]; then
+  OD=$WORK/donnees-ouvertes
+  say "Données ouvertes : génération de $OD_COMMUNES communes × $OD_YEARS années"
+  "$PYTHON" "$ROOT/bench/generer-donnees-ouvertes.py" "$OD" "$OD_COMMUNES" "$OD_YEARS" | tee "$OUT/donnees-ouvertes.txt"
+  for file in txcouv_pe_com s_ben_com_f; do
+    say "Données ouvertes : $file.csv, référence Python (csv + sqlite3)"
+    db=$WORK/od-python.db
+    "${HF[@]}" -n "python-$file" --prepare "$(rm_sqlite_cmd "$db")" --export-json "$OUT/od-python-$file.json" \
+      "$(q "$PYTHON") $(q "$ROOT/bench/baseline-import-donnees-ouvertes.py") $(q "$OD/$file.csv") $(q "$db") >>$(q "$OUT/od-python-$file.log") 2>&1"
+    say "Données ouvertes : $file.csv, ctg SQLite (base neuve à chaque exécution)"
+    db=$WORK/od-ctg.db
+    "${HF[@]}" -n "ctg-$file" --prepare "$(rm_sqlite_cmd "$db")" --export-json "$OUT/od-ctg-$file.json" \
+      "$(q "$BIN") --database-url $(q "sqlite://$db") import donnees-ouvertes $(q "$OD/$file.csv") >>$(q "$OUT/od-ctg-$file.log") 2>&1"
+    if [ -x /usr/bin/time ]; then
+      eval "$(rm_sqlite_cmd "$WORK/od-python.db")"
+      /usr/bin/time -f '%M' -o "$OUT/od-python-$file.mem" "$PYTHON" "$ROOT/bench/baseline-import-donnees-ouvertes.py" "$OD/$file.csv" "$WORK/od-python.db" >/dev/null
+      eval "$(rm_sqlite_cmd "$WORK/od-ctg.db")"
+      /usr/bin/time -f '%M' -o "$OUT/od-ctg-$file.mem" "$BIN" --database-url "sqlite://$WORK/od-ctg.db" import donnees-ouvertes "$OD/$file.csv" >/dev/null
+    fi
+  done
+fi
+
+# ---------------------------------------------------------------------------------------------
 # 2. HTTP. One server per backend, on a database holding the full territory plus the demo (which
 # `serve` loads into a database without conventions); /healthz and the territory of the CTG
 # 2026-2030 are measured one after the other against that same server.
@@ -271,11 +304,13 @@ print(match[0] if match else "")')
   wait "$pid" 2>/dev/null || true
 }
 
-bench_http sqlite "sqlite://$WORK/serve.db"
-if [ "$WITH_POSTGRES" = 1 ]; then
-  pg_db serve
-  eval "$(pg_recreate_cmd "$db")"
-  bench_http postgres "$PG_BASE/$db"
+if [ "$WITH_HTTP" = 1 ]; then
+  bench_http sqlite "sqlite://$WORK/serve.db"
+  if [ "$WITH_POSTGRES" = 1 ]; then
+    pg_db serve
+    eval "$(pg_recreate_cmd "$db")"
+    bench_http postgres "$PG_BASE/$db"
+  fi
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -14,8 +14,10 @@ pub mod governance;
 pub mod life;
 pub mod logo;
 pub mod offer;
+pub mod opendata;
 pub mod parse;
 pub mod plan;
+pub mod sppe;
 pub mod territory;
 pub mod text;
 

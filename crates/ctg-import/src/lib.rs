@@ -10,6 +10,8 @@
 //! - [`convention`]: conventions, JSON;
 //! - [`tabular`]: the one reader of tables, CSV, XLSX or ODS, used by the modules below;
 //! - [`observations`]: observations of the diagnostic, CSV, XLSX or ODS;
+//! - [`opendata`]: the CNAF and INSEE open data files as published (coverage, places, allocataires, base
+//!   communale), for all of France;
 //! - [`facilities`]: facilities (our columns or the SCDL « Équipements » ones), CSV, XLSX or ODS;
 //! - [`funding`]: funding lines, CSV, XLSX or ODS;
 //! - [`plan`]: the action plan, a workbook of fiches, means and indicators (XLSX or ODS; a CSV holds the
@@ -25,6 +27,7 @@ pub mod decoupage;
 pub mod facilities;
 pub mod funding;
 pub mod observations;
+pub mod opendata;
 pub mod plan;
 pub mod populations;
 pub mod tabular;

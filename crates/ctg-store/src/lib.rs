@@ -25,7 +25,10 @@ mod governance;
 mod life;
 mod logos;
 mod offer;
+mod opendata;
 mod plan;
+mod prefill;
+mod sppe;
 mod strategy;
 mod territory;
 #[cfg(feature = "testing")]
@@ -43,7 +46,9 @@ pub use governance::*;
 pub use life::*;
 pub use logos::PartyLogo;
 pub use offer::*;
+pub use opendata::*;
 pub use plan::*;
+pub use prefill::*;
 pub use strategy::*;
 pub use territory::*;
 

@@ -23,12 +23,12 @@ type PopulationRow<'a> = (&'a str, i32, Option<i64>, Option<i64>, Option<i64>);
 
 /// Rows per JSON array bound to one statement: large enough to leave per-statement costs behind,
 /// small enough for the progress bar to move.
-const JSON_CHUNK: usize = 10_000;
+pub(crate) const JSON_CHUNK: usize = 10_000;
 
 /// `SELECT <columns> FROM <the rows of the JSON array bound to $1>`, in the dialect of `backend`. Each
 /// row is a JSON array; `types` gives the SQL type of each column, to which PostgreSQL casts. Binding
 /// one array instead of thousands of parameters lets the engine do the work of unpacking rows.
-fn json_rows(backend: Backend, types: &[&str]) -> String {
+pub(crate) fn json_rows(backend: Backend, types: &[&str]) -> String {
     match backend {
         Backend::Sqlite => format!(
             "SELECT {} FROM json_each($1) WHERE true",
@@ -63,7 +63,7 @@ fn json_rows_with_source(backend: Backend) -> String {
     rows.replacen(" FROM ", &format!(", {source} FROM "), 1)
 }
 
-fn to_json<T: serde::Serialize + ?Sized>(rows: &T) -> Result<String> {
+pub(crate) fn to_json<T: serde::Serialize + ?Sized>(rows: &T) -> Result<String> {
     serde_json::to_string(rows).map_err(|e| StoreError::Invalid(format!("lignes impossibles à transmettre ({e})")))
 }
 
@@ -150,8 +150,15 @@ impl Store {
         let mut done = 0u64;
         let mut summary = ImportSummary::default();
         let backend = self.backend();
-        let members: Vec<(&str, &str)> =
+        let mut members: Vec<(&str, &str)> =
             batch.epcis.iter().flat_map(|e| e.members.iter().map(move |m| (e.siren.as_str(), m.as_str()))).collect();
+        // Every table is written in the order of its primary key: the engine then appends to its B-tree
+        // rather than splitting pages all over it.
+        members.sort_unstable();
+        let mut communes: Vec<&ctg_domain::Commune> = batch.communes.iter().collect();
+        communes.sort_unstable_by(|a, b| a.code.cmp(&b.code));
+        let mut populations: Vec<&PopulationRecord> = batch.populations.iter().collect();
+        populations.sort_unstable_by(|a, b| (a.commune.as_str(), a.vintage).cmp(&(b.commune.as_str(), b.vintage)));
         with_db!(self, pool => {
             let mut conn = pool.acquire().await?;
             // The references were checked above; the database need not check them row by row.
@@ -175,7 +182,7 @@ impl Store {
                         changed(backend, "commune", &["name", "department", "region", "siren"])
                     ))
                 );
-                for chunk in batch.communes.chunks(JSON_CHUNK) {
+                for chunk in communes.chunks(JSON_CHUNK) {
                     let rows: Vec<CommuneRow<'_>> = chunk
                         .iter()
                         .map(|c| (c.code.as_str(), c.name.as_str(), c.department.as_str(), c.region.as_deref(), c.siren.as_ref().map(Siren::as_str)))
@@ -261,7 +268,7 @@ impl Store {
                         )
                     }
                 );
-                for chunk in batch.populations.chunks(JSON_CHUNK) {
+                for chunk in populations.chunks(JSON_CHUNK) {
                     let rows: Vec<PopulationRow<'_>> = chunk
                         .iter()
                         .map(|p| (p.commune.as_str(), p.vintage.year(), p.population.municipal, p.population.counted_apart, p.population.total))

@@ -28,9 +28,11 @@ mod governance;
 mod life;
 mod offer;
 mod pdf;
+mod opendata;
 mod plan;
 mod public;
 pub mod routes;
+mod sppe;
 mod views;
 
 pub use auth::AuthConfig;

@@ -144,6 +144,30 @@ const PARAMETERS: &[(&str, i64, std::ops::RangeInclusive<i64>, &str)] = &[
         1024..=2 * 1024 * 1024,
         "taille maximale du logo d'une partie, en octets (512 Kio par défaut)",
     ),
+    (
+        ctg_domain::sppe::PLANNING_THRESHOLD,
+        3_500,
+        0..=1_000_000,
+        "service public de la petite enfance : population au-delà de laquelle une commune planifie l'offre et soutient la qualité (3 500 depuis le 1er janvier 2025)",
+    ),
+    (
+        ctg_domain::sppe::SCHEMA_THRESHOLD,
+        10_000,
+        0..=1_000_000,
+        "service public de la petite enfance : population au-delà de laquelle une commune adopte un schéma pluriannuel et a un relais petite enfance (10 000 depuis le 1er janvier 2025)",
+    ),
+    (
+        ctg_domain::sppe::RPE_REQUIRED,
+        0,
+        0..=1,
+        "service public de la petite enfance : 1 quand le relais petite enfance est obligatoire au-delà du seuil du schéma (1 depuis le 1er janvier 2026)",
+    ),
+    (
+        ctg_domain::sppe::IN_FORCE,
+        0,
+        0..=1,
+        "service public de la petite enfance : 1 quand ses obligations sont en vigueur (1 depuis le 1er janvier 2025)",
+    ),
 ];
 
 #[derive(Subcommand, Debug)]
@@ -256,6 +280,18 @@ enum ImportCommand {
         #[arg(long, visible_alias = "fichier")]
         csv: PathBuf,
     },
+    /// Données ouvertes de la CNAF et de l'Insee, telles que publiées, pour toute la France : taux de
+    /// couverture (txcouv_pe_*), places (nbpla_pe_*) de l'accueil du jeune enfant, allocataires par
+    /// commune (s_ben_com_f), base communale du recensement (CODGEO, P21_POP…). Le type est reconnu à
+    /// l'en-tête.
+    #[command(name = "donnees-ouvertes")]
+    DonneesOuvertes {
+        /// Le fichier CSV (séparateur « ; » ou « , »)
+        fichier: PathBuf,
+        /// Le type du fichier, quand l'en-tête ne suffit pas : txcouv, nbpla, allocataires ou insee
+        #[arg(long = "type")]
+        kind: Option<String>,
+    },
     /// Équipements depuis un fichier CSV, XLSX ou ODS (colonnes de docs/FORMATS.md ; les noms de champs du
     /// schéma SCDL « Équipements » sont acceptés). Un équipement dont l'identifiant est déjà connu est mis à jour.
     Equipements {
@@ -331,6 +367,25 @@ enum ConventionCommand {
     #[command(name = "suivante")]
     Next {
         /// Numéro de la convention qui s'achève
+        convention: i64,
+    },
+    /// Enregistre les communes qui ont transféré la compétence petite enfance (service public de la
+    /// petite enfance) à l'EPCI d'une convention ; sans commune, aucune ne l'a transférée
+    #[command(name = "competence-sppe")]
+    CompetenceSppe {
+        /// Le numéro de la convention
+        #[arg(long)]
+        convention: i64,
+        /// Les codes INSEE des communes, séparés par des virgules
+        #[arg(long, value_delimiter = ',')]
+        communes: Vec<String>,
+    },
+    /// Préremplit le diagnostic de l'EPCI d'une convention depuis les données ouvertes importées
+    /// (ctg import donnees-ouvertes) : communes, EPCI, département et France, chaque chiffre avec sa source
+    #[command(name = "preremplir-diagnostic")]
+    PreremplirDiagnostic {
+        /// Le numéro de la convention
+        #[arg(long)]
         convention: i64,
     },
 }
@@ -474,6 +529,16 @@ fn describe(e: &anyhow::Error) -> String {
     }
     parts.dedup();
     parts.join(" : ")
+}
+
+/// Opens the database on another thread of the runtime, so that reading a file can go on meanwhile.
+fn opening(url: &str) -> tokio::task::JoinHandle<Result<Store>> {
+    let url = url.to_owned();
+    tokio::spawn(async move { open(&url).await })
+}
+
+async fn opened(opening: tokio::task::JoinHandle<Result<Store>>) -> Result<Store> {
+    opening.await.context("ouverture de la base de données interrompue")?
 }
 
 async fn open(url: &str) -> Result<Store> {
@@ -759,6 +824,8 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
         ImportCommand::Territoire { communes, epci, millesime } => {
             let vintage = Vintage::new(millesime)?;
             let started = Instant::now();
+            // The database opens (and migrates) on another thread while the files are read.
+            let opening = opening(url);
             let communes_json = read_file(&communes)?;
             let epci_json = read_file(&epci)?;
             let territory = ctg_import::decoupage::parse(
@@ -771,7 +838,7 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
             )?;
             drop((communes_json, epci_json));
             let parsed = started.elapsed();
-            let store = open(url).await?;
+            let store = opened(opening).await?;
             let bar = ProgressBar::new(territory.batch.row_count()).with_style(
                 ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} lignes ({eta})")
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -839,6 +906,35 @@ async fn import(url: &str, cmd: ImportCommand) -> Result<()> {
             let store = open(url).await?;
             let n = store.import_observations(&cli_actor(), &rows, &name).await?;
             println!("{} observations importées depuis {name}.", integer(n as i64));
+        }
+        ImportCommand::DonneesOuvertes { fichier, kind } => {
+            let started = Instant::now();
+            let name = ctg_import::display_name(&fichier);
+            let opening = opening(url);
+            let file = ctg_import::opendata::parse(&name, &read_file(&fichier)?, kind.as_deref())?;
+            let parsed = started.elapsed();
+            let store = opened(opening).await?;
+            let label = file.kind.label();
+            let source = ctg_store::OpenDataSource {
+                file: &name,
+                label: &label,
+                source: file.source,
+                vintage: file.vintage,
+                imported_on: chrono::Utc::now().date_naive(),
+            };
+            let n = store.import_open_data(&cli_actor(), &source, &file.rows).await?;
+            println!(
+                "{label} : {} chiffres importés depuis {name} ({} lignes, millésime {}) en {:.2} s (lecture {:.2} s, écriture {:.2} s).",
+                integer(n as i64),
+                integer(file.lines as i64),
+                file.vintage,
+                started.elapsed().as_secs_f64(),
+                parsed.as_secs_f64(),
+                (started.elapsed() - parsed).as_secs_f64(),
+            );
+            for notice in &file.notices {
+                println!("  - {notice}");
+            }
         }
         ImportCommand::Equipements { fichier } => {
             let name = ctg_import::display_name(&fichier);
@@ -987,6 +1083,44 @@ async fn convention(url: &str, cmd: ConventionCommand) -> Result<()> {
                 "Convention n° {} préparée en brouillon : {} ; {} fiche(s) non terminée(s) reprise(s) comme proposition(s).",
                 next.id, next.title, next.carried
             );
+        }
+        ConventionCommand::CompetenceSppe { convention, communes } => {
+            let c = store.convention_summary(convention).await?;
+            let codes = communes
+                .iter()
+                .filter(|c| !c.trim().is_empty())
+                .map(|c| parse::insee_code("communes", c))
+                .collect::<Result<Vec<_>, _>>()?;
+            store.set_sppe_transfers(&cli_actor(), &c.epci_siren, &codes).await?;
+            println!(
+                "{} commune(s) de {} exercent la compétence petite enfance par l'intercommunalité.",
+                codes.len(),
+                c.epci_name
+            );
+        }
+        ConventionCommand::PreremplirDiagnostic { convention } => {
+            let r = store.prefill_diagnostic(&cli_actor(), convention).await?;
+            println!(
+                "Diagnostic de {} prérempli : {} chiffres écrits (département {}{}).",
+                r.epci_name,
+                integer(r.written as i64),
+                if r.departement.is_empty() { "inconnu" } else { &r.departement },
+                r.coverage_year.map(|y| format!(", taux de couverture et composantes de {y}")).unwrap_or_default()
+            );
+            println!("Renseigné :");
+            for l in &r.filled {
+                println!("  - {} ({}) : {} — {}", l.label, l.level, l.detail, l.source);
+            }
+            if !r.kept.is_empty() {
+                println!("Gardé (déjà renseigné par une autre source) :");
+                for l in &r.kept {
+                    println!("  - {} ({}) : {}", l.label, l.level, l.source);
+                }
+            }
+            println!("Manquant :");
+            for l in &r.missing {
+                println!("  - {} ({}) : {}", l.label, l.level, l.detail);
+            }
         }
         ConventionCommand::List => {
             let today = chrono::Local::now().date_naive();

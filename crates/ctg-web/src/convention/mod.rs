@@ -328,6 +328,8 @@ struct DiagnosticPage {
     themes: Vec<DiagnosticTheme>,
     map: String,
     exports: Vec<(String, String)>,
+    /// Whether the viewer may prefill the diagnostic from the open data.
+    can_prefill: bool,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -522,6 +524,7 @@ pub async fn diagnostic(
     };
     let commune_code = d.commune.as_ref().map(|(c, _)| c.to_string()).unwrap_or_default();
     let page = DiagnosticPage {
+        can_prefill: state.may(&auth, Action::EditConvention, Some(id)).await,
         nav: Nav::of(&auth),
         convention_id: id,
         convention_title: d.convention.title.clone(),

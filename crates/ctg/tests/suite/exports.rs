@@ -22,6 +22,8 @@ const DOWNLOADS: &[(&str, &[&str])] = &[
     ("plan/timeline.rs", &["/conventions/{id}/plan/retards?"]),
     ("plan/fiches.rs", &["/conventions/{id}/plan/fiches?"]),
     ("plan/io.rs", &["/conventions/{id}/plan/export?", "/conventions/{id}/evaluation?"]),
+    ("opendata.rs", &["/conventions/{id}/comparaison?"]),
+    ("sppe.rs", &["/conventions/{id}/sppe?"]),
     (
         "offer/mod.rs",
         &[

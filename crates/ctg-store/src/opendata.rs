@@ -1,0 +1,325 @@
+//! Figures of the published open data files, for all of France (`open_observation`): written by
+//! [`Store::import_open_data`] in one transaction, read by area or by indicator for the prefill of a
+//! diagnostic and the comparison of territories.
+
+use chrono::NaiveDate;
+use ctg_domain::diagnostic::AreaKind;
+use ctg_domain::opendata::OpenObservation;
+use ctg_domain::Actor;
+use serde_json::json;
+
+use crate::audit::{record, Change};
+use crate::territory::{json_rows, to_json, JSON_CHUNK};
+use crate::{with_db, Backend, Result, Store, StoreError};
+
+/// The file an import comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenDataSource<'a> {
+    /// The file's name, as given.
+    pub file: &'a str,
+    /// The kind of file, in French (« CNAF, taux de couverture… »).
+    pub label: &'a str,
+    /// The source named with each figure (« CNAF, open data de l'accueil du jeune enfant »).
+    pub source: &'a str,
+    pub vintage: i32,
+    pub imported_on: NaiveDate,
+}
+
+/// A figure as stored, with where it comes from.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct OpenRecord {
+    pub indicator_code: String,
+    pub area_kind: String,
+    pub area_code: String,
+    pub year: i64,
+    pub value: f64,
+    pub note: Option<String>,
+    pub source: String,
+    pub source_file: String,
+    pub vintage: i64,
+    pub imported_on: NaiveDate,
+}
+
+impl OpenRecord {
+    /// « CNAF, open data de l'accueil du jeune enfant (txcouv_pe_epci.csv, millésime 2022, importé le 07/12/2026) »
+    pub fn source_text(&self) -> String {
+        format!(
+            "{} ({}, millésime {}, importé le {})",
+            self.source,
+            self.source_file,
+            self.vintage,
+            self.imported_on.format("%d/%m/%Y")
+        )
+    }
+}
+
+/// The columns of an [`OpenRecord`], read with the file each figure comes from (`o`, `f`).
+const SELECT: &str = "SELECT o.indicator_code, o.area_kind, o.area_code, o.year, o.value, o.note, f.source, \
+     f.source_file, f.vintage, f.imported_on FROM open_observation o JOIN open_data_file f ON f.id = o.file_id";
+
+impl Store {
+    /// Writes the figures of one file in one transaction, all or nothing; a figure already held (same
+    /// area, indicator and year) is replaced, with its new source.
+    pub async fn import_open_data(
+        &self,
+        actor: &Actor,
+        from: &OpenDataSource<'_>,
+        rows: &[OpenObservation],
+    ) -> Result<u64> {
+        if let Some(bad) = rows.iter().find(|o| !o.value.is_finite()) {
+            return Err(StoreError::Invalid(format!(
+                "valeur non finie pour « {} » de {} en {}",
+                bad.indicator, bad.area_code, bad.year
+            )));
+        }
+        let backend = self.backend();
+        let file_param = match backend {
+            Backend::Sqlite => "$2",
+            Backend::Postgres => "$2::bigint",
+        };
+        let select = json_rows(backend, &["text", "text", "text", "int", "float8", "text"]).replacen(
+            " FROM ",
+            &format!(", {file_param} FROM "),
+            1,
+        );
+        let upsert = "ON CONFLICT (area_kind, area_code, indicator_code, year) DO UPDATE SET value = excluded.value, \
+             note = excluded.note, file_id = excluded.file_id";
+        // In the order of the primary key: the engine then appends to its B-tree instead of inserting
+        // all over it (a national file is millions of rows).
+        let mut order: Vec<&OpenObservation> = rows.iter().collect();
+        order.sort_unstable_by(|a, b| {
+            (a.area_kind, a.area_code.as_str(), a.indicator, a.year).cmp(&(
+                b.area_kind,
+                b.area_code.as_str(),
+                b.indicator,
+                b.year,
+            ))
+        });
+        type Row<'r> = (&'r str, &'r str, &'r str, i32, f64, Option<&'r str>);
+        with_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let (file_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO open_data_file (source, source_file, vintage, imported_on) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(from.source)
+            .bind(from.file)
+            .bind(i64::from(from.vintage))
+            .bind(from.imported_on)
+            .fetch_one(&mut *tx)
+            .await?;
+            // Into an empty table (a first load), a plain INSERT.
+            let (held,): (bool,) =
+                sqlx::query_as("SELECT EXISTS (SELECT 1 FROM open_observation)").fetch_one(&mut *tx).await?;
+            let sql = format!(
+                "INSERT INTO open_observation (area_kind, area_code, indicator_code, year, value, note, file_id) {select} {}",
+                if held { upsert } else { "" }
+            );
+            for chunk in order.chunks(JSON_CHUNK) {
+                let json: Vec<Row<'_>> = chunk
+                    .iter()
+                    .map(|o| (o.area_kind.code(), o.area_code.as_str(), o.indicator, o.year, o.value, o.note))
+                    .collect();
+                sqlx::query(&sql).bind(to_json(&json)?).bind(file_id).execute(&mut *tx).await?;
+            }
+            let indicators: std::collections::BTreeSet<&str> = rows.iter().map(|o| o.indicator).collect();
+            record!(&mut *tx, &Change {
+                convention_id: None,
+                object_type: "donnees_ouvertes",
+                object_id: from.file.to_owned(),
+                object_label: format!("import de données ouvertes ({}, {})", from.label, from.file),
+                action: "import",
+                before: None,
+                after: Some(json!({"chiffres": rows.len(), "millesime": from.vintage, "indicateurs": indicators})),
+                actor,
+            });
+            tx.commit().await?;
+        });
+        Ok(rows.len() as u64)
+    }
+
+    /// Every figure held for these areas, by indicator, area and year.
+    pub async fn open_observations(&self, areas: &[(AreaKind, String)]) -> Result<Vec<OpenRecord>> {
+        let mut out = Vec::new();
+        for (kind, code) in areas {
+            let rows: Vec<OpenRecord> = with_db!(self, pool => {
+                sqlx::query_as(&format!(
+                    "{SELECT} WHERE o.area_kind = $1 AND o.area_code = $2 ORDER BY o.indicator_code, o.year"
+                ))
+                .bind(kind.code())
+                .bind(code)
+                .fetch_all(pool)
+                .await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Every figure of these indicators for one kind of area (all EPCIs, say), for comparisons.
+    pub async fn open_observations_of(&self, indicators: &[&str], kind: AreaKind) -> Result<Vec<OpenRecord>> {
+        let mut out = Vec::new();
+        for indicator in indicators {
+            let rows: Vec<OpenRecord> = with_db!(self, pool => {
+                sqlx::query_as(&format!(
+                    "{SELECT} WHERE o.area_kind = $2 AND o.indicator_code = $1 ORDER BY o.area_code, o.year"
+                ))
+                .bind(indicator)
+                .bind(kind.code())
+                .fetch_all(pool)
+                .await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// How many figures are held, by indicator (for the report of an import and the tests).
+    pub async fn open_data_counts(&self) -> Result<Vec<(String, i64)>> {
+        Ok(with_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT indicator_code, COUNT(*) FROM open_observation GROUP BY indicator_code ORDER BY indicator_code",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+}
+
+/// A member of an EPCI: EPCI, commune, département, region.
+type MemberRow = (String, String, String, Option<String>);
+
+/// The latest value of each area, with its year.
+fn latest(records: &[OpenRecord], indicator: &str) -> std::collections::HashMap<String, (i64, f64)> {
+    let mut out: std::collections::HashMap<String, (i64, f64)> = std::collections::HashMap::new();
+    for r in records.iter().filter(|r| r.indicator_code == indicator) {
+        let e = out.entry(r.area_code.clone()).or_insert((r.year, r.value));
+        if r.year > e.0 {
+            *e = (r.year, r.value);
+        }
+    }
+    out
+}
+
+impl Store {
+    /// Every EPCI held, with what the comparison of territories needs: type, département and region
+    /// (of most of its communes), population (the INSEE row of the EPCI, else the legal populations of
+    /// its members when all are known for one vintage), children under 3 and allocataires per 100
+    /// inhabitants, and the key indicators of [`ctg_domain::opendata::KEY_INDICATORS`].
+    pub async fn comparison_territories(&self) -> Result<Vec<ctg_domain::opendata::Territory>> {
+        use std::collections::HashMap;
+        let epcis: Vec<(String, String, String)> = with_db!(self, pool => { sqlx::query_as("SELECT siren, name, kind FROM epci ORDER BY siren").fetch_all(pool).await? });
+        let members: Vec<MemberRow> = with_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT m.epci_siren, m.commune_code, c.department, c.region FROM epci_member m \
+                 JOIN commune c ON c.code = m.commune_code",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        let legal: Vec<(String, i64, Option<i64>)> = with_db!(self, pool => {
+            sqlx::query_as("SELECT commune_code, CAST(vintage AS BIGINT), total FROM population").fetch_all(pool).await?
+        });
+        let mut legal_by: HashMap<(&str, i64), i64> = HashMap::new();
+        for (c, v, t) in &legal {
+            if let Some(t) = t {
+                legal_by.insert((c.as_str(), *v), *t);
+            }
+        }
+        let vintages: std::collections::BTreeSet<i64> = legal.iter().map(|(_, v, _)| *v).collect();
+        let epci_rows = self
+            .open_observations_of(
+                &[
+                    "population_municipale",
+                    "enfants_moins_3_ans",
+                    "taux_couverture_global",
+                    "taux_couverture_eaje",
+                    "taux_couverture_assistants_maternels",
+                ],
+                AreaKind::Epci,
+            )
+            .await?;
+        let allocataires =
+            latest(&self.open_observations_of(&["allocataires_caf"], AreaKind::Commune).await?, "allocataires_caf");
+        let population = latest(&epci_rows, "population_municipale");
+        let children = latest(&epci_rows, "enfants_moins_3_ans");
+        let global = latest(&epci_rows, "taux_couverture_global");
+        let of_year = |indicator: &str, code: &str, year: i64| {
+            epci_rows
+                .iter()
+                .find(|r| r.indicator_code == indicator && r.area_code == code && r.year == year)
+                .map(|r| r.value)
+        };
+        let mut by_epci: HashMap<&str, Vec<&MemberRow>> = HashMap::new();
+        for m in &members {
+            by_epci.entry(m.0.as_str()).or_default().push(m);
+        }
+        let majority = |values: Vec<&str>| -> String {
+            let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+            for v in values {
+                *counts.entry(v).or_default() += 1;
+            }
+            counts.into_iter().max_by_key(|(_, n)| *n).map(|(v, _)| v.to_owned()).unwrap_or_default()
+        };
+        let mut out = Vec::with_capacity(epcis.len());
+        for (siren, name, kind) in epcis {
+            let ms = by_epci.get(siren.as_str()).cloned().unwrap_or_default();
+            let departement = majority(ms.iter().map(|m| m.2.as_str()).collect());
+            let region = majority(ms.iter().filter_map(|m| m.3.as_deref()).collect());
+            let from_legal = || {
+                vintages
+                    .iter()
+                    .rev()
+                    .find_map(|v| ms.iter().map(|m| legal_by.get(&(m.1.as_str(), *v)).copied()).sum::<Option<i64>>())
+            };
+            let pop = population.get(&siren).map(|(_, p)| *p).or_else(|| {
+                if ms.is_empty() {
+                    None
+                } else {
+                    from_legal().map(|p| p as f64)
+                }
+            });
+            let under_three = match (children.get(&siren), population.get(&siren)) {
+                (Some((y, c)), Some(_)) => of_year("population_municipale", &siren, *y)
+                    .filter(|p| *p > 0.0)
+                    .map(|p| (c * 10_000.0 / p).round() / 100.0),
+                _ => None,
+            };
+            // Allocataires: the sum of the communes, only when every member has a figure of one year.
+            let alloc_sum: Option<f64> = if ms.is_empty() {
+                None
+            } else {
+                let years: std::collections::BTreeSet<i64> =
+                    ms.iter().filter_map(|m| allocataires.get(&m.1).map(|(y, _)| *y)).collect();
+                if years.len() == 1 {
+                    ms.iter().map(|m| allocataires.get(&m.1).map(|(_, v)| *v)).sum()
+                } else {
+                    None
+                }
+            };
+            let alloc_share = match (alloc_sum, pop) {
+                (Some(a), Some(p)) if p > 0.0 => Some((a * 10_000.0 / p).round() / 100.0),
+                _ => None,
+            };
+            let (rate, eaje, am) = match global.get(&siren) {
+                Some((y, g)) => (
+                    Some(*g),
+                    of_year("taux_couverture_eaje", &siren, *y),
+                    of_year("taux_couverture_assistants_maternels", &siren, *y),
+                ),
+                None => (None, None, None),
+            };
+            out.push(ctg_domain::opendata::Territory {
+                values: vec![pop, under_three, alloc_share, rate, eaje, am],
+                siren,
+                name,
+                kind,
+                departement,
+                region,
+                population: pop,
+                under_three_share: under_three,
+                allocataires_share: alloc_share,
+            });
+        }
+        Ok(out)
+    }
+}
