@@ -310,3 +310,44 @@ backend_tests!(the_comparison_page_of_the_demo_ranks_its_peers, |db: &TestDb| {
         assert_eq!(r.status, 400);
     }
 });
+
+backend_tests!(the_prefill_page_says_what_was_filled_and_what_is_missing, |db: &TestDb| {
+    let (store, url) = (db.store.clone(), db.url.clone());
+    async move {
+        use crate::common::{get_as, login, people, post_form, texts, PASSWORD};
+        let (app, id) = crate::common::demo_app(&store).await;
+        people(&store, id).await;
+        import_all(&url);
+        let coordinator = login(&app, "coordination", "claire@cabbalr.fr", PASSWORD).await;
+        // The button is on the diagnostic page of those who may use it, with its CSRF token.
+        let page = get_as(&app, &format!("/conventions/{id}/diagnostic"), &coordinator).await;
+        assert!(page.body.contains(&format!("action=\"/conventions/{id}/diagnostic/preremplir\"")), "{}", page.body);
+        let reader = login(&app, "lecteur", "louis@ctg.fr", PASSWORD).await;
+        let page = get_as(&app, &format!("/conventions/{id}/diagnostic"), &reader).await;
+        assert!(!page.body.contains("/diagnostic/preremplir"));
+        // Without the token: refused, nothing written.
+        let r =
+            post_form(&app, &format!("/conventions/{id}/diagnostic/preremplir"), &coordinator, &[("_csrf", "faux")])
+                .await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        let r = post_form(&app, &format!("/conventions/{id}/diagnostic/preremplir"), &coordinator, &[]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let doc = scraper::Html::parse_document(&r.body);
+        let status = texts(&doc, "p.confirmation").join(" ");
+        assert!(status.contains("chiffres écrits depuis les données ouvertes"), "{status}");
+        assert!(status.contains("Le taux de couverture et ses composantes sont ceux de 2022"), "{status}");
+        let filled = texts(&doc, "section[aria-labelledby=rempli] tbody tr");
+        assert!(
+            filled
+                .iter()
+                .any(|l| l
+                    .starts_with("Taux de couverture global de l'accueil du jeune enfantIntercommunalité2021, 2022")),
+            "{filled:?}"
+        );
+        let missing = texts(&doc, "section[aria-labelledby=manquant] tbody tr");
+        assert!(missing.iter().any(|l| l.contains("aucun chiffre dans les données ouvertes importées")), "{missing:?}");
+        // The diagnostic now shows the figure with its source.
+        let page = get_as(&app, &format!("/conventions/{id}/diagnostic"), &reader).await;
+        assert!(page.body.contains("txcouv_pe_epci.csv, millésime 2022"), "the source is shown");
+    }
+});
