@@ -23,6 +23,7 @@ mod documents;
 mod error;
 mod export;
 pub mod extract;
+pub mod flash;
 mod funds;
 mod governance;
 mod life;
@@ -30,6 +31,7 @@ mod offer;
 mod plan;
 pub mod routes;
 mod views;
+mod workspace;
 
 pub use auth::AuthConfig;
 pub use error::{ApiError, PageError, WebError};
@@ -98,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(axum::middleware::from_fn(login_redirect))
+        .layer(axum::middleware::from_fn(flash::clear))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

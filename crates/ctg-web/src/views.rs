@@ -40,18 +40,40 @@ pub struct Nav {
     pub logged_in: bool,
     pub is_admin: bool,
     pub csrf: String,
+    /// The path of the page, to mark the current link of the main menu.
+    pub path: String,
+    /// The confirmation of the write that led here, shown in a live region.
+    pub flash: String,
+    /// The sections of the convention of the path, if the page is one of a convention.
+    pub workspace: Option<crate::workspace::Workspace>,
 }
 
 impl Nav {
     pub fn of(auth: &crate::auth::Auth) -> Self {
+        let common = Self {
+            path: auth.path.clone(),
+            flash: auth.flash.clone().unwrap_or_default(),
+            workspace: crate::workspace::Workspace::of(auth),
+            ..Self::default()
+        };
         match &auth.user {
             Some(u) => Self {
                 user_name: u.name.clone(),
                 logged_in: true,
                 is_admin: u.is_admin,
                 csrf: auth.csrf.clone().unwrap_or_default(),
+                ..common
             },
-            None => Self::default(),
+            None => common,
+        }
+    }
+
+    /// `aria-current="page"` for a link of the main menu to `href` on that page.
+    pub fn current(&self, href: &str) -> &'static str {
+        if self.path == href {
+            "page"
+        } else {
+            ""
         }
     }
 }

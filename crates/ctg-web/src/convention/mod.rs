@@ -93,10 +93,6 @@ struct StakeLine {
 #[template(path = "convention.html")]
 struct ConventionPage {
     nav: Nav,
-    can_edit: bool,
-    can_manage: bool,
-    can_history: bool,
-    can_agreements: bool,
     published: bool,
     line: ConventionLine,
     start_long: String,
@@ -137,10 +133,6 @@ pub async fn convention(
             .map(|(d, what)| format!("{} : {what}", d.format("%d/%m/%Y")))
             .unwrap_or_default(),
         nav: Nav::of(&auth),
-        can_edit: state.may(&auth, Action::EditConvention, Some(id)).await,
-        can_manage: state.may(&auth, Action::ManageMembers, Some(id)).await,
-        can_history: state.may(&auth, Action::ViewHistory, Some(id)).await,
-        can_agreements: state.may(&auth, Action::ViewAgreements, Some(id)).await,
         published: c.summary.published,
         line: ConventionLine::new(&c.summary, status),
         start_long: date_long(c.summary.start),

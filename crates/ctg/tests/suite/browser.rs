@@ -83,7 +83,8 @@ async fn browser(webdriver_url: &str, profile: &std::path::Path) -> fantoccini::
             "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.display()),
+                "--disable-dev-shm-usage", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
             ]
         }),
     );
@@ -167,8 +168,8 @@ async fn browser_log_in_change_see_history_log_out() {
         title.clear().await?;
         title.send_keys("CTG 2026-2030 de Béthune-Bruay").await?;
         client.find(Locator::Css("form .primary")).await?.click().await?;
-        // Back on the convention page: the only one with this link (the form's page has its own h1).
-        client.wait().for_element(Locator::LinkText("Modifier la convention")).await?;
+        // Back on the convention page: the only one with its status.
+        client.wait().for_element(Locator::Id("statut-convention")).await?;
         assert_eq!(client.find(Locator::Css("h1")).await?.text().await?, "CTG 2026-2030 de Béthune-Bruay");
 
         client.find(Locator::LinkText("Historique")).await?.click().await?;
@@ -272,7 +273,7 @@ async fn browser_a_fiche_with_a_sub_action_and_an_indicator_value_moves_progress
         assert_eq!(client.find(Locator::Id("avancement-fiche")).await?.text().await?, "50 %");
 
         // A sub-action still to come: the fiche's progress is now its sub-actions' (0 %).
-        client.find(Locator::Css("details summary")).await?.click().await?;
+        client.find(Locator::Css("main details summary")).await?.click().await?;
         client.find(Locator::Id("sub_title")).await?.send_keys("Trouver un local").await?;
         client.find(Locator::Css("form[action$='/sous-actions'] .primary")).await?.click().await?;
         client.wait().for_element(Locator::Css("#sous-actions")).await?;
@@ -283,7 +284,7 @@ async fn browser_a_fiche_with_a_sub_action_and_an_indicator_value_moves_progress
         client.wait().for_element(Locator::XPath("//strong[@id='avancement-fiche' and text()='100 %']")).await?;
 
         // An indicator and its first value.
-        let summaries = client.find_all(Locator::Css("details summary")).await?;
+        let summaries = client.find_all(Locator::Css("main details summary")).await?;
         for s in summaries {
             if s.text().await? == "Ajouter un indicateur" {
                 s.click().await?;
@@ -338,7 +339,7 @@ async fn browser_a_coordinator_schedules_a_meeting_and_follows_a_decision_on_a_f
 
         // From the convention page to the steering committee.
         client.goto(&format!("{base}/conventions/{id}")).await?;
-        client.find(Locator::LinkText("Instances de gouvernance")).await?.click().await?;
+        client.find(Locator::LinkText("Instances")).await?.click().await?;
         client.wait().for_element(Locator::Css("section.body-section")).await?;
         client.find(Locator::LinkText("Comité de pilotage intercommunal restreint")).await?.click().await?;
         client.wait().for_element(Locator::Id("calendrier")).await?;
@@ -363,7 +364,7 @@ async fn browser_a_coordinator_schedules_a_meeting_and_follows_a_decision_on_a_f
         );
 
         // Record a decision on the fiche.
-        for s in client.find_all(Locator::Css("details summary")).await? {
+        for s in client.find_all(Locator::Css("main details summary")).await? {
             if s.text().await? == "Ajouter une décision" {
                 s.click().await?;
             }
