@@ -545,8 +545,9 @@ pub fn history_csv(
     entries: &[AuditEntry],
     filename: &str,
     source: &ctg_report::table::Source,
+    dialect: ctg_report::table::CsvDialect,
 ) -> Result<Response, WebError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = dialect.writer();
     let io = |e: csv::Error| WebError::Internal(Box::new(e));
     let origin = ctg_report::table::csv_text(&source.origin).into_owned();
     let as_of = source.as_of.to_string();
@@ -614,9 +615,10 @@ pub async fn history(
     let mut errors = FormErrors::new();
     let filter = q.filter(Some(id), &mut errors);
     let entries = if errors.is_empty() { state.store.history(&filter).await? } else { Vec::new() };
-    if q.format == "csv" && errors.is_empty() {
+    if q.format.starts_with("csv") && errors.is_empty() {
         let source = crate::export::source(&state, id, &[]).await?;
-        return Ok(history_csv(&entries, &format!("historique-convention-{id}.csv"), &source)?);
+        let dialect = ctg_report::table::CsvDialect::from_query(Some(&q.format));
+        return Ok(history_csv(&entries, &format!("historique-convention-{id}.csv"), &source, dialect)?);
     }
     let page = HistoryPage {
         nav: Nav::of(&auth),

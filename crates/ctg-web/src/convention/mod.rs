@@ -507,11 +507,12 @@ pub async fn territory_csv(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<crate::export::CsvQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let t = Territory::load(&state, id).await?;
     let source = crate::export::source(&state, id, &["Insee, populations légales"]).await?;
-    let bytes = ctg_report::territory_csv(&t.epci.communes, &t.vintages, &source)
+    let bytes = ctg_report::territory_csv(&t.epci.communes, &t.vintages, &source, q.dialect())
         .map_err(|e| crate::WebError::Internal(Box::new(e)))?;
     let filename = format!("territoire-{}.csv", t.epci.siren);
     Ok((

@@ -54,7 +54,9 @@ pub async fn export(
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let raw = q.format.as_deref().unwrap_or("xlsx");
     let format = ExportFormat::parse(raw).ok_or_else(|| {
-        WebError::BadRequest(format!("format de téléchargement inconnu « {raw} » (formats admis : csv, xlsx, ods)"))
+        WebError::BadRequest(format!(
+            "format de téléchargement inconnu « {raw} » (formats admis : csv, csv-virgule, xlsx, ods)"
+        ))
     })?;
     let v = PlanView::load(&state, id).await?;
     let tables = ctg_import::plan::tables(&imported(&v), &v.communes);

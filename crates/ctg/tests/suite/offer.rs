@@ -31,7 +31,8 @@ backend_tests!(the_demo_offer_is_listed_filtered_and_downloaded, |db: &TestDb| {
         assert_eq!(count(&planned, "#equipements tbody tr"), 2);
 
         // The download is what the page shows, filters included.
-        let csv = get(&app, &format!("/conventions/{id}/equipements?type=evs&statut=en_projet&format=csv")).await;
+        let csv =
+            get(&app, &format!("/conventions/{id}/equipements?type=evs&statut=en_projet&format=csv-virgule")).await;
         assert_eq!(csv.status, 200);
         assert!(csv.content_type.starts_with("text/csv"));
         let lines: Vec<&str> = csv.body.lines().collect();
@@ -133,9 +134,11 @@ backend_tests!(coverage_lists_communes_without_a_service_and_a_new_facility_chan
         assert_eq!(api["communes_sans_service"].as_array().unwrap().len(), 0);
 
         // The downloads of the coverage page.
-        let csv =
-            get(&app, &format!("/conventions/{id}/couverture?type=maison_1000_jours&format=csv&tableau=sans_service"))
-                .await;
+        let csv = get(
+            &app,
+            &format!("/conventions/{id}/couverture?type=maison_1000_jours&format=csv-virgule&tableau=sans_service"),
+        )
+        .await;
         assert_eq!(csv.body.lines().count(), 99, "header + 98 communes");
     }
 });
@@ -205,7 +208,7 @@ backend_tests!(places_per_hundred_children_with_masking_for_the_public, |db: &Te
         assert_eq!(row(&public, "62048")["enfants_moins_3_ans"]["secret"], true);
         assert_eq!(row(&public, "62048")["places_pour_100_enfants"]["secret"], true);
         assert_eq!(row(&public, "62119")["enfants_moins_3_ans"]["valeur"], 600.0);
-        let csv = get(&app, &format!("/conventions/{id}/couverture?format=csv&tableau=places")).await.body;
+        let csv = get(&app, &format!("/conventions/{id}/couverture?format=csv-virgule&tableau=places")).await.body;
         assert!(csv.lines().any(|l| l.starts_with("62048,Auchel,10,0,0,secret,secret")), "{csv}");
         let html = get(&app, &format!("/conventions/{id}/couverture")).await.body;
         assert!(html.contains("secret"));
@@ -246,7 +249,7 @@ backend_tests!(funding_totals_of_the_demo_and_new_lines, |db: &TestDb| {
         let api = get(&app, &format!("/api/v1/conventions/{id}/financements")).await.json();
         assert_eq!(api["totaux"]["total_centimes"], 44_959_254 + 100_005);
         assert_eq!(api["totaux"]["par_annee"]["2025"], 100_005);
-        let totals = get(&app, &format!("/conventions/{id}/financements?format=csv&tableau=totaux")).await.body;
+        let totals = get(&app, &format!("/conventions/{id}/financements?format=csv-virgule&tableau=totaux")).await.body;
         assert!(totals.contains("total,Total,450592.59"), "{totals}");
     }
 });
@@ -345,7 +348,7 @@ backend_tests!(the_diagnostic_compares_a_commune_and_draws_charts, |db: &TestDb|
         );
         let bad = get(&app, &format!("/conventions/{id}/diagnostic?commune=75056")).await;
         assert_eq!(bad.status, 400);
-        let csv = get(&app, &format!("/conventions/{id}/diagnostic?format=csv")).await.body;
+        let csv = get(&app, &format!("/conventions/{id}/diagnostic?format=csv-virgule")).await.body;
         assert!(
             csv.starts_with("theme,indicateur,libelle,periode,commune,epci,departement,france,unite,source"),
             "{csv}"
