@@ -110,6 +110,54 @@ impl FormErrors {
     }
 }
 
+/// What a person typed in a form that came back with errors, so that every field shows it again:
+/// the fields by their `name`, and which form of the page it was (`form`), to reopen it.
+#[derive(Debug, Clone, Default)]
+pub struct Typed {
+    pub form: &'static str,
+    values: std::collections::BTreeMap<String, String>,
+}
+
+impl Typed {
+    /// The fields of `fields` (a form's `Deserialize + Serialize` struct), as typed in form `form`.
+    pub fn of<T: serde::Serialize>(form: &'static str, fields: &T) -> Self {
+        let values = match serde_json::to_value(fields) {
+            Ok(serde_json::Value::Object(map)) => map
+                .into_iter()
+                .map(|(k, v)| {
+                    let text = match v {
+                        serde_json::Value::String(s) => s,
+                        serde_json::Value::Null => String::new(),
+                        other => other.to_string(),
+                    };
+                    (k, text)
+                })
+                .collect(),
+            _ => Default::default(),
+        };
+        Self { form, values }
+    }
+
+    /// Whether the page comes back from form `form`.
+    pub fn is(&self, form: &str) -> bool {
+        self.form == form
+    }
+
+    /// What was typed in field `name`, or an empty string.
+    pub fn get(&self, name: &str) -> &str {
+        self.values.get(name).map_or("", String::as_str)
+    }
+
+    /// What was typed in field `name` when the page comes back from a form, `default` otherwise.
+    pub fn or<'a>(&'a self, name: &str, default: &'a str) -> &'a str {
+        if self.form.is_empty() {
+            default
+        } else {
+            self.get(name)
+        }
+    }
+}
+
 /// Parses an optional date field of a form (`AAAA-MM-JJ`, as `<input type="date">` sends it, or
 /// `JJ/MM/AAAA`: [`ctg_domain::parse::optional_date`]).
 pub fn form_date(errors: &mut FormErrors, field: &str, raw: &str) -> Option<chrono::NaiveDate> {

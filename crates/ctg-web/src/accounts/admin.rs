@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use ctg_domain::access::Action;
 use ctg_domain::format::datetime_short;
 use ctg_domain::Channel;
@@ -165,7 +165,7 @@ pub async fn activity_save(
         return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
     }
     match state.store.update_processing_activity(&auth.actor(Channel::Page), &edit).await {
-        Ok(_) => Ok(Redirect::to("/rgpd/registre").into_response()),
+        Ok(_) => Ok(crate::flash::redirect("/rgpd/registre", "Traitement mis à jour")),
         Err(StoreError::Stale { what, last_change }) => {
             let fresh = activity(&state, id).await?;
             let page = ActivityForm {

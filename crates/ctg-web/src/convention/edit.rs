@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use ctg_domain::access::{Action, Role};
 use ctg_domain::format::{date_short, datetime_short};
@@ -167,7 +167,7 @@ pub async fn convention_save(
         published: input.published.is_some(),
     };
     match state.store.update_convention(&auth.actor(Channel::Page), id, version, &edit).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&format!("/conventions/{id}"), "Convention mise à jour")),
         // A rule refuses (art. 12, the status): the form comes back with what was typed.
         Err(StoreError::Invalid(message)) => {
             let mut errors = FormErrors::new();
@@ -315,7 +315,7 @@ pub async fn party_save(
         signature_month_only: signed_on.is_some_and(|s| s.month_only),
     };
     match state.store.update_party(&auth.actor(Channel::Page), id, e.id, version, &edit).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}#parties")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&format!("/conventions/{id}#parties"), "Partie mise à jour")),
         Err(StoreError::Invalid(message)) => {
             let mut errors = FormErrors::new();
             errors.add("", message);
@@ -866,7 +866,7 @@ pub async fn agreement_create(
         return agreements_page(&state, &auth, id, form, errors, StatusCode::BAD_REQUEST).await;
     };
     state.store.create_agreement(&auth.actor(Channel::Page), id, &edit, on, &form.proposed_by).await?;
-    Ok(Redirect::to(&format!("/conventions/{id}/accords")).into_response())
+    Ok(crate::flash::redirect(&format!("/conventions/{id}/accords"), "Accord créé"))
 }
 
 /// The form of the next step of an agreement.
@@ -1000,7 +1000,7 @@ pub async fn agreement_save(
         .await;
     };
     match state.store.update_agreement(&auth.actor(Channel::Page), id, aid, version, &edit).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/accords")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&format!("/conventions/{id}/accords"), "Accord mis à jour")),
         Err(e) => {
             let (message, _) = conflict(e)?;
             agreement_form_page(
@@ -1071,7 +1071,10 @@ pub async fn agreement_step(
         note: Some(form.note.clone()).filter(|n| !n.trim().is_empty()),
     };
     match state.store.record_agreement_step(&auth.actor(Channel::Page), id, aid, version, &new).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/accords/{aid}/modifier")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(
+            &format!("/conventions/{id}/accords/{aid}/modifier"),
+            "Étape de l'accord enregistrée",
+        )),
         Err(StoreError::Invalid(message)) => {
             errors.add("step", message);
             agreement_form_page(

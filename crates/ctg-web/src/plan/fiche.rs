@@ -74,6 +74,8 @@ pub(super) struct FichePage {
     history: Vec<(String, String, String, String)>,
     statuses: Vec<(String, String)>,
     errors: FormErrors,
+    /// What was typed in the form that came back with errors.
+    typed: crate::views::Typed,
     /// `None` when the person may not see the documents.
     documents: Option<Vec<crate::documents::DocumentLine>>,
 }
@@ -107,6 +109,7 @@ pub(super) async fn fiche_page(
     id: i64,
     fid: i64,
     errors: FormErrors,
+    typed: crate::views::Typed,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let v = PlanView::load(state, id).await?;
@@ -133,6 +136,7 @@ pub(super) async fn fiche_page(
     }
     let page = FichePage {
         nav: Nav::of(auth),
+        typed,
         id,
         title: v.convention.title.clone(),
         fiche_id: fid,
@@ -260,5 +264,5 @@ pub async fn fiche(
     Ids((id, fid)): Ids<(i64, i64)>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    fiche_page(&state, &auth, id, fid, FormErrors::new(), StatusCode::OK).await
+    fiche_page(&state, &auth, id, fid, FormErrors::new(), Default::default(), StatusCode::OK).await
 }

@@ -217,8 +217,11 @@ pub async fn fiche_create(
         page.errors = errors;
         return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
     };
+    let code = new.code.clone();
     match state.store.create_fiche(&auth.actor(Channel::Page), id, new).await {
-        Ok(fid) => Ok(Redirect::to(&format!("/conventions/{id}/plan/fiches/{fid}")).into_response()),
+        Ok(fid) => {
+            Ok(crate::flash::redirect(&format!("/conventions/{id}/plan/fiches/{fid}"), format!("Fiche {code} créée")))
+        }
         Err(StoreError::Invalid(m)) => {
             let mut page = FicheForm::new(&auth, &v, id, None, form);
             page.errors.add("", m);
@@ -300,7 +303,7 @@ pub async fn fiche_save(
         return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
     };
     match state.store.update_fiche(&auth.actor(Channel::Page), id, fid, version, new, form.reason.trim()).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/plan/fiches/{fid}")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&format!("/conventions/{id}/plan/fiches/{fid}"), "Fiche enregistrée")),
         Err(StoreError::Stale { what, last_change }) => {
             let fresh =
                 state.store.plan(id).await?.fiches.into_iter().find(|f| f.id == fid).map_or(version, |f| f.version);

@@ -25,6 +25,8 @@ pub(super) struct IndicatorPage {
     scale: Vec<String>,
     errors: FormErrors,
     today: String,
+    /// What was typed in the value form that came back with errors.
+    typed: crate::views::Typed,
 }
 
 pub(super) async fn indicator_page(
@@ -33,6 +35,7 @@ pub(super) async fn indicator_page(
     id: i64,
     iid: i64,
     errors: FormErrors,
+    typed: crate::views::Typed,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let v = PlanView::load(state, id).await?;
@@ -90,6 +93,7 @@ pub(super) async fn indicator_page(
     };
     let page = IndicatorPage {
         nav: Nav::of(auth),
+        typed,
         id,
         title: v.convention.title.clone(),
         indicator_id: iid,
@@ -208,10 +212,10 @@ pub async fn indicator(
     Ids((id, iid)): Ids<(i64, i64)>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    indicator_page(&state, &auth, id, iid, FormErrors::new(), StatusCode::OK).await
+    indicator_page(&state, &auth, id, iid, FormErrors::new(), Default::default(), StatusCode::OK).await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 pub struct ValueFields {
     #[serde(default)]
     pub period: String,
@@ -257,7 +261,16 @@ pub async fn value_create(
     };
     let date = form_date(&mut errors, "date", &form.date).unwrap_or_else(|| state.today());
     if !errors.is_empty() {
-        return indicator_page(&state, &auth, id, iid, errors, StatusCode::BAD_REQUEST).await;
+        return indicator_page(
+            &state,
+            &auth,
+            id,
+            iid,
+            errors,
+            crate::views::Typed::of("valeur", &form),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     }
     let author = auth.user.as_ref().map(|u| u.name.clone()).unwrap_or_default();
     let value = IndicatorValue {
@@ -270,11 +283,23 @@ pub async fn value_create(
         comment: form.comment.trim().to_owned(),
     };
     match state.store.add_indicator_value(&auth.actor(Channel::Page), id, iid, &value).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/plan/indicateurs/{iid}")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(
+            &format!("/conventions/{id}/plan/indicateurs/{iid}"),
+            format!("Valeur {} enregistrée", value.period),
+        )),
         Err(StoreError::Invalid(m)) => {
             let mut errors = FormErrors::new();
             errors.add("", m);
-            indicator_page(&state, &auth, id, iid, errors, StatusCode::BAD_REQUEST).await
+            indicator_page(
+                &state,
+                &auth,
+                id,
+                iid,
+                errors,
+                crate::views::Typed::of("valeur", &form),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(e) => Err(WebError::from(e).into()),
     }

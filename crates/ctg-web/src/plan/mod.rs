@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use chrono::{Datelike, NaiveDate};
 use ctg_domain::access::Action;
 use ctg_domain::plan::{

@@ -6,7 +6,7 @@ use super::*;
 // ---------------------------------------------------------------------------------------------
 // Sub-actions, means, indicators of a fiche
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 pub struct SubFields {
     #[serde(default)]
     pub parent: String,
@@ -77,15 +77,36 @@ pub async fn sub_create(
     authorize_report(&state, &auth, id, &f.fiche).await?;
     let mut errors = FormErrors::new();
     let Some(sub) = form.read(&mut errors) else {
-        return fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await;
+        return fiche_page(
+            &state,
+            &auth,
+            id,
+            fid,
+            errors,
+            crate::views::Typed::of("sous-action", &form),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
 
     match state.store.add_sub_action(&auth.actor(Channel::Page), id, fid, &sub).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/plan/fiches/{fid}")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(
+            &format!("/conventions/{id}/plan/fiches/{fid}"),
+            format!("Sous-action « {} » ajoutée", sub.title),
+        )),
         Err(StoreError::Invalid(m)) => {
             let mut errors = FormErrors::new();
             errors.add("", m);
-            fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await
+            fiche_page(
+                &state,
+                &auth,
+                id,
+                fid,
+                errors,
+                crate::views::Typed::of("sous-action", &form),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(e) => Err(WebError::from(e).into()),
     }
@@ -118,22 +139,25 @@ pub async fn sub_status(
     let Some(status) = FicheStatus::parse_loose(&form.status) else {
         let mut errors = FormErrors::new();
         errors.add("", format!("statut inconnu « {} »", form.status));
-        return fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await;
+        return fiche_page(&state, &auth, id, fid, errors, Default::default(), StatusCode::BAD_REQUEST).await;
     };
     let version: i64 = Version::parse(&form.version)?;
     let sub = SubAction { status, ..s.sub.clone() };
     match state.store.update_sub_action(&auth.actor(Channel::Page), id, version, &sub).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/plan/fiches/{fid}")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(
+            &format!("/conventions/{id}/plan/fiches/{fid}"),
+            "Statut de la sous-action enregistré",
+        )),
         Err(StoreError::Stale { what, last_change }) => {
             let mut errors = FormErrors::new();
             errors.add("", crate::error::stale_message(&what, last_change.as_deref()));
-            fiche_page(&state, &auth, id, fid, errors, StatusCode::CONFLICT).await
+            fiche_page(&state, &auth, id, fid, errors, Default::default(), StatusCode::CONFLICT).await
         }
         Err(e) => Err(WebError::from(e).into()),
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 pub struct MeansFields {
     /// One line per signatory and year: organisation ; année ; ETP ; prévu ; dépensé ; nature ; matériel.
     #[serde(default)]
@@ -216,13 +240,22 @@ pub async fn means_save(
     let mut errors = FormErrors::new();
     let means = parse_means(&form.means, &v.parties, &mut errors);
     if !errors.is_empty() {
-        return fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await;
+        return fiche_page(
+            &state,
+            &auth,
+            id,
+            fid,
+            errors,
+            crate::views::Typed::of("moyens", &form),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     }
     state.store.set_means(&auth.actor(Channel::Page), id, fid, &means).await?;
-    Ok(Redirect::to(&format!("/conventions/{id}/plan/fiches/{fid}")).into_response())
+    Ok(crate::flash::redirect(&format!("/conventions/{id}/plan/fiches/{fid}"), "Moyens enregistrés"))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 pub struct IndicatorFields {
     #[serde(default)]
     pub name: String,
@@ -312,8 +345,20 @@ pub async fn indicator_create(
     state.authorize_write(&auth, Action::EditPlan, Some(id)).await?;
     let mut errors = FormErrors::new();
     let Some(indicator) = parse_indicator(&form, &mut errors) else {
-        return fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await;
+        return fiche_page(
+            &state,
+            &auth,
+            id,
+            fid,
+            errors,
+            crate::views::Typed::of("indicateur", &form),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
     let iid = state.store.create_indicator(&auth.actor(Channel::Page), id, Some(fid), &indicator).await?;
-    Ok(Redirect::to(&format!("/conventions/{id}/plan/indicateurs/{iid}")).into_response())
+    Ok(crate::flash::redirect(
+        &format!("/conventions/{id}/plan/indicateurs/{iid}"),
+        format!("Indicateur « {} » créé", indicator.name),
+    ))
 }

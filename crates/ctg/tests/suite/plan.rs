@@ -4,7 +4,9 @@
 
 use crate::common;
 
-use common::{count, demo_app, get, get_bytes, login, people, post_file, post_form, send_json, texts, Who, PASSWORD};
+use common::{
+    attr, count, demo_app, get, get_as, get_bytes, login, people, post_file, post_form, send_json, texts, Who, PASSWORD,
+};
 use ctg_store::testing::TestDb;
 use ctg_store::{backend_tests, Store};
 
@@ -216,6 +218,23 @@ backend_tests!(indicators_values_and_tracking, |db: &TestDb| {
             post_form(&app, &format!("{ind_path}/valeurs"), &who, &[("period", "2026"), ("value", "beaucoup")]).await;
         assert_eq!(r.status, 400);
         assert!(r.body.contains("valeur invalide « beaucoup »"));
+        // What was typed comes back in every field, the error beside its field.
+        let doc = r.html();
+        assert_eq!(attr(&doc, "#period", "value"), "2026");
+        assert_eq!(attr(&doc, "#value", "value"), "beaucoup");
+        assert_eq!(attr(&doc, "#value", "aria-invalid"), "true");
+        // A write leaves its confirmation for the next page, in a live region, once.
+        let r = post_form(&app, &format!("{ind_path}/valeurs"), &who, &[("period", "2026-12"), ("value", "18")]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let flash = r.headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let mut with_flash = who.clone();
+        with_flash.cookie = Some(format!("{}; {flash}", who.cookie.clone().unwrap_or_default()));
+        let page = get_as(&app, &ind_path, &with_flash).await;
+        assert_eq!(texts(&page.html(), "[role=status]"), ["Valeur 2026-12 enregistrée"]);
+        assert!(
+            page.headers["set-cookie"].to_str().unwrap().starts_with("ctg_flash=;"),
+            "the confirmation is shown once"
+        );
         let r =
             post_form(&app, &format!("{ind_path}/valeurs"), &who, &[("period", "l'an prochain"), ("value", "3")]).await;
         assert_eq!(r.status, 400, "{}", r.body);
