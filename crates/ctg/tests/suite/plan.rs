@@ -145,7 +145,7 @@ backend_tests!(a_fiche_with_sub_actions_moves_the_progress, |db: &TestDb| {
         assert!(history[0].contains("En cours → En pause") && history[0].contains("Local indisponible"), "{history:?}");
         // Who changed it is shown to the people with a role only.
         assert!(history[0].ends_with('—'), "{history:?}");
-        let named = texts(&common::get_as(&app, &fiche_path, &who).await.html(), "#historique-statuts tbody tr");
+        let named = texts(&get_as(&app, &fiche_path, &who).await.html(), "#historique-statuts tbody tr");
         assert!(named[0].contains("Claire"), "{named:?}");
         // The same form again, from the old version: a conflict that keeps what was typed.
         let r = post_form(&app, &format!("{fiche_path}/modifier"), &who, &pairs).await;
@@ -686,7 +686,7 @@ backend_tests!(documents_are_attached_checked_and_served_only_to_those_entitled,
 });
 
 async fn get_as_who(app: &axum::Router, path: &str, who: &Who) -> common::Reply {
-    common::get_as(app, path, who).await
+    get_as(app, path, who).await
 }
 
 backend_tests!(the_pilots_contributors_report_the_status_only, |db: &TestDb| {
