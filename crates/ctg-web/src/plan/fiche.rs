@@ -76,6 +76,8 @@ pub(super) struct FichePage {
     errors: FormErrors,
     /// What was typed in the form that came back with errors.
     typed: crate::views::Typed,
+    /// « En retard de N jours », or empty.
+    late: String,
     /// `None` when the person may not see the documents.
     documents: Option<Vec<crate::documents::DocumentLine>>,
 }
@@ -137,6 +139,7 @@ pub(super) async fn fiche_page(
     let page = FichePage {
         nav: Nav::of(auth),
         typed,
+        late: v.fiche_late_badge(f),
         id,
         title: v.convention.title.clone(),
         fiche_id: fid,

@@ -157,6 +157,23 @@ backend_tests!(a_fiche_with_sub_actions_moves_the_progress, |db: &TestDb| {
             "{}",
             late.body
         );
+        // Lateness where people look: the days overdue and whom to call, a badge in the table, the
+        // tree, the calendar and the fiche.
+        let badge = "En retard de 150 jours";
+        let rows = texts(&late.html(), "#retards tbody tr");
+        let row = rows.iter().find(|r| r.contains("Fiche PE-1")).unwrap();
+        assert!(row.contains(badge) && row.contains("150") && row.contains("CABBALR"), "{row}");
+        let late_as = get_as(&app, &format!("/conventions/{id}/plan/retards"), &who).await;
+        assert!(late_as.body.contains("href=\"mailto:"), "a link to write to the pilot: {}", late_as.body);
+        let filtered = get(&app, &format!("/conventions/{id}/plan/retards?organisation=CAF")).await;
+        assert!(!texts(&filtered.html(), "#retards tbody tr").iter().any(|r| r.contains("Fiche PE-1")));
+        let filtered = get(&app, &format!("/conventions/{id}/plan/retards?ambition=1&organisation=cabbalr")).await;
+        assert!(texts(&filtered.html(), "#retards tbody tr").iter().any(|r| r.contains("Fiche PE-1")));
+        for page in ["plan/fiches", "plan", "plan/calendrier"] {
+            let html = get(&app, &format!("/conventions/{id}/{page}")).await.html();
+            assert_eq!(texts(&html, ".badge-late"), [badge], "{page}");
+        }
+        assert_eq!(texts(&get(&app, &fiche_path).await.html(), "#retard-fiche"), [badge]);
         let timeline = get(&app, &format!("/conventions/{id}/plan/calendrier")).await;
         assert!(timeline.body.contains("<svg") && timeline.body.contains("PE-1"));
     }
