@@ -19,6 +19,7 @@ mod api_query;
 mod api_reference;
 pub mod auth;
 mod convention;
+mod dashboard;
 mod documents;
 mod error;
 mod export;

@@ -38,7 +38,8 @@ pub struct NextQuery {
 /// tabs and line breaks from URLs, so `/\t/evil.example` would lead to `//evil.example`); no `\` at
 /// all. Anything else leads home.
 fn safe_next(next: Option<&str>) -> String {
-    let Some(n) = next else { return "/".to_owned() };
+    // After logging in, one's dashboard, unless the login was asked on the way to a page.
+    let Some(n) = next.filter(|n| !n.is_empty()) else { return "/tableau-de-bord".to_owned() };
     let mut chars = n.chars();
     let local = chars.next() == Some('/')
         && !matches!(chars.next(), Some('/' | '\\'))

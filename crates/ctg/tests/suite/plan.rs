@@ -174,6 +174,17 @@ backend_tests!(a_fiche_with_sub_actions_moves_the_progress, |db: &TestDb| {
             assert_eq!(texts(&html, ".badge-late"), [badge], "{page}");
         }
         assert_eq!(texts(&get(&app, &fiche_path).await.html(), "#retard-fiche"), [badge]);
+        // The coordinator's dashboard lists it, with its pilot, as a link to the fiche.
+        let dash = get_as(&app, "/tableau-de-bord", &who).await;
+        assert_eq!(dash.status, 200);
+        let late_items = texts(&dash.html(), &format!("#retards-{id} + ul li"));
+        assert!(
+            late_items.iter().any(|l| l.contains("Fiche PE-1") && l.contains(badge) && l.contains("CABBALR")),
+            "{late_items:?}"
+        );
+        assert!(dash.body.contains(&format!("href=\"{fiche_path}\"")), "{}", dash.body);
+        // Anonymous: the login page first.
+        assert_eq!(get(&app, "/tableau-de-bord").await.status, 303);
         let timeline = get(&app, &format!("/conventions/{id}/plan/calendrier")).await;
         assert!(timeline.body.contains("<svg") && timeline.body.contains("PE-1"));
     }
