@@ -393,3 +393,193 @@ async fn browser_a_coordinator_schedules_a_meeting_and_follows_a_decision_on_a_f
     db.finish().await;
     result.expect("programmer une séance et suivre une décision sur une fiche");
 }
+
+/// axe-core, when installed (`.ci/run` puts it in `~/.cache/ctg-axe`, or `CTG_AXE` names the file):
+/// the source to inject into a page.
+fn axe_source() -> Option<String> {
+    let path = std::env::var("CTG_AXE").ok().map(std::path::PathBuf::from).or_else(|| {
+        std::env::var("HOME")
+            .ok()
+            .map(|h| std::path::Path::new(&h).join(".cache/ctg-axe/node_modules/axe-core/axe.min.js"))
+    })?;
+    std::fs::read_to_string(path).ok()
+}
+
+/// A coordinator's day at 1280 px and 390 px: a fiche typed with an error keeps what was typed, then
+/// is created past its end date and shows « En retard de N jours » in the table, the tree, the
+/// calendar, the fiche and the dashboard; every page type of the demo fits the window (no
+/// horizontal scroll of the document), marks the current section, and has no axe-core violation
+/// at WCAG 2.2 A/AA (when axe-core is installed).
+#[tokio::test]
+async fn browser_a_coordinators_day_fits_a_laptop_and_a_phone() {
+    let (_driver, webdriver_url) = start_chromedriver().await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let id = ctg::demo::load(&db.store).await.unwrap().convention_id();
+    common::people(&db.store, id).await;
+    let (base, server) = serve(&db.store).await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&webdriver_url, profile.path()).await;
+    let axe = axe_source();
+
+    let result = async {
+        client.set_window_size(1280, 1000).await?;
+        client.goto(&format!("{base}/connexion")).await?;
+        client.find(Locator::Id("email")).await?.send_keys("claire@cabbalr.fr").await?;
+        client.find(Locator::Id("password")).await?.send_keys(common::PASSWORD).await?;
+        client.find(Locator::Css("form[action='/connexion'] button[type=submit]")).await?.click().await?;
+        // A login leads to the dashboard.
+        client.wait().for_element(Locator::Css("h1")).await?;
+        assert!(client.current_url().await?.path().ends_with("/tableau-de-bord"));
+
+        // A new fiche, its title forgotten: everything typed comes back, the error beside the field.
+        client.goto(&format!("{base}/conventions/{id}/plan/fiches/nouvelle")).await?;
+        client.wait().for_element(Locator::Id("code")).await?;
+        client.find(Locator::Id("code")).await?.send_keys("PE-9").await?;
+        client.find(Locator::Id("ambitions")).await?.send_keys("1").await?;
+        client.find(Locator::Id("pilot_organisation")).await?.send_keys("CABBALR").await?;
+        client.find(Locator::Id("pilot_person")).await?.send_keys("Claire Coordination").await?;
+        client
+            .execute(
+                "document.getElementById('start').value = '2026-01-05';\
+                 document.getElementById('end').value = '2026-06-30';",
+                vec![],
+            )
+            .await?;
+        client.find(Locator::Css("#status option[value='en_cours']")).await?.click().await?;
+        client.find(Locator::Css("main form .primary")).await?.click().await?;
+        client.wait().for_element(Locator::Id("title-erreur")).await?;
+        assert_eq!(client.find(Locator::Id("code")).await?.prop("value").await?.as_deref(), Some("PE-9"));
+        assert_eq!(client.find(Locator::Id("pilot_person")).await?.prop("value").await?.as_deref(), Some("Claire Coordination"));
+        assert_eq!(client.find(Locator::Id("end")).await?.prop("value").await?.as_deref(), Some("2026-06-30"));
+        client.find(Locator::Id("title")).await?.send_keys("Relais petite enfance itinérant").await?;
+        client.find(Locator::Css("main form .primary")).await?.click().await?;
+        client.wait().for_element(Locator::Id("avancement-fiche")).await?;
+        // The confirmation, in a live region.
+        assert_eq!(client.find(Locator::Css("[role=status]")).await?.text().await?, "Fiche PE-9 créée");
+        let fiche_path = client.current_url().await?.path().to_owned();
+        let badge = client.find(Locator::Id("retard-fiche")).await?.text().await?;
+        assert!(badge.starts_with("En retard de ") && badge.ends_with(" jours"), "{badge}");
+
+        // A meeting, for the meeting page.
+        client.goto(&format!("{base}/conventions/{id}/instances/1")).await?;
+        client.wait().for_element(Locator::Css("form[action$='/seances']")).await?;
+        client
+            .execute(
+                "document.getElementById('date').value = '2027-01-14';\
+                 document.getElementById('start').value = '14:00';\
+                 document.getElementById('end').value = '16:30';",
+                vec![],
+            )
+            .await?;
+        client.find(Locator::Css("form[action$='/seances'] .primary")).await?.click().await?;
+        client.wait().for_element(Locator::Id("fiche-seance")).await?;
+        let meeting_path = client.current_url().await?.path().to_owned();
+
+        // The badge where people look, and the dashboard.
+        for path in [
+            format!("/conventions/{id}/plan/fiches"),
+            format!("/conventions/{id}/plan"),
+            format!("/conventions/{id}/plan/calendrier"),
+            format!("/conventions/{id}/plan/retards"),
+            "/tableau-de-bord".to_owned(),
+        ] {
+            client.goto(&format!("{base}{path}")).await?;
+            let badges = client.find_all(Locator::Css("main .badge-late")).await?;
+            let mut found = false;
+            for b in badges {
+                found |= b.text().await? == badge;
+            }
+            assert!(found, "{path}: no « {badge} »");
+        }
+        client.goto(&format!("{base}/tableau-de-bord")).await?;
+        client.find(Locator::Css(&format!("main a[href='{fiche_path}']"))).await?;
+        client.find(Locator::Css(&format!("main a[href='{meeting_path}']"))).await?;
+
+        // Every page type, at both widths.
+        let c = format!("/conventions/{id}");
+        let pages: Vec<(String, bool)> = [
+            ("/".to_owned(), false),
+            ("/tableau-de-bord".to_owned(), false),
+            ("/compte".to_owned(), false),
+            (c.clone(), true),
+            (format!("{c}/territoire"), true),
+            (format!("{c}/diagnostic"), true),
+            (format!("{c}/equipements"), true),
+            (format!("{c}/couverture"), true),
+            (format!("{c}/financements"), true),
+            (format!("{c}/qui-finance-quoi"), true),
+            (format!("{c}/engagements"), true),
+            (format!("{c}/strategie"), true),
+            (format!("{c}/plan"), true),
+            (format!("{c}/plan/fiches"), true),
+            (fiche_path.clone(), true),
+            (format!("{c}/plan/calendrier"), true),
+            (format!("{c}/plan/retards"), true),
+            (format!("{c}/evaluation"), true),
+            (format!("{c}/instances"), true),
+            (format!("{c}/instances/1"), true),
+            (meeting_path.clone(), true),
+            (format!("{c}/decisions"), true),
+            (format!("{c}/concertation"), true),
+            (format!("{c}/cooperation"), true),
+            (format!("{c}/vie"), true),
+            (format!("{c}/historique"), true),
+            (format!("{c}/utilisateurs"), true),
+        ]
+        .into_iter()
+        .collect();
+        let mut problems = Vec::new();
+        for (width, height) in [(1280, 1000), (390, 844)] {
+            client.set_window_size(width, height).await?;
+            for (path, in_convention) in &pages {
+                client.goto(&format!("{base}{path}")).await?;
+                client.wait().for_element(Locator::Css("h1")).await?;
+                let sizes = client
+                    .execute(
+                        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+                        vec![],
+                    )
+                    .await?;
+                let (scroll, client_width) = (sizes[0].as_i64().unwrap_or(0), sizes[1].as_i64().unwrap_or(0));
+                if scroll > client_width {
+                    problems.push(format!("{width} px, {path}: the page is {scroll} px wide"));
+                }
+                let marked = if *in_convention {
+                    let selector = if width >= 1024 { ".workspace-wide [aria-current]" } else { ".workspace-narrow [aria-current]" };
+                    client.find_all(Locator::Css(selector)).await?.len()
+                } else {
+                    client.find_all(Locator::Css(".site-header [aria-current='page']")).await?.len()
+                };
+                if marked == 0 {
+                    problems.push(format!("{width} px, {path}: the current section is not marked"));
+                }
+                if let Some(axe) = &axe {
+                    client.execute(axe, vec![]).await?;
+                    let found = client
+                        .execute_async(
+                            "var done = arguments[arguments.length - 1];\
+                             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})\
+                               .then(function (r) { done(r.violations.map(function (v) { return v.id + ' (' + v.nodes.length + ') ' + v.nodes[0].target.join(' '); })); })\
+                               .catch(function (e) { done(['axe: ' + e]); });",
+                            vec![],
+                        )
+                        .await?;
+                    for v in found.as_array().into_iter().flatten() {
+                        problems.push(format!("{width} px, {path}: axe-core {}", v.as_str().unwrap_or_default()));
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        // At 390 px, the sections fold into a menu that says where one is.
+        client.goto(&format!("{base}{fiche_path}")).await?;
+        let where_ = client.find(Locator::Css(".workspace-narrow summary")).await?.text().await?;
+        assert!(where_.contains("Stratégie & plan › Tableau des fiches"), "{where_}");
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    client.close().await.ok();
+    server.abort();
+    db.finish().await;
+    result.expect("la journée d'une coordinatrice, sur un portable et un téléphone");
+}
