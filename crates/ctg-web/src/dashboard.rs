@@ -227,7 +227,7 @@ async fn block(
     Ok(ConventionBlock {
         id,
         title: v.convention.title.clone(),
-        role: role.map_or("administration", |r| r.label()),
+        role: role.map_or("Administration", |r| r.label()),
         my_fiches,
         late,
         waiting_values,
