@@ -291,7 +291,7 @@ async fn browser_a_fiche_with_a_sub_action_and_an_indicator_value_moves_progress
             }
         }
         client.find(Locator::Id("name")).await?.send_keys("Assistants maternels accompagnés").await?;
-        client.find(Locator::Id("targets")).await?.send_keys("2026 : 40").await?;
+        client.find(Locator::Id("cible_2026")).await?.send_keys("40").await?;
         client.find(Locator::Css("form[action$='/indicateurs'] .primary")).await?.click().await?;
         client.wait().for_element(Locator::Id("etat-indicateur")).await?;
         client.find(Locator::Id("period")).await?.send_keys("2026").await?;

@@ -788,3 +788,121 @@ backend_tests!(the_pilots_contributors_report_the_status_only, |db: &TestDb| {
         assert_eq!(store.fiche(id, fid).await.unwrap().fiche.status.code(), "realisee");
     }
 });
+
+// The grids of the fiche page: means typed one row per party and one column per year, rows added by
+// the server without losing anything typed; targets one field per year of the convention.
+backend_tests!(means_and_targets_are_typed_in_grids, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        let who = coordinator(&app, &store, id).await;
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/plan/fiches"),
+            &who,
+            &[
+                ("code", "PE-2"),
+                ("title", "Relais itinérant"),
+                ("ambitions", "1"),
+                ("pilot_organisation", "CABBALR"),
+                ("status", "a_venir"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let fiche_path = r.headers["location"].to_str().unwrap().to_owned();
+        let fid: i64 = fiche_path.rsplit('/').next().unwrap().parse().unwrap();
+        let parties = store.party_refs(id).await.unwrap();
+        let party = |label: &str| parties.iter().find(|p| p.label() == label).unwrap().id.to_string();
+        let (caf, epci) = (party("CAF"), party("CABBALR"));
+        // The page offers one column per year of the convention and a select of its parties.
+        let page = get_as(&app, &fiche_path, &who).await;
+        let doc = page.html();
+        assert_eq!(count(&doc, "#grille-moyens thead th"), 6, "Partie + 2026…2030");
+        assert_eq!(count(&doc, "#partie_0 option"), parties.len() + 1);
+        assert_eq!(count(&doc, "#cibles input"), 5);
+        // One row typed, then « Ajouter une ligne »: a second row, the first one kept, nothing saved.
+        let means = format!("{fiche_path}/moyens");
+        let r = post_form(
+            &app,
+            &means,
+            &who,
+            &[("grid", "1"), ("rows", "1"), ("partie_0", &caf), ("prevu_0_2026", "12 000"), ("action", "ajouter")],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let doc = r.html();
+        assert_eq!(attr(&doc, "#prevu_0_2026", "value"), "12 000");
+        assert_eq!(attr(&doc, "#partie_0 option[selected]", "value"), caf);
+        assert!(count(&doc, "#partie_1") == 1 && attr(&doc, "input[name=rows]", "value") == "2");
+        assert!(store.fiche(id, fid).await.unwrap().means.is_empty());
+        // A bad amount: everything comes back, the cell marked.
+        let fields = |bad: &'static str| {
+            vec![
+                ("grid", "1".to_owned()),
+                ("rows", "2".to_owned()),
+                ("partie_0", caf.clone()),
+                ("prevu_0_2026", "12 000".to_owned()),
+                ("prevu_0_2027", "12 500,50".to_owned()),
+                ("prevu_0_2028", "13 000".to_owned()),
+                ("partie_1", epci.clone()),
+                ("prevu_1_2026", "8 000".to_owned()),
+                ("prevu_1_2027", bad.to_owned()),
+                ("prevu_1_2028", "8 000".to_owned()),
+                ("action", "enregistrer".to_owned()),
+            ]
+        };
+        let bad = fields("huit mille");
+        let pairs: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = post_form(&app, &means, &who, &pairs).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let doc = r.html();
+        assert_eq!(attr(&doc, "#prevu_1_2027", "value"), "huit mille");
+        assert_eq!(attr(&doc, "#prevu_1_2027", "aria-invalid"), "true");
+        assert_eq!(attr(&doc, "#prevu_0_2027", "value"), "12 500,50");
+        assert!(r.body.contains("montant invalide « huit mille »"), "{}", r.body);
+        // Corrected: two parties over three years.
+        let good = fields("8 250");
+        let pairs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = post_form(&app, &means, &who, &pairs).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let saved = store.fiche(id, fid).await.unwrap().means;
+        assert_eq!(saved.len(), 6);
+        assert!(saved.iter().any(|m| m.organisation == "CAF" && m.year == 2027 && m.planned_cents == Some(1_250_050)));
+        assert!(saved
+            .iter()
+            .any(|m| m.organisation == "CABBALR" && m.year == 2027 && m.planned_cents == Some(825_000)));
+        // Targets, one field per year.
+        let r = post_form(
+            &app,
+            &format!("{fiche_path}/indicateurs"),
+            &who,
+            &[
+                ("name", "Familles accueillies"),
+                ("nature", "quantitatif"),
+                ("cible_2026", "10"),
+                ("cible_2027", "15"),
+                ("cible_2028", "20"),
+                ("cible_2029", "25"),
+                ("cible_2030", "30,5"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let plan = store.plan(id).await.unwrap();
+        let i = plan.indicators.iter().find(|i| i.indicator.name == "Familles accueillies").unwrap();
+        assert_eq!(i.indicator.targets.len(), 5);
+        // A bad target keeps every year typed.
+        let r = post_form(
+            &app,
+            &format!("{fiche_path}/indicateurs"),
+            &who,
+            &[("name", "Autre"), ("cible_2026", "10"), ("cible_2027", "beaucoup")],
+        )
+        .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let doc = r.html();
+        assert_eq!(attr(&doc, "#cible_2026", "value"), "10");
+        assert_eq!(attr(&doc, "#cible_2027", "value"), "beaucoup");
+    }
+});
