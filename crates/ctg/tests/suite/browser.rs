@@ -266,7 +266,7 @@ async fn browser_a_fiche_with_a_sub_action_and_an_indicator_value_moves_progress
         client.wait().for_element(Locator::Id("code")).await?;
         client.find(Locator::Id("code")).await?.send_keys("PE-1").await?;
         client.find(Locator::Id("title")).await?.send_keys("Ouvrir un relais petite enfance").await?;
-        client.find(Locator::Id("ambitions")).await?.send_keys("1").await?;
+        client.find(Locator::Id("ambition_1")).await?.click().await?;
         client.find(Locator::Css("#status option[value='en_cours']")).await?.click().await?;
         client.find(Locator::Css("form .primary")).await?.click().await?;
         client.wait().for_element(Locator::Id("avancement-fiche")).await?;
@@ -333,7 +333,7 @@ async fn browser_a_coordinator_schedules_a_meeting_and_follows_a_decision_on_a_f
         client.wait().for_element(Locator::Id("code")).await?;
         client.find(Locator::Id("code")).await?.send_keys("PE-1").await?;
         client.find(Locator::Id("title")).await?.send_keys("Ouvrir un relais petite enfance").await?;
-        client.find(Locator::Id("ambitions")).await?.send_keys("1").await?;
+        client.find(Locator::Id("ambition_1")).await?.click().await?;
         client.find(Locator::Css("form .primary")).await?.click().await?;
         client.wait().for_element(Locator::Id("avancement-fiche")).await?;
 
@@ -435,8 +435,8 @@ async fn browser_a_coordinators_day_fits_a_laptop_and_a_phone() {
         client.goto(&format!("{base}/conventions/{id}/plan/fiches/nouvelle")).await?;
         client.wait().for_element(Locator::Id("code")).await?;
         client.find(Locator::Id("code")).await?.send_keys("PE-9").await?;
-        client.find(Locator::Id("ambitions")).await?.send_keys("1").await?;
-        client.find(Locator::Id("pilot_organisation")).await?.send_keys("CABBALR").await?;
+        client.find(Locator::Id("ambition_1")).await?.click().await?;
+        client.find(Locator::Css("#pilot_organisation option[value='CABBALR']")).await?.click().await?;
         client.find(Locator::Id("pilot_person")).await?.send_keys("Claire Coordination").await?;
         client
             .execute(

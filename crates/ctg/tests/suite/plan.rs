@@ -906,3 +906,43 @@ backend_tests!(means_and_targets_are_typed_in_grids, |db: &TestDb| {
         assert_eq!(attr(&doc, "#cible_2027", "value"), "beaucoup");
     }
 });
+
+// The new-fiche form offers pickers, not codes: ambitions as checkboxes with their titles, the pilot
+// among the parties, communes one per field with a list to complete from; no reason asked at creation.
+backend_tests!(the_new_fiche_form_offers_pickers, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        let who = coordinator(&app, &store, id).await;
+        let page = get_as(&app, &format!("/conventions/{id}/plan/fiches/nouvelle"), &who).await;
+        let doc = page.html();
+        assert!(texts(&doc, "label[for=ambition_1]")[0].starts_with("Ambition 1 : Maintenir et assurer"));
+        assert_eq!(count(&doc, "#liste-communes option"), 100);
+        assert!(count(&doc, "#pilot_organisation option[value=CAF]") == 1);
+        assert_eq!(count(&doc, "#reason"), 0, "no reason for a status at creation");
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/plan/fiches"),
+            &who,
+            &[
+                ("pickers", "1"),
+                ("code", "EJ-5"),
+                ("title", "Conseil des jeunes"),
+                ("ambition_2", "1"),
+                ("ambition_5", "1"),
+                ("pilot_organisation", "CAF"),
+                ("commune_0", "Béthune"),
+                ("commune_1", ""),
+                ("commune_2", "Lillers"),
+                ("status", "a_venir"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let fid: i64 = r.headers["location"].to_str().unwrap().rsplit('/').next().unwrap().parse().unwrap();
+        let f = store.fiche(id, fid).await.unwrap().fiche;
+        assert_eq!(f.ambitions, [2, 5]);
+        assert_eq!(f.communes.len(), 2);
+        assert_eq!(f.pilot_organisation, "CAF");
+    }
+});
