@@ -463,11 +463,138 @@ impl HistoryLine {
             at: datetime_short(e.at),
             actor: e.actor_label.clone(),
             channel: e.channel.label(),
-            object: format!("{} : {}", e.object_type, e.object_label),
+            object: format!("{} : {}", object_label(&e.object_type), e.object_label),
             object_link: format!("?objet={}&id={}", e.object_type, e.object_id),
-            action: e.action.clone(),
-            changes: e.changed_fields(),
+            action: action_label(&e.action),
+            changes: readable_changes(e),
         }
+    }
+}
+
+/// The changes of an entry as people read them: French labels, values the French way.
+pub fn readable_changes(e: &AuditEntry) -> Vec<(String, String, String)> {
+    e.changed_fields()
+        .into_iter()
+        .map(|(k, b, a)| (field_label(&k), field_value(&k, &b), field_value(&k, &a)))
+        .collect()
+}
+
+/// The French label of a field of the trail (its key is French snake case: `lieu_signature`).
+pub fn field_label(key: &str) -> String {
+    let known = match key {
+        "lieu_signature" => "Lieu de signature",
+        "debut" => "Début",
+        "fin" => "Fin",
+        "publiee" => "Publiée",
+        "precedente" | "predecessor_id" => "Convention précédente",
+        "partie_id" => "Partie",
+        "pilote_organisation" => "Pilote (organisation)",
+        "pilote_personne" => "Pilote (personne)",
+        "priorite" => "Priorité",
+        "intitule" => "Intitulé",
+        "visioconference" => "Visioconférence",
+        "arrivee" => "Arrivée",
+        "depart" => "Départ",
+        "annee" => "Année",
+        "declare" => "Déclaré",
+        "difficultes" => "Difficultés",
+        "perimetre" => "Périmètre",
+        "points_d_attention" => "Points d'attention",
+        "realise" => "Réalisé",
+        "reussites" => "Réussites",
+        "desactive" => "Désactivé",
+        "changement_exige" => "Changement de mot de passe exigé",
+        "mot_de_passe" => "Mot de passe",
+        "role" => "Rôle",
+        "crees" => "Créés",
+        "mis_a_jour" => "Mis à jour",
+        "millesimes" => "Millésimes",
+        "epci_du_fichier" => "EPCI du fichier",
+        "communes_du_fichier" => "Communes du fichier",
+        "deliberation" => "Délibération",
+        "deliberation_date" | "date_deliberation" => "Date de la délibération",
+        "date_signature" | "signature_date" => "Date de signature",
+        "signataire" => "Signataire",
+        "organisation_id" => "Organisation",
+        "epci" => "EPCI",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.to_owned();
+    }
+    let spaced = key.replace('_', " ");
+    let mut chars = spaced.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// A value of the trail the French way: dates as JJ/MM/AAAA, statuses by their label, lists
+/// joined, never raw JSON.
+pub fn field_value(key: &str, raw: &str) -> String {
+    let raw = raw.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        return d.format("%d/%m/%Y").to_string();
+    }
+    if key == "statut" {
+        if let Some(s) = ctg_domain::plan::FicheStatus::parse_loose(raw) {
+            return s.label().to_owned();
+        }
+    }
+    if raw.starts_with('[') || raw.starts_with('{') {
+        return match serde_json::from_str::<serde_json::Value>(raw) {
+            Ok(serde_json::Value::Array(items)) if items.iter().all(|i| !i.is_object() && !i.is_array()) => items
+                .iter()
+                .map(|i| match i {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            Ok(serde_json::Value::Array(items)) => {
+                format!("{} élément{}", items.len(), if items.len() > 1 { "s" } else { "" })
+            }
+            Ok(serde_json::Value::Object(map)) => map
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| {
+                    let text = match v {
+                        serde_json::Value::String(s) => field_value(k, s),
+                        serde_json::Value::Bool(b) => if *b { "oui" } else { "non" }.to_owned(),
+                        serde_json::Value::Array(a) => {
+                            format!("{} élément{}", a.len(), if a.len() > 1 { "s" } else { "" })
+                        }
+                        serde_json::Value::Object(_) => "…".to_owned(),
+                        other => other.to_string(),
+                    };
+                    format!("{} : {text}", field_label(k))
+                })
+                .collect::<Vec<_>>()
+                .join(" ; "),
+            _ => raw.to_owned(),
+        };
+    }
+    raw.to_owned()
+}
+
+/// « création », « modification »… with their accents and a capital.
+pub fn action_label(action: &str) -> String {
+    match action {
+        "creation" => "Création".to_owned(),
+        "modification" => "Modification".to_owned(),
+        "suppression" => "Suppression".to_owned(),
+        "import" => "Import".to_owned(),
+        other => field_label(other),
+    }
+}
+
+/// The French name of a type of object of the trail.
+pub fn object_label(kind: &str) -> String {
+    match kind {
+        "membre_instance" => "Membre d'une instance".to_owned(),
+        "seance" => "Séance".to_owned(),
+        "equipements" => "Équipements".to_owned(),
+        "financements" => "Financements".to_owned(),
+        "role" => "Rôle".to_owned(),
+        other => field_label(other),
     }
 }
 
@@ -568,9 +695,11 @@ pub fn history_csv(
     ])
     .map_err(io)?;
     for e in entries {
-        let at = e.at.to_rfc3339();
+        // Europe/Paris, to the minute, as the page shows it.
+        let at = ctg_domain::format::paris_time(e.at).format("%Y-%m-%d %H:%M").to_string();
         let conv = e.convention_id.map(|c| c.to_string()).unwrap_or_default();
-        let mut fields = e.changed_fields();
+        let mut fields = readable_changes(e);
+        let (object_type, action) = (object_label(&e.object_type), action_label(&e.action));
         if fields.is_empty() {
             fields.push((String::new(), String::new(), String::new()));
         }
@@ -580,10 +709,10 @@ pub fn history_csv(
                 &e.actor_label,
                 e.channel.code(),
                 &conv,
-                &e.object_type,
+                &object_type,
                 &e.object_id,
                 &e.object_label,
-                &e.action,
+                &action,
                 &field,
                 &before,
                 &after,
@@ -1103,5 +1232,23 @@ pub async fn agreement_step(
             )
             .await
         }
+    }
+}
+
+#[cfg(test)]
+mod history_tests {
+    use super::{action_label, field_label, field_value};
+
+    #[test]
+    fn the_trail_reads_in_french() {
+        assert_eq!(field_label("lieu_signature"), "Lieu de signature");
+        assert_eq!(field_label("deliberation_date"), "Date de la délibération");
+        assert_eq!(field_label("public_vise"), "Public vise");
+        assert_eq!(action_label("creation"), "Création");
+        assert_eq!(field_value("fin", "2026-06-30"), "30/06/2026");
+        assert_eq!(field_value("statut", "en_cours"), "En cours");
+        assert_eq!(field_value("communes", r#"["Béthune","Lillers"]"#), "Béthune, Lillers");
+        assert_eq!(field_value("x", r#"{"debut":"2026-01-01","publiee":true}"#), "Début : 01/01/2026 ; Publiée : oui");
+        assert_eq!(field_value("lignes", r#"[{"a":1},{"b":2}]"#), "2 éléments");
     }
 }

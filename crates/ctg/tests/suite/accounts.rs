@@ -235,7 +235,9 @@ backend_tests!(page_and_api_writes_are_in_the_history, |db: &TestDb| {
         let doc = page.html();
         assert_eq!(count(&doc, "#historique tbody tr"), 1);
         assert!(
-            texts(&doc, "#historique tbody td").iter().any(|t| t.contains("signature_date : vide → 2026-01-20")),
+            texts(&doc, "#historique tbody td")
+                .iter()
+                .any(|t| t.contains("Date de signature : vide → après : 20/01/2026")),
             "{:?}",
             texts(&doc, "#historique tbody td")
         );
@@ -243,7 +245,7 @@ backend_tests!(page_and_api_writes_are_in_the_history, |db: &TestDb| {
             get_as(&app, &format!("/conventions/{id}/historique?objet=convention&format=csv-virgule"), &claire).await;
         assert!(csv.content_type.starts_with("text/csv"));
         assert!(
-            csv.body.lines().any(|l| l.contains(",lieu_signature,Béthune,Béthune (Pas-de-Calais)")),
+            csv.body.lines().any(|l| l.contains(",Lieu de signature,Béthune,Béthune (Pas-de-Calais)")),
             "{}",
             csv.body
         );

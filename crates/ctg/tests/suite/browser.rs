@@ -177,7 +177,9 @@ async fn browser_log_in_change_see_history_log_out() {
         let first = client.find(Locator::Css("#historique tbody tr")).await?.text().await?;
         assert!(first.contains("Claire Coordination"), "{first}");
         assert!(
-            first.contains("titre : Convention Territoriale Globale de Service aux Familles 2026-2030 → CTG 2026-2030 de Béthune-Bruay"),
+            first.contains("Titre :")
+                && first.contains("Convention Territoriale Globale de Service aux Familles 2026-2030 →")
+                && first.contains("CTG 2026-2030 de Béthune-Bruay"),
             "{first}"
         );
 
