@@ -794,6 +794,10 @@ struct CoveragePage {
     exports_without: Vec<(String, String)>,
     exports_places: Vec<(String, String)>,
     exports_services: Vec<(String, String)>,
+    /// How many facilities of the chosen type were ever entered (any status): none means the
+    /// offer is unknown, not absent.
+    entered: usize,
+    can_edit: bool,
 }
 
 fn without_table(v: &CoverageView) -> Table {
@@ -951,6 +955,8 @@ pub async fn coverage_page(
         exports_without: links(&path, &query, Some("sans_service")),
         exports_places: links(&path, &query, Some("places")),
         exports_services: links(&path, &query, Some("services")),
+        entered: offer.facilities.iter().filter(|f| f.data.type_code == type_code).count(),
+        can_edit: state.may(&auth, Action::EditOffer, Some(id)).await,
         view,
         services,
         map,

@@ -208,10 +208,11 @@ async fn browser_adding_a_relais_changes_the_communes_without_one() {
     let client = browser(&webdriver_url, profile.path()).await;
 
     let result = async {
-        // No RPE is recorded: the coverage page lists the 100 communes.
+        // No RPE is recorded: the coverage page says it is not known, rather than « none anywhere ».
         client.goto(&format!("{base}/conventions/{id}/couverture?type=rpe")).await?;
-        client.wait().for_element(Locator::Css("#communes-sans-service")).await?;
-        assert_eq!(client.find_all(Locator::Css("#communes-sans-service tbody tr")).await?.len(), 100);
+        let unknown = client.wait().for_element(Locator::Id("nombre-sans-service")).await?.text().await?;
+        assert!(unknown.starts_with("Non renseigné"), "{unknown}");
+        assert!(client.find_all(Locator::Css("#communes-sans-service")).await?.is_empty());
 
         client.goto(&format!("{base}/conventions/{id}/equipements/nouveau")).await?;
         client.wait().for_element(Locator::Css("form[action='/connexion']")).await?;

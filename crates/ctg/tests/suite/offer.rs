@@ -67,6 +67,11 @@ backend_tests!(coverage_lists_communes_without_a_service_and_a_new_facility_chan
         assert_eq!(count(&doc, "#communes-sans-service tbody tr"), 98);
         let without = texts(&doc, "#communes-sans-service th");
         assert!(!without.contains(&"Béthune".to_owned()) && without.contains(&"Lillers".to_owned()));
+        // No RPE is recorded (the convention gives no list of the communes they cover): the page says
+        // it is not known, and offers no command line.
+        let page = get(&app, &format!("/conventions/{id}/couverture?type=rpe")).await;
+        assert!(texts(&page.html(), "#nombre-sans-service")[0].starts_with("Non renseigné"), "{}", page.body);
+        assert!(!page.body.contains("ctg import"));
         // No RPE is recorded (the convention gives no list of the communes they cover): all 100.
         let api = get(&app, &format!("/api/v1/conventions/{id}/couverture?type=rpe")).await.json();
         assert_eq!(api["communes_sans_service"].as_array().unwrap().len(), 100);
