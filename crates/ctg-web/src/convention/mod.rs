@@ -400,11 +400,30 @@ pub async fn diagnostic(
                 }
                 chart_no += 1;
                 let def = series[0].indicator;
+                let decimals = if series.iter().filter_map(|r| r.epci).all(|v| v.fract() == 0.0) { 0 } else { 1 };
+                // A line on a real time axis when every period starts with its year.
+                let positions: Option<Vec<f64>> =
+                    series.iter().map(|r| ctg_report::chart::period_position(&r.period)).collect();
+                if let Some(positions) = positions {
+                    let mut points: Vec<(f64, String, Option<f64>)> =
+                        series.iter().zip(positions).map(|(r, x)| (x, r.period.clone(), r.epci)).collect();
+                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    if let Some(svg) = ctg_report::chart::line_chart(&ctg_report::chart::LineChart {
+                        id: format!("graphique-{chart_no}"),
+                        title: format!("{} — {}", def.label, d.convention.epci_name),
+                        unit: def.unit.to_owned(),
+                        decimals,
+                        points,
+                    }) {
+                        charts.push(svg);
+                        continue;
+                    }
+                }
                 charts.push(bar_chart(&BarChart {
                     id: format!("graphique-{chart_no}"),
                     title: format!("{} — {}", def.label, d.convention.epci_name),
                     unit: def.unit.to_owned(),
-                    decimals: if series.iter().filter_map(|r| r.epci).all(|v| v.fract() == 0.0) { 0 } else { 1 },
+                    decimals,
                     bars: series
                         .iter()
                         .map(|r| Bar {
