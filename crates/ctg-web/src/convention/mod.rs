@@ -286,8 +286,61 @@ struct DiagnosticPage {
     communes: Vec<(String, String)>,
     masked_any: bool,
     themes: Vec<DiagnosticTheme>,
+    /// The key figures at the top: (label, value with its unit, period, trend since the previous
+    /// period or empty).
+    key_figures: Vec<(String, String, String, String)>,
     map: String,
     exports: Vec<(String, String)>,
+}
+
+/// The key figures of the diagnostic: for the first indicators of the EPCI known, the last value,
+/// its period and how it moved since the previous one. A masked value is never a key figure.
+fn key_figures(d: &crate::views::Diagnostic) -> Vec<(String, String, String, String)> {
+    let mut out = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (_, rows) in &d.themes {
+        for r in rows {
+            let code = r.indicator.code;
+            if seen.contains(&code) || out.len() >= 4 {
+                continue;
+            }
+            let mut series: Vec<(&str, f64)> = rows
+                .iter()
+                .filter(|x| x.indicator.code == code && !x.masked)
+                .filter_map(|x| Some((x.period.as_str(), x.epci?)))
+                .collect();
+            series.sort_by(|a, b| {
+                ctg_report::chart::period_position(a.0)
+                    .unwrap_or(0.0)
+                    .total_cmp(&ctg_report::chart::period_position(b.0).unwrap_or(0.0))
+            });
+            let Some(&(period, last)) = series.last() else { continue };
+            seen.push(code);
+            let unit = r.indicator.unit;
+            let value = format!("{} {unit}", crate::views::french_number(last)).trim().to_owned();
+            let trend = match series.len().checked_sub(2).map(|i| series[i]) {
+                Some((before, prev)) if prev != 0.0 && !unit.contains('%') => {
+                    let pct = (last - prev) / prev.abs() * 100.0;
+                    let arrow = if pct > 0.05 {
+                        "↗"
+                    } else if pct < -0.05 {
+                        "↘"
+                    } else {
+                        "→"
+                    };
+                    format!(
+                        "{arrow} {}{} % depuis {before}",
+                        if pct > 0.0 { "+" } else { "" },
+                        crate::views::french_number((pct * 10.0).round() / 10.0)
+                    )
+                }
+                Some((before, prev)) => format!("{} en {before}", crate::views::french_number(prev)),
+                None => String::new(),
+            };
+            out.push((r.indicator.label.to_owned(), value, period.to_owned(), trend));
+        }
+    }
+    out
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -509,6 +562,7 @@ pub async fn diagnostic(
         commune_name: d.commune.as_ref().map(|(_, n)| n.clone()).unwrap_or_default(),
         communes: d.epci.communes.iter().map(|c| (c.code.to_string(), c.name.clone())).collect(),
         masked_any: d.themes.iter().any(|(_, rows)| rows.iter().any(|r| r.masked)),
+        key_figures: key_figures(&d),
         themes,
         map,
         exports: crate::export::links(

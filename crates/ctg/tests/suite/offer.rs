@@ -328,8 +328,14 @@ backend_tests!(the_diagnostic_compares_a_commune_and_draws_charts, |db: &TestDb|
         // The population series of the CABBALR (1982…2022) is drawn, with its table beside it.
         assert!(page.body.contains("<svg"), "a chart");
         assert!(page.body.contains("role=\"img\""));
+        // A time series is a line on a time axis that says where its vertical axis starts.
+        assert!(page.body.contains("<polyline") && page.body.contains("il ne part pas de zéro"));
         let doc = page.html();
         assert!(texts(&doc, "table.diagnostic thead th").contains(&"Béthune".to_owned()));
+        // Key figures at the top, each with its period and trend.
+        let cards = texts(&doc, ".key-figures li");
+        assert!(!cards.is_empty() && cards.len() <= 4, "{cards:?}");
+        assert!(cards[0].contains("depuis") || cards[0].contains(" en "), "{cards:?}");
         let api = get(&app, &format!("/api/v1/conventions/{id}/diagnostic?commune=62119")).await.json();
         assert_eq!(api["commune"], "62119");
         // Changes between the first and the last period: the childminders of the demo.
