@@ -259,6 +259,8 @@ struct DiagnosticTheme {
     name: &'static str,
     lines: Vec<DiagnosticLine>,
     charts: Vec<String>,
+    /// Commune / EPCI / département / France side by side, one chart per indicator.
+    comparisons: Vec<String>,
     changes: Vec<String>,
 }
 
@@ -443,6 +445,7 @@ pub async fn diagnostic(
                 .collect();
             // A chart for each indicator of the EPCI known over three periods or more.
             let mut charts = Vec::new();
+            let mut comparisons = Vec::new();
             let mut codes: Vec<&str> = rows.iter().map(|r| r.indicator.code).collect();
             codes.dedup();
             for code in codes {
@@ -486,6 +489,40 @@ pub async fn diagnostic(
                         .collect(),
                 }));
             }
+            // The comparison a diagnostic exists for: the last period of each indicator known in
+            // at least two of commune, EPCI, département and France, as bars side by side.
+            let mut codes: Vec<&str> = rows.iter().map(|r| r.indicator.code).collect();
+            codes.dedup();
+            for code in codes {
+                let Some(last) = rows.iter().filter(|r| r.indicator.code == code).max_by(|a, b| {
+                    ctg_report::chart::period_position(&a.period)
+                        .unwrap_or(0.0)
+                        .total_cmp(&ctg_report::chart::period_position(&b.period).unwrap_or(0.0))
+                }) else {
+                    continue;
+                };
+                let areas = [
+                    (d.commune.as_ref().map(|(_, n)| n.clone()), last.commune),
+                    (Some(d.convention.epci_name.clone()), last.epci),
+                    (d.departement.clone().map(|n| format!("Département {n}")), last.departement),
+                    (Some("France".to_owned()), last.france),
+                ];
+                let known = areas.iter().filter(|(n, v)| n.is_some() && v.is_some()).count();
+                if known < 2 || last.masked {
+                    continue;
+                }
+                chart_no += 1;
+                comparisons.push(bar_chart(&BarChart {
+                    id: format!("graphique-{chart_no}"),
+                    title: format!("{} ({}) : comparaison", last.indicator.label, last.period),
+                    unit: last.indicator.unit.to_owned(),
+                    decimals: if areas.iter().filter_map(|(_, v)| *v).all(|v| v.fract() == 0.0) { 0 } else { 1 },
+                    bars: areas
+                        .iter()
+                        .filter_map(|(n, v)| Some(Bar { label: n.clone()?, value: BarValue::from(*v) }))
+                        .collect(),
+                }));
+            }
             let changes = crate::views::changes(rows)
                 .into_iter()
                 .map(|(def, c)| {
@@ -523,7 +560,7 @@ pub async fn diagnostic(
                     }
                 })
                 .collect();
-            DiagnosticTheme { name: theme, lines, charts, changes }
+            DiagnosticTheme { name: theme, lines, charts, comparisons, changes }
         })
         .collect();
     // The legal population of each commune, on a map when outlines are loaded.

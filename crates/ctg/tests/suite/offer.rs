@@ -332,6 +332,13 @@ backend_tests!(the_diagnostic_compares_a_commune_and_draws_charts, |db: &TestDb|
         assert!(page.body.contains("<polyline") && page.body.contains("il ne part pas de zéro"));
         let doc = page.html();
         assert!(texts(&doc, "table.diagnostic thead th").contains(&"Béthune".to_owned()));
+        // The comparison commune / EPCI / département / France, as bars side by side.
+        let compared = texts(&doc, ".chart-grid svg title");
+        assert!(compared.iter().any(|t| t.ends_with(": comparaison")), "{compared:?}");
+        assert!(
+            page.body.contains("Béthune\u{a0}:") || page.body.contains("Béthune :"),
+            "the commune is among the bars"
+        );
         // Key figures at the top, each with its period and trend.
         let cards = texts(&doc, ".key-figures li");
         assert!(!cards.is_empty() && cards.len() <= 4, "{cards:?}");
