@@ -73,7 +73,7 @@ pub async fn dashboard(State(state): State<AppState>, auth: Auth) -> Result<Html
         if role.is_none() && !user.is_admin {
             continue;
         }
-        blocks.push(block(&state, &auth, &user, c.id, role, today).await?);
+        blocks.push(block(&state, &user, c.id, role, today).await?);
     }
     let page = DashboardPage { nav: Nav::of(&auth), name: user.name.clone(), today: date_short(today), blocks };
     Ok(Html(page.render()?))
@@ -81,7 +81,6 @@ pub async fn dashboard(State(state): State<AppState>, auth: Auth) -> Result<Html
 
 async fn block(
     state: &AppState,
-    auth: &Auth,
     user: &ctg_store::User,
     id: i64,
     role: Option<Role>,
@@ -223,7 +222,6 @@ async fn block(
             badge: String::new(),
         });
     }
-    let _ = auth;
     Ok(ConventionBlock {
         id,
         title: v.convention.title.clone(),

@@ -339,14 +339,14 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example/")), "/");
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(None), "/tableau-de-bord", "after logging in, one's dashboard");
         assert_eq!(safe_next(Some("/\t/evil.example/phish")), "/");
         assert_eq!(safe_next(Some("/\r/evil.example/phish")), "/");
         assert_eq!(safe_next(Some("/\n/evil.example")), "/");
         assert_eq!(safe_next(Some("/ /evil.example")), "/");
         assert_eq!(safe_next(Some("/\u{a0}/evil.example")), "/");
         assert_eq!(safe_next(Some("/a\\b")), "/");
-        assert_eq!(safe_next(Some("")), "/");
+        assert_eq!(safe_next(Some("")), "/tableau-de-bord");
         assert_eq!(safe_next(Some("evil.example")), "/");
         assert_eq!(safe_next(Some("/compte?changer=1")), "/compte?changer=1");
     }
