@@ -592,6 +592,20 @@ pub enum Lateness {
     BelowTarget { what: String, year: i32 },
 }
 
+/// The days between a missed end date and `today` (at least one).
+pub fn days_overdue(end: NaiveDate, today: NaiveDate) -> i64 {
+    (today - end).num_days().max(1)
+}
+
+/// The badge of something late: « En retard de 12 jours », « En retard d'un jour ».
+pub fn late_badge(days: i64) -> String {
+    if days <= 1 {
+        "En retard d'un jour".to_owned()
+    } else {
+        format!("En retard de {days} jours")
+    }
+}
+
 /// Whether a fiche or sub-action is late on `today`: its end has passed and it is not finished.
 pub fn past_end(status: FicheStatus, end: Option<NaiveDate>, today: NaiveDate) -> Option<NaiveDate> {
     end.filter(|e| *e < today && !matches!(status, FicheStatus::Done | FicheStatus::Abandoned))
@@ -661,6 +675,13 @@ mod tests {
 
     fn sub(id: i64, parent: Option<i64>, status: FicheStatus) -> SubAction {
         SubAction { id, parent, title: format!("s{id}"), status, pilot: String::new(), start: None, end: None }
+    }
+
+    #[test]
+    fn lateness_is_counted_in_days() {
+        assert_eq!(days_overdue(d("2026-11-30"), d("2026-12-07")), 7);
+        assert_eq!(late_badge(7), "En retard de 7 jours");
+        assert_eq!(late_badge(days_overdue(d("2026-12-06"), d("2026-12-07"))), "En retard d'un jour");
     }
 
     #[test]

@@ -115,6 +115,7 @@ const BAR_STEP: f64 = 26.0;
 const BAR_COLOUR: &str = "#2a5a8c";
 const TEXT_COLOUR: &str = "#1a1a1a";
 const MUTED_COLOUR: &str = "#595959";
+const GRID_COLOUR: &str = "#dde3ea";
 /// The widest label column; longer labels are cut with an ellipsis (the bar's tooltip has them whole).
 const MAX_LABEL_WIDTH: f64 = 220.0;
 
@@ -228,6 +229,135 @@ pub fn bar_chart(c: &BarChart) -> String {
     );
     svg.push_str("</svg>");
     svg
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Line chart on a time axis
+
+/// A time series: points placed by their date on the horizontal axis (uneven years spaced by the
+/// time between them), joined by a line; the vertical axis spans the values (it does not start at
+/// zero, and says where it starts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineChart {
+    /// Makes the ids inside the SVG unique in the page.
+    pub id: String,
+    pub title: String,
+    pub unit: String,
+    pub decimals: u8,
+    /// (position in years, e.g. 2006.0; its label, e.g. « 2006 »; the value, `None` if unknown), in
+    /// time order.
+    pub points: Vec<(f64, String, Option<f64>)>,
+}
+
+/// The year a period starts with (« 2006 », « 2019-2021 », « 2021-T2 »), as a position on a time axis.
+pub fn period_position(period: &str) -> Option<f64> {
+    let digits: String = period.chars().take_while(char::is_ascii_digit).collect();
+    if digits.len() == 4 {
+        digits.parse::<f64>().ok()
+    } else {
+        None
+    }
+}
+
+/// The series as an SVG line chart, or `None` when fewer than two points are known or a position is
+/// not a finite number.
+pub fn line_chart(c: &LineChart) -> Option<String> {
+    let known: Vec<(f64, &str, f64)> = c
+        .points
+        .iter()
+        .filter_map(|(x, l, v)| v.filter(|v| v.is_finite()).map(|v| (*x, l.as_str(), v)))
+        .filter(|(x, _, _)| x.is_finite())
+        .collect();
+    if known.len() < 2 {
+        return None;
+    }
+    let ids = Ids::new(&c.id);
+    let value_text = |v: f64| format_number_fr(v, c.decimals);
+    let with_unit =
+        |v: f64| if c.unit.is_empty() { value_text(v) } else { format!("{}\u{a0}{}", value_text(v), c.unit) };
+    let desc = format!(
+        "Courbe sur un axe du temps, {} : {}.",
+        plural(known.len(), "point", "points"),
+        known.iter().map(|(_, l, v)| format!("{l}\u{a0}: {}", with_unit(*v))).collect::<Vec<_>>().join(" ; ")
+    );
+    let (x0, x1) = (known[0].0, known[known.len() - 1].0);
+    let lo = known.iter().map(|k| k.2).fold(f64::INFINITY, f64::min);
+    let hi = known.iter().map(|k| k.2).fold(f64::NEG_INFINITY, f64::max);
+    // A margin of a tenth of the span (or of the value) above and below.
+    let margin = if hi > lo { (hi - lo) / 10.0 } else { hi.abs().max(1.0) / 10.0 };
+    let (y_lo, y_hi) = (lo - margin, hi + margin);
+    let header_height = if c.unit.is_empty() { 36.0 } else { 54.0 };
+    let axis_width = 10.0 + CHAR_WIDTH * value_text(y_hi).chars().count().max(value_text(y_lo).chars().count()) as f64;
+    let (plot_x, plot_w) = (PAD + axis_width, WIDTH - 2.0 * PAD - axis_width - 20.0);
+    let (plot_y, plot_h) = (header_height + 8.0, 160.0);
+    let height = plot_y + plot_h + 44.0;
+    let span = if x1 > x0 { x1 - x0 } else { 1.0 };
+    let x_of = |x: f64| plot_x + (x - x0) / span * plot_w;
+    let y_of = |v: f64| plot_y + plot_h - (v - y_lo) / (y_hi - y_lo) * plot_h;
+    let mut svg = open_svg(&ids, height, &c.title, &desc);
+    write_heading(&mut svg, &c.title, &c.unit);
+    // Axes: the vertical one labelled at its bottom and top, so that it says where it starts.
+    let _ = write!(
+        svg,
+        r#"<line x1="{px}" y1="{}" x2="{px}" y2="{}" stroke="{MUTED_COLOUR}"/><line x1="{px}" y1="{b}" x2="{}" y2="{b}" stroke="{MUTED_COLOUR}"/>"#,
+        num(plot_y),
+        num(plot_y + plot_h),
+        num(plot_x + plot_w),
+        px = num(plot_x),
+        b = num(plot_y + plot_h)
+    );
+    for v in [y_lo, (y_lo + y_hi) / 2.0, y_hi] {
+        let y = y_of(v);
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{}" font-size="{FONT}" fill="{MUTED_COLOUR}" text-anchor="end">{}</text><line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="{GRID_COLOUR}"/>"#,
+            num(plot_x - 4.0),
+            num(y + FONT * 0.35),
+            esc(&value_text(v)),
+            num(plot_x),
+            num(plot_x + plot_w),
+            y = num(y)
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="{}" y="{}" font-size="11" fill="{MUTED_COLOUR}">axe vertical de {} à {}{}</text>"#,
+        num(plot_x),
+        num(height - 6.0),
+        esc(&with_unit(y_lo)),
+        esc(&with_unit(y_hi)),
+        if y_lo > 0.0 { " : il ne part pas de zéro" } else { "" }
+    );
+    let points: Vec<String> = known.iter().map(|(x, _, v)| format!("{},{}", num(x_of(*x)), num(y_of(*v)))).collect();
+    let _ = write!(
+        svg,
+        r#"<polyline points="{}" fill="none" stroke="{BAR_COLOUR}" stroke-width="2.5"/>"#,
+        points.join(" ")
+    );
+    let mut last_label_x = f64::NEG_INFINITY;
+    for (x, label, v) in &known {
+        let (cx, cy) = (x_of(*x), y_of(*v));
+        let _ = write!(
+            svg,
+            r#"<circle cx="{}" cy="{}" r="4" fill="{BAR_COLOUR}"><title>{}</title></circle>"#,
+            num(cx),
+            num(cy),
+            esc(&format!("{label}\u{a0}: {}", with_unit(*v)))
+        );
+        // Year labels under the axis, skipped where they would overlap.
+        if cx - last_label_x >= CHAR_WIDTH * (label.chars().count() as f64 + 1.0) {
+            let _ = write!(
+                svg,
+                r#"<text x="{}" y="{}" font-size="{FONT}" fill="{TEXT_COLOUR}" text-anchor="middle">{}</text>"#,
+                num(cx),
+                num(plot_y + plot_h + 16.0),
+                esc(label)
+            );
+            last_label_x = cx;
+        }
+    }
+    svg.push_str("</svg>");
+    Some(svg)
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -920,5 +1050,34 @@ mod tests {
             bars: vec![],
         });
         assert!(svg.contains(">aucune donnée</text>") && !svg.contains("<rect"), "{svg}");
+    }
+
+    #[test]
+    fn a_time_series_is_spaced_by_time_and_says_where_its_axis_starts() {
+        let points = [("1982", 266_000.0), ("1990", 270_000.0), ("1999", 272_000.0), ("2021", 277_812.0)]
+            .iter()
+            .map(|(p, v)| (period_position(p).unwrap(), (*p).to_owned(), Some(*v)))
+            .collect();
+        let svg = line_chart(&LineChart {
+            id: "t".into(),
+            title: "Population".into(),
+            unit: "habitants".into(),
+            decimals: 0,
+            points,
+        })
+        .unwrap();
+        assert!(svg.contains("<polyline"), "{svg}");
+        assert!(svg.contains("axe vertical de ") && svg.contains("il ne part pas de zéro"), "{svg}");
+        assert!(svg.contains("Courbe sur un axe du temps, 4 points"), "{svg}");
+        assert_eq!(period_position("2019-2021"), Some(2019.0));
+        assert_eq!(period_position("T2"), None);
+        let one = LineChart {
+            id: "u".into(),
+            title: "x".into(),
+            unit: String::new(),
+            decimals: 0,
+            points: vec![(2020.0, "2020".into(), Some(1.0))],
+        };
+        assert!(line_chart(&one).is_none());
     }
 }

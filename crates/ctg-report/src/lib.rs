@@ -55,8 +55,9 @@ pub fn territory_csv(
     communes: &[CommunePopulations],
     vintages: &[Vintage],
     source: &table::Source,
+    dialect: table::CsvDialect,
 ) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = dialect.writer();
     let mut header = vec!["code_insee".to_owned(), "nom".to_owned()];
     for v in vintages {
         header.push(format!("population_municipale_{v}"));
@@ -104,7 +105,17 @@ mod tests {
             origin: "Plateforme CTG ; Insee, populations légales".into(),
             as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
         };
-        let out = String::from_utf8(territory_csv(&[c], &[v20, v21], &source).unwrap()).unwrap();
+        let french = String::from_utf8(
+            territory_csv(std::slice::from_ref(&c), &[v20, v21], &source, table::CsvDialect::French).unwrap(),
+        )
+        .unwrap();
+        assert!(french.starts_with("\u{feff}code_insee;nom;"), "{french}");
+        assert!(
+            french.contains("\n62023;Allouagne, « bourg »;;;2902;2852;36;2888;\"Plateforme CTG ; Insee"),
+            "{french}"
+        );
+        let out =
+            String::from_utf8(territory_csv(&[c], &[v20, v21], &source, table::CsvDialect::Comma).unwrap()).unwrap();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], "code_insee,nom,population_municipale_2020,population_comptee_a_part_2020,population_totale_2020,population_municipale_2021,population_comptee_a_part_2021,population_totale_2021,source_des_donnees,donnees_au");
         assert_eq!(lines[1], "62023,\"Allouagne, « bourg »\",,,2902,2852,36,2888,\"Plateforme CTG ; Insee, populations légales\",2026-11-27");

@@ -184,8 +184,11 @@ pub struct Table {
 /// A format a [`Table`] can be exported to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExportFormat {
-    /// Comma-separated values, UTF-8.
+    /// Values separated by `;`, UTF-8 with a byte order mark, decimal commas: what a French
+    /// spreadsheet (Excel, LibreOffice) opens in columns with its accents. The default CSV.
     Csv,
+    /// Values separated by `,`, UTF-8 without a byte order mark, decimal points: for programs.
+    CsvComma,
     /// Office Open XML workbook (Excel).
     Xlsx,
     /// OpenDocument spreadsheet (LibreOffice).
@@ -194,17 +197,31 @@ pub enum ExportFormat {
 
 impl ExportFormat {
     /// Every format, in the order to offer them.
-    pub const ALL: [ExportFormat; 3] = [ExportFormat::Csv, ExportFormat::Xlsx, ExportFormat::Ods];
+    pub const ALL: [ExportFormat; 4] =
+        [ExportFormat::Csv, ExportFormat::CsvComma, ExportFormat::Xlsx, ExportFormat::Ods];
 
-    /// The format named by its extension (`csv`, `xlsx`, `ods`, in any case).
+    /// The format named by its key (`csv`, `csv-virgule`, `xlsx`, `ods`, in any case; `virgule` too).
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.extension().eq_ignore_ascii_case(s))
+        if s.eq_ignore_ascii_case("virgule") {
+            return Some(ExportFormat::CsvComma);
+        }
+        Self::ALL.into_iter().find(|f| f.key().eq_ignore_ascii_case(s))
+    }
+
+    /// The name of the format in a query (`?format=…`).
+    pub fn key(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::CsvComma => "csv-virgule",
+            ExportFormat::Xlsx => "xlsx",
+            ExportFormat::Ods => "ods",
+        }
     }
 
     /// The file extension, without the dot.
     pub fn extension(self) -> &'static str {
         match self {
-            ExportFormat::Csv => "csv",
+            ExportFormat::Csv | ExportFormat::CsvComma => "csv",
             ExportFormat::Xlsx => "xlsx",
             ExportFormat::Ods => "ods",
         }
@@ -213,7 +230,7 @@ impl ExportFormat {
     /// The media type to serve the file with.
     pub fn content_type(self) -> &'static str {
         match self {
-            ExportFormat::Csv => "text/csv; charset=utf-8",
+            ExportFormat::Csv | ExportFormat::CsvComma => "text/csv; charset=utf-8",
             ExportFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             ExportFormat::Ods => "application/vnd.oasis.opendocument.spreadsheet",
         }
@@ -223,8 +240,57 @@ impl ExportFormat {
     pub fn label(self) -> &'static str {
         match self {
             ExportFormat::Csv => "CSV",
+            ExportFormat::CsvComma => "CSV (virgule)",
             ExportFormat::Xlsx => "Excel (XLSX)",
             ExportFormat::Ods => "LibreOffice (ODS)",
+        }
+    }
+
+    /// The CSV dialect of a CSV format.
+    pub fn csv_dialect(self) -> Option<CsvDialect> {
+        match self {
+            ExportFormat::Csv => Some(CsvDialect::French),
+            ExportFormat::CsvComma => Some(CsvDialect::Comma),
+            ExportFormat::Xlsx | ExportFormat::Ods => None,
+        }
+    }
+}
+
+/// How a CSV is written: **the one place** that decides separators, byte order mark and decimal
+/// marks, for every CSV of the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CsvDialect {
+    /// `;`, a UTF-8 byte order mark, decimal commas: French spreadsheets.
+    #[default]
+    French,
+    /// `,`, no byte order mark, decimal points.
+    Comma,
+}
+
+impl CsvDialect {
+    /// The dialect asked for by a query's `format` (`csv-virgule` or `virgule`: [`CsvDialect::Comma`];
+    /// anything else, or nothing: [`CsvDialect::French`]).
+    pub fn from_query(format: Option<&str>) -> Self {
+        match format.map(str::trim) {
+            Some(f) if f.eq_ignore_ascii_case("csv-virgule") || f.eq_ignore_ascii_case("virgule") => Self::Comma,
+            _ => Self::French,
+        }
+    }
+
+    /// A CSV writer in this dialect, the byte order mark already written.
+    pub fn writer(self) -> csv::Writer<Vec<u8>> {
+        let (delimiter, start) = match self {
+            Self::French => (b';', "\u{feff}".as_bytes().to_vec()),
+            Self::Comma => (b',', Vec::new()),
+        };
+        csv::WriterBuilder::new().delimiter(delimiter).from_writer(start)
+    }
+
+    /// A number written with a decimal point, in this dialect's decimal mark.
+    pub fn decimal(self, s: String) -> String {
+        match self {
+            Self::French => s.replace('.', ","),
+            Self::Comma => s,
         }
     }
 }
@@ -249,7 +315,7 @@ pub fn export_book(tables: &[Table], format: ExportFormat, source: &Source) -> R
         check_row_lengths(table)?;
     }
     match format {
-        ExportFormat::Csv => csv(&tables[0], source),
+        ExportFormat::Csv | ExportFormat::CsvComma => csv(&tables[0], source, format.csv_dialect().unwrap_or_default()),
         ExportFormat::Xlsx => {
             for table in tables {
                 check_size(table)?;
@@ -305,29 +371,29 @@ fn check_size(table: &Table) -> Result<(), ReportError> {
 // ---------------------------------------------------------------------------------------------------
 // CSV
 
-fn csv(table: &Table, source: &Source) -> Result<Vec<u8>, ReportError> {
+fn csv(table: &Table, source: &Source, dialect: CsvDialect) -> Result<Vec<u8>, ReportError> {
     if table.columns.is_empty() {
         // The csv crate writes an empty record as `""`: a table without columns is an empty file.
         return Ok(Vec::new());
     }
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = dialect.writer();
     w.write_record(table.columns.iter().map(|c| c.key.as_str()).chain([SOURCE_KEY, AS_OF_KEY]))?;
     let origin = csv_text(&source.origin).into_owned();
     let as_of = source.as_of.format("%Y-%m-%d").to_string();
     for row in &table.rows {
-        w.write_record(row.iter().map(csv_cell).chain([origin.clone(), as_of.clone()]))?;
+        w.write_record(row.iter().map(|v| csv_cell(v, dialect)).chain([origin.clone(), as_of.clone()]))?;
     }
     w.into_inner().map_err(|e| ReportError::Csv(csv::Error::from(e.into_error())))
 }
 
-fn csv_cell(v: &Value) -> String {
+fn csv_cell(v: &Value, dialect: CsvDialect) -> String {
     match v {
         Value::Text(s) => csv_text(s).into_owned(),
         Value::Integer(n) => n.to_string(),
-        Value::Decimal { value, decimals } => fixed(*value, *decimals).unwrap_or_default(),
-        Value::Percent(p) if p.is_finite() => shortest(*p),
+        Value::Decimal { value, decimals } => dialect.decimal(fixed(*value, *decimals).unwrap_or_default()),
+        Value::Percent(p) if p.is_finite() => dialect.decimal(shortest(*p)),
         Value::Percent(_) | Value::Empty => String::new(),
-        Value::Cents(c) => euros(*c),
+        Value::Cents(c) => dialect.decimal(euros(*c)),
         Value::Date(d) => d.format("%Y-%m-%d").to_string(),
         Value::Masked => MASKED_TEXT.to_owned(),
     }
@@ -767,6 +833,13 @@ mod tests {
         let out = String::from_utf8(export(&sample(), ExportFormat::Csv).unwrap()).unwrap();
         assert_eq!(
             out,
+            "\u{feff}nom;enfants;taux;part;montant;date_effet;vide;masque;source_des_donnees;donnees_au\n\
+             Lens;274466;18,6;42,1;110021,39;2026-01-31;;secret;Plateforme CTG, convention « Test »;2026-12-07\n\
+             \"Béthune, « centre » \"\"nord\"\"\";-12;0,0;0;-0,05;1850-07-14;;;Plateforme CTG, convention « Test »;2026-12-07\n"
+        );
+        let out = String::from_utf8(export(&sample(), ExportFormat::CsvComma).unwrap()).unwrap();
+        assert_eq!(
+            out,
             "nom,enfants,taux,part,montant,date_effet,vide,masque,source_des_donnees,donnees_au\n\
              Lens,274466,18.6,42.1,110021.39,2026-01-31,,secret,\"Plateforme CTG, convention « Test »\",2026-12-07\n\
              \"Béthune, « centre » \"\"nord\"\"\",-12,0.0,0,-0.05,1850-07-14,,,\"Plateforme CTG, convention « Test »\",2026-12-07\n"
@@ -790,8 +863,10 @@ mod tests {
     #[test]
     fn formats_parse_from_their_extension() {
         for f in ExportFormat::ALL {
-            assert_eq!(ExportFormat::parse(f.extension()), Some(f));
+            assert_eq!(ExportFormat::parse(f.key()), Some(f));
         }
+        assert_eq!(ExportFormat::parse("virgule"), Some(ExportFormat::CsvComma));
+        assert_eq!(ExportFormat::CsvComma.extension(), "csv");
         assert_eq!(ExportFormat::parse("XLSX"), Some(ExportFormat::Xlsx));
         assert_eq!(ExportFormat::parse("pdf"), None);
         assert_eq!(ExportFormat::parse(""), None);
@@ -912,7 +987,14 @@ mod tests {
             .map(|t| vec![Value::Text(t.into()), Value::Cents(-1250)])
             .collect(),
         };
-        let out = String::from_utf8(export(&table, ExportFormat::Csv).unwrap()).unwrap();
+        let french = String::from_utf8(export(&table, ExportFormat::Csv).unwrap()).unwrap();
+        let lines: Vec<&str> = french.lines().collect();
+        assert_eq!(
+            lines[1],
+            "\"'=HYPERLINK(\"\"http://x\"\";\"\"clic\"\")\";-12,50;Plateforme CTG, convention « Test »;2026-12-07"
+        );
+        assert_eq!(lines[3], "'-2;-12,50;Plateforme CTG, convention « Test »;2026-12-07");
+        let out = String::from_utf8(export(&table, ExportFormat::CsvComma).unwrap()).unwrap();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(
             lines[1],
@@ -1042,7 +1124,7 @@ mod tests {
     fn every_format_carries_the_source_and_date_of_its_data() {
         // Art. 9 of the convention: « Les parties s'engagent à mentionner dans tout document […] la source
         // des données ».
-        let csv = String::from_utf8(export(&sample(), ExportFormat::Csv).unwrap()).unwrap();
+        let csv = String::from_utf8(export(&sample(), ExportFormat::CsvComma).unwrap()).unwrap();
         let mut reader = csv::Reader::from_reader(csv.as_bytes());
         let header = reader.headers().unwrap().clone();
         assert_eq!(&header[8], SOURCE_KEY);

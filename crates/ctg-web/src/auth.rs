@@ -74,11 +74,30 @@ pub struct Auth {
     /// The client's address, for login throttling.
     pub address: String,
     /// What the guard of the route read about the convention of the path (its publication, this
-    /// person's role in it), so that the handler's own decisions do not read it again.
-    convention: Option<(i64, ConventionContext)>,
+    /// person's role in it, its title for the workspace navigation), so that the handler's own
+    /// decisions do not read it again.
+    convention: Option<(i64, ConventionContext, String)>,
+    /// The path of the request, to mark the current page in the navigation.
+    pub path: String,
+    /// The confirmation left by the write that redirected here (see [`crate::flash`]).
+    pub flash: Option<String>,
 }
 
 impl Auth {
+    /// The convention of the path, as the guard read it: its id, context and title.
+    pub fn convention(&self) -> Option<(i64, ConventionContext, &str)> {
+        self.convention.as_ref().map(|(id, c, t)| (*id, *c, t.as_str()))
+    }
+
+    /// Whether this person may read what `action` covers on the convention of the path (for
+    /// links; handlers decide again).
+    pub fn may_here(&self, action: Action) -> bool {
+        self.convention.as_ref().is_some_and(|(_, context, _)| {
+            !self.user.as_ref().is_some_and(|u| u.must_change_password)
+                && decide(self.principal().as_ref(), action, *context, false).is_allowed()
+        })
+    }
+
     pub fn principal(&self) -> Option<Principal> {
         self.user.as_ref().map(|u| u.principal(self.can_write))
     }
@@ -128,6 +147,8 @@ impl FromRequestParts<AppState> for Auth {
             return Ok(auth.clone());
         }
         let address = client_address(parts, state.auth.trust_proxy);
+        let path = parts.uri.path().to_owned();
+        let flash = crate::flash::read(&parts.headers);
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let secret =
                 value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).ok_or_else(|| {
@@ -146,6 +167,8 @@ impl FromRequestParts<AppState> for Auth {
                 session_secret: None,
                 address,
                 convention: None,
+                path,
+                flash,
             });
         }
         if let Some(secret) = cookie_value(&parts.headers, SESSION_COOKIE) {
@@ -158,10 +181,12 @@ impl FromRequestParts<AppState> for Auth {
                     session_secret: Some(secret),
                     address,
                     convention: None,
+                    path,
+                    flash,
                 });
             }
         }
-        Ok(Self { address, ..Self::default() })
+        Ok(Self { address, path, flash, ..Self::default() })
     }
 }
 
@@ -179,9 +204,9 @@ impl AppState {
     /// Whether convention `id` is published and the role `auth` has in it: read once per request
     /// (by the guard of the route, see [`AppState::remember_convention`]), then reused.
     async fn convention_context(&self, auth: &Auth, id: i64) -> Result<ConventionContext, WebError> {
-        if let Some((cached, context)) = auth.convention {
-            if cached == id {
-                return Ok(context);
+        if let Some((cached, context, _)) = &auth.convention {
+            if *cached == id {
+                return Ok(*context);
             }
         }
         let summary = self.store.convention_summary(id).await?;
@@ -195,8 +220,12 @@ impl AppState {
     /// Reads the context of convention `id` into `auth`, for the decisions of the rest of the
     /// request.
     pub(crate) async fn remember_convention(&self, auth: &mut Auth, id: i64) -> Result<(), WebError> {
-        let context = self.convention_context(auth, id).await?;
-        auth.convention = Some((id, context));
+        let summary = self.store.convention_summary(id).await?;
+        let role = match &auth.user {
+            Some(u) => self.store.role(u.id, id).await?,
+            None => None,
+        };
+        auth.convention = Some((id, ConventionContext { published: summary.published, role }, summary.title));
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 
 use axum::extract::{Multipart, State};
 use axum::http::header;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use ctg_domain::access::Action;
 use ctg_domain::documents::Owner;
 use ctg_domain::Channel;
@@ -86,7 +86,10 @@ pub async fn fiche_upload(
     state.authorize_write(&auth, Action::ReportFiche { pilot_organisation_id: pilot }, Some(id)).await?;
     let (name, bytes) = read_upload(multipart, "document", "choisissez un fichier").await?;
     match state.store.add_document(&auth.actor(Channel::Page), id, Owner::Fiche(fid), &name, &bytes).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/plan/fiches/{fid}#documents")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(
+            &format!("/conventions/{id}/plan/fiches/{fid}#documents"),
+            "Document joint à la fiche",
+        )),
         Err(StoreError::Invalid(m)) => Err(WebError::BadRequest(m).into()),
         Err(e) => Err(WebError::from(e).into()),
     }

@@ -26,7 +26,7 @@ impl ExportQuery {
             None => Ok(None),
             Some(f) => ExportFormat::parse(f).map(Some).ok_or_else(|| {
                 WebError::BadRequest(format!(
-                    "format de téléchargement inconnu « {f} » (formats admis : csv, xlsx, ods)"
+                    "format de téléchargement inconnu « {f} » (formats admis : csv, csv-virgule, xlsx, ods)"
                 ))
             }),
         }
@@ -38,6 +38,20 @@ impl ExportQuery {
             None | Some("") => first,
             Some(t) => t == table,
         }
+    }
+}
+
+/// The query of a CSV-only download: `?format=csv-virgule` (or `virgule`) for commas, anything
+/// else for the French CSV (`;`, byte order mark).
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct CsvQuery {
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+impl CsvQuery {
+    pub fn dialect(&self) -> ctg_report::table::CsvDialect {
+        ctg_report::table::CsvDialect::from_query(self.format.as_deref())
     }
 }
 
@@ -90,11 +104,11 @@ pub fn links(path: &str, query: &[(&str, String)], table: Option<&str>) -> Vec<(
         .map(|f| {
             let mut params: Vec<String> =
                 query.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", urlencode(v))).collect();
-            params.push(format!("format={}", f.extension()));
+            params.push(format!("format={}", f.key()));
             if let Some(t) = table {
                 params.push(format!("tableau={t}"));
             }
-            (f.extension().to_uppercase(), format!("{path}?{}", params.join("&")))
+            (f.label().to_owned(), format!("{path}?{}", params.join("&")))
         })
         .collect()
 }

@@ -8,7 +8,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use ctg_domain::access::Action;
 use ctg_domain::funds::{
@@ -332,7 +332,7 @@ pub async fn commitment_create(
     };
     authorize_party(&state, &auth, id, c.party_id).await?;
     match state.store.create_commitment(&auth.actor(Channel::Page), id, &c).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/engagements")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&format!("/conventions/{id}/engagements"), "Engagement enregistré")),
         Err(StoreError::Invalid(m)) => {
             errors.add("text", m);
             commitments_page(&state, &auth, id, form, errors, None, StatusCode::BAD_REQUEST).await
@@ -356,7 +356,7 @@ pub async fn commitment_save(
         return commitments_page(&state, &auth, id, blank, errors, Some(cid), StatusCode::BAD_REQUEST).await;
     };
     match state.store.update_commitment(&auth.actor(Channel::Page), id, cid, version, &c).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/engagements")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&format!("/conventions/{id}/engagements"), "Engagement mis à jour")),
         Err(StoreError::Stale { what, last_change }) => {
             errors.add("text", crate::error::stale_message(&what, last_change.as_deref()));
             commitments_page(&state, &auth, id, blank, errors, Some(cid), StatusCode::CONFLICT).await

@@ -19,10 +19,12 @@ mod api_query;
 mod api_reference;
 pub mod auth;
 mod convention;
+mod dashboard;
 mod documents;
 mod error;
 mod export;
 pub mod extract;
+pub mod flash;
 mod funds;
 mod governance;
 mod life;
@@ -34,6 +36,7 @@ mod public;
 pub mod routes;
 mod sppe;
 mod views;
+mod workspace;
 
 pub use auth::AuthConfig;
 pub use error::{ApiError, PageError, WebError};
@@ -102,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(axum::middleware::from_fn(login_redirect))
+        .layer(axum::middleware::from_fn(flash::clear))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

@@ -180,6 +180,7 @@ fn table() -> Vec<Entry> {
         post("/connexion", Public, account::login).login_form(),
         post("/deconnexion", Public, account::logout),
         get("/compte", P(OwnAccount), account::page),
+        get("/tableau-de-bord", P(OwnAccount), crate::dashboard::dashboard),
         post("/compte/mot-de-passe", P(OwnAccount), account::change_password),
         post("/compte/jetons", P(OwnAccount), account::create_token),
         post("/compte/jetons/{token}/revoquer", P(OwnAccount), account::revoke_token),

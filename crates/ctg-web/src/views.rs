@@ -40,18 +40,40 @@ pub struct Nav {
     pub logged_in: bool,
     pub is_admin: bool,
     pub csrf: String,
+    /// The path of the page, to mark the current link of the main menu.
+    pub path: String,
+    /// The confirmation of the write that led here, shown in a live region.
+    pub flash: String,
+    /// The sections of the convention of the path, if the page is one of a convention.
+    pub workspace: Option<crate::workspace::Workspace>,
 }
 
 impl Nav {
     pub fn of(auth: &crate::auth::Auth) -> Self {
+        let common = Self {
+            path: auth.path.clone(),
+            flash: auth.flash.clone().unwrap_or_default(),
+            workspace: crate::workspace::Workspace::of(auth),
+            ..Self::default()
+        };
         match &auth.user {
             Some(u) => Self {
                 user_name: u.name.clone(),
                 logged_in: true,
                 is_admin: u.is_admin,
                 csrf: auth.csrf.clone().unwrap_or_default(),
+                ..common
             },
-            None => Self::default(),
+            None => common,
+        }
+    }
+
+    /// `aria-current="page"` for a link of the main menu to `href` on that page.
+    pub fn current(&self, href: &str) -> &'static str {
+        if self.path == href {
+            "page"
+        } else {
+            ""
         }
     }
 }
@@ -85,6 +107,54 @@ impl FormErrors {
 
     pub fn all(&self) -> &[(String, String)] {
         &self.0
+    }
+}
+
+/// What a person typed in a form that came back with errors, so that every field shows it again:
+/// the fields by their `name`, and which form of the page it was (`form`), to reopen it.
+#[derive(Debug, Clone, Default)]
+pub struct Typed {
+    pub form: &'static str,
+    values: std::collections::BTreeMap<String, String>,
+}
+
+impl Typed {
+    /// The fields of `fields` (a form's `Deserialize + Serialize` struct), as typed in form `form`.
+    pub fn of<T: serde::Serialize>(form: &'static str, fields: &T) -> Self {
+        let values = match serde_json::to_value(fields) {
+            Ok(serde_json::Value::Object(map)) => map
+                .into_iter()
+                .map(|(k, v)| {
+                    let text = match v {
+                        serde_json::Value::String(s) => s,
+                        serde_json::Value::Null => String::new(),
+                        other => other.to_string(),
+                    };
+                    (k, text)
+                })
+                .collect(),
+            _ => Default::default(),
+        };
+        Self { form, values }
+    }
+
+    /// Whether the page comes back from form `form`.
+    pub fn is(&self, form: &str) -> bool {
+        self.form == form
+    }
+
+    /// What was typed in field `name`, or an empty string.
+    pub fn get(&self, name: &str) -> &str {
+        self.values.get(name).map_or("", String::as_str)
+    }
+
+    /// What was typed in field `name` when the page comes back from a form, `default` otherwise.
+    pub fn or<'a>(&'a self, name: &str, default: &'a str) -> &'a str {
+        if self.form.is_empty() {
+            default
+        } else {
+            self.get(name)
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use ctg_domain::access::Action;
 use ctg_domain::format::datetime_short;
 use ctg_domain::Channel;
@@ -11,6 +11,8 @@ use ctg_store::{one_time_password, NewUser, ProcessingActivity, StoreError};
 use serde::Deserialize;
 
 use crate::auth::Auth;
+use ctg_report::table::CsvDialect;
+
 use crate::convention::edit::{history_csv, HistoryLine, HistoryPage, HistoryQuery};
 use crate::error::stale_message;
 use crate::extract::{Ids, PageForm, Version};
@@ -38,10 +40,14 @@ pub async fn register(State(state): State<AppState>, auth: Auth) -> Result<Html<
     Ok(Html(page.render()?))
 }
 
-pub async fn register_csv(State(state): State<AppState>, auth: Auth) -> Result<Response, PageError> {
+pub async fn register_csv(
+    State(state): State<AppState>,
+    auth: Auth,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<crate::export::CsvQuery>,
+) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewRegister, None).await?;
     let activities = state.store.processing_activities().await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = q.dialect().writer();
     let io = |e: csv::Error| WebError::Internal(Box::new(e));
     // Where the data come from and when, as in every export (the two last columns).
     let (origin, as_of) = ("Plateforme CTG, registre des activités de traitement", state.today().to_string());
@@ -159,7 +165,7 @@ pub async fn activity_save(
         return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
     }
     match state.store.update_processing_activity(&auth.actor(Channel::Page), &edit).await {
-        Ok(_) => Ok(Redirect::to("/rgpd/registre").into_response()),
+        Ok(_) => Ok(crate::flash::redirect("/rgpd/registre", "Traitement mis à jour")),
         Err(StoreError::Stale { what, last_change }) => {
             let fresh = activity(&state, id).await?;
             let page = ActivityForm {
@@ -403,12 +409,17 @@ pub async fn history(
     let mut errors = FormErrors::new();
     let filter = q.filter(None, &mut errors);
     let entries = if errors.is_empty() { state.store.history(&filter).await? } else { Vec::new() };
-    if q.format == "csv" && errors.is_empty() {
+    if q.format.starts_with("csv") && errors.is_empty() {
         let source = ctg_report::table::Source {
             origin: "Plateforme CTG, historique de toutes les conventions".into(),
             as_of: state.today(),
         };
-        return Ok(history_csv(&entries, "historique-plateforme.csv", &source)?);
+        return Ok(history_csv(
+            &entries,
+            "historique-plateforme.csv",
+            &source,
+            CsvDialect::from_query(Some(&q.format)),
+        )?);
     }
     let page = HistoryPage {
         nav: Nav::of(&auth),

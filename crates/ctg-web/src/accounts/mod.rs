@@ -38,7 +38,8 @@ pub struct NextQuery {
 /// tabs and line breaks from URLs, so `/\t/evil.example` would lead to `//evil.example`); no `\` at
 /// all. Anything else leads home.
 fn safe_next(next: Option<&str>) -> String {
-    let Some(n) = next else { return "/".to_owned() };
+    // After logging in, one's dashboard, unless the login was asked on the way to a page.
+    let Some(n) = next.filter(|n| !n.is_empty()) else { return "/tableau-de-bord".to_owned() };
     let mut chars = n.chars();
     let local = chars.next() == Some('/')
         && !matches!(chars.next(), Some('/' | '\\'))
@@ -338,14 +339,14 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example/")), "/");
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(None), "/tableau-de-bord", "after logging in, one's dashboard");
         assert_eq!(safe_next(Some("/\t/evil.example/phish")), "/");
         assert_eq!(safe_next(Some("/\r/evil.example/phish")), "/");
         assert_eq!(safe_next(Some("/\n/evil.example")), "/");
         assert_eq!(safe_next(Some("/ /evil.example")), "/");
         assert_eq!(safe_next(Some("/\u{a0}/evil.example")), "/");
         assert_eq!(safe_next(Some("/a\\b")), "/");
-        assert_eq!(safe_next(Some("")), "/");
+        assert_eq!(safe_next(Some("")), "/tableau-de-bord");
         assert_eq!(safe_next(Some("evil.example")), "/");
         assert_eq!(safe_next(Some("/compte?changer=1")), "/compte?changer=1");
     }

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use ctg_domain::access::{Action, Role};
 use ctg_domain::format::{date_short, datetime_short};
@@ -167,7 +167,7 @@ pub async fn convention_save(
         published: input.published.is_some(),
     };
     match state.store.update_convention(&auth.actor(Channel::Page), id, version, &edit).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&format!("/conventions/{id}"), "Convention mise à jour")),
         // A rule refuses (art. 12, the status): the form comes back with what was typed.
         Err(StoreError::Invalid(message)) => {
             let mut errors = FormErrors::new();
@@ -319,10 +319,10 @@ pub async fn logo_save(
             Err(e) => return Err(e.into()),
         };
     match state.store.set_party_logo(&auth.actor(Channel::Page), id, party, &name, &bytes).await {
-        Ok(()) => {
-            Ok(Redirect::to(&format!("/conventions/{id}/parties/{party}/modifier?logo=enregistre#logo"))
-                .into_response())
-        }
+        Ok(()) => Ok(axum::response::Redirect::to(&format!(
+            "/conventions/{id}/parties/{party}/modifier?logo=enregistre#logo"
+        ))
+        .into_response()),
         Err(StoreError::Invalid(m)) => refused(m).await,
         Err(e) => Err(WebError::from(e).into()),
     }
@@ -337,7 +337,8 @@ pub async fn logo_remove(
     let (_, e, _) = party_of(&state, id, party).await?;
     state.authorize_write(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
     state.store.remove_party_logo(&auth.actor(Channel::Page), id, party).await?;
-    Ok(Redirect::to(&format!("/conventions/{id}/parties/{party}/modifier?logo=supprime#logo")).into_response())
+    Ok(axum::response::Redirect::to(&format!("/conventions/{id}/parties/{party}/modifier?logo=supprime#logo"))
+        .into_response())
 }
 
 /// The logo of a party, to anyone who may see the convention. An SVG is served with a policy that
@@ -423,7 +424,7 @@ pub async fn party_save(
         signature_month_only: signed_on.is_some_and(|s| s.month_only),
     };
     match state.store.update_party(&auth.actor(Channel::Page), id, e.id, version, &edit).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}#parties")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&format!("/conventions/{id}#parties"), "Partie mise à jour")),
         Err(StoreError::Invalid(message)) => {
             let mut errors = FormErrors::new();
             errors.add("", message);
@@ -571,11 +572,138 @@ impl HistoryLine {
             at: datetime_short(e.at),
             actor: e.actor_label.clone(),
             channel: e.channel.label(),
-            object: format!("{} : {}", e.object_type, e.object_label),
+            object: format!("{} : {}", object_label(&e.object_type), e.object_label),
             object_link: format!("?objet={}&id={}", e.object_type, e.object_id),
-            action: e.action.clone(),
-            changes: e.changed_fields(),
+            action: action_label(&e.action),
+            changes: readable_changes(e),
         }
+    }
+}
+
+/// The changes of an entry as people read them: French labels, values the French way.
+pub fn readable_changes(e: &AuditEntry) -> Vec<(String, String, String)> {
+    e.changed_fields()
+        .into_iter()
+        .map(|(k, b, a)| (field_label(&k), field_value(&k, &b), field_value(&k, &a)))
+        .collect()
+}
+
+/// The French label of a field of the trail (its key is French snake case: `lieu_signature`).
+pub fn field_label(key: &str) -> String {
+    let known = match key {
+        "lieu_signature" => "Lieu de signature",
+        "debut" => "Début",
+        "fin" => "Fin",
+        "publiee" => "Publiée",
+        "precedente" | "predecessor_id" => "Convention précédente",
+        "partie_id" => "Partie",
+        "pilote_organisation" => "Pilote (organisation)",
+        "pilote_personne" => "Pilote (personne)",
+        "priorite" => "Priorité",
+        "intitule" => "Intitulé",
+        "visioconference" => "Visioconférence",
+        "arrivee" => "Arrivée",
+        "depart" => "Départ",
+        "annee" => "Année",
+        "declare" => "Déclaré",
+        "difficultes" => "Difficultés",
+        "perimetre" => "Périmètre",
+        "points_d_attention" => "Points d'attention",
+        "realise" => "Réalisé",
+        "reussites" => "Réussites",
+        "desactive" => "Désactivé",
+        "changement_exige" => "Changement de mot de passe exigé",
+        "mot_de_passe" => "Mot de passe",
+        "role" => "Rôle",
+        "crees" => "Créés",
+        "mis_a_jour" => "Mis à jour",
+        "millesimes" => "Millésimes",
+        "epci_du_fichier" => "EPCI du fichier",
+        "communes_du_fichier" => "Communes du fichier",
+        "deliberation" => "Délibération",
+        "deliberation_date" | "date_deliberation" => "Date de la délibération",
+        "date_signature" | "signature_date" => "Date de signature",
+        "signataire" => "Signataire",
+        "organisation_id" => "Organisation",
+        "epci" => "EPCI",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.to_owned();
+    }
+    let spaced = key.replace('_', " ");
+    let mut chars = spaced.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// A value of the trail the French way: dates as JJ/MM/AAAA, statuses by their label, lists
+/// joined, never raw JSON.
+pub fn field_value(key: &str, raw: &str) -> String {
+    let raw = raw.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        return d.format("%d/%m/%Y").to_string();
+    }
+    if key == "statut" {
+        if let Some(s) = ctg_domain::plan::FicheStatus::parse_loose(raw) {
+            return s.label().to_owned();
+        }
+    }
+    if raw.starts_with('[') || raw.starts_with('{') {
+        return match serde_json::from_str::<serde_json::Value>(raw) {
+            Ok(serde_json::Value::Array(items)) if items.iter().all(|i| !i.is_object() && !i.is_array()) => items
+                .iter()
+                .map(|i| match i {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            Ok(serde_json::Value::Array(items)) => {
+                format!("{} élément{}", items.len(), if items.len() > 1 { "s" } else { "" })
+            }
+            Ok(serde_json::Value::Object(map)) => map
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| {
+                    let text = match v {
+                        serde_json::Value::String(s) => field_value(k, s),
+                        serde_json::Value::Bool(b) => if *b { "oui" } else { "non" }.to_owned(),
+                        serde_json::Value::Array(a) => {
+                            format!("{} élément{}", a.len(), if a.len() > 1 { "s" } else { "" })
+                        }
+                        serde_json::Value::Object(_) => "…".to_owned(),
+                        other => other.to_string(),
+                    };
+                    format!("{} : {text}", field_label(k))
+                })
+                .collect::<Vec<_>>()
+                .join(" ; "),
+            _ => raw.to_owned(),
+        };
+    }
+    raw.to_owned()
+}
+
+/// « création », « modification »… with their accents and a capital.
+pub fn action_label(action: &str) -> String {
+    match action {
+        "creation" => "Création".to_owned(),
+        "modification" => "Modification".to_owned(),
+        "suppression" => "Suppression".to_owned(),
+        "import" => "Import".to_owned(),
+        other => field_label(other),
+    }
+}
+
+/// The French name of a type of object of the trail.
+pub fn object_label(kind: &str) -> String {
+    match kind {
+        "membre_instance" => "Membre d'une instance".to_owned(),
+        "seance" => "Séance".to_owned(),
+        "equipements" => "Équipements".to_owned(),
+        "financements" => "Financements".to_owned(),
+        "role" => "Rôle".to_owned(),
+        other => field_label(other),
     }
 }
 
@@ -653,8 +781,9 @@ pub fn history_csv(
     entries: &[AuditEntry],
     filename: &str,
     source: &ctg_report::table::Source,
+    dialect: ctg_report::table::CsvDialect,
 ) -> Result<Response, WebError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = dialect.writer();
     let io = |e: csv::Error| WebError::Internal(Box::new(e));
     let origin = ctg_report::table::csv_text(&source.origin).into_owned();
     let as_of = source.as_of.to_string();
@@ -675,9 +804,11 @@ pub fn history_csv(
     ])
     .map_err(io)?;
     for e in entries {
-        let at = e.at.to_rfc3339();
+        // Europe/Paris, to the minute, as the page shows it.
+        let at = ctg_domain::format::paris_time(e.at).format("%Y-%m-%d %H:%M").to_string();
         let conv = e.convention_id.map(|c| c.to_string()).unwrap_or_default();
-        let mut fields = e.changed_fields();
+        let mut fields = readable_changes(e);
+        let (object_type, action) = (object_label(&e.object_type), action_label(&e.action));
         if fields.is_empty() {
             fields.push((String::new(), String::new(), String::new()));
         }
@@ -687,10 +818,10 @@ pub fn history_csv(
                 &e.actor_label,
                 e.channel.code(),
                 &conv,
-                &e.object_type,
+                &object_type,
                 &e.object_id,
                 &e.object_label,
-                &e.action,
+                &action,
                 &field,
                 &before,
                 &after,
@@ -722,9 +853,10 @@ pub async fn history(
     let mut errors = FormErrors::new();
     let filter = q.filter(Some(id), &mut errors);
     let entries = if errors.is_empty() { state.store.history(&filter).await? } else { Vec::new() };
-    if q.format == "csv" && errors.is_empty() {
+    if q.format.starts_with("csv") && errors.is_empty() {
         let source = crate::export::source(&state, id, &[]).await?;
-        return Ok(history_csv(&entries, &format!("historique-convention-{id}.csv"), &source)?);
+        let dialect = ctg_report::table::CsvDialect::from_query(Some(&q.format));
+        return Ok(history_csv(&entries, &format!("historique-convention-{id}.csv"), &source, dialect)?);
     }
     let page = HistoryPage {
         nav: Nav::of(&auth),
@@ -972,7 +1104,7 @@ pub async fn agreement_create(
         return agreements_page(&state, &auth, id, form, errors, StatusCode::BAD_REQUEST).await;
     };
     state.store.create_agreement(&auth.actor(Channel::Page), id, &edit, on, &form.proposed_by).await?;
-    Ok(Redirect::to(&format!("/conventions/{id}/accords")).into_response())
+    Ok(crate::flash::redirect(&format!("/conventions/{id}/accords"), "Accord créé"))
 }
 
 /// The form of the next step of an agreement.
@@ -1106,7 +1238,7 @@ pub async fn agreement_save(
         .await;
     };
     match state.store.update_agreement(&auth.actor(Channel::Page), id, aid, version, &edit).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/accords")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&format!("/conventions/{id}/accords"), "Accord mis à jour")),
         Err(e) => {
             let (message, _) = conflict(e)?;
             agreement_form_page(
@@ -1177,7 +1309,10 @@ pub async fn agreement_step(
         note: Some(form.note.clone()).filter(|n| !n.trim().is_empty()),
     };
     match state.store.record_agreement_step(&auth.actor(Channel::Page), id, aid, version, &new).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/accords/{aid}/modifier")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(
+            &format!("/conventions/{id}/accords/{aid}/modifier"),
+            "Étape de l'accord enregistrée",
+        )),
         Err(StoreError::Invalid(message)) => {
             errors.add("step", message);
             agreement_form_page(
@@ -1206,5 +1341,23 @@ pub async fn agreement_step(
             )
             .await
         }
+    }
+}
+
+#[cfg(test)]
+mod history_tests {
+    use super::{action_label, field_label, field_value};
+
+    #[test]
+    fn the_trail_reads_in_french() {
+        assert_eq!(field_label("lieu_signature"), "Lieu de signature");
+        assert_eq!(field_label("deliberation_date"), "Date de la délibération");
+        assert_eq!(field_label("public_vise"), "Public vise");
+        assert_eq!(action_label("creation"), "Création");
+        assert_eq!(field_value("fin", "2026-06-30"), "30/06/2026");
+        assert_eq!(field_value("statut", "en_cours"), "En cours");
+        assert_eq!(field_value("communes", r#"["Béthune","Lillers"]"#), "Béthune, Lillers");
+        assert_eq!(field_value("x", r#"{"debut":"2026-01-01","publiee":true}"#), "Début : 01/01/2026 ; Publiée : oui");
+        assert_eq!(field_value("lignes", r#"[{"a":1},{"b":2}]"#), "2 éléments");
     }
 }

@@ -93,10 +93,8 @@ struct StakeLine {
 #[template(path = "convention.html")]
 struct ConventionPage {
     nav: Nav,
+    /// May prepare the next convention.
     can_edit: bool,
-    can_manage: bool,
-    can_history: bool,
-    can_agreements: bool,
     published: bool,
     line: ConventionLine,
     start_long: String,
@@ -152,6 +150,7 @@ pub async fn convention(
         })
         .collect();
     let page = ConventionPage {
+        can_edit: state.may(&auth, Action::EditConvention, Some(id)).await,
         logos,
         life_status: life.status.label(),
         milestone: life
@@ -160,10 +159,6 @@ pub async fn convention(
             .map(|(d, what)| format!("{} : {what}", d.format("%d/%m/%Y")))
             .unwrap_or_default(),
         nav: Nav::of(&auth),
-        can_edit: state.may(&auth, Action::EditConvention, Some(id)).await,
-        can_manage: state.may(&auth, Action::ManageMembers, Some(id)).await,
-        can_history: state.may(&auth, Action::ViewHistory, Some(id)).await,
-        can_agreements: state.may(&auth, Action::ViewAgreements, Some(id)).await,
         published: c.summary.published,
         line: ConventionLine::new(&c.summary, status),
         start_long: date_long(c.summary.start),
@@ -299,6 +294,8 @@ struct DiagnosticTheme {
     name: &'static str,
     lines: Vec<DiagnosticLine>,
     charts: Vec<String>,
+    /// Commune / EPCI / département / France side by side, one chart per indicator.
+    comparisons: Vec<String>,
     changes: Vec<String>,
 }
 
@@ -326,10 +323,63 @@ struct DiagnosticPage {
     communes: Vec<(String, String)>,
     masked_any: bool,
     themes: Vec<DiagnosticTheme>,
+    /// The key figures at the top: (label, value with its unit, period, trend since the previous
+    /// period or empty).
+    key_figures: Vec<(String, String, String, String)>,
     map: String,
     exports: Vec<(String, String)>,
     /// Whether the viewer may prefill the diagnostic from the open data.
     can_prefill: bool,
+}
+
+/// The key figures of the diagnostic: for the first indicators of the EPCI known, the last value,
+/// its period and how it moved since the previous one. A masked value is never a key figure.
+fn key_figures(d: &crate::views::Diagnostic) -> Vec<(String, String, String, String)> {
+    let mut out = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (_, rows) in &d.themes {
+        for r in rows {
+            let code = r.indicator.code;
+            if seen.contains(&code) || out.len() >= 4 {
+                continue;
+            }
+            let mut series: Vec<(&str, f64)> = rows
+                .iter()
+                .filter(|x| x.indicator.code == code && !x.masked)
+                .filter_map(|x| Some((x.period.as_str(), x.epci?)))
+                .collect();
+            series.sort_by(|a, b| {
+                ctg_report::chart::period_position(a.0)
+                    .unwrap_or(0.0)
+                    .total_cmp(&ctg_report::chart::period_position(b.0).unwrap_or(0.0))
+            });
+            let Some(&(period, last)) = series.last() else { continue };
+            seen.push(code);
+            let unit = r.indicator.unit;
+            let value = format!("{} {unit}", crate::views::french_number(last)).trim().to_owned();
+            let trend = match series.len().checked_sub(2).map(|i| series[i]) {
+                Some((before, prev)) if prev != 0.0 && !unit.contains('%') => {
+                    let pct = (last - prev) / prev.abs() * 100.0;
+                    let arrow = if pct > 0.05 {
+                        "↗"
+                    } else if pct < -0.05 {
+                        "↘"
+                    } else {
+                        "→"
+                    };
+                    format!(
+                        "{arrow} {}{} % depuis {before}",
+                        if pct > 0.0 { "+" } else { "" },
+                        crate::views::french_number((pct * 10.0).round() / 10.0)
+                    )
+                }
+                Some((before, prev)) => format!("{} en {before}", crate::views::french_number(prev)),
+                None => String::new(),
+            };
+            out.push((r.indicator.label.to_owned(), value, period.to_owned(), trend));
+        }
+    }
+    out
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -432,6 +482,7 @@ pub async fn diagnostic(
                 .collect();
             // A chart for each indicator of the EPCI known over three periods or more.
             let mut charts = Vec::new();
+            let mut comparisons = Vec::new();
             let mut codes: Vec<&str> = rows.iter().map(|r| r.indicator.code).collect();
             codes.dedup();
             for code in codes {
@@ -442,17 +493,70 @@ pub async fn diagnostic(
                 }
                 chart_no += 1;
                 let def = series[0].indicator;
+                let decimals = if series.iter().filter_map(|r| r.epci).all(|v| v.fract() == 0.0) { 0 } else { 1 };
+                // A line on a real time axis when every period starts with its year.
+                let positions: Option<Vec<f64>> =
+                    series.iter().map(|r| ctg_report::chart::period_position(&r.period)).collect();
+                if let Some(positions) = positions {
+                    let mut points: Vec<(f64, String, Option<f64>)> =
+                        series.iter().zip(positions).map(|(r, x)| (x, r.period.clone(), r.epci)).collect();
+                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    if let Some(svg) = ctg_report::chart::line_chart(&ctg_report::chart::LineChart {
+                        id: format!("graphique-{chart_no}"),
+                        title: format!("{} — {}", def.label, d.convention.epci_name),
+                        unit: def.unit.to_owned(),
+                        decimals,
+                        points,
+                    }) {
+                        charts.push(svg);
+                        continue;
+                    }
+                }
                 charts.push(bar_chart(&BarChart {
                     id: format!("graphique-{chart_no}"),
                     title: format!("{} — {}", def.label, d.convention.epci_name),
                     unit: def.unit.to_owned(),
-                    decimals: if series.iter().filter_map(|r| r.epci).all(|v| v.fract() == 0.0) { 0 } else { 1 },
+                    decimals,
                     bars: series
                         .iter()
                         .map(|r| Bar {
                             label: r.period.clone(),
                             value: r.epci.map_or(BarValue::Unknown, BarValue::Known),
                         })
+                        .collect(),
+                }));
+            }
+            // The comparison a diagnostic exists for: the last period of each indicator known in
+            // at least two of commune, EPCI, département and France, as bars side by side.
+            let mut codes: Vec<&str> = rows.iter().map(|r| r.indicator.code).collect();
+            codes.dedup();
+            for code in codes {
+                let Some(last) = rows.iter().filter(|r| r.indicator.code == code).max_by(|a, b| {
+                    ctg_report::chart::period_position(&a.period)
+                        .unwrap_or(0.0)
+                        .total_cmp(&ctg_report::chart::period_position(&b.period).unwrap_or(0.0))
+                }) else {
+                    continue;
+                };
+                let areas = [
+                    (d.commune.as_ref().map(|(_, n)| n.clone()), last.commune),
+                    (Some(d.convention.epci_name.clone()), last.epci),
+                    (d.departement.clone().map(|n| format!("Département {n}")), last.departement),
+                    (Some("France".to_owned()), last.france),
+                ];
+                let known = areas.iter().filter(|(n, v)| n.is_some() && v.is_some()).count();
+                if known < 2 || last.masked {
+                    continue;
+                }
+                chart_no += 1;
+                comparisons.push(bar_chart(&BarChart {
+                    id: format!("graphique-{chart_no}"),
+                    title: format!("{} ({}) : comparaison", last.indicator.label, last.period),
+                    unit: last.indicator.unit.to_owned(),
+                    decimals: if areas.iter().filter_map(|(_, v)| *v).all(|v| v.fract() == 0.0) { 0 } else { 1 },
+                    bars: areas
+                        .iter()
+                        .filter_map(|(n, v)| Some(Bar { label: n.clone()?, value: BarValue::from(*v) }))
                         .collect(),
                 }));
             }
@@ -493,7 +597,7 @@ pub async fn diagnostic(
                     }
                 })
                 .collect();
-            DiagnosticTheme { name: theme, lines, charts, changes }
+            DiagnosticTheme { name: theme, lines, charts, comparisons, changes }
         })
         .collect();
     // The legal population of each commune, on a map when outlines are loaded.
@@ -533,6 +637,7 @@ pub async fn diagnostic(
         commune_name: d.commune.as_ref().map(|(_, n)| n.clone()).unwrap_or_default(),
         communes: d.epci.communes.iter().map(|c| (c.code.to_string(), c.name.clone())).collect(),
         masked_any: d.themes.iter().any(|(_, rows)| rows.iter().any(|r| r.masked)),
+        key_figures: key_figures(&d),
         themes,
         map,
         exports: crate::export::links(
@@ -550,11 +655,12 @@ pub async fn territory_csv(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<crate::export::CsvQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let t = Territory::load(&state, id).await?;
     let source = crate::export::source(&state, id, &["Insee, populations légales"]).await?;
-    let bytes = ctg_report::territory_csv(&t.epci.communes, &t.vintages, &source)
+    let bytes = ctg_report::territory_csv(&t.epci.communes, &t.vintages, &source, q.dialect())
         .map_err(|e| crate::WebError::Internal(Box::new(e)))?;
     let filename = format!("territoire-{}.csv", t.epci.siren);
     Ok((

@@ -264,7 +264,7 @@ pub async fn body_create(
         return bodies_page(&state, &auth, id, form, MemberDraft::default(), errors, StatusCode::BAD_REQUEST).await;
     };
     match state.store.add_body(&auth.actor(Channel::Page), id, &body).await {
-        Ok(bid) => Ok(Redirect::to(&format!("/conventions/{id}/instances/{bid}")).into_response()),
+        Ok(bid) => Ok(crate::flash::redirect(&format!("/conventions/{id}/instances/{bid}"), "Instance créée")),
         Err(e) => {
             let (status, errors) = form_failure(e)?;
             bodies_page(&state, &auth, id, form, MemberDraft::default(), errors, status).await
@@ -289,7 +289,7 @@ pub async fn member_create(
             .await;
     };
     match state.store.add_member(&auth.actor(Channel::Page), id, bid, member).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/instances#instance-{bid}")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&format!("/conventions/{id}/instances#instance-{bid}"), "Membre ajouté")),
         Err(e) => {
             let (status, errors) = form_failure(e)?;
             bodies_page(&state, &auth, id, BodyFields::default(), draft(&form), errors, status).await
@@ -321,7 +321,9 @@ pub async fn member_save(
         return bodies_page(&state, &auth, id, BodyFields::default(), draft, errors, StatusCode::BAD_REQUEST).await;
     };
     match state.store.update_member(&auth.actor(Channel::Page), id, mid, version, member).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/instances#instance-{bid}")).into_response()),
+        Ok(_) => {
+            Ok(crate::flash::redirect(&format!("/conventions/{id}/instances#instance-{bid}"), "Membre mis à jour"))
+        }
         Err(e) => {
             let (status, errors) = form_failure(e)?;
             // After a conflict the form is shown again with the new version, what was typed kept.
@@ -525,7 +527,7 @@ pub async fn body_save(
             .await;
     };
     match state.store.update_body(&auth.actor(Channel::Page), id, bid, version, &body).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/instances/{bid}")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&format!("/conventions/{id}/instances/{bid}"), "Instance mise à jour")),
         Err(e) => {
             let (status, errors) = form_failure(e)?;
             let fresh = state.store.body(id, bid).await?.version.to_string();
@@ -549,7 +551,7 @@ pub async fn meeting_create(
         return body_page(&state, &auth, id, bid, (None, form), errors, StatusCode::BAD_REQUEST).await;
     };
     match state.store.create_meeting(&auth.actor(Channel::Page), id, bid, meeting).await {
-        Ok(mid) => Ok(Redirect::to(&format!("/conventions/{id}/seances/{mid}")).into_response()),
+        Ok(mid) => Ok(crate::flash::redirect(&format!("/conventions/{id}/seances/{mid}"), "Séance programmée")),
         Err(e) => {
             let (status, errors) = form_failure(e)?;
             body_page(&state, &auth, id, bid, (None, form), errors, status).await

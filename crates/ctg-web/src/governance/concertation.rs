@@ -362,7 +362,10 @@ pub async fn event_create(
         return concertation_page(&state, &auth, id, draft(form), errors, StatusCode::BAD_REQUEST).await;
     };
     match state.store.create_concertation_event(&auth.actor(Channel::Page), id, event).await {
-        Ok(eid) => Ok(Redirect::to(&format!("/conventions/{id}/concertation#evenement-{eid}")).into_response()),
+        Ok(eid) => Ok(crate::flash::redirect(
+            &format!("/conventions/{id}/concertation#evenement-{eid}"),
+            "Temps de concertation enregistré",
+        )),
         Err(e) => {
             let (status, errors) = form_failure(e)?;
             concertation_page(&state, &auth, id, draft(form), errors, status).await
@@ -406,7 +409,10 @@ pub async fn contribution_create(
         fiches,
     };
     match state.store.add_contribution(&auth.actor(Channel::Page), id, event, contribution).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/concertation#evenement-{event}")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(
+            &format!("/conventions/{id}/concertation#evenement-{event}"),
+            "Contribution enregistrée",
+        )),
         Err(e) => {
             let (status, errors) = form_failure(e)?;
             concertation_page(&state, &auth, id, draft(form), errors, status).await
@@ -438,7 +444,10 @@ pub async fn contribution_link(
     }
     let version: i64 = Version::parse(&form.version)?;
     match state.store.link_contribution(&auth.actor(Channel::Page), id, cid, version, (&ambitions, &fiches)).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/concertation#contribution-{cid}")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(
+            &format!("/conventions/{id}/concertation#contribution-{cid}"),
+            "Contribution mise à jour",
+        )),
         Err(e) => {
             let (status, errors) = form_failure(e)?;
             let fresh = state

@@ -214,7 +214,7 @@ pub async fn post_create(
         return cooperation_page(&state, &auth, id, draft, errors, StatusCode::BAD_REQUEST).await;
     };
     match state.store.create_post(&auth.actor(Channel::Page), id, post).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/cooperation")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&format!("/conventions/{id}/cooperation"), "Poste enregistré")),
         Err(e) => {
             let (status, errors) = form_failure(e)?;
             cooperation_page(&state, &auth, id, PostDraft { new: Some(form), edit: None }, errors, status).await
@@ -247,7 +247,7 @@ pub async fn post_save(
         .await;
     };
     match state.store.update_post(&auth.actor(Channel::Page), id, pid, version, post).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/cooperation")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&format!("/conventions/{id}/cooperation"), "Poste mis à jour")),
         Err(e) => {
             let (status, errors) = form_failure(e)?;
             let fresh = state

@@ -407,7 +407,16 @@ pub(super) async fn meeting_write(state: &AppState, auth: &Auth, id: i64, mid: i
 }
 
 pub(super) fn back_to_meeting(id: i64, mid: i64, anchor: &str) -> Response {
-    Redirect::to(&format!("/conventions/{id}/seances/{mid}#{anchor}")).into_response()
+    let message = match anchor {
+        "seance" => "Séance enregistrée",
+        "ordre-du-jour" => "Ordre du jour enregistré",
+        "presences" => "Présences enregistrées",
+        "compte-rendu" => "Compte rendu enregistré",
+        "decisions" => "Décision enregistrée",
+        "documents" => "Document joint à la séance",
+        _ => "Modification enregistrée",
+    };
+    crate::flash::redirect(&format!("/conventions/{id}/seances/{mid}#{anchor}"), message)
 }
 
 /// Changes when and where a meeting is held, from the version read.
@@ -605,7 +614,7 @@ pub async fn decision_close(
         Err(StoreError::Invalid(errors.get("closed_on").to_owned()))
     };
     match result {
-        Ok(()) if to_list => Ok(Redirect::to(&format!("/conventions/{id}/decisions")).into_response()),
+        Ok(()) if to_list => Ok(crate::flash::redirect(&format!("/conventions/{id}/decisions"), "Décision close")),
         Ok(()) => Ok(back_to_meeting(id, mid, "decisions")),
         Err(e) => {
             let (status, errors) = form_failure(e)?;

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Multipart, State};
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use chrono::{NaiveDate, NaiveTime, Utc};
 use ctg_domain::access::Action;
 use ctg_domain::documents::Owner;

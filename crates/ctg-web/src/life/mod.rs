@@ -7,7 +7,7 @@ pub mod api;
 use askama::Template;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use chrono::NaiveDate;
 use ctg_domain::access::Action;
 use ctg_domain::documents::Owner;
@@ -244,9 +244,15 @@ pub async fn life(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i64>) 
 }
 
 /// Runs a write and shows the page again with its refusal, or goes back to the page.
-async fn done(state: &AppState, auth: &Auth, id: i64, result: Result<(), StoreError>) -> Result<Response, PageError> {
+async fn done(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    result: Result<(), StoreError>,
+    message: &str,
+) -> Result<Response, PageError> {
     match result {
-        Ok(()) => Ok(Redirect::to(&format!("/conventions/{id}/vie")).into_response()),
+        Ok(()) => Ok(crate::flash::redirect(&format!("/conventions/{id}/vie"), message)),
         Err(StoreError::Invalid(m)) => {
             let mut errors = FormErrors::new();
             errors.add("", m);
@@ -307,7 +313,7 @@ pub async fn sign_party(
     };
     let deliberation = Some(form.deliberation.trim()).filter(|d| !d.is_empty());
     let r = state.store.sign_party(&auth.actor(Channel::Page), id, party, signed, deliberation, deliberated).await;
-    done(&state, &auth, id, r.map(|_| ())).await
+    done(&state, &auth, id, r.map(|_| ()), "Signature enregistrée").await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -370,7 +376,7 @@ pub async fn avenant_create(
     };
     let new = NewAvenant { date: day, title: form.title.trim().to_owned(), changes };
     let r = state.store.create_avenant(&auth.actor(Channel::Page), id, &new).await;
-    done(&state, &auth, id, r.map(|_| ())).await
+    done(&state, &auth, id, r.map(|_| ()), "Avenant créé").await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -400,7 +406,7 @@ pub async fn avenant_sign(
         .await;
     };
     let r = state.store.sign_avenant(&auth.actor(Channel::Page), id, avenant, party, day).await;
-    done(&state, &auth, id, r.map(|_| ())).await
+    done(&state, &auth, id, r.map(|_| ()), "Signature de l'avenant enregistrée").await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -458,7 +464,7 @@ pub async fn notice_send(
         sent_on,
     };
     let r = state.store.send_formal_notice(&auth.actor(Channel::Page), id, &new).await;
-    done(&state, &auth, id, r.map(|_| ())).await
+    done(&state, &auth, id, r.map(|_| ()), "Mise en demeure enregistrée").await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -488,7 +494,7 @@ pub async fn notice_settle(
         return page(&state, &auth, id, errors, StatusCode::BAD_REQUEST).await;
     };
     let r = state.store.settle_formal_notice(&auth.actor(Channel::Page), id, (notice, version), outcome, on).await;
-    done(&state, &auth, id, r.map(|_| ())).await
+    done(&state, &auth, id, r.map(|_| ()), "Mise en demeure mise à jour").await
 }
 
 /// Records the termination of the convention under art. 13.
@@ -516,7 +522,7 @@ pub async fn terminate(
         note: Some(form.note.trim().to_owned()).filter(|n| !n.is_empty()),
     };
     let r = state.store.terminate(&auth.actor(Channel::Page), id, &t).await;
-    done(&state, &auth, id, r.map(|_| ())).await
+    done(&state, &auth, id, r.map(|_| ()), "Résiliation enregistrée").await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -540,7 +546,7 @@ pub async fn initial_text(
         k => k.to_owned(),
     };
     let r = state.store.set_initial_text(&auth.actor(Channel::Page), id, &key, &form.content).await;
-    done(&state, &auth, id, r.map(|_| ())).await
+    done(&state, &auth, id, r.map(|_| ()), "Texte de la convention enregistré").await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -636,7 +642,10 @@ pub async fn avenant_upload(
     }
     let (name, bytes) = crate::documents::read_upload(multipart, "document", "choisissez un fichier").await?;
     match state.store.add_document(&auth.actor(Channel::Page), id, Owner::Avenant(avenant), &name, &bytes).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/vie#avenant-{avenant}")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(
+            &format!("/conventions/{id}/vie#avenant-{avenant}"),
+            "Document joint à l'avenant",
+        )),
         Err(StoreError::Invalid(m)) => Err(WebError::BadRequest(m).into()),
         Err(e) => Err(WebError::from(e).into()),
     }

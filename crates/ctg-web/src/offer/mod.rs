@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use chrono::Datelike;
 use ctg_domain::access::Action;
 use ctg_domain::diagnostic::{
@@ -505,7 +505,7 @@ pub async fn facility_create(
         }
     };
     match state.store.create_facility(&auth.actor(Channel::Page), Some(id), new).await {
-        Ok(fid) => Ok(Redirect::to(&format!("/conventions/{id}/equipements/{fid}")).into_response()),
+        Ok(fid) => Ok(crate::flash::redirect(&format!("/conventions/{id}/equipements/{fid}"), "Équipement créé")),
         Err(e @ (StoreError::Invalid(_) | StoreError::UnknownCommunes(_))) => {
             let mut page = FacilityForm::new(&auth, &offer, id, None, form);
             page.errors.add("", e.to_string());
@@ -544,7 +544,7 @@ pub async fn facility_save(
         return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
     };
     match state.store.update_facility(&auth.actor(Channel::Page), Some(id), fid, version, new).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/equipements/{fid}")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&format!("/conventions/{id}/equipements/{fid}"), "Équipement mis à jour")),
         Err(StoreError::Stale { what, last_change }) => {
             let fresh = state.store.facility(fid).await?.version;
             let mut page =
@@ -794,6 +794,10 @@ struct CoveragePage {
     exports_without: Vec<(String, String)>,
     exports_places: Vec<(String, String)>,
     exports_services: Vec<(String, String)>,
+    /// How many facilities of the chosen type were ever entered (any status): none means the
+    /// offer is unknown, not absent.
+    entered: usize,
+    can_edit: bool,
 }
 
 fn without_table(v: &CoverageView) -> Table {
@@ -951,6 +955,8 @@ pub async fn coverage_page(
         exports_without: links(&path, &query, Some("sans_service")),
         exports_places: links(&path, &query, Some("places")),
         exports_services: links(&path, &query, Some("services")),
+        entered: offer.facilities.iter().filter(|f| f.data.type_code == type_code).count(),
+        can_edit: state.may(&auth, Action::EditOffer, Some(id)).await,
         view,
         services,
         map,
@@ -1193,7 +1199,7 @@ pub async fn funding_create(
         return funding_page(&state, &auth, id, form, errors, StatusCode::BAD_REQUEST).await;
     };
     state.store.create_funding(&auth.actor(Channel::Page), id, line).await?;
-    Ok(Redirect::to(&format!("/conventions/{id}/financements")).into_response())
+    Ok(crate::flash::redirect(&format!("/conventions/{id}/financements"), "Ligne de financement enregistrée"))
 }
 
 /// The offer as open data (the public page's « données ouvertes »): name, type, commune, places,

@@ -76,8 +76,68 @@ pub(super) struct FichePage {
     history: Vec<(String, String, String, String)>,
     statuses: Vec<(String, String)>,
     errors: FormErrors,
+    /// What was typed in the form that came back with errors.
+    typed: crate::views::Typed,
+    /// « En retard de N jours », or empty.
+    late: String,
+    /// The years of the convention, the columns of the grids.
+    years: Vec<i32>,
+    /// The parties a row of the means grid may name: (party id, label).
+    grid_parties: Vec<(String, String)>,
+    grid_rows: Vec<GridRow>,
     /// `None` when the person may not see the documents.
     documents: Option<Vec<crate::documents::DocumentLine>>,
+}
+
+/// A row of the means grid: its party and its planned amount per year, as typed or as stored.
+pub(crate) struct GridRow {
+    index: usize,
+    party: String,
+    cells: Vec<(i32, String)>,
+}
+
+/// The rows of the means grid: what was typed when the grid comes back (with one more row after
+/// « Ajouter une ligne »), else one row per party with means, and an empty row to fill.
+fn grid_rows(
+    f: &FicheRecord,
+    parties: &[ctg_domain::funds::PartyRef],
+    years: &[i32],
+    typed: &crate::views::Typed,
+) -> Vec<GridRow> {
+    if typed.is("moyens-grille") {
+        let mut n: usize = typed.get("rows").parse().unwrap_or(0).min(200);
+        if typed.get("action") == "ajouter" {
+            n += 1;
+        }
+        return (0..n)
+            .map(|i| GridRow {
+                index: i,
+                party: typed.get(&format!("partie_{i}")).to_owned(),
+                cells: years.iter().map(|y| (*y, typed.get(&format!("prevu_{i}_{y}")).to_owned())).collect(),
+            })
+            .collect();
+    }
+    let mut rows: Vec<GridRow> = parties
+        .iter()
+        .filter(|p| f.means.iter().any(|m| m.party_id == p.id))
+        .map(|p| GridRow {
+            index: 0,
+            party: p.id.to_string(),
+            cells: years
+                .iter()
+                .map(|y| {
+                    let cell =
+                        f.means.iter().find(|m| m.party_id == p.id && m.year == *y).and_then(|m| m.planned_cents);
+                    (*y, cell.map(cents_text).unwrap_or_default())
+                })
+                .collect(),
+        })
+        .collect();
+    rows.push(GridRow { index: 0, party: String::new(), cells: years.iter().map(|y| (*y, String::new())).collect() });
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.index = i;
+    }
+    rows
 }
 
 pub(super) fn means_text(means: &[Means]) -> String {
@@ -109,6 +169,7 @@ pub(super) async fn fiche_page(
     id: i64,
     fid: i64,
     errors: FormErrors,
+    typed: crate::views::Typed,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let v = PlanView::load(state, id).await?;
@@ -139,9 +200,16 @@ pub(super) async fn fiche_page(
             format!("{} : {} ({})", o.code, o.title, o.convention_title.trim()),
         )
     });
+    let years: Vec<i32> = (v.convention.start.year()..=v.convention.end.year()).collect();
+    let grid = grid_rows(f, &v.parties, &years, &typed);
     let page = FichePage {
         origin,
         nav: Nav::of(auth),
+        typed,
+        late: v.fiche_late_badge(f),
+        grid_rows: grid,
+        grid_parties: v.parties.iter().map(|p| (p.id.to_string(), p.label().to_owned())).collect(),
+        years,
         id,
         title: v.convention.title.clone(),
         fiche_id: fid,
@@ -269,5 +337,5 @@ pub async fn fiche(
     Ids((id, fid)): Ids<(i64, i64)>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    fiche_page(&state, &auth, id, fid, FormErrors::new(), StatusCode::OK).await
+    fiche_page(&state, &auth, id, fid, FormErrors::new(), Default::default(), StatusCode::OK).await
 }

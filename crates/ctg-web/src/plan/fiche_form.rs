@@ -44,6 +44,42 @@ pub struct FicheFields {
     pub needs: String,
     #[serde(default)]
     pub reason: String,
+    /// Set by the page's pickers: ambitions and objectives are then checkboxes (`ambition_N`,
+    /// `objectif_CODE`) and communes one field each (`commune_N`), folded into the lists above.
+    #[serde(default)]
+    pub pickers: String,
+    #[serde(flatten)]
+    pub picks: BTreeMap<String, String>,
+}
+
+impl FicheFields {
+    /// Folds the pickers of the page into the lists the rest of the code reads.
+    fn fold_pickers(&mut self) {
+        if self.pickers.is_empty() {
+            return;
+        }
+        let with = |prefix: &str| -> Vec<String> {
+            self.picks
+                .iter()
+                .filter(|(_, v)| !v.trim().is_empty())
+                .filter_map(|(k, v)| k.strip_prefix(prefix).map(|rest| (rest.to_owned(), v.trim().to_owned())))
+                .map(|(rest, v)| if prefix == "commune_" { v } else { rest })
+                .collect()
+        };
+        let mut ambitions = with("ambition_");
+        ambitions.sort_by_key(|a| a.parse::<i64>().unwrap_or(i64::MAX));
+        self.ambitions = ambitions.join(", ");
+        self.objectives = with("objectif_").join(", ");
+        let mut communes: Vec<(usize, String)> = self
+            .picks
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("commune_")?.parse::<usize>().ok()?, v.trim().to_owned())))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        communes.sort();
+        self.communes = communes.into_iter().map(|(_, v)| v).collect::<Vec<_>>().join(", ");
+        self.picks.clear();
+    }
 }
 
 pub(super) fn split_list(raw: &str) -> Vec<String> {
@@ -72,6 +108,8 @@ impl FicheFields {
             approaches: d.approaches.join(", "),
             needs: d.needs.clone(),
             reason: String::new(),
+            pickers: String::new(),
+            picks: BTreeMap::new(),
         }
     }
 
@@ -157,8 +195,16 @@ pub(super) struct FicheForm {
     form: FicheFields,
     statuses: Vec<(String, String)>,
     priorities: Vec<(String, String)>,
-    ambitions: String,
-    objectives: String,
+    /// Pickers: (number, « Ambition N : title », checked).
+    ambition_choices: Vec<(String, String, bool)>,
+    /// Pickers: (code, « code : title », checked).
+    objective_choices: Vec<(String, String, bool)>,
+    /// The organisations a pilot may be: the parties, and the fiche's own if it is none of them.
+    pilot_choices: Vec<(String, String)>,
+    /// The communes of the territory, for the `datalist`.
+    commune_names: Vec<String>,
+    /// One field per commune typed, and two more.
+    commune_fields: Vec<String>,
     errors: FormErrors,
     conflict: String,
     /// A pilot's contributor changes the status only.
@@ -167,28 +213,57 @@ pub(super) struct FicheForm {
 
 impl FicheForm {
     fn new(auth: &Auth, v: &PlanView, id: i64, fiche_id: Option<i64>, form: FicheFields) -> Self {
+        let chosen = split_list(&form.ambitions);
+        let ambition_choices = v
+            .plan
+            .stakes
+            .iter()
+            .flat_map(|(_, _, a)| a.iter())
+            .map(|(n, t)| (n.to_string(), format!("Ambition {n} : {t}"), chosen.contains(&n.to_string())))
+            .collect();
+        let chosen_objectives: Vec<String> = split_list(&form.objectives).iter().map(|o| o.to_lowercase()).collect();
+        let objective_choices = v
+            .plan
+            .objectives
+            .iter()
+            .map(|o| {
+                let code = o.objective.code.clone();
+                let checked = chosen_objectives.contains(&code.to_lowercase());
+                (code.clone(), format!("{code} : {}", o.objective.title), checked)
+            })
+            .collect();
+        let mut pilot_choices: Vec<(String, String)> = v
+            .parties
+            .iter()
+            .map(|p| {
+                (
+                    p.label().to_owned(),
+                    if p.label() == p.name { p.name.clone() } else { format!("{} ({})", p.name, p.label()) },
+                )
+            })
+            .collect();
+        let current = form.pilot_organisation.trim();
+        if !current.is_empty()
+            && !pilot_choices
+                .iter()
+                .any(|(c, l)| ctg_domain::plan::loose(c) == ctg_domain::plan::loose(current) || l == current)
+        {
+            pilot_choices.push((current.to_owned(), current.to_owned()));
+        }
+        let mut commune_fields = split_list(&form.communes);
+        commune_fields.extend([String::new(), String::new()]);
         Self {
+            ambition_choices,
+            objective_choices,
+            pilot_choices,
+            commune_names: v.communes.iter().map(|(_, n)| n.clone()).collect(),
+            commune_fields,
             nav: Nav::of(auth),
             id,
             fiche_id,
             form,
             statuses: FicheStatus::ALL.iter().map(|s| (s.code().to_owned(), s.label().to_owned())).collect(),
             priorities: Priority::ALL.iter().map(|p| (p.code().to_owned(), p.label().to_owned())).collect(),
-            ambitions: v
-                .plan
-                .stakes
-                .iter()
-                .flat_map(|(_, _, a)| a.iter())
-                .map(|(n, t)| format!("{n} : {t}"))
-                .collect::<Vec<_>>()
-                .join(" ; "),
-            objectives: v
-                .plan
-                .objectives
-                .iter()
-                .map(|o| format!("{} : {}", o.objective.code, o.objective.title))
-                .collect::<Vec<_>>()
-                .join(" ; "),
             errors: FormErrors::new(),
             conflict: String::new(),
             status_only: false,
@@ -207,8 +282,9 @@ pub async fn fiche_create(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    PageForm(form): PageForm<FicheFields>,
+    PageForm(mut form): PageForm<FicheFields>,
 ) -> Result<Response, PageError> {
+    form.fold_pickers();
     state.authorize_write(&auth, Action::EditPlan, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let mut errors = FormErrors::new();
@@ -217,8 +293,11 @@ pub async fn fiche_create(
         page.errors = errors;
         return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
     };
+    let code = new.code.clone();
     match state.store.create_fiche(&auth.actor(Channel::Page), id, new).await {
-        Ok(fid) => Ok(Redirect::to(&format!("/conventions/{id}/plan/fiches/{fid}")).into_response()),
+        Ok(fid) => {
+            Ok(crate::flash::redirect(&format!("/conventions/{id}/plan/fiches/{fid}"), format!("Fiche {code} créée")))
+        }
         Err(StoreError::Invalid(m)) => {
             let mut page = FicheForm::new(&auth, &v, id, None, form);
             page.errors.add("", m);
@@ -247,8 +326,9 @@ pub async fn fiche_save(
     State(state): State<AppState>,
     auth: Auth,
     Ids((id, fid)): Ids<(i64, i64)>,
-    PageForm(form): PageForm<FicheFields>,
+    PageForm(mut form): PageForm<FicheFields>,
 ) -> Result<Response, PageError> {
+    form.fold_pickers();
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
     let current = fiche_in(&v, fid)?;
@@ -300,7 +380,7 @@ pub async fn fiche_save(
         return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
     };
     match state.store.update_fiche(&auth.actor(Channel::Page), id, fid, version, new, form.reason.trim()).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/plan/fiches/{fid}")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&format!("/conventions/{id}/plan/fiches/{fid}"), "Fiche enregistrée")),
         Err(StoreError::Stale { what, last_change }) => {
             let fresh =
                 state.store.plan(id).await?.fiches.into_iter().find(|f| f.id == fid).map_or(version, |f| f.version);

@@ -47,6 +47,8 @@ pub(crate) struct FicheLine {
     end: String,
     bar: Bar,
     completeness: u32,
+    /// « En retard de N jours », or empty.
+    late: String,
 }
 
 #[derive(Template)]
@@ -149,6 +151,7 @@ pub async fn fiches(
             end: f.fiche.end.map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_default(),
             bar: bar(v.fiche_progress[&f.id]),
             completeness: v.completeness(f).1,
+            late: v.fiche_late_badge(f),
         })
         .collect();
     let query = [

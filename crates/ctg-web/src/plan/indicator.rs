@@ -30,6 +30,8 @@ pub(super) struct IndicatorPage {
     can_publish: bool,
     convention_published: bool,
     notice: String,
+    /// What was typed in the value form that came back with errors.
+    typed: crate::views::Typed,
 }
 
 pub(super) async fn indicator_page(
@@ -38,9 +40,10 @@ pub(super) async fn indicator_page(
     id: i64,
     iid: i64,
     errors: FormErrors,
+    typed: crate::views::Typed,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    indicator_page_saying(state, auth, id, iid, errors, status, "").await
+    indicator_page_saying(state, auth, id, iid, errors, typed, status, "").await
 }
 
 /// The indicator page with a confirmation of what was just done.
@@ -50,6 +53,7 @@ pub(super) async fn indicator_page_saying(
     id: i64,
     iid: i64,
     errors: FormErrors,
+    typed: crate::views::Typed,
     status: StatusCode,
     notice: &str,
 ) -> Result<Response, PageError> {
@@ -108,6 +112,7 @@ pub(super) async fn indicator_page_saying(
     };
     let page = IndicatorPage {
         nav: Nav::of(auth),
+        typed,
         id,
         title: v.convention.title.clone(),
         indicator_id: iid,
@@ -245,7 +250,7 @@ pub async fn indicator(
         Some("retire") => "Indicateur retiré de la page publique et des données ouvertes.",
         _ => "",
     };
-    indicator_page_saying(&state, &auth, id, iid, FormErrors::new(), StatusCode::OK, notice).await
+    indicator_page_saying(&state, &auth, id, iid, FormErrors::new(), Default::default(), StatusCode::OK, notice).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -274,11 +279,13 @@ pub async fn indicator_publication(
     };
     state.store.set_indicator_published(&auth.actor(Channel::Page), id, iid, published).await?;
     let word = if published { "publie" } else { "retire" };
-    Ok(Redirect::to(&format!("/conventions/{id}/plan/indicateurs/{iid}?publication={word}#publication"))
-        .into_response())
+    Ok(axum::response::Redirect::to(&format!(
+        "/conventions/{id}/plan/indicateurs/{iid}?publication={word}#publication"
+    ))
+    .into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 pub struct ValueFields {
     #[serde(default)]
     pub period: String,
@@ -324,7 +331,16 @@ pub async fn value_create(
     };
     let date = form_date(&mut errors, "date", &form.date).unwrap_or_else(|| state.today());
     if !errors.is_empty() {
-        return indicator_page(&state, &auth, id, iid, errors, StatusCode::BAD_REQUEST).await;
+        return indicator_page(
+            &state,
+            &auth,
+            id,
+            iid,
+            errors,
+            crate::views::Typed::of("valeur", &form),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     }
     let author = auth.user.as_ref().map(|u| u.name.clone()).unwrap_or_default();
     let value = IndicatorValue {
@@ -337,11 +353,23 @@ pub async fn value_create(
         comment: form.comment.trim().to_owned(),
     };
     match state.store.add_indicator_value(&auth.actor(Channel::Page), id, iid, &value).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/plan/indicateurs/{iid}")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(
+            &format!("/conventions/{id}/plan/indicateurs/{iid}"),
+            format!("Valeur {} enregistrée", value.period),
+        )),
         Err(StoreError::Invalid(m)) => {
             let mut errors = FormErrors::new();
             errors.add("", m);
-            indicator_page(&state, &auth, id, iid, errors, StatusCode::BAD_REQUEST).await
+            indicator_page(
+                &state,
+                &auth,
+                id,
+                iid,
+                errors,
+                crate::views::Typed::of("valeur", &form),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(e) => Err(WebError::from(e).into()),
     }

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::{Multipart, State};
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use base64::Engine;
 use ctg_domain::access::Action;
 use ctg_domain::plan::{evaluation_figures, EvaluationFigures, Tracking};
@@ -54,7 +54,9 @@ pub async fn export(
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let raw = q.format.as_deref().unwrap_or("xlsx");
     let format = ExportFormat::parse(raw).ok_or_else(|| {
-        WebError::BadRequest(format!("format de téléchargement inconnu « {raw} » (formats admis : csv, xlsx, ods)"))
+        WebError::BadRequest(format!(
+            "format de téléchargement inconnu « {raw} » (formats admis : csv, csv-virgule, xlsx, ods)"
+        ))
     })?;
     let v = PlanView::load(&state, id).await?;
     let tables = ctg_import::plan::tables(&imported(&v), &v.communes);
@@ -192,7 +194,7 @@ pub async fn import_confirm(
         .map(|r| (format!("{}, {}", form.nom, r.place), r.value.fiche, r.value.means, r.value.indicators))
         .collect();
     match state.store.import_plan(&auth.actor(Channel::Page), id, &rows, &form.nom).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/plan")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&format!("/conventions/{id}/plan"), "Plan importé")),
         Err(StoreError::Invalid(m)) => {
             let mut page = ImportPage {
                 nav: Nav::of(&auth),
@@ -518,7 +520,7 @@ pub async fn review_save(
         None => format!("/conventions/{id}/evaluation"),
     };
     match state.store.save_review(&auth.actor(Channel::Page), id, &review, version).await {
-        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(&back, "Évaluation enregistrée")),
         Err(StoreError::Stale { what, last_change }) => {
             let mut errors = FormErrors::new();
             errors.add("", crate::error::stale_message(&what, last_change.as_deref()));

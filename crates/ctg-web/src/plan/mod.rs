@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use chrono::{Datelike, NaiveDate};
 use ctg_domain::access::Action;
 use ctg_domain::plan::{
@@ -127,45 +127,90 @@ impl PlanView {
         (missing, pct)
     }
 
+    /// The days a fiche is overdue on the day (its end passed, not finished, not stopped by a
+    /// termination), if it is.
+    pub fn fiche_days_late(&self, f: &FicheRecord) -> Option<i64> {
+        let (status, end) = (f.fiche.status, f.fiche.end);
+        past_end(status, end, self.today)
+            .filter(|_| !self.plan.stop.is_some_and(|s| s.stops_fiche(status, end)))
+            .map(|end| ctg_domain::plan::days_overdue(end, self.today))
+    }
+
+    /// The badge « En retard de N jours » of a fiche, or an empty string.
+    pub fn fiche_late_badge(&self, f: &FicheRecord) -> String {
+        self.fiche_days_late(f).map(ctg_domain::plan::late_badge).unwrap_or_default()
+    }
+
     /// Everything late on the day: fiches and sub-actions past their end, indicators missing a value
     /// or below their target. A fiche or sub-action stopped by a termination (art. 13) is stopped, not
     /// late.
     pub fn lateness(&self) -> Vec<(String, Lateness)> {
+        self.late_items().into_iter().map(|l| (l.link, l.lateness)).collect()
+    }
+
+    /// [`PlanView::lateness`], each with the fiche it concerns (its pilot to call) and the days it
+    /// is overdue.
+    pub fn late_items(&self) -> Vec<LateItem<'_>> {
         let mut out = Vec::new();
         let late = |status: FicheStatus, end: Option<NaiveDate>| {
             past_end(status, end, self.today).filter(|_| !self.plan.stop.is_some_and(|s| s.stops_fiche(status, end)))
         };
+        let days = |end: NaiveDate| Some(ctg_domain::plan::days_overdue(end, self.today));
         for f in &self.plan.fiches {
             let link = format!("/conventions/{}/plan/fiches/{}", self.convention.id, f.id);
             if let Some(end) = late(f.fiche.status, f.fiche.end) {
-                out.push((
-                    link.clone(),
-                    Lateness::PastEnd { what: format!("Fiche {} : {}", f.fiche.code, f.fiche.title), end },
-                ));
+                out.push(LateItem {
+                    link: link.clone(),
+                    lateness: Lateness::PastEnd { what: format!("Fiche {} : {}", f.fiche.code, f.fiche.title), end },
+                    fiche: Some(f),
+                    days: days(end),
+                });
             }
             for s in &f.subs {
                 if let Some(end) = late(s.sub.status, s.sub.end) {
-                    out.push((
-                        link.clone(),
-                        Lateness::PastEnd {
+                    out.push(LateItem {
+                        link: link.clone(),
+                        lateness: Lateness::PastEnd {
                             what: format!("Sous-action de la fiche {} : {}", f.fiche.code, s.sub.title),
                             end,
                         },
-                    ));
+                        fiche: Some(f),
+                        days: days(end),
+                    });
                 }
             }
         }
         for i in &self.plan.indicators {
             let link = format!("/conventions/{}/plan/indicateurs/{}", self.convention.id, i.id);
             let what = format!("Indicateur : {}", i.indicator.name);
+            let fiche = i.fiche_id.and_then(|fid| self.plan.fiches.iter().find(|f| f.id == fid));
+            // A value for a year is due once the year has ended.
+            let year_end = |year: i32| NaiveDate::from_ymd_opt(year, 12, 31).and_then(days);
             match self.tracking[&i.id] {
-                Tracking::MissingValue { year } => out.push((link, Lateness::MissingValue { what, year })),
-                Tracking::Late { year } => out.push((link, Lateness::BelowTarget { what, year })),
+                Tracking::MissingValue { year } => out.push(LateItem {
+                    link,
+                    lateness: Lateness::MissingValue { what, year },
+                    fiche,
+                    days: year_end(year),
+                }),
+                Tracking::Late { year } => {
+                    out.push(LateItem { link, lateness: Lateness::BelowTarget { what, year }, fiche, days: None });
+                }
                 _ => {}
             }
         }
         out
     }
+}
+
+/// Something late, with the fiche it concerns (for its pilot) and how many days overdue.
+pub(crate) struct LateItem<'a> {
+    pub link: String,
+    pub lateness: Lateness,
+    pub fiche: Option<&'a FicheRecord>,
+    /// Days past the end date, or since the end of the year of a missing value; `None` for an
+    /// indicator below its target.
+    pub days: Option<i64>,
 }
 
 fn pct(p: Option<f64>) -> String {

@@ -6,7 +6,7 @@ use super::*;
 // ---------------------------------------------------------------------------------------------
 // Sub-actions, means, indicators of a fiche
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 pub struct SubFields {
     #[serde(default)]
     pub parent: String,
@@ -77,15 +77,36 @@ pub async fn sub_create(
     authorize_report(&state, &auth, id, &f.fiche).await?;
     let mut errors = FormErrors::new();
     let Some(sub) = form.read(&mut errors) else {
-        return fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await;
+        return fiche_page(
+            &state,
+            &auth,
+            id,
+            fid,
+            errors,
+            crate::views::Typed::of("sous-action", &form),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
 
     match state.store.add_sub_action(&auth.actor(Channel::Page), id, fid, &sub).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/plan/fiches/{fid}")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(
+            &format!("/conventions/{id}/plan/fiches/{fid}"),
+            format!("Sous-action « {} » ajoutée", sub.title),
+        )),
         Err(StoreError::Invalid(m)) => {
             let mut errors = FormErrors::new();
             errors.add("", m);
-            fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await
+            fiche_page(
+                &state,
+                &auth,
+                id,
+                fid,
+                errors,
+                crate::views::Typed::of("sous-action", &form),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(e) => Err(WebError::from(e).into()),
     }
@@ -118,26 +139,135 @@ pub async fn sub_status(
     let Some(status) = FicheStatus::parse_loose(&form.status) else {
         let mut errors = FormErrors::new();
         errors.add("", format!("statut inconnu « {} »", form.status));
-        return fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await;
+        return fiche_page(&state, &auth, id, fid, errors, Default::default(), StatusCode::BAD_REQUEST).await;
     };
     let version: i64 = Version::parse(&form.version)?;
     let sub = SubAction { status, ..s.sub.clone() };
     match state.store.update_sub_action(&auth.actor(Channel::Page), id, version, &sub).await {
-        Ok(_) => Ok(Redirect::to(&format!("/conventions/{id}/plan/fiches/{fid}")).into_response()),
+        Ok(_) => Ok(crate::flash::redirect(
+            &format!("/conventions/{id}/plan/fiches/{fid}"),
+            "Statut de la sous-action enregistré",
+        )),
         Err(StoreError::Stale { what, last_change }) => {
             let mut errors = FormErrors::new();
             errors.add("", crate::error::stale_message(&what, last_change.as_deref()));
-            fiche_page(&state, &auth, id, fid, errors, StatusCode::CONFLICT).await
+            fiche_page(&state, &auth, id, fid, errors, Default::default(), StatusCode::CONFLICT).await
         }
         Err(e) => Err(WebError::from(e).into()),
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 pub struct MeansFields {
     /// One line per signatory and year: organisation ; année ; ETP ; prévu ; dépensé ; nature ; matériel.
     #[serde(default)]
     pub means: String,
+    /// Set by the page's grid (one row per party, one column per year of planned amounts).
+    #[serde(default)]
+    pub grid: String,
+    /// How many rows the grid had.
+    #[serde(default)]
+    pub rows: String,
+    /// `ajouter` adds a row to the grid and shows it again, saving nothing.
+    #[serde(default)]
+    pub action: String,
+    /// The grid's cells: `partie_N` (a party id) and `prevu_N_AAAA` (euros, « 1 234,56 »).
+    #[serde(flatten)]
+    pub cells: BTreeMap<String, String>,
+}
+
+/// A row of the means grid: a party id and its planned amount per year (`None`: blank).
+type GridLine = (i64, Vec<(i32, Option<i64>)>);
+
+/// The grid of means as typed: for each row, its party (if chosen) and its cells by year.
+fn read_grid(
+    form: &MeansFields,
+    years: &[i32],
+    parties: &[ctg_domain::funds::PartyRef],
+    errors: &mut FormErrors,
+) -> Vec<GridLine> {
+    let rows: usize = form.rows.trim().parse().unwrap_or(0).min(200);
+    let cell = |k: String| form.cells.get(&k).map_or("", |v| v.trim());
+    let mut out: Vec<GridLine> = Vec::new();
+    for i in 0..rows {
+        let party = cell(format!("partie_{i}"));
+        let mut cells = Vec::new();
+        for y in years {
+            let key = format!("prevu_{i}_{y}");
+            let raw = cell(key.clone());
+            let amount = if raw.is_empty() {
+                None
+            } else {
+                match ctg_domain::offer::parse_euros(raw) {
+                    Ok(c) => Some(c),
+                    Err(m) => {
+                        errors.add(&key, format!("{y}, ligne {} : {m}", i + 1));
+                        None
+                    }
+                }
+            };
+            cells.push((*y, amount));
+        }
+        if party.is_empty() {
+            if cells.iter().any(|(_, a)| a.is_some()) {
+                errors.add(
+                    &format!("partie_{i}"),
+                    format!("ligne {} : choisissez la partie qui engage ces montants", i + 1),
+                );
+            }
+            continue;
+        }
+        let Some(p) = party.parse::<i64>().ok().filter(|p| parties.iter().any(|x| x.id == *p)) else {
+            errors.add(&format!("partie_{i}"), format!("ligne {} : partie inconnue", i + 1));
+            continue;
+        };
+        if out.iter().any(|(q, _)| *q == p) {
+            errors.add(&format!("partie_{i}"), format!("ligne {} : cette partie a déjà une ligne", i + 1));
+            continue;
+        }
+        out.push((p, cells));
+    }
+    out
+}
+
+/// The means with the grid's planned amounts: a cell sets the planned amount of its party and
+/// year (keeping its staff, spending and material); an emptied cell makes it unknown, and removes
+/// a line that had nothing else.
+fn merge_grid(existing: &[Means], grid: &[GridLine], parties: &[ctg_domain::funds::PartyRef]) -> Vec<Means> {
+    let mut out: Vec<Means> = existing.to_vec();
+    for (party, cells) in grid {
+        for (year, amount) in cells {
+            match out.iter().position(|m| m.party_id == *party && m.year == *year) {
+                Some(i) => {
+                    let m = &mut out[i];
+                    m.planned_cents = *amount;
+                    if amount.is_none() && m.fte_hundredths == 0 && m.spent_cents.is_none() && m.material.is_empty() {
+                        out.remove(i);
+                    }
+                }
+                None => {
+                    if let Some(c) = amount {
+                        out.push(Means {
+                            party_id: *party,
+                            organisation: parties
+                                .iter()
+                                .find(|p| p.id == *party)
+                                .map(|p| p.label().to_owned())
+                                .unwrap_or_default(),
+                            year: *year,
+                            fte_hundredths: 0,
+                            planned_cents: Some(*c),
+                            spent_cents: None,
+                            kind: MeansKind::Operating,
+                            material: String::new(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out.sort_by_key(|m| (parties.iter().position(|p| p.id == m.party_id), m.year));
+    out
 }
 
 /// Reads the means typed one per line; errors name the line.
@@ -214,15 +344,41 @@ pub async fn means_save(
     let f = fiche_in(&v, fid)?;
     authorize_report(&state, &auth, id, &f.fiche).await?;
     let mut errors = FormErrors::new();
-    let means = parse_means(&form.means, &v.parties, &mut errors);
+    let means = if form.grid.is_empty() {
+        parse_means(&form.means, &v.parties, &mut errors)
+    } else {
+        let years: Vec<i32> = (v.convention.start.year()..=v.convention.end.year()).collect();
+        let grid = read_grid(&form, &years, &v.parties, &mut errors);
+        if form.action == "ajouter" && errors.is_empty() {
+            // A row more, everything typed kept, nothing saved yet.
+            let typed = crate::views::Typed::of("moyens-grille", &form);
+            return fiche_page(&state, &auth, id, fid, FormErrors::new(), typed, StatusCode::OK).await;
+        }
+        let merged = merge_grid(&f.means, &grid, &v.parties);
+        for m in &merged {
+            if let Err(e) = m.check() {
+                errors.add("", format!("{} {} : {e}", m.organisation, m.year));
+            }
+        }
+        merged
+    };
     if !errors.is_empty() {
-        return fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await;
+        return fiche_page(
+            &state,
+            &auth,
+            id,
+            fid,
+            errors,
+            crate::views::Typed::of(if form.grid.is_empty() { "moyens" } else { "moyens-grille" }, &form),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     }
     state.store.set_means(&auth.actor(Channel::Page), id, fid, &means).await?;
-    Ok(Redirect::to(&format!("/conventions/{id}/plan/fiches/{fid}")).into_response())
+    Ok(crate::flash::redirect(&format!("/conventions/{id}/plan/fiches/{fid}"), "Moyens enregistrés"))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 pub struct IndicatorFields {
     #[serde(default)]
     pub name: String,
@@ -240,9 +396,30 @@ pub struct IndicatorFields {
     /// Levels separated by `;`, from the worst to the best.
     #[serde(default)]
     pub scale: String,
-    /// Targets, `année : valeur` separated by `;`.
+    /// Targets, `année : valeur` separated by `;` (the API's and imports' way).
     #[serde(default)]
     pub targets: String,
+    /// The page's grid: one field `cible_AAAA` per year of the convention (and the form's other
+    /// fields, ignored).
+    #[serde(flatten)]
+    pub cells: BTreeMap<String, String>,
+}
+
+impl IndicatorFields {
+    /// The targets typed in the grid (`cible_AAAA`), then in `targets`, as `année : valeur ; …`.
+    fn targets_text(&self) -> String {
+        let mut parts: Vec<String> = self
+            .cells
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("cible_")?, v.trim())))
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(y, v)| format!("{y} : {v}"))
+            .collect();
+        if !self.targets.trim().is_empty() {
+            parts.push(self.targets.trim().to_owned());
+        }
+        parts.join(" ; ")
+    }
 }
 
 pub(crate) fn parse_indicator(f: &IndicatorFields, errors: &mut FormErrors) -> Option<PlanIndicator> {
@@ -267,7 +444,7 @@ pub(crate) fn parse_indicator(f: &IndicatorFields, errors: &mut FormErrors) -> O
         IndicatorKind::Quantitative { unit: f.unit.trim().to_owned(), baseline, baseline_year, direction }
     };
     let mut targets = BTreeMap::new();
-    for t in split_semicolons(&f.targets) {
+    for t in split_semicolons(&f.targets_text()) {
         let Some((y, val)) = t.split_once(':') else {
             errors.add("targets", format!("cible « {t} » : « année : valeur » attendu"));
             continue;
@@ -312,8 +489,20 @@ pub async fn indicator_create(
     state.authorize_write(&auth, Action::EditPlan, Some(id)).await?;
     let mut errors = FormErrors::new();
     let Some(indicator) = parse_indicator(&form, &mut errors) else {
-        return fiche_page(&state, &auth, id, fid, errors, StatusCode::BAD_REQUEST).await;
+        return fiche_page(
+            &state,
+            &auth,
+            id,
+            fid,
+            errors,
+            crate::views::Typed::of("indicateur", &form),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
     let iid = state.store.create_indicator(&auth.actor(Channel::Page), id, Some(fid), &indicator).await?;
-    Ok(Redirect::to(&format!("/conventions/{id}/plan/indicateurs/{iid}")).into_response())
+    Ok(crate::flash::redirect(
+        &format!("/conventions/{id}/plan/indicateurs/{iid}"),
+        format!("Indicateur « {} » créé", indicator.name),
+    ))
 }

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use ctg_domain::access::Action;
 use ctg_domain::plan::Objective;
@@ -185,7 +185,7 @@ pub async fn objective_save(
         }
     };
     match result {
-        Ok(()) => Ok(Redirect::to(&format!("/conventions/{id}/strategie")).into_response()),
+        Ok(()) => Ok(crate::flash::redirect(&format!("/conventions/{id}/strategie"), "Objectif enregistré")),
         Err(StoreError::Stale { what, last_change }) => {
             let mut errors = FormErrors::new();
             errors.add("", crate::error::stale_message(&what, last_change.as_deref()));
@@ -256,7 +256,7 @@ pub async fn item_save(
         }
     };
     match result {
-        Ok(()) => Ok(Redirect::to(&format!("/conventions/{id}/strategie")).into_response()),
+        Ok(()) => Ok(crate::flash::redirect(&format!("/conventions/{id}/strategie"), "Stratégie mise à jour")),
         Err(StoreError::Stale { what, last_change }) => {
             let mut errors = FormErrors::new();
             errors.add("", crate::error::stale_message(&what, last_change.as_deref()));

@@ -13,7 +13,7 @@ pub(super) struct TimelinePage {
     id: i64,
     title: String,
     svg: String,
-    rows: Vec<(i64, String, String, String, String, &'static str)>,
+    rows: Vec<(i64, String, String, String, String, &'static str, String)>,
 }
 
 /// The fiches as bars over the years of the convention, drawn as SVG on the server.
@@ -60,7 +60,10 @@ pub(super) fn timeline_svg(v: &PlanView) -> String {
             ));
             continue;
         };
+        let late = v.fiche_late_badge(f);
+        let colour = if late.is_empty() { "" } else { "#a8201a" };
         let colour = match f.fiche.status {
+            _ if !colour.is_empty() => colour,
             FicheStatus::Done => "#2e7d32",
             FicheStatus::Late => "#c9191e",
             FicheStatus::Abandoned => "#9e9e9e",
@@ -70,10 +73,11 @@ pub(super) fn timeline_svg(v: &PlanView) -> String {
         };
         let (x1, x2) = (x(s), x(e));
         svg.push_str(&format!(
-            "<rect x=\"{x1:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"14\" fill=\"{colour}\"><title>{} : {} ({} → {})</title></rect>",
+            "<rect x=\"{x1:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"14\" fill=\"{colour}\"><title>{} : {}{} ({} → {})</title></rect>",
             (x2 - x1).max(2.0),
             esc(&f.fiche.code),
             f.fiche.status.label(),
+            if late.is_empty() { String::new() } else { format!(", {}", late.to_lowercase()) },
             s.format("%d/%m/%Y"),
             e.format("%d/%m/%Y")
         ));
@@ -103,6 +107,7 @@ pub async fn timeline(State(state): State<AppState>, auth: Auth, Ids(id): Ids<i6
                     date(f.fiche.start),
                     date(f.fiche.end),
                     f.fiche.status.label(),
+                    v.fiche_late_badge(f),
                 )
             })
             .collect(),
@@ -116,8 +121,45 @@ pub(super) struct LatePage {
     nav: Nav,
     id: i64,
     title: String,
-    lines: Vec<(String, String, String)>,
+    lines: Vec<LateLine>,
+    /// How many lines before the filters.
+    total: usize,
+    filter: LateQuery,
+    ambitions: Vec<(String, String)>,
+    pilots: Vec<(String, String)>,
+    organisations: Vec<(String, String)>,
     exports: Vec<(String, String)>,
+    /// Whether the pilots' addresses are shown (personal data).
+    personal: bool,
+}
+
+pub(super) struct LateLine {
+    link: String,
+    what: String,
+    why: String,
+    /// « En retard de N jours », or empty.
+    badge: String,
+    days: Option<i64>,
+    organisation: String,
+    person: String,
+    ambitions: String,
+    /// `mailto:` to the pilot organisation's people in the convention, or empty.
+    mailto: String,
+}
+
+/// The query of the lateness page: its filters and a download.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct LateQuery {
+    #[serde(default)]
+    pub ambition: String,
+    #[serde(default)]
+    pub pilote: String,
+    #[serde(default)]
+    pub organisation: String,
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub tableau: Option<String>,
 }
 
 pub(crate) fn lateness_text(l: &Lateness) -> (String, String) {
@@ -128,37 +170,144 @@ pub(crate) fn lateness_text(l: &Lateness) -> (String, String) {
     }
 }
 
+/// The late list: whom to call (pilot organisation and person, a link to write to them), how many
+/// days overdue, filtered by ambition, pilot and organisation.
 pub async fn late(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    crate::api_query::PageQuery(q): crate::api_query::PageQuery<ExportQuery>,
+    crate::api_query::PageQuery(q): crate::api_query::PageQuery<LateQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let v = PlanView::load(&state, id).await?;
-    let lines: Vec<(String, String, String)> = v
-        .lateness()
-        .iter()
-        .map(|(link, l)| {
-            let (what, why) = lateness_text(l);
-            (link.clone(), what, why)
+    let personal = state.sees_personal_data(&auth, id).await;
+    // The addresses of the people of each pilot organisation, for the link to write to them.
+    let mut emails: HashMap<String, Vec<String>> = HashMap::new();
+    if personal {
+        let members = state.store.members(id).await?;
+        let pilots: std::collections::BTreeSet<&str> = v
+            .plan
+            .fiches
+            .iter()
+            .map(|f| f.fiche.pilot_organisation.as_str())
+            .filter(|p| !p.trim().is_empty())
+            .collect();
+        for pilot in pilots {
+            if let Ok(org) = state.store.organisation_named(pilot).await {
+                let list = members
+                    .iter()
+                    .filter(|m| {
+                        m.user.organisation_id == Some(org)
+                            && m.user.disabled_at.is_none()
+                            && m.user.erased_at.is_none()
+                    })
+                    .map(|m| m.user.email.clone())
+                    .collect();
+                emails.insert(pilot.to_owned(), list);
+            }
+        }
+    }
+    let all: Vec<LateLine> = v
+        .late_items()
+        .into_iter()
+        .map(|item| {
+            let (what, why) = lateness_text(&item.lateness);
+            let (organisation, person, ambitions) = item.fiche.map_or_else(Default::default, |f| {
+                (
+                    f.fiche.pilot_organisation.clone(),
+                    f.fiche.pilot_person.clone(),
+                    f.fiche.ambitions.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
+                )
+            });
+            let mailto = emails
+                .get(&organisation)
+                .filter(|e| !e.is_empty())
+                .map(|e| {
+                    format!(
+                        "mailto:{}?subject={}",
+                        e.join(","),
+                        crate::export::urlencode(&format!("Retard : {what} ({why})"))
+                    )
+                })
+                .unwrap_or_default();
+            LateLine {
+                link: item.link,
+                badge: item.days.map(ctg_domain::plan::late_badge).unwrap_or_default(),
+                days: item.days,
+                what,
+                why,
+                organisation,
+                person,
+                ambitions,
+                mailto,
+            }
         })
         .collect();
-    if let Some(format) = q.format()? {
+    let total = all.len();
+    let eq = |a: &str, b: &str| ctg_domain::plan::loose(a) == ctg_domain::plan::loose(b);
+    let mut lines: Vec<LateLine> = all
+        .into_iter()
+        .filter(|l| q.ambition.is_empty() || l.ambitions.split(',').any(|a| a == q.ambition))
+        .filter(|l| q.pilote.is_empty() || eq(&l.person, &q.pilote))
+        .filter(|l| q.organisation.is_empty() || eq(&l.organisation, &q.organisation))
+        .collect();
+    // The longest overdue first; indicators below target (no date) last.
+    lines.sort_by_key(|l| std::cmp::Reverse(l.days.unwrap_or(-1)));
+    let export = ExportQuery { format: q.format.clone(), tableau: q.tableau.clone() };
+    if let Some(format) = export.format()? {
         let table = Table {
             title: "Retards".into(),
-            columns: vec![Column::new("objet", "Objet"), Column::new("retard", "Retard")],
-            rows: lines.iter().map(|(_, w, r)| vec![Value::Text(w.clone()), Value::Text(r.clone())]).collect(),
+            columns: vec![
+                Column::new("objet", "Objet"),
+                Column::new("retard", "Retard"),
+                Column::new("jours_de_retard", "Jours de retard"),
+                Column::new("pilote_organisation", "Organisation pilote"),
+                Column::new("pilote", "Pilote"),
+            ],
+            rows: lines
+                .iter()
+                .map(|l| {
+                    vec![
+                        Value::Text(l.what.clone()),
+                        Value::Text(l.why.clone()),
+                        l.days.map_or(Value::Empty, Value::Integer),
+                        Value::Text(l.organisation.clone()),
+                        Value::Text(if personal { l.person.clone() } else { String::new() }),
+                    ]
+                })
+                .collect(),
         };
         let source = crate::export::source(&state, id, &[]).await?;
         return Ok(download(&table, format, &format!("retards-{id}"), &source)?);
     }
+    let distinct = |f: &dyn Fn(&FicheRecord) -> String| {
+        let set: std::collections::BTreeSet<String> =
+            v.plan.fiches.iter().map(f).filter(|s| !s.trim().is_empty()).collect();
+        set.into_iter().map(|s| (s.clone(), s)).collect::<Vec<_>>()
+    };
+    let pilots = if personal { distinct(&|f| f.fiche.pilot_person.clone()) } else { Vec::new() };
+    let organisations = distinct(&|f| f.fiche.pilot_organisation.clone());
+    let ambitions = v
+        .plan
+        .stakes
+        .iter()
+        .flat_map(|(_, _, a)| a.iter())
+        .map(|(n, t)| (n.to_string(), format!("Ambition {n} : {t}")))
+        .collect();
+    let query =
+        [("ambition", q.ambition.clone()), ("pilote", q.pilote.clone()), ("organisation", q.organisation.clone())];
     let page = LatePage {
         nav: Nav::of(&auth),
         id,
-        title: v.convention.title,
+        title: v.convention.title.clone(),
+        total,
         lines,
-        exports: links(&format!("/conventions/{id}/plan/retards"), &[], None),
+        ambitions,
+        pilots,
+        organisations,
+        exports: links(&format!("/conventions/{id}/plan/retards"), &query, None),
+        filter: q,
+        personal,
     };
     Ok(Html(page.render()?).into_response())
 }

@@ -14,6 +14,8 @@ pub(crate) struct TreeFiche {
     status_code: &'static str,
     bar: Bar,
     subs: Vec<(String, &'static str, u8)>,
+    /// « En retard de N jours », or empty.
+    late: String,
 }
 
 pub(crate) struct TreeObjective {
@@ -68,6 +70,7 @@ pub(super) fn tree_fiche(v: &PlanView, f: &FicheRecord) -> TreeFiche {
         status_code: f.fiche.status.code(),
         bar: bar(v.fiche_progress[&f.id]),
         subs,
+        late: v.fiche_late_badge(f),
     }
 }
 

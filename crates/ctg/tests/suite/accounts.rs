@@ -235,14 +235,17 @@ backend_tests!(page_and_api_writes_are_in_the_history, |db: &TestDb| {
         let doc = page.html();
         assert_eq!(count(&doc, "#historique tbody tr"), 1);
         assert!(
-            texts(&doc, "#historique tbody td").iter().any(|t| t.contains("signature_date : vide → 2026-01-20")),
+            texts(&doc, "#historique tbody td")
+                .iter()
+                .any(|t| t.contains("Date de signature : vide → après : 20/01/2026")),
             "{:?}",
             texts(&doc, "#historique tbody td")
         );
-        let csv = get_as(&app, &format!("/conventions/{id}/historique?objet=convention&format=csv"), &claire).await;
+        let csv =
+            get_as(&app, &format!("/conventions/{id}/historique?objet=convention&format=csv-virgule"), &claire).await;
         assert!(csv.content_type.starts_with("text/csv"));
         assert!(
-            csv.body.lines().any(|l| l.contains(",lieu_signature,Béthune,Béthune (Pas-de-Calais)")),
+            csv.body.lines().any(|l| l.contains(",Lieu de signature,Béthune,Béthune (Pas-de-Calais)")),
             "{}",
             csv.body
         );
@@ -266,7 +269,7 @@ backend_tests!(gdpr_register_export_and_erasure_through_the_pages, |db: &TestDb|
         assert_eq!(register.status, 200);
         assert!(register.body.contains("Comptes des utilisateurs de la plateforme CTG"));
         assert!(register.body.contains("Coordonnées des membres des instances de gouvernance"));
-        let csv = get_as(&app, "/rgpd/registre.csv", &louis).await;
+        let csv = get_as(&app, "/rgpd/registre.csv?format=csv-virgule", &louis).await;
         assert!(csv.body.starts_with("nom,responsable,contact_dpd,finalites,base_legale"), "{}", csv.body);
         assert_eq!(csv.body.lines().count(), 3, "a header and the two processing activities of the platform");
         assert!(csv.body.lines().next().unwrap().ends_with(",source_des_donnees,donnees_au"), "{}", csv.body);

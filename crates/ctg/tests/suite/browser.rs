@@ -83,7 +83,8 @@ pub(crate) async fn browser(webdriver_url: &str, profile: &std::path::Path) -> f
             "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.display()),
+                "--disable-dev-shm-usage", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
             ]
         }),
     );
@@ -167,8 +168,8 @@ async fn browser_log_in_change_see_history_log_out() {
         title.clear().await?;
         title.send_keys("CTG 2026-2030 de Béthune-Bruay").await?;
         client.find(Locator::Css("form .primary")).await?.click().await?;
-        // Back on the convention page: the only one with this link (the form's page has its own h1).
-        client.wait().for_element(Locator::LinkText("Modifier la convention")).await?;
+        // Back on the convention page: the only one with its status.
+        client.wait().for_element(Locator::Id("statut-convention")).await?;
         assert_eq!(client.find(Locator::Css("h1")).await?.text().await?, "CTG 2026-2030 de Béthune-Bruay");
 
         client.find(Locator::LinkText("Historique")).await?.click().await?;
@@ -176,7 +177,9 @@ async fn browser_log_in_change_see_history_log_out() {
         let first = client.find(Locator::Css("#historique tbody tr")).await?.text().await?;
         assert!(first.contains("Claire Coordination"), "{first}");
         assert!(
-            first.contains("titre : Convention Territoriale Globale de Service aux Familles 2026-2030 → CTG 2026-2030 de Béthune-Bruay"),
+            first.contains("Titre :")
+                && first.contains("Convention Territoriale Globale de Service aux Familles 2026-2030 →")
+                && first.contains("CTG 2026-2030 de Béthune-Bruay"),
             "{first}"
         );
 
@@ -205,10 +208,11 @@ async fn browser_adding_a_relais_changes_the_communes_without_one() {
     let client = browser(&webdriver_url, profile.path()).await;
 
     let result = async {
-        // No RPE is recorded: the coverage page lists the 100 communes.
+        // No RPE is recorded: the coverage page says it is not known, rather than « none anywhere ».
         client.goto(&format!("{base}/conventions/{id}/couverture?type=rpe")).await?;
-        client.wait().for_element(Locator::Css("#communes-sans-service")).await?;
-        assert_eq!(client.find_all(Locator::Css("#communes-sans-service tbody tr")).await?.len(), 100);
+        let unknown = client.wait().for_element(Locator::Id("nombre-sans-service")).await?.text().await?;
+        assert!(unknown.starts_with("Non renseigné"), "{unknown}");
+        assert!(client.find_all(Locator::Css("#communes-sans-service")).await?.is_empty());
 
         client.goto(&format!("{base}/conventions/{id}/equipements/nouveau")).await?;
         client.wait().for_element(Locator::Css("form[action='/connexion']")).await?;
@@ -265,14 +269,14 @@ async fn browser_a_fiche_with_a_sub_action_and_an_indicator_value_moves_progress
         client.wait().for_element(Locator::Id("code")).await?;
         client.find(Locator::Id("code")).await?.send_keys("PE-1").await?;
         client.find(Locator::Id("title")).await?.send_keys("Ouvrir un relais petite enfance").await?;
-        client.find(Locator::Id("ambitions")).await?.send_keys("1").await?;
+        client.find(Locator::Id("ambition_1")).await?.click().await?;
         client.find(Locator::Css("#status option[value='en_cours']")).await?.click().await?;
         client.find(Locator::Css("form .primary")).await?.click().await?;
         client.wait().for_element(Locator::Id("avancement-fiche")).await?;
         assert_eq!(client.find(Locator::Id("avancement-fiche")).await?.text().await?, "50 %");
 
         // A sub-action still to come: the fiche's progress is now its sub-actions' (0 %).
-        client.find(Locator::Css("details summary")).await?.click().await?;
+        client.find(Locator::Css("main details summary")).await?.click().await?;
         client.find(Locator::Id("sub_title")).await?.send_keys("Trouver un local").await?;
         client.find(Locator::Css("form[action$='/sous-actions'] .primary")).await?.click().await?;
         client.wait().for_element(Locator::Css("#sous-actions")).await?;
@@ -283,14 +287,14 @@ async fn browser_a_fiche_with_a_sub_action_and_an_indicator_value_moves_progress
         client.wait().for_element(Locator::XPath("//strong[@id='avancement-fiche' and text()='100 %']")).await?;
 
         // An indicator and its first value.
-        let summaries = client.find_all(Locator::Css("details summary")).await?;
+        let summaries = client.find_all(Locator::Css("main details summary")).await?;
         for s in summaries {
             if s.text().await? == "Ajouter un indicateur" {
                 s.click().await?;
             }
         }
         client.find(Locator::Id("name")).await?.send_keys("Assistants maternels accompagnés").await?;
-        client.find(Locator::Id("targets")).await?.send_keys("2026 : 40").await?;
+        client.find(Locator::Id("cible_2026")).await?.send_keys("40").await?;
         client.find(Locator::Css("form[action$='/indicateurs'] .primary")).await?.click().await?;
         client.wait().for_element(Locator::Id("etat-indicateur")).await?;
         client.find(Locator::Id("period")).await?.send_keys("2026").await?;
@@ -332,13 +336,13 @@ async fn browser_a_coordinator_schedules_a_meeting_and_follows_a_decision_on_a_f
         client.wait().for_element(Locator::Id("code")).await?;
         client.find(Locator::Id("code")).await?.send_keys("PE-1").await?;
         client.find(Locator::Id("title")).await?.send_keys("Ouvrir un relais petite enfance").await?;
-        client.find(Locator::Id("ambitions")).await?.send_keys("1").await?;
+        client.find(Locator::Id("ambition_1")).await?.click().await?;
         client.find(Locator::Css("form .primary")).await?.click().await?;
         client.wait().for_element(Locator::Id("avancement-fiche")).await?;
 
         // From the convention page to the steering committee.
         client.goto(&format!("{base}/conventions/{id}")).await?;
-        client.find(Locator::LinkText("Instances de gouvernance")).await?.click().await?;
+        client.find(Locator::LinkText("Instances")).await?.click().await?;
         client.wait().for_element(Locator::Css("section.body-section")).await?;
         client.find(Locator::LinkText("Comité de pilotage intercommunal restreint")).await?.click().await?;
         client.wait().for_element(Locator::Id("calendrier")).await?;
@@ -363,7 +367,7 @@ async fn browser_a_coordinator_schedules_a_meeting_and_follows_a_decision_on_a_f
         );
 
         // Record a decision on the fiche.
-        for s in client.find_all(Locator::Css("details summary")).await? {
+        for s in client.find_all(Locator::Css("main details summary")).await? {
             if s.text().await? == "Ajouter une décision" {
                 s.click().await?;
             }
@@ -391,4 +395,194 @@ async fn browser_a_coordinator_schedules_a_meeting_and_follows_a_decision_on_a_f
     server.abort();
     db.finish().await;
     result.expect("programmer une séance et suivre une décision sur une fiche");
+}
+
+/// axe-core, when installed (`.ci/run` puts it in `~/.cache/ctg-axe`, or `CTG_AXE` names the file):
+/// the source to inject into a page.
+fn axe_source() -> Option<String> {
+    let path = std::env::var("CTG_AXE").ok().map(std::path::PathBuf::from).or_else(|| {
+        std::env::var("HOME")
+            .ok()
+            .map(|h| std::path::Path::new(&h).join(".cache/ctg-axe/node_modules/axe-core/axe.min.js"))
+    })?;
+    std::fs::read_to_string(path).ok()
+}
+
+/// A coordinator's day at 1280 px and 390 px: a fiche typed with an error keeps what was typed, then
+/// is created past its end date and shows « En retard de N jours » in the table, the tree, the
+/// calendar, the fiche and the dashboard; every page type of the demo fits the window (no
+/// horizontal scroll of the document), marks the current section, and has no axe-core violation
+/// at WCAG 2.2 A/AA (when axe-core is installed).
+#[tokio::test]
+async fn browser_a_coordinators_day_fits_a_laptop_and_a_phone() {
+    let (_driver, webdriver_url) = start_chromedriver().await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let id = ctg::demo::load(&db.store).await.unwrap().convention_id();
+    common::people(&db.store, id).await;
+    let (base, server) = serve(&db.store).await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&webdriver_url, profile.path()).await;
+    let axe = axe_source();
+
+    let result = async {
+        client.set_window_size(1280, 1000).await?;
+        client.goto(&format!("{base}/connexion")).await?;
+        client.find(Locator::Id("email")).await?.send_keys("claire@cabbalr.fr").await?;
+        client.find(Locator::Id("password")).await?.send_keys(common::PASSWORD).await?;
+        client.find(Locator::Css("form[action='/connexion'] button[type=submit]")).await?.click().await?;
+        // A login leads to the dashboard.
+        client.wait().for_element(Locator::Css("h1")).await?;
+        assert!(client.current_url().await?.path().ends_with("/tableau-de-bord"));
+
+        // A new fiche, its title forgotten: everything typed comes back, the error beside the field.
+        client.goto(&format!("{base}/conventions/{id}/plan/fiches/nouvelle")).await?;
+        client.wait().for_element(Locator::Id("code")).await?;
+        client.find(Locator::Id("code")).await?.send_keys("PE-9").await?;
+        client.find(Locator::Id("ambition_1")).await?.click().await?;
+        client.find(Locator::Css("#pilot_organisation option[value='CABBALR']")).await?.click().await?;
+        client.find(Locator::Id("pilot_person")).await?.send_keys("Claire Coordination").await?;
+        client
+            .execute(
+                "document.getElementById('start').value = '2026-01-05';\
+                 document.getElementById('end').value = '2026-06-30';",
+                vec![],
+            )
+            .await?;
+        client.find(Locator::Css("#status option[value='en_cours']")).await?.click().await?;
+        client.find(Locator::Css("main form .primary")).await?.click().await?;
+        client.wait().for_element(Locator::Id("title-erreur")).await?;
+        assert_eq!(client.find(Locator::Id("code")).await?.prop("value").await?.as_deref(), Some("PE-9"));
+        assert_eq!(client.find(Locator::Id("pilot_person")).await?.prop("value").await?.as_deref(), Some("Claire Coordination"));
+        assert_eq!(client.find(Locator::Id("end")).await?.prop("value").await?.as_deref(), Some("2026-06-30"));
+        client.find(Locator::Id("title")).await?.send_keys("Relais petite enfance itinérant").await?;
+        client.find(Locator::Css("main form .primary")).await?.click().await?;
+        client.wait().for_element(Locator::Id("avancement-fiche")).await?;
+        // The confirmation, in a live region.
+        assert_eq!(client.find(Locator::Css("[role=status]")).await?.text().await?, "Fiche PE-9 créée");
+        let fiche_path = client.current_url().await?.path().to_owned();
+        let badge = client.find(Locator::Id("retard-fiche")).await?.text().await?;
+        assert!(badge.starts_with("En retard de ") && badge.ends_with(" jours"), "{badge}");
+
+        // A meeting, for the meeting page.
+        client.goto(&format!("{base}/conventions/{id}/instances/1")).await?;
+        client.wait().for_element(Locator::Css("form[action$='/seances']")).await?;
+        client
+            .execute(
+                "document.getElementById('date').value = '2027-01-14';\
+                 document.getElementById('start').value = '14:00';\
+                 document.getElementById('end').value = '16:30';",
+                vec![],
+            )
+            .await?;
+        client.find(Locator::Css("form[action$='/seances'] .primary")).await?.click().await?;
+        client.wait().for_element(Locator::Id("fiche-seance")).await?;
+        let meeting_path = client.current_url().await?.path().to_owned();
+
+        // The badge where people look, and the dashboard.
+        for path in [
+            format!("/conventions/{id}/plan/fiches"),
+            format!("/conventions/{id}/plan"),
+            format!("/conventions/{id}/plan/calendrier"),
+            format!("/conventions/{id}/plan/retards"),
+            "/tableau-de-bord".to_owned(),
+        ] {
+            client.goto(&format!("{base}{path}")).await?;
+            let badges = client.find_all(Locator::Css("main .badge-late")).await?;
+            let mut found = false;
+            for b in badges {
+                found |= b.text().await? == badge;
+            }
+            assert!(found, "{path}: no « {badge} »");
+        }
+        client.goto(&format!("{base}/tableau-de-bord")).await?;
+        client.find(Locator::Css(&format!("main a[href='{fiche_path}']"))).await?;
+        client.find(Locator::Css(&format!("main a[href='{meeting_path}']"))).await?;
+
+        // Every page type, at both widths.
+        let c = format!("/conventions/{id}");
+        let pages: Vec<(String, bool)> = [
+            ("/".to_owned(), false),
+            ("/tableau-de-bord".to_owned(), false),
+            ("/compte".to_owned(), false),
+            (c.clone(), true),
+            (format!("{c}/territoire"), true),
+            (format!("{c}/diagnostic"), true),
+            (format!("{c}/equipements"), true),
+            (format!("{c}/couverture"), true),
+            (format!("{c}/financements"), true),
+            (format!("{c}/qui-finance-quoi"), true),
+            (format!("{c}/engagements"), true),
+            (format!("{c}/strategie"), true),
+            (format!("{c}/plan"), true),
+            (format!("{c}/plan/fiches"), true),
+            (fiche_path.clone(), true),
+            (format!("{c}/plan/calendrier"), true),
+            (format!("{c}/plan/retards"), true),
+            (format!("{c}/evaluation"), true),
+            (format!("{c}/instances"), true),
+            (format!("{c}/instances/1"), true),
+            (meeting_path.clone(), true),
+            (format!("{c}/decisions"), true),
+            (format!("{c}/concertation"), true),
+            (format!("{c}/cooperation"), true),
+            (format!("{c}/vie"), true),
+            (format!("{c}/historique"), true),
+            (format!("{c}/utilisateurs"), true),
+        ]
+        .into_iter()
+        .collect();
+        let mut problems = Vec::new();
+        for (width, height) in [(1280, 1000), (390, 844)] {
+            client.set_window_size(width, height).await?;
+            for (path, in_convention) in &pages {
+                client.goto(&format!("{base}{path}")).await?;
+                client.wait().for_element(Locator::Css("h1")).await?;
+                let sizes = client
+                    .execute(
+                        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+                        vec![],
+                    )
+                    .await?;
+                let (scroll, client_width) = (sizes[0].as_i64().unwrap_or(0), sizes[1].as_i64().unwrap_or(0));
+                if scroll > client_width {
+                    problems.push(format!("{width} px, {path}: the page is {scroll} px wide"));
+                }
+                let marked = if *in_convention {
+                    let selector = if width >= 1024 { ".workspace-wide [aria-current]" } else { ".workspace-narrow [aria-current]" };
+                    client.find_all(Locator::Css(selector)).await?.len()
+                } else {
+                    client.find_all(Locator::Css(".site-header [aria-current='page']")).await?.len()
+                };
+                if marked == 0 {
+                    problems.push(format!("{width} px, {path}: the current section is not marked"));
+                }
+                if let Some(axe) = &axe {
+                    client.execute(axe, vec![]).await?;
+                    let found = client
+                        .execute_async(
+                            "var done = arguments[arguments.length - 1];\
+                             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})\
+                               .then(function (r) { done(r.violations.map(function (v) { return v.id + ' (' + v.nodes.length + ') ' + v.nodes[0].target.join(' '); })); })\
+                               .catch(function (e) { done(['axe: ' + e]); });",
+                            vec![],
+                        )
+                        .await?;
+                    for v in found.as_array().into_iter().flatten() {
+                        problems.push(format!("{width} px, {path}: axe-core {}", v.as_str().unwrap_or_default()));
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        // At 390 px, the sections fold into a menu that says where one is.
+        client.goto(&format!("{base}{fiche_path}")).await?;
+        let where_ = client.find(Locator::Css(".workspace-narrow summary")).await?.text().await?;
+        assert!(where_.contains("Stratégie & plan › Tableau des fiches"), "{where_}");
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    client.close().await.ok();
+    server.abort();
+    db.finish().await;
+    result.expect("la journée d'une coordinatrice, sur un portable et un téléphone");
 }

@@ -203,7 +203,7 @@ backend_tests!(the_masking_threshold_is_a_dated_parameter, |db: &TestDb| {
         store.import_observations(&ctg_domain::Actor::cli("test"), &seven, "t").await.unwrap();
         let masked =
             |csv: &str| csv.lines().any(|l| l.contains(",2025,") && l.contains("naissances") && l.contains("secret"));
-        let csv = common::get(&app, &format!("/conventions/{id}/diagnostic?format=csv")).await.body;
+        let csv = common::get(&app, &format!("/conventions/{id}/diagnostic?format=csv-virgule")).await.body;
         assert!(!masked(&csv), "7 is shown under the default threshold of 5");
         let o = ctg(
             &url,
@@ -211,7 +211,7 @@ backend_tests!(the_masking_threshold_is_a_dated_parameter, |db: &TestDb| {
         );
         assert!(o.status.success(), "{}", out(&o));
         // The open-data download masks it now, as the page does.
-        let csv = common::get(&app, &format!("/conventions/{id}/diagnostic?format=csv")).await.body;
+        let csv = common::get(&app, &format!("/conventions/{id}/diagnostic?format=csv-virgule")).await.body;
         assert!(masked(&csv), "{csv}");
         let o = ctg(&url, &["parametre", "voir", "seuil_secret_statistique"]);
         assert!(out(&o).contains("à partir du 01/01/2026 : 10"), "{}", out(&o));

@@ -141,3 +141,43 @@ backend_tests!(every_download_carries_the_source_and_date_of_its_data, |db: &Tes
         println!("{checked} téléchargements vérifiés : chacun porte sa source et sa date");
     }
 });
+
+// French spreadsheets open a CSV in columns, accents intact, only with `;` and a byte order mark:
+// that is the CSV of every download; `format=csv-virgule` gives commas and decimal points.
+backend_tests!(csv_downloads_are_written_for_french_spreadsheets_with_a_comma_variant, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        people(&store, id).await;
+        let who = login(&app, "administrateur", "alice@ctg.fr", PASSWORD).await;
+        for url in [
+            format!("/conventions/{id}/territoire.csv"),
+            format!("/conventions/{id}/diagnostic?format=csv"),
+            format!("/conventions/{id}/financements?format=csv&tableau=totaux"),
+        ] {
+            let (_, bytes) = get_bytes(&app, &url, &who).await;
+            let text = String::from_utf8(bytes).unwrap();
+            assert!(text.starts_with('\u{feff}'), "{url}: no byte order mark");
+            let header = text.trim_start_matches('\u{feff}').lines().next().unwrap();
+            assert!(header.contains(';') && !header.contains(','), "{url}: {header}");
+        }
+        // Amounts with a decimal comma in the French CSV, a decimal point in the comma variant.
+        let (_, french) =
+            get_bytes(&app, &format!("/conventions/{id}/financements?format=csv&tableau=totaux"), &who).await;
+        let french = String::from_utf8(french).unwrap();
+        assert!(french.contains("dispositif;Bonus inclusion handicap;337092,54;"), "{french}");
+        let (_, comma) =
+            get_bytes(&app, &format!("/conventions/{id}/financements?format=csv-virgule&tableau=totaux"), &who).await;
+        let comma = String::from_utf8(comma).unwrap();
+        assert!(
+            !comma.starts_with('\u{feff}') && comma.contains("dispositif,Bonus inclusion handicap,337092.54,"),
+            "{comma}"
+        );
+        let (_, territory) = get_bytes(&app, &format!("/conventions/{id}/territoire.csv?format=virgule"), &who).await;
+        assert!(String::from_utf8(territory).unwrap().starts_with("code_insee,nom,"));
+        // The pages offer both.
+        let page =
+            String::from_utf8(get_bytes(&app, &format!("/conventions/{id}/financements"), &who).await.1).unwrap();
+        assert!(page.contains("format=csv-virgule"), "the comma variant is offered");
+    }
+});

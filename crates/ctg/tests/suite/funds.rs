@@ -97,7 +97,7 @@ backend_tests!(who_funds_what_sums_the_2024_bonuses_and_never_counts_unknown_as_
         assert!(eval.replace('\u{202f}', " ").contains("au moins 1 200,00 € (1 montant inconnu)"), "{eval}");
 
         // The downloads: the known part, and the count of unknown amounts beside it; never 0 for one.
-        let csv = get(&app, &format!("/conventions/{id}/qui-finance-quoi?format=csv")).await.body;
+        let csv = get(&app, &format!("/conventions/{id}/qui-finance-quoi?format=csv-virgule")).await.body;
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],
@@ -107,7 +107,8 @@ backend_tests!(who_funds_what_sums_the_2024_bonuses_and_never_counts_unknown_as_
         let row = |start: &str| lines.iter().any(|l| l.starts_with(&format!("{start},")));
         assert!(row("CAF,2024,,Fonctionnement,Financements de l'offre,,0,449592.54,0,5"), "{csv}");
         assert!(row("CAF,2026,1,Fonctionnement,Moyens des fiches,1200.00,1,,2,2"), "{csv}");
-        let totals = get(&app, &format!("/conventions/{id}/qui-finance-quoi?format=csv&tableau=totaux")).await.body;
+        let totals =
+            get(&app, &format!("/conventions/{id}/qui-finance-quoi?format=csv-virgule&tableau=totaux")).await.body;
         assert!(totals.contains("CAF,2024,,0,449592.54,0"), "{totals}");
         for format in ["xlsx", "ods"] {
             let (status, bytes) =
@@ -353,7 +354,7 @@ async fn stopped_commitments(store: ctg_store::Store, ending: Ending, effective:
     let doc = page.html();
     assert_eq!(texts(&doc, "#arret-engagements strong").len(), 1, "{}", page.body);
     assert!(texts(&doc, "#qui-finance-totaux tfoot th")[1].starts_with("Arrêté par la résiliation"));
-    let csv = get(&app, &format!("/conventions/{id}/qui-finance-quoi?format=csv&tableau=totaux")).await.body;
+    let csv = get(&app, &format!("/conventions/{id}/qui-finance-quoi?format=csv-virgule&tableau=totaux")).await.body;
     assert!(csv.contains(&format!("CAF,{first_stopped},")) && csv.lines().any(|l| l.contains(",oui,")), "{csv}");
 
     // The funding lines of the offer: the stopped ones apart.

@@ -323,7 +323,7 @@ backend_tests!(a_coordinator_prepares_a_steering_committee, |db: &TestDb| {
             count(&list.html(), &format!("#decisions-ouvertes a[href='/conventions/{id}/plan/fiches/{pe1}']")),
             1
         );
-        let csv = get(&app, &format!("/conventions/{id}/decisions?format=csv")).await;
+        let csv = get(&app, &format!("/conventions/{id}/decisions?format=csv-virgule")).await;
         assert_eq!(csv.status, 200);
         assert!(csv.content_type.starts_with("text/csv"), "{}", csv.content_type);
         let mut lines = csv.body.lines();

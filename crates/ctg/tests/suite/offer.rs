@@ -31,7 +31,8 @@ backend_tests!(the_demo_offer_is_listed_filtered_and_downloaded, |db: &TestDb| {
         assert_eq!(count(&planned, "#equipements tbody tr"), 2);
 
         // The download is what the page shows, filters included.
-        let csv = get(&app, &format!("/conventions/{id}/equipements?type=evs&statut=en_projet&format=csv")).await;
+        let csv =
+            get(&app, &format!("/conventions/{id}/equipements?type=evs&statut=en_projet&format=csv-virgule")).await;
         assert_eq!(csv.status, 200);
         assert!(csv.content_type.starts_with("text/csv"));
         let lines: Vec<&str> = csv.body.lines().collect();
@@ -66,6 +67,11 @@ backend_tests!(coverage_lists_communes_without_a_service_and_a_new_facility_chan
         assert_eq!(count(&doc, "#communes-sans-service tbody tr"), 98);
         let without = texts(&doc, "#communes-sans-service th");
         assert!(!without.contains(&"Béthune".to_owned()) && without.contains(&"Lillers".to_owned()));
+        // No RPE is recorded (the convention gives no list of the communes they cover): the page says
+        // it is not known, and offers no command line.
+        let page = get(&app, &format!("/conventions/{id}/couverture?type=rpe")).await;
+        assert!(texts(&page.html(), "#nombre-sans-service")[0].starts_with("Non renseigné"), "{}", page.body);
+        assert!(!page.body.contains("ctg import"));
         // No RPE is recorded (the convention gives no list of the communes they cover): all 100.
         let api = get(&app, &format!("/api/v1/conventions/{id}/couverture?type=rpe")).await.json();
         assert_eq!(api["communes_sans_service"].as_array().unwrap().len(), 100);
@@ -133,9 +139,11 @@ backend_tests!(coverage_lists_communes_without_a_service_and_a_new_facility_chan
         assert_eq!(api["communes_sans_service"].as_array().unwrap().len(), 0);
 
         // The downloads of the coverage page.
-        let csv =
-            get(&app, &format!("/conventions/{id}/couverture?type=maison_1000_jours&format=csv&tableau=sans_service"))
-                .await;
+        let csv = get(
+            &app,
+            &format!("/conventions/{id}/couverture?type=maison_1000_jours&format=csv-virgule&tableau=sans_service"),
+        )
+        .await;
         assert_eq!(csv.body.lines().count(), 99, "header + 98 communes");
     }
 });
@@ -205,7 +213,7 @@ backend_tests!(places_per_hundred_children_with_masking_for_the_public, |db: &Te
         assert_eq!(row(&public, "62048")["enfants_moins_3_ans"]["secret"], true);
         assert_eq!(row(&public, "62048")["places_pour_100_enfants"]["secret"], true);
         assert_eq!(row(&public, "62119")["enfants_moins_3_ans"]["valeur"], 600.0);
-        let csv = get(&app, &format!("/conventions/{id}/couverture?format=csv&tableau=places")).await.body;
+        let csv = get(&app, &format!("/conventions/{id}/couverture?format=csv-virgule&tableau=places")).await.body;
         assert!(csv.lines().any(|l| l.starts_with("62048,Auchel,10,0,0,secret,secret")), "{csv}");
         let html = get(&app, &format!("/conventions/{id}/couverture")).await.body;
         assert!(html.contains("secret"));
@@ -246,7 +254,7 @@ backend_tests!(funding_totals_of_the_demo_and_new_lines, |db: &TestDb| {
         let api = get(&app, &format!("/api/v1/conventions/{id}/financements")).await.json();
         assert_eq!(api["totaux"]["total_centimes"], 44_959_254 + 100_005);
         assert_eq!(api["totaux"]["par_annee"]["2025"], 100_005);
-        let totals = get(&app, &format!("/conventions/{id}/financements?format=csv&tableau=totaux")).await.body;
+        let totals = get(&app, &format!("/conventions/{id}/financements?format=csv-virgule&tableau=totaux")).await.body;
         assert!(totals.contains("total,Total,450592.59"), "{totals}");
     }
 });
@@ -320,8 +328,21 @@ backend_tests!(the_diagnostic_compares_a_commune_and_draws_charts, |db: &TestDb|
         // The population series of the CABBALR (1982…2022) is drawn, with its table beside it.
         assert!(page.body.contains("<svg"), "a chart");
         assert!(page.body.contains("role=\"img\""));
+        // A time series is a line on a time axis that says where its vertical axis starts.
+        assert!(page.body.contains("<polyline") && page.body.contains("il ne part pas de zéro"));
         let doc = page.html();
         assert!(texts(&doc, "table.diagnostic thead th").contains(&"Béthune".to_owned()));
+        // The comparison commune / EPCI / département / France, as bars side by side.
+        let compared = texts(&doc, ".chart-grid svg title");
+        assert!(compared.iter().any(|t| t.ends_with(": comparaison")), "{compared:?}");
+        assert!(
+            page.body.contains("Béthune\u{a0}:") || page.body.contains("Béthune :"),
+            "the commune is among the bars"
+        );
+        // Key figures at the top, each with its period and trend.
+        let cards = texts(&doc, ".key-figures li");
+        assert!(!cards.is_empty() && cards.len() <= 4, "{cards:?}");
+        assert!(cards[0].contains("depuis") || cards[0].contains(" en "), "{cards:?}");
         let api = get(&app, &format!("/api/v1/conventions/{id}/diagnostic?commune=62119")).await.json();
         assert_eq!(api["commune"], "62119");
         // Changes between the first and the last period: the childminders of the demo.
@@ -345,7 +366,7 @@ backend_tests!(the_diagnostic_compares_a_commune_and_draws_charts, |db: &TestDb|
         );
         let bad = get(&app, &format!("/conventions/{id}/diagnostic?commune=75056")).await;
         assert_eq!(bad.status, 400);
-        let csv = get(&app, &format!("/conventions/{id}/diagnostic?format=csv")).await.body;
+        let csv = get(&app, &format!("/conventions/{id}/diagnostic?format=csv-virgule")).await.body;
         assert!(
             csv.starts_with("theme,indicateur,libelle,periode,commune,epci,departement,france,unite,source"),
             "{csv}"

@@ -4,7 +4,9 @@
 
 use crate::common;
 
-use common::{count, demo_app, get, get_bytes, login, people, post_file, post_form, send_json, texts, Who, PASSWORD};
+use common::{
+    attr, count, demo_app, get, get_as, get_bytes, login, people, post_file, post_form, send_json, texts, Who, PASSWORD,
+};
 use ctg_store::testing::TestDb;
 use ctg_store::{backend_tests, Store};
 
@@ -143,7 +145,7 @@ backend_tests!(a_fiche_with_sub_actions_moves_the_progress, |db: &TestDb| {
         assert!(history[0].contains("En cours → En pause") && history[0].contains("Local indisponible"), "{history:?}");
         // Who changed it is shown to the people with a role only.
         assert!(history[0].ends_with('—'), "{history:?}");
-        let named = texts(&common::get_as(&app, &fiche_path, &who).await.html(), "#historique-statuts tbody tr");
+        let named = texts(&get_as(&app, &fiche_path, &who).await.html(), "#historique-statuts tbody tr");
         assert!(named[0].contains("Claire"), "{named:?}");
         // The same form again, from the old version: a conflict that keeps what was typed.
         let r = post_form(&app, &format!("{fiche_path}/modifier"), &who, &pairs).await;
@@ -155,6 +157,34 @@ backend_tests!(a_fiche_with_sub_actions_moves_the_progress, |db: &TestDb| {
             "{}",
             late.body
         );
+        // Lateness where people look: the days overdue and whom to call, a badge in the table, the
+        // tree, the calendar and the fiche.
+        let badge = "En retard de 150 jours";
+        let rows = texts(&late.html(), "#retards tbody tr");
+        let row = rows.iter().find(|r| r.contains("Fiche PE-1")).unwrap();
+        assert!(row.contains(badge) && row.contains("150") && row.contains("CABBALR"), "{row}");
+        let late_as = get_as(&app, &format!("/conventions/{id}/plan/retards"), &who).await;
+        assert!(late_as.body.contains("href=\"mailto:"), "a link to write to the pilot: {}", late_as.body);
+        let filtered = get(&app, &format!("/conventions/{id}/plan/retards?organisation=CAF")).await;
+        assert!(!texts(&filtered.html(), "#retards tbody tr").iter().any(|r| r.contains("Fiche PE-1")));
+        let filtered = get(&app, &format!("/conventions/{id}/plan/retards?ambition=1&organisation=cabbalr")).await;
+        assert!(texts(&filtered.html(), "#retards tbody tr").iter().any(|r| r.contains("Fiche PE-1")));
+        for page in ["plan/fiches", "plan", "plan/calendrier"] {
+            let html = get(&app, &format!("/conventions/{id}/{page}")).await.html();
+            assert_eq!(texts(&html, ".badge-late"), [badge], "{page}");
+        }
+        assert_eq!(texts(&get(&app, &fiche_path).await.html(), "#retard-fiche"), [badge]);
+        // The coordinator's dashboard lists it, with its pilot, as a link to the fiche.
+        let dash = get_as(&app, "/tableau-de-bord", &who).await;
+        assert_eq!(dash.status, 200);
+        let late_items = texts(&dash.html(), &format!("#retards-{id} + ul li"));
+        assert!(
+            late_items.iter().any(|l| l.contains("Fiche PE-1") && l.contains(badge) && l.contains("CABBALR")),
+            "{late_items:?}"
+        );
+        assert!(dash.body.contains(&format!("href=\"{fiche_path}\"")), "{}", dash.body);
+        // Anonymous: the login page first.
+        assert_eq!(get(&app, "/tableau-de-bord").await.status, 303);
         let timeline = get(&app, &format!("/conventions/{id}/plan/calendrier")).await;
         assert!(timeline.body.contains("<svg") && timeline.body.contains("PE-1"));
     }
@@ -216,6 +246,23 @@ backend_tests!(indicators_values_and_tracking, |db: &TestDb| {
             post_form(&app, &format!("{ind_path}/valeurs"), &who, &[("period", "2026"), ("value", "beaucoup")]).await;
         assert_eq!(r.status, 400);
         assert!(r.body.contains("valeur invalide « beaucoup »"));
+        // What was typed comes back in every field, the error beside its field.
+        let doc = r.html();
+        assert_eq!(attr(&doc, "#period", "value"), "2026");
+        assert_eq!(attr(&doc, "#value", "value"), "beaucoup");
+        assert_eq!(attr(&doc, "#value", "aria-invalid"), "true");
+        // A write leaves its confirmation for the next page, in a live region, once.
+        let r = post_form(&app, &format!("{ind_path}/valeurs"), &who, &[("period", "2026-12"), ("value", "18")]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let flash = r.headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let mut with_flash = who.clone();
+        with_flash.cookie = Some(format!("{}; {flash}", who.cookie.clone().unwrap_or_default()));
+        let page = get_as(&app, &ind_path, &with_flash).await;
+        assert_eq!(texts(&page.html(), "[role=status]"), ["Valeur 2026-12 enregistrée"]);
+        assert!(
+            page.headers["set-cookie"].to_str().unwrap().starts_with("ctg_flash=;"),
+            "the confirmation is shown once"
+        );
         let r =
             post_form(&app, &format!("{ind_path}/valeurs"), &who, &[("period", "l'an prochain"), ("value", "3")]).await;
         assert_eq!(r.status, 400, "{}", r.body);
@@ -667,7 +714,7 @@ backend_tests!(documents_are_attached_checked_and_served_only_to_those_entitled,
 });
 
 async fn get_as_who(app: &axum::Router, path: &str, who: &Who) -> common::Reply {
-    common::get_as(app, path, who).await
+    get_as(app, path, who).await
 }
 
 backend_tests!(the_pilots_contributors_report_the_status_only, |db: &TestDb| {
@@ -739,5 +786,163 @@ backend_tests!(the_pilots_contributors_report_the_status_only, |db: &TestDb| {
         let r = common::put_json(&app, &api_path, &camille, &status_only, true).await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(store.fiche(id, fid).await.unwrap().fiche.status.code(), "realisee");
+    }
+});
+
+// The grids of the fiche page: means typed one row per party and one column per year, rows added by
+// the server without losing anything typed; targets one field per year of the convention.
+backend_tests!(means_and_targets_are_typed_in_grids, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        let who = coordinator(&app, &store, id).await;
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/plan/fiches"),
+            &who,
+            &[
+                ("code", "PE-2"),
+                ("title", "Relais itinérant"),
+                ("ambitions", "1"),
+                ("pilot_organisation", "CABBALR"),
+                ("status", "a_venir"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let fiche_path = r.headers["location"].to_str().unwrap().to_owned();
+        let fid: i64 = fiche_path.rsplit('/').next().unwrap().parse().unwrap();
+        let parties = store.party_refs(id).await.unwrap();
+        let party = |label: &str| parties.iter().find(|p| p.label() == label).unwrap().id.to_string();
+        let (caf, epci) = (party("CAF"), party("CABBALR"));
+        // The page offers one column per year of the convention and a select of its parties.
+        let page = get_as(&app, &fiche_path, &who).await;
+        let doc = page.html();
+        assert_eq!(count(&doc, "#grille-moyens thead th"), 6, "Partie + 2026…2030");
+        assert_eq!(count(&doc, "#partie_0 option"), parties.len() + 1);
+        assert_eq!(count(&doc, "#cibles input"), 5);
+        // One row typed, then « Ajouter une ligne »: a second row, the first one kept, nothing saved.
+        let means = format!("{fiche_path}/moyens");
+        let r = post_form(
+            &app,
+            &means,
+            &who,
+            &[("grid", "1"), ("rows", "1"), ("partie_0", &caf), ("prevu_0_2026", "12 000"), ("action", "ajouter")],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let doc = r.html();
+        assert_eq!(attr(&doc, "#prevu_0_2026", "value"), "12 000");
+        assert_eq!(attr(&doc, "#partie_0 option[selected]", "value"), caf);
+        assert!(count(&doc, "#partie_1") == 1 && attr(&doc, "input[name=rows]", "value") == "2");
+        assert!(store.fiche(id, fid).await.unwrap().means.is_empty());
+        // A bad amount: everything comes back, the cell marked.
+        let fields = |bad: &'static str| {
+            vec![
+                ("grid", "1".to_owned()),
+                ("rows", "2".to_owned()),
+                ("partie_0", caf.clone()),
+                ("prevu_0_2026", "12 000".to_owned()),
+                ("prevu_0_2027", "12 500,50".to_owned()),
+                ("prevu_0_2028", "13 000".to_owned()),
+                ("partie_1", epci.clone()),
+                ("prevu_1_2026", "8 000".to_owned()),
+                ("prevu_1_2027", bad.to_owned()),
+                ("prevu_1_2028", "8 000".to_owned()),
+                ("action", "enregistrer".to_owned()),
+            ]
+        };
+        let bad = fields("huit mille");
+        let pairs: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = post_form(&app, &means, &who, &pairs).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let doc = r.html();
+        assert_eq!(attr(&doc, "#prevu_1_2027", "value"), "huit mille");
+        assert_eq!(attr(&doc, "#prevu_1_2027", "aria-invalid"), "true");
+        assert_eq!(attr(&doc, "#prevu_0_2027", "value"), "12 500,50");
+        assert!(r.body.contains("montant invalide « huit mille »"), "{}", r.body);
+        // Corrected: two parties over three years.
+        let good = fields("8 250");
+        let pairs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = post_form(&app, &means, &who, &pairs).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let saved = store.fiche(id, fid).await.unwrap().means;
+        assert_eq!(saved.len(), 6);
+        assert!(saved.iter().any(|m| m.organisation == "CAF" && m.year == 2027 && m.planned_cents == Some(1_250_050)));
+        assert!(saved
+            .iter()
+            .any(|m| m.organisation == "CABBALR" && m.year == 2027 && m.planned_cents == Some(825_000)));
+        // Targets, one field per year.
+        let r = post_form(
+            &app,
+            &format!("{fiche_path}/indicateurs"),
+            &who,
+            &[
+                ("name", "Familles accueillies"),
+                ("nature", "quantitatif"),
+                ("cible_2026", "10"),
+                ("cible_2027", "15"),
+                ("cible_2028", "20"),
+                ("cible_2029", "25"),
+                ("cible_2030", "30,5"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let plan = store.plan(id).await.unwrap();
+        let i = plan.indicators.iter().find(|i| i.indicator.name == "Familles accueillies").unwrap();
+        assert_eq!(i.indicator.targets.len(), 5);
+        // A bad target keeps every year typed.
+        let r = post_form(
+            &app,
+            &format!("{fiche_path}/indicateurs"),
+            &who,
+            &[("name", "Autre"), ("cible_2026", "10"), ("cible_2027", "beaucoup")],
+        )
+        .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        let doc = r.html();
+        assert_eq!(attr(&doc, "#cible_2026", "value"), "10");
+        assert_eq!(attr(&doc, "#cible_2027", "value"), "beaucoup");
+    }
+});
+
+// The new-fiche form offers pickers, not codes: ambitions as checkboxes with their titles, the pilot
+// among the parties, communes one per field with a list to complete from; no reason asked at creation.
+backend_tests!(the_new_fiche_form_offers_pickers, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let (app, id) = demo_app(&store).await;
+        let who = coordinator(&app, &store, id).await;
+        let page = get_as(&app, &format!("/conventions/{id}/plan/fiches/nouvelle"), &who).await;
+        let doc = page.html();
+        assert!(texts(&doc, "label[for=ambition_1]")[0].starts_with("Ambition 1 : Maintenir et assurer"));
+        assert_eq!(count(&doc, "#liste-communes option"), 100);
+        assert!(count(&doc, "#pilot_organisation option[value=CAF]") == 1);
+        assert_eq!(count(&doc, "#reason"), 0, "no reason for a status at creation");
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/plan/fiches"),
+            &who,
+            &[
+                ("pickers", "1"),
+                ("code", "EJ-5"),
+                ("title", "Conseil des jeunes"),
+                ("ambition_2", "1"),
+                ("ambition_5", "1"),
+                ("pilot_organisation", "CAF"),
+                ("commune_0", "Béthune"),
+                ("commune_1", ""),
+                ("commune_2", "Lillers"),
+                ("status", "a_venir"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let fid: i64 = r.headers["location"].to_str().unwrap().rsplit('/').next().unwrap().parse().unwrap();
+        let f = store.fiche(id, fid).await.unwrap().fiche;
+        assert_eq!(f.ambitions, [2, 5]);
+        assert_eq!(f.communes.len(), 2);
+        assert_eq!(f.pilot_organisation, "CAF");
     }
 });

@@ -128,6 +128,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("POST /conventions/2/cooperation", &[COORD, ADMIN]),
     ("POST /conventions/2/cooperation/P", &[COORD, ADMIN]),
     ("GET /compte", ACCOUNTS),
+    ("GET /tableau-de-bord", ACCOUNTS),
     ("POST /compte/mot-de-passe", SESSIONS),
     ("POST /compte/jetons", SESSIONS),
     ("POST /compte/jetons/999/revoquer", SESSIONS),

@@ -184,7 +184,7 @@ backend_tests!(pages_are_french_accessible_and_sortable, |db: &TestDb| {
         let href = doc.select(&sel).next().unwrap().value().attr("href").unwrap();
         assert!(href.contains("tri=totale-2021&ordre=asc"), "{href}");
         // The same table as CSV, for spreadsheets: 100 communes, unknown figures left empty.
-        let csv = get(&app, &format!("/conventions/{id}/territoire.csv")).await;
+        let csv = get(&app, &format!("/conventions/{id}/territoire.csv?format=csv-virgule")).await;
         assert_eq!(csv.status, 200);
         assert!(csv.content_type.starts_with("text/csv"));
         assert_eq!(csv.body.lines().count(), 101);

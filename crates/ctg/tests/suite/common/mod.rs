@@ -50,6 +50,12 @@ pub async fn get(app: &Router, path: &str) -> Reply {
 }
 
 /// The texts of the elements matching `selector`, whitespace collapsed.
+/// The attribute `name` of the first element matching `selector`, or an empty string.
+pub fn attr(doc: &scraper::Html, selector: &str, name: &str) -> String {
+    let sel = scraper::Selector::parse(selector).expect("selector");
+    doc.select(&sel).next().and_then(|e| e.value().attr(name)).unwrap_or_default().to_owned()
+}
+
 pub fn texts(doc: &scraper::Html, selector: &str) -> Vec<String> {
     let sel = scraper::Selector::parse(selector).unwrap_or_else(|e| panic!("selector {selector}: {e:?}"));
     doc.select(&sel).map(|e| e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")).collect()
