@@ -206,7 +206,6 @@ struct PartyForm {
     /// Whether the party has a logo (art. 10), and what the last logo action said.
     has_logo: bool,
     logo_error: String,
-    logo_notice: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -238,25 +237,12 @@ async fn party_of(state: &AppState, id: i64, party_id: i64) -> Result<(String, c
     Ok((c.summary.title, entry, locked))
 }
 
-/// What the party page says after a logo was sent or removed (`?logo=…`).
-#[derive(Debug, Default, Deserialize)]
-pub struct PartyQuery {
-    #[serde(default)]
-    logo: Option<String>,
-}
-
 pub async fn party_form(
     State(state): State<AppState>,
     auth: Auth,
     Ids((id, party)): Ids<(i64, i64)>,
-    crate::api_query::PageQuery(q): crate::api_query::PageQuery<PartyQuery>,
 ) -> Result<Html<String>, PageError> {
-    let notice = match q.logo.as_deref() {
-        Some("enregistre") => "Logo enregistré.",
-        Some("supprime") => "Logo supprimé.",
-        _ => "",
-    };
-    Ok(Html(party_page(&state, &auth, id, party, String::new(), notice.to_owned()).await?.render()?))
+    Ok(Html(party_page(&state, &auth, id, party, String::new()).await?.render()?))
 }
 
 /// The party page as it is stored, with what the last logo action said.
@@ -266,7 +252,6 @@ async fn party_page(
     id: i64,
     party: i64,
     logo_error: String,
-    logo_notice: String,
 ) -> Result<PartyForm, WebError> {
     let (title, e, locked) = party_of(state, id, party).await?;
     state.authorize(auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
@@ -293,7 +278,6 @@ async fn party_page(
         conflict: String::new(),
         has_logo,
         logo_error,
-        logo_notice,
     };
     Ok(page)
 }
@@ -309,7 +293,7 @@ pub async fn logo_save(
     let (_, e, _) = party_of(&state, id, party).await?;
     state.authorize_write(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
     let refused = |m: String| async {
-        let page = party_page(&state, &auth, id, party, m, String::new()).await?;
+        let page = party_page(&state, &auth, id, party, m).await?;
         Ok::<_, PageError>((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
     };
     let (name, bytes) =
@@ -319,10 +303,9 @@ pub async fn logo_save(
             Err(e) => return Err(e.into()),
         };
     match state.store.set_party_logo(&auth.actor(Channel::Page), id, party, &name, &bytes).await {
-        Ok(()) => Ok(axum::response::Redirect::to(&format!(
-            "/conventions/{id}/parties/{party}/modifier?logo=enregistre#logo"
-        ))
-        .into_response()),
+        Ok(()) => {
+            Ok(crate::flash::redirect(&format!("/conventions/{id}/parties/{party}/modifier#logo"), "Logo enregistré"))
+        }
         Err(StoreError::Invalid(m)) => refused(m).await,
         Err(e) => Err(WebError::from(e).into()),
     }
@@ -337,8 +320,7 @@ pub async fn logo_remove(
     let (_, e, _) = party_of(&state, id, party).await?;
     state.authorize_write(&auth, Action::EditParty { organisation_id: e.organisation_id }, Some(id)).await?;
     state.store.remove_party_logo(&auth.actor(Channel::Page), id, party).await?;
-    Ok(axum::response::Redirect::to(&format!("/conventions/{id}/parties/{party}/modifier?logo=supprime#logo"))
-        .into_response())
+    Ok(crate::flash::redirect(&format!("/conventions/{id}/parties/{party}/modifier#logo"), "Logo supprimé"))
 }
 
 /// The logo of a party, to anyone who may see the convention. An SVG is served with a policy that
@@ -408,7 +390,6 @@ pub async fn party_save(
                 conflict,
                 has_logo,
                 logo_error: String::new(),
-                logo_notice: String::new(),
             };
             Ok((code, Html(page.render()?)).into_response())
         };

@@ -109,25 +109,15 @@ struct ConventionPage {
     bodies: Vec<(&'static str, String, String)>,
     predecessor: Option<(i64, String)>,
     successors: Vec<(i64, String)>,
-    /// The confirmation of what was just done.
-    notice: String,
+
     life_status: String,
     milestone: String,
-}
-
-/// What the convention page confirms after a redirect (`?preparee=N`: prepared from its predecessor,
-/// N fiches carried over).
-#[derive(Debug, Default, Deserialize)]
-pub struct ConventionQuery {
-    #[serde(default)]
-    preparee: Option<usize>,
 }
 
 pub async fn convention(
     State(state): State<AppState>,
     auth: Auth,
     Ids(id): Ids<i64>,
-    crate::api_query::PageQuery(q): crate::api_query::PageQuery<ConventionQuery>,
 ) -> Result<Html<String>, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let c = state.store.convention(id).await?;
@@ -216,15 +206,6 @@ pub async fn convention(
             .collect(),
         predecessor: c.predecessor.as_ref().map(|p| (p.id, p.title.clone())),
         successors: c.successors.iter().map(|s| (s.id, s.title.clone())).collect(),
-        notice: q
-            .preparee
-            .map(|n| {
-                format!(
-                    "Convention suivante préparée, en brouillon : mêmes parties, stratégie et instances ; {n} fiche{s} non terminée{s} reprise{s} comme proposition{s}.",
-                    s = if n > 1 { "s" } else { "" }
-                )
-            })
-            .unwrap_or_default(),
     };
     Ok(Html(page.render()?))
 }
@@ -871,5 +852,12 @@ pub async fn prepare_successor(
 ) -> Result<Response, PageError> {
     state.authorize_write(&auth, Action::EditConvention, Some(id)).await?;
     let next = state.store.prepare_successor(&auth.actor(ctg_domain::Channel::Page), id).await?;
-    Ok(axum::response::Redirect::to(&format!("/conventions/{}?preparee={}", next.id, next.carried)).into_response())
+    let n = next.carried;
+    let s = if n > 1 { "s" } else { "" };
+    Ok(crate::flash::redirect(
+        &format!("/conventions/{}", next.id),
+        format!(
+            "Convention suivante préparée, en brouillon : mêmes parties, stratégie et instances ; {n} fiche{s} non terminée{s} reprise{s} comme proposition{s}"
+        ),
+    ))
 }

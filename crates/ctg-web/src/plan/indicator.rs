@@ -29,7 +29,6 @@ pub(super) struct IndicatorPage {
     published: bool,
     can_publish: bool,
     convention_published: bool,
-    notice: String,
     /// What was typed in the value form that came back with errors.
     typed: crate::views::Typed,
 }
@@ -42,20 +41,6 @@ pub(super) async fn indicator_page(
     errors: FormErrors,
     typed: crate::views::Typed,
     status: StatusCode,
-) -> Result<Response, PageError> {
-    indicator_page_saying(state, auth, id, iid, errors, typed, status, "").await
-}
-
-/// The indicator page with a confirmation of what was just done.
-pub(super) async fn indicator_page_saying(
-    state: &AppState,
-    auth: &Auth,
-    id: i64,
-    iid: i64,
-    errors: FormErrors,
-    typed: crate::views::Typed,
-    status: StatusCode,
-    notice: &str,
 ) -> Result<Response, PageError> {
     let v = PlanView::load(state, id).await?;
     let i = v
@@ -151,7 +136,6 @@ pub(super) async fn indicator_page_saying(
         published: i.published,
         can_publish: state.may(auth, Action::EditPlan, Some(id)).await,
         convention_published: state.store.convention_summary(id).await?.published,
-        notice: notice.to_owned(),
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -229,28 +213,13 @@ pub(super) fn indicator_chart(
     svg
 }
 
-/// What the indicator page confirms after a redirect (`?publication=…`).
-#[derive(Debug, Default, Deserialize)]
-pub struct IndicatorQuery {
-    #[serde(default)]
-    publication: Option<String>,
-}
-
 pub async fn indicator(
     State(state): State<AppState>,
     auth: Auth,
     Ids((id, iid)): Ids<(i64, i64)>,
-    crate::api_query::PageQuery(q): crate::api_query::PageQuery<IndicatorQuery>,
 ) -> Result<Response, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let notice = match q.publication.as_deref() {
-        Some("publie") => {
-            "Indicateur publié : il figure sur la page publique et dans les données ouvertes de la convention."
-        }
-        Some("retire") => "Indicateur retiré de la page publique et des données ouvertes.",
-        _ => "",
-    };
-    indicator_page_saying(&state, &auth, id, iid, FormErrors::new(), Default::default(), StatusCode::OK, notice).await
+    indicator_page(&state, &auth, id, iid, FormErrors::new(), Default::default(), StatusCode::OK).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -278,11 +247,12 @@ pub async fn indicator_publication(
         }
     };
     state.store.set_indicator_published(&auth.actor(Channel::Page), id, iid, published).await?;
-    let word = if published { "publie" } else { "retire" };
-    Ok(axum::response::Redirect::to(&format!(
-        "/conventions/{id}/plan/indicateurs/{iid}?publication={word}#publication"
-    ))
-    .into_response())
+    let message = if published {
+        "Indicateur publié : il figure sur la page publique et dans les données ouvertes de la convention"
+    } else {
+        "Indicateur retiré de la page publique et des données ouvertes"
+    };
+    Ok(crate::flash::redirect(&format!("/conventions/{id}/plan/indicateurs/{iid}#publication"), message))
 }
 
 #[derive(Debug, Default, Deserialize, serde::Serialize)]

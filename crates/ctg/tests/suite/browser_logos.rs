@@ -49,8 +49,8 @@ async fn browser_a_party_sends_its_logo_seen_on_the_convention_and_public_pages(
         // A PNG is accepted, confirmed, and shown.
         client.find(Locator::Id("fichier-logo")).await?.send_keys(good.to_str().unwrap()).await?;
         client.find(Locator::Css("#logo form[enctype] button[type=submit]")).await?.click().await?;
-        let notice = client.wait().for_element(Locator::Id("logo-confirmation")).await?.text().await?;
-        assert_eq!(notice, "Logo enregistré.");
+        let notice = client.wait().for_element(Locator::Id("confirmation")).await?.text().await?;
+        assert_eq!(notice, "Logo enregistré");
 
         let loaded = |selector: &'static str| {
             let client = client.clone();

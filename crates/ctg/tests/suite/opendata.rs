@@ -302,7 +302,7 @@ backend_tests!(the_comparison_page_of_the_demo_ranks_its_peers, |db: &TestDb| {
         let doc = scraper::Html::parse_document(&r.body);
         assert_eq!(crate::common::texts(&doc, "table.comparison tbody th").len(), 1);
         // The export.
-        let r = crate::common::get(&app, &format!("/conventions/{id}/comparaison?format=csv")).await;
+        let r = crate::common::get(&app, &format!("/conventions/{id}/comparaison?format=csv-virgule")).await;
         assert_eq!(r.status, 200);
         assert!(r.body.starts_with("siren,epci,population,rang_population"), "{}", &r.body[..100]);
         assert!(r.body.contains("Médiane du groupe"));

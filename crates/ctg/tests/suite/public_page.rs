@@ -74,9 +74,12 @@ backend_tests!(the_public_page_and_open_data_name_no_one_and_mask_small_counts, 
             )
             .await;
             assert_eq!(r.status, 303, "{}", r.body);
-            let to = r.headers["location"].to_str().unwrap().to_owned();
-            let after = common::get_as(&app, &to, &coord).await;
-            assert!(after.body.contains("Indicateur publié"), "{}", after.body);
+            let after = common::follow(&app, &r, &coord).await;
+            assert!(
+                common::texts(&after.html(), "[role=status]").concat().starts_with("Indicateur publié"),
+                "{}",
+                after.body
+            );
         }
         let bad = post_form(
             &app,

@@ -33,12 +33,12 @@ backend_tests!(the_next_convention_carries_the_parties_the_strategy_and_the_unfi
         let r = post_form(&app, &format!("/conventions/{id}/convention-suivante"), &coord, &[]).await;
         assert_eq!(r.status, 303, "{}", r.body.split("<main").nth(1).unwrap_or(&r.body));
         let to = r.headers["location"].to_str().unwrap().to_owned();
-        assert!(to.ends_with("?preparee=2"), "{to}");
-        let page = get_as(&app, &to, &coord).await;
-        assert!(page.body.contains("Convention suivante préparée, en brouillon"), "{}", page.body);
-        assert!(page.body.contains("2 fiches non terminées reprises comme propositions"), "{}", page.body);
+        let page = common::follow(&app, &r, &coord).await;
+        let said = common::texts(&page.html(), "[role=status]").concat();
+        assert!(said.starts_with("Convention suivante préparée, en brouillon"), "{said}");
+        assert!(said.contains("2 fiches non terminées reprises comme propositions"), "{said}");
 
-        let next_id: i64 = to.trim_start_matches("/conventions/").split('?').next().unwrap().parse().unwrap();
+        let next_id: i64 = to.trim_start_matches("/conventions/").parse().unwrap();
         let next = store.convention(next_id).await.unwrap();
         assert_eq!(next.summary.title, "Convention Territoriale Globale de Service aux Familles 2031-2035");
         assert_eq!(next.summary.start, chrono::NaiveDate::from_ymd_opt(2031, 1, 1).unwrap());

@@ -56,7 +56,7 @@ backend_tests!(the_sppe_page_of_the_demo_lists_its_communes_by_threshold, |db: &
         );
 
         // The export carries the same lines.
-        let r = get(&app, &format!("/conventions/{id}/sppe?format=csv")).await;
+        let r = get(&app, &format!("/conventions/{id}/sppe?format=csv-virgule")).await;
         assert_eq!(r.status, 200);
         assert!(
             r.body.starts_with("code_insee,commune,population_totale,millesime,autorite"),

@@ -261,3 +261,14 @@ pub async fn post_file(app: &Router, path: &str, who: &Who, name: &str, bytes: &
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     send(app, "POST", path, who, Body::from(body), Some(&format!("multipart/form-data; boundary={boundary}"))).await
 }
+
+/// Follows a redirection as a browser would, with the confirmation cookie it sets (`ctg_flash`).
+pub async fn follow(app: &Router, reply: &Reply, who: &Who) -> Reply {
+    let to = reply.headers["location"].to_str().unwrap().to_owned();
+    let mut with_flash = who.clone();
+    if let Some(flash) = reply.headers.get("set-cookie").and_then(|c| c.to_str().ok()) {
+        let flash = flash.split(';').next().unwrap_or_default();
+        with_flash.cookie = Some(format!("{}; {flash}", who.cookie.clone().unwrap_or_default()));
+    }
+    get_as(app, &to, &with_flash).await
+}
