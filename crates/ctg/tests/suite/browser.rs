@@ -405,7 +405,14 @@ fn axe_source() -> Option<String> {
             .ok()
             .map(|h| std::path::Path::new(&h).join(".cache/ctg-axe/node_modules/axe-core/axe.min.js"))
     })?;
-    std::fs::read_to_string(path).ok()
+    match std::fs::read_to_string(&path) {
+        Ok(source) => Some(source),
+        // CI requires every suite: the accessibility checks may not be skipped there.
+        Err(e) if std::env::var("CTG_REQUIRE_ALL").as_deref() == Ok("1") => {
+            panic!("axe-core introuvable ({}) : {e} ; npm install --prefix ~/.cache/ctg-axe axe-core", path.display())
+        }
+        Err(_) => None,
+    }
 }
 
 /// A coordinator's day at 1280 px and 390 px: a fiche typed with an error keeps what was typed, then
