@@ -277,6 +277,21 @@ async fn make_review(state: AppState, auth: Auth, id: i64, q: EvaluationQuery) -
     answer(Document::Review, data, &stem).await
 }
 
+/// The text alternative of a chart of the diagnostic: its title, then the figures it draws, as the
+/// table of the same theme gives them.
+fn alt_of(title: &str, rows: &[crate::views::DiagnosticRow], d: &crate::views::Diagnostic) -> String {
+    let figures: Vec<String> = rows
+        .iter()
+        .filter(|r| title.starts_with(r.indicator.label))
+        .filter_map(|r| r.epci.map(|v| format!("{} : {} en {}", d.convention.epci_name, french_number(v), r.period)))
+        .collect();
+    if figures.is_empty() {
+        title.to_owned()
+    } else {
+        format!("{title}. {}", figures.join(", "))
+    }
+}
+
 /// One fiche action, for a partner.
 async fn make_fiche(state: AppState, auth: Auth, id: i64, fid: i64) -> Result<Response, WebError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
@@ -374,7 +389,6 @@ async fn make_fiche(state: AppState, auth: Auth, id: i64, fid: i64) -> Result<Re
 
 /// The shared diagnostic, by theme, with its charts; counts below the threshold masked for the public.
 async fn make_diagnostic(state: AppState, auth: Auth, id: i64) -> Result<Response, WebError> {
-    use ctg_report::chart::{bar_chart, Bar, BarChart, BarValue};
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let mask = auth.user.is_none();
     let d = crate::views::Diagnostic::load(&state, id, mask, None).await?;
@@ -394,41 +408,16 @@ async fn make_diagnostic(state: AppState, auth: Auth, id: i64) -> Result<Respons
         .themes
         .iter()
         .map(|(theme, rows)| {
-            let mut charts = Vec::new();
-            let mut codes: Vec<&str> = rows.iter().map(|r| r.indicator.code).collect();
-            codes.dedup();
-            for code in codes {
-                let series: Vec<&crate::views::DiagnosticRow> =
-                    rows.iter().filter(|r| r.indicator.code == code && r.epci.is_some() && !r.masked).collect();
-                if series.len() < 3 {
-                    continue;
-                }
-                chart_no += 1;
-                let def = series[0].indicator;
-                let title = format!("{} — {}", def.label, d.convention.epci_name);
-                let alt = format!(
-                    "{title} : {}",
-                    series
-                        .iter()
-                        .map(|r| format!("{} en {}", r.epci.map(french_number).unwrap_or_default(), r.period))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                let svg = bar_chart(&BarChart {
-                    id: format!("graphique-{chart_no}"),
-                    title: title.clone(),
-                    unit: def.unit.to_owned(),
-                    decimals: if series.iter().filter_map(|r| r.epci).all(|v| v.fract() == 0.0) { 0 } else { 1 },
-                    bars: series
-                        .iter()
-                        .map(|r| Bar {
-                            label: r.period.clone(),
-                            value: r.epci.map_or(BarValue::Unknown, BarValue::Known),
-                        })
-                        .collect(),
-                });
-                charts.push(json!({"titre": title, "svg": svg, "alt": alt}));
-            }
+            // The charts of the page, drawn by the same code (one drawing, two outputs).
+            let (series, comparisons) = crate::convention::diagnostic_charts(&d, rows, &mut chart_no);
+            let charts: Vec<Value> = series
+                .into_iter()
+                .chain(comparisons)
+                .map(|c| {
+                    let alt = alt_of(&c.title, rows, &d);
+                    json!({"titre": c.title, "svg": c.svg, "alt": alt})
+                })
+                .collect();
             json!({
                 "titre": theme,
                 "lignes": rows

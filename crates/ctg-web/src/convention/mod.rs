@@ -424,7 +424,6 @@ pub async fn diagnostic(
     Ids(id): Ids<i64>,
     crate::api_query::PageQuery(q): crate::api_query::PageQuery<DiagnosticQuery>,
 ) -> Result<Response, PageError> {
-    use ctg_report::chart::{bar_chart, Bar, BarChart, BarValue};
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
     let d = crate::views::Diagnostic::load(&state, id, auth.user.is_none(), q.commune.as_deref()).await?;
     if let Some(format) = q.export.format()? {
@@ -461,86 +460,9 @@ pub async fn diagnostic(
                     source: r.source.clone(),
                 })
                 .collect();
-            // A chart for each indicator of the EPCI known over three periods or more.
-            let mut charts = Vec::new();
-            let mut comparisons = Vec::new();
-            let mut codes: Vec<&str> = rows.iter().map(|r| r.indicator.code).collect();
-            codes.dedup();
-            for code in codes {
-                let series: Vec<&crate::views::DiagnosticRow> =
-                    rows.iter().filter(|r| r.indicator.code == code && r.epci.is_some()).collect();
-                if series.len() < 3 {
-                    continue;
-                }
-                chart_no += 1;
-                let def = series[0].indicator;
-                let decimals = if series.iter().filter_map(|r| r.epci).all(|v| v.fract() == 0.0) { 0 } else { 1 };
-                // A line on a real time axis when every period starts with its year.
-                let positions: Option<Vec<f64>> =
-                    series.iter().map(|r| ctg_report::chart::period_position(&r.period)).collect();
-                if let Some(positions) = positions {
-                    let mut points: Vec<(f64, String, Option<f64>)> =
-                        series.iter().zip(positions).map(|(r, x)| (x, r.period.clone(), r.epci)).collect();
-                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                    if let Some(svg) = ctg_report::chart::line_chart(&ctg_report::chart::LineChart {
-                        id: format!("graphique-{chart_no}"),
-                        title: format!("{} — {}", def.label, d.convention.epci_name),
-                        unit: def.unit.to_owned(),
-                        decimals,
-                        points,
-                    }) {
-                        charts.push(svg);
-                        continue;
-                    }
-                }
-                charts.push(bar_chart(&BarChart {
-                    id: format!("graphique-{chart_no}"),
-                    title: format!("{} — {}", def.label, d.convention.epci_name),
-                    unit: def.unit.to_owned(),
-                    decimals,
-                    bars: series
-                        .iter()
-                        .map(|r| Bar {
-                            label: r.period.clone(),
-                            value: r.epci.map_or(BarValue::Unknown, BarValue::Known),
-                        })
-                        .collect(),
-                }));
-            }
-            // The comparison a diagnostic exists for: the last period of each indicator known in
-            // at least two of commune, EPCI, département and France, as bars side by side.
-            let mut codes: Vec<&str> = rows.iter().map(|r| r.indicator.code).collect();
-            codes.dedup();
-            for code in codes {
-                let Some(last) = rows.iter().filter(|r| r.indicator.code == code).max_by(|a, b| {
-                    ctg_report::chart::period_position(&a.period)
-                        .unwrap_or(0.0)
-                        .total_cmp(&ctg_report::chart::period_position(&b.period).unwrap_or(0.0))
-                }) else {
-                    continue;
-                };
-                let areas = [
-                    (d.commune.as_ref().map(|(_, n)| n.clone()), last.commune),
-                    (Some(d.convention.epci_name.clone()), last.epci),
-                    (d.departement.clone().map(|n| format!("Département {n}")), last.departement),
-                    (Some("France".to_owned()), last.france),
-                ];
-                let known = areas.iter().filter(|(n, v)| n.is_some() && v.is_some()).count();
-                if known < 2 || last.masked {
-                    continue;
-                }
-                chart_no += 1;
-                comparisons.push(bar_chart(&BarChart {
-                    id: format!("graphique-{chart_no}"),
-                    title: format!("{} ({}) : comparaison", last.indicator.label, last.period),
-                    unit: last.indicator.unit.to_owned(),
-                    decimals: if areas.iter().filter_map(|(_, v)| *v).all(|v| v.fract() == 0.0) { 0 } else { 1 },
-                    bars: areas
-                        .iter()
-                        .filter_map(|(n, v)| Some(Bar { label: n.clone()?, value: BarValue::from(*v) }))
-                        .collect(),
-                }));
-            }
+            let (charts, comparisons) = diagnostic_charts(&d, rows, &mut chart_no);
+            let charts = charts.into_iter().map(|c| c.svg).collect();
+            let comparisons = comparisons.into_iter().map(|c| c.svg).collect();
             let changes = crate::views::changes(rows)
                 .into_iter()
                 .map(|(def, c)| {
@@ -860,4 +782,102 @@ pub async fn prepare_successor(
             "Convention suivante préparée, en brouillon : mêmes parties, stratégie et instances ; {n} fiche{s} non terminée{s} reprise{s} comme proposition{s}"
         ),
     ))
+}
+
+/// A chart of the diagnostic: its title, which the PDF gives as its text alternative, and its SVG.
+pub(crate) struct DiagnosticChart {
+    pub title: String,
+    pub svg: String,
+}
+
+/// The charts of a theme of the diagnostic, the same for its page and its PDF (one drawing code, two
+/// outputs): for each indicator of the EPCI known over three periods or more, its series (a line on a
+/// real time axis, or bars when the periods are not years); for each indicator known in at least two
+/// of commune, EPCI, département and France, their comparison at its last period. Masked values are
+/// already unknown (`Diagnostic::load`).
+pub(crate) fn diagnostic_charts(
+    d: &crate::views::Diagnostic,
+    rows: &[crate::views::DiagnosticRow],
+    chart_no: &mut usize,
+) -> (Vec<DiagnosticChart>, Vec<DiagnosticChart>) {
+    use ctg_report::chart::{bar_chart, Bar, BarChart, BarValue};
+    let mut charts = Vec::new();
+    let mut comparisons = Vec::new();
+    let mut codes: Vec<&str> = rows.iter().map(|r| r.indicator.code).collect();
+    codes.dedup();
+    for code in codes {
+        let series: Vec<&crate::views::DiagnosticRow> =
+            rows.iter().filter(|r| r.indicator.code == code && r.epci.is_some()).collect();
+        if series.len() < 3 {
+            continue;
+        }
+        *chart_no += 1;
+        let def = series[0].indicator;
+        let title = format!("{} — {}", def.label, d.convention.epci_name);
+        let decimals = if series.iter().filter_map(|r| r.epci).all(|v| v.fract() == 0.0) { 0 } else { 1 };
+        // A line on a real time axis when every period starts with its year.
+        let positions: Option<Vec<f64>> =
+            series.iter().map(|r| ctg_report::chart::period_position(&r.period)).collect();
+        if let Some(positions) = positions {
+            let mut points: Vec<(f64, String, Option<f64>)> =
+                series.iter().zip(positions).map(|(r, x)| (x, r.period.clone(), r.epci)).collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            if let Some(svg) = ctg_report::chart::line_chart(&ctg_report::chart::LineChart {
+                id: format!("graphique-{chart_no}"),
+                title: title.clone(),
+                unit: def.unit.to_owned(),
+                decimals,
+                points,
+            }) {
+                charts.push(DiagnosticChart { title, svg });
+                continue;
+            }
+        }
+        let svg = bar_chart(&BarChart {
+            id: format!("graphique-{chart_no}"),
+            title: title.clone(),
+            unit: def.unit.to_owned(),
+            decimals,
+            bars: series
+                .iter()
+                .map(|r| Bar { label: r.period.clone(), value: r.epci.map_or(BarValue::Unknown, BarValue::Known) })
+                .collect(),
+        });
+        charts.push(DiagnosticChart { title, svg });
+    }
+    let mut codes: Vec<&str> = rows.iter().map(|r| r.indicator.code).collect();
+    codes.dedup();
+    for code in codes {
+        let Some(last) = rows.iter().filter(|r| r.indicator.code == code).max_by(|a, b| {
+            ctg_report::chart::period_position(&a.period)
+                .unwrap_or(0.0)
+                .total_cmp(&ctg_report::chart::period_position(&b.period).unwrap_or(0.0))
+        }) else {
+            continue;
+        };
+        let areas = [
+            (d.commune.as_ref().map(|(_, n)| n.clone()), last.commune),
+            (Some(d.convention.epci_name.clone()), last.epci),
+            (d.departement.clone().map(|n| format!("Département {n}")), last.departement),
+            (Some("France".to_owned()), last.france),
+        ];
+        let known = areas.iter().filter(|(n, v)| n.is_some() && v.is_some()).count();
+        if known < 2 || last.masked {
+            continue;
+        }
+        *chart_no += 1;
+        let title = format!("{} ({}) : comparaison", last.indicator.label, last.period);
+        let svg = bar_chart(&BarChart {
+            id: format!("graphique-{chart_no}"),
+            title: title.clone(),
+            unit: last.indicator.unit.to_owned(),
+            decimals: if areas.iter().filter_map(|(_, v)| *v).all(|v| v.fract() == 0.0) { 0 } else { 1 },
+            bars: areas
+                .iter()
+                .filter_map(|(n, v)| Some(Bar { label: n.clone()?, value: BarValue::from(*v) }))
+                .collect(),
+        });
+        comparisons.push(DiagnosticChart { title, svg });
+    }
+    (charts, comparisons)
 }
