@@ -252,9 +252,18 @@ async fn make_review(state: AppState, auth: Auth, id: i64, q: EvaluationQuery) -
             let sections: Vec<Value> = crate::plan::io::sections(&pv, &previous, None)
                 .iter()
                 .map(|s| {
+                    let texts: Vec<(String, String)> =
+                        [("done", "Ce qui a été fait"), ("successes", "Réussites"), ("attention", "Points d'attention")]
+                            .iter()
+                            .filter(|_| s.review.is_some())
+                            .map(|(field, label)| ((*label).to_owned(), s.text(field)))
+                            .filter(|(_, t)| !t.trim().is_empty())
+                            .collect();
                     json!({
                         "titre": s.heading,
                         "chiffres": s.figure_lines().into_iter().map(|(k, v)| vec![k.to_owned(), v]).collect::<Vec<_>>(),
+                        "declares": s.declared.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect::<Vec<_>>(),
+                        "textes": texts,
                     })
                 })
                 .collect();
@@ -262,6 +271,37 @@ async fn make_review(state: AppState, auth: Auth, id: i64, q: EvaluationQuery) -
         }
         _ => Value::Null,
     };
+    // The concertation with the inhabitants and partners (of the year, or all of it for the final bilan).
+    let concertation: Vec<Vec<String>> = state
+        .store
+        .concertation(id)
+        .await?
+        .iter()
+        .filter(|e| year.is_none_or(|y| chrono::Datelike::year(&e.data.start) == y))
+        .map(|e| {
+            let d = &e.data;
+            let p = &d.participants;
+            let people = match (p.total, p.by_categories()) {
+                (Some(t), _) => t,
+                (None, n) => n,
+            };
+            let people = if people == 0 && p.total.is_none() {
+                "inconnu".to_owned()
+            } else {
+                format!("{}{}", if p.approximate { "environ " } else { "" }, ctg_domain::format::integer(people))
+            };
+            vec![
+                d.kind.label().to_owned(),
+                d.title.clone(),
+                match d.end {
+                    Some(end) => format!("du {} au {}", date_short(d.start), date_short(end)),
+                    None => date_short(d.start),
+                },
+                people,
+                e.contributions.len().to_string(),
+            ]
+        })
+        .collect();
     let title = year.map_or_else(|| "Bilan final".to_owned(), |y| format!("Bilan de l'année {y}"));
     let data = json!({
         "titre": format!("{title} — {convention}"),
@@ -271,6 +311,7 @@ async fn make_review(state: AppState, auth: Auth, id: i64, q: EvaluationQuery) -
         "donnees_au": as_of,
         "source": source,
         "sections": sections,
+        "concertation": concertation,
         "precedente": predecessor,
     });
     let stem = year.map_or_else(|| format!("bilan-final-{id}"), |y| format!("bilan-{y}-{id}"));

@@ -209,6 +209,17 @@ backend_tests!(the_documents_of_the_demo_are_tagged_french_pdfs_with_their_figur
         let bilan = read(&fetch(format!("/conventions/{id}/evaluation.pdf"), who.clone()).await, dir.path(), "bilan");
         common_checks(&bilan, "bilan", "Bilan final");
         assert!(bilan.text.contains("Fiches prévues") && bilan.text.contains("12 000,00 €"), "{}", bilan.text);
+        // The concertation of the demo (art. 8: the bilan says what the inhabitants said).
+        let events = store.concertation(id).await.unwrap();
+        assert!(bilan.text.contains("La concertation"), "{}", bilan.text);
+        if let Some(e) = events.first() {
+            let words: String = e.data.title.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+            assert!(
+                bilan.text.replace('\n', " ").contains(&words),
+                "the event « {words} » in the bilan:\n{}",
+                bilan.text
+            );
+        }
         let year = read(
             &fetch(format!("/conventions/{id}/evaluation.pdf?annee=2026"), who.clone()).await,
             dir.path(),
