@@ -470,6 +470,42 @@ async fn make_diagnostic(state: AppState, auth: Auth, id: i64) -> Result<Respons
         })
         .collect();
     let masked = d.themes.iter().any(|(_, rows)| rows.iter().any(|r| r.masked));
+    // The coverage of the territory, as the « Couverture » page gives it: the rate of places for 100
+    // children under 3 and its components, and the communes without a relais petite enfance — said as
+    // unknown when no relais was ever entered, never as a gap.
+    let offer = crate::offer::Offer::load(&state, id).await?;
+    let view = crate::offer::CoverageView::load(&state, &offer, "rpe", mask).await?;
+    let communes = offer.epci.communes.len();
+    let rpe_entered = offer.facilities.iter().any(|f| f.data.type_code == "rpe");
+    let coverage = json!({
+        "taux": view.rate.and_then(|r| r.rate).map_or_else(
+            || "non calculable : une composante manque pour une même année".to_owned(),
+            |r| format!(
+                "{} places pour 100 enfants de moins de 3 ans{}",
+                french_number(r),
+                view.rate_year.map(|y| format!(" ({y})")).unwrap_or_default()
+            ),
+        ),
+        "composantes": view
+            .components
+            .iter()
+            .map(|c| vec![c.label.to_owned(), c.value.map_or_else(|| "inconnu".to_owned(), ctg_domain::format::integer), c.source.clone()])
+            .collect::<Vec<_>>(),
+        "relais": if rpe_entered {
+            format!(
+                "{} commune{} sur {communes} sans relais petite enfance{}",
+                view.without.len(),
+                if view.without.len() > 1 { "s" } else { "" },
+                if view.without.is_empty() {
+                    String::new()
+                } else {
+                    format!(" : {}", view.without.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", "))
+                }
+            )
+        } else {
+            "Non renseigné : aucun relais petite enfance n'est encore enregistré dans l'offre de services.".to_owned()
+        },
+    });
     let data = json!({
         "titre": format!("Diagnostic — {}", d.convention.epci_name),
         "convention": convention,
@@ -480,6 +516,7 @@ async fn make_diagnostic(state: AppState, auth: Auth, id: i64) -> Result<Respons
             "Les petits effectifs sont masqués (« secret statistique »), selon le seuil en vigueur."
         } else { "" },
         "themes": themes,
+        "couverture": coverage,
     });
     answer(Document::Diagnostic, data, &format!("diagnostic-{id}")).await
 }

@@ -249,6 +249,13 @@ backend_tests!(the_documents_of_the_demo_are_tagged_french_pdfs_with_their_figur
             read(&fetch(format!("/conventions/{id}/diagnostic.pdf"), Who::default()).await, dir.path(), "diagnostic");
         common_checks(&diag, "diagnostic", "Diagnostic");
         assert_eq!(diag.text.contains("secret statistique"), masked_on_page);
+        // The coverage, as the « Couverture » page says it: no relais entered is unknown, not a gap.
+        assert!(
+            diag.text.contains("Couverture du territoire") && diag.text.contains("Taux de couverture"),
+            "{}",
+            diag.text
+        );
+        assert!(diag.text.replace('\n', " ").contains("Non renseigné"), "{}", diag.text);
         // Each theme of the page is a section of the document.
         let themes = texts(&page.html(), "h2[id^=theme]");
         assert!(!themes.is_empty(), "{}", page.body);
