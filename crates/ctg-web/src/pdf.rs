@@ -302,6 +302,35 @@ async fn make_review(state: AppState, auth: Auth, id: i64, q: EvaluationQuery) -
             ]
         })
         .collect();
+    // The indicators with their targets and values: the value of the year (or the last one for the
+    // final bilan) beside the target of that year.
+    let indicators: Vec<Vec<String>> = v
+        .plan
+        .indicators
+        .iter()
+        .map(|i| {
+            let fiche = i
+                .fiche_id
+                .and_then(|f| v.plan.fiches.iter().find(|x| x.id == f))
+                .map_or_else(|| "ensemble du plan".to_owned(), |f| f.fiche.code.clone());
+            let value = i.values.iter().rev().find(|x| year.is_none_or(|y| x.year() == Some(y)));
+            let target_year = value.and_then(|x| x.year()).or(year);
+            let target = target_year.and_then(|y| i.indicator.target_for(y)).map_or_else(
+                || "—".to_owned(),
+                |t| match t {
+                    ctg_domain::plan::Target::Number(n) => french_number(*n),
+                    ctg_domain::plan::Target::Level(l) => l.clone(),
+                },
+            );
+            vec![
+                i.indicator.name.clone(),
+                fiche,
+                value.map_or_else(|| "aucune valeur".to_owned(), crate::plan::fiche::value_text),
+                target,
+                v.tracking[&i.id].label(),
+            ]
+        })
+        .collect();
     let title = year.map_or_else(|| "Bilan final".to_owned(), |y| format!("Bilan de l'année {y}"));
     let data = json!({
         "titre": format!("{title} — {convention}"),
@@ -312,6 +341,7 @@ async fn make_review(state: AppState, auth: Auth, id: i64, q: EvaluationQuery) -
         "source": source,
         "sections": sections,
         "concertation": concertation,
+        "indicateurs": indicators,
         "precedente": predecessor,
     });
     let stem = year.map_or_else(|| format!("bilan-final-{id}"), |y| format!("bilan-{y}-{id}"));
@@ -436,7 +466,9 @@ async fn make_diagnostic(state: AppState, auth: Auth, id: i64) -> Result<Respons
     let (convention, parties, as_of, _) = common(&state, id).await?;
     let producers: Vec<&str> = d.themes.iter().flat_map(|(_, rows)| rows.iter().map(|r| r.indicator.source)).collect();
     let source = crate::export::source(&state, id, &producers).await?;
-    let value = |r: &crate::views::DiagnosticRow| match (r.epci, r.masked) {
+    // Each figure for the EPCI, its département and France side by side (the comparison a diagnostic
+    // exists for); unknown is a dash, a masked count says so.
+    let value = |r: &crate::views::DiagnosticRow, v: Option<f64>| match (v, r.masked) {
         (_, true) => "secret statistique".to_owned(),
         (Some(v), false) => {
             let unit = if r.indicator.unit.is_empty() { String::new() } else { format!(" {}", r.indicator.unit) };
@@ -463,7 +495,16 @@ async fn make_diagnostic(state: AppState, auth: Auth, id: i64) -> Result<Respons
                 "titre": theme,
                 "lignes": rows
                     .iter()
-                    .map(|r| vec![r.indicator.label.to_owned(), value(r), r.period.clone(), r.source.clone()])
+                    .map(|r| {
+                        vec![
+                            r.indicator.label.to_owned(),
+                            value(r, r.epci),
+                            value(r, r.departement),
+                            value(r, r.france),
+                            r.period.clone(),
+                            r.source.clone(),
+                        ]
+                    })
                     .collect::<Vec<_>>(),
                 "graphiques": charts,
             })
@@ -516,6 +557,8 @@ async fn make_diagnostic(state: AppState, auth: Auth, id: i64) -> Result<Respons
             "Les petits effectifs sont masqués (« secret statistique »), selon le seuil en vigueur."
         } else { "" },
         "themes": themes,
+        "epci": d.convention.epci_name,
+        "departement": d.departement.as_ref().map_or_else(|| "Département".to_owned(), |n| format!("Département ({n})")),
         "couverture": coverage,
     });
     answer(Document::Diagnostic, data, &format!("diagnostic-{id}")).await
