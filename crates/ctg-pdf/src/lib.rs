@@ -14,6 +14,7 @@
 use std::sync::OnceLock;
 
 use typst::foundations::{Dict, IntoValue};
+use typst::text::FontInfo;
 use typst_as_lib::TypstEngine;
 use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards};
@@ -103,11 +104,38 @@ fn diagnostics(e: &typst_as_lib::TypstAsLibError) -> String {
     }
 }
 
+/// Whether some font of the engine can draw `c` (whitespace always can).
+fn drawable(c: char) -> bool {
+    static FONTS: OnceLock<Vec<FontInfo>> = OnceLock::new();
+    c.is_whitespace()
+        || FONTS
+            .get_or_init(|| typst_assets::fonts().flat_map(FontInfo::iter).collect())
+            .iter()
+            .any(|f| f.coverage.contains(c as u32))
+}
+
+/// Every text of the data made drawable: a character that no font of the document has (a private-use
+/// or unassigned code point, a control character, a script the fonts lack) is written « ? ». PDF/UA
+/// forbids a text that cannot be displayed: without this, such a character anywhere in a convention
+/// (typed, imported) would leave its documents impossible to make.
+fn drawable_texts(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) if !s.chars().all(drawable) => {
+            *s = s.chars().map(|c| if drawable(c) { c } else { '?' }).collect();
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drawable_texts),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(drawable_texts),
+        _ => {}
+    }
+}
+
 /// Makes `document` from its data, as a PDF/UA-1 file.
 pub fn render(document: Document, data: &serde_json::Value) -> Result<Vec<u8>, PdfError> {
     let template = document.template();
+    let mut data = data.clone();
+    drawable_texts(&mut data);
     let mut inputs = Dict::new();
-    inputs.insert("donnees".into(), serde_json::to_string(data)?.into_value());
+    inputs.insert("donnees".into(), serde_json::to_string(&data)?.into_value());
     let compiled: PagedDocument = engine()
         .compile_with_input(template, inputs)
         .output
@@ -132,6 +160,24 @@ mod tests {
         for d in Document::ALL {
             assert!(SHIPPED.iter().any(|(name, _)| *name == d.template()), "{d:?}");
         }
+    }
+
+    #[test]
+    fn a_character_no_font_has_is_written_as_a_question_mark_never_a_failed_document() {
+        // A private-use code point (as a fuzzer or a bad import may write), a control character.
+        let title = "Fiche \u{a3011}PE-1\u{1}";
+        let data = serde_json::json!({
+            "titre": title, "convention": "CTG", "avancement": "Avancement : 10 %.", "donnees_au": "07/12/2026",
+            "source": "Plateforme CTG", "champs": [["Statut", "En cours \u{ddf76}"]], "sous_actions": [],
+            "moyens": [], "indicateurs": [],
+        });
+        let pdf = render(Document::Fiche, &data).expect("the document is made");
+        assert!(pdf.starts_with(b"%PDF-"));
+        let mut v = data.clone();
+        drawable_texts(&mut v);
+        assert_eq!(v["titre"], "Fiche ?PE-1?");
+        assert_eq!(v["champs"][0][1], "En cours ?");
+        assert!(drawable('é') && drawable('€') && drawable('«') && drawable(' '));
     }
 
     #[test]
