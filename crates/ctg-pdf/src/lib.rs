@@ -173,7 +173,7 @@ mod tests {
         });
         let pdf = render(Document::Fiche, &data).expect("the document is made");
         assert!(pdf.starts_with(b"%PDF-"));
-        let mut v = data.clone();
+        let mut v = data;
         drawable_texts(&mut v);
         assert_eq!(v["titre"], "Fiche ?PE-1?");
         assert_eq!(v["champs"][0][1], "En cours ?");
