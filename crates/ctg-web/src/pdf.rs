@@ -309,19 +309,12 @@ async fn make_review(state: AppState, auth: Auth, id: i64, q: EvaluationQuery) -
         .indicators
         .iter()
         .map(|i| {
-            let fiche = i
-                .fiche_id
-                .and_then(|f| v.plan.fiches.iter().find(|x| x.id == f))
-                .map_or_else(|| "ensemble du plan".to_owned(), |f| f.fiche.code.clone());
+            let fiche = v.followed_by(i);
             let value = i.values.iter().rev().find(|x| year.is_none_or(|y| x.year() == Some(y)));
             let target_year = value.and_then(|x| x.year()).or(year);
-            let target = target_year.and_then(|y| i.indicator.target_for(y)).map_or_else(
-                || "—".to_owned(),
-                |t| match t {
-                    ctg_domain::plan::Target::Number(n) => french_number(*n),
-                    ctg_domain::plan::Target::Level(l) => l.clone(),
-                },
-            );
+            let target = target_year
+                .and_then(|y| i.indicator.target_for(y))
+                .map_or_else(|| "—".to_owned(), crate::plan::target_text);
             vec![
                 i.indicator.name.clone(),
                 fiche,
@@ -740,10 +733,7 @@ pub(crate) async fn review_tables(
     }
     let mut indicators = Vec::new();
     for i in &v.plan.indicators {
-        let fiche = i
-            .fiche_id
-            .and_then(|f| v.plan.fiches.iter().find(|x| x.id == f))
-            .map_or_else(|| "ensemble du plan".to_owned(), |f| f.fiche.code.clone());
+        let fiche = v.followed_by(i);
         let target = |y: Option<i32>| match y.and_then(|y| i.indicator.target_for(y)) {
             Some(ctg_domain::plan::Target::Number(n)) => Cell::Decimal { value: *n, decimals: 2 },
             Some(ctg_domain::plan::Target::Level(l)) => Cell::Text(l.clone()),

@@ -11,7 +11,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use ctg_domain::access::Action;
 use ctg_domain::format::{date_long, date_short, integer};
-use ctg_domain::plan::{IndicatorKind, Target};
+use ctg_domain::plan::IndicatorKind;
 use ctg_report::table::{csv_text, Column, Source, Table, Value as Cell, AS_OF_KEY, SOURCE_KEY};
 use serde_json::{json, Value};
 
@@ -116,21 +116,13 @@ impl Public {
         let mut masked_any = false;
         let mut out = Vec::new();
         for i in self.v.plan.indicators.iter().filter(|i| i.published) {
-            let fiche = i
-                .fiche_id
-                .and_then(|f| self.v.plan.fiches.iter().find(|x| x.id == f))
-                .map_or_else(|| "ensemble du plan".to_owned(), |f| f.fiche.code.clone());
+            let fiche = self.v.followed_by(i);
             let unit = match &i.indicator.kind {
                 IndicatorKind::Quantitative { unit, .. } => unit.clone(),
                 IndicatorKind::Qualitative { .. } => "niveau".into(),
             };
             let target = |y: Option<i32>| {
-                y.and_then(|y| i.indicator.target_for(y))
-                    .map(|t| match t {
-                        Target::Number(n) => french_number(*n),
-                        Target::Level(l) => l.clone(),
-                    })
-                    .unwrap_or_else(|| "—".into())
+                y.and_then(|y| i.indicator.target_for(y)).map_or_else(|| "—".into(), crate::plan::target_text)
             };
             if i.values.is_empty() {
                 out.push([

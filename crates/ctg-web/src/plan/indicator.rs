@@ -77,10 +77,6 @@ pub(super) async fn indicator_page(
         }
         IndicatorKind::Qualitative { scale } => definition.push(("Échelle", scale.join(" < "))),
     }
-    let target_text = |t: &Target| match t {
-        Target::Number(n) => french_number(*n),
-        Target::Level(l) => l.clone(),
-    };
     definition.push((
         "Cibles",
         if i.indicator.targets.is_empty() {
@@ -342,6 +338,14 @@ pub async fn value_create(
             .await
         }
         Err(e) => Err(WebError::from(e).into()),
+    }
+}
+
+/// A target as people read it: a number the French way, or a level of the scale.
+pub(crate) fn target_text(t: &Target) -> String {
+    match t {
+        Target::Number(n) => french_number(*n),
+        Target::Level(l) => l.clone(),
     }
 }
 

@@ -116,6 +116,13 @@ impl PlanView {
             .map_or_else(|| format!("Ambition {number}"), |(n, t)| format!("Ambition {n} : {t}"))
     }
 
+    /// What an indicator follows, as the documents name it: its fiche's code, or « ensemble du plan ».
+    pub fn followed_by(&self, i: &ctg_store::IndicatorRecord) -> String {
+        i.fiche_id
+            .and_then(|f| self.plan.fiches.iter().find(|x| x.id == f))
+            .map_or_else(|| "ensemble du plan".to_owned(), |f| f.fiche.code.clone())
+    }
+
     pub fn indicators_of(&self, fiche: i64) -> impl Iterator<Item = &ctg_store::IndicatorRecord> {
         self.plan.indicators.iter().filter(move |i| i.fiche_id == Some(fiche))
     }
