@@ -598,6 +598,20 @@ impl Store {
         Ok(Some((user, can_write)))
     }
 
+    /// Every role of a user, by convention: one query, for the lists that cover many conventions
+    /// (the portfolio).
+    pub async fn roles_of(&self, user_id: i64) -> Result<std::collections::HashMap<i64, Role>> {
+        let rows: Vec<(i64, String)> = with_db!(self, pool => {
+            sqlx::query_as("SELECT convention_id, role FROM convention_role WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(c, r)| Ok((c, Role::parse(&r).map_err(|_| StoreError::Corrupt(format!("rôle « {r} »")))?)))
+            .collect()
+    }
+
     /// The role of a user in a convention.
     pub async fn role(&self, user_id: i64, convention_id: i64) -> Result<Option<Role>> {
         let row: Option<(String,)> = with_db!(self, pool => {

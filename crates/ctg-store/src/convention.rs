@@ -26,6 +26,25 @@ pub struct ConventionSummary {
     pub version: i64,
 }
 
+/// Where a convention reaches: the départements of its EPCI's communes, the organisations of its
+/// parties (in the parties' order).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConventionReach {
+    pub departments: Vec<String>,
+    pub organisations: Vec<OrganisationRef>,
+}
+
+/// An organisation as lists name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganisationRef {
+    pub id: i64,
+    pub name: String,
+    pub short_name: Option<String>,
+}
+
+/// `(convention, organisation, name, short name)` of a party.
+type PartyOrganisationRow = (i64, i64, String, Option<String>);
+
 /// A link to another convention (predecessor or successor).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConventionRef {
@@ -575,6 +594,35 @@ impl Store {
                 .await?
         });
         rows.into_iter().map(SummaryRow::into_summary).collect()
+    }
+
+    /// Where each convention reaches, for the lists that cover many conventions (the portfolio): the
+    /// départements of its EPCI's communes and the organisations that are its parties, in two queries.
+    pub async fn convention_reach(&self) -> Result<std::collections::HashMap<i64, ConventionReach>> {
+        let (departments, parties): (Vec<(i64, String)>, Vec<PartyOrganisationRow>) = with_db!(self, pool => {
+            let departments = sqlx::query_as(
+                "SELECT DISTINCT c.id, cm.department FROM convention c \
+                 JOIN epci_member m ON m.epci_siren = c.epci_siren \
+                 JOIN commune cm ON cm.code = m.commune_code ORDER BY 1, 2",
+            )
+            .fetch_all(pool)
+            .await?;
+            let parties = sqlx::query_as(
+                "SELECT p.convention_id, o.id, o.name, o.short_name FROM party p \
+                 JOIN organisation o ON o.id = p.organisation_id ORDER BY p.convention_id, p.position",
+            )
+            .fetch_all(pool)
+            .await?;
+            (departments, parties)
+        });
+        let mut out: std::collections::HashMap<i64, ConventionReach> = std::collections::HashMap::new();
+        for (id, department) in departments {
+            out.entry(id).or_default().departments.push(department);
+        }
+        for (id, organisation_id, name, short_name) in parties {
+            out.entry(id).or_default().organisations.push(OrganisationRef { id: organisation_id, name, short_name });
+        }
+        Ok(out)
     }
 
     /// The id of a convention of this title on this EPCI, if there is one.

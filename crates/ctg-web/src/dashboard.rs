@@ -6,14 +6,13 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use ctg_domain::access::{Action, Role};
-use ctg_domain::convention::PartyRole;
 use ctg_domain::format::date_short;
 use ctg_domain::plan::{late_badge, Lateness};
 
 use crate::auth::Auth;
-use crate::plan::PlanView;
+use crate::portfolio::Facts;
 use crate::views::Nav;
 use crate::{AppState, PageError};
 
@@ -58,9 +57,6 @@ struct DashboardPage {
     blocks: Vec<ConventionBlock>,
 }
 
-/// Decisions due within this many days count as « due soon ».
-const SOON_DAYS: i64 = 30;
-
 pub async fn dashboard(State(state): State<AppState>, auth: Auth) -> Result<Html<String>, PageError> {
     state.authorize(&auth, Action::OwnAccount, None).await?;
     let Some(user) = auth.user.clone() else {
@@ -86,7 +82,8 @@ async fn block(
     role: Option<Role>,
     today: NaiveDate,
 ) -> Result<ConventionBlock, crate::WebError> {
-    let v = PlanView::load(state, id).await?;
+    let facts = Facts::load(state, id, today).await?;
+    let v = &facts.v;
     let base = format!("/conventions/{id}");
     // My fiches: piloted by my organisation, or by me by name.
     let mine_org = match user.organisation_id {
@@ -156,16 +153,13 @@ async fn block(
         }
     }
     // The next meetings.
-    let bodies = state.store.bodies(id).await?;
-    let body_name = |bid: i64| bodies.iter().find(|b| b.id == bid).map(|b| b.body.name.clone()).unwrap_or_default();
-    let mut next: Vec<_> = state.store.meetings(id).await?.into_iter().filter(|m| m.data.date >= today).collect();
-    next.sort_by_key(|m| (m.data.date, m.data.start));
-    let meetings = next
+    let meetings = facts
+        .upcoming
         .iter()
         .take(5)
         .map(|m| Item {
             href: format!("{base}/seances/{}", m.id),
-            text: m.data.title.clone().unwrap_or_else(|| body_name(m.body_id)),
+            text: m.data.title.clone().unwrap_or_else(|| facts.body_name(m.body_id)),
             detail: format!(
                 "{} à {}{}",
                 date_short(m.data.date),
@@ -176,13 +170,8 @@ async fn block(
         })
         .collect();
     // Open decisions due within SOON_DAYS days, or overdue.
-    let soon = today + Duration::days(SOON_DAYS);
-    let decisions = state
-        .store
-        .open_decisions(id, today)
-        .await?
-        .into_iter()
-        .filter(|d| d.overdue || d.decision.data.due.is_some_and(|due| due <= soon))
+    let decisions = facts
+        .decisions_due(today)
         .map(|d| Item {
             href: format!("{base}/seances/{}#decisions", d.meeting_id),
             text: d.decision.data.text.chars().take(140).collect(),
@@ -200,11 +189,8 @@ async fn block(
         })
         .collect();
     // Signatures and avenants still pending.
-    let life = state.store.life(id, today).await?;
-    let mut signatures: Vec<Item> = life
-        .parties
-        .iter()
-        .filter(|p| p.party.role == PartyRole::Signatory && p.party.signature_date.is_none())
+    let mut signatures: Vec<Item> = facts
+        .unsigned_parties()
         .map(|p| Item {
             href: format!("{base}/vie"),
             text: format!("Signature de la convention : {}", p.party.organisation.name),
@@ -212,7 +198,7 @@ async fn block(
             badge: String::new(),
         })
         .collect();
-    for a in life.avenants.iter().filter(|a| a.in_force_from.is_none()) {
+    for a in facts.pending_avenants() {
         let missing: Vec<&str> =
             a.signatures.iter().filter(|s| s.date.is_none()).map(|s| s.organisation.as_str()).collect();
         signatures.push(Item {

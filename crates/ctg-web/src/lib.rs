@@ -32,6 +32,7 @@ mod offer;
 mod opendata;
 mod pdf;
 mod plan;
+mod portfolio;
 mod public;
 pub mod routes;
 mod sppe;

@@ -24,6 +24,8 @@ const DOWNLOADS: &[(&str, &[&str])] = &[
     ("plan/io.rs", &["/conventions/{id}/plan/export?", "/conventions/{id}/evaluation?"]),
     ("opendata.rs", &["/conventions/{id}/comparaison?"]),
     ("sppe.rs", &["/conventions/{id}/sppe?"]),
+    // The portfolio covers several conventions: its source names the portfolio, not one convention.
+    ("portfolio.rs", &["/portefeuille?organisation=&"]),
     (
         "offer/mod.rs",
         &[
@@ -102,6 +104,13 @@ backend_tests!(every_download_carries_the_source_and_date_of_its_data, |db: &Tes
         let title = store.convention_summary(id).await.unwrap().title;
         let origin = format!("Plateforme CTG, convention « {} »", title.trim());
         let as_of = common::today().to_string();
+        let origin_of = |path: &str| {
+            if path.starts_with("/portefeuille") {
+                "Plateforme CTG, portefeuille"
+            } else {
+                origin.as_str()
+            }
+        };
         let mut checked = 0;
         for (_, paths) in DOWNLOADS {
             for path in *paths {
@@ -118,7 +127,7 @@ backend_tests!(every_download_carries_the_source_and_date_of_its_data, |db: &Tes
                         let n = t.header.len();
                         assert_eq!(t.header[n - 2..], ["source_des_donnees", "donnees_au"], "{url}");
                         for row in &t.rows {
-                            assert!(row.cells[n - 2].starts_with(&origin), "{url}: {:?}", row.cells);
+                            assert!(row.cells[n - 2].starts_with(origin_of(path)), "{url}: {:?}", row.cells);
                             assert_eq!(row.cells[n - 1], as_of, "{url}");
                         }
                     } else {
@@ -127,7 +136,7 @@ backend_tests!(every_download_carries_the_source_and_date_of_its_data, |db: &Tes
                         assert_eq!(last.header, ["Tableau", "Source des données", "Données au"], "{url}");
                         assert_eq!(last.rows.len(), sheets.len() - 1, "{url}: one line per table");
                         for row in &last.rows {
-                            assert!(row.cells[1].starts_with(&origin), "{url}: {:?}", row.cells);
+                            assert!(row.cells[1].starts_with(origin_of(path)), "{url}: {:?}", row.cells);
                             assert_eq!(row.cells[2], as_of, "{url}");
                         }
                     }

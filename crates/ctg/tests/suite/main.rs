@@ -21,6 +21,7 @@ mod offer;
 mod opendata;
 mod pdf_documents;
 mod plan;
+mod portfolio;
 mod public_page;
 mod renewal;
 mod rights;
