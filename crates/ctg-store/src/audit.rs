@@ -147,6 +147,24 @@ impl Row {
 }
 
 impl Store {
+    /// The last audit event of each convention of `ids` (0 when it has none): every write to a
+    /// convention leaves one in the same transaction, so a figure computed at a stamp stays true while
+    /// the stamp is the same (the portfolio's cache). One index lookup per convention.
+    pub async fn audit_stamps(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, i64>> {
+        let mut out = std::collections::HashMap::with_capacity(ids.len());
+        with_db!(self, pool => {
+            let mut conn = pool.acquire().await?;
+            for &id in ids {
+                let (stamp,): (Option<i64>,) =
+                    sqlx::query_as("SELECT MAX(id) FROM audit_event WHERE convention_id = $1")
+                        .bind(id)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                out.insert(id, stamp.unwrap_or(0));
+            }
+        });
+        Ok(out)
+    }
     /// Entries of the trail matching `filter`, the most recent first.
     pub async fn history(&self, filter: &HistoryFilter) -> Result<Vec<AuditEntry>> {
         let rows: Vec<Row> = with_db!(self, pool => {

@@ -52,6 +52,9 @@ pub struct AppState {
     /// Computed territory responses, each with the territory revision it was computed at: an entry
     /// serves only while that revision is the database's, so servers keep no state of their own.
     territory_cache: Arc<std::sync::Mutex<std::collections::HashMap<i64, (i64, axum::body::Bytes)>>>,
+    /// Portfolio lines, each with the day and the last audit event of its convention it was computed
+    /// at (see [`portfolio`]): like the territory, valid only while the database says the same.
+    portfolio_cache: Arc<std::sync::Mutex<std::collections::HashMap<i64, portfolio::CachedLine>>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -71,7 +74,13 @@ impl AppState {
     }
 
     fn with_clock(store: Store, today: Arc<dyn Fn() -> NaiveDate + Send + Sync>) -> Self {
-        Self { store, auth: AuthConfig::default(), today, territory_cache: Arc::default() }
+        Self {
+            store,
+            auth: AuthConfig::default(),
+            today,
+            territory_cache: Arc::default(),
+            portfolio_cache: Arc::default(),
+        }
     }
 
     /// The cached territory response of a convention, if computed at `revision`.

@@ -145,13 +145,40 @@ pub struct PortfolioLine {
     pub role: Option<String>,
 }
 
-fn line(
+/// A line as computed on `day` when the last audit event of its convention was `stamp` (its role
+/// and départements are set per request).
+#[derive(Debug, Clone)]
+pub(crate) struct CachedLine {
+    day: NaiveDate,
+    stamp: i64,
+    line: PortfolioLine,
+}
+
+/// The line of a convention: from the cache when nothing was written to the convention since it was
+/// computed (every write leaves an audit event with its convention) on the same day, else computed.
+async fn line_of(
+    state: &AppState,
     c: &ctg_store::ConventionSummary,
-    departments: &[String],
-    role: Option<&str>,
-    f: &Facts,
+    stamp: i64,
     today: NaiveDate,
-) -> PortfolioLine {
+) -> Result<PortfolioLine, WebError> {
+    let cached = state
+        .portfolio_cache
+        .lock()
+        .ok()
+        .and_then(|cache| cache.get(&c.id).filter(|e| e.day == today && e.stamp == stamp).map(|e| e.line.clone()));
+    if let Some(line) = cached {
+        return Ok(line);
+    }
+    let facts = Facts::load(state, c.id, today).await?;
+    let computed = line(c, &facts, today);
+    if let Ok(mut cache) = state.portfolio_cache.lock() {
+        cache.insert(c.id, CachedLine { day: today, stamp, line: computed.clone() });
+    }
+    Ok(computed)
+}
+
+fn line(c: &ctg_store::ConventionSummary, f: &Facts, today: NaiveDate) -> PortfolioLine {
     let late_items = f.v.late_items();
     let mut late_fiches: Vec<i64> = late_items
         .iter()
@@ -167,7 +194,7 @@ fn line(
         id: c.id,
         titre: c.title.clone(),
         epci: c.epci_name.clone(),
-        departements: departments.to_vec(),
+        departements: Vec::new(),
         statut: f.life.status.code().to_owned(),
         statut_libelle: f.life.status.label(),
         debut: c.start,
@@ -183,7 +210,7 @@ fn line(
         decisions_a_echeance: f.decisions_due(today).count(),
         signatures_en_attente: f.unsigned_parties().count(),
         avenants_en_attente: f.pending_avenants().count(),
-        role: role.map(str::to_owned),
+        role: None,
     }
 }
 
@@ -387,18 +414,23 @@ async fn portfolio(state: &AppState, auth: &Auth, q: &PortfolioQuery) -> Result<
     for o in &mut organisations {
         o.selected = organisation == Some(o.id);
     }
+    let chosen: Vec<&ctg_store::ConventionSummary> = visible
+        .iter()
+        .filter(|c| organisation.is_none_or(|o| reach_of(c.id).organisations.iter().any(|x| x.id == o)))
+        .filter(|c| filters.department.as_ref().is_none_or(|d| reach_of(c.id).departments.contains(d)))
+        .collect();
+    let ids: Vec<i64> = chosen.iter().map(|c| c.id).collect();
+    let stamps = state.store.audit_stamps(&ids).await?;
     let mut lines = Vec::new();
-    for c in &visible {
+    for c in chosen {
         let r = reach_of(c.id);
-        if organisation.is_some_and(|o| !r.organisations.iter().any(|x| x.id == o)) {
-            continue;
-        }
-        if filters.department.as_ref().is_some_and(|d| !r.departments.contains(d)) {
-            continue;
-        }
-        let facts = Facts::load(state, c.id, today).await?;
-        let role = roles.get(&c.id).map(|r| r.label()).or(if admin { Some("Administration") } else { None });
-        let l = line(c, &r.departments, role, &facts, today);
+        let mut l = line_of(state, c, stamps.get(&c.id).copied().unwrap_or(0), today).await?;
+        l.departements = r.departments.clone();
+        l.role = roles
+            .get(&c.id)
+            .map(|r| r.label())
+            .or(if admin { Some("Administration") } else { None })
+            .map(str::to_owned);
         if filters.status.as_ref().is_some_and(|s| *s != l.statut) {
             continue;
         }
