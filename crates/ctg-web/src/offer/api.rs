@@ -332,7 +332,13 @@ pub struct ComposanteDto {
 pub struct CouvertureDto {
     #[serde(rename = "type")]
     pub type_code: String,
-    pub communes_sans_service: Vec<CommuneRefDto>,
+    /// Combien d'équipements de ce type ont été saisis pour le territoire (tous statuts) ; 0 : la
+    /// présence de ce service n'est pas renseignée.
+    pub equipements_saisis: usize,
+    /// Les communes sans ce type de service ; **nul quand aucun équipement de ce type n'a été
+    /// saisi** (non renseigné : on ne sait pas quelles communes en manquent), jamais la liste de
+    /// toutes les communes.
+    pub communes_sans_service: Option<Vec<CommuneRefDto>>,
     pub places_par_commune: Vec<PlacesCommuneDto>,
     pub places_eaje: i64,
     pub places_mam: i64,
@@ -378,11 +384,9 @@ pub async fn coverage(
     }
     let v = CoverageView::load(&state, &offer, &type_code, auth.user.is_none()).await?;
     Ok(Json(CouvertureDto {
-        communes_sans_service: v
-            .without
-            .iter()
-            .map(|(c, n)| CommuneRefDto { code_insee: c.clone(), nom: n.clone() })
-            .collect(),
+        equipements_saisis: v.entered,
+        communes_sans_service: (v.entered > 0)
+            .then(|| v.without.iter().map(|(c, n)| CommuneRefDto { code_insee: c.clone(), nom: n.clone() }).collect()),
         places_par_commune: v
             .places
             .iter()

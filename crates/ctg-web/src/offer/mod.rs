@@ -620,7 +620,11 @@ pub(crate) struct CoverageView {
     pub type_code: String,
     pub type_label: String,
     pub services: Vec<CommuneServices>,
+    /// The communes without the type; meaningful only when `entered` > 0.
     pub without: Vec<(String, String)>,
+    /// How many facilities of the type were ever entered (any status): none means the offer is
+    /// unknown (« non renseigné »), never that every commune lacks it.
+    pub entered: usize,
     pub places: Vec<PlacesLine>,
     pub total: PlacesTotal,
     pub total_children: Shown,
@@ -641,6 +645,7 @@ impl CoverageView {
         let services = services_by_commune(&communes, &data, today);
         let without =
             communes_without(&services, type_code).iter().map(|c| (c.code.to_string(), c.name.clone())).collect();
+        let entered = offer.facilities.iter().filter(|f| f.data.type_code == type_code).count();
         // Children under 3 per commune: the latest period of each.
         let children_obs = state.store.commune_observations_in("enfants_moins_3_ans", &offer.epci.siren).await?;
         let mut children: HashMap<InseeCode, i64> = HashMap::new();
@@ -727,6 +732,7 @@ impl CoverageView {
             type_code: type_code.to_owned(),
             services,
             without,
+            entered,
             places,
             total,
             total_children,
@@ -800,11 +806,24 @@ struct CoveragePage {
     can_edit: bool,
 }
 
+/// The communes without the type; when none was ever entered, no commune is listed and the title
+/// says it is unknown (« non renseigné »), never that they all lack it.
 fn without_table(v: &CoverageView) -> Table {
     Table {
-        title: format!("Communes sans {}", v.type_label),
+        title: if v.entered == 0 {
+            format!(
+                "Communes sans {} : non renseigné (aucun équipement de ce type n'a été saisi pour ce territoire)",
+                v.type_label
+            )
+        } else {
+            format!("Communes sans {}", v.type_label)
+        },
         columns: vec![Column::new("code_insee", "Code INSEE"), Column::new("nom", "Commune")],
-        rows: v.without.iter().map(|(c, n)| vec![Value::Text(c.clone()), Value::Text(n.clone())]).collect(),
+        rows: if v.entered == 0 {
+            Vec::new()
+        } else {
+            v.without.iter().map(|(c, n)| vec![Value::Text(c.clone()), Value::Text(n.clone())]).collect()
+        },
     }
 }
 
@@ -955,7 +974,7 @@ pub async fn coverage_page(
         exports_without: links(&path, &query, Some("sans_service")),
         exports_places: links(&path, &query, Some("places")),
         exports_services: links(&path, &query, Some("services")),
-        entered: offer.facilities.iter().filter(|f| f.data.type_code == type_code).count(),
+        entered: view.entered,
         can_edit: state.may(&auth, Action::EditOffer, Some(id)).await,
         view,
         services,

@@ -72,9 +72,15 @@ backend_tests!(coverage_lists_communes_without_a_service_and_a_new_facility_chan
         let page = get(&app, &format!("/conventions/{id}/couverture?type=rpe")).await;
         assert!(texts(&page.html(), "#nombre-sans-service")[0].starts_with("Non renseigné"), "{}", page.body);
         assert!(!page.body.contains("ctg import"));
-        // No RPE is recorded (the convention gives no list of the communes they cover): all 100.
+        // The API says the same: unknown (null), not the 100 communes; and so does the download.
         let api = get(&app, &format!("/api/v1/conventions/{id}/couverture?type=rpe")).await.json();
-        assert_eq!(api["communes_sans_service"].as_array().unwrap().len(), 100);
+        assert_eq!(api["communes_sans_service"], serde_json::Value::Null, "{api}");
+        assert_eq!(api["equipements_saisis"], 0);
+        let csv = get(&app, &format!("/conventions/{id}/couverture?type=rpe&format=csv&tableau=sans_service")).await;
+        assert_eq!(csv.status, 200, "{}", csv.body);
+        assert!(!csv.body.contains("Lillers"), "{}", csv.body);
+        let api = get(&app, &format!("/api/v1/conventions/{id}/couverture?type=maison_1000_jours")).await.json();
+        assert_eq!(api["communes_sans_service"].as_array().unwrap().len(), 98);
 
         // A coordinator records Béthune's RPE, which also serves Annezin.
         let who = coordinator(&app, &store, id).await;
