@@ -927,8 +927,17 @@ backend_tests!(means_and_targets_are_typed_in_grids, |db: &TestDb| {
         assert_eq!(line("CABBALR", 2027).spent_cents, None, "a blank amount is unknown, never 0");
         // The grid shows them back the French way; emptying a row removes its line.
         let doc = get_as(&app, &fiche_path, &who).await.html();
-        assert_eq!(attr(&doc, "#prevu_1", "value"), "12 500,50");
-        assert_eq!(attr(&doc, "#prevu_0", "value"), "12 000");
+        let row = |party: &str, year: &str| {
+            (0..7)
+                .find(|i| {
+                    attr(&doc, &format!("#partie_{i} option[selected]"), "value") == party
+                        && attr(&doc, &format!("#annee_{i} option[selected]"), "value") == year
+                })
+                .unwrap_or_else(|| panic!("no row for {party} in {year}"))
+        };
+        assert_eq!(attr(&doc, &format!("#prevu_{}", row(&caf, "2027")), "value"), "12 500,50");
+        assert_eq!(attr(&doc, &format!("#prevu_{}", row(&caf, "2026")), "value"), "12 000");
+        assert_eq!(attr(&doc, &format!("#etp_{}", row(&caf, "2026")), "value"), "0,5");
         let mut fewer = fields("8 250", "1");
         fewer.retain(|(k, _)| !k.ends_with("_5") || k == "rows");
         let pairs: Vec<(&str, &str)> = fewer.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
