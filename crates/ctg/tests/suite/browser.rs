@@ -586,6 +586,20 @@ async fn browser_a_coordinators_day_fits_a_laptop_and_a_phone() {
         client.wait().for_element(Locator::Css("[role=status]")).await?;
         assert_eq!(client.find(Locator::Css("[role=status]")).await?.text().await?, "Ordre du jour enregistré");
         assert_eq!(client.find_all(Locator::Css("#points-ordre-du-jour > li")).await?.len(), 2);
+        // A decision, so that the meeting and the open decisions pages carry their « Clore » button
+        // (checked below by axe-core, target size of WCAG 2.2 included).
+        client
+            .execute(
+                "document.getElementById('decision_text').value = 'Étendre le relais itinérant à Lillers';\
+                 document.getElementById('decision_fiches').value = 'PE-9';\
+                 document.getElementById('decision_follow_up').value = 'CABBALR';\
+                 document.getElementById('decision_due').value = '2027-03-31';\
+                 document.querySelector(\"form[action$='/decisions'] .primary\").click();",
+                vec![],
+            )
+            .await?;
+        client.wait().for_element(Locator::Css("[role=status]")).await?;
+        assert_eq!(client.find_all(Locator::Css("form.close-decision button")).await?.len(), 1);
 
         // The badge where people look, and the dashboard.
         for path in [
