@@ -179,7 +179,7 @@ pub struct Ambition {
     pub note: Option<String>,
 }
 
-/// A cross-cutting approach (démarche transversale), later used as a tag on fiches action.
+/// A cross-cutting approach (approche transversale, the convention's word, art. 5), later used as a tag on fiches action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Approach {

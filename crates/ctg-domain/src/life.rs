@@ -1124,9 +1124,55 @@ impl From<ConventionError> for LifeError {
     }
 }
 
+/// The subject of avenant n° `number` as shown after « Avenant n° N : »: its title without a
+/// leading « Avenant n° N » that would repeat it (« Avenant n° 1 : Avenant n° 1 portant… »), or
+/// empty when the title says nothing more.
+pub fn avenant_subject(number: i64, title: &str) -> String {
+    let title = title.trim();
+    let repeated = (|| {
+        let head = title.get(..7)?;
+        if !head.eq_ignore_ascii_case("avenant") {
+            return None;
+        }
+        let mut rest = title[7..].trim_start();
+        for mark in ["n°", "N°", "no ", "No ", "n ° ", "numéro"] {
+            if let Some(r) = rest.strip_prefix(mark) {
+                rest = r.trim_start();
+                break;
+            }
+        }
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        (digits > 0 && rest[..digits].parse::<i64>().ok() == Some(number)).then(|| &rest[digits..])
+    })();
+    match repeated {
+        Some(rest) => rest.trim_start_matches([':', ',', '-', '–', '—', '.', ' ', '\u{a0}']).trim().to_owned(),
+        None => title.to_owned(),
+    }
+}
+
+/// « Avenant n° N : subject », or « Avenant n° N » when its title only repeats its number.
+pub fn avenant_heading(number: i64, title: &str) -> String {
+    match avenant_subject(number, title) {
+        s if s.is_empty() => format!("Avenant n° {number}"),
+        s => format!("Avenant n° {number} : {s}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_avenant_title_does_not_repeat_its_number() {
+        assert_eq!(
+            avenant_heading(1, "Avenant n° 1 : calendrier des instances"),
+            "Avenant n° 1 : calendrier des instances"
+        );
+        assert_eq!(avenant_heading(1, "Avenant n°1 — calendrier"), "Avenant n° 1 : calendrier");
+        assert_eq!(avenant_heading(1, "avenant n° 1"), "Avenant n° 1");
+        assert_eq!(avenant_heading(1, "Avenant n° 12 : autre"), "Avenant n° 1 : Avenant n° 12 : autre");
+        assert_eq!(avenant_heading(2, "Calendrier des instances"), "Avenant n° 2 : Calendrier des instances");
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

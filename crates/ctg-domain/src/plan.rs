@@ -233,7 +233,7 @@ pub fn contributor_change(current: &NewFiche, proposed: &NewFiche) -> Result<New
     differs(current.start == proposed.start, "date de début");
     differs(current.end == proposed.end, "date de fin");
     differs(current.priority == proposed.priority, "priorité");
-    differs(current.approaches == proposed.approaches, "démarches transversales");
+    differs(current.approaches == proposed.approaches, "approches transversales");
     differs(current.needs.trim() == proposed.needs.trim(), "besoins du diagnostic");
     if changed.is_empty() {
         Ok(NewFiche { status: proposed.status, ..current.clone() })
@@ -262,7 +262,7 @@ impl NewFiche {
         clean_in("personne pilote", &mut self.pilot_person, Name).map_err(refused)?;
         clean_all("partenaires", &mut self.partners, Name).map_err(refused)?;
         clean_in("public visé", &mut self.public, Title).map_err(refused)?;
-        clean_all("démarches transversales", &mut self.approaches, Name).map_err(refused)?;
+        clean_all("approches transversales", &mut self.approaches, Name).map_err(refused)?;
         clean_in("besoins du diagnostic", &mut self.needs, Long).map_err(refused)?;
         let invalid = |s: String| Err(ConventionError::Invalid(s));
         if self.code.is_empty() {

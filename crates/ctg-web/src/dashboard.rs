@@ -203,7 +203,7 @@ async fn block(
             a.signatures.iter().filter(|s| s.date.is_none()).map(|s| s.organisation.as_str()).collect();
         signatures.push(Item {
             href: format!("{base}/vie#avenant-{}", a.id),
-            text: format!("Avenant n° {} : {}", a.number, a.title),
+            text: ctg_domain::life::avenant_heading(a.number, &a.title),
             detail: format!("en attente de : {}", missing.join(", ")),
             badge: String::new(),
         });

@@ -296,6 +296,8 @@ fn table() -> Vec<Entry> {
         post("/conventions/{id}/instances/{body}/seances", C(ManageGovernance), governance::meeting_create),
         get("/conventions/{id}/seances/{meeting}", C(ViewConvention), governance::meeting),
         get("/conventions/{id}/seances/{meeting}/dossier.pdf", C(ViewConvention), pdf::meeting_pack),
+        get("/conventions/{id}/seances/{meeting}/dossier", C(ViewConvention), governance::meeting_pack_page),
+        get("/conventions/{id}/seances/{meeting}/seance.ics", C(ViewConvention), governance::meeting_calendar),
         post("/conventions/{id}/seances/{meeting}", C(ManageGovernance), governance::meeting_save),
         post("/conventions/{id}/seances/{meeting}/ordre-du-jour", C(ManageGovernance), governance::agenda_save),
         post("/conventions/{id}/seances/{meeting}/presences", C(ManageGovernance), governance::attendance_save),

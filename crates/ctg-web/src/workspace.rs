@@ -97,12 +97,18 @@ const GROUPS: &[(&str, &[Section])] = &[
 ];
 
 /// The section a path below the convention belongs to, when it is not one of the sections' own
-/// prefixes: a meeting belongs to the bodies, an indicator to the plan, a party to the overview.
+/// prefixes: a meeting belongs to the bodies; a fiche (like its indicators) to the plan, as its
+/// breadcrumb says (« Plan d'action › PE-1 »), the table of fiches being one view of it; a party to
+/// the overview.
 fn section_of(rest: &str) -> &str {
     if rest.starts_with("/seances") {
         return "/instances";
     }
-    if rest.starts_with("/plan/indicateurs") || rest.starts_with("/plan/import") || rest.starts_with("/plan/export") {
+    if rest.starts_with("/plan/indicateurs")
+        || rest.starts_with("/plan/import")
+        || rest.starts_with("/plan/export")
+        || rest.starts_with("/plan/fiches/")
+    {
         return "/plan";
     }
     if rest.starts_with("/parties") {
@@ -177,7 +183,9 @@ mod tests {
     fn pages_below_a_section_belong_to_it() {
         assert_eq!(section_of(""), "");
         assert_eq!(section_of("/plan"), "/plan");
-        assert_eq!(section_of("/plan/fiches/12"), "/plan/fiches");
+        assert_eq!(section_of("/plan/fiches"), "/plan/fiches");
+        assert_eq!(section_of("/plan/fiches/12"), "/plan");
+        assert_eq!(section_of("/plan/fiches/12/modifier"), "/plan");
         assert_eq!(section_of("/plan/retards"), "/plan/retards");
         assert_eq!(section_of("/plan/indicateurs/3"), "/plan");
         assert_eq!(section_of("/seances/4"), "/instances");

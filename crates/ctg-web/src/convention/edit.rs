@@ -607,6 +607,7 @@ pub fn field_label(key: &str) -> String {
         "signataire" => "Signataire",
         "organisation_id" => "Organisation",
         "epci" => "EPCI",
+        "demarches" | "approches" => "Approches transversales",
         _ => "",
     };
     if !known.is_empty() {

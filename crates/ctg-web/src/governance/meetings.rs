@@ -74,8 +74,49 @@ pub(super) fn open_line(o: &OpenDecision, plan: &Plan, id: i64) -> OpenLine {
 pub struct AgendaFields {
     #[serde(default)]
     pub version: String,
+    /// How many rows the grid had.
     #[serde(default)]
-    pub agenda: String,
+    pub rows: String,
+    /// `ajouter` adds an empty row and shows the grid again, saving nothing.
+    #[serde(default)]
+    pub action: String,
+    /// Row `N`: `titre_N`, `fiches_N` (codes), `indicateur_N` and `document_N` (ids, or empty).
+    #[serde(flatten)]
+    pub cells: BTreeMap<String, String>,
+}
+
+/// A row of the agenda grid, as typed or as stored.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AgendaRow {
+    pub index: usize,
+    pub title: String,
+    pub fiches: String,
+    pub indicator: String,
+    pub document: String,
+}
+
+/// The most rows the agenda grid is read with.
+const MAX_AGENDA_ROWS: usize = 200;
+
+impl AgendaFields {
+    /// The rows as typed (and one more, empty, after « Ajouter un point »).
+    fn rows(&self) -> Vec<AgendaRow> {
+        let n: usize = self.rows.trim().parse().unwrap_or(0).min(MAX_AGENDA_ROWS);
+        let cell = |k: String| self.cells.get(&k).cloned().unwrap_or_default();
+        let mut rows: Vec<AgendaRow> = (0..n)
+            .map(|i| AgendaRow {
+                index: i,
+                title: cell(format!("titre_{i}")),
+                fiches: cell(format!("fiches_{i}")),
+                indicator: cell(format!("indicateur_{i}")),
+                document: cell(format!("document_{i}")),
+            })
+            .collect();
+        if self.action == "ajouter" {
+            rows.push(AgendaRow { index: n, ..AgendaRow::default() });
+        }
+        rows
+    }
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -102,7 +143,7 @@ pub struct DecisionFields {
 #[derive(Default)]
 pub(super) struct MeetingDraft {
     meeting: Option<MeetingFields>,
-    agenda: Option<String>,
+    agenda: Option<Vec<AgendaRow>>,
     minutes: Option<String>,
     decision: DecisionFields,
 }
@@ -123,8 +164,12 @@ pub(super) struct MeetingPage {
     can_manage: bool,
     sees_names: bool,
     agenda: Vec<AgendaLine>,
-    agenda_text: String,
-    indicators: Vec<(i64, String)>,
+    agenda_rows: Vec<AgendaRow>,
+    /// The agenda's grid is open: no agenda yet, or it comes back from its form.
+    agenda_open: bool,
+    indicators: Vec<(String, String)>,
+    /// The documents an agenda item may name: (id, name).
+    agenda_documents: Vec<(String, String)>,
     invited: Vec<AttendanceLine>,
     attendance_summary: String,
     statuses: Vec<(String, String)>,
@@ -144,58 +189,66 @@ pub(super) struct MeetingPage {
     errors: FormErrors,
 }
 
-/// The agenda as typed in its form: one line per item, `title ; PE-1 ; indicateur 3 ; document 5`.
-pub(super) fn agenda_text(plan: &Plan, agenda: &[AgendaItem]) -> String {
-    agenda
+/// The agenda as the grid shows it: one row per item (its first indicator and document; an item
+/// names at most one of each through the page), and an empty row to add one.
+fn agenda_rows(plan: &Plan, agenda: &[AgendaItem]) -> Vec<AgendaRow> {
+    let mut rows: Vec<AgendaRow> = agenda
         .iter()
-        .map(|item| {
-            let mut parts = vec![item.title.clone()];
-            for l in &item.links {
-                parts.push(match l {
-                    AgendaLink::Fiche(f) => codes_of(plan, &[*f]),
-                    AgendaLink::Indicator(i) => format!("indicateur {i}"),
-                    AgendaLink::Document(d) => format!("document {d}"),
-                });
+        .enumerate()
+        .map(|(index, item)| {
+            let fiches: Vec<i64> =
+                item.links.iter().filter_map(|l| if let AgendaLink::Fiche(f) = l { Some(*f) } else { None }).collect();
+            let first = |pick: fn(&AgendaLink) -> Option<i64>| {
+                item.links.iter().find_map(pick).map(|i| i.to_string()).unwrap_or_default()
+            };
+            AgendaRow {
+                index,
+                title: item.title.clone(),
+                fiches: codes_of(plan, &fiches),
+                indicator: first(|l| if let AgendaLink::Indicator(i) = l { Some(*i) } else { None }),
+                document: first(|l| if let AgendaLink::Document(d) = l { Some(*d) } else { None }),
             }
-            parts.join(" ; ")
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect();
+    rows.push(AgendaRow { index: rows.len(), ..AgendaRow::default() });
+    rows
 }
 
-/// Reads the agenda typed one item per line; the problems name their line.
-pub(super) fn parse_agenda(plan: &Plan, raw: &str, errors: &mut FormErrors) -> Vec<AgendaItem> {
+/// Reads the agenda grid; a row left blank is ignored, a problem names its cell and its row.
+fn read_agenda(plan: &Plan, rows: &[AgendaRow], errors: &mut FormErrors) -> Vec<AgendaItem> {
     let mut items = Vec::new();
-    for (n, line) in raw.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let n = n + 1;
-        let mut parts = line.split(';').map(str::trim);
-        let title = parts.next().unwrap_or_default().to_owned();
-        if title.is_empty() {
-            errors.add("agenda", format!("ligne {n} : l'intitulé du point manque"));
+    for r in rows {
+        let (i, n) = (r.index, r.index + 1);
+        let (title, fiches, indicator, document) =
+            (r.title.trim(), r.fiches.trim(), r.indicator.trim(), r.document.trim());
+        if [title, fiches, indicator, document].iter().all(|c| c.is_empty()) {
             continue;
         }
+        if title.is_empty() {
+            errors.add(&format!("titre_{i}"), format!("point {n} : l'intitulé du point manque"));
+        }
         let mut links = Vec::new();
-        for token in parts.filter(|t| !t.is_empty()) {
-            let lower = token.to_lowercase();
-            let number = || token.chars().filter(char::is_ascii_digit).collect::<String>().parse::<i64>().ok();
-            if lower.starts_with("indicateur") {
-                match number().filter(|i| plan.indicators.iter().any(|x| x.id == *i)) {
-                    Some(i) => links.push(AgendaLink::Indicator(i)),
-                    None => errors.add("agenda", format!("ligne {n} : indicateur inconnu « {token} »")),
-                }
-            } else if lower.starts_with("document") {
-                match number() {
-                    Some(d) => links.push(AgendaLink::Document(d)),
-                    None => errors.add("agenda", format!("ligne {n} : document inconnu « {token} »")),
-                }
-            } else {
-                match fiches_by_code(plan, token) {
-                    Ok(ids) => links.extend(ids.into_iter().map(AgendaLink::Fiche)),
-                    Err(m) => errors.add("agenda", format!("ligne {n} : {m}")),
-                }
+        if !fiches.is_empty() {
+            match fiches_by_code(plan, fiches) {
+                Ok(ids) => links.extend(ids.into_iter().map(AgendaLink::Fiche)),
+                Err(m) => errors.add(&format!("fiches_{i}"), format!("point {n} : {m}")),
             }
         }
-        items.push(AgendaItem { title, links });
+        if !indicator.is_empty() {
+            match indicator.parse::<i64>().ok().filter(|x| plan.indicators.iter().any(|p| p.id == *x)) {
+                Some(x) => links.push(AgendaLink::Indicator(x)),
+                None => errors.add(&format!("indicateur_{i}"), format!("point {n} : indicateur inconnu")),
+            }
+        }
+        if !document.is_empty() {
+            match document.parse::<i64>().ok().filter(|d| *d > 0) {
+                Some(d) => links.push(AgendaLink::Document(d)),
+                None => errors.add(&format!("document_{i}"), format!("point {n} : document inconnu")),
+            }
+        }
+        if !title.is_empty() {
+            items.push(AgendaItem { title: title.to_owned(), links });
+        }
     }
     items
 }
@@ -209,6 +262,88 @@ pub(super) async fn meeting_page(
     errors: FormErrors,
     status: StatusCode,
 ) -> Result<Response, PageError> {
+    let page = build_meeting_page(state, auth, id, mid, draft, errors).await?;
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+/// The preparation pack of a meeting, a page of its own made to print (or to save as PDF from the
+/// browser): no navigation, the meeting, its agenda, the state of the plan and the open decisions.
+#[derive(Template)]
+#[template(path = "meeting_pack.html")]
+pub(super) struct MeetingPackPage {
+    id: i64,
+    title: String,
+    meeting_id: i64,
+    heading: String,
+    facts: Vec<(&'static str, String)>,
+    video_link: String,
+    agenda: Vec<AgendaLine>,
+    today: String,
+    overall: Gauge,
+    ambitions: Vec<(i64, String, Gauge)>,
+    late: Vec<(String, String, String)>,
+    open_decisions: Vec<OpenLine>,
+}
+
+/// The preparation pack of a meeting as a page to print (`/conventions/{id}/seances/{s}/dossier`).
+pub async fn meeting_pack_page(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids((id, mid)): Ids<(i64, i64)>,
+) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let p = build_meeting_page(&state, &auth, id, mid, MeetingDraft::default(), FormErrors::new()).await?;
+    let page = MeetingPackPage {
+        id: p.id,
+        title: p.title,
+        meeting_id: p.meeting_id,
+        heading: p.heading,
+        facts: p.facts,
+        video_link: p.video_link,
+        agenda: p.agenda,
+        today: p.today,
+        overall: p.overall,
+        ambitions: p.ambitions,
+        late: p.late,
+        open_decisions: p.open_decisions,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+/// One meeting as an iCalendar file (`.ics`), to add it to a diary.
+pub async fn meeting_calendar(
+    State(state): State<AppState>,
+    auth: Auth,
+    Ids((id, mid)): Ids<(i64, i64)>,
+) -> Result<Response, PageError> {
+    state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
+    let meeting = state.store.meeting(id, mid).await?;
+    let body = state.store.body(id, meeting.body_id).await?;
+    let ics = ctg_domain::governance::icalendar(&body.body.name, std::slice::from_ref(&meeting), Utc::now());
+    let file = format!(
+        "seance-{}-{}.ics",
+        meeting.data.date,
+        calendar_file(&body.body.name).trim_start_matches("calendrier-").trim_end_matches(".ics")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
+            (header::CACHE_CONTROL, "no-cache".to_owned()),
+        ],
+        ics,
+    )
+        .into_response())
+}
+
+async fn build_meeting_page(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    mid: i64,
+    draft: MeetingDraft,
+    errors: FormErrors,
+) -> Result<MeetingPage, PageError> {
     let meeting = state.store.meeting(id, mid).await?;
     let body = state.store.body(id, meeting.body_id).await?;
     let v = PlanView::load(state, id).await?;
@@ -227,6 +362,9 @@ pub(super) async fn meeting_page(
     } else {
         None
     };
+    let mut agenda_documents: Vec<(String, String)> =
+        document_names.iter().map(|(d, name)| (d.to_string(), name.clone())).collect();
+    agenda_documents.sort();
     let mut agenda = Vec::new();
     for item in &meeting.agenda {
         let mut links = Vec::new();
@@ -331,6 +469,14 @@ pub(super) async fn meeting_page(
     if let Some(t) = &d.title {
         facts.insert(0, ("Objet", t.clone()));
     }
+    let agenda_open = meeting.agenda.is_empty() || draft.agenda.is_some();
+    let agenda_rows = draft.agenda.unwrap_or_else(|| agenda_rows(&v.plan, &meeting.agenda));
+    // A document an item names that is not one of the meeting's stays offered, by its number.
+    for r in &agenda_rows {
+        if !r.document.is_empty() && !agenda_documents.iter().any(|(d, _)| *d == r.document) {
+            agenda_documents.push((r.document.clone(), format!("Document n° {}", r.document)));
+        }
+    }
     let page = MeetingPage {
         nav: Nav::of(auth),
         id,
@@ -345,8 +491,23 @@ pub(super) async fn meeting_page(
         can_manage,
         sees_names,
         agenda,
-        agenda_text: draft.agenda.unwrap_or_else(|| agenda_text(&v.plan, &meeting.agenda)),
-        indicators: v.plan.indicators.iter().map(|i| (i.id, i.indicator.name.clone())).collect(),
+        agenda_open,
+        agenda_rows,
+        indicators: v
+            .plan
+            .indicators
+            .iter()
+            .map(|i| {
+                let fiche =
+                    i.fiche_id.and_then(|f| v.plan.fiches.iter().find(|x| x.id == f)).map(|f| f.fiche.code.clone());
+                let label = match fiche {
+                    Some(code) => format!("{} ({code})", i.indicator.name),
+                    None => i.indicator.name.clone(),
+                };
+                (i.id.to_string(), label)
+            })
+            .collect(),
+        agenda_documents,
         invited,
         attendance_summary: if sees_names && !meeting.attendance.is_empty() {
             meeting.attendance_summary().label()
@@ -384,7 +545,7 @@ pub(super) async fn meeting_page(
         meeting_form: draft.meeting.unwrap_or_else(|| MeetingFields::of(&meeting)),
         errors,
     };
-    Ok((status, Html(page.render()?)).into_response())
+    Ok(page)
 }
 
 /// A meeting: when and where, agenda, attendance, decisions, minutes, documents and the preparation
@@ -455,8 +616,13 @@ pub async fn agenda_save(
     let (id, mid) = meeting_write(&state, &auth, id, mid).await?;
     let plan = state.store.plan(id).await?;
     let mut errors = FormErrors::new();
-    let items = parse_agenda(&plan, &form.agenda, &mut errors);
-    let draft = || MeetingDraft { agenda: Some(form.agenda.clone()), ..MeetingDraft::default() };
+    let rows = form.rows();
+    let draft = || MeetingDraft { agenda: Some(rows.clone()), ..MeetingDraft::default() };
+    if form.action == "ajouter" {
+        // A row more, everything typed kept (checked when saved), nothing saved yet.
+        return meeting_page(&state, &auth, id, mid, draft(), errors, StatusCode::OK).await;
+    }
+    let items = read_agenda(&plan, &rows, &mut errors);
     if !errors.is_empty() {
         return meeting_page(&state, &auth, id, mid, draft(), errors, StatusCode::BAD_REQUEST).await;
     }

@@ -11,7 +11,7 @@
 
 pub mod api;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
 use axum::extract::{Multipart, State};

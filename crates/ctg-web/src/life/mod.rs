@@ -131,7 +131,7 @@ async fn page(
             id: a.id,
             number: a.number,
             date: date(a.date),
-            title: a.title.clone(),
+            title: ctg_domain::life::avenant_subject(a.number, &a.title),
             in_force: a
                 .in_force_from
                 .map_or_else(|| "en attente de signatures".to_owned(), |d| format!("en vigueur depuis le {}", date(d))),

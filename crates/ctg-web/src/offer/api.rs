@@ -314,8 +314,10 @@ impl From<Shown> for EffectifDto {
 pub struct PlacesCommuneDto {
     pub code_insee: String,
     pub nom: String,
-    pub places_eaje: i64,
-    pub places_mam: i64,
+    /// Nul quand aucun EAJE ni aucune MAM n'a été saisi pour le territoire : non renseigné, pas 0.
+    pub places_eaje: Option<i64>,
+    /// Nul dans le même cas.
+    pub places_mam: Option<i64>,
     pub equipements_capacite_inconnue: usize,
     pub enfants_moins_3_ans: EffectifDto,
     pub places_pour_100_enfants: EffectifDto,
@@ -332,10 +334,18 @@ pub struct ComposanteDto {
 pub struct CouvertureDto {
     #[serde(rename = "type")]
     pub type_code: String,
-    pub communes_sans_service: Vec<CommuneRefDto>,
+    /// Combien d'équipements de ce type ont été saisis pour le territoire (tous statuts) ; 0 : la
+    /// présence de ce service n'est pas renseignée.
+    pub equipements_saisis: usize,
+    /// Les communes sans ce type de service ; **nul quand aucun équipement de ce type n'a été
+    /// saisi** (non renseigné : on ne sait pas quelles communes en manquent), jamais la liste de
+    /// toutes les communes.
+    pub communes_sans_service: Option<Vec<CommuneRefDto>>,
     pub places_par_commune: Vec<PlacesCommuneDto>,
-    pub places_eaje: i64,
-    pub places_mam: i64,
+    /// Nul quand aucun EAJE ni aucune MAM n'a été saisi pour le territoire : non renseigné, pas 0.
+    pub places_eaje: Option<i64>,
+    /// Nul dans le même cas.
+    pub places_mam: Option<i64>,
     pub enfants_moins_3_ans: Option<i64>,
     pub places_pour_100_enfants: Option<f64>,
     /// Composantes du taux de couverture ONAPE de l'intercommunalité.
@@ -378,26 +388,24 @@ pub async fn coverage(
     }
     let v = CoverageView::load(&state, &offer, &type_code, auth.user.is_none()).await?;
     Ok(Json(CouvertureDto {
-        communes_sans_service: v
-            .without
-            .iter()
-            .map(|(c, n)| CommuneRefDto { code_insee: c.clone(), nom: n.clone() })
-            .collect(),
+        equipements_saisis: v.entered,
+        communes_sans_service: (v.entered > 0)
+            .then(|| v.without.iter().map(|(c, n)| CommuneRefDto { code_insee: c.clone(), nom: n.clone() }).collect()),
         places_par_commune: v
             .places
             .iter()
             .map(|p| PlacesCommuneDto {
                 code_insee: p.code.clone(),
                 nom: p.name.clone(),
-                places_eaje: p.eaje_places,
-                places_mam: p.mam_places,
+                places_eaje: v.places_known.then_some(p.eaje_places),
+                places_mam: v.places_known.then_some(p.mam_places),
                 equipements_capacite_inconnue: p.unknown_capacity,
                 enfants_moins_3_ans: p.children.into(),
                 places_pour_100_enfants: p.per_hundred.into(),
             })
             .collect(),
-        places_eaje: v.total.eaje_places,
-        places_mam: v.total.mam_places,
+        places_eaje: v.places_known.then_some(v.total.eaje_places),
+        places_mam: v.places_known.then_some(v.total.mam_places),
         enfants_moins_3_ans: v.total.children_under_three,
         places_pour_100_enfants: v.total.per_hundred,
         composantes: v

@@ -620,7 +620,13 @@ pub(crate) struct CoverageView {
     pub type_code: String,
     pub type_label: String,
     pub services: Vec<CommuneServices>,
+    /// The communes without the type; meaningful only when `entered` > 0.
     pub without: Vec<(String, String)>,
+    /// How many facilities of the type were ever entered (any status): none means the offer is
+    /// unknown (« non renseigné »), never that every commune lacks it.
+    pub entered: usize,
+    /// Whether any EAJE or MAM was ever entered: if none, places are unknown (« non renseigné »).
+    pub places_known: bool,
     pub places: Vec<PlacesLine>,
     pub total: PlacesTotal,
     pub total_children: Shown,
@@ -641,6 +647,7 @@ impl CoverageView {
         let services = services_by_commune(&communes, &data, today);
         let without =
             communes_without(&services, type_code).iter().map(|c| (c.code.to_string(), c.name.clone())).collect();
+        let entered = offer.facilities.iter().filter(|f| f.data.type_code == type_code).count();
         // Children under 3 per commune: the latest period of each.
         let children_obs = state.store.commune_observations_in("enfants_moins_3_ans", &offer.epci.siren).await?;
         let mut children: HashMap<InseeCode, i64> = HashMap::new();
@@ -668,9 +675,23 @@ impl CoverageView {
         let latest = |values: &[ComponentValue]| values.iter().max_by(|a, b| a.period.cmp(&b.period)).cloned();
         let children_values = values("enfants_moins_3_ans");
         let epci_children = latest(&children_values).map(|c| c.value);
-        let (rows, total) = places_per_hundred(&communes, &data, &offer.types, &children, today, epci_children);
+        let (rows, mut total) = places_per_hundred(&communes, &data, &offer.types, &children, today, epci_children);
+        // No EAJE nor MAM ever entered: the places are unknown, not 0 (nor 0 for 100 children).
+        let place_kinds: Vec<&str> = offer
+            .types
+            .iter()
+            .filter(|t| !matches!(t.places, ctg_domain::offer::PlacesKind::Other))
+            .map(|t| t.code.as_str())
+            .collect();
+        let places_known = offer.facilities.iter().any(|f| place_kinds.contains(&f.data.type_code.as_str()));
         let threshold = state.store.parameter(crate::views::MASKING_PARAMETER, 5).await?.on(today);
-        let places = masked_places(&rows, mask, threshold);
+        let mut places = masked_places(&rows, mask, threshold);
+        if !places_known {
+            for p in &mut places {
+                p.per_hundred = Shown::Unknown;
+            }
+            total.per_hundred = None;
+        }
         let total_children = total.children_under_three.map_or(Shown::Unknown, |c| Shown::Value(c as f64));
         // The ONAPE rate of the EPCI, its five components for one and the same year
         // (`coverage_of_one_year`): EAJE places are the declared figures of each year, and the places
@@ -727,6 +748,8 @@ impl CoverageView {
             type_code: type_code.to_owned(),
             services,
             without,
+            entered,
+            places_known,
             places,
             total,
             total_children,
@@ -800,11 +823,33 @@ struct CoveragePage {
     can_edit: bool,
 }
 
+/// The communes without the type; when none was ever entered, no commune is listed and the title
+/// says it is unknown (« non renseigné »), never that they all lack it.
 fn without_table(v: &CoverageView) -> Table {
     Table {
-        title: format!("Communes sans {}", v.type_label),
+        title: if v.entered == 0 {
+            format!(
+                "Communes sans {} : non renseigné (aucun équipement de ce type n'a été saisi pour ce territoire)",
+                v.type_label
+            )
+        } else {
+            format!("Communes sans {}", v.type_label)
+        },
         columns: vec![Column::new("code_insee", "Code INSEE"), Column::new("nom", "Commune")],
-        rows: v.without.iter().map(|(c, n)| vec![Value::Text(c.clone()), Value::Text(n.clone())]).collect(),
+        rows: if v.entered == 0 {
+            Vec::new()
+        } else {
+            v.without.iter().map(|(c, n)| vec![Value::Text(c.clone()), Value::Text(n.clone())]).collect()
+        },
+    }
+}
+
+/// A count of places: empty (unknown) when no EAJE nor MAM was ever entered, never 0.
+fn places_cell(v: &CoverageView, places: i64) -> Value {
+    if v.places_known {
+        Value::Integer(places)
+    } else {
+        Value::Empty
     }
 }
 
@@ -816,8 +861,8 @@ fn places_table(v: &CoverageView, epci_name: &str) -> Table {
             vec![
                 Value::Text(p.code.clone()),
                 Value::Text(p.name.clone()),
-                Value::Integer(p.eaje_places),
-                Value::Integer(p.mam_places),
+                places_cell(v, p.eaje_places),
+                places_cell(v, p.mam_places),
                 Value::Integer(p.unknown_capacity as i64),
                 p.children.cell(),
                 p.per_hundred.cell(),
@@ -827,14 +872,18 @@ fn places_table(v: &CoverageView, epci_name: &str) -> Table {
     rows.push(vec![
         Value::Text(String::new()),
         Value::Text(format!("Ensemble : {epci_name}")),
-        Value::Integer(v.total.eaje_places),
-        Value::Integer(v.total.mam_places),
+        places_cell(v, v.total.eaje_places),
+        places_cell(v, v.total.mam_places),
         Value::Integer(v.total.unknown_capacity as i64),
         v.total_children.cell(),
         v.total.per_hundred.map_or(Value::Empty, |r| Value::Decimal { value: r, decimals: 2 }),
     ]);
     Table {
-        title: "Places pour 100 enfants".into(),
+        title: if v.places_known {
+            "Places pour 100 enfants".into()
+        } else {
+            "Places pour 100 enfants : non renseigné (aucun EAJE ni aucune MAM n'a été saisi pour ce territoire)".into()
+        },
         columns: vec![
             Column::new("code_insee", "Code INSEE"),
             Column::new("nom", "Commune"),
@@ -955,7 +1004,7 @@ pub async fn coverage_page(
         exports_without: links(&path, &query, Some("sans_service")),
         exports_places: links(&path, &query, Some("places")),
         exports_services: links(&path, &query, Some("services")),
-        entered: offer.facilities.iter().filter(|f| f.data.type_code == type_code).count(),
+        entered: view.entered,
         can_edit: state.may(&auth, Action::EditOffer, Some(id)).await,
         view,
         services,

@@ -71,7 +71,6 @@ pub(super) struct FichePage {
     stopped: Option<String>,
     /// The fiche it continues, when carried over from the previous convention: (href, text).
     origin: Option<(String, String)>,
-    means_text: String,
     indicators: Vec<IndicatorLine>,
     history: Vec<(String, String, String, String)>,
     statuses: Vec<(String, String)>,
@@ -89,78 +88,77 @@ pub(super) struct FichePage {
     documents: Option<Vec<crate::documents::DocumentLine>>,
 }
 
-/// A row of the means grid: its party and its planned amount per year, as typed or as stored.
+/// A row of the means grid, as typed or as stored: its index and its cells in the order of
+/// [`MEANS_COLUMNS`] (party id, year, FTE, planned, spent, nature, material).
 pub(crate) struct GridRow {
     index: usize,
-    party: String,
-    cells: Vec<(i32, String)>,
+    cells: [String; 7],
 }
 
-/// The rows of the means grid: what was typed when the grid comes back (with one more row after
-/// « Ajouter une ligne »), else one row per party with means, and an empty row to fill.
-fn grid_rows(
-    f: &FicheRecord,
-    parties: &[ctg_domain::funds::PartyRef],
-    years: &[i32],
-    typed: &crate::views::Typed,
-) -> Vec<GridRow> {
-    if typed.is("moyens-grille") {
-        let mut n: usize = typed.get("rows").parse().unwrap_or(0).min(200);
-        if typed.get("action") == "ajouter" {
-            n += 1;
-        }
-        return (0..n)
-            .map(|i| GridRow {
-                index: i,
-                party: typed.get(&format!("partie_{i}")).to_owned(),
-                cells: years.iter().map(|y| (*y, typed.get(&format!("prevu_{i}_{y}")).to_owned())).collect(),
+impl GridRow {
+    fn cell(&self, k: usize) -> &str {
+        &self.cells[k]
+    }
+
+    /// The cell of column `column` (a name of [`MEANS_COLUMNS`]).
+    fn at(&self, column: &str) -> &str {
+        MEANS_COLUMNS.iter().position(|c| *c == column).map_or("", |k| self.cell(k))
+    }
+}
+
+/// The rows of the means grid: what was typed when the grid comes back (with more rows after
+/// « Ajouter une ligne » or « Ajouter une partie »), else one row per stored line and an empty row.
+fn grid_rows(f: &FicheRecord, years: &[i32], typed: &crate::views::Typed) -> Vec<GridRow> {
+    let columns = MEANS_COLUMNS;
+    let mut rows: Vec<[String; 7]> = if typed.is("moyens") {
+        let n: usize = typed.get("rows").parse().unwrap_or(0).min(MAX_GRID_ROWS);
+        (0..n).map(|i| columns.map(|c| typed.get(&format!("{c}_{i}")).to_owned())).collect()
+    } else {
+        f.means
+            .iter()
+            .map(|m| {
+                [
+                    m.party_id.to_string(),
+                    m.year.to_string(),
+                    if m.fte_hundredths == 0 { String::new() } else { french_number(m.fte_hundredths as f64 / 100.0) },
+                    m.planned_cents.map(amount_input).unwrap_or_default(),
+                    m.spent_cents.map(amount_input).unwrap_or_default(),
+                    m.kind.code().to_owned(),
+                    m.material.clone(),
+                ]
             })
-            .collect();
+            .collect()
+    };
+    let blank = |party: String, year: String| {
+        [party, year, String::new(), String::new(), String::new(), String::new(), String::new()]
+    };
+    match typed.get("action") {
+        "ajouter" if typed.is("moyens") => rows.push(blank(String::new(), String::new())),
+        "ajouter_partie" if typed.is("moyens") && !typed.get("ajout_partie").is_empty() => {
+            let party = typed.get("ajout_partie").to_owned();
+            // Rows left entirely empty make way for the party's rows.
+            rows.retain(|r| r.iter().enumerate().any(|(k, c)| !c.is_empty() && k != 5));
+            for y in years {
+                let year = y.to_string();
+                if !rows.iter().any(|r| r[0] == party && r[1] == year) {
+                    rows.push(blank(party.clone(), year));
+                }
+            }
+        }
+        _ if typed.is("moyens") => {}
+        _ => rows.push(blank(String::new(), String::new())),
     }
-    let mut rows: Vec<GridRow> = parties
-        .iter()
-        .filter(|p| f.means.iter().any(|m| m.party_id == p.id))
-        .map(|p| GridRow {
-            index: 0,
-            party: p.id.to_string(),
-            cells: years
-                .iter()
-                .map(|y| {
-                    let cell =
-                        f.means.iter().find(|m| m.party_id == p.id && m.year == *y).and_then(|m| m.planned_cents);
-                    (*y, cell.map(cents_text).unwrap_or_default())
-                })
-                .collect(),
-        })
-        .collect();
-    rows.push(GridRow { index: 0, party: String::new(), cells: years.iter().map(|y| (*y, String::new())).collect() });
-    for (i, r) in rows.iter_mut().enumerate() {
-        r.index = i;
-    }
-    rows
+    rows.into_iter().enumerate().map(|(index, cells)| GridRow { index, cells }).collect()
 }
 
-pub(super) fn means_text(means: &[Means]) -> String {
-    means
-        .iter()
-        .map(|m| {
-            format!(
-                "{} ; {} ; {} ; {} ; {} ; {} ; {}",
-                m.organisation,
-                m.year,
-                french_number(m.fte_hundredths as f64 / 100.0),
-                m.planned_cents.map(cents_text).unwrap_or_default(),
-                m.spent_cents.map(cents_text).unwrap_or_default(),
-                m.kind.code(),
-                m.material
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-pub(super) fn cents_text(c: i64) -> String {
-    format!("{},{:02}", c / 100, c % 100)
+/// An amount in an input, the French way: « 12 000 », « 1 234,56 ».
+pub(super) fn amount_input(c: i64) -> String {
+    let units = ctg_domain::format::integer(c / 100).replace('\u{202f}', " ");
+    if c % 100 == 0 {
+        units
+    } else {
+        format!("{units},{:02}", c % 100)
+    }
 }
 
 pub(super) async fn fiche_page(
@@ -201,7 +199,7 @@ pub(super) async fn fiche_page(
         )
     });
     let years: Vec<i32> = (v.convention.start.year()..=v.convention.end.year()).collect();
-    let grid = grid_rows(f, &v.parties, &years, &typed);
+    let grid = grid_rows(f, &years, &typed);
     let page = FichePage {
         origin,
         nav: Nav::of(auth),
@@ -245,7 +243,7 @@ pub(super) async fn fiche_page(
             ),
             ("Dates", format!("{} → {}", date(d.start), date(d.end))),
             ("Priorité", d.priority.map_or("—", Priority::label).to_owned()),
-            ("Démarches transversales", if d.approaches.is_empty() { "—".into() } else { d.approaches.join(", ") }),
+            ("Approches transversales", if d.approaches.is_empty() { "—".into() } else { d.approaches.join(", ") }),
             ("Besoins du diagnostic", if d.needs.is_empty() { "—".into() } else { d.needs.clone() }),
         ],
         first_level: f
@@ -276,7 +274,6 @@ pub(super) async fn fiche_page(
             .stop
             .filter(|s| s.stops_fiche(f.fiche.status, f.fiche.end))
             .map(|s| ctg_domain::format::date_short(s.effective)),
-        means_text: means_text(&f.means),
         indicators: v
             .indicators_of(fid)
             .map(|i| IndicatorLine {

@@ -159,162 +159,113 @@ pub async fn sub_status(
 
 #[derive(Debug, Default, Deserialize, serde::Serialize)]
 pub struct MeansFields {
-    /// One line per signatory and year: organisation ; année ; ETP ; prévu ; dépensé ; nature ; matériel.
-    #[serde(default)]
-    pub means: String,
-    /// Set by the page's grid (one row per party, one column per year of planned amounts).
-    #[serde(default)]
-    pub grid: String,
     /// How many rows the grid had.
     #[serde(default)]
     pub rows: String,
-    /// `ajouter` adds a row to the grid and shows it again, saving nothing.
+    /// `ajouter` adds an empty row, `ajouter_partie` a row per year for `ajout_partie`; both show
+    /// the grid again with everything typed, saving nothing.
     #[serde(default)]
     pub action: String,
-    /// The grid's cells: `partie_N` (a party id) and `prevu_N_AAAA` (euros, « 1 234,56 »).
+    /// The party to add a row per year for (« Ajouter une partie sur chaque année »).
+    #[serde(default)]
+    pub ajout_partie: String,
+    /// The grid's cells, row `N`: `partie_N` (a party id), `annee_N`, `etp_N` (« 0,5 »),
+    /// `prevu_N` and `depense_N` (euros, « 1 234,56 »), `nature_N`, `materiel_N`.
     #[serde(flatten)]
     pub cells: BTreeMap<String, String>,
 }
 
-/// A row of the means grid: a party id and its planned amount per year (`None`: blank).
-type GridLine = (i64, Vec<(i32, Option<i64>)>);
+/// The grid's column fields, in order.
+pub(crate) const MEANS_COLUMNS: [&str; 7] = ["partie", "annee", "etp", "prevu", "depense", "nature", "materiel"];
 
-/// The grid of means as typed: for each row, its party (if chosen) and its cells by year.
-fn read_grid(
+/// Reads the means grid, one line per party and year; an error names its cell (`prevu_3`) and
+/// says which row it is in. A row left blank is ignored: emptying a row removes its line.
+pub(crate) fn read_means_grid(
     form: &MeansFields,
     years: &[i32],
     parties: &[ctg_domain::funds::PartyRef],
     errors: &mut FormErrors,
-) -> Vec<GridLine> {
-    let rows: usize = form.rows.trim().parse().unwrap_or(0).min(200);
+) -> Vec<Means> {
+    let rows: usize = form.rows.trim().parse().unwrap_or(0).min(MAX_GRID_ROWS);
     let cell = |k: String| form.cells.get(&k).map_or("", |v| v.trim());
-    let mut out: Vec<GridLine> = Vec::new();
+    let mut out: Vec<Means> = Vec::new();
     for i in 0..rows {
-        let party = cell(format!("partie_{i}"));
-        let mut cells = Vec::new();
-        for y in years {
-            let key = format!("prevu_{i}_{y}");
-            let raw = cell(key.clone());
-            let amount = if raw.is_empty() {
-                None
-            } else {
-                match ctg_domain::offer::parse_euros(raw) {
-                    Ok(c) => Some(c),
-                    Err(m) => {
-                        errors.add(&key, format!("{y}, ligne {} : {m}", i + 1));
-                        None
-                    }
-                }
-            };
-            cells.push((*y, amount));
-        }
-        if party.is_empty() {
-            if cells.iter().any(|(_, a)| a.is_some()) {
-                errors.add(
-                    &format!("partie_{i}"),
-                    format!("ligne {} : choisissez la partie qui engage ces montants", i + 1),
-                );
-            }
-            continue;
-        }
-        let Some(p) = party.parse::<i64>().ok().filter(|p| parties.iter().any(|x| x.id == *p)) else {
-            errors.add(&format!("partie_{i}"), format!("ligne {} : partie inconnue", i + 1));
-            continue;
-        };
-        if out.iter().any(|(q, _)| *q == p) {
-            errors.add(&format!("partie_{i}"), format!("ligne {} : cette partie a déjà une ligne", i + 1));
-            continue;
-        }
-        out.push((p, cells));
-    }
-    out
-}
-
-/// The means with the grid's planned amounts: a cell sets the planned amount of its party and
-/// year (keeping its staff, spending and material); an emptied cell makes it unknown, and removes
-/// a line that had nothing else.
-fn merge_grid(existing: &[Means], grid: &[GridLine], parties: &[ctg_domain::funds::PartyRef]) -> Vec<Means> {
-    let mut out: Vec<Means> = existing.to_vec();
-    for (party, cells) in grid {
-        for (year, amount) in cells {
-            match out.iter().position(|m| m.party_id == *party && m.year == *year) {
-                Some(i) => {
-                    let m = &mut out[i];
-                    m.planned_cents = *amount;
-                    if amount.is_none() && m.fte_hundredths == 0 && m.spent_cents.is_none() && m.material.is_empty() {
-                        out.remove(i);
-                    }
-                }
-                None => {
-                    if let Some(c) = amount {
-                        out.push(Means {
-                            party_id: *party,
-                            organisation: parties
-                                .iter()
-                                .find(|p| p.id == *party)
-                                .map(|p| p.label().to_owned())
-                                .unwrap_or_default(),
-                            year: *year,
-                            fte_hundredths: 0,
-                            planned_cents: Some(*c),
-                            spent_cents: None,
-                            kind: MeansKind::Operating,
-                            material: String::new(),
-                        });
-                    }
-                }
-            }
-        }
-    }
-    out.sort_by_key(|m| (parties.iter().position(|p| p.id == m.party_id), m.year));
-    out
-}
-
-/// Reads the means typed one per line; errors name the line.
-/// The organisation of a line names a party of the convention (`parties`, compared loosely); a blank
-/// amount is unknown, never 0.
-pub(crate) fn parse_means(raw: &str, parties: &[ctg_domain::funds::PartyRef], errors: &mut FormErrors) -> Vec<Means> {
-    let mut out = Vec::new();
-    for (i, line) in raw.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let n = i + 1;
-        let cells: Vec<&str> = line.split(';').map(str::trim).collect();
-        let cell = |k: usize| cells.get(k).copied().unwrap_or("");
-        let mut bad = |m: String| errors.add("means", format!("ligne {n} : {m}"));
-        let party = match ctg_domain::funds::match_party(parties, cell(0)) {
-            Ok(p) => p,
-            Err(e) => {
-                bad(e);
-                continue;
-            }
-        };
-        let year = match ctg_domain::parse::plan_year("means", cell(1)) {
-            Ok(year) => year,
-            Err(e) => {
-                bad(e.message);
-                continue;
-            }
-        };
-        let fte = match cell(2).replace(',', ".").parse::<f64>() {
-            Ok(f) if f >= 0.0 => (f * 100.0).round() as i64,
-            _ if cell(2).is_empty() => 0,
-            _ => {
-                bad(format!("ETP invalide « {} »", cell(2)));
-                continue;
-            }
-        };
-        let money = |raw: &str| if raw.is_empty() { Ok(None) } else { ctg_domain::offer::parse_euros(raw).map(Some) };
-        let (Ok(planned), Ok(spent)) = (money(cell(3)), money(cell(4))) else {
-            bad("montant invalide : un nombre d'euros est attendu, par exemple 1 234,56".into());
+        let [party, year, fte, planned, spent, kind, material] = MEANS_COLUMNS.map(|c| cell(format!("{c}_{i}")));
+        // A row without FTE, amount or material says nothing: it is not a line (emptying a row
+        // removes its line; rows added for every year may stay empty).
+        if [fte, planned, spent, material].iter().all(|c| c.is_empty()) {
             continue;
+        }
+        let errors_before = errors.0.len();
+        let party = if party.is_empty() {
+            errors.add(&format!("partie_{i}"), format!("ligne {n} : choisissez la partie qui engage ces moyens"));
+            None
+        } else {
+            let p = party.parse::<i64>().ok().and_then(|p| parties.iter().find(|x| x.id == p));
+            if p.is_none() {
+                errors.add(&format!("partie_{i}"), format!("ligne {n} : partie inconnue"));
+            }
+            p
         };
-        let kind = match ctg_domain::plan::loose(cell(5)).as_str() {
+        let year = match year.parse::<i32>().ok().filter(|y| years.contains(y)) {
+            Some(y) => Some(y),
+            None => {
+                errors.add(
+                    &format!("annee_{i}"),
+                    format!(
+                        "ligne {n} : choisissez une année de la convention ({} à {})",
+                        years.first().copied().unwrap_or_default(),
+                        years.last().copied().unwrap_or_default()
+                    ),
+                );
+                None
+            }
+        };
+        let fte = match fte.replace([' ', '\u{a0}', '\u{202f}'], "").replace(',', ".").parse::<f64>() {
+            _ if fte.is_empty() => 0,
+            Ok(f) if (0.0..=1000.0).contains(&f) => (f * 100.0).round() as i64,
+            _ => {
+                errors.add(
+                    &format!("etp_{i}"),
+                    format!("ligne {n} : ETP invalide « {fte} » : un nombre de 0 à 1 000 est attendu, par exemple 0,5"),
+                );
+                0
+            }
+        };
+        let mut money = |key: &str, raw: &str| {
+            if raw.is_empty() {
+                return None;
+            }
+            match ctg_domain::offer::parse_euros(raw) {
+                Ok(c) => Some(c),
+                Err(m) => {
+                    errors.add(&format!("{key}_{i}"), format!("ligne {n} : {m}"));
+                    None
+                }
+            }
+        };
+        let planned = money("prevu", planned);
+        let spent = money("depense", spent);
+        let kind = match ctg_domain::plan::loose(kind).as_str() {
             "" | "fonctionnement" => MeansKind::Operating,
             "investissement" => MeansKind::Investment,
             other => {
-                bad(format!("nature inconnue « {other} » (fonctionnement ou investissement)"));
-                continue;
+                errors.add(&format!("nature_{i}"), format!("ligne {n} : nature inconnue « {other} »"));
+                MeansKind::Operating
             }
         };
+        let (Some(party), Some(year)) = (party, year) else { continue };
+        if errors.0.len() > errors_before {
+            continue;
+        }
+        if out.iter().any(|m| m.party_id == party.id && m.year == year) {
+            errors.add(
+                &format!("annee_{i}"),
+                format!("ligne {n} : {} a déjà une ligne en {year} ; une ligne par partie et par année", party.label()),
+            );
+            continue;
+        }
         let m = Means {
             party_id: party.id,
             organisation: party.label().to_owned(),
@@ -323,15 +274,19 @@ pub(crate) fn parse_means(raw: &str, parties: &[ctg_domain::funds::PartyRef], er
             planned_cents: planned,
             spent_cents: spent,
             kind,
-            material: cell(6).to_owned(),
+            material: material.to_owned(),
         };
         match m.check() {
             Ok(()) => out.push(m),
-            Err(e) => bad(e),
+            Err(e) => errors.add(&format!("materiel_{i}"), format!("ligne {n} : {e}")),
         }
     }
+    out.sort_by_key(|m| (parties.iter().position(|p| p.id == m.party_id), m.year));
     out
 }
+
+/// The most rows a grid is read with (a guard against a forged `rows`).
+pub(crate) const MAX_GRID_ROWS: usize = 400;
 
 pub async fn means_save(
     State(state): State<AppState>,
@@ -344,38 +299,30 @@ pub async fn means_save(
     let f = fiche_in(&v, fid)?;
     authorize_report(&state, &auth, id, &f.fiche).await?;
     let mut errors = FormErrors::new();
-    let means = if form.grid.is_empty() {
-        parse_means(&form.means, &v.parties, &mut errors)
-    } else {
-        let years: Vec<i32> = (v.convention.start.year()..=v.convention.end.year()).collect();
-        let grid = read_grid(&form, &years, &v.parties, &mut errors);
-        if form.action == "ajouter" && errors.is_empty() {
-            // A row more, everything typed kept, nothing saved yet.
-            let typed = crate::views::Typed::of("moyens-grille", &form);
-            return fiche_page(&state, &auth, id, fid, FormErrors::new(), typed, StatusCode::OK).await;
+    let years: Vec<i32> = (v.convention.start.year()..=v.convention.end.year()).collect();
+    let typed = crate::views::Typed::of("moyens", &form);
+    if form.action.starts_with("ajouter") {
+        // More rows, everything typed kept (checked when saved), nothing saved yet.
+        if form.action == "ajouter_partie" && !v.parties.iter().any(|p| p.id.to_string() == form.ajout_partie.trim()) {
+            errors.add("ajout_partie", "choisissez la partie à ajouter sur chaque année");
+            return fiche_page(&state, &auth, id, fid, errors, typed, StatusCode::BAD_REQUEST).await;
         }
-        let merged = merge_grid(&f.means, &grid, &v.parties);
-        for m in &merged {
-            if let Err(e) = m.check() {
-                errors.add("", format!("{} {} : {e}", m.organisation, m.year));
-            }
-        }
-        merged
-    };
+        return fiche_page(&state, &auth, id, fid, errors, typed, StatusCode::OK).await;
+    }
+    let means = read_means_grid(&form, &years, &v.parties, &mut errors);
     if !errors.is_empty() {
-        return fiche_page(
-            &state,
-            &auth,
-            id,
-            fid,
-            errors,
-            crate::views::Typed::of(if form.grid.is_empty() { "moyens" } else { "moyens-grille" }, &form),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+        return fiche_page(&state, &auth, id, fid, errors, typed, StatusCode::BAD_REQUEST).await;
     }
     state.store.set_means(&auth.actor(Channel::Page), id, fid, &means).await?;
-    Ok(crate::flash::redirect(&format!("/conventions/{id}/plan/fiches/{fid}"), "Moyens enregistrés"))
+    let lines = means.len();
+    Ok(crate::flash::redirect(
+        &format!("/conventions/{id}/plan/fiches/{fid}"),
+        match lines {
+            0 => "Moyens enregistrés : aucune ligne".to_owned(),
+            1 => "Moyens enregistrés : 1 ligne".to_owned(),
+            n => format!("Moyens enregistrés : {n} lignes"),
+        },
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, serde::Serialize)]

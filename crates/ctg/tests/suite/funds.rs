@@ -54,28 +54,39 @@ backend_tests!(who_funds_what_sums_the_2024_bonuses_and_never_counts_unknown_as_
         people(&store, id).await;
         let who = login(&app, "coordination", "claire@cabbalr.fr", PASSWORD).await;
         let means = |fid: i64| format!("/conventions/{id}/plan/fiches/{fid}/moyens");
+        let caf = store.party_refs(id).await.unwrap().into_iter().find(|p| p.label() == "CAF").unwrap().id.to_string();
         let r = post_form(
             &app,
             &means(a),
             &who,
-            &[("means", "Caisse d'allocations familiales du Pas-de-Calais ; 2026 ; ; 1 200 ; ; fonctionnement ;")],
+            &[
+                ("rows", "1"),
+                ("partie_0", &caf),
+                ("annee_0", "2026"),
+                ("prevu_0", "1 200"),
+                ("nature_0", "fonctionnement"),
+            ],
         )
         .await;
         assert_eq!(r.status, 303, "{}", r.body);
-        let r = post_form(&app, &means(b), &who, &[("means", "caf ; 2026 ; 0,5 ; ; ; ;")]).await;
+        let r = post_form(
+            &app,
+            &means(b),
+            &who,
+            &[("rows", "1"), ("partie_0", &caf), ("annee_0", "2026"), ("etp_0", "0,5")],
+        )
+        .await;
         assert_eq!(r.status, 303, "{}", r.body);
-        // An organisation that is not a party of the convention is refused, the parties named.
-        let r = post_form(&app, &means(b), &who, &[("means", "Commune de Lillers ; 2026 ; ; 10 ; ; ;")]).await;
+        // A party that is not one of the convention's is refused, beside its cell.
+        let r = post_form(
+            &app,
+            &means(b),
+            &who,
+            &[("rows", "1"), ("partie_0", "999999"), ("annee_0", "2026"), ("prevu_0", "10")],
+        )
+        .await;
         assert_eq!(r.status, 400);
-        assert!(
-            r.body.contains(
-                "ligne 1 : « Commune de Lillers » n&#39;est pas une partie de la convention (parties : CABBALR"
-            ) || r.body.contains(
-                "ligne 1 : « Commune de Lillers » n&#x27;est pas une partie de la convention (parties : CABBALR"
-            ),
-            "{}",
-            r.body
-        );
+        assert!(r.body.contains("ligne 1 : partie inconnue"), "{}", r.body);
         // The fiche shows the blank amount as unknown.
         let fiche_page = get_as(&app, &format!("/conventions/{id}/plan/fiches/{b}"), &who).await.body;
         assert!(fiche_page.contains("<td class=\"num\">inconnu</td>"), "{fiche_page}");

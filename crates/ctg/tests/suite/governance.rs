@@ -9,8 +9,8 @@ use crate::common;
 use std::str::FromStr;
 
 use common::{
-    count, demo_app, digits, get, get_as, get_bytes, login, people, post_file, post_form, put_json, send_json, texts,
-    Who, PASSWORD,
+    attr, count, demo_app, digits, get, get_as, get_bytes, login, people, post_file, post_form, put_json, send_json,
+    texts, Who, PASSWORD,
 };
 use ctg_store::testing::TestDb;
 use ctg_store::{backend_tests, Store};
@@ -38,7 +38,11 @@ fn last_id(path: &str) -> i64 {
 /// The `value` of the hidden `version` field of the form posting to `action`.
 fn form_version(body: &str, action: &str) -> String {
     let doc = scraper::Html::parse_document(body);
-    let sel = scraper::Selector::parse(&format!("form[action='{action}'] input[name='version']")).unwrap();
+    // A form may name the part of the page to come back to (`…/ordre-du-jour#ordre-du-jour`).
+    let sel = scraper::Selector::parse(&format!(
+        "form[action='{action}'] input[name='version'], form[action^='{action}#'] input[name='version']"
+    ))
+    .unwrap();
     doc.select(&sel).next().and_then(|e| e.value().attr("value")).unwrap_or_else(|| panic!("no form {action}")).into()
 }
 
@@ -205,7 +209,26 @@ backend_tests!(a_coordinator_prepares_a_steering_committee, |db: &TestDb| {
             &app,
             &format!("{path}/ordre-du-jour"),
             &who,
-            &[("version", &version), ("agenda", "Bilan de la concertation\nOuverture du relais petite enfance ; pe-1")],
+            &[("version", &version), ("rows", "1"), ("titre_0", "Bilan de la concertation"), ("action", "ajouter")],
+        )
+        .await;
+        // « Ajouter un point »: a second row, the first kept, nothing saved.
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(attr(&r.html(), "#titre_0", "value"), "Bilan de la concertation");
+        assert_eq!(count(&r.html(), "#titre_1"), 1);
+        assert!(store.meeting(id, past).await.unwrap().agenda.is_empty());
+        let r = post_form(
+            &app,
+            &format!("{path}/ordre-du-jour"),
+            &who,
+            &[
+                ("version", &version),
+                ("rows", "3"),
+                ("titre_0", "Bilan de la concertation"),
+                ("titre_1", "Ouverture du relais petite enfance"),
+                ("fiches_1", "pe-1"),
+                ("action", "enregistrer"),
+            ],
         )
         .await;
         assert_eq!(r.status, 303, "{}", r.body);
@@ -224,11 +247,17 @@ backend_tests!(a_coordinator_prepares_a_steering_committee, |db: &TestDb| {
             &app,
             &format!("{path}/ordre-du-jour"),
             &who,
-            &[("version", &version), ("agenda", "Point ; XX-9")],
+            &[("version", &version), ("rows", "2"), ("titre_0", "Bilan"), ("titre_1", "Point"), ("fiches_1", "XX-9")],
         )
         .await;
         assert_eq!(r.status, 400);
-        assert!(r.body.contains("ligne 1") && r.body.contains("XX-9"), "{}", r.body);
+        assert!(r.body.contains("point 2") && r.body.contains("XX-9"), "{}", r.body);
+        // Everything typed comes back, the error beside its cell.
+        let doc = r.html();
+        assert_eq!(attr(&doc, "#titre_0", "value"), "Bilan");
+        assert_eq!(attr(&doc, "#fiches_1", "value"), "XX-9");
+        assert_eq!(attr(&doc, "#fiches_1", "aria-invalid"), "true");
+        assert_eq!(count(&doc, "#fiches_1-erreur"), 1);
 
         // Attendance: the members of the day are proposed as invited; one present, one represented.
         let invited = texts(&page.html(), "#table-presences tbody th");
@@ -345,12 +374,27 @@ backend_tests!(a_coordinator_prepares_a_steering_committee, |db: &TestDb| {
         }
 
         // The next meeting's preparation pack: progress, lateness, open decisions.
-        let pack = get_as(&app, &format!("/conventions/{id}/seances/{next}"), &who).await;
+        let page = get_as(&app, &format!("/conventions/{id}/seances/{next}"), &who).await;
+        assert_eq!(texts(&page.html(), "#fiche-seance dd a"), ["https://visio.example.org/copil"]);
+        let pack_path = format!("/conventions/{id}/seances/{next}/dossier");
+        assert_eq!(count(&page.html(), &format!("a[href='{pack_path}']")), 2);
+        assert_eq!(count(&page.html(), &format!("a[href='{pack_path}.pdf']")), 2);
+        assert_eq!(count(&page.html(), &format!("a[href='/conventions/{id}/seances/{next}/seance.ics']")), 1);
+        // The pack, a page of its own to print: no navigation.
+        let pack = get_as(&app, &pack_path, &who).await;
+        assert_eq!(pack.status, 200, "{}", pack.body);
+        assert_eq!(count(&pack.html(), "nav"), 0);
+        assert_eq!(count(&pack.html(), "body.print-document"), 1);
         assert_eq!(texts(&pack.html(), "#pack-avancement"), ["50 %"]);
         assert!(texts(&pack.html(), "#pack-ambitions tbody th").iter().any(|a| a.starts_with("1. ")));
         assert_eq!(texts(&pack.html(), "#pack-decisions tbody th").len(), 2);
         assert_eq!(count(&pack.html(), "#pack-decisions tr.overdue"), 1);
-        assert_eq!(texts(&pack.html(), "#fiche-seance dd a"), ["https://visio.example.org/copil"]);
+        // One meeting in a diary: an iCalendar file with one event.
+        let ics = get_as(&app, &format!("/conventions/{id}/seances/{next}/seance.ics"), &who).await;
+        assert_eq!(ics.status, 200);
+        assert!(ics.headers["content-type"].to_str().unwrap().starts_with("text/calendar"));
+        assert_eq!(ics.body.matches("BEGIN:VEVENT").count(), 1, "{}", ics.body);
+        assert!(ics.body.contains("visio.example.org/copil"), "{}", ics.body);
 
         // Closed from the open decisions page: it leaves the list.
         let decision =

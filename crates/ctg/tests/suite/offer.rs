@@ -72,9 +72,15 @@ backend_tests!(coverage_lists_communes_without_a_service_and_a_new_facility_chan
         let page = get(&app, &format!("/conventions/{id}/couverture?type=rpe")).await;
         assert!(texts(&page.html(), "#nombre-sans-service")[0].starts_with("Non renseigné"), "{}", page.body);
         assert!(!page.body.contains("ctg import"));
-        // No RPE is recorded (the convention gives no list of the communes they cover): all 100.
+        // The API says the same: unknown (null), not the 100 communes; and so does the download.
         let api = get(&app, &format!("/api/v1/conventions/{id}/couverture?type=rpe")).await.json();
-        assert_eq!(api["communes_sans_service"].as_array().unwrap().len(), 100);
+        assert_eq!(api["communes_sans_service"], serde_json::Value::Null, "{api}");
+        assert_eq!(api["equipements_saisis"], 0);
+        let csv = get(&app, &format!("/conventions/{id}/couverture?type=rpe&format=csv&tableau=sans_service")).await;
+        assert_eq!(csv.status, 200, "{}", csv.body);
+        assert!(!csv.body.contains("Lillers"), "{}", csv.body);
+        let api = get(&app, &format!("/api/v1/conventions/{id}/couverture?type=maison_1000_jours")).await.json();
+        assert_eq!(api["communes_sans_service"].as_array().unwrap().len(), 98);
 
         // A coordinator records Béthune's RPE, which also serves Annezin.
         let who = coordinator(&app, &store, id).await;
@@ -153,6 +159,15 @@ backend_tests!(places_per_hundred_children_with_masking_for_the_public, |db: &Te
     async move {
         let (app, id) = demo_app(&store).await;
         let who = coordinator(&app, &store, id).await;
+        // The demo has no EAJE nor MAM: places are unknown (null, « non renseigné »), never 0.
+        let api = get(&app, &format!("/api/v1/conventions/{id}/couverture")).await.json();
+        assert_eq!(api["places_eaje"], serde_json::Value::Null, "{api}");
+        assert_eq!(api["places_par_commune"][0]["places_eaje"], serde_json::Value::Null);
+        assert_eq!(api["places_par_commune"][0]["places_pour_100_enfants"]["valeur"], serde_json::Value::Null);
+        let page = get(&app, &format!("/conventions/{id}/couverture")).await;
+        assert_eq!(count(&page.html(), "#places-non-renseignees"), 1, "{}", page.body);
+        let eaje = texts(&page.html(), "#places-par-commune tbody td:nth-of-type(1)");
+        assert!(eaje.len() == 100 && eaje.iter().all(|t| t == "non renseigné"), "{eaje:?}");
         // Two crèches of 40 and 20 places at Béthune, a micro-crèche of 10 at Auchel.
         for (commune, capacity, t) in
             [("62119", "40", "eaje"), ("62119", "20", "eaje"), ("62048", "10", "micro_creche")]
@@ -204,6 +219,7 @@ backend_tests!(places_per_hundred_children_with_masking_for_the_public, |db: &Te
         };
         // By hand: Béthune 60 / 600 = 10 per 100; Auchel 10 / 200 = 5 per 100.
         assert_eq!(row(&logged, "62119")["places_pour_100_enfants"]["valeur"], 10.0);
+        assert_eq!(row(&logged, "62119")["places_eaje"], 60);
         assert_eq!(row(&logged, "62048")["places_pour_100_enfants"]["valeur"], 5.0);
         assert_eq!(row(&logged, "62035")["enfants_moins_3_ans"]["valeur"], 3.0);
         // The public sees neither Annezin's 3 nor the smallest other count (Auchel's 200), which would

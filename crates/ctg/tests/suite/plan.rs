@@ -789,8 +789,9 @@ backend_tests!(the_pilots_contributors_report_the_status_only, |db: &TestDb| {
     }
 });
 
-// The grids of the fiche page: means typed one row per party and one column per year, rows added by
-// the server without losing anything typed; targets one field per year of the convention.
+// The grids of the fiche page: means typed one row per party and year (FTE, planned, spent, nature,
+// material), rows added by the server (one, or one per year for a party) without losing anything
+// typed, errors beside their cell; targets one field per year of the convention.
 backend_tests!(means_and_targets_are_typed_in_grids, |db: &TestDb| {
     let store = db.store.clone();
     async move {
@@ -815,63 +816,134 @@ backend_tests!(means_and_targets_are_typed_in_grids, |db: &TestDb| {
         let parties = store.party_refs(id).await.unwrap();
         let party = |label: &str| parties.iter().find(|p| p.label() == label).unwrap().id.to_string();
         let (caf, epci) = (party("CAF"), party("CABBALR"));
-        // The page offers one column per year of the convention and a select of its parties.
+        // The page offers a row to fill: a select of the parties, one of the years, no private syntax.
         let page = get_as(&app, &fiche_path, &who).await;
         let doc = page.html();
-        assert_eq!(count(&doc, "#grille-moyens thead th"), 6, "Partie + 2026…2030");
+        assert_eq!(count(&doc, "#grille-moyens thead th"), 7);
         assert_eq!(count(&doc, "#partie_0 option"), parties.len() + 1);
+        assert_eq!(count(&doc, "#annee_0 option"), 6, "— + 2026…2030");
+        assert_eq!(count(&doc, "textarea#means"), 0);
+        assert!(!page.body.contains("organisation ; année"));
         assert_eq!(count(&doc, "#cibles input"), 5);
-        // One row typed, then « Ajouter une ligne »: a second row, the first one kept, nothing saved.
+        // « Ajouter une partie sur chaque année »: the CAF gets a row per year, the typed row kept,
+        // nothing saved.
         let means = format!("{fiche_path}/moyens");
         let r = post_form(
             &app,
             &means,
             &who,
-            &[("grid", "1"), ("rows", "1"), ("partie_0", &caf), ("prevu_0_2026", "12 000"), ("action", "ajouter")],
+            &[
+                ("rows", "1"),
+                ("partie_0", &epci),
+                ("annee_0", "2026"),
+                ("prevu_0", "8 000"),
+                ("ajout_partie", &caf),
+                ("action", "ajouter_partie"),
+            ],
         )
         .await;
         assert_eq!(r.status, 200, "{}", r.body);
         let doc = r.html();
-        assert_eq!(attr(&doc, "#prevu_0_2026", "value"), "12 000");
-        assert_eq!(attr(&doc, "#partie_0 option[selected]", "value"), caf);
-        assert!(count(&doc, "#partie_1") == 1 && attr(&doc, "input[name=rows]", "value") == "2");
+        assert_eq!(attr(&doc, "#prevu_0", "value"), "8 000");
+        assert_eq!(attr(&doc, "#partie_0 option[selected]", "value"), epci);
+        assert_eq!(attr(&doc, "input[name=rows]", "value"), "6");
+        assert_eq!(attr(&doc, "#partie_5 option[selected]", "value"), caf);
+        assert_eq!(attr(&doc, "#annee_5 option[selected]", "value"), "2030");
+        // « Ajouter une ligne »: one empty row more.
+        let r = post_form(&app, &means, &who, &[("rows", "1"), ("partie_0", &epci), ("action", "ajouter")]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(attr(&r.html(), "input[name=rows]", "value"), "2");
         assert!(store.fiche(id, fid).await.unwrap().means.is_empty());
-        // A bad amount: everything comes back, the cell marked.
-        let fields = |bad: &'static str| {
-            vec![
-                ("grid", "1".to_owned()),
-                ("rows", "2".to_owned()),
-                ("partie_0", caf.clone()),
-                ("prevu_0_2026", "12 000".to_owned()),
-                ("prevu_0_2027", "12 500,50".to_owned()),
-                ("prevu_0_2028", "13 000".to_owned()),
-                ("partie_1", epci.clone()),
-                ("prevu_1_2026", "8 000".to_owned()),
-                ("prevu_1_2027", bad.to_owned()),
-                ("prevu_1_2028", "8 000".to_owned()),
-                ("action", "enregistrer".to_owned()),
-            ]
+        // Two parties over three years, one bad amount and one bad FTE: everything comes back, each
+        // error beside its cell.
+        let fields = |bad_amount: &'static str, bad_fte: &'static str| {
+            let mut f: Vec<(String, String)> =
+                vec![("rows".into(), "6".into()), ("action".into(), "enregistrer".into())];
+            let lines = [
+                (&caf, "2026", "0,5", "12 000", "", "fonctionnement", "salle du relais"),
+                (&caf, "2027", "0,5", "12 500,50", "", "fonctionnement", ""),
+                (&caf, "2028", "", "13 000", "", "investissement", ""),
+                (&epci, "2026", bad_fte, "8 000", "7 950", "fonctionnement", ""),
+                (&epci, "2027", "1", bad_amount, "", "fonctionnement", ""),
+                (&epci, "2028", "1", "8 000", "", "fonctionnement", "véhicule"),
+            ];
+            for (i, (p, y, fte, planned, spent, kind, material)) in lines.iter().enumerate() {
+                for (k, v) in [
+                    ("partie", p.as_str()),
+                    ("annee", *y),
+                    ("etp", *fte),
+                    ("prevu", *planned),
+                    ("depense", *spent),
+                    ("nature", *kind),
+                    ("materiel", *material),
+                ] {
+                    f.push((format!("{k}_{i}"), v.to_owned()));
+                }
+            }
+            f
         };
-        let bad = fields("huit mille");
-        let pairs: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let bad = fields("huit mille", "beaucoup");
+        let pairs: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let r = post_form(&app, &means, &who, &pairs).await;
         assert_eq!(r.status, 400, "{}", r.body);
         let doc = r.html();
-        assert_eq!(attr(&doc, "#prevu_1_2027", "value"), "huit mille");
-        assert_eq!(attr(&doc, "#prevu_1_2027", "aria-invalid"), "true");
-        assert_eq!(attr(&doc, "#prevu_0_2027", "value"), "12 500,50");
-        assert!(r.body.contains("montant invalide « huit mille »"), "{}", r.body);
-        // Corrected: two parties over three years.
-        let good = fields("8 250");
-        let pairs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(attr(&doc, "#prevu_4", "value"), "huit mille");
+        assert_eq!(attr(&doc, "#prevu_4", "aria-invalid"), "true");
+        assert_eq!(count(&doc, "#prevu_4-erreur"), 1);
+        assert_eq!(attr(&doc, "#etp_3", "value"), "beaucoup");
+        assert_eq!(attr(&doc, "#etp_3", "aria-invalid"), "true");
+        assert_eq!(attr(&doc, "#prevu_1", "value"), "12 500,50");
+        assert_eq!(attr(&doc, "#materiel_0", "value"), "salle du relais");
+        assert_eq!(attr(&doc, "#nature_2 option[selected]", "value"), "investissement");
+        assert_eq!(attr(&doc, "#depense_3", "value"), "7 950");
+        assert!(r.body.contains("ligne 5 : montant invalide « huit mille »"), "{}", r.body);
+        assert!(r.body.contains("ligne 4 : ETP invalide « beaucoup »"), "{}", r.body);
+        assert!(store.fiche(id, fid).await.unwrap().means.is_empty());
+        // The same party twice in a year is refused beside the year.
+        let mut twice = fields("8 250", "1");
+        for (k, v) in twice.iter_mut() {
+            if k == "annee_1" {
+                *v = "2026".into();
+            }
+        }
+        let pairs: Vec<(&str, &str)> = twice.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let r = post_form(&app, &means, &who, &pairs).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(attr(&r.html(), "#annee_1", "aria-invalid"), "true");
+        // Corrected: six lines, with their FTE, spending, nature and material.
+        let good = fields("8 250", "1");
+        let pairs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let r = post_form(&app, &means, &who, &pairs).await;
         assert_eq!(r.status, 303, "{}", r.body);
         let saved = store.fiche(id, fid).await.unwrap().means;
         assert_eq!(saved.len(), 6);
-        assert!(saved.iter().any(|m| m.organisation == "CAF" && m.year == 2027 && m.planned_cents == Some(1_250_050)));
-        assert!(saved
-            .iter()
-            .any(|m| m.organisation == "CABBALR" && m.year == 2027 && m.planned_cents == Some(825_000)));
+        let line = |org: &str, year: i32| saved.iter().find(|m| m.organisation == org && m.year == year).unwrap();
+        assert_eq!(line("CAF", 2027).planned_cents, Some(1_250_050));
+        assert_eq!(line("CAF", 2026).fte_hundredths, 50);
+        assert_eq!(line("CAF", 2026).material, "salle du relais");
+        assert_eq!(line("CAF", 2028).kind, ctg_domain::plan::MeansKind::Investment);
+        assert_eq!(line("CABBALR", 2027).planned_cents, Some(825_000));
+        assert_eq!(line("CABBALR", 2026).spent_cents, Some(795_000));
+        assert_eq!(line("CABBALR", 2027).spent_cents, None, "a blank amount is unknown, never 0");
+        // The grid shows them back the French way; emptying a row removes its line.
+        let doc = get_as(&app, &fiche_path, &who).await.html();
+        let row = |party: &str, year: &str| {
+            (0..7)
+                .find(|i| {
+                    attr(&doc, &format!("#partie_{i} option[selected]"), "value") == party
+                        && attr(&doc, &format!("#annee_{i} option[selected]"), "value") == year
+                })
+                .unwrap_or_else(|| panic!("no row for {party} in {year}"))
+        };
+        assert_eq!(attr(&doc, &format!("#prevu_{}", row(&caf, "2027")), "value"), "12 500,50");
+        assert_eq!(attr(&doc, &format!("#prevu_{}", row(&caf, "2026")), "value"), "12 000");
+        assert_eq!(attr(&doc, &format!("#etp_{}", row(&caf, "2026")), "value"), "0,5");
+        let mut fewer = fields("8 250", "1");
+        fewer.retain(|(k, _)| !k.ends_with("_5") || k == "rows");
+        let pairs: Vec<(&str, &str)> = fewer.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let r = post_form(&app, &means, &who, &pairs).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(store.fiche(id, fid).await.unwrap().means.len(), 5);
         // Targets, one field per year.
         let r = post_form(
             &app,

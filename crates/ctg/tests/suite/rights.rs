@@ -112,6 +112,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("POST /conventions/2/instances/B/seances", &[COORD, ADMIN]),
     ("GET /conventions/2/seances/S", ALL),
     ("GET /conventions/2/seances/S/dossier.pdf", ALL),
+    ("GET /conventions/2/seances/S/dossier", ALL),
+    ("GET /conventions/2/seances/S/seance.ics", ALL),
     ("POST /conventions/2/seances/S", &[COORD, ADMIN]),
     ("POST /conventions/2/seances/S/ordre-du-jour", &[COORD, ADMIN]),
     ("POST /conventions/2/seances/S/presences", &[COORD, ADMIN]),
@@ -374,7 +376,8 @@ impl Ctx {
                 post_form(app, &path, who, &fields).await
             }
             ("POST", "/conventions/2/seances/S/ordre-du-jour") => {
-                post_form(app, &path, who, &[("version", &meeting_version), ("agenda", "Bilan de l'année")]).await
+                post_form(app, &path, who, &[("version", &meeting_version), ("rows", "1"), ("titre_0", "Bilan de l'année")])
+                    .await
             }
             ("POST", "/conventions/2/seances/S/presences") => {
                 let field = format!("presence-{}", g.member);
@@ -684,7 +687,15 @@ impl Ctx {
                 post_form(app, path, who, &[("sub_title", "Étape"), ("sub_status", "en_cours")]).await
             }
             ("POST", "/conventions/2/plan/fiches/1/moyens") => {
-                post_form(app, path, who, &[("means", "CAF ; 2026 ; 0,5 ; 1 000 ; ; fonctionnement ;")]).await
+                let caf = self.store.party_refs(2).await.unwrap().into_iter().find(|p| p.label() == "CAF").unwrap().id;
+                let caf = caf.to_string();
+                post_form(
+                    app,
+                    path,
+                    who,
+                    &[("rows", "1"), ("partie_0", &caf), ("annee_0", "2026"), ("etp_0", "0,5"), ("prevu_0", "1 000")],
+                )
+                .await
             }
             ("POST", "/conventions/2/plan/fiches/1/indicateurs") => {
                 let name = format!("Indicateur n° {}", self.next());
