@@ -79,7 +79,8 @@ if [ "${BENCH_NEUF:-0}" = 1 ] || [ "$exists" != 1 ] || [ ! -s "$TOKENS/lecture.j
   "$BIN" --database-url "$URL" migrate >/dev/null
   # The token file is written last: its presence marks a complete database.
   /usr/bin/time -v "$GENERATOR" "$URL" --decoupage "$CACHE" --conventions "$CONVENTIONS" \
-    --portefeuille "$PORTFOLIO" --jeton "$TOKENS/lecture.jeton" 2>"$OUT/generation-time.txt" | tee "$OUT/generation.txt"
+    --portefeuille "$PORTFOLIO" --jeton "$TOKENS/lecture.jeton" 2>"$OUT/generation-time.txt" | tee "$OUT/generation.txt" \
+    || { head -c 2000 "$OUT/generation-time.txt" >&2; die "la génération a échoué"; }
 else
   echo "Base $DB déjà générée (BENCH_NEUF=1 pour la refaire)"
 fi

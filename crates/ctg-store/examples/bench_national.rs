@@ -99,7 +99,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         c.title = format!("Convention Territoriale Globale 2026-2030 — {}", e.name);
         c.epci = e.siren.clone();
         c.predecessor = None;
-        c.published = true;
+        // Not published: the adviser's portfolio holds the conventions where she has a role.
+        c.published = false;
         let mut epci_party = template.parties[0].clone();
         epci_party.organisation.name = format!("{} ({})", e.name, e.siren.as_str());
         epci_party.organisation.short_name = None;

@@ -596,21 +596,28 @@ impl Store {
         rows.into_iter().map(SummaryRow::into_summary).collect()
     }
 
-    /// Where each convention reaches, for the lists that cover many conventions (the portfolio): the
-    /// départements of its EPCI's communes and the organisations that are its parties, in two queries.
-    pub async fn convention_reach(&self) -> Result<std::collections::HashMap<i64, ConventionReach>> {
+    /// Where each convention of `ids` reaches, for the lists that cover many conventions (the
+    /// portfolio): the départements of its EPCI's communes and the organisations that are its parties,
+    /// in two queries.
+    pub async fn convention_reach(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, ConventionReach>> {
+        if ids.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        // Numbers only: written into the statement, the same on both engines.
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
         let (departments, parties): (Vec<(i64, String)>, Vec<PartyOrganisationRow>) = with_db!(self, pool => {
-            let departments = sqlx::query_as(
+            let departments = sqlx::query_as(&format!(
                 "SELECT DISTINCT c.id, cm.department FROM convention c \
                  JOIN epci_member m ON m.epci_siren = c.epci_siren \
-                 JOIN commune cm ON cm.code = m.commune_code ORDER BY 1, 2",
-            )
+                 JOIN commune cm ON cm.code = m.commune_code WHERE c.id IN ({list}) ORDER BY 1, 2"
+            ))
             .fetch_all(pool)
             .await?;
-            let parties = sqlx::query_as(
+            let parties = sqlx::query_as(&format!(
                 "SELECT p.convention_id, o.id, o.name, o.short_name FROM party p \
-                 JOIN organisation o ON o.id = p.organisation_id ORDER BY p.convention_id, p.position",
-            )
+                 JOIN organisation o ON o.id = p.organisation_id WHERE p.convention_id IN ({list}) \
+                 ORDER BY p.convention_id, p.position"
+            ))
             .fetch_all(pool)
             .await?;
             (departments, parties)

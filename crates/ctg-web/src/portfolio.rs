@@ -370,7 +370,6 @@ async fn portfolio(state: &AppState, auth: &Auth, q: &PortfolioQuery) -> Result<
         None => HashMap::new(),
     };
     let admin = auth.user.as_ref().is_some_and(|u| u.is_admin);
-    let reach = state.store.convention_reach().await?;
     let visible: Vec<ctg_store::ConventionSummary> = state
         .store
         .conventions()
@@ -378,6 +377,7 @@ async fn portfolio(state: &AppState, auth: &Auth, q: &PortfolioQuery) -> Result<
         .into_iter()
         .filter(|c| admin || c.published || roles.contains_key(&c.id))
         .collect();
+    let reach = state.store.convention_reach(&visible.iter().map(|c| c.id).collect::<Vec<_>>()).await?;
     let empty = ctg_store::ConventionReach::default();
     let reach_of = |id: i64| reach.get(&id).unwrap_or(&empty);
     let mut organisations: Vec<Choice> = Vec::new();

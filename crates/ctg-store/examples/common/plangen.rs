@@ -259,7 +259,7 @@ pub fn fiches_of(
             let end = (start + chrono::Duration::days(rng.range(90, 1_200))).min(last);
             let status = rng.weighted(FICHE_STATUSES);
             let pilot_organisation = (*rng.pick(pilots)).to_owned();
-            let signatories = rng.range(2, 3) as usize;
+            let signatories = (rng.range(2, 3) as usize).min(parties.len());
             let offset = rng.next() as usize;
             let means: Vec<Means> = (0..signatories)
                 .flat_map(|k| {

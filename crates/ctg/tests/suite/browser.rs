@@ -661,6 +661,7 @@ async fn browser_a_coordinators_day_fits_a_laptop_and_a_phone() {
         let mut walk: Vec<(&str, String, char)> = vec![
             ("/", "/".to_owned(), 's'),
             ("/tableau-de-bord", "/tableau-de-bord".to_owned(), 's'),
+            ("/portefeuille", "/portefeuille?organisation=".to_owned(), 's'),
             ("/compte", "/compte".to_owned(), 's'),
             ("/conventions/{id}", c.clone(), 'w'),
             ("/conventions/{id}/territoire", format!("{c}/territoire"), 'w'),
