@@ -293,23 +293,44 @@ fn read_year(raw: &str) -> Option<i32> {
     (1900..=2100).contains(&year).then_some(year)
 }
 
+/// The cells that mean « not published » (secret, not available…), in lower case.
+const NOT_PUBLISHED: [&str; 8] = ["s", "nd", "na", "n/a", "nc", ".", "-", "secret"];
+
 /// A number as the files write it; `Ok(None)` for a value not published (empty, « s », « nd »…).
+/// Reads without allocating: a national file has millions of cells.
 fn read_number(raw: &[u8]) -> Result<Option<f64>, ()> {
     let raw = std::str::from_utf8(raw).map_err(|_| ())?.trim();
     let raw = raw.trim_matches('"').trim();
-    if raw.is_empty() || matches!(raw.to_lowercase().as_str(), "s" | "nd" | "na" | "n/a" | "nc" | "." | "-" | "secret")
-    {
+    if raw.is_empty() || NOT_PUBLISHED.iter().any(|t| raw.eq_ignore_ascii_case(t)) {
         return Ok(None);
     }
     let parsed = if raw.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') {
         fast_float(raw)
     } else {
-        let cleaned: String = raw
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
-            .map(|c| if c == ',' { '.' } else { c })
-            .collect();
-        fast_float(&cleaned)
+        // Decimal comma and digit-group spaces (ordinary, no-break, narrow no-break), rewritten into a
+        // buffer on the stack; a longer cell than any number (a text) goes through the heap.
+        let mut buffer = [0u8; 64];
+        let mut len = 0;
+        let mut heap: Option<String> = None;
+        for c in raw.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')) {
+            let c = if c == ',' { '.' } else { c };
+            match &mut heap {
+                Some(h) => h.push(c),
+                None if c.is_ascii() && len < buffer.len() => {
+                    buffer[len] = c as u8;
+                    len += 1;
+                }
+                None => {
+                    let mut h = String::from_utf8_lossy(&buffer[..len]).into_owned();
+                    h.push(c);
+                    heap = Some(h);
+                }
+            }
+        }
+        match &heap {
+            Some(h) => fast_float(h),
+            None => std::str::from_utf8(&buffer[..len]).ok().and_then(fast_float),
+        }
     };
     match parsed {
         Some(v) if (0.0..1e12).contains(&v) => Ok(Some(v)),

@@ -2,6 +2,8 @@
 //! [`Store::import_open_data`] in one transaction, read by area or by indicator for the prefill of a
 //! diagnostic and the comparison of territories.
 
+use std::collections::{BTreeSet, HashMap};
+
 use chrono::NaiveDate;
 use ctg_domain::diagnostic::AreaKind;
 use ctg_domain::opendata::OpenObservation;
@@ -53,9 +55,12 @@ impl OpenRecord {
     }
 }
 
-/// The columns of an [`OpenRecord`], read with the file each figure comes from (`o`, `f`).
-const SELECT: &str = "SELECT o.indicator_code, o.area_kind, o.area_code, o.year, o.value, o.note, f.source, \
-     f.source_file, f.vintage, f.imported_on FROM open_observation o JOIN open_data_file f ON f.id = o.file_id";
+/// The columns of an [`OpenRecord`], read with their indicator (`i`), note (`n`) and the file each figure
+/// comes from (`f`): indicators and notes are held once, by number.
+const SELECT: &str = "SELECT i.code AS indicator_code, o.area_kind, o.area_code, o.year, o.value, n.text AS note, \
+     f.source, f.source_file, f.vintage, f.imported_on FROM open_observation o \
+     JOIN open_indicator i ON i.id = o.indicator_id LEFT JOIN open_note n ON n.id = o.note_id \
+     JOIN open_data_file f ON f.id = o.file_id";
 
 impl Store {
     /// Writes the figures of one file in one transaction, all or nothing; a figure already held (same
@@ -77,25 +82,25 @@ impl Store {
             Backend::Sqlite => "$2",
             Backend::Postgres => "$2::bigint",
         };
-        let select = json_rows(backend, &["text", "text", "text", "int", "float8", "text"]).replacen(
+        let select = json_rows(backend, &["text", "text", "bigint", "int", "float8", "bigint"]).replacen(
             " FROM ",
             &format!(", {file_param} FROM "),
             1,
         );
-        let upsert = "ON CONFLICT (area_kind, area_code, indicator_code, year) DO UPDATE SET value = excluded.value, \
-             note = excluded.note, file_id = excluded.file_id";
-        // In the order of the primary key: the engine then appends to its B-tree instead of inserting
-        // all over it (a national file is millions of rows).
-        let mut order: Vec<&OpenObservation> = rows.iter().collect();
-        order.sort_unstable_by(|a, b| {
-            (a.area_kind, a.area_code.as_str(), a.indicator, a.year).cmp(&(
-                b.area_kind,
-                b.area_code.as_str(),
-                b.indicator,
-                b.year,
-            ))
-        });
-        type Row<'r> = (&'r str, &'r str, &'r str, i32, f64, Option<&'r str>);
+        let upsert = "ON CONFLICT (area_kind, area_code, indicator_id, year) DO UPDATE SET value = excluded.value, \
+             note_id = excluded.note_id, file_id = excluded.file_id";
+        // The indicators and notes of the file: a few dozen texts, each written once and then named by
+        // its number on every row.
+        let indicators: BTreeSet<&str> = rows.iter().map(|o| o.indicator).collect();
+        let notes: BTreeSet<&str> = rows.iter().filter_map(|o| o.note).collect();
+        let indicator_names: Vec<(&str,)> = indicators.iter().map(|t| (*t,)).collect();
+        let note_names: Vec<(&str,)> = notes.iter().map(|t| (*t,)).collect();
+        let add_indicators =
+            format!("INSERT INTO open_indicator (code) {} ON CONFLICT (code) DO NOTHING", json_rows(backend, &["text"]));
+        let add_notes =
+            format!("INSERT INTO open_note (text) {} ON CONFLICT (text) DO NOTHING", json_rows(backend, &["text"]));
+        /// Area kind, area code, indicator, year, value, note.
+        type Row<'r> = (&'r str, &'r str, i64, i32, f64, Option<i64>);
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
             let (file_id,): (i64,) = sqlx::query_as(
@@ -107,21 +112,38 @@ impl Store {
             .bind(from.imported_on)
             .fetch_one(&mut *tx)
             .await?;
+            sqlx::query(&add_indicators).bind(to_json(&indicator_names)?).execute(&mut *tx).await?;
+            sqlx::query(&add_notes).bind(to_json(&note_names)?).execute(&mut *tx).await?;
+            let indicator_ids: HashMap<String, i64> =
+                sqlx::query_as("SELECT code, id FROM open_indicator").fetch_all(&mut *tx).await?.into_iter().collect();
+            let note_ids: HashMap<String, i64> =
+                sqlx::query_as("SELECT text, id FROM open_note").fetch_all(&mut *tx).await?.into_iter().collect();
+            let id_of = |ids: &HashMap<String, i64>, text: &str| {
+                ids.get(text).copied().ok_or_else(|| StoreError::Corrupt(format!("« {text} » absent après son écriture")))
+            };
+            let indicator_id: HashMap<&str, i64> =
+                indicators.iter().map(|t| Ok((*t, id_of(&indicator_ids, t)?))).collect::<Result<_>>()?;
+            let note_id: HashMap<&str, i64> =
+                notes.iter().map(|t| Ok((*t, id_of(&note_ids, t)?))).collect::<Result<_>>()?;
+            // In the order of the primary key: the engine then appends to its B-tree instead of
+            // inserting all over it (a national file is millions of rows).
+            let mut order: Vec<Row<'_>> = rows
+                .iter()
+                .map(|o| {
+                    (o.area_kind.code(), o.area_code.as_str(), indicator_id[o.indicator], o.year, o.value, o.note.map(|n| note_id[n]))
+                })
+                .collect();
+            order.sort_unstable_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
             // Into an empty table (a first load), a plain INSERT.
             let (held,): (bool,) =
                 sqlx::query_as("SELECT EXISTS (SELECT 1 FROM open_observation)").fetch_one(&mut *tx).await?;
             let sql = format!(
-                "INSERT INTO open_observation (area_kind, area_code, indicator_code, year, value, note, file_id) {select} {}",
+                "INSERT INTO open_observation (area_kind, area_code, indicator_id, year, value, note_id, file_id) {select} {}",
                 if held { upsert } else { "" }
             );
             for chunk in order.chunks(JSON_CHUNK) {
-                let json: Vec<Row<'_>> = chunk
-                    .iter()
-                    .map(|o| (o.area_kind.code(), o.area_code.as_str(), o.indicator, o.year, o.value, o.note))
-                    .collect();
-                sqlx::query(&sql).bind(to_json(&json)?).bind(file_id).execute(&mut *tx).await?;
+                sqlx::query(&sql).bind(to_json(chunk)?).bind(file_id).execute(&mut *tx).await?;
             }
-            let indicators: std::collections::BTreeSet<&str> = rows.iter().map(|o| o.indicator).collect();
             record!(&mut *tx, &Change {
                 convention_id: None,
                 object_type: "donnees_ouvertes",
@@ -143,7 +165,7 @@ impl Store {
         for (kind, code) in areas {
             let rows: Vec<OpenRecord> = with_db!(self, pool => {
                 sqlx::query_as(&format!(
-                    "{SELECT} WHERE o.area_kind = $1 AND o.area_code = $2 ORDER BY o.indicator_code, o.year"
+                    "{SELECT} WHERE o.area_kind = $1 AND o.area_code = $2 ORDER BY i.code, o.year"
                 ))
                 .bind(kind.code())
                 .bind(code)
@@ -161,7 +183,7 @@ impl Store {
         for indicator in indicators {
             let rows: Vec<OpenRecord> = with_db!(self, pool => {
                 sqlx::query_as(&format!(
-                    "{SELECT} WHERE o.area_kind = $2 AND o.indicator_code = $1 ORDER BY o.area_code, o.year"
+                    "{SELECT} WHERE o.area_kind = $2 AND i.code = $1 ORDER BY o.area_code, o.year"
                 ))
                 .bind(indicator)
                 .bind(kind.code())
@@ -177,7 +199,8 @@ impl Store {
     pub async fn open_data_counts(&self) -> Result<Vec<(String, i64)>> {
         Ok(with_db!(self, pool => {
             sqlx::query_as(
-                "SELECT indicator_code, COUNT(*) FROM open_observation GROUP BY indicator_code ORDER BY indicator_code",
+                "SELECT i.code, COUNT(*) FROM open_observation o JOIN open_indicator i ON i.id = o.indicator_id \
+                 GROUP BY i.code ORDER BY i.code",
             )
             .fetch_all(pool)
             .await?
@@ -189,8 +212,8 @@ impl Store {
 type MemberRow = (String, String, String, Option<String>);
 
 /// The latest value of each area, with its year.
-fn latest(records: &[OpenRecord], indicator: &str) -> std::collections::HashMap<String, (i64, f64)> {
-    let mut out: std::collections::HashMap<String, (i64, f64)> = std::collections::HashMap::new();
+fn latest(records: &[OpenRecord], indicator: &str) -> HashMap<String, (i64, f64)> {
+    let mut out: HashMap<String, (i64, f64)> = HashMap::new();
     for r in records.iter().filter(|r| r.indicator_code == indicator) {
         let e = out.entry(r.area_code.clone()).or_insert((r.year, r.value));
         if r.year > e.0 {
@@ -206,7 +229,6 @@ impl Store {
     /// its members when all are known for one vintage), children under 3 and allocataires per 100
     /// inhabitants, and the key indicators of [`ctg_domain::opendata::KEY_INDICATORS`].
     pub async fn comparison_territories(&self) -> Result<Vec<ctg_domain::opendata::Territory>> {
-        use std::collections::HashMap;
         let epcis: Vec<(String, String, String)> = with_db!(self, pool => { sqlx::query_as("SELECT siren, name, kind FROM epci ORDER BY siren").fetch_all(pool).await? });
         let members: Vec<MemberRow> = with_db!(self, pool => {
             sqlx::query_as(
@@ -225,7 +247,7 @@ impl Store {
                 legal_by.insert((c.as_str(), *v), *t);
             }
         }
-        let vintages: std::collections::BTreeSet<i64> = legal.iter().map(|(_, v, _)| *v).collect();
+        let vintages: BTreeSet<i64> = legal.iter().map(|(_, v, _)| *v).collect();
         let epci_rows = self
             .open_observations_of(
                 &[
@@ -288,7 +310,7 @@ impl Store {
             let alloc_sum: Option<f64> = if ms.is_empty() {
                 None
             } else {
-                let years: std::collections::BTreeSet<i64> =
+                let years: BTreeSet<i64> =
                     ms.iter().filter_map(|m| allocataires.get(&m.1).map(|(y, _)| *y)).collect();
                 if years.len() == 1 {
                     ms.iter().map(|m| allocataires.get(&m.1).map(|(_, v)| *v)).sum()
