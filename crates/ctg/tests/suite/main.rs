@@ -25,5 +25,6 @@ mod public_page;
 mod renewal;
 mod rights;
 mod routes;
+mod smtp_reminders;
 mod sppe;
 mod web;
