@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
 use lettre::message::header::ContentType;
-use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Deserialize;
@@ -90,7 +90,6 @@ impl MailConfig {
 }
 
 /// A worker: its name in the outbox's claims, its SMTP transport and sender.
-#[derive(Clone)]
 pub struct Worker {
     name: String,
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -138,7 +137,7 @@ impl Worker {
 /// configured.
 pub fn spawn_worker(state: AppState) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
     let Some(worker) = Worker::new(&state)? else { return Ok(None) };
-    tracing::info!(worker = worker.name, interval = ?state.mail.interval, "mail worker started");
+    tracing::info!(worker = %worker.name, interval = ?state.mail.interval, "mail worker started");
     Ok(Some(tokio::spawn(async move {
         loop {
             worker.run_once(&state).await;

@@ -111,7 +111,7 @@ async fn digests(state: &AppState, today: NaiveDate, now: DateTime<Utc>) -> Resu
         let lines: Vec<DigestLine> = items
             .iter()
             .map(|i| DigestLine {
-                kind: K::parse(&i.kind).map_or("", |k| subject_of(k)).to_owned(),
+                kind: K::parse(&i.kind).map_or("", subject_of).to_owned(),
                 text: i.text.clone(),
                 detail: i.detail.clone(),
                 url: i.link.clone(),
@@ -135,7 +135,7 @@ async fn digests(state: &AppState, today: NaiveDate, now: DateTime<Utc>) -> Resu
                 if count > 1 { "s" } else { "" }
             ),
             body_text: text.render()?,
-            body_html: DigestHtml(&text).render()?,
+            body_html: DigestHtml { m: &text }.render()?,
             attachment: None,
         };
         let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
@@ -324,7 +324,9 @@ struct ReminderText<'a> {
 
 #[derive(Template)]
 #[template(path = "mail/reminder.html")]
-struct ReminderHtml<'a, 'b>(&'b ReminderText<'a>);
+struct ReminderHtml<'a, 'b> {
+    m: &'b ReminderText<'a>,
+}
 
 struct DigestLine {
     kind: String,
@@ -345,7 +347,9 @@ struct DigestText<'a> {
 
 #[derive(Template)]
 #[template(path = "mail/digest.html")]
-struct DigestHtml<'a, 'b>(&'b DigestText<'a>);
+struct DigestHtml<'a, 'b> {
+    m: &'b DigestText<'a>,
+}
 
 fn reminder_mail(state: &AppState, r: &Reminder, user: &User, key: String, secret: &str) -> Result<NewMail, WebError> {
     let base = state.mail.base();
@@ -370,7 +374,7 @@ fn reminder_mail(state: &AppState, r: &Reminder, user: &User, key: String, secre
         kind: r.kind.code().to_owned(),
         subject,
         body_text: text.render()?,
-        body_html: ReminderHtml(&text).render()?,
+        body_html: ReminderHtml { m: &text }.render()?,
         attachment: r.ics.clone(),
     })
 }

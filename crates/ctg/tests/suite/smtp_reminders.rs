@@ -207,6 +207,41 @@ backend_tests!(smtp_reminders_reach_the_people_concerned, |db: &TestDb| {
         assert!(chosen.contains(&(ReminderKind::MissingValue, Frequency::Weekly)));
         assert!(chosen.contains(&(ReminderKind::LateFiche, Frequency::Immediate)));
 
+        // A fiche of the CAF past its end, with an indicator waiting for its 2025 value.
+        let coordination = login(&app, "coordination", "claire@cabbalr.fr", PASSWORD).await;
+        let r = post_form(
+            &app,
+            &format!("/conventions/{id}/plan/fiches"),
+            &coordination,
+            &[
+                ("code", "PE-9"),
+                ("title", "Ouvrir un relais petite enfance"),
+                ("ambitions", "1"),
+                ("pilot_organisation", "CAF"),
+                ("start", "2026-01-01"),
+                ("end", "2026-06-30"),
+                ("status", "en_cours"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let fiche_path = r.headers["location"].to_str().unwrap().to_owned();
+        let r = post_form(
+            &app,
+            &format!("{fiche_path}/indicateurs"),
+            &coordination,
+            &[
+                ("name", "Familles accueillies au relais"),
+                ("nature", "quantitatif"),
+                ("unit", "familles"),
+                ("baseline", "40"),
+                ("baseline_year", "2024"),
+                ("targets", "2025 : 60 ; 2026 : 80"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+
         // Claire sits on a body that meets in a week; an exchange agreement ends in 30 days.
         let (body, body_name) = claire_in_a_body(&store, id).await;
         let in_a_week = meeting(&store, id, body, "Revue du plan", date(2026, 12, 4)).await;
@@ -261,17 +296,22 @@ backend_tests!(smtp_reminders_reach_the_people_concerned, |db: &TestDb| {
         let accord: Vec<_> = claire.iter().filter(|m| subject(m).starts_with("Accord d'échange")).collect();
         assert_eq!(accord.len(), 1);
         assert!(accord[0]["text"].as_str().unwrap().contains("prend fin le 27/12/2026 (dans 30 jours)"));
-        // The pilot: each late fiche of the CAF once, and the missing values only in the digest.
+        // The pilot: the late fiche at once, the missing value in the weekly digest.
         let camille_mails = to(&mails, "camille@caf.fr");
-        assert!(camille_mails.iter().any(|m| subject(m).starts_with("Fiche en retard")), "{camille_mails:#?}");
-        assert!(!camille_mails.iter().any(|m| subject(m).starts_with("Valeur d'indicateur")));
-        for m in camille_mails.iter().filter(|m| subject(m).starts_with("Fiche en retard")) {
-            assert!(m["text"].as_str().unwrap().contains("Une fiche action que vous pilotez"), "{m}");
-            assert!(m["text"].as_str().unwrap().contains("échéance dépassée le"), "{m}");
-        }
-        if !store.digest_items(p.contributor_id).await.unwrap().is_empty() {
-            panic!("the digest items of the week are carried by a digest");
-        }
+        assert_eq!(camille_mails.len(), 2, "{camille_mails:#?}");
+        let late = camille_mails.iter().find(|m| subject(m).starts_with("Fiche en retard")).expect("a late fiche");
+        assert_eq!(subject(late), "Fiche en retard : Fiche PE-9 : Ouvrir un relais petite enfance");
+        let text = late["text"].as_str().unwrap();
+        assert!(text.contains("Une fiche action que vous pilotez a dépassé sa date de fin"), "{text}");
+        assert!(text.contains("échéance dépassée le 30/06/2026"), "{text}");
+        assert!(text.contains(&format!("http://ctg.test{fiche_path}")), "{text}");
+        let digest = camille_mails.iter().find(|m| subject(m).starts_with("Récapitulatif")).expect("a digest");
+        assert_eq!(subject(digest), "Récapitulatif CTG de la semaine 2026-S48 : 1 rappel");
+        let text = digest["text"].as_str().unwrap();
+        assert!(text.contains("Valeur d'indicateur attendue : "), "{text}");
+        assert!(text.contains("Indicateur : Familles accueillies au relais"), "{text}");
+        assert!(text.contains("aucune valeur pour 2025"), "{text}");
+        assert!(store.digest_items(p.contributor_id).await.unwrap().is_empty(), "carried by the digest");
 
         // A second run finds nothing new.
         assert_eq!(worker.run_once(&state).await, (0, 0));
@@ -486,10 +526,26 @@ async fn smtp_two_servers_on_one_postgres_database() {
     assert_eq!(r.status, 409, "{}", r.body);
     assert!(r.body.contains("Modification concurrente"), "{}", r.body);
     assert_eq!(store.convention_summary(id).await.unwrap().title, "Titre enregistré par B");
-    // The flash confirmation of B's write shows on A (a cookie, nothing kept in B).
-    let flash = cookie_of(&http.send("POST", &format!("{}{edit}", b.base), &session, &on_b).await, "ctg_flash");
-    let shown = http.send("GET", &format!("{}/conventions/{id}", a.base), &format!("{session}; {flash}"), &[]).await;
-    assert_eq!(shown.status, 200);
+    // The confirmation of a write made on A shows on the page B serves next (a cookie, nothing kept in A).
+    let page = http.send("GET", &format!("{}{edit}", b.base), &session, &[]).await;
+    let doc = scraper::Html::parse_document(&page.body);
+    let again = refs(&[
+        ("_csrf", csrf.clone()),
+        ("version", attr(&doc, "input[name=version]", "value")),
+        ("title", "Titre enregistré par A".to_owned()),
+        ("start", "2026-01-01".to_owned()),
+        ("end", "2030-12-31".to_owned()),
+        ("status", "brouillon".to_owned()),
+        ("published", "1".to_owned()),
+    ]);
+    let again: Vec<(&str, &str)> = again.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = http.send("POST", &format!("{}{edit}", a.base), &session, &again).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let flash = cookie_of(&r, "ctg_flash");
+    let next = http.send("GET", &format!("{}/conventions/{id}", b.base), &format!("{session}; {flash}"), &[]).await;
+    assert_eq!(next.status, 200);
+    let said = texts(&scraper::Html::parse_document(&next.body), "[role=status]").join(" ");
+    assert!(!said.trim().is_empty(), "the confirmation of A's write, shown by B: {}", next.body);
 
     // The workers of both servers have been failing: nothing sent, attempts and errors kept.
     let deadline = Instant::now() + Duration::from_secs(30);
