@@ -19,6 +19,7 @@ mod governance;
 mod life;
 mod offer;
 mod opendata;
+mod outbox;
 mod pdf_documents;
 mod plan;
 mod public_page;
