@@ -443,7 +443,7 @@ impl Server {
             }
         };
         // The rest of its output is drained, so that it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
+        std::thread::spawn(move || lines.for_each(drop));
         Self { child, base }
     }
 }
@@ -482,12 +482,13 @@ async fn smtp_two_servers_on_one_postgres_database() {
     // The login form of A, posted to B; the session works on A.
     let form = http.send("GET", &format!("{}/connexion", a.base), "", &[]).await;
     let pre = cookie_of(&form, "ctg_csrf");
+    let login_csrf = csrf_of(&form.body);
     let login = http
         .send(
             "POST",
             &format!("{}/connexion", b.base),
             &pre,
-            &[("_csrf", &csrf_of(&form.body)), ("email", "claire@cabbalr.fr"), ("password", PASSWORD), ("suite", "/")],
+            &[("_csrf", login_csrf.as_str()), ("email", "claire@cabbalr.fr"), ("password", PASSWORD), ("suite", "/")],
         )
         .await;
     assert_eq!(login.status, 303, "{}", login.body);
@@ -581,7 +582,7 @@ async fn smtp_two_servers_on_one_postgres_database() {
     assert_eq!(claire.iter().filter(|m| subject(m).starts_with("Accord d'échange")).count(), 1);
 
     // A logout on B ends the session on A.
-    let r = http.send("POST", &format!("{}/deconnexion", b.base), &session, &[("_csrf", &csrf)]).await;
+    let r = http.send("POST", &format!("{}/deconnexion", b.base), &session, &[("_csrf", csrf.as_str())]).await;
     assert_eq!(r.status, 303);
     let r = http.send("GET", &format!("{}/compte", a.base), &session, &[]).await;
     assert_eq!(r.status, 303, "the session ended on both servers");
