@@ -35,10 +35,9 @@ backend_tests!(outbox_claims_never_overlap, |db: &TestDb| {
         let now = Utc::now();
         // Enqueued twice at once: written once.
         for n in 0..40 {
-            let (a, b) = tokio::join!(
-                store.enqueue_mail(&mail(n, user), Some(&format!("secret-a-{n}")), now),
-                store.enqueue_mail(&mail(n, user), Some(&format!("secret-b-{n}")), now)
-            );
+            let m = mail(n, user);
+            let (sa, sb) = (format!("secret-a-{n}"), format!("secret-b-{n}"));
+            let (a, b) = tokio::join!(store.enqueue_mail(&m, Some(&sa), now), store.enqueue_mail(&m, Some(&sb), now));
             assert!(a.unwrap() ^ b.unwrap(), "mail {n} enqueued exactly once");
         }
         assert_eq!(store.outbox().await.unwrap().len(), 40);
