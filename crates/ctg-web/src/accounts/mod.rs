@@ -370,7 +370,10 @@ pub async fn save_reminders(
             Some(Some(f)) => choices.push((kind, f)),
             Some(None) => errors.add(
                 kind.code(),
-                format!("rappels « {} » : fréquence inconnue (dès qu'il y a lieu, chaque semaine ou jamais)", kind.label()),
+                format!(
+                    "rappels « {} » : fréquence inconnue (dès qu'il y a lieu, chaque semaine ou jamais)",
+                    kind.label()
+                ),
             ),
             None => errors.add(kind.code(), format!("rappels « {} » : choisissez une fréquence", kind.label())),
         }

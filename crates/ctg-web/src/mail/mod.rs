@@ -69,7 +69,9 @@ impl MailConfig {
         }
         if let Some(url) = &self.public_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(format!("adresse publique « {url} » invalide : elle doit commencer par http:// ou https://"));
+                return Err(format!(
+                    "adresse publique « {url} » invalide : elle doit commencer par http:// ou https://"
+                ));
             }
         }
         if let Some(url) = &self.smtp_url {
@@ -152,7 +154,16 @@ const LEASE_MINUTES: i64 = 5;
 /// Sends the mails of the outbox that are due, a batch at a time; returns how many were sent.
 pub async fn deliver(state: &AppState, w: &Worker) -> Result<usize, WebError> {
     let (transport, worker) = (&w.transport, w.name.as_str());
-    let host = state.mail.base().split("://").nth(1).unwrap_or("localhost").split(['/', ':']).next().unwrap_or("localhost").to_owned();
+    let host = state
+        .mail
+        .base()
+        .split("://")
+        .nth(1)
+        .unwrap_or("localhost")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("localhost")
+        .to_owned();
     let mut sent = 0;
     loop {
         let batch = state.store.claim_mails(worker, Utc::now(), chrono::Duration::minutes(LEASE_MINUTES), 20).await?;
@@ -188,7 +199,8 @@ pub async fn deliver(state: &AppState, w: &Worker) -> Result<usize, WebError> {
 /// The message of an outbox row: plain text and HTML alternatives, and its attachment if any.
 /// Its `Message-ID` names the outbox row: a mail sent twice would show it twice.
 fn message(mail: &ctg_store::OutboxMail, sender: &Mailbox, host: &str) -> Result<Message, String> {
-    let to: Mailbox = mail.recipient.parse().map_err(|e| format!("destinataire « {} » invalide : {e}", mail.recipient))?;
+    let to: Mailbox =
+        mail.recipient.parse().map_err(|e| format!("destinataire « {} » invalide : {e}", mail.recipient))?;
     let alternative = MultiPart::alternative_plain_html(mail.body_text.clone(), mail.body_html.clone());
     let builder = Message::builder()
         .from(sender.clone())
@@ -196,12 +208,12 @@ fn message(mail: &ctg_store::OutboxMail, sender: &Mailbox, host: &str) -> Result
         .subject(mail.subject.clone())
         .message_id(Some(format!("<ctg-rappel-{}@{host}>", mail.id)));
     let body = match (&mail.attachment_name, &mail.attachment) {
-        (Some(name), Some(content)) => MultiPart::mixed().multipart(alternative).singlepart(
-            Attachment::new(name.clone()).body(
+        (Some(name), Some(content)) => {
+            MultiPart::mixed().multipart(alternative).singlepart(Attachment::new(name.clone()).body(
                 content.clone(),
                 ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH").map_err(|e| e.to_string())?,
-            ),
-        ),
+            ))
+        }
         _ => alternative,
     };
     builder.multipart(body).map_err(|e| format!("courriel impossible à former : {e}"))

@@ -365,7 +365,8 @@ fn reminder_mail(state: &AppState, r: &Reminder, user: &User, key: String, secre
         account_url: format!("{base}/compte#rappels"),
         unsubscribe_url: format!("{base}/desabonnement/{secret}"),
     };
-    let head = if r.when.is_empty() { subject_of(r.kind).to_owned() } else { format!("{} {}", subject_of(r.kind), r.when) };
+    let head =
+        if r.when.is_empty() { subject_of(r.kind).to_owned() } else { format!("{} {}", subject_of(r.kind), r.when) };
     let subject: String = format!("{head} : {}", r.text).chars().take(180).collect();
     Ok(NewMail {
         dedup_key: key,

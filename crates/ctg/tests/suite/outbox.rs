@@ -71,7 +71,11 @@ backend_tests!(outbox_claims_never_overlap, |db: &TestDb| {
         assert!(again.iter().all(|m| m.id != first.id));
         assert_eq!(again.iter().find(|m| m.id == second.id).unwrap().attempts, 2);
         // The unsubscribe link of the mail that was written works; the other one was never kept.
-        let stopped = store.unsubscribe("secret-a-0", false).await.unwrap().or(store.unsubscribe("secret-b-0", false).await.unwrap());
+        let stopped = store
+            .unsubscribe("secret-a-0", false)
+            .await
+            .unwrap()
+            .or(store.unsubscribe("secret-b-0", false).await.unwrap());
         assert_eq!(stopped.unwrap().kind, Some(ctg_domain::reminders::ReminderKind::Meeting));
         assert!(store.unsubscribe("inconnu", false).await.unwrap().is_none());
     }

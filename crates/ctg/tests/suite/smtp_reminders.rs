@@ -157,7 +157,13 @@ async fn signed_agreement(store: &Store, id: i64, p: &People, start: NaiveDate, 
     let aid = store.create_agreement(&actor, id, &edit, start, "Camille Contributrice").await.unwrap();
     for (step, party) in [(AgreementStep::Reviewed, Some(p.epci_party)), (AgreementStep::Signed, None)] {
         let version = store.agreements(id).await.unwrap().into_iter().find(|a| a.id == aid).unwrap().version;
-        let s = NewAgreementStep { step, done_on: start, done_by: "Délégué à la protection des données".into(), party_id: party, note: None };
+        let s = NewAgreementStep {
+            step,
+            done_on: start,
+            done_by: "Délégué à la protection des données".into(),
+            party_id: party,
+            note: None,
+        };
         store.record_agreement_step(&actor, id, aid, version, &s).await.unwrap();
     }
     aid
@@ -192,7 +198,8 @@ backend_tests!(smtp_reminders_reach_the_people_concerned, |db: &TestDb| {
         // Without the settings, the account page says plainly that no mail is sent.
         let camille = login(&app, "contributrice", "camille@caf.fr", PASSWORD).await;
         let page = get_as(&app, "/compte", &camille).await;
-        assert!(page.body.contains("L'envoi de courriels n'est pas configuré sur ce serveur"), "{}", page.body);
+        let notice = texts(&page.html(), "#rappels [role=status]").join(" ");
+        assert!(notice.starts_with("L'envoi de courriels n'est pas configuré sur ce serveur"), "{}", page.body);
         // Camille chooses: late fiches at once, missing values in a weekly digest.
         let mut choices: Vec<(&str, &str)> = ReminderKind::ALL.iter().map(|k| (k.code(), "immediat")).collect();
         choices.retain(|(k, _)| *k != "valeur_manquante");
@@ -340,10 +347,8 @@ backend_tests!(smtp_reminders_reach_the_people_concerned, |db: &TestDb| {
         let all = smtp.received();
         assert_eq!(all.len(), mails.len() + 1);
         assert_each_once(&all);
-        let new: Vec<_> = to(&all, "claire@cabbalr.fr")
-            .into_iter()
-            .filter(|m| subject(m).starts_with("Séance demain"))
-            .collect();
+        let new: Vec<_> =
+            to(&all, "claire@cabbalr.fr").into_iter().filter(|m| subject(m).starts_with("Séance demain")).collect();
         assert_eq!(new.len(), 1);
         assert_eq!(new[0]["attachments"][0]["filename"], format!("seance-{tomorrow}.ics"));
         let row = store.outbox().await.unwrap().into_iter().find(|m| m.dedup_key == waiting[0].dedup_key).unwrap();
@@ -496,7 +501,9 @@ async fn smtp_two_servers_on_one_postgres_database() {
     let account = http.send("GET", &format!("{}/compte", a.base), &session, &[]).await;
     assert_eq!(account.status, 200);
     assert!(account.body.contains("Claire Coordination"));
-    assert!(!account.body.contains("L'envoi de courriels n'est pas configuré"), "mail is configured on A");
+    let doc = scraper::Html::parse_document(&account.body);
+    assert_eq!(count(&doc, "#rappels fieldset"), 6, "the choices of reminders");
+    assert!(texts(&doc, "#rappels [role=status]").is_empty(), "mail is configured on A");
 
     // The edit form read on A, saved on B; the same old version saved on A is refused.
     let edit = format!("/conventions/{id}/modifier");
