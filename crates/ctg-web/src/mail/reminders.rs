@@ -53,8 +53,8 @@ pub async fn scan(state: &AppState, now: DateTime<Utc>) -> Result<usize, WebErro
     let mut choices: HashMap<i64, Vec<(K, Frequency)>> = HashMap::new();
     for r in &found {
         for user in &r.recipients {
-            if !choices.contains_key(&user.id) {
-                choices.insert(user.id, state.store.mail_preferences(user.id).await?);
+            if let std::collections::hash_map::Entry::Vacant(e) = choices.entry(user.id) {
+                e.insert(state.store.mail_preferences(user.id).await?);
             }
             let frequency = choices[&user.id].iter().find(|(k, _)| *k == r.kind).map(|(_, f)| *f).unwrap_or_default();
             let key = format!("{}:{}:{}", r.kind.code(), user.id, ctg_store::digest(&r.key));
