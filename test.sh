@@ -7,6 +7,9 @@
 #   named by CTG_CHROMEDRIVER / CTG_CHROMIUM; without them, the browser suite is skipped and said so.
 # - PDF: pdftotext, pdfinfo and pdftoppm (Debian package poppler-utils) read the documents back;
 #   without them, the PDF suite is skipped and said so.
+# - SMTP: the reminders by e-mail are sent to a real SMTP server (aiosmtpd) that the tests start with
+#   the Python named by CTG_AIOSMTPD, otherwise the one ./scripts/smtp-venv.sh installed; without it,
+#   the SMTP suite is skipped and said so.
 # - CTG_REQUIRE_ALL=1 turns a missing suite into an error (CI sets it).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -33,6 +36,14 @@ fi
 if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdfinfo >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
   skipped+=("documents PDF : pdftotext, pdfinfo ou pdftoppm est introuvable (apt-get install poppler-utils)")
   skip_patterns+=("pdf_documents")
+fi
+
+if [ -z "${CTG_AIOSMTPD:-}" ] && [ -x "$HOME/.cache/ctg-smtp-venv-1.4.6/bin/python" ]; then
+  export CTG_AIOSMTPD="$HOME/.cache/ctg-smtp-venv-1.4.6/bin/python"
+fi
+if [ -z "${CTG_AIOSMTPD:-}" ] || ! "$CTG_AIOSMTPD" -c 'import aiosmtpd' >/dev/null 2>&1; then
+  skipped+=("courriels (SMTP) : aiosmtpd est introuvable (./scripts/smtp-venv.sh l'installe, puis CTG_AIOSMTPD=\$(./scripts/smtp-venv.sh) ./test.sh)")
+  skip_patterns+=("smtp")
 fi
 
 if [ "${#skipped[@]}" -gt 0 ] && [ "${CTG_REQUIRE_ALL:-0}" = 1 ]; then

@@ -17,6 +17,7 @@ pub mod offer;
 pub mod opendata;
 pub mod parse;
 pub mod plan;
+pub mod reminders;
 pub mod sppe;
 pub mod territory;
 pub mod text;

@@ -621,6 +621,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM convention_role WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+            // Reminders by e-mail: their address and texts, the choices and links of the person.
+            for table in ["mail_digest_item", "mail_outbox", "mail_unsubscribe", "mail_preference"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1")).bind(user_id).execute(&mut *tx).await?;
+            }
             // The names the action plan keeps: authors of status changes and indicator values, pilots.
             for (table, column) in [
                 ("fiche_status_change", "author"),

@@ -6,13 +6,14 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
-use chrono::NaiveDate;
+use chrono::{Duration, NaiveDate};
 use ctg_domain::access::{Action, Role};
+use ctg_domain::convention::PartyRole;
 use ctg_domain::format::date_short;
 use ctg_domain::plan::{late_badge, Lateness};
 
 use crate::auth::Auth;
-use crate::portfolio::Facts;
+use crate::portfolio::{Facts, SOON_DAYS};
 use crate::views::Nav;
 use crate::{AppState, PageError};
 
@@ -86,25 +87,8 @@ async fn block(
     let v = &facts.v;
     let base = format!("/conventions/{id}");
     // My fiches: piloted by my organisation, or by me by name.
-    let mine_org = match user.organisation_id {
-        Some(org) => {
-            let mut names = Vec::new();
-            for f in &v.plan.fiches {
-                if !names.contains(&f.fiche.pilot_organisation)
-                    && state.store.organisation_named(&f.fiche.pilot_organisation).await.ok() == Some(org)
-                {
-                    names.push(f.fiche.pilot_organisation.clone());
-                }
-            }
-            names
-        }
-        None => Vec::new(),
-    };
-    let loose = ctg_domain::plan::loose;
-    let is_mine = |f: &ctg_store::FicheRecord| {
-        mine_org.contains(&f.fiche.pilot_organisation)
-            || (!f.fiche.pilot_person.trim().is_empty() && loose(&f.fiche.pilot_person) == loose(&user.name))
-    };
+    let mine_org = my_pilot_organisations(state, user, &v.plan.fiches).await;
+    let is_mine = |f: &ctg_store::FicheRecord| pilots(f, user, &mine_org);
     let mut mine: Vec<&ctg_store::FicheRecord> = v
         .plan
         .fiches
@@ -189,25 +173,7 @@ async fn block(
         })
         .collect();
     // Signatures and avenants still pending.
-    let mut signatures: Vec<Item> = facts
-        .unsigned_parties()
-        .map(|p| Item {
-            href: format!("{base}/vie"),
-            text: format!("Signature de la convention : {}", p.party.organisation.name),
-            detail: "en attente".to_owned(),
-            badge: String::new(),
-        })
-        .collect();
-    for a in facts.pending_avenants() {
-        let missing: Vec<&str> =
-            a.signatures.iter().filter(|s| s.date.is_none()).map(|s| s.organisation.as_str()).collect();
-        signatures.push(Item {
-            href: format!("{base}/vie#avenant-{}", a.id),
-            text: ctg_domain::life::avenant_heading(a.number, &a.title),
-            detail: format!("en attente de : {}", missing.join(", ")),
-            badge: String::new(),
-        });
-    }
+    let signatures = pending_signatures(id, &facts.life).into_iter().map(|(_, item)| item).collect();
     Ok(ConventionBlock {
         id,
         title: v.convention.title.clone(),
@@ -219,4 +185,83 @@ async fn block(
         decisions,
         signatures,
     })
+}
+
+/// The names of the pilot organisations of `fiches` that are `user`'s organisation: what « my
+/// fiches » means on the dashboard and for the reminders to pilots.
+pub(crate) async fn my_pilot_organisations(
+    state: &AppState,
+    user: &ctg_store::User,
+    fiches: &[ctg_store::FicheRecord],
+) -> Vec<String> {
+    let Some(org) = user.organisation_id else { return Vec::new() };
+    let mut names = Vec::new();
+    for f in fiches {
+        if !names.contains(&f.fiche.pilot_organisation)
+            && state.store.organisation_named(&f.fiche.pilot_organisation).await.ok() == Some(org)
+        {
+            names.push(f.fiche.pilot_organisation.clone());
+        }
+    }
+    names
+}
+
+/// Whether `user` pilots `f`: through their organisation (`organisations`, from
+/// [`my_pilot_organisations`]), or by name.
+pub(crate) fn pilots(f: &ctg_store::FicheRecord, user: &ctg_store::User, organisations: &[String]) -> bool {
+    let loose = ctg_domain::plan::loose;
+    organisations.contains(&f.fiche.pilot_organisation)
+        || (!f.fiche.pilot_person.trim().is_empty() && loose(&f.fiche.pilot_person) == loose(&user.name))
+}
+
+/// The open decisions of convention `id` due within [`SOON_DAYS`] days of `today`, or overdue.
+pub(crate) async fn decisions_due(
+    state: &AppState,
+    id: i64,
+    today: NaiveDate,
+) -> Result<Vec<ctg_store::OpenDecision>, crate::WebError> {
+    let soon = today + Duration::days(SOON_DAYS);
+    Ok(state
+        .store
+        .open_decisions(id, today)
+        .await?
+        .into_iter()
+        .filter(|d| d.overdue || d.decision.data.due.is_some_and(|due| due <= soon))
+        .collect())
+}
+
+/// The signatures of convention `id` still pending: its signatories', then its avenants'. Each with
+/// a key naming what is awaited (the party, or the avenant and who has not signed it).
+pub(crate) fn pending_signatures(id: i64, life: &ctg_store::ConventionLife) -> Vec<(String, Item)> {
+    let base = format!("/conventions/{id}");
+    let mut out: Vec<(String, Item)> = life
+        .parties
+        .iter()
+        .filter(|p| p.party.role == PartyRole::Signatory && p.party.signature_date.is_none())
+        .map(|p| {
+            (
+                format!("partie:{}", p.party.organisation.name),
+                Item {
+                    href: format!("{base}/vie"),
+                    text: format!("Signature de la convention : {}", p.party.organisation.name),
+                    detail: "en attente".to_owned(),
+                    badge: String::new(),
+                },
+            )
+        })
+        .collect();
+    for a in life.avenants.iter().filter(|a| a.in_force_from.is_none()) {
+        let missing: Vec<&str> =
+            a.signatures.iter().filter(|s| s.date.is_none()).map(|s| s.organisation.as_str()).collect();
+        out.push((
+            format!("avenant:{}:{}", a.id, missing.join(",")),
+            Item {
+                href: format!("{base}/vie#avenant-{}", a.id),
+                text: ctg_domain::life::avenant_heading(a.number, &a.title),
+                detail: format!("en attente de : {}", missing.join(", ")),
+                badge: String::new(),
+            },
+        ));
+    }
+    out
 }

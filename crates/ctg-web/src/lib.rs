@@ -28,6 +28,7 @@ pub mod flash;
 mod funds;
 mod governance;
 mod life;
+pub mod mail;
 mod offer;
 mod opendata;
 mod pdf;
@@ -48,6 +49,8 @@ pub use views::MASKING_PARAMETER;
 pub struct AppState {
     pub store: Store,
     pub auth: AuthConfig,
+    /// How this server sends reminders by e-mail (nothing is sent without it).
+    pub mail: Arc<mail::MailConfig>,
     today: Arc<dyn Fn() -> NaiveDate + Send + Sync>,
     /// Computed territory responses, each with the territory revision it was computed at: an entry
     /// serves only while that revision is the database's, so servers keep no state of their own.
@@ -77,6 +80,7 @@ impl AppState {
         Self {
             store,
             auth: AuthConfig::default(),
+            mail: Arc::default(),
             today,
             territory_cache: Arc::default(),
             portfolio_cache: Arc::default(),
@@ -97,6 +101,11 @@ impl AppState {
 
     pub fn with_auth(mut self, auth: AuthConfig) -> Self {
         self.auth = auth;
+        self
+    }
+
+    pub fn with_mail(mut self, mail: mail::MailConfig) -> Self {
+        self.mail = Arc::new(mail);
         self
     }
 

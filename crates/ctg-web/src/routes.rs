@@ -185,6 +185,8 @@ fn table() -> Vec<Entry> {
         post("/compte/mot-de-passe", P(OwnAccount), account::change_password),
         post("/compte/jetons", P(OwnAccount), account::create_token),
         post("/compte/jetons/{token}/revoquer", P(OwnAccount), account::revoke_token),
+        post("/compte/rappels", P(OwnAccount), account::save_reminders),
+        get("/desabonnement/{jeton}", Public, crate::mail::unsubscribe),
         get("/rgpd/registre", P(ViewRegister), admin::register),
         get("/rgpd/registre.csv", P(ViewRegister), admin::register_csv),
         get("/rgpd/registre/{activity}/modifier", P(EditRegister), admin::activity_form),

@@ -247,6 +247,30 @@ struct ServeArgs {
     /// Heures au bout desquelles une session se ferme, quoi qu'il arrive
     #[arg(long, env = "CTG_SESSION_DUREE", default_value_t = 12, value_parser = clap::value_parser!(i64).range(1..=168))]
     session_duree: i64,
+    /// Serveur SMTP des rappels par courriel : smtp://hôte:25 (en clair, relais local),
+    /// smtp://hôte:587?tls=required (STARTTLS), smtps://hôte:465 (TLS d'emblée) ; identifiants
+    /// possibles dans l'adresse (smtps://utilisateur:motdepasse@hôte). Sans lui, rien n'est envoyé
+    #[arg(long = "smtp", env = "CTG_SMTP_URL", hide_env_values = true)]
+    smtp: Option<String>,
+    /// Utilisateur du serveur SMTP, s'il n'est pas dans l'adresse
+    #[arg(long, env = "CTG_SMTP_UTILISATEUR", requires = "smtp_mot_de_passe")]
+    smtp_utilisateur: Option<String>,
+    /// Mot de passe du serveur SMTP, s'il n'est pas dans l'adresse (plutôt par la variable
+    /// d'environnement que sur la ligne de commande)
+    #[arg(long, env = "CTG_SMTP_MOT_DE_PASSE", hide_env_values = true, requires = "smtp_utilisateur")]
+    smtp_mot_de_passe: Option<String>,
+    /// Expéditeur des courriels : « Nom <adresse> » ou « adresse »
+    #[arg(long, env = "CTG_SMTP_EXPEDITEUR")]
+    smtp_expediteur: Option<String>,
+    /// Adresse publique de la plateforme, pour les liens des courriels (https://ctg.exemple.fr)
+    #[arg(long, env = "CTG_URL_PUBLIQUE")]
+    url_publique: Option<String>,
+    /// Secondes entre deux passages de l'envoi des rappels (recherche des rappels dus, puis envoi)
+    #[arg(long, env = "CTG_RAPPELS_INTERVALLE", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    rappels_intervalle: u64,
+    /// Secondes d'attente après un premier échec d'envoi, doublées à chaque nouvel échec (au plus six heures)
+    #[arg(long, env = "CTG_RAPPELS_REESSAI", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    rappels_reessai: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -685,7 +709,26 @@ async fn serve(url: &str, args: ServeArgs) -> Result<()> {
         absolute: chrono::Duration::hours(args.session_duree),
         trust_proxy: args.derriere_proxy,
     };
-    ctg_web::run(listener, ctg_web::AppState::new(store).with_auth(auth)).await?;
+    let mail = ctg_web::mail::MailConfig {
+        smtp_url: args.smtp.filter(|s| !s.trim().is_empty()),
+        credentials: args.smtp_utilisateur.zip(args.smtp_mot_de_passe),
+        sender: args.smtp_expediteur.filter(|s| !s.trim().is_empty()),
+        public_url: args.url_publique.filter(|s| !s.trim().is_empty()),
+        interval: std::time::Duration::from_secs(args.rappels_intervalle),
+        retry_base: std::time::Duration::from_secs(args.rappels_reessai),
+    };
+    mail.check().map_err(anyhow::Error::msg)?;
+    if !mail.is_configured() && (mail.smtp_url.is_some() || mail.sender.is_some()) {
+        anyhow::bail!(
+            "rappels par courriel : --smtp, --smtp-expediteur et --url-publique vont ensemble (CTG_SMTP_URL, CTG_SMTP_EXPEDITEUR, CTG_URL_PUBLIQUE)"
+        );
+    }
+    let state = ctg_web::AppState::new(store).with_auth(auth).with_mail(mail);
+    match ctg_web::mail::spawn_worker(state.clone()).map_err(anyhow::Error::msg)? {
+        Some(_) => println!("Rappels par courriel : envoi toutes les {} s", args.rappels_intervalle),
+        None => println!("Rappels par courriel : non configurés (aucun courriel n'est envoyé)"),
+    }
+    ctg_web::run(listener, state).await?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use ctg_domain::access::Action;
 use ctg_domain::format::datetime_short;
+use ctg_domain::reminders::{Frequency, ReminderKind};
 use ctg_domain::Channel;
 use ctg_store::{random_secret, LoginError};
 use serde::Deserialize;
@@ -196,6 +197,16 @@ struct AccountPage {
     new_token: String,
     notice: String,
     errors: FormErrors,
+    /// Each kind of reminder, with the frequency chosen.
+    reminders: Vec<ReminderLine>,
+    mail_configured: bool,
+    not_configured: &'static str,
+}
+
+struct ReminderLine {
+    code: &'static str,
+    label: &'static str,
+    choices: Vec<(&'static str, &'static str, bool)>,
 }
 
 async fn account_page(
@@ -223,6 +234,17 @@ async fn account_page(
             revoked: t.revoked_at.map(datetime_short).unwrap_or_default(),
         })
         .collect();
+    let reminders = state
+        .store
+        .mail_preferences(user.id)
+        .await?
+        .into_iter()
+        .map(|(kind, chosen)| ReminderLine {
+            code: kind.code(),
+            label: kind.label(),
+            choices: Frequency::ALL.into_iter().map(|f| (f.code(), f.label(), f == chosen)).collect(),
+        })
+        .collect();
     let page = AccountPage {
         nav: Nav::of(auth),
         name: user.name.clone(),
@@ -232,6 +254,9 @@ async fn account_page(
         new_token,
         notice: notice.to_owned(),
         errors,
+        reminders,
+        mail_configured: state.mail.is_configured(),
+        not_configured: crate::mail::NOT_CONFIGURED,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -327,6 +352,37 @@ pub async fn revoke_token(State(state): State<AppState>, auth: Auth, Ids(id): Id
         StatusCode::OK,
     )
     .await
+}
+
+/// `POST /compte/rappels`: the frequency of each kind of reminder (`immediat`, `hebdomadaire`,
+/// `jamais`), all saved at once. A kind missing from the form is refused, not reset.
+pub async fn save_reminders(
+    State(state): State<AppState>,
+    auth: Auth,
+    PageForm(form): PageForm<std::collections::HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    state.authorize_write(&auth, Action::OwnAccount, None).await?;
+    let user = auth.user.clone().ok_or(WebError::LoginRequired)?;
+    let mut choices = Vec::new();
+    let mut errors = FormErrors::new();
+    for kind in ReminderKind::ALL {
+        match form.get(kind.code()).map(String::as_str).map(Frequency::parse) {
+            Some(Some(f)) => choices.push((kind, f)),
+            Some(None) => errors.add(
+                kind.code(),
+                format!(
+                    "rappels « {} » : fréquence inconnue (dès qu'il y a lieu, chaque semaine ou jamais)",
+                    kind.label()
+                ),
+            ),
+            None => errors.add(kind.code(), format!("rappels « {} » : choisissez une fréquence", kind.label())),
+        }
+    }
+    if !errors.is_empty() {
+        return account_page(&state, &auth, String::new(), "", errors, StatusCode::BAD_REQUEST).await;
+    }
+    state.store.set_mail_preferences(user.id, &choices).await?;
+    Ok(crate::flash::redirect("/compte#rappels", "Vos choix de rappels sont enregistrés"))
 }
 
 #[cfg(test)]

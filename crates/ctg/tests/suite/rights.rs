@@ -135,6 +135,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("POST /compte/mot-de-passe", SESSIONS),
     ("POST /compte/jetons", SESSIONS),
     ("POST /compte/jetons/999/revoquer", SESSIONS),
+    ("POST /compte/rappels", SESSIONS),
+    ("GET /desabonnement/JETON", ALL),
     ("GET /rgpd/registre", ACCOUNTS),
     ("GET /rgpd/registre.csv", ACCOUNTS),
     ("GET /rgpd/registre/1/modifier", &[ADMIN, TOKEN_RO]),
@@ -577,6 +579,28 @@ impl Ctx {
                 post_form(app, path, who, &[("current", "faux"), ("new_password", "x"), ("confirm", "x")]).await
             }
             ("POST", "/compte/jetons") => post_form(app, path, who, &[("name", "essai")]).await,
+            ("POST", "/compte/rappels") => {
+                let fields: Vec<(&str, &str)> =
+                    ctg_domain::reminders::ReminderKind::ALL.iter().map(|k| (k.code(), "hebdomadaire")).collect();
+                post_form(app, path, who, &fields).await
+            }
+            ("GET", "/desabonnement/JETON") => {
+                // A link of a mail to the reader: no login needed to follow it.
+                let n = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let secret = format!("lien-de-desabonnement-{n}");
+                let mail = ctg_store::NewMail {
+                    dedup_key: format!("droits:{n}"),
+                    user_id: Some(p.reader_id),
+                    recipient: "louis@ctg.fr".into(),
+                    kind: "seance".into(),
+                    subject: "Séance".into(),
+                    body_text: String::new(),
+                    body_html: String::new(),
+                    attachment: None,
+                };
+                assert!(self.store.enqueue_mail(&mail, Some(&secret), chrono::Utc::now()).await.unwrap());
+                get_as(app, &format!("/desabonnement/{secret}"), who).await
+            }
             ("POST", "/rgpd/registre/1/modifier") => {
                 let a = self.store.processing_activities().await.unwrap().remove(0);
                 let v = a.version.to_string();

@@ -121,6 +121,7 @@ async fn object_ids(store: &Store, people: &common::People) -> std::collections:
         ("partie", party),
         ("user", user.to_string()),
         ("token", token.to_string()),
+        ("jeton", "lien-inconnu".into()),
         ("body", body.clone()),
         ("instance", body),
         ("level", "ambitions".into()),
