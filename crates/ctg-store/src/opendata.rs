@@ -95,8 +95,10 @@ impl Store {
         let notes: BTreeSet<&str> = rows.iter().filter_map(|o| o.note).collect();
         let indicator_names: Vec<(&str,)> = indicators.iter().map(|t| (*t,)).collect();
         let note_names: Vec<(&str,)> = notes.iter().map(|t| (*t,)).collect();
-        let add_indicators =
-            format!("INSERT INTO open_indicator (code) {} ON CONFLICT (code) DO NOTHING", json_rows(backend, &["text"]));
+        let add_indicators = format!(
+            "INSERT INTO open_indicator (code) {} ON CONFLICT (code) DO NOTHING",
+            json_rows(backend, &["text"])
+        );
         let add_notes =
             format!("INSERT INTO open_note (text) {} ON CONFLICT (text) DO NOTHING", json_rows(backend, &["text"]));
         /// Area kind, area code, indicator, year, value, note.
@@ -310,8 +312,7 @@ impl Store {
             let alloc_sum: Option<f64> = if ms.is_empty() {
                 None
             } else {
-                let years: BTreeSet<i64> =
-                    ms.iter().filter_map(|m| allocataires.get(&m.1).map(|(y, _)| *y)).collect();
+                let years: BTreeSet<i64> = ms.iter().filter_map(|m| allocataires.get(&m.1).map(|(y, _)| *y)).collect();
                 if years.len() == 1 {
                     ms.iter().map(|m| allocataires.get(&m.1).map(|(_, v)| *v)).sum()
                 } else {
