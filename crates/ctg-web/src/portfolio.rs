@@ -665,7 +665,7 @@ pub async fn page(
         (status = 401, response = inline(crate::error::Unauthorized))
     )
 )]
-pub(crate) async fn api(
+pub(crate) async fn portfolio_api(
     State(state): State<AppState>,
     auth: Auth,
     ApiQuery(q): ApiQuery<PortfolioQuery>,

@@ -325,7 +325,7 @@ fn table() -> Vec<Entry> {
         api(routes!(crate::api_reference::page), Public),
         api(routes!(api::epci), Public),
         api(routes!(api::conventions), Public),
-        api(routes!(crate::portfolio::api), Public),
+        api(routes!(crate::portfolio::portfolio_api), Public),
         api(routes!(api::me), P(OwnAccount)),
         api(routes!(api::convention), C(ViewConvention)),
         api(routes!(api::update_convention), C(EditConvention)),
