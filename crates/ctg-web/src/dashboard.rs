@@ -6,14 +6,14 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use ctg_domain::access::{Action, Role};
 use ctg_domain::convention::PartyRole;
 use ctg_domain::format::date_short;
 use ctg_domain::plan::{late_badge, Lateness};
 
 use crate::auth::Auth;
-use crate::portfolio::{Facts, SOON_DAYS};
+use crate::portfolio::{is_due_soon, Facts};
 use crate::views::Nav;
 use crate::{AppState, PageError};
 
@@ -214,20 +214,13 @@ pub(crate) fn pilots(f: &ctg_store::FicheRecord, user: &ctg_store::User, organis
         || (!f.fiche.pilot_person.trim().is_empty() && loose(&f.fiche.pilot_person) == loose(&user.name))
 }
 
-/// The open decisions of convention `id` due within [`SOON_DAYS`] days of `today`, or overdue.
+/// The open decisions of convention `id` due within [`crate::portfolio::SOON_DAYS`] days of `today`, or overdue.
 pub(crate) async fn decisions_due(
     state: &AppState,
     id: i64,
     today: NaiveDate,
 ) -> Result<Vec<ctg_store::OpenDecision>, crate::WebError> {
-    let soon = today + Duration::days(SOON_DAYS);
-    Ok(state
-        .store
-        .open_decisions(id, today)
-        .await?
-        .into_iter()
-        .filter(|d| d.overdue || d.decision.data.due.is_some_and(|due| due <= soon))
-        .collect())
+    Ok(state.store.open_decisions(id, today).await?.into_iter().filter(|d| is_due_soon(d, today)).collect())
 }
 
 /// The signatures of convention `id` still pending: its signatories', then its avenants'. Each with

@@ -33,6 +33,12 @@ use crate::{ApiError, AppState, PageError, WebError};
 /// Decisions due within this many days count as « due soon » (the dashboard's rule too).
 pub const SOON_DAYS: i64 = 30;
 
+/// The one rule of « due soon » for the dashboard, the portfolio and the reminders: an open decision
+/// overdue, or due within [`SOON_DAYS`] days of `today`.
+pub(crate) fn is_due_soon(d: &ctg_store::OpenDecision, today: NaiveDate) -> bool {
+    d.overdue || d.decision.data.due.is_some_and(|due| due <= today + Duration::days(SOON_DAYS))
+}
+
 /// What the dashboard and the portfolio read of one convention on one day.
 pub(crate) struct Facts {
     pub v: PlanView,
@@ -61,8 +67,7 @@ impl Facts {
 
     /// Open decisions overdue or due within [`SOON_DAYS`] days.
     pub fn decisions_due(&self, today: NaiveDate) -> impl Iterator<Item = &ctg_store::OpenDecision> {
-        let soon = today + Duration::days(SOON_DAYS);
-        self.decisions.iter().filter(move |d| d.overdue || d.decision.data.due.is_some_and(|due| due <= soon))
+        self.decisions.iter().filter(move |d| is_due_soon(d, today))
     }
 
     /// Signatory parties that have not signed yet.
