@@ -46,6 +46,20 @@ macro_rules! record {
         .bind(c.after.as_ref().map(|v| v.to_string()))
         .execute($exec)
         .await?;
+        // The revision that what servers keep computed depends on (see Store::write_stamps).
+        match c.convention_id {
+            Some(id) => {
+                sqlx::query("UPDATE convention SET revision = revision + 1 WHERE id = $1")
+                    .bind(id)
+                    .execute($exec)
+                    .await?
+            }
+            None => {
+                sqlx::query("UPDATE data_revision SET revision = revision + 1 WHERE name = 'journal'")
+                    .execute($exec)
+                    .await?
+            }
+        };
     }};
 }
 pub(crate) use record;
@@ -146,23 +160,55 @@ impl Row {
     }
 }
 
+/// When what a server computed of a convention was read: the convention's revision and that of the
+/// shared data. Every audited write raises one of them in its transaction (see `record!`), so that a
+/// result computed at a stamp stays true while the database says the same stamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteStamp {
+    pub convention: i64,
+    pub shared: i64,
+}
+
+/// One computation at a time per key (a convention): the others wait for it, then find its result
+/// in their cache instead of all reading the same thing at once when it is missing.
+#[derive(Debug, Default)]
+pub struct SingleFlight {
+    keys: std::sync::Mutex<std::collections::HashMap<i64, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl SingleFlight {
+    /// Waits for the turn of `key`; the turn ends when the guard is dropped.
+    pub async fn turn(&self, key: i64) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut keys = self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            keys.entry(key).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+}
+
 impl Store {
-    /// The last audit event of each convention of `ids` (0 when it has none): every write to a
-    /// convention leaves one in the same transaction, so a figure computed at a stamp stays true while
-    /// the stamp is the same (the portfolio's cache). One index lookup per convention.
-    pub async fn audit_stamps(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, i64>> {
+    /// The write stamp of each convention of `ids` (absent when it does not exist), in one small
+    /// query whatever their number (up to 500).
+    pub async fn write_stamps(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, WriteStamp>> {
         let mut out = std::collections::HashMap::with_capacity(ids.len());
-        with_db!(self, pool => {
-            let mut conn = pool.acquire().await?;
-            for &id in ids {
-                let (stamp,): (Option<i64>,) =
-                    sqlx::query_as("SELECT MAX(id) FROM audit_event WHERE convention_id = $1")
-                        .bind(id)
-                        .fetch_one(&mut *conn)
-                        .await?;
-                out.insert(id, stamp.unwrap_or(0));
+        for chunk in ids.chunks(500) {
+            let rows: Vec<(i64, i64, i64)> = with_db!(self, pool => {
+                let mut q = sqlx::QueryBuilder::new(
+                    "SELECT c.id, c.revision, j.revision FROM convention c \
+                     JOIN data_revision j ON j.name = 'journal' WHERE c.id IN (",
+                );
+                let mut list = q.separated(", ");
+                for &id in chunk {
+                    list.push_bind(id);
+                }
+                q.push(")");
+                q.build_query_as().fetch_all(pool).await?
+            });
+            for (id, convention, shared) in rows {
+                out.insert(id, WriteStamp { convention, shared });
             }
-        });
+        }
         Ok(out)
     }
     /// Entries of the trail matching `filter`, the most recent first.

@@ -566,6 +566,17 @@ impl Store {
 
     /// The organisation whose name or short name is `name` (case aside).
     pub async fn organisation_named(&self, name: &str) -> Result<i64> {
+        // The name as written is the usual case, found by the database without reading every
+        // organisation of a national host; the others are compared without case below.
+        let exact: Vec<(i64,)> = with_db!(self, pool => {
+            sqlx::query_as("SELECT id FROM organisation WHERE name = $1 OR short_name = $1 LIMIT 2")
+                .bind(name.trim())
+                .fetch_all(pool)
+                .await?
+        });
+        if let [(id,)] = exact.as_slice() {
+            return Ok(*id);
+        }
         let wanted = name.trim().to_lowercase();
         let all = self.organisations().await?;
         let found: Vec<&(i64, String, Option<String>)> = all
@@ -592,6 +603,26 @@ impl Store {
             sqlx::query_as(&format!("{SUMMARY_SELECT} ORDER BY c.start_date DESC, c.id DESC"))
                 .fetch_all(pool)
                 .await?
+        });
+        rows.into_iter().map(SummaryRow::into_summary).collect()
+    }
+
+    /// The conventions that are published or among `ids` (those where someone has a role), in the
+    /// order of [`Store::conventions`]: what a list shows to someone who is not an administrator,
+    /// without reading the other conventions of a national host.
+    pub async fn conventions_published_or(&self, ids: &[i64]) -> Result<Vec<ConventionSummary>> {
+        let rows: Vec<SummaryRow> = with_db!(self, pool => {
+            let mut q = sqlx::QueryBuilder::new(format!("{SUMMARY_SELECT} WHERE c.published"));
+            for chunk in ids.chunks(500) {
+                q.push(" OR c.id IN (");
+                let mut list = q.separated(", ");
+                for &id in chunk {
+                    list.push_bind(id);
+                }
+                q.push(")");
+            }
+            q.push(" ORDER BY c.start_date DESC, c.id DESC");
+            q.build_query_as().fetch_all(pool).await?
         });
         rows.into_iter().map(SummaryRow::into_summary).collect()
     }
@@ -650,7 +681,8 @@ impl Store {
 
     /// A convention with its parties, strategy, bodies and links to the conventions before and after it.
     pub async fn convention(&self, id: i64) -> Result<ConventionDetail> {
-        self.acquire().await?.conn().convention(id).await
+        // Kept in memory with the facts of its life, at the convention's write stamp.
+        Ok(self.life_parts(id).await?.detail)
     }
 }
 

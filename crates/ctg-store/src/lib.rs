@@ -37,7 +37,7 @@ pub mod testing;
 mod versioned;
 
 pub use accounts::*;
-pub use audit::{AuditEntry, HistoryFilter};
+pub use audit::{AuditEntry, HistoryFilter, SingleFlight, WriteStamp};
 pub use backup::{manifest_path, AuditDigest, Manifest, RestoreReport};
 pub use commitments::*;
 pub use convention::*;
@@ -101,7 +101,18 @@ pub(crate) use with_db;
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
+    /// EPCIs with their communes and populations, each as read at a territory revision: an entry is
+    /// served only while that revision is the database's (every territory write raises it in its
+    /// transaction), so that servers sharing a database never serve a stale one.
+    epcis: EpciCache,
+    /// Each convention with the facts of its life, with the write stamp they were read at (see
+    /// [`Store::life_statuses`]).
+    lives: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, (WriteStamp, Parts)>>>,
+    /// The plans read last ([`Store::plan`]).
+    plans: std::sync::Arc<PlanCache>,
 }
+
+type EpciCache = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, EpciDetail)>>>;
 
 /// Which engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,16 +137,23 @@ impl Store {
                 .pragma("cache_size", "-65536")
                 .pragma("temp_store", "memory")
                 .page_size(16384);
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+            // sqlx tests every connection when it is given back (a round trip to the engine); testing
+            // it again when it is taken would double that for every query of every page.
+            let pool =
+                SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
             Db::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let pool =
-                PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .test_before_acquire(false)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
             Db::Postgres(pool)
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
-        Ok(Self { db })
+        Ok(Self { db, epcis: EpciCache::default(), lives: Default::default(), plans: Default::default() })
     }
 
     /// Connects and brings the schema up to date.

@@ -411,8 +411,27 @@ impl Store {
         })
     }
 
-    /// The EPCI, its member communes (by name) and their populations for every vintage held.
+    /// The EPCI, its member communes (by name) and their populations for every vintage held. Read
+    /// once per territory revision (one small query otherwise): the territory, diagnostic and SPPE
+    /// pages of every convention of the EPCI share it.
     pub async fn epci(&self, siren: &Siren) -> Result<EpciDetail> {
+        // The revision is read first: data read after it are at least as new, and an entry stored
+        // under an older revision than the database's is never served.
+        let revision = self.territory_revision().await?;
+        let cached = self.epcis.lock().ok().and_then(|cache| {
+            cache.get(siren.as_str()).filter(|(r, _)| *r == revision).map(|(_, detail)| detail.clone())
+        });
+        if let Some(detail) = cached {
+            return Ok(detail);
+        }
+        let detail = self.read_epci(siren).await?;
+        if let Ok(mut cache) = self.epcis.lock() {
+            cache.insert(siren.as_str().to_owned(), (revision, detail.clone()));
+        }
+        Ok(detail)
+    }
+
+    async fn read_epci(&self, siren: &Siren) -> Result<EpciDetail> {
         let (head, rows) = with_db!(self, pool => {
             let head: Option<EpciRow> = sqlx::query_as("SELECT siren, name, kind FROM epci WHERE siren = $1")
                 .bind(siren.as_str())

@@ -116,7 +116,7 @@ pub async fn as_draft(store: &Store, convention_id: i64) {
             .execute(pool)
             .await
             .expect("signatures removed");
-        sqlx::query("UPDATE convention SET status = 'brouillon' WHERE id = $1")
+        sqlx::query("UPDATE convention SET status = 'brouillon', revision = revision + 1 WHERE id = $1")
             .bind(convention_id)
             .execute(pool)
             .await

@@ -259,6 +259,32 @@ impl AppState {
         self.may(auth, Action::ViewDocuments, Some(id)).await
     }
 
+    /// The conventions `auth` may see, in the store's order: the same decision as
+    /// [`AppState::authorize`] with [`Action::ViewConvention`], taken for all of them from two queries
+    /// (the summaries and the person's roles) instead of two per convention.
+    pub async fn visible_conventions(&self, auth: &Auth) -> Result<Vec<ctg_store::ConventionSummary>, WebError> {
+        let roles = match &auth.user {
+            Some(u) => self.store.roles_of(u.id).await?,
+            None => std::collections::HashMap::new(),
+        };
+        let must_change = auth.user.as_ref().is_some_and(|u| u.must_change_password) && !auth.via_token;
+        let principal = auth.principal();
+        // An administrator may see them all; anyone else, at most the published ones and those of
+        // their roles (the decision below is still the one rule).
+        let candidates = if auth.user.as_ref().is_some_and(|u| u.is_admin) {
+            self.store.conventions().await?
+        } else {
+            self.store.conventions_published_or(&roles.keys().copied().collect::<Vec<_>>()).await?
+        };
+        Ok(candidates
+            .into_iter()
+            .filter(|c| {
+                let context = ConventionContext { published: c.published, role: roles.get(&c.id).copied() };
+                !must_change && decide(principal.as_ref(), Action::ViewConvention, context, false) == Decision::Allow
+            })
+            .collect())
+    }
+
     /// Whether `auth` may do `action` (for showing or hiding links; the handler decides again).
     pub async fn may(&self, auth: &Auth, action: Action, convention: Option<i64>) -> bool {
         self.authorize(auth, action, convention).await.is_ok()

@@ -55,9 +55,11 @@ pub struct AppState {
     /// Computed territory responses, each with the territory revision it was computed at: an entry
     /// serves only while that revision is the database's, so servers keep no state of their own.
     territory_cache: Arc<std::sync::Mutex<std::collections::HashMap<i64, (i64, axum::body::Bytes)>>>,
-    /// Portfolio lines, each with the day and the last audit event of its convention it was computed
+    /// Portfolio lines, each with the day and the write stamp of its convention it was computed
     /// at (see [`portfolio`]): like the territory, valid only while the database says the same.
     portfolio_cache: Arc<std::sync::Mutex<std::collections::HashMap<i64, portfolio::CachedLine>>>,
+    /// One computation of a missing portfolio line at a time, per convention.
+    portfolio_flights: Arc<ctg_store::SingleFlight>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -84,6 +86,7 @@ impl AppState {
             today,
             territory_cache: Arc::default(),
             portfolio_cache: Arc::default(),
+            portfolio_flights: Arc::default(),
         }
     }
 
@@ -123,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::from_fn(login_redirect))
         .layer(axum::middleware::from_fn(flash::clear))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -151,6 +155,20 @@ pub async fn run(listener: tokio::net::TcpListener, state: AppState) -> std::io:
     axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
+}
+
+/// Serves each request to its end in its own task, even when its client goes away: a handler dropped
+/// halfway could give its database connection back in the middle of a transaction (sqlx is not safe
+/// against cancellation), and the next request on that connection would fail (seen under load by
+/// `bench/national.sh`: « SET TRANSACTION ISOLATION LEVEL must be called before any query »).
+async fn run_to_completion(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "requête interrompue");
+            (StatusCode::INTERNAL_SERVER_ERROR, "erreur interne").into_response()
+        }
+    }
 }
 
 /// Turns the 401 of a page into a redirection to the login page that comes back here afterwards.

@@ -150,29 +150,36 @@ pub struct PortfolioLine {
     pub role: Option<String>,
 }
 
-/// A line as computed on `day` when the last audit event of its convention was `stamp` (its role
+/// A line as computed on `day` at the write stamp `stamp` of its convention (its role
 /// and départements are set per request).
 #[derive(Debug, Clone)]
 pub(crate) struct CachedLine {
     day: NaiveDate,
-    stamp: i64,
+    stamp: ctg_store::WriteStamp,
     line: PortfolioLine,
 }
 
 /// The line of a convention: from the cache when nothing was written to the convention since it was
-/// computed (every write leaves an audit event with its convention) on the same day, else computed.
+/// computed (every audited write raises a revision in its transaction: [`ctg_store::WriteStamp`]) on
+/// the same day, else computed.
 async fn line_of(
     state: &AppState,
     c: &ctg_store::ConventionSummary,
-    stamp: i64,
+    stamp: ctg_store::WriteStamp,
     today: NaiveDate,
 ) -> Result<PortfolioLine, WebError> {
-    let cached = state
-        .portfolio_cache
-        .lock()
-        .ok()
-        .and_then(|cache| cache.get(&c.id).filter(|e| e.day == today && e.stamp == stamp).map(|e| e.line.clone()));
-    if let Some(line) = cached {
+    let cached =
+        || {
+            state.portfolio_cache.lock().ok().and_then(|cache| {
+                cache.get(&c.id).filter(|e| e.day == today && e.stamp == stamp).map(|e| e.line.clone())
+            })
+        };
+    if let Some(line) = cached() {
+        return Ok(line);
+    }
+    // One request at a time computes a missing line; the others then find it in the cache.
+    let _turn = state.portfolio_flights.turn(c.id).await;
+    if let Some(line) = cached() {
         return Ok(line);
     }
     let facts = Facts::load(state, c.id, today).await?;
@@ -375,13 +382,7 @@ async fn portfolio(state: &AppState, auth: &Auth, q: &PortfolioQuery) -> Result<
         None => HashMap::new(),
     };
     let admin = auth.user.as_ref().is_some_and(|u| u.is_admin);
-    let visible: Vec<ctg_store::ConventionSummary> = state
-        .store
-        .conventions()
-        .await?
-        .into_iter()
-        .filter(|c| admin || c.published || roles.contains_key(&c.id))
-        .collect();
+    let visible = state.visible_conventions(auth).await?;
     let reach = state.store.convention_reach(&visible.iter().map(|c| c.id).collect::<Vec<_>>()).await?;
     let empty = ctg_store::ConventionReach::default();
     let reach_of = |id: i64| reach.get(&id).unwrap_or(&empty);
@@ -425,11 +426,11 @@ async fn portfolio(state: &AppState, auth: &Auth, q: &PortfolioQuery) -> Result<
         .filter(|c| filters.department.as_ref().is_none_or(|d| reach_of(c.id).departments.contains(d)))
         .collect();
     let ids: Vec<i64> = chosen.iter().map(|c| c.id).collect();
-    let stamps = state.store.audit_stamps(&ids).await?;
+    let stamps = state.store.write_stamps(&ids).await?;
     let mut lines = Vec::new();
     for c in chosen {
         let r = reach_of(c.id);
-        let mut l = line_of(state, c, stamps.get(&c.id).copied().unwrap_or(0), today).await?;
+        let mut l = line_of(state, c, stamps.get(&c.id).copied().unwrap_or_default(), today).await?;
         l.departements = r.departments.clone();
         l.role = roles
             .get(&c.id)

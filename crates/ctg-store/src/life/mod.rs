@@ -94,8 +94,9 @@ struct VersionRow {
 }
 
 /// What the writes need to know of a convention.
-struct Parts {
-    detail: ConventionDetail,
+#[derive(Debug, Clone)]
+pub(crate) struct Parts {
+    pub(crate) detail: ConventionDetail,
     avenants: Vec<AvenantRecord>,
     termination: Option<TerminationRecord>,
     life: Life,
@@ -249,21 +250,54 @@ impl Conn<'_> {
 }
 
 impl Store {
-    async fn life_parts(&self, convention_id: i64) -> Result<Parts> {
-        self.acquire().await?.conn().life_parts(convention_id).await
+    /// The convention and the facts of its life, from memory when read at the current write stamp
+    /// ([`Store::write_stamps`]); the writes re-read them in their own transaction.
+    pub(crate) async fn life_parts(&self, convention_id: i64) -> Result<Parts> {
+        let stamp = self.write_stamps(&[convention_id]).await?.get(&convention_id).copied();
+        if let Some(parts) = stamp.and_then(|s| self.cached_life(convention_id, s)) {
+            return Ok(parts);
+        }
+        let parts = self.acquire().await?.conn().life_parts(convention_id).await?;
+        if let Some(stamp) = stamp {
+            self.keep_life(convention_id, stamp, &parts);
+        }
+        Ok(parts)
+    }
+
+    fn cached_life(&self, convention_id: i64, stamp: crate::WriteStamp) -> Option<Parts> {
+        let cache = self.lives.lock().ok()?;
+        cache.get(&convention_id).filter(|(s, _)| *s == stamp).map(|(_, parts)| parts.clone())
+    }
+
+    fn keep_life(&self, convention_id: i64, stamp: crate::WriteStamp, parts: &Parts) {
+        if let Ok(mut cache) = self.lives.lock() {
+            cache.insert(convention_id, (stamp, parts.clone()));
+        }
     }
 
     /// What the conventions `ids` are on `today`, in that order: the one rule of status
     /// ([`Life::status_on`]), for the lists of the pages, the API and the command line. One
     /// connection; each convention's life is read whole (a few queries each).
+    ///
+    /// The facts of each convention are kept in memory with the write stamp they were read at
+    /// ([`Store::write_stamps`]): a list of a thousand conventions costs two queries while nothing
+    /// changed, and an entry is never served once a later write is committed, whichever server wrote it.
     pub async fn life_statuses(&self, ids: &[i64], today: NaiveDate) -> Result<Vec<LifeStatus>> {
-        let mut held = self.acquire().await?;
-        let mut conn = held.conn();
-        let mut out = Vec::with_capacity(ids.len());
-        for &id in ids {
-            out.push(conn.life_parts(id).await?.life.status_on(today));
+        let stamps = self.write_stamps(ids).await?;
+        let stamp = |id: i64| stamps.get(&id).copied().unwrap_or_default();
+        let mut known: HashMap<i64, Life> =
+            ids.iter().filter_map(|&id| self.cached_life(id, stamp(id)).map(|parts| (id, parts.life))).collect();
+        let missing: Vec<i64> = ids.iter().copied().filter(|id| !known.contains_key(id)).collect();
+        if !missing.is_empty() {
+            let mut held = self.acquire().await?;
+            let mut conn = held.conn();
+            for id in missing {
+                let parts = conn.life_parts(id).await?;
+                self.keep_life(id, stamp(id), &parts);
+                known.insert(id, parts.life);
+            }
         }
-        Ok(out)
+        Ok(ids.iter().map(|id| known.get(id).map(|l| l.status_on(today)).unwrap_or(LifeStatus::Draft)).collect())
     }
 
     /// What a convention is on `today` ([`Life::status_on`]).
@@ -281,6 +315,15 @@ impl Store {
     /// (the data-exchange agreements not marked expired count with their end date), its parties'
     /// signatures, avenants, termination and texts.
     pub async fn life(&self, convention_id: i64, today: NaiveDate) -> Result<ConventionLife> {
+        Ok(self.convention_and_life(convention_id, today).await?.1)
+    }
+
+    /// The convention ([`Store::convention`]) and its life ([`Store::life`]), read once for both.
+    pub async fn convention_and_life(
+        &self,
+        convention_id: i64,
+        today: NaiveDate,
+    ) -> Result<(ConventionDetail, ConventionLife)> {
         let parts = self.life_parts(convention_id).await?;
         let agreements: Vec<(String, NaiveDate)> = self
             .agreements(convention_id)
@@ -290,23 +333,24 @@ impl Store {
             .filter_map(|a| a.end_date.map(|end| (a.title, end)))
             .collect();
         let documents = self.documents_of(&parts).await?;
-        let life = &parts.life;
-        Ok(ConventionLife {
+        let facts = &parts.life;
+        let life = ConventionLife {
             convention_id,
             title: parts.detail.summary.title.clone(),
             today,
-            status: life.status_on(today),
-            in_force_from: life.in_force_from(),
-            end: life.end_on(today),
-            commitments_end: life.commitments_end(),
-            next_milestone: next_milestone(life, today, &agreements),
+            status: facts.status_on(today),
+            in_force_from: facts.in_force_from(),
+            end: facts.end_on(today),
+            commitments_end: facts.commitments_end(),
+            next_milestone: next_milestone(facts, today, &agreements),
             facts: parts.life.clone(),
-            parties: parts.detail.parties,
+            parties: parts.detail.parties.clone(),
             avenants: parts.avenants,
             termination: parts.termination,
             documents,
-            predecessor: parts.detail.predecessor,
-            successors: parts.detail.successors,
-        })
+            predecessor: parts.detail.predecessor.clone(),
+            successors: parts.detail.successors.clone(),
+        };
+        Ok((parts.detail, life))
     }
 }

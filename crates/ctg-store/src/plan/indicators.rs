@@ -31,8 +31,10 @@ fn indicator_audit(i: &PlanIndicator) -> Value {
 }
 
 impl Store {
-    async fn indicator_record(&self, convention_id: i64, id: i64) -> Result<IndicatorRecord> {
-        self.acquire().await?.conn().indicator_record(convention_id, id).await
+    /// One indicator of the convention, its definition only: `values` is empty (a value is added
+    /// without reading the values already there, however many they are).
+    pub async fn indicator_definition(&self, convention_id: i64, id: i64) -> Result<IndicatorRecord> {
+        self.acquire().await?.conn().indicator_read(convention_id, id, false).await
     }
 
     /// Creates a follow-up indicator, of a fiche of the convention or of the whole plan.
@@ -128,7 +130,7 @@ impl Store {
         indicator_id: i64,
         value: &IndicatorValue,
     ) -> Result<i64> {
-        let current = self.indicator_record(convention_id, indicator_id).await?;
+        let current = self.indicator_definition(convention_id, indicator_id).await?;
         let value = &value.check().map_err(StoreError::Invalid)?;
         let period = plan_period("periode", &value.period).map_err(|e| StoreError::Invalid(e.message))?.to_string();
         let level = value.level.as_deref().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned);
@@ -232,6 +234,11 @@ impl Store {
 
 impl Conn<'_> {
     async fn indicator_record(&mut self, convention_id: i64, id: i64) -> Result<IndicatorRecord> {
+        self.indicator_read(convention_id, id, true).await
+    }
+
+    /// The indicator, with its values when `with_values`.
+    async fn indicator_read(&mut self, convention_id: i64, id: i64, with_values: bool) -> Result<IndicatorRecord> {
         let (rows, values): (Vec<IndicatorRow>, Vec<ValueRow>) = with_conn!(self, c => {
             let rows = sqlx::query_as(
                 "SELECT id, fiche_id, name, definition, targets, version, published FROM plan_indicator \
@@ -241,13 +248,17 @@ impl Conn<'_> {
             .bind(convention_id)
             .fetch_all(&mut *c)
             .await?;
-            let values = sqlx::query_as(
-                "SELECT indicator_id, period, number, level, author, value_date, source, comment FROM indicator_value \
-                 WHERE indicator_id = $1 ORDER BY period, value_date, id",
-            )
-            .bind(id)
-            .fetch_all(&mut *c)
-            .await?;
+            let values = if with_values {
+                sqlx::query_as(
+                    "SELECT indicator_id, period, number, level, author, value_date, source, comment FROM indicator_value \
+                     WHERE indicator_id = $1 ORDER BY period, value_date, id",
+                )
+                .bind(id)
+                .fetch_all(&mut *c)
+                .await?
+            } else {
+                Vec::new()
+            };
             (rows, values)
         });
         indicator_records(rows, values)?

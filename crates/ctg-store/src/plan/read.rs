@@ -33,6 +33,29 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// What [`Store::plan_outline`] reads: the same plan without means, status history, indicators
+    /// and their values.
+    fn outline(&self) -> Plan {
+        Plan {
+            stakes: self.stakes.clone(),
+            objectives: self.objectives.clone(),
+            fiches: self
+                .fiches
+                .iter()
+                .map(|f| FicheRecord {
+                    id: f.id,
+                    version: f.version,
+                    fiche: f.fiche.clone(),
+                    subs: f.subs.clone(),
+                    means: Vec::new(),
+                    history: Vec::new(),
+                })
+                .collect(),
+            indicators: Vec::new(),
+            stop: self.stop,
+        }
+    }
+
     pub fn fiche(&self, code: &str) -> Option<&FicheRecord> {
         self.fiches.iter().find(|f| f.fiche.code == code)
     }
@@ -86,13 +109,38 @@ impl Store {
 
     /// The whole action plan of a convention: its strategy, objectives, fiches (with sub-actions,
     /// means and history) and indicators (with their values), read in ten queries.
+    ///
+    /// Kept in memory with the write stamp it was read at ([`Store::write_stamps`]): while nothing is
+    /// written to the convention (nor to the shared data), a read costs two small queries instead of
+    /// ten large ones, and no server serves a plan older than the last committed write.
     pub async fn plan(&self, convention_id: i64) -> Result<Plan> {
-        self.plan_read(convention_id, false).await
+        // The stamp is read first: the rows read after it are at least as new, and an entry stored
+        // under a stamp older than the database's is never served.
+        let stamp = self.write_stamps(&[convention_id]).await?.get(&convention_id).copied();
+        if let Some(plan) = stamp.and_then(|stamp| self.plans.get(convention_id, stamp)) {
+            return Ok(plan);
+        }
+        // One reader at a time reads a plan that is missing; the others then find it here.
+        let _turn = self.plans.flights.turn(convention_id).await;
+        let stamp = self.write_stamps(&[convention_id]).await?.get(&convention_id).copied();
+        if let Some(plan) = stamp.and_then(|stamp| self.plans.get(convention_id, stamp)) {
+            return Ok(plan);
+        }
+        let plan = self.plan_read(convention_id, false).await?;
+        if let Some(stamp) = stamp {
+            self.plans.put(convention_id, stamp, &plan);
+        }
+        Ok(plan)
     }
 
     /// The plan as its tree shows it: the strategy, the fiches and their sub-actions, without their
-    /// means, status history or indicators (those lists are empty). Fast for large plans.
+    /// means, status history or indicators (those lists are empty). Fast for large plans; from the
+    /// whole plan when it is in memory at the current stamp.
     pub async fn plan_outline(&self, convention_id: i64) -> Result<Plan> {
+        let stamp = self.write_stamps(&[convention_id]).await?.get(&convention_id).copied();
+        if let Some(plan) = stamp.and_then(|stamp| self.plans.get(convention_id, stamp)) {
+            return Ok(plan.outline());
+        }
         self.plan_read(convention_id, true).await
     }
 
@@ -337,4 +385,49 @@ pub(super) fn fiche_records(p: Parts) -> Result<Vec<FicheRecord>> {
         .collect::<Result<Vec<_>>>()?;
     out.sort_by(|a, b| natural_cmp(&a.fiche.code, &b.fiche.code));
     Ok(out)
+}
+
+/// The plans read last, each with the write stamp it was read at, for [`Store::plan`]. Bounded: a
+/// national host holds 1,200 plans of up to 200 fiches, and only those read recently stay.
+#[derive(Debug, Default)]
+pub(crate) struct PlanCache {
+    inner: std::sync::Mutex<PlanEntries>,
+    flights: crate::SingleFlight,
+}
+
+#[derive(Debug, Default)]
+struct PlanEntries {
+    tick: u64,
+    by_convention: HashMap<i64, (crate::WriteStamp, u64, std::sync::Arc<Plan>)>,
+}
+
+impl PlanCache {
+    /// How many plans are kept.
+    const CAPACITY: usize = 128;
+
+    fn get(&self, convention_id: i64, stamp: crate::WriteStamp) -> Option<Plan> {
+        let mut entries = self.inner.lock().ok()?;
+        entries.tick += 1;
+        let tick = entries.tick;
+        let (at, used, plan) = entries.by_convention.get_mut(&convention_id)?;
+        if *at != stamp {
+            return None;
+        }
+        *used = tick;
+        Some(Plan::clone(plan))
+    }
+
+    fn put(&self, convention_id: i64, stamp: crate::WriteStamp, plan: &Plan) {
+        let Ok(mut entries) = self.inner.lock() else { return };
+        entries.tick += 1;
+        let tick = entries.tick;
+        if entries.by_convention.len() >= Self::CAPACITY && !entries.by_convention.contains_key(&convention_id) {
+            // The least recently used one leaves.
+            if let Some(oldest) = entries.by_convention.iter().min_by_key(|(_, (_, used, _))| *used).map(|(id, _)| *id)
+            {
+                entries.by_convention.remove(&oldest);
+            }
+        }
+        entries.by_convention.insert(convention_id, (stamp, tick, std::sync::Arc::new(plan.clone())));
+    }
 }

@@ -711,3 +711,65 @@ backend_tests!(art_9_an_agreement_is_reviewed_by_the_other_partys_dpo_before_it_
         assert_eq!(history.iter().filter(|e| e.object_type == "accord" && e.action == "etape").count(), 3);
     }
 });
+
+// What a server keeps in memory (the facts of each convention's life, its plan, its EPCI) must never
+// be served once another server sharing the database has committed a write: each entry is served only
+// at the write stamp (or territory revision) it was read at.
+backend_tests!(a_write_by_one_server_is_seen_at_once_by_another_that_kept_what_it_read, |db: &TestDb| {
+    let store = db.store.clone();
+    let url = db.url.clone();
+    async move {
+        load_territory(&store).await;
+        let actor = Actor::cli("test");
+        let id = convention(&store, "CTG 2026-2030", d(2026, 1, 1), d(2030, 12, 31)).await;
+        let parties = party_ids(&store, id).await;
+        let other = Store::connect(&url).await.unwrap();
+        let day = d(2026, 1, 10);
+
+        // The other server reads twice (the second answer from its memory).
+        for _ in 0..2 {
+            assert_eq!(other.life_statuses(&[id], day).await.unwrap(), vec![LifeStatus::Draft]);
+            assert!(other.plan(id).await.unwrap().indicators.is_empty());
+            assert!(other.plan_outline(id).await.unwrap().fiches.is_empty());
+        }
+        let siren = Siren::parse("200072460").unwrap();
+        let before = other.epci(&siren).await.unwrap();
+        assert_eq!(other.epci(&siren).await.unwrap().communes, before.communes);
+
+        // This server signs, adds an indicator and changes a population.
+        store
+            .sign_party(&actor, id, parties[0], SignedOn::day(d(2025, 12, 1)), Some("Conseil"), Some(d(2025, 9, 30)))
+            .await
+            .unwrap();
+        let indicator = ctg_domain::plan::PlanIndicator {
+            name: "Places d'accueil".into(),
+            kind: ctg_domain::plan::IndicatorKind::Qualitative { scale: vec!["non engagé".into(), "atteint".into()] },
+            targets: Default::default(),
+        };
+        store.create_indicator(&actor, id, None, &indicator).await.unwrap();
+        let commune = before.communes[0].clone();
+        let vintage = *commune.by_vintage.keys().next_back().unwrap();
+        let population =
+            ctg_domain::Population { municipal: Some(123_456), counted_apart: Some(0), total: Some(123_456) };
+        store
+            .upsert_populations(
+                &actor,
+                &[ctg_domain::PopulationRecord { commune: commune.code.clone(), vintage, population }],
+                "test",
+            )
+            .await
+            .unwrap();
+
+        // The other server sees all of it at once.
+        assert_eq!(
+            other.life_statuses(&[id], day).await.unwrap(),
+            vec![LifeStatus::AwaitingSignatures { signed: 1, parties: 4 }]
+        );
+        let plan = other.plan(id).await.unwrap();
+        assert_eq!(plan.indicators.iter().map(|i| i.indicator.name.as_str()).collect::<Vec<_>>(), ["Places d'accueil"]);
+        let after = other.epci(&siren).await.unwrap();
+        let changed = after.communes.iter().find(|c| c.code == commune.code).unwrap();
+        assert_eq!(changed.by_vintage[&vintage].municipal, Some(123_456));
+        other.close().await;
+    }
+});

@@ -199,12 +199,7 @@ pub(crate) async fn conventions(
     State(state): State<AppState>,
     auth: Auth,
 ) -> Result<Json<Vec<ConventionItemDto>>, ApiError> {
-    let mut visible = Vec::new();
-    for c in state.store.conventions().await? {
-        if state.may(&auth, Action::ViewConvention, Some(c.id)).await {
-            visible.push(c);
-        }
-    }
+    let visible = state.visible_conventions(&auth).await?;
     let ids: Vec<i64> = visible.iter().map(|c| c.id).collect();
     let statuses = state.store.life_statuses(&ids, state.today()).await?;
     Ok(Json(visible.iter().zip(statuses).map(|(c, status)| ConventionItemDto::new(c, status)).collect()))
@@ -375,9 +370,8 @@ pub(crate) async fn convention(
     Ids(id): Ids<i64>,
 ) -> Result<Json<ConventionDto>, ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let c = state.store.convention(id).await?;
-    let status = state.store.life_status(id, state.today()).await?;
-    Ok(Json(ConventionDto::new(&c, status)))
+    let (c, life) = state.store.convention_and_life(id, state.today()).await?;
+    Ok(Json(ConventionDto::new(&c, life.status)))
 }
 
 /// A write through the API on the convention `id` (the CSRF token of a session was checked by the

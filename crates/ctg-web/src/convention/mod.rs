@@ -57,12 +57,7 @@ struct HomePage {
 
 pub async fn home(State(state): State<AppState>, auth: Auth) -> Result<Html<String>, PageError> {
     let today = state.today();
-    let mut visible = Vec::new();
-    for c in state.store.conventions().await? {
-        if state.may(&auth, Action::ViewConvention, Some(c.id)).await {
-            visible.push(c);
-        }
-    }
+    let visible = state.visible_conventions(&auth).await?;
     // The one rule of status (signatures, avenants, termination: `Life::status_on`).
     let ids: Vec<i64> = visible.iter().map(|c| c.id).collect();
     let statuses = state.store.life_statuses(&ids, today).await?;
@@ -120,9 +115,8 @@ pub async fn convention(
     Ids(id): Ids<i64>,
 ) -> Result<Html<String>, PageError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let c = state.store.convention(id).await?;
     // The status from the life of the convention: signatures, avenants, termination (arts. 11-13).
-    let life = state.store.life(id, state.today()).await?;
+    let (c, life) = state.store.convention_and_life(id, state.today()).await?;
     let status = life.status;
     let mut editable_parties = Vec::new();
     for e in &c.parties {

@@ -632,12 +632,12 @@ pub async fn add_value(
     ApiJson(b): ApiJson<ValeurSaisieDto>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     state.authorize(&auth, Action::ViewConvention, Some(id)).await?;
-    let plan = state.store.plan(id).await?;
-    let i = plan
-        .indicators
-        .iter()
-        .find(|i| i.id == iid)
-        .ok_or_else(|| WebError::NotFound(format!("l'indicateur n° {iid} n'existe pas dans cette convention")))?;
+    let i = match state.store.indicator_definition(id, iid).await {
+        Err(ctg_store::StoreError::NotFound(_)) => {
+            return Err(WebError::NotFound(format!("l'indicateur n° {iid} n'existe pas dans cette convention")).into())
+        }
+        other => other?,
+    };
     match i.fiche_id {
         Some(fid) => authorize_report(&state, &auth, id, fid).await?,
         None => authorize_write(&state, &auth, Action::EditPlan, id).await?,
