@@ -697,6 +697,31 @@ impl Conn<'_> {
         row.ok_or_else(|| StoreError::NotFound(format!("la convention n° {id}")))?.into_summary()
     }
 
+    /// The conventions before and after convention `id` (renewal, art. 11), read afresh: they are
+    /// other conventions, whose writes do not change this one's revision.
+    pub(crate) async fn links(&mut self, id: i64) -> Result<(Option<ConventionRef>, Vec<ConventionRef>)> {
+        let rows: Vec<(i64, String, bool, NaiveDate)> = with_conn!(self, c => {
+            sqlx::query_as(
+                "SELECT id, title, FALSE, start_date FROM convention WHERE predecessor_id = $1 \
+                 UNION ALL SELECT p.id, p.title, TRUE, p.start_date FROM convention c \
+                 JOIN convention p ON p.id = c.predecessor_id WHERE c.id = $1 ORDER BY 3 DESC, 4, 1",
+            )
+            .bind(id)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let mut predecessor = None;
+        let mut successors = Vec::new();
+        for (id, title, before, _) in rows {
+            if before {
+                predecessor = Some(ConventionRef { id, title });
+            } else {
+                successors.push(ConventionRef { id, title });
+            }
+        }
+        Ok((predecessor, successors))
+    }
+
     /// See [`Store::convention`].
     pub(crate) async fn convention(&mut self, id: i64) -> Result<ConventionDetail> {
         let summary = self.convention_summary(id).await?;

@@ -254,7 +254,10 @@ impl Store {
     /// ([`Store::write_stamps`]); the writes re-read them in their own transaction.
     pub(crate) async fn life_parts(&self, convention_id: i64) -> Result<Parts> {
         let stamp = self.write_stamps(&[convention_id]).await?.get(&convention_id).copied();
-        if let Some(parts) = stamp.and_then(|s| self.cached_life(convention_id, s)) {
+        if let Some(mut parts) = stamp.and_then(|s| self.cached_life(convention_id, s)) {
+            let (predecessor, successors) = self.acquire().await?.conn().links(convention_id).await?;
+            parts.detail.predecessor = predecessor;
+            parts.detail.successors = successors;
             return Ok(parts);
         }
         let parts = self.acquire().await?.conn().life_parts(convention_id).await?;
