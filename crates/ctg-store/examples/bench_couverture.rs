@@ -36,37 +36,10 @@ use ctg_store::Store;
 const DAY: (i32, u32, u32) = (2026, 6, 1);
 const SEED: u64 = 0x00C7_6C0F_FE12_2026;
 
-/// A small xorshift64* generator: deterministic and good enough to spread a synthetic offer.
-#[derive(Debug)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A number in `lo..=hi`.
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % (hi - lo + 1) as u64) as i64
-    }
-
-    /// True `per_thousand` times in a thousand.
-    fn chance(&mut self, per_thousand: u64) -> bool {
-        self.next() % 1000 < per_thousand
-    }
-
-    fn date(&mut self, from_year: i64, to_year: i64) -> NaiveDate {
-        let year = self.range(from_year, to_year) as i32;
-        let month = self.range(1, 12) as u32;
-        let day = self.range(1, 28) as u32;
-        NaiveDate::from_ymd_opt(year, month, day).unwrap_or_default()
-    }
-}
+// The generator of the plan benchmarks: deterministic, good enough to spread a synthetic offer.
+#[path = "common/plangen.rs"]
+mod plangen;
+use plangen::Rng;
 
 /// The range of a generated capacity, bounds included.
 type Capacity = (i64, i64);

@@ -169,24 +169,6 @@ pub struct WriteStamp {
     pub shared: i64,
 }
 
-/// One computation at a time per key (a convention): the others wait for it, then find its result
-/// in their cache instead of all reading the same thing at once when it is missing.
-#[derive(Debug, Default)]
-pub struct SingleFlight {
-    keys: std::sync::Mutex<std::collections::HashMap<i64, std::sync::Arc<tokio::sync::Mutex<()>>>>,
-}
-
-impl SingleFlight {
-    /// Waits for the turn of `key`; the turn ends when the guard is dropped.
-    pub async fn turn(&self, key: i64) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = {
-            let mut keys = self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            keys.entry(key).or_default().clone()
-        };
-        lock.lock_owned().await
-    }
-}
-
 impl Store {
     /// The write stamp of each convention of `ids` (absent when it does not exist), in one small
     /// query whatever their number (up to 500).

@@ -6,15 +6,19 @@
 //! gets its native types (`DATE` and `BIGINT` on PostgreSQL, ISO text and integers on SQLite).
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use thiserror::Error;
 
+use cache::StampedCache;
+
 mod accounts;
 pub mod audit;
 mod backup;
+mod cache;
 mod commitments;
 mod conn;
 mod convention;
@@ -37,8 +41,9 @@ pub mod testing;
 mod versioned;
 
 pub use accounts::*;
-pub use audit::{AuditEntry, HistoryFilter, SingleFlight, WriteStamp};
+pub use audit::{AuditEntry, HistoryFilter, WriteStamp};
 pub use backup::{manifest_path, AuditDigest, Manifest, RestoreReport};
+pub use cache::SingleFlight;
 pub use commitments::*;
 pub use convention::*;
 pub use documents::*;
@@ -101,18 +106,13 @@ pub(crate) use with_db;
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
-    /// EPCIs with their communes and populations, each as read at a territory revision: an entry is
-    /// served only while that revision is the database's (every territory write raises it in its
-    /// transaction), so that servers sharing a database never serve a stale one.
-    epcis: EpciCache,
-    /// Each convention with the facts of its life, with the write stamp they were read at (see
-    /// [`Store::life_statuses`]).
-    lives: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, (WriteStamp, Parts)>>>,
-    /// The plans read last ([`Store::plan`]).
-    plans: std::sync::Arc<PlanCache>,
+    /// EPCIs with their communes and populations, at the territory revision they were read at.
+    epcis: Arc<StampedCache<String, i64, EpciDetail>>,
+    /// Each convention with the facts of its life, at its write stamp ([`Store::write_stamps`]).
+    lives: Arc<StampedCache<i64, WriteStamp, Parts>>,
+    /// The plans read last, at their write stamp ([`Store::plan`]).
+    plans: Arc<StampedCache<i64, WriteStamp, Arc<Plan>>>,
 }
-
-type EpciCache = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, EpciDetail)>>>;
 
 /// Which engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,7 +153,14 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
-        Ok(Self { db, epcis: EpciCache::default(), lives: Default::default(), plans: Default::default() })
+        Ok(Self {
+            db,
+            // Every EPCI and every convention of a national host fit; plans are large (up to 200
+            // fiches), only those read recently stay.
+            epcis: Arc::new(StampedCache::new(2_000)),
+            lives: Arc::new(StampedCache::new(5_000)),
+            plans: Arc::new(StampedCache::new(128)),
+        })
     }
 
     /// Connects and brings the schema up to date.

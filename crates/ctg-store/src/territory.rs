@@ -418,16 +418,12 @@ impl Store {
         // The revision is read first: data read after it are at least as new, and an entry stored
         // under an older revision than the database's is never served.
         let revision = self.territory_revision().await?;
-        let cached = self.epcis.lock().ok().and_then(|cache| {
-            cache.get(siren.as_str()).filter(|(r, _)| *r == revision).map(|(_, detail)| detail.clone())
-        });
-        if let Some(detail) = cached {
+        let key = siren.as_str().to_owned();
+        if let Some(detail) = self.epcis.get(&key, &revision) {
             return Ok(detail);
         }
         let detail = self.read_epci(siren).await?;
-        if let Ok(mut cache) = self.epcis.lock() {
-            cache.insert(siren.as_str().to_owned(), (revision, detail.clone()));
-        }
+        self.epcis.put(key, revision, detail.clone());
         Ok(detail)
     }
 

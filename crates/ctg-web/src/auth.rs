@@ -263,6 +263,15 @@ impl AppState {
     /// [`AppState::authorize`] with [`Action::ViewConvention`], taken for all of them from two queries
     /// (the summaries and the person's roles) instead of two per convention.
     pub async fn visible_conventions(&self, auth: &Auth) -> Result<Vec<ctg_store::ConventionSummary>, WebError> {
+        Ok(self.visible_conventions_and_roles(auth).await?.0)
+    }
+
+    /// [`AppState::visible_conventions`], with the roles of the person by convention.
+    pub async fn visible_conventions_and_roles(
+        &self,
+        auth: &Auth,
+    ) -> Result<(Vec<ctg_store::ConventionSummary>, std::collections::HashMap<i64, ctg_domain::access::Role>), WebError>
+    {
         let roles = match &auth.user {
             Some(u) => self.store.roles_of(u.id).await?,
             None => std::collections::HashMap::new(),
@@ -276,13 +285,14 @@ impl AppState {
         } else {
             self.store.conventions_published_or(&roles.keys().copied().collect::<Vec<_>>()).await?
         };
-        Ok(candidates
+        let visible = candidates
             .into_iter()
             .filter(|c| {
                 let context = ConventionContext { published: c.published, role: roles.get(&c.id).copied() };
                 !must_change && decide(principal.as_ref(), Action::ViewConvention, context, false) == Decision::Allow
             })
-            .collect())
+            .collect();
+        Ok((visible, roles))
     }
 
     /// Whether `auth` may do `action` (for showing or hiding links; the handler decides again).

@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::response::Html;
 use chrono::NaiveDate;
 use ctg_domain::access::{Action, Role};
-use ctg_domain::convention::PartyRole;
 use ctg_domain::format::date_short;
 use ctg_domain::plan::{late_badge, Lateness};
 
@@ -159,16 +158,7 @@ async fn block(
         .map(|d| Item {
             href: format!("{base}/seances/{}#decisions", d.meeting_id),
             text: d.decision.data.text.chars().take(140).collect(),
-            detail: format!(
-                "{}{} · {}",
-                d.decision.data.due.map(|e| format!("échéance le {}", date_short(e))).unwrap_or_default(),
-                if d.decision.data.follow_up.is_empty() {
-                    String::new()
-                } else {
-                    format!(" · suivie par {}", d.decision.data.follow_up)
-                },
-                d.body_name
-            ),
+            detail: decision_detail(d),
             badge: if d.overdue { late_badge(d.days_overdue) } else { String::new() },
         })
         .collect();
@@ -223,14 +213,26 @@ pub(crate) async fn decisions_due(
     Ok(state.store.open_decisions(id, today).await?.into_iter().filter(|d| is_due_soon(d, today)).collect())
 }
 
+/// How an open decision is described under its text: due date, who follows it up, the body.
+pub(crate) fn decision_detail(d: &ctg_store::OpenDecision) -> String {
+    format!(
+        "{}{} · {}",
+        d.decision.data.due.map(|e| format!("échéance le {}", date_short(e))).unwrap_or_default(),
+        if d.decision.data.follow_up.is_empty() {
+            String::new()
+        } else {
+            format!(" · suivie par {}", d.decision.data.follow_up)
+        },
+        d.body_name
+    )
+}
+
 /// The signatures of convention `id` still pending: its signatories', then its avenants'. Each with
 /// a key naming what is awaited (the party, or the avenant and who has not signed it).
 pub(crate) fn pending_signatures(id: i64, life: &ctg_store::ConventionLife) -> Vec<(String, Item)> {
     let base = format!("/conventions/{id}");
     let mut out: Vec<(String, Item)> = life
-        .parties
-        .iter()
-        .filter(|p| p.party.role == PartyRole::Signatory && p.party.signature_date.is_none())
+        .unsigned_parties()
         .map(|p| {
             (
                 format!("partie:{}", p.party.organisation.name),
@@ -243,7 +245,7 @@ pub(crate) fn pending_signatures(id: i64, life: &ctg_store::ConventionLife) -> V
             )
         })
         .collect();
-    for a in life.avenants.iter().filter(|a| a.in_force_from.is_none()) {
+    for a in life.pending_avenants() {
         let missing: Vec<&str> =
             a.signatures.iter().filter(|s| s.date.is_none()).map(|s| s.organisation.as_str()).collect();
         out.push((

@@ -8,15 +8,12 @@
 //! that the two never disagree on what is late.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use chrono::{Duration, NaiveDate};
-use ctg_domain::access::Role;
-use ctg_domain::convention::PartyRole;
 use ctg_domain::format::date_short;
 use ctg_domain::plan::{FicheStatus, Lateness};
 use ctg_report::table::{Column, Source, Table, Value};
@@ -68,16 +65,6 @@ impl Facts {
     /// Open decisions overdue or due within [`SOON_DAYS`] days.
     pub fn decisions_due(&self, today: NaiveDate) -> impl Iterator<Item = &ctg_store::OpenDecision> {
         self.decisions.iter().filter(move |d| is_due_soon(d, today))
-    }
-
-    /// Signatory parties that have not signed yet.
-    pub fn unsigned_parties(&self) -> impl Iterator<Item = &ctg_store::PartyEntry> {
-        self.life.parties.iter().filter(|p| p.party.role == PartyRole::Signatory && p.party.signature_date.is_none())
-    }
-
-    /// Avenants not yet in force (some signature missing).
-    pub fn pending_avenants(&self) -> impl Iterator<Item = &ctg_store::AvenantRecord> {
-        self.life.avenants.iter().filter(|a| a.in_force_from.is_none())
     }
 
     /// The next date that matters from today on, and what it is: the end of a fiche or sub-action
@@ -220,8 +207,8 @@ fn line(c: &ctg_store::ConventionSummary, f: &Facts, today: NaiveDate) -> Portfo
         prochaine_seance: meeting.map(|m| m.data.date),
         prochaine_seance_instance: meeting.map(|m| m.data.title.clone().unwrap_or_else(|| f.body_name(m.body_id))),
         decisions_a_echeance: f.decisions_due(today).count(),
-        signatures_en_attente: f.unsigned_parties().count(),
-        avenants_en_attente: f.pending_avenants().count(),
+        signatures_en_attente: f.life.unsigned_parties().count(),
+        avenants_en_attente: f.life.pending_avenants().count(),
         role: None,
     }
 }
@@ -377,12 +364,8 @@ fn unknown_last<T: PartialOrd>(a: &Option<T>, b: &Option<T>, descending: bool) -
 async fn portfolio(state: &AppState, auth: &Auth, q: &PortfolioQuery) -> Result<Portfolio, WebError> {
     let filters = check(q)?;
     let today = state.today();
-    let roles: HashMap<i64, Role> = match &auth.user {
-        Some(u) => state.store.roles_of(u.id).await?,
-        None => HashMap::new(),
-    };
     let admin = auth.user.as_ref().is_some_and(|u| u.is_admin);
-    let visible = state.visible_conventions(auth).await?;
+    let (visible, roles) = state.visible_conventions_and_roles(auth).await?;
     let reach = state.store.convention_reach(&visible.iter().map(|c| c.id).collect::<Vec<_>>()).await?;
     let empty = ctg_store::ConventionReach::default();
     let reach_of = |id: i64| reach.get(&id).unwrap_or(&empty);

@@ -46,6 +46,14 @@ impl Rng {
         self.next() % 1000 < per_thousand
     }
 
+    /// A day between the first of January of `from_year` and the end of `to_year` (up to the 28th).
+    pub fn date(&mut self, from_year: i64, to_year: i64) -> NaiveDate {
+        let year = self.range(from_year, to_year) as i32;
+        let month = self.range(1, 12) as u32;
+        let day = self.range(1, 28) as u32;
+        NaiveDate::from_ymd_opt(year, month, day).unwrap_or_default()
+    }
+
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[(self.next() % items.len() as u64) as usize]
     }

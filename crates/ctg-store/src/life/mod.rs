@@ -51,6 +51,18 @@ pub struct ConventionLife {
     pub successors: Vec<ConventionRef>,
 }
 
+impl ConventionLife {
+    /// Signatory parties that have not signed yet.
+    pub fn unsigned_parties(&self) -> impl Iterator<Item = &PartyEntry> {
+        self.parties.iter().filter(|p| p.party.role == PartyRole::Signatory && p.party.signature_date.is_none())
+    }
+
+    /// Avenants not yet in force (some signature missing).
+    pub fn pending_avenants(&self) -> impl Iterator<Item = &AvenantRecord> {
+        self.avenants.iter().filter(|a| a.in_force_from.is_none())
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct AvenantRow {
     id: i64,
@@ -268,14 +280,11 @@ impl Store {
     }
 
     fn cached_life(&self, convention_id: i64, stamp: crate::WriteStamp) -> Option<Parts> {
-        let cache = self.lives.lock().ok()?;
-        cache.get(&convention_id).filter(|(s, _)| *s == stamp).map(|(_, parts)| parts.clone())
+        self.lives.get(&convention_id, &stamp)
     }
 
     fn keep_life(&self, convention_id: i64, stamp: crate::WriteStamp, parts: &Parts) {
-        if let Ok(mut cache) = self.lives.lock() {
-            cache.insert(convention_id, (stamp, parts.clone()));
-        }
+        self.lives.put(convention_id, stamp, parts.clone());
     }
 
     /// What the conventions `ids` are on `today`, in that order: the one rule of status
@@ -287,20 +296,20 @@ impl Store {
     /// changed, and an entry is never served once a later write is committed, whichever server wrote it.
     pub async fn life_statuses(&self, ids: &[i64], today: NaiveDate) -> Result<Vec<LifeStatus>> {
         let stamps = self.write_stamps(ids).await?;
-        let stamp = |id: i64| stamps.get(&id).copied().unwrap_or_default();
-        let mut known: HashMap<i64, Life> =
-            ids.iter().filter_map(|&id| self.cached_life(id, stamp(id)).map(|parts| (id, parts.life))).collect();
-        let missing: Vec<i64> = ids.iter().copied().filter(|id| !known.contains_key(id)).collect();
-        if !missing.is_empty() {
-            let mut held = self.acquire().await?;
-            let mut conn = held.conn();
-            for id in missing {
-                let parts = conn.life_parts(id).await?;
-                self.keep_life(id, stamp(id), &parts);
-                known.insert(id, parts.life);
-            }
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let stamp = stamps.get(&id).copied().unwrap_or_default();
+            let life = match self.cached_life(id, stamp) {
+                Some(parts) => parts.life,
+                None => {
+                    let parts = self.acquire().await?.conn().life_parts(id).await?;
+                    self.keep_life(id, stamp, &parts);
+                    parts.life
+                }
+            };
+            out.push(life.status_on(today));
         }
-        Ok(ids.iter().map(|id| known.get(id).map(|l| l.status_on(today)).unwrap_or(LifeStatus::Draft)).collect())
+        Ok(out)
     }
 
     /// What a convention is on `today` ([`Life::status_on`]).

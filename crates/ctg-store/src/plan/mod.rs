@@ -184,7 +184,6 @@ pub use fiches::{FicheRecord, StatusChange};
 pub use import::PlanImportRow;
 pub use indicators::IndicatorRecord;
 pub use objectives::ObjectiveRecord;
-pub(crate) use read::PlanCache;
 pub use read::{Plan, PlanStake};
 pub use renewal::{FicheOrigin, Successor};
 pub use reviews::{Review, ReviewRecord, ReviewScope};

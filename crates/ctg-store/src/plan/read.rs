@@ -117,18 +117,18 @@ impl Store {
         // The stamp is read first: the rows read after it are at least as new, and an entry stored
         // under a stamp older than the database's is never served.
         let stamp = self.write_stamps(&[convention_id]).await?.get(&convention_id).copied();
-        if let Some(plan) = stamp.and_then(|stamp| self.plans.get(convention_id, stamp)) {
-            return Ok(plan);
+        if let Some(plan) = stamp.and_then(|stamp| self.plans.get(&convention_id, &stamp)) {
+            return Ok(Plan::clone(&plan));
         }
         // One reader at a time reads a plan that is missing; the others then find it here.
         let _turn = self.plans.flights.turn(convention_id).await;
         let stamp = self.write_stamps(&[convention_id]).await?.get(&convention_id).copied();
-        if let Some(plan) = stamp.and_then(|stamp| self.plans.get(convention_id, stamp)) {
-            return Ok(plan);
+        if let Some(plan) = stamp.and_then(|stamp| self.plans.get(&convention_id, &stamp)) {
+            return Ok(Plan::clone(&plan));
         }
         let plan = self.plan_read(convention_id, false).await?;
         if let Some(stamp) = stamp {
-            self.plans.put(convention_id, stamp, &plan);
+            self.plans.put(convention_id, stamp, std::sync::Arc::new(plan.clone()));
         }
         Ok(plan)
     }
@@ -138,7 +138,7 @@ impl Store {
     /// whole plan when it is in memory at the current stamp.
     pub async fn plan_outline(&self, convention_id: i64) -> Result<Plan> {
         let stamp = self.write_stamps(&[convention_id]).await?.get(&convention_id).copied();
-        if let Some(plan) = stamp.and_then(|stamp| self.plans.get(convention_id, stamp)) {
+        if let Some(plan) = stamp.and_then(|stamp| self.plans.get(&convention_id, &stamp)) {
             return Ok(plan.outline());
         }
         self.plan_read(convention_id, true).await
@@ -385,49 +385,4 @@ pub(super) fn fiche_records(p: Parts) -> Result<Vec<FicheRecord>> {
         .collect::<Result<Vec<_>>>()?;
     out.sort_by(|a, b| natural_cmp(&a.fiche.code, &b.fiche.code));
     Ok(out)
-}
-
-/// The plans read last, each with the write stamp it was read at, for [`Store::plan`]. Bounded: a
-/// national host holds 1,200 plans of up to 200 fiches, and only those read recently stay.
-#[derive(Debug, Default)]
-pub(crate) struct PlanCache {
-    inner: std::sync::Mutex<PlanEntries>,
-    flights: crate::SingleFlight,
-}
-
-#[derive(Debug, Default)]
-struct PlanEntries {
-    tick: u64,
-    by_convention: HashMap<i64, (crate::WriteStamp, u64, std::sync::Arc<Plan>)>,
-}
-
-impl PlanCache {
-    /// How many plans are kept.
-    const CAPACITY: usize = 128;
-
-    fn get(&self, convention_id: i64, stamp: crate::WriteStamp) -> Option<Plan> {
-        let mut entries = self.inner.lock().ok()?;
-        entries.tick += 1;
-        let tick = entries.tick;
-        let (at, used, plan) = entries.by_convention.get_mut(&convention_id)?;
-        if *at != stamp {
-            return None;
-        }
-        *used = tick;
-        Some(Plan::clone(plan))
-    }
-
-    fn put(&self, convention_id: i64, stamp: crate::WriteStamp, plan: &Plan) {
-        let Ok(mut entries) = self.inner.lock() else { return };
-        entries.tick += 1;
-        let tick = entries.tick;
-        if entries.by_convention.len() >= Self::CAPACITY && !entries.by_convention.contains_key(&convention_id) {
-            // The least recently used one leaves.
-            if let Some(oldest) = entries.by_convention.iter().min_by_key(|(_, (_, used, _))| *used).map(|(id, _)| *id)
-            {
-                entries.by_convention.remove(&oldest);
-            }
-        }
-        entries.by_convention.insert(convention_id, (stamp, tick, std::sync::Arc::new(plan.clone())));
-    }
 }

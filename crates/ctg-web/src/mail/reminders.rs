@@ -13,7 +13,7 @@ use ctg_domain::plan::{loose, Lateness};
 use ctg_domain::reminders::{agreement_ending, meeting_reminder, week_of, Frequency, ReminderKind as K};
 use ctg_store::{random_secret, NewMail, User};
 
-use crate::dashboard::{decisions_due, my_pilot_organisations, pending_signatures, pilots};
+use crate::dashboard::{decision_detail, decisions_due, my_pilot_organisations, pending_signatures, pilots};
 use crate::plan::PlanView;
 use crate::{AppState, WebError};
 
@@ -247,16 +247,7 @@ async fn convention_reminders(
             K::DecisionDue,
             format!("{}|{due}", d.decision.id),
             d.decision.data.text.chars().take(140).collect(),
-            format!(
-                "{}{} · {}",
-                d.decision.data.due.map(|e| format!("échéance le {}", date_short(e))).unwrap_or_default(),
-                if d.decision.data.follow_up.is_empty() {
-                    String::new()
-                } else {
-                    format!(" · suivie par {}", d.decision.data.follow_up)
-                },
-                d.body_name
-            ),
+            decision_detail(&d),
             format!("{base}/seances/{}#decisions", d.meeting_id),
         );
     }

@@ -6,7 +6,7 @@
 use crate::common;
 
 use chrono::Duration;
-use common::{demo_app, get_as, get_bytes, login, people, PASSWORD};
+use common::{demo_app, get_as, get_bytes, login, people, unpublish, PASSWORD};
 use ctg_domain::plan::FicheStatus;
 use ctg_store::backend_tests;
 use ctg_store::testing::TestDb;
@@ -22,16 +22,7 @@ backend_tests!(the_portfolio_lists_what_each_person_may_see_with_what_is_late_an
         let p = people(&store, id).await;
         let actor = ctg_domain::Actor::cli("test");
         // The CTG 2021-2025 is not published; nobody has a role in it.
-        let s = store.convention_summary(1).await.unwrap();
-        let unpublish = ctg_store::ConventionEdit {
-            title: s.title.clone(),
-            start: s.start,
-            end: s.end,
-            status: s.status,
-            signing_place: None,
-            published: false,
-        };
-        store.update_convention(&actor, 1, s.version, &unpublish).await.unwrap();
+        unpublish(&store, 1).await;
 
         let anonymous = common::Who::default();
         let reader = login(&app, "lecteur", "louis@ctg.fr", PASSWORD).await;

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{demo_app, get_as, login, people, post_form, put_json, send_json, Reply, Who, PASSWORD};
+use common::{demo_app, get_as, login, people, post_form, put_json, send_json, unpublish, Reply, Who, PASSWORD};
 use ctg_store::testing::TestDb;
 use ctg_store::{backend_tests, Store};
 
@@ -787,16 +787,7 @@ backend_tests!(the_rights_matrix_walked_whole, |db: &TestDb| {
         assert_eq!(id, 2);
         let people = people(&store, 2).await;
         // The CTG 2021-2025 is not published; nobody has a role in it.
-        let s = store.convention_summary(1).await.unwrap();
-        let unpublish = ctg_store::ConventionEdit {
-            title: s.title.clone(),
-            start: s.start,
-            end: s.end,
-            status: s.status,
-            signing_place: None,
-            published: false,
-        };
-        store.update_convention(&ctg_domain::Actor::cli("test"), 1, s.version, &unpublish).await.unwrap();
+        unpublish(&store, 1).await;
         let parties: Vec<i64> = store.convention(2).await.unwrap().parties.iter().map(|p| p.id).collect();
         let agreement = ctg_store::AgreementEdit {
             title: "Accord".into(),

@@ -6,7 +6,7 @@
 use crate::common;
 
 use axum::body::Body;
-use common::{demo_app, login, people, send, Reply, Who, PASSWORD};
+use common::{demo_app, login, people, send, unpublish, Reply, Who, PASSWORD};
 use ctg_domain::access::{decide, Action, ConventionContext, Principal, Role};
 use ctg_store::testing::TestDb;
 use ctg_store::{backend_tests, Store};
@@ -161,16 +161,7 @@ backend_tests!(every_route_of_the_table_is_guarded_as_it_says, |db: &TestDb| {
         assert_eq!(id, 2);
         let people = people(&store, 2).await;
         // The CTG 2021-2025 (1) is not published; nobody has a role in it.
-        let s = store.convention_summary(1).await.unwrap();
-        let unpublish = ctg_store::ConventionEdit {
-            title: s.title.clone(),
-            start: s.start,
-            end: s.end,
-            status: s.status,
-            signing_place: None,
-            published: false,
-        };
-        store.update_convention(&ctg_domain::Actor::cli("test"), 1, s.version, &unpublish).await.unwrap();
+        unpublish(&store, 1).await;
         let profiles = profiles(&app, &store, &people).await;
         let ids = object_ids(&store, &people).await;
         let mut routes = route_table();

@@ -196,6 +196,21 @@ pub struct People {
     pub epci_party: i64,
 }
 
+/// Makes convention `id` unpublished (the CTG 2021-2025 of the demo is published): nobody without a
+/// role in it may then see it.
+pub async fn unpublish(store: &Store, id: i64) {
+    let s = store.convention_summary(id).await.unwrap();
+    let edit = ctg_store::ConventionEdit {
+        title: s.title.clone(),
+        start: s.start,
+        end: s.end,
+        status: s.status,
+        signing_place: None,
+        published: false,
+    };
+    store.update_convention(&ctg_domain::Actor::cli("test"), id, s.version, &edit).await.unwrap();
+}
+
 pub async fn people(store: &Store, convention: i64) -> People {
     use ctg_domain::access::Role;
     let actor = ctg_domain::Actor::cli("test");

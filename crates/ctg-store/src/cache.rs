@@ -1,0 +1,104 @@
+//! What a server keeps in memory of the database: each entry with the stamp (a revision read in the
+//! database) it was read at, served only while the database gives the same stamp. Every write raises
+//! the revision it changes in its own transaction (`record!`, the territory imports), so no server
+//! serves what another has since changed, and none keeps a state of its own.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Entries by key, each with its stamp; at most `capacity` of them, the least recently read leaving
+/// first.
+#[derive(Debug)]
+pub(crate) struct StampedCache<K, S, V> {
+    capacity: usize,
+    entries: Mutex<Entries<K, S, V>>,
+    /// One reader at a time reads what is missing (see [`SingleFlight`]).
+    pub(crate) flights: SingleFlight<K>,
+}
+
+#[derive(Debug)]
+struct Entries<K, S, V> {
+    tick: u64,
+    by_key: HashMap<K, (S, u64, V)>,
+}
+
+impl<K: Hash + Eq + Clone, S: PartialEq, V: Clone> StampedCache<K, S, V> {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: Mutex::new(Entries { tick: 0, by_key: HashMap::new() }),
+            flights: SingleFlight::default(),
+        }
+    }
+
+    /// The value of `key` if it was read at `stamp`.
+    pub(crate) fn get(&self, key: &K, stamp: &S) -> Option<V> {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.tick += 1;
+        let tick = entries.tick;
+        let (at, used, value) = entries.by_key.get_mut(key)?;
+        if at != stamp {
+            return None;
+        }
+        *used = tick;
+        Some(value.clone())
+    }
+
+    pub(crate) fn put(&self, key: K, stamp: S, value: V) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.tick += 1;
+        let tick = entries.tick;
+        if entries.by_key.len() >= self.capacity && !entries.by_key.contains_key(&key) {
+            let oldest = entries.by_key.iter().min_by_key(|(_, (_, used, _))| *used).map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                entries.by_key.remove(&oldest);
+            }
+        }
+        entries.by_key.insert(key, (stamp, tick, value));
+    }
+}
+
+/// One computation at a time per key: the others wait for it, then find its result in their cache
+/// instead of all reading the same thing at once when it is missing.
+#[derive(Debug)]
+pub struct SingleFlight<K = i64> {
+    keys: Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl<K> Default for SingleFlight<K> {
+    fn default() -> Self {
+        Self { keys: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl<K: Hash + Eq> SingleFlight<K> {
+    /// Waits for the turn of `key`; the turn ends when the guard is dropped.
+    pub async fn turn(&self, key: K) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+            keys.entry(key).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_is_served_only_at_its_stamp_and_the_least_recently_read_leaves_first() {
+        let cache: StampedCache<i64, i64, &str> = StampedCache::new(2);
+        cache.put(1, 10, "un");
+        cache.put(2, 20, "deux");
+        assert_eq!(cache.get(&1, &10), Some("un"));
+        assert_eq!(cache.get(&1, &11), None, "a later revision is never served from memory");
+        cache.put(3, 30, "trois");
+        assert_eq!(cache.get(&2, &20), None, "the least recently read one left");
+        assert_eq!(cache.get(&1, &10), Some("un"));
+        assert_eq!(cache.get(&3, &30), Some("trois"));
+        cache.put(1, 11, "un bis");
+        assert_eq!(cache.get(&1, &11), Some("un bis"));
+    }
+}
