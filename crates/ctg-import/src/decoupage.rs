@@ -298,72 +298,83 @@ pub fn parse(
     // Codes of every `commune-actuelle` record whose code parses, valid or not in its other fields, so
     // that one bad commune is reported once and not again as an unknown member of its EPCI.
     let mut present: HashSet<[u8; 5]> = HashSet::with_capacity(estimate);
-    each(communes_file, communes_json, |i, raw: RawCommune<'_>| {
-        let raw = &raw;
-        let mut rec = Record { file: communes_file, number: i + 1, code: raw.code.as_ref(), errors: &mut errors };
-        let Some(kind) = rec.str_of("type", raw.kind.as_ref()) else {
-            return;
-        };
-        match kind {
-            "commune-actuelle" => {}
-            "commune-deleguee" => {
-                skipped.communes_deleguees += 1;
+    // The EPCI file is read on another thread meanwhile; its records are checked after the communes,
+    // which they name.
+    let (read_communes, read_epcis) = std::thread::scope(|scope| {
+        let epcis = scope.spawn(|| {
+            let mut raws: Vec<RawEpci<'_>> = Vec::with_capacity(epci_json.len() / 3000);
+            each(epci_file, epci_json, |_, raw: RawEpci<'_>| raws.push(raw)).map(|_| raws)
+        });
+        let communes = each(communes_file, communes_json, |i, raw: RawCommune<'_>| {
+            let raw = &raw;
+            let mut rec = Record { file: communes_file, number: i + 1, code: raw.code.as_ref(), errors: &mut errors };
+            let Some(kind) = rec.str_of("type", raw.kind.as_ref()) else {
                 return;
-            }
-            "commune-associee" => {
-                skipped.communes_associees += 1;
-                return;
-            }
-            "arrondissement-municipal" => {
-                skipped.arrondissements_municipaux += 1;
-                return;
-            }
-            other => {
-                rec.error("type", format!(
+            };
+            match kind {
+                "commune-actuelle" => {}
+                "commune-deleguee" => {
+                    skipped.communes_deleguees += 1;
+                    return;
+                }
+                "commune-associee" => {
+                    skipped.communes_associees += 1;
+                    return;
+                }
+                "arrondissement-municipal" => {
+                    skipped.arrondissements_municipaux += 1;
+                    return;
+                }
+                other => {
+                    rec.error("type", format!(
                     "type inconnu « {other} » (attendus : commune-actuelle, commune-deleguee, commune-associee, arrondissement-municipal)"
                 ));
+                    return;
+                }
+            }
+            let code = rec.str_of("code", raw.code.as_ref()).and_then(|c| match InseeCode::parse(c) {
+                Ok(code) => Some(code),
+                Err(e) => {
+                    rec.error("code", e.to_string());
+                    None
+                }
+            });
+            if let Some(code) = &code {
+                present.insert(key(code));
+            }
+            let name = rec.string("nom", raw.nom.as_ref());
+            let department = rec.string("departement", raw.departement.as_ref());
+            let region = rec.optional_str("region", raw.region.as_ref()).map(str::to_owned);
+            let siren = rec.optional_str("siren", raw.siren.as_ref()).and_then(|s| match Siren::parse(s) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    rec.error("siren", e.to_string());
+                    None
+                }
+            });
+            let (Some(code), Some(name), Some(department)) = (code, name, department) else {
+                return;
+            };
+            if department != code.departement() {
+                rec.error(
+                    "departement",
+                    format!(
+                        "« {department} » ne correspond pas au code INSEE {code}, qui est du département {}",
+                        code.departement()
+                    ),
+                );
                 return;
             }
-        }
-        let code = rec.str_of("code", raw.code.as_ref()).and_then(|c| match InseeCode::parse(c) {
-            Ok(code) => Some(code),
-            Err(e) => {
-                rec.error("code", e.to_string());
-                None
+            if let Some(first) = seen.insert(key(&code), i + 1) {
+                rec.error("code", format!("la commune {code} figure déjà à l'enregistrement n° {first}"));
+                return;
             }
+            communes.push(Commune { code, name, department, region, siren });
         });
-        if let Some(code) = &code {
-            present.insert(key(code));
-        }
-        let name = rec.string("nom", raw.nom.as_ref());
-        let department = rec.string("departement", raw.departement.as_ref());
-        let region = rec.optional_str("region", raw.region.as_ref()).map(str::to_owned);
-        let siren = rec.optional_str("siren", raw.siren.as_ref()).and_then(|s| match Siren::parse(s) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                rec.error("siren", e.to_string());
-                None
-            }
-        });
-        let (Some(code), Some(name), Some(department)) = (code, name, department) else {
-            return;
-        };
-        if department != code.departement() {
-            rec.error(
-                "departement",
-                format!(
-                    "« {department} » ne correspond pas au code INSEE {code}, qui est du département {}",
-                    code.departement()
-                ),
-            );
-            return;
-        }
-        if let Some(first) = seen.insert(key(&code), i + 1) {
-            rec.error("code", format!("la commune {code} figure déjà à l'enregistrement n° {first}"));
-            return;
-        }
-        communes.push(Commune { code, name, department, region, siren });
-    })?;
+        (communes, epcis.join())
+    });
+    read_communes?;
+    let raw_epcis = read_epcis.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
 
     let mut epcis = Vec::with_capacity(epci_json.len() / 3000);
     let mut populations = Vec::with_capacity(communes.len());
@@ -372,8 +383,7 @@ pub fn parse(
     let mut sirens: HashSet<String> = HashSet::new();
     // The code of each EPCI read so far, to name the one a commune already belongs to.
     let mut epci_codes: Vec<String> = Vec::new();
-    each(epci_file, epci_json, |i, raw: RawEpci<'_>| {
-        let raw = &raw;
+    for (i, raw) in raw_epcis.iter().enumerate() {
         epci_codes.push(code_of(raw.code.as_ref()).unwrap_or_default());
         let mut rec = Record { file: epci_file, number: i + 1, code: raw.code.as_ref(), errors: &mut errors };
         let siren = rec.str_of("code", raw.code.as_ref()).and_then(|c| match Siren::parse(c) {
@@ -393,7 +403,7 @@ pub fn parse(
         });
         let Some(raw_members) = &raw.membres else {
             rec.error("membres", "champ manquant");
-            return;
+            continue;
         };
         if raw_members.is_empty() {
             rec.error("membres", "un EPCI sans commune membre n'est pas admis");
@@ -435,14 +445,14 @@ pub fn parse(
             members.push(code);
         }
         let (Some(siren), Some(name), Some(kind)) = (siren, name, kind) else {
-            return;
+            continue;
         };
         if !sirens.insert(siren.to_string()) {
             rec.error("code", format!("l'EPCI {siren} figure deux fois"));
-            return;
+            continue;
         }
         epcis.push(Epci { siren, name, kind, members });
-    })?;
+    }
 
     if !errors.is_empty() {
         return Err(ImportErrors(errors));

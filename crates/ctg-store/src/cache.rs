@@ -10,11 +10,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// Entries by key, each with its stamp; at most `capacity` of them, the least recently read leaving
 /// first.
 #[derive(Debug)]
-pub(crate) struct StampedCache<K, S, V> {
+pub struct StampedCache<K, S, V> {
     capacity: usize,
     entries: Mutex<Entries<K, S, V>>,
     /// One reader at a time reads what is missing (see [`SingleFlight`]).
-    pub(crate) flights: SingleFlight<K>,
+    pub flights: SingleFlight<K>,
 }
 
 #[derive(Debug)]
@@ -24,7 +24,7 @@ struct Entries<K, S, V> {
 }
 
 impl<K: Hash + Eq + Clone, S: PartialEq, V: Clone> StampedCache<K, S, V> {
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
             entries: Mutex::new(Entries { tick: 0, by_key: HashMap::new() }),
@@ -33,7 +33,7 @@ impl<K: Hash + Eq + Clone, S: PartialEq, V: Clone> StampedCache<K, S, V> {
     }
 
     /// The value of `key` if it was read at `stamp`.
-    pub(crate) fn get(&self, key: &K, stamp: &S) -> Option<V> {
+    pub fn get(&self, key: &K, stamp: &S) -> Option<V> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries.tick += 1;
         let tick = entries.tick;
@@ -45,7 +45,7 @@ impl<K: Hash + Eq + Clone, S: PartialEq, V: Clone> StampedCache<K, S, V> {
         Some(value.clone())
     }
 
-    pub(crate) fn put(&self, key: K, stamp: S, value: V) {
+    pub fn put(&self, key: K, stamp: S, value: V) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries.tick += 1;
         let tick = entries.tick;

@@ -631,6 +631,40 @@ impl Store {
     /// portfolio): the départements of its EPCI's communes and the organisations that are its parties,
     /// in two queries.
     pub async fn convention_reach(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, ConventionReach>> {
+        let stamps = self.write_stamps(ids).await?;
+        self.convention_reach_at(ids, &stamps).await
+    }
+
+    /// [`Store::convention_reach`] with the write stamps of `ids` already read: what was read at the
+    /// same stamp is served from memory (its parties are the convention's, its départements come from
+    /// the territory, whose imports raise the shared revision), the rest read in two queries.
+    pub async fn convention_reach_at(
+        &self,
+        ids: &[i64],
+        stamps: &std::collections::HashMap<i64, crate::WriteStamp>,
+    ) -> Result<std::collections::HashMap<i64, ConventionReach>> {
+        let mut out: std::collections::HashMap<i64, ConventionReach> = std::collections::HashMap::new();
+        let mut missing: Vec<i64> = Vec::new();
+        for id in ids {
+            match stamps.get(id).and_then(|stamp| self.reaches.get(id, stamp)) {
+                Some(reach) => {
+                    out.insert(*id, reach);
+                }
+                None => missing.push(*id),
+            }
+        }
+        let read = self.read_convention_reach(&missing).await?;
+        for id in missing {
+            let reach = read.get(&id).cloned().unwrap_or_default();
+            if let Some(stamp) = stamps.get(&id) {
+                self.reaches.put(id, *stamp, reach.clone());
+            }
+            out.insert(id, reach);
+        }
+        Ok(out)
+    }
+
+    async fn read_convention_reach(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, ConventionReach>> {
         if ids.is_empty() {
             return Ok(std::collections::HashMap::new());
         }

@@ -13,8 +13,6 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use thiserror::Error;
 
-use cache::StampedCache;
-
 mod accounts;
 pub mod audit;
 mod backup;
@@ -43,7 +41,7 @@ mod versioned;
 pub use accounts::*;
 pub use audit::{AuditEntry, HistoryFilter, WriteStamp};
 pub use backup::{manifest_path, AuditDigest, Manifest, RestoreReport};
-pub use cache::SingleFlight;
+pub use cache::{SingleFlight, StampedCache};
 pub use commitments::*;
 pub use convention::*;
 pub use documents::*;
@@ -112,6 +110,8 @@ pub struct Store {
     lives: Arc<StampedCache<i64, WriteStamp, Parts>>,
     /// The plans read last, at their write stamp ([`Store::plan`]).
     plans: Arc<StampedCache<i64, WriteStamp, Arc<Plan>>>,
+    /// Where each convention reaches (départements, parties' organisations), at its write stamp.
+    reaches: Arc<StampedCache<i64, WriteStamp, ConventionReach>>,
 }
 
 /// Which engine a store runs on.
@@ -160,6 +160,7 @@ impl Store {
             epcis: Arc::new(StampedCache::new(2_000)),
             lives: Arc::new(StampedCache::new(5_000)),
             plans: Arc::new(StampedCache::new(128)),
+            reaches: Arc::new(StampedCache::new(5_000)),
         })
     }
 

@@ -11,7 +11,7 @@ use ctg_domain::Actor;
 use serde_json::json;
 
 use crate::audit::{record, Change};
-use crate::territory::{json_rows, to_json, JSON_CHUNK};
+use crate::territory::{insert_rows, json_rows, to_json};
 use crate::{with_db, Backend, Result, Store, StoreError};
 
 /// The file an import comes from.
@@ -62,6 +62,30 @@ const SELECT: &str = "SELECT i.code AS indicator_code, o.area_kind, o.area_code,
      JOIN open_indicator i ON i.id = o.indicator_id LEFT JOIN open_note n ON n.id = o.note_id \
      JOIN open_data_file f ON f.id = o.file_id";
 
+/// The distinct texts of `texts`, which are few and repeated on millions of rows: compared by address
+/// first (the parser names them with its constants), by content only when the address is new.
+fn distinct(texts: impl Iterator<Item = &'static str>) -> Vec<&'static str> {
+    let mut seen: Vec<&'static str> = Vec::new();
+    for t in texts {
+        if !seen.iter().any(|s| std::ptr::eq(*s, t)) && !seen.contains(&t) {
+            seen.push(t);
+        }
+    }
+    seen
+}
+
+/// A figure with its key as numbers (area kind, area code packed, indicator, year) and its note's number.
+type Keyed<'r> = (u8, u128, i64, i32, &'r OpenObservation, Option<i64>);
+
+/// The number of `text` among the few `(text, number)` pairs of an import.
+fn number_of(numbers: &[(&str, i64)], text: &str) -> i64 {
+    numbers
+        .iter()
+        .find(|(t, _)| std::ptr::eq(*t, text))
+        .or_else(|| numbers.iter().find(|(t, _)| *t == text))
+        .map_or(0, |p| p.1)
+}
+
 impl Store {
     /// Writes the figures of one file in one transaction, all or nothing; a figure already held (same
     /// area, indicator and year) is replaced, with its new source.
@@ -78,21 +102,12 @@ impl Store {
             )));
         }
         let backend = self.backend();
-        let file_param = match backend {
-            Backend::Sqlite => "$2",
-            Backend::Postgres => "$2::bigint",
-        };
-        let select = json_rows(backend, &["text", "text", "bigint", "int", "float8", "bigint"]).replacen(
-            " FROM ",
-            &format!(", {file_param} FROM "),
-            1,
-        );
-        let upsert = "ON CONFLICT (area_kind, area_code, indicator_id, year) DO UPDATE SET value = excluded.value, \
+        let upsert = " ON CONFLICT (area_kind, area_code, indicator_id, year) DO UPDATE SET value = excluded.value, \
              note_id = excluded.note_id, file_id = excluded.file_id";
-        // The indicators and notes of the file: a few dozen texts, each written once and then named by
-        // its number on every row.
-        let indicators: BTreeSet<&str> = rows.iter().map(|o| o.indicator).collect();
-        let notes: BTreeSet<&str> = rows.iter().filter_map(|o| o.note).collect();
+        // The indicators and notes of the file: a few dozen texts (the parser's own constants), each
+        // written once and then named by its number on every row.
+        let indicators: BTreeSet<&str> = distinct(rows.iter().map(|o| o.indicator)).into_iter().collect();
+        let notes: BTreeSet<&str> = distinct(rows.iter().filter_map(|o| o.note)).into_iter().collect();
         let indicator_names: Vec<(&str,)> = indicators.iter().map(|t| (*t,)).collect();
         let note_names: Vec<(&str,)> = notes.iter().map(|t| (*t,)).collect();
         let add_indicators = format!(
@@ -101,10 +116,19 @@ impl Store {
         );
         let add_notes =
             format!("INSERT INTO open_note (text) {} ON CONFLICT (text) DO NOTHING", json_rows(backend, &["text"]));
-        /// Area kind, area code, indicator, year, value, note.
-        type Row<'r> = (&'r str, &'r str, i64, i32, f64, Option<i64>);
+        // The kinds of area in the order of their code, the first column of the primary key.
+        let mut kinds = AreaKind::ALL;
+        kinds.sort_by_key(|k| k.code());
+        let rank = |k: AreaKind| kinds.iter().position(|x| *x == k).unwrap_or(0) as u8;
         with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut conn = pool.acquire().await?;
+            // Every reference of a figure (its indicator, note and file) is written just before it in
+            // the same transaction: the engine need not look each one up again (millions of rows).
+            if backend == Backend::Sqlite {
+                sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *conn).await?;
+            }
+            let result = async {
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
             let (file_id,): (i64,) = sqlx::query_as(
                 "INSERT INTO open_data_file (source, source_file, vintage, imported_on) VALUES ($1, $2, $3, $4) RETURNING id",
             )
@@ -123,29 +147,44 @@ impl Store {
             let id_of = |ids: &HashMap<String, i64>, text: &str| {
                 ids.get(text).copied().ok_or_else(|| StoreError::Corrupt(format!("« {text} » absent après son écriture")))
             };
-            let indicator_id: HashMap<&str, i64> =
+            let indicator_id: Vec<(&str, i64)> =
                 indicators.iter().map(|t| Ok((*t, id_of(&indicator_ids, t)?))).collect::<Result<_>>()?;
-            let note_id: HashMap<&str, i64> =
-                notes.iter().map(|t| Ok((*t, id_of(&note_ids, t)?))).collect::<Result<_>>()?;
+            let note_id: Vec<(&str, i64)> = notes.iter().map(|t| Ok((*t, id_of(&note_ids, t)?))).collect::<Result<_>>()?;
             // In the order of the primary key: the engine then appends to its B-tree instead of
             // inserting all over it (a national file is millions of rows).
-            let mut order: Vec<Row<'_>> = rows
+            // The key is compared as numbers: the area's code (at most 9 characters once read) packed in
+            // its first 16 bytes keeps the order of the text, and only the speed depends on it.
+            let mut order: Vec<Keyed<'_>> = rows
                 .iter()
                 .map(|o| {
-                    (o.area_kind.code(), o.area_code.as_str(), indicator_id[o.indicator], o.year, o.value, o.note.map(|n| note_id[n]))
+                    let mut code = [0u8; 16];
+                    let n = o.area_code.len().min(16);
+                    code[..n].copy_from_slice(&o.area_code.as_bytes()[..n]);
+                    let note = o.note.map(|n| number_of(&note_id, n));
+                    (rank(o.area_kind), u128::from_be_bytes(code), number_of(&indicator_id, o.indicator), o.year, o, note)
                 })
                 .collect();
-            order.sort_unstable_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
+            order.sort_unstable_by_key(|r| (r.0, r.1, r.2, r.3));
             // Into an empty table (a first load), a plain INSERT.
             let (held,): (bool,) =
                 sqlx::query_as("SELECT EXISTS (SELECT 1 FROM open_observation)").fetch_one(&mut *tx).await?;
-            let sql = format!(
-                "INSERT INTO open_observation (area_kind, area_code, indicator_id, year, value, note_id, file_id) {select} {}",
-                if held { upsert } else { "" }
+            insert_rows!(
+                tx,
+                backend,
+                "INSERT INTO open_observation (area_kind, area_code, indicator_id, year, value, note_id, file_id)",
+                6,
+                &format!(", {file_id}"),
+                if held { upsert } else { "" },
+                &order,
+                |q, (_, _, indicator, _, o, note)| q
+                    .bind(o.area_kind.code())
+                    .bind(o.area_code.as_str())
+                    .bind(*indicator)
+                    .bind(o.year)
+                    .bind(o.value)
+                    .bind(*note),
+                |_| {}
             );
-            for chunk in order.chunks(JSON_CHUNK) {
-                sqlx::query(&sql).bind(to_json(chunk)?).bind(file_id).execute(&mut *tx).await?;
-            }
             record!(&mut *tx, &Change {
                 convention_id: None,
                 object_type: "donnees_ouvertes",
@@ -157,6 +196,13 @@ impl Store {
                 actor,
             });
             tx.commit().await?;
+            Ok::<(), StoreError>(())
+            }
+            .await;
+            if backend == Backend::Sqlite {
+                sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+            }
+            result?;
         });
         Ok(rows.len() as u64)
     }

@@ -16,11 +16,6 @@ use crate::{with_db, Backend, Result, Store, StoreError};
 /// The revision of communes, EPCIs and populations, bumped by every import that changes them.
 const TERRITORY: &str = "territoire";
 
-/// A commune as sent to the database: code, name, département, région, SIREN.
-type CommuneRow<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
-/// A population as sent to the database: code, vintage, municipal, counted apart, total.
-type PopulationRow<'a> = (&'a str, i32, Option<i64>, Option<i64>, Option<i64>);
-
 /// Rows per JSON array bound to one statement: large enough to leave per-statement costs behind,
 /// small enough for the progress bar to move.
 pub(crate) const JSON_CHUNK: usize = 10_000;
@@ -52,16 +47,66 @@ fn changed(backend: Backend, table: &str, columns: &[&str]) -> String {
     }
 }
 
-/// The rows of populations (code, vintage, municipal, counted apart, total) from the JSON array bound
-/// to `$1`, with the source bound once to `$2`.
-fn json_rows_with_source(backend: Backend) -> String {
-    let rows = json_rows(backend, &["text", "int", "bigint", "bigint", "bigint"]);
-    let source = match backend {
-        Backend::Sqlite => "$2",
-        Backend::Postgres => "$2::text",
-    };
-    rows.replacen(" FROM ", &format!(", {source} FROM "), 1)
+/// Rows per multi-row `INSERT … VALUES` of rows of `columns` bound parameters: within SQLite's limit
+/// of 32,766 parameters per statement (PostgreSQL's is 65,535). Each row is bound as it is, with no
+/// text to unfold on the engine's side; the statement of full chunks is prepared once.
+pub(crate) fn rows_per_insert(columns: usize) -> usize {
+    32_000 / columns
 }
+
+/// `head VALUES ($1, …, $columns<extra>), (…) tail` for `rows` rows of `columns` bound parameters each,
+/// numbered in order; `extra` is appended to every row (a constant of the whole import). SQLite's
+/// parameters are anonymous (`?`): it looks each named one up among those before, which costs the
+/// square of their number (thousands per statement).
+pub(crate) fn values_sql(backend: Backend, head: &str, columns: usize, rows: usize, extra: &str, tail: &str) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * (columns * 8 + extra.len() + 4));
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    let mut n = 0;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            n += 1;
+            let separator = if column == 0 { "" } else { ", " };
+            let _ = match backend {
+                Backend::Sqlite => write!(sql, "{separator}?"),
+                Backend::Postgres => write!(sql, "{separator}${n}"),
+            };
+        }
+        sql.push_str(extra);
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql
+}
+
+/// Writes `$rows` (a slice) in multi-row `INSERT`s on `$conn`: `$head`, the rows, then `$tail`, each
+/// row of `$columns` parameters bound by `$bind` (a closure from a query and a row to the query) and
+/// followed by `$extra` (a constant of the whole import). Each statement
+/// is bound while the engine writes the one before (SQLite on its own thread, PostgreSQL on the
+/// server); `$done` is called with the number of rows of each statement written.
+macro_rules! insert_rows {
+    ($conn:expr, $backend:expr, $head:expr, $columns:expr, $extra:expr, $tail:expr, $rows:expr, $bind:expr, $done:expr) => {{
+        let per = $crate::territory::rows_per_insert($columns);
+        let rows = $rows;
+        let full = $crate::territory::values_sql($backend, $head, $columns, per, $extra, $tail);
+        let last = $crate::territory::values_sql($backend, $head, $columns, rows.len() % per, $extra, $tail);
+        let mut statements = rows.chunks(per).map(|chunk| {
+            let sql = if chunk.len() == per { &full } else { &last };
+            let statement = chunk.iter().fold(sqlx::query(sql).persistent(chunk.len() == per), $bind);
+            (chunk.len(), statement)
+        });
+        let mut current = statements.next();
+        while let Some((n, statement)) = current {
+            let (written, next) = tokio::join!(statement.execute(&mut *$conn), async { statements.next() });
+            written?;
+            ($done)(n);
+            current = next;
+        }
+    }};
+}
+pub(crate) use insert_rows;
 
 pub(crate) fn to_json<T: serde::Serialize + ?Sized>(rows: &T) -> Result<String> {
     serde_json::to_string(rows).map_err(|e| StoreError::Invalid(format!("lignes impossibles à transmettre ({e})")))
@@ -173,24 +218,30 @@ impl Store {
                 // Into an empty table (a first load), a plain INSERT; otherwise an upsert that rewrites
                 // only the rows that change.
                 let upsert = |on_conflict: String| if communes_before == 0 { String::new() } else { on_conflict };
-                let sql = format!(
-                    "INSERT INTO commune (code, name, department, region, siren) {} {}",
-                    json_rows(backend, &["text", "text", "text", "text", "text"]),
-                    upsert(format!(
-                        "ON CONFLICT (code) DO UPDATE SET name = excluded.name, department = excluded.department, \
-                         region = excluded.region, siren = excluded.siren WHERE {}",
-                        changed(backend, "commune", &["name", "department", "region", "siren"])
-                    ))
+                let tail = upsert(format!(
+                    " ON CONFLICT (code) DO UPDATE SET name = excluded.name, department = excluded.department, \
+                     region = excluded.region, siren = excluded.siren WHERE {}",
+                    changed(backend, "commune", &["name", "department", "region", "siren"])
+                ));
+                insert_rows!(
+                    tx,
+                    backend,
+                    "INSERT INTO commune (code, name, department, region, siren)",
+                    5,
+                    "",
+                    &tail,
+                    &communes,
+                    |q, c| q
+                        .bind(c.code.as_str())
+                        .bind(c.name.as_str())
+                        .bind(c.department.as_str())
+                        .bind(c.region.as_deref())
+                        .bind(c.siren.as_ref().map(Siren::as_str)),
+                    |n| {
+                        done += n as u64;
+                        progress(done);
+                    }
                 );
-                for chunk in communes.chunks(JSON_CHUNK) {
-                    let rows: Vec<CommuneRow<'_>> = chunk
-                        .iter()
-                        .map(|c| (c.code.as_str(), c.name.as_str(), c.department.as_str(), c.region.as_deref(), c.siren.as_ref().map(Siren::as_str)))
-                        .collect();
-                    sqlx::query(&sql).bind(to_json(&rows)?).execute(&mut *tx).await?;
-                    done += chunk.len() as u64;
-                    progress(done);
-                }
 
                 let epcis: Vec<(&str, &str, &str)> = batch.epcis.iter().map(|e| (e.siren.as_str(), e.name.as_str(), e.kind.code())).collect();
                 let sirens: Vec<(&str,)> = epcis.iter().map(|e| (e.0,)).collect();
@@ -242,41 +293,53 @@ impl Store {
                 done += epcis.len() as u64;
                 progress(done);
 
-                let sql = format!(
-                    "INSERT INTO epci_member (epci_siren, commune_code) {} ON CONFLICT (epci_siren, commune_code) DO NOTHING",
-                    json_rows(backend, &["text", "text"])
+                insert_rows!(
+                    tx,
+                    backend,
+                    "INSERT INTO epci_member (epci_siren, commune_code)",
+                    2,
+                    "",
+                    " ON CONFLICT (epci_siren, commune_code) DO NOTHING",
+                    &new_members,
+                    |q, m| q.bind(m.0).bind(m.1),
+                    |n| {
+                        done += n as u64;
+                        progress(done);
+                    }
                 );
-                for chunk in new_members.chunks(JSON_CHUNK) {
-                    sqlx::query(&sql).bind(to_json(&chunk)?).execute(&mut *tx).await?;
-                    done += chunk.len() as u64;
-                    progress(done);
-                }
 
                 let (populations_before,): (i64,) =
                     sqlx::query_as("SELECT COUNT(*) FROM population").fetch_one(&mut *tx).await?;
-                let sql = format!(
-                    "INSERT INTO population (commune_code, vintage, municipal, counted_apart, total, source) {} {}",
-                    json_rows_with_source(backend),
-                    if populations_before == 0 {
-                        String::new()
-                    } else {
-                        format!(
-                            "ON CONFLICT (commune_code, vintage) DO UPDATE SET municipal = excluded.municipal, \
-                             counted_apart = excluded.counted_apart, total = excluded.total, source = excluded.source \
-                             WHERE {}",
-                            changed(backend, "population", &["municipal", "counted_apart", "total", "source"])
-                        )
+                let tail = if populations_before == 0 {
+                    String::new()
+                } else {
+                    format!(
+                        " ON CONFLICT (commune_code, vintage) DO UPDATE SET municipal = excluded.municipal, \
+                         counted_apart = excluded.counted_apart, total = excluded.total, source = excluded.source \
+                         WHERE {}",
+                        changed(backend, "population", &["municipal", "counted_apart", "total", "source"])
+                    )
+                };
+                insert_rows!(
+                    tx,
+                    backend,
+                    "INSERT INTO population (commune_code, vintage, municipal, counted_apart, total, source)",
+                    6,
+                    "",
+                    &tail,
+                    &populations,
+                    |q, p| q
+                        .bind(p.commune.as_str())
+                        .bind(p.vintage.year())
+                        .bind(p.population.municipal)
+                        .bind(p.population.counted_apart)
+                        .bind(p.population.total)
+                        .bind(batch.source.as_str()),
+                    |n| {
+                        done += n as u64;
+                        progress(done);
                     }
                 );
-                for chunk in populations.chunks(JSON_CHUNK) {
-                    let rows: Vec<PopulationRow<'_>> = chunk
-                        .iter()
-                        .map(|p| (p.commune.as_str(), p.vintage.year(), p.population.municipal, p.population.counted_apart, p.population.total))
-                        .collect();
-                    sqlx::query(&sql).bind(to_json(&rows)?).bind(batch.source.as_str()).execute(&mut *tx).await?;
-                    done += chunk.len() as u64;
-                    progress(done);
-                }
 
             let (communes_after,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM commune").fetch_one(&mut *tx).await?;
             let (epcis_after,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM epci").fetch_one(&mut *tx).await?;
@@ -324,19 +387,24 @@ impl Store {
         let backend = self.backend();
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            let sql = format!(
-                "INSERT INTO population (commune_code, vintage, municipal, counted_apart, total, source) {} \
-                 ON CONFLICT (commune_code, vintage) DO UPDATE SET municipal = excluded.municipal, \
+            insert_rows!(
+                tx,
+                backend,
+                "INSERT INTO population (commune_code, vintage, municipal, counted_apart, total, source)",
+                6,
+                "",
+                " ON CONFLICT (commune_code, vintage) DO UPDATE SET municipal = excluded.municipal, \
                  counted_apart = excluded.counted_apart, total = excluded.total, source = excluded.source",
-                json_rows_with_source(backend)
+                rows,
+                |q, p| q
+                    .bind(p.commune.as_str())
+                    .bind(p.vintage.year())
+                    .bind(p.population.municipal)
+                    .bind(p.population.counted_apart)
+                    .bind(p.population.total)
+                    .bind(source),
+                |_| {}
             );
-            for chunk in rows.chunks(JSON_CHUNK) {
-                let values: Vec<PopulationRow<'_>> = chunk
-                    .iter()
-                    .map(|p| (p.commune.as_str(), p.vintage.year(), p.population.municipal, p.population.counted_apart, p.population.total))
-                    .collect();
-                sqlx::query(&sql).bind(to_json(&values)?).bind(source).execute(&mut *tx).await?;
-            }
             sqlx::query("UPDATE data_revision SET revision = revision + 1 WHERE name = $1").bind(TERRITORY).execute(&mut *tx).await?;
             let vintages: std::collections::BTreeSet<i32> = rows.iter().map(|p| p.vintage.year()).collect();
             record!(&mut *tx, &Change {

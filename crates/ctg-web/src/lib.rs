@@ -11,7 +11,7 @@ use axum::http::{header, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use chrono::NaiveDate;
-use ctg_store::Store;
+use ctg_store::{StampedCache, Store};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 mod accounts;
@@ -54,12 +54,16 @@ pub struct AppState {
     today: Arc<dyn Fn() -> NaiveDate + Send + Sync>,
     /// Computed territory responses, each with the territory revision it was computed at: an entry
     /// serves only while that revision is the database's, so servers keep no state of their own.
-    territory_cache: Arc<std::sync::Mutex<std::collections::HashMap<i64, (i64, axum::body::Bytes)>>>,
+    territory_cache: Arc<StampedCache<i64, i64, axum::body::Bytes>>,
     /// Portfolio lines, each with the day and the write stamp of its convention it was computed
     /// at (see [`portfolio`]): like the territory, valid only while the database says the same.
-    portfolio_cache: Arc<std::sync::Mutex<std::collections::HashMap<i64, portfolio::CachedLine>>>,
-    /// One computation of a missing portfolio line at a time, per convention.
-    portfolio_flights: Arc<ctg_store::SingleFlight>,
+    portfolio_cache: Arc<StampedCache<i64, (NaiveDate, ctg_store::WriteStamp), portfolio::PortfolioLine>>,
+    /// Plans with what is computed from them on a day (progress, lateness), at the write stamp of
+    /// their convention: the fiche, plan and dashboard pages of a convention share one computation
+    /// until the next write.
+    plan_views: Arc<StampedCache<i64, (NaiveDate, ctg_store::WriteStamp), Arc<plan::PlanView>>>,
+    /// The same for the outline of a plan (its tree), when the whole view is not in memory.
+    plan_outlines: Arc<StampedCache<i64, (NaiveDate, ctg_store::WriteStamp), Arc<plan::PlanView>>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -84,22 +88,20 @@ impl AppState {
             auth: AuthConfig::default(),
             mail: Arc::default(),
             today,
-            territory_cache: Arc::default(),
-            portfolio_cache: Arc::default(),
-            portfolio_flights: Arc::default(),
+            territory_cache: Arc::new(StampedCache::new(2_000)),
+            portfolio_cache: Arc::new(StampedCache::new(5_000)),
+            plan_views: Arc::new(StampedCache::new(64)),
+            plan_outlines: Arc::new(StampedCache::new(64)),
         }
     }
 
     /// The cached territory response of a convention, if computed at `revision`.
     pub(crate) fn cached_territory(&self, id: i64, revision: i64) -> Option<axum::body::Bytes> {
-        let cache = self.territory_cache.lock().ok()?;
-        cache.get(&id).filter(|(r, _)| *r == revision).map(|(_, b)| b.clone())
+        self.territory_cache.get(&id, &revision)
     }
 
     pub(crate) fn cache_territory(&self, id: i64, revision: i64, bytes: axum::body::Bytes) {
-        if let Ok(mut cache) = self.territory_cache.lock() {
-            cache.insert(id, (revision, bytes));
-        }
+        self.territory_cache.put(id, revision, bytes);
     }
 
     pub fn with_auth(mut self, auth: AuthConfig) -> Self {

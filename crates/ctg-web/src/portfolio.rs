@@ -38,7 +38,7 @@ pub(crate) fn is_due_soon(d: &ctg_store::OpenDecision, today: NaiveDate) -> bool
 
 /// What the dashboard and the portfolio read of one convention on one day.
 pub(crate) struct Facts {
-    pub v: PlanView,
+    pub v: std::sync::Arc<PlanView>,
     pub bodies: Vec<ctg_store::BodyRecord>,
     /// The meetings from today on, the soonest first.
     pub upcoming: Vec<ctg_domain::governance::Meeting>,
@@ -137,43 +137,27 @@ pub struct PortfolioLine {
     pub role: Option<String>,
 }
 
-/// A line as computed on `day` at the write stamp `stamp` of its convention (its role
-/// and départements are set per request).
-#[derive(Debug, Clone)]
-pub(crate) struct CachedLine {
-    day: NaiveDate,
-    stamp: ctg_store::WriteStamp,
-    line: PortfolioLine,
-}
-
 /// The line of a convention: from the cache when nothing was written to the convention since it was
 /// computed (every audited write raises a revision in its transaction: [`ctg_store::WriteStamp`]) on
-/// the same day, else computed.
+/// the same day, else computed. Its role and départements are set per request.
 async fn line_of(
     state: &AppState,
     c: &ctg_store::ConventionSummary,
     stamp: ctg_store::WriteStamp,
     today: NaiveDate,
 ) -> Result<PortfolioLine, WebError> {
-    let cached =
-        || {
-            state.portfolio_cache.lock().ok().and_then(|cache| {
-                cache.get(&c.id).filter(|e| e.day == today && e.stamp == stamp).map(|e| e.line.clone())
-            })
-        };
-    if let Some(line) = cached() {
+    let cache = &state.portfolio_cache;
+    if let Some(line) = cache.get(&c.id, &(today, stamp)) {
         return Ok(line);
     }
     // One request at a time computes a missing line; the others then find it in the cache.
-    let _turn = state.portfolio_flights.turn(c.id).await;
-    if let Some(line) = cached() {
+    let _turn = cache.flights.turn(c.id).await;
+    if let Some(line) = cache.get(&c.id, &(today, stamp)) {
         return Ok(line);
     }
     let facts = Facts::load(state, c.id, today).await?;
     let computed = line(c, &facts, today);
-    if let Ok(mut cache) = state.portfolio_cache.lock() {
-        cache.insert(c.id, CachedLine { day: today, stamp, line: computed.clone() });
-    }
+    cache.put(c.id, (today, stamp), computed.clone());
     Ok(computed)
 }
 
@@ -366,7 +350,9 @@ async fn portfolio(state: &AppState, auth: &Auth, q: &PortfolioQuery) -> Result<
     let today = state.today();
     let admin = auth.user.as_ref().is_some_and(|u| u.is_admin);
     let (visible, roles) = state.visible_conventions_and_roles(auth).await?;
-    let reach = state.store.convention_reach(&visible.iter().map(|c| c.id).collect::<Vec<_>>()).await?;
+    let visible_ids: Vec<i64> = visible.iter().map(|c| c.id).collect();
+    let stamps = state.store.write_stamps(&visible_ids).await?;
+    let reach = state.store.convention_reach_at(&visible_ids, &stamps).await?;
     let empty = ctg_store::ConventionReach::default();
     let reach_of = |id: i64| reach.get(&id).unwrap_or(&empty);
     let mut organisations: Vec<Choice> = Vec::new();
@@ -408,8 +394,6 @@ async fn portfolio(state: &AppState, auth: &Auth, q: &PortfolioQuery) -> Result<
         .filter(|c| organisation.is_none_or(|o| reach_of(c.id).organisations.iter().any(|x| x.id == o)))
         .filter(|c| filters.department.as_ref().is_none_or(|d| reach_of(c.id).departments.contains(d)))
         .collect();
-    let ids: Vec<i64> = chosen.iter().map(|c| c.id).collect();
-    let stamps = state.store.write_stamps(&ids).await?;
     let mut lines = Vec::new();
     for c in chosen {
         let r = reach_of(c.id);

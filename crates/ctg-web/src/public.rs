@@ -38,7 +38,7 @@ fn public_value(number: Option<f64>, level: Option<&str>, threshold: i64) -> (St
 
 /// What the public page and the open data hold, computed once.
 struct Public {
-    v: PlanView,
+    v: std::sync::Arc<PlanView>,
     parties: Vec<(i64, String)>,
     logos: Vec<(i64, String)>,
     threshold: i64,

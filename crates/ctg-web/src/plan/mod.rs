@@ -8,6 +8,7 @@ pub mod io;
 pub mod strategy;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::State;
@@ -46,20 +47,56 @@ pub(crate) struct PlanView {
 }
 
 impl PlanView {
-    pub async fn load(state: &AppState, id: i64) -> Result<Self, WebError> {
+    /// The view of the plan of convention `id` today: from memory while nothing was written to the
+    /// convention (its write stamp, read first, is unchanged), else read and computed once, the other
+    /// requests for it waiting for that one.
+    pub async fn load(state: &AppState, id: i64) -> Result<Arc<Self>, WebError> {
+        let today = state.today();
+        let stamp = state.store.write_stamps(&[id]).await?.get(&id).copied();
+        let cache = &state.plan_views;
+        if let Some(view) = stamp.and_then(|s| cache.get(&id, &(today, s))) {
+            return Ok(view);
+        }
+        let _turn = cache.flights.turn(id).await;
+        let stamp = state.store.write_stamps(&[id]).await?.get(&id).copied();
+        if let Some(view) = stamp.and_then(|s| cache.get(&id, &(today, s))) {
+            return Ok(view);
+        }
         let convention = state.store.convention_summary(id).await?;
         let epci = state.store.epci(&convention.epci_siren).await?;
         let communes = epci.communes.iter().map(|c| (c.code.clone(), c.name.clone())).collect();
         let plan = state.store.plan(id).await?;
         let parties = state.store.party_refs(id).await?;
-        Ok(Self { parties, ..Self::compute(convention, communes, plan, state.today()) })
+        let view = Arc::new(Self { parties, ..Self::compute(convention, communes, plan, today) });
+        if let Some(stamp) = stamp {
+            cache.put(id, (today, stamp), view.clone());
+        }
+        Ok(view)
     }
 
-    /// The plan as its tree needs it: no means, status history or indicators, no communes.
-    pub async fn load_outline(state: &AppState, id: i64) -> Result<Self, WebError> {
+    /// The plan as its tree needs it: no means, status history or indicators, no communes (the whole
+    /// view when it is in memory).
+    pub async fn load_outline(state: &AppState, id: i64) -> Result<Arc<Self>, WebError> {
+        let today = state.today();
+        let stamp = state.store.write_stamps(&[id]).await?.get(&id).copied();
+        if let Some(stamp) = stamp {
+            let key = (today, stamp);
+            if let Some(view) = state.plan_views.get(&id, &key).or_else(|| state.plan_outlines.get(&id, &key)) {
+                return Ok(view);
+            }
+        }
+        let _turn = state.plan_outlines.flights.turn(id).await;
+        let stamp = state.store.write_stamps(&[id]).await?.get(&id).copied();
+        if let Some(view) = stamp.and_then(|s| state.plan_outlines.get(&id, &(today, s))) {
+            return Ok(view);
+        }
         let convention = state.store.convention_summary(id).await?;
         let plan = state.store.plan_outline(id).await?;
-        Ok(Self::compute(convention, Vec::new(), plan, state.today()))
+        let view = Arc::new(Self::compute(convention, Vec::new(), plan, today));
+        if let Some(stamp) = stamp {
+            state.plan_outlines.put(id, (today, stamp), view.clone());
+        }
+        Ok(view)
     }
 
     pub fn compute(
