@@ -581,20 +581,27 @@ impl Store {
     /// The user and write permission of a live API token.
     pub async fn token_owner(&self, secret: &str) -> Result<Option<(User, bool)>> {
         let hash = digest(secret);
-        let row: Option<(i64, i64, bool)> = with_db!(self, pool => {
-            sqlx::query_as("SELECT id, user_id, can_write FROM api_token WHERE token_hash = $1 AND revoked_at IS NULL")
-                .bind(&hash)
-                .fetch_optional(pool)
-                .await?
+        let row: Option<(i64, i64, bool, Option<DateTime<Utc>>)> = with_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, user_id, can_write, last_used_at FROM api_token WHERE token_hash = $1 AND revoked_at IS NULL",
+            )
+            .bind(&hash)
+            .fetch_optional(pool)
+            .await?
         });
-        let Some((id, user_id, can_write)) = row else { return Ok(None) };
+        let Some((id, user_id, can_write, last_used)) = row else { return Ok(None) };
         let user = self.user(user_id).await?;
         if !user.is_active() {
             return Ok(None);
         }
-        with_db!(self, pool => {
-            sqlx::query("UPDATE api_token SET last_used_at = $1 WHERE id = $2").bind(Utc::now()).bind(id).execute(pool).await?;
-        });
+        // The last use is kept to the minute: a token that calls the API many times a second does not
+        // write once per request.
+        let now = Utc::now();
+        if last_used.is_none_or(|at| now - at >= Duration::minutes(1)) {
+            with_db!(self, pool => {
+                sqlx::query("UPDATE api_token SET last_used_at = $1 WHERE id = $2").bind(now).bind(id).execute(pool).await?;
+            });
+        }
         Ok(Some((user, can_write)))
     }
 
