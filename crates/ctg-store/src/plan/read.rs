@@ -11,7 +11,7 @@ use ctg_domain::plan::{
 use super::{corrupt, status, IndicatorRow, ObjectiveRow, Parts, ValueRow, OBJECTIVE_SELECT};
 use super::{FicheRecord, IndicatorRecord, ObjectiveRecord, StatusChange, SubActionRecord};
 use crate::conn::{with_conn, Conn};
-use crate::{Result, Store, StoreError};
+use crate::{with_db, Result, Store, StoreError};
 
 /// A stake of the plan: its number, its title, and its ambitions as (number, title).
 pub type PlanStake = (i64, String, Vec<(i64, String)>);
@@ -167,6 +167,19 @@ impl Store {
     pub async fn fiche(&self, convention_id: i64, id: i64) -> Result<FicheRecord> {
         let p = self.plan_parts(convention_id, Some(id)).await?;
         fiche_records(p)?.pop().ok_or_else(|| StoreError::NotFound(format!("la fiche n° {id} de cette convention")))
+    }
+
+    /// The pilot organisation of a fiche, as written on it (the right to report on a fiche depends on
+    /// it): one small query, where the whole fiche takes six.
+    pub async fn fiche_pilot(&self, convention_id: i64, id: i64) -> Result<String> {
+        let row: Option<(String,)> = with_db!(self, pool => {
+            sqlx::query_as("SELECT pilot_organisation FROM fiche WHERE convention_id = $1 AND id = $2")
+                .bind(convention_id)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(|r| r.0).ok_or_else(|| StoreError::NotFound(format!("la fiche n° {id} de cette convention")))
     }
 }
 

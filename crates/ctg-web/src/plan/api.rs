@@ -431,8 +431,8 @@ pub async fn create_fiche(
 }
 
 async fn authorize_report(state: &AppState, auth: &Auth, id: i64, fid: i64) -> Result<(), WebError> {
-    let f = state.store.fiche(id, fid).await?;
-    let pilot = state.store.organisation_named(&f.fiche.pilot_organisation).await.ok();
+    let pilot_organisation = state.store.fiche_pilot(id, fid).await?;
+    let pilot = state.store.organisation_named(&pilot_organisation).await.ok();
     authorize_write(state, auth, Action::ReportFiche { pilot_organisation_id: pilot }, id).await
 }
 
