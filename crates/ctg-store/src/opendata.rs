@@ -77,13 +77,15 @@ fn distinct(texts: impl Iterator<Item = &'static str>) -> Vec<&'static str> {
 /// A figure with its key as numbers (area kind, area code packed, indicator, year) and its note's number.
 type Keyed<'r> = (u8, u128, i64, i32, &'r OpenObservation, Option<i64>);
 
-/// The number of `text` among the few `(text, number)` pairs of an import.
-fn number_of(numbers: &[(&str, i64)], text: &str) -> i64 {
+/// The number of `text` among the few `(text, number)` pairs of an import: by address first, then by
+/// content.
+fn number_of(numbers: &[(&str, i64)], text: &str) -> Result<i64> {
     numbers
         .iter()
         .find(|(t, _)| std::ptr::eq(*t, text))
         .or_else(|| numbers.iter().find(|(t, _)| *t == text))
-        .map_or(0, |p| p.1)
+        .map(|p| p.1)
+        .ok_or_else(|| StoreError::Corrupt(format!("« {text} » sans numéro après son écriture")))
 }
 
 impl Store {
@@ -160,10 +162,10 @@ impl Store {
                     let mut code = [0u8; 16];
                     let n = o.area_code.len().min(16);
                     code[..n].copy_from_slice(&o.area_code.as_bytes()[..n]);
-                    let note = o.note.map(|n| number_of(&note_id, n));
-                    (rank(o.area_kind), u128::from_be_bytes(code), number_of(&indicator_id, o.indicator), o.year, o, note)
+                    let note = o.note.map(|n| number_of(&note_id, n)).transpose()?;
+                    Ok((rank(o.area_kind), u128::from_be_bytes(code), number_of(&indicator_id, o.indicator)?, o.year, o, note))
                 })
-                .collect();
+                .collect::<Result<_>>()?;
             order.sort_unstable_by_key(|r| (r.0, r.1, r.2, r.3));
             // Into an empty table (a first load), a plain INSERT.
             let (held,): (bool,) =

@@ -90,7 +90,12 @@ macro_rules! insert_rows {
     ($conn:expr, $backend:expr, $head:expr, $columns:expr, $extra:expr, $tail:expr, $rows:expr, $bind:expr, $done:expr) => {{
         let per = $crate::territory::rows_per_insert($columns);
         let rows = $rows;
-        let full = $crate::territory::values_sql($backend, $head, $columns, per, $extra, $tail);
+        // The statement of a full chunk, only when there is one (a small import has a single chunk).
+        let full = if rows.len() >= per {
+            $crate::territory::values_sql($backend, $head, $columns, per, $extra, $tail)
+        } else {
+            String::new()
+        };
         let last = $crate::territory::values_sql($backend, $head, $columns, rows.len() % per, $extra, $tail);
         let mut statements = rows.chunks(per).map(|chunk| {
             let sql = if chunk.len() == per { &full } else { &last };
@@ -107,6 +112,39 @@ macro_rules! insert_rows {
     }};
 }
 pub(crate) use insert_rows;
+
+/// Writes populations (`$rows`, a slice of [`PopulationRecord`] or of references to them) with their
+/// `$source`, by [`insert_rows!`].
+macro_rules! insert_populations {
+    ($conn:expr, $backend:expr, $tail:expr, $rows:expr, $source:expr, $done:expr) => {
+        insert_rows!(
+            $conn,
+            $backend,
+            "INSERT INTO population (commune_code, vintage, municipal, counted_apart, total, source)",
+            6,
+            "",
+            $tail,
+            $rows,
+            |q, p| q
+                .bind(p.commune.as_str())
+                .bind(p.vintage.year())
+                .bind(p.population.municipal)
+                .bind(p.population.counted_apart)
+                .bind(p.population.total)
+                .bind($source),
+            $done
+        )
+    };
+}
+
+/// The upsert of a population: the figures and their source replaced, only where one of them changes.
+fn population_upsert(backend: Backend) -> String {
+    format!(
+        " ON CONFLICT (commune_code, vintage) DO UPDATE SET municipal = excluded.municipal, \
+         counted_apart = excluded.counted_apart, total = excluded.total, source = excluded.source WHERE {}",
+        changed(backend, "population", &["municipal", "counted_apart", "total", "source"])
+    )
+}
 
 pub(crate) fn to_json<T: serde::Serialize + ?Sized>(rows: &T) -> Result<String> {
     serde_json::to_string(rows).map_err(|e| StoreError::Invalid(format!("lignes impossibles à transmettre ({e})")))
@@ -310,36 +348,11 @@ impl Store {
 
                 let (populations_before,): (i64,) =
                     sqlx::query_as("SELECT COUNT(*) FROM population").fetch_one(&mut *tx).await?;
-                let tail = if populations_before == 0 {
-                    String::new()
-                } else {
-                    format!(
-                        " ON CONFLICT (commune_code, vintage) DO UPDATE SET municipal = excluded.municipal, \
-                         counted_apart = excluded.counted_apart, total = excluded.total, source = excluded.source \
-                         WHERE {}",
-                        changed(backend, "population", &["municipal", "counted_apart", "total", "source"])
-                    )
-                };
-                insert_rows!(
-                    tx,
-                    backend,
-                    "INSERT INTO population (commune_code, vintage, municipal, counted_apart, total, source)",
-                    6,
-                    "",
-                    &tail,
-                    &populations,
-                    |q, p| q
-                        .bind(p.commune.as_str())
-                        .bind(p.vintage.year())
-                        .bind(p.population.municipal)
-                        .bind(p.population.counted_apart)
-                        .bind(p.population.total)
-                        .bind(batch.source.as_str()),
-                    |n| {
-                        done += n as u64;
-                        progress(done);
-                    }
-                );
+                let tail = if populations_before == 0 { String::new() } else { population_upsert(backend) };
+                insert_populations!(tx, backend, &tail, &populations, batch.source.as_str(), |n| {
+                    done += n as u64;
+                    progress(done);
+                });
 
             let (communes_after,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM commune").fetch_one(&mut *tx).await?;
             let (epcis_after,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM epci").fetch_one(&mut *tx).await?;
@@ -387,24 +400,7 @@ impl Store {
         let backend = self.backend();
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            insert_rows!(
-                tx,
-                backend,
-                "INSERT INTO population (commune_code, vintage, municipal, counted_apart, total, source)",
-                6,
-                "",
-                " ON CONFLICT (commune_code, vintage) DO UPDATE SET municipal = excluded.municipal, \
-                 counted_apart = excluded.counted_apart, total = excluded.total, source = excluded.source",
-                rows,
-                |q, p| q
-                    .bind(p.commune.as_str())
-                    .bind(p.vintage.year())
-                    .bind(p.population.municipal)
-                    .bind(p.population.counted_apart)
-                    .bind(p.population.total)
-                    .bind(source),
-                |_| {}
-            );
+            insert_populations!(tx, backend, &population_upsert(backend), rows, source, |_| {});
             sqlx::query("UPDATE data_revision SET revision = revision + 1 WHERE name = $1").bind(TERRITORY).execute(&mut *tx).await?;
             let vintages: std::collections::BTreeSet<i32> = rows.iter().map(|p| p.vintage.year()).collect();
             record!(&mut *tx, &Change {
