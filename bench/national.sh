@@ -10,7 +10,8 @@
 #
 # Knobs: BENCH_CONVENTIONS (1200), BENCH_PORTEFEUILLE (30), BENCH_DURATION (wrk duration, 10s),
 # BENCH_BIN and BENCH_GENERATOR (binaries built elsewhere: no build), BENCH_NEUF=1 (regenerate the
-# database even when a complete one of the same size is there).
+# database even when a complete one of the same size is there), BENCH_CAS (the cases to run, by name,
+# separated by commas: `ecriture,fiche`; all of them by default).
 # Raw outputs go to bench/results/national-<date-heure>/; the summary is printed at the end. The exit
 # status is non-zero only when the benchmark itself fails, not when a target is missed.
 set -euo pipefail
@@ -83,7 +84,13 @@ if [ "${BENCH_NEUF:-0}" = 1 ] || [ "$exists" != 1 ] || [ ! -s "$TOKENS/lecture.j
     || { head -c 2000 "$OUT/generation-time.txt" >&2; die "la génération a échoué"; }
 else
   echo "Base $DB déjà générée (BENCH_NEUF=1 pour la refaire)"
+  "$BIN" --database-url "$URL" migrate >/dev/null
 fi
+# The values that earlier runs of the write case added (all on one indicator of convention 1) would make
+# its plan heavier at each run: every run starts from the generated data. Their audit entries stay.
+# Vacuumed at once, so that autovacuum does not do it during the measures.
+psql -q -v ON_ERROR_STOP=1 "$URL" -c "DELETE FROM indicator_value WHERE source = 'banc d essai'" \
+  -c "VACUUM ANALYZE indicator_value" -c "VACUUM ANALYZE audit_event" -c "VACUUM ANALYZE convention_revision" >/dev/null
 TOKEN=$(cat "$TOKENS/lecture.jeton")
 WRITE_TOKEN=$(cat "$TOKENS/lecture.ecriture")
 
@@ -138,13 +145,15 @@ run_wrk() { # NAME PATH [wrk args…]
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$base$path" >"$OUT/wrk-$name.txt"
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$base/healthz" >"$OUT/wrk-$name-healthz.txt"
 }
+wanted() { [ -z "${BENCH_CAS:-}" ] || [[ ",$BENCH_CAS," == *",$1,"* ]]; }
 for c in "${cases[@]}"; do
   name=${c%%|*}
   path=${c#*|}
+  wanted "$name" || continue
   say "$name : $path"
   run_wrk "$name" "$path" "${auth[@]}"
 done
-if [ -n "${INDICATOR:-}" ]; then
+if [ -n "${INDICATOR:-}" ] && wanted ecriture; then
   say "écriture : POST /api/v1/conventions/1/plan/indicateurs/$INDICATOR/valeurs"
   # The adviser reads only: the write is made with the token of the coordinator of that convention.
   run_wrk ecriture "/api/v1/conventions/1/plan/indicateurs/$INDICATOR/valeurs" -s "$OUT/write.lua"

@@ -580,17 +580,30 @@ impl Store {
 
     /// The user and write permission of a live API token.
     pub async fn token_owner(&self, secret: &str) -> Result<Option<(User, bool)>> {
-        let hash = digest(secret);
-        let row: Option<(i64, i64, bool, Option<DateTime<Utc>>)> = with_db!(self, pool => {
-            sqlx::query_as(
-                "SELECT id, user_id, can_write, last_used_at FROM api_token WHERE token_hash = $1 AND revoked_at IS NULL",
+        /// The token and its owner, read together: one query on each request made with a token.
+        #[derive(sqlx::FromRow)]
+        struct TokenRow {
+            token_id: i64,
+            can_write: bool,
+            last_used_at: Option<DateTime<Utc>>,
+            #[sqlx(flatten)]
+            user: User,
+        }
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT t.id AS token_id, t.can_write, t.last_used_at, {} FROM api_token t \
+                 JOIN app_user u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+                USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
             )
+        });
+        let hash = digest(secret);
+        let row: Option<TokenRow> = with_db!(self, pool => {
+            sqlx::query_as(SQL.as_str())
             .bind(&hash)
             .fetch_optional(pool)
             .await?
         });
-        let Some((id, user_id, can_write, last_used)) = row else { return Ok(None) };
-        let user = self.user(user_id).await?;
+        let Some(TokenRow { token_id: id, can_write, last_used_at: last_used, user }) = row else { return Ok(None) };
         if !user.is_active() {
             return Ok(None);
         }

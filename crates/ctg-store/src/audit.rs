@@ -49,10 +49,14 @@ macro_rules! record {
         // The revision that what servers keep computed depends on (see Store::write_stamps).
         match c.convention_id {
             Some(id) => {
-                sqlx::query("UPDATE convention SET revision = revision + 1 WHERE id = $1")
-                    .bind(id)
-                    .execute($exec)
-                    .await?
+                sqlx::query(
+                    "INSERT INTO convention_revision (convention_id, slot, revision) VALUES ($1, $2, 1) \
+                     ON CONFLICT (convention_id, slot) DO UPDATE SET revision = convention_revision.revision + 1",
+                )
+                .bind(id)
+                .bind($crate::audit::next_revision_slot())
+                .execute($exec)
+                .await?
             }
             None => {
                 sqlx::query("UPDATE data_revision SET revision = revision + 1 WHERE name = 'journal'")
@@ -63,6 +67,16 @@ macro_rules! record {
     }};
 }
 pub(crate) use record;
+
+/// How many counters make the revision of a convention (table `convention_revision`): writers of one
+/// convention that raise different counters do not wait for each other's commit.
+const REVISION_SLOTS: u32 = 16;
+
+/// The counter the next audited write of this server raises, in turn.
+pub(crate) fn next_revision_slot() -> i64 {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    i64::from(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % REVISION_SLOTS)
+}
 
 /// An entry of the trail, as read back.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,7 +191,8 @@ impl Store {
         for chunk in ids.chunks(500) {
             let rows: Vec<(i64, i64, i64)> = with_db!(self, pool => {
                 let mut q = sqlx::QueryBuilder::new(
-                    "SELECT c.id, c.revision, j.revision FROM convention c \
+                    "SELECT c.id, CAST(COALESCE((SELECT SUM(r.revision) FROM convention_revision r \
+                     WHERE r.convention_id = c.id), 0) AS BIGINT), j.revision FROM convention c \
                      JOIN data_revision j ON j.name = 'journal' WHERE c.id IN (",
                 );
                 let mut list = q.separated(", ");

@@ -1,6 +1,7 @@
 //! Conventions, their parties, strategy and governance bodies.
 
 use chrono::NaiveDate;
+use ctg_domain::access::Role;
 use ctg_domain::{
     check_period, Actor, Ambition, Approach, Body, BodyKind, ConventionStatus, NewConvention, Organisation,
     OrganisationKind, Party, PartyRole, Siren, Stake,
@@ -711,6 +712,25 @@ impl Store {
 
     pub async fn convention_summary(&self, id: i64) -> Result<ConventionSummary> {
         self.acquire().await?.conn().convention_summary(id).await
+    }
+
+    /// What every request on convention `id` decides its rights from, in one query: whether the
+    /// convention is published, its title, and the role of `user_id` in it (none without a user).
+    pub async fn convention_access(&self, id: i64, user_id: Option<i64>) -> Result<(bool, String, Option<Role>)> {
+        let row: Option<(bool, String, Option<String>)> = with_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT c.published, c.title, (SELECT r.role FROM convention_role r \
+                 WHERE r.convention_id = c.id AND r.user_id = $2) FROM convention c WHERE c.id = $1",
+            )
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        let (published, title, role) = row.ok_or_else(|| StoreError::NotFound(format!("la convention n° {id}")))?;
+        let role =
+            role.map(|r| Role::parse(&r).map_err(|_| StoreError::Corrupt(format!("rôle « {r} »")))).transpose()?;
+        Ok((published, title, role))
     }
 
     /// A convention with its parties, strategy, bodies and links to the conventions before and after it.

@@ -116,10 +116,18 @@ pub async fn as_draft(store: &Store, convention_id: i64) {
             .execute(pool)
             .await
             .expect("signatures removed");
-        sqlx::query("UPDATE convention SET status = 'brouillon', revision = revision + 1 WHERE id = $1")
+        sqlx::query("UPDATE convention SET status = 'brouillon' WHERE id = $1")
             .bind(convention_id)
             .execute(pool)
             .await
             .expect("recorded as a draft");
+        sqlx::query(
+            "INSERT INTO convention_revision (convention_id, slot, revision) VALUES ($1, 0, 1) \
+             ON CONFLICT (convention_id, slot) DO UPDATE SET revision = convention_revision.revision + 1",
+        )
+        .bind(convention_id)
+        .execute(pool)
+        .await
+        .expect("revision raised");
     });
 }

@@ -209,23 +209,15 @@ impl AppState {
                 return Ok(*context);
             }
         }
-        let summary = self.store.convention_summary(id).await?;
-        let role = match &auth.user {
-            Some(u) => self.store.role(u.id, id).await?,
-            None => None,
-        };
-        Ok(ConventionContext { published: summary.published, role })
+        let (published, _, role) = self.store.convention_access(id, auth.user.as_ref().map(|u| u.id)).await?;
+        Ok(ConventionContext { published, role })
     }
 
     /// Reads the context of convention `id` into `auth`, for the decisions of the rest of the
     /// request.
     pub(crate) async fn remember_convention(&self, auth: &mut Auth, id: i64) -> Result<(), WebError> {
-        let summary = self.store.convention_summary(id).await?;
-        let role = match &auth.user {
-            Some(u) => self.store.role(u.id, id).await?,
-            None => None,
-        };
-        auth.convention = Some((id, ConventionContext { published: summary.published, role }, summary.title));
+        let (published, title, role) = self.store.convention_access(id, auth.user.as_ref().map(|u| u.id)).await?;
+        auth.convention = Some((id, ConventionContext { published, role }, title));
         Ok(())
     }
 

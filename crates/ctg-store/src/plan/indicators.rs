@@ -131,6 +131,20 @@ impl Store {
         value: &IndicatorValue,
     ) -> Result<i64> {
         let current = self.indicator_definition(convention_id, indicator_id).await?;
+        self.add_indicator_value_to(actor, convention_id, &current, value).await
+    }
+
+    /// [`Store::add_indicator_value`] for an indicator that the caller has just read with
+    /// [`Store::indicator_definition`] from the same convention (to decide who may report on it): one
+    /// query fewer on each value reported.
+    pub async fn add_indicator_value_to(
+        &self,
+        actor: &Actor,
+        convention_id: i64,
+        current: &IndicatorRecord,
+        value: &IndicatorValue,
+    ) -> Result<i64> {
+        let indicator_id = current.id;
         let value = &value.check().map_err(StoreError::Invalid)?;
         let period = plan_period("periode", &value.period).map_err(|e| StoreError::Invalid(e.message))?.to_string();
         let level = value.level.as_deref().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned);

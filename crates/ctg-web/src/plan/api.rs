@@ -431,6 +431,11 @@ pub async fn create_fiche(
 }
 
 async fn authorize_report(state: &AppState, auth: &Auth, id: i64, fid: i64) -> Result<(), WebError> {
+    // The pilot matters only to a contributor: the coordination (and an administrator) reports on every
+    // fiche, without reading which organisation pilots this one.
+    if authorize_write(state, auth, Action::ReportFiche { pilot_organisation_id: None }, id).await.is_ok() {
+        return Ok(());
+    }
     let pilot_organisation = state.store.fiche_pilot(id, fid).await?;
     let pilot = state.store.organisation_named(&pilot_organisation).await.ok();
     authorize_write(state, auth, Action::ReportFiche { pilot_organisation_id: pilot }, id).await
@@ -651,7 +656,7 @@ pub async fn add_value(
         source: b.source,
         comment: b.commentaire,
     };
-    let vid = state.store.add_indicator_value(&auth.actor(Channel::Api), id, iid, &value).await?;
+    let vid = state.store.add_indicator_value_to(&auth.actor(Channel::Api), id, &i, &value).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": vid }))))
 }
 
