@@ -773,3 +773,56 @@ backend_tests!(a_write_by_one_server_is_seen_at_once_by_another_that_kept_what_i
         other.close().await;
     }
 });
+
+// The revision of a convention is a sum of counters, so that concurrent writers do not wait for each
+// other's commit (migration 20261207003002_revision_slots): each write committed must still raise it by
+// exactly one, whichever counter it raised, and several writers at once must all be counted.
+backend_tests!(concurrent_writes_each_raise_the_write_stamp_of_their_convention_once, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        load_territory(&store).await;
+        let actor = Actor::cli("test");
+        let id = convention(&store, "CTG 2026-2030", d(2026, 1, 1), d(2030, 12, 31)).await;
+        let other = convention(&store, "CTG voisine", d(2026, 1, 1), d(2030, 12, 31)).await;
+        let indicator = ctg_domain::plan::PlanIndicator {
+            name: "Places d'accueil".into(),
+            kind: ctg_domain::plan::IndicatorKind::Quantitative {
+                unit: "places".into(),
+                baseline: None,
+                baseline_year: None,
+                direction: ctg_domain::plan::Direction::Increase,
+            },
+            targets: Default::default(),
+        };
+        let iid = store.create_indicator(&actor, id, None, &indicator).await.unwrap();
+        let stamps = |s: Store| async move { s.write_stamps(&[id, other]).await.unwrap() };
+        let before = stamps(store.clone()).await;
+
+        let writers: Vec<_> = (0..40)
+            .map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let value = ctg_domain::plan::IndicatorValue {
+                        period: "2026".into(),
+                        number: Some(f64::from(n)),
+                        level: None,
+                        author: String::new(),
+                        date: d(2026, 12, 1),
+                        source: "test".into(),
+                        comment: String::new(),
+                    };
+                    store.add_indicator_value(&Actor::cli("test"), id, iid, &value).await.unwrap()
+                })
+            })
+            .collect();
+        for w in writers {
+            w.await.unwrap();
+        }
+
+        let after = stamps(store.clone()).await;
+        assert_eq!(after[&id].convention, before[&id].convention + 40, "40 écritures, 40 de plus");
+        assert_eq!(after[&other].convention, before[&other].convention, "l'autre convention n'a pas bougé");
+        assert_eq!(after[&id].shared, before[&id].shared);
+        assert_eq!(store.plan(id).await.unwrap().indicators[0].values.len(), 40);
+    }
+});
