@@ -211,8 +211,14 @@ struct StrategyRow {
     ambition_note: Option<String>,
 }
 
-const SUMMARY_SELECT: &str = "SELECT c.id, c.title, c.epci_siren, e.name AS epci_name, c.start_date, c.end_date, \
-     c.status, c.published, c.version FROM convention c JOIN epci e ON e.siren = c.epci_siren";
+/// The columns of a [`SummaryRow`], as a literal for `concat!`.
+macro_rules! summary_columns {
+    () => {
+        "c.id, c.title, c.epci_siren, e.name AS epci_name, c.start_date, c.end_date, c.status, c.published, c.version"
+    };
+}
+const SUMMARY_SELECT: &str =
+    concat!("SELECT ", summary_columns!(), " FROM convention c JOIN epci e ON e.siren = c.epci_siren");
 
 fn invalid(e: impl std::fmt::Display) -> StoreError {
     StoreError::Invalid(e.to_string())
@@ -626,6 +632,48 @@ impl Store {
             q.build_query_as().fetch_all(pool).await?
         });
         rows.into_iter().map(SummaryRow::into_summary).collect()
+    }
+
+    /// The conventions where `user_id` has a role, with that role, and the published ones (without a
+    /// role): what a person other than an administrator may see in a list, read in one query.
+    pub async fn conventions_of_user_or_published(
+        &self,
+        user_id: i64,
+    ) -> Result<(Vec<ConventionSummary>, std::collections::HashMap<i64, Role>)> {
+        #[derive(sqlx::FromRow)]
+        struct RoleRow {
+            #[sqlx(flatten)]
+            summary: SummaryRow,
+            role: Option<String>,
+        }
+        // The conventions of the person's roles, then the published others; by start, the latest first
+        // (columns 5 and 1), as `conventions_published_or`.
+        const SQL: &str = concat!(
+            "SELECT ",
+            summary_columns!(),
+            ", r.role FROM convention c JOIN epci e ON e.siren = c.epci_siren \
+             JOIN convention_role r ON r.convention_id = c.id WHERE r.user_id = $1 UNION ALL SELECT ",
+            summary_columns!(),
+            ", NULL FROM convention c JOIN epci e ON e.siren = c.epci_siren WHERE c.published AND NOT EXISTS \
+             (SELECT 1 FROM convention_role r WHERE r.convention_id = c.id AND r.user_id = $1) \
+             ORDER BY 5 DESC, 1 DESC"
+        );
+        let rows: Vec<RoleRow> = with_db!(self, pool => {
+            sqlx::query_as(SQL)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut roles = std::collections::HashMap::new();
+        let mut list = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(r) = &row.role {
+                let role = Role::parse(r).map_err(|_| StoreError::Corrupt(format!("rôle « {r} »")))?;
+                roles.insert(row.summary.id, role);
+            }
+            list.push(row.summary.into_summary()?);
+        }
+        Ok((list, roles))
     }
 
     /// Where each convention of `ids` reaches, for the lists that cover many conventions (the

@@ -264,18 +264,14 @@ impl AppState {
         auth: &Auth,
     ) -> Result<(Vec<ctg_store::ConventionSummary>, std::collections::HashMap<i64, ctg_domain::access::Role>), WebError>
     {
-        let roles = match &auth.user {
-            Some(u) => self.store.roles_of(u.id).await?,
-            None => std::collections::HashMap::new(),
-        };
         let must_change = auth.user.as_ref().is_some_and(|u| u.must_change_password) && !auth.via_token;
         let principal = auth.principal();
         // An administrator may see them all; anyone else, at most the published ones and those of
         // their roles (the decision below is still the one rule).
-        let candidates = if auth.user.as_ref().is_some_and(|u| u.is_admin) {
-            self.store.conventions().await?
-        } else {
-            self.store.conventions_published_or(&roles.keys().copied().collect::<Vec<_>>()).await?
+        let (candidates, roles) = match &auth.user {
+            Some(u) if u.is_admin => (self.store.conventions().await?, self.store.roles_of(u.id).await?),
+            Some(u) => self.store.conventions_of_user_or_published(u.id).await?,
+            None => (self.store.conventions_published_or(&[]).await?, std::collections::HashMap::new()),
         };
         let visible = candidates
             .into_iter()
