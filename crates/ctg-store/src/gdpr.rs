@@ -537,6 +537,27 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
+        // The reminders the person chose, and the mails written to them (sent or waiting).
+        let preferences = self.mail_preferences(user_id).await?;
+        type MailRow = (chrono::DateTime<Utc>, String, String, String, i64, Option<chrono::DateTime<Utc>>);
+        let mails: Vec<MailRow> = with_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT created_at, kind, recipient, subject, attempts, sent_at FROM mail_outbox \
+                 WHERE user_id = $1 ORDER BY created_at, id",
+            )
+            .bind(user_id)
+            .fetch_all(pool)
+            .await?
+        });
+        let waiting: Vec<(chrono::DateTime<Utc>, String, String)> = with_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT created_at, kind, text FROM mail_digest_item WHERE user_id = $1 AND outbox_id IS NULL \
+                 ORDER BY created_at, id",
+            )
+            .bind(user_id)
+            .fetch_all(pool)
+            .await?
+        });
         let by = self
             .history(&HistoryFilter { actor_id: Some(user_id), limit: Some(100_000), ..HistoryFilter::default() })
             .await?;
@@ -563,6 +584,9 @@ impl Store {
             "roles": roles.iter().map(|(id, title, role)| json!({"convention_id": id, "convention": title, "role": role})).collect::<Vec<_>>(),
             "sessions": sessions.iter().map(|(c, l)| json!({"ouverte_le": c, "derniere_activite": l})).collect::<Vec<_>>(),
             "jetons_api": tokens.iter().map(|t| json!({"nom": t.name, "prefixe": t.prefix, "ecriture": t.can_write, "cree_le": t.created_at, "revoque_le": t.revoked_at})).collect::<Vec<_>>(),
+            "rappels_choisis": preferences.iter().map(|(k, f)| json!({"rappel": k.label(), "code": k.code(), "frequence": f.code()})).collect::<Vec<_>>(),
+            "courriels": mails.iter().map(|(at, kind, to, subject, attempts, sent)| json!({"cree_le": at, "rappel": kind, "destinataire": to, "objet": subject, "essais": attempts, "envoye_le": sent})).collect::<Vec<_>>(),
+            "rappels_en_attente_du_recapitulatif": waiting.iter().map(|(at, kind, text)| json!({"cree_le": at, "rappel": kind, "texte": text})).collect::<Vec<_>>(),
             "modifications_faites": by.iter().map(entry).collect::<Vec<_>>(),
             "modifications_du_compte": about.iter().map(entry).collect::<Vec<_>>(),
         }))

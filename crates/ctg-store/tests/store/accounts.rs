@@ -409,8 +409,17 @@ backend_tests!(export_and_erasure_of_a_person, |db: &TestDb| {
         };
         store.add_member(&admin.actor(Channel::Page), id, body, member).await.unwrap();
 
+        // Her choice of reminders is hers too (issue 16, point 3): in the export.
+        let weekly = [(ctg_domain::reminders::ReminderKind::ALL[0], ctg_domain::reminders::Frequency::Weekly)];
+        store.set_mail_preferences(jeanne.id, &weekly).await.unwrap();
+
         let export = store.export_person(jeanne.id).await.unwrap();
         assert_eq!(export["compte"]["email"], "jeanne@caf.fr");
+        let chosen = export["rappels_choisis"].as_array().unwrap();
+        assert_eq!(chosen.len(), ctg_domain::reminders::ReminderKind::ALL.len());
+        assert_eq!(chosen[0]["code"], weekly[0].0.code());
+        assert_eq!(chosen[0]["frequence"], "hebdomadaire");
+        assert!(export["courriels"].as_array().unwrap().is_empty());
         assert_eq!(export["roles"][0]["role"], "coordination");
         assert_eq!(export["jetons_api"][0]["nom"], "mon script");
         assert_eq!(export["sessions"].as_array().unwrap().len(), 1);
