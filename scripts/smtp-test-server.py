@@ -5,7 +5,9 @@ Usage: smtp-test-server.py PORT DIR
 
 Listens on 127.0.0.1:PORT and writes each message received to DIR as one JSON file (written whole,
 then renamed): envelope sender and recipients, headers, the plain text and HTML bodies, and the
-attachments (name, content type, text content). Runs until SIGTERM or SIGINT.
+attachments (name, content type, text content). A recipient whose address starts with « inexistant »
+is refused for good (550), as a real server refuses a mailbox that does not exist. Runs until SIGTERM
+or SIGINT.
 """
 import email
 import email.policy
@@ -22,6 +24,12 @@ from aiosmtpd.controller import Controller
 class Handler:
     def __init__(self, directory):
         self.directory = directory
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("inexistant"):
+            return "550 5.1.1 Mailbox does not exist"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)

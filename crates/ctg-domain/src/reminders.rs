@@ -122,6 +122,16 @@ pub fn week_of(day: NaiveDate) -> String {
 
 /// When to try again after the `attempts`-th failure: `base` (30 s when zero), then twice as long
 /// after each further failure, at most six hours apart.
+/// After this many failed attempts a mail is abandoned (with the backoff of [`retry_at`] from 30 s,
+/// capped at 6 h: about 20 hours of trying). A refusal for good (a 5xx answer) abandons it at once.
+pub const MAX_MAIL_ATTEMPTS: i64 = 12;
+
+/// Whether a mail that failed its `attempts`-th attempt is given up: refused for good, or too many
+/// attempts.
+pub fn gives_up(attempts: i64, permanent: bool) -> bool {
+    permanent || attempts >= MAX_MAIL_ATTEMPTS
+}
+
 pub fn retry_at(attempts: i64, now: DateTime<Utc>, base: std::time::Duration) -> DateTime<Utc> {
     let base = if base.is_zero() { 30_000 } else { i64::try_from(base.as_millis()).unwrap_or(30_000) };
     let shift = attempts.clamp(1, 20) - 1;
@@ -132,6 +142,14 @@ pub fn retry_at(attempts: i64, now: DateTime<Utc>, base: std::time::Duration) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mail_is_given_up_when_refused_for_good_or_after_its_last_attempt() {
+        assert!(!gives_up(1, false));
+        assert!(!gives_up(MAX_MAIL_ATTEMPTS - 1, false));
+        assert!(gives_up(MAX_MAIL_ATTEMPTS, false));
+        assert!(gives_up(1, true));
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

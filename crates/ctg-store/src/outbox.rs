@@ -46,10 +46,12 @@ pub struct OutboxMail {
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// Given up: refused for good by the server, or failed too many times (see `abandon_mail`).
+    pub abandoned_at: Option<DateTime<Utc>>,
 }
 
 const OUTBOX_COLUMNS: &str = "id, dedup_key, user_id, recipient, kind, subject, body_text, body_html, \
-     attachment_name, attachment, attempts, next_attempt_at, last_error, sent_at";
+     attachment_name, attachment, attempts, next_attempt_at, last_error, sent_at, abandoned_at";
 
 /// A reminder waiting for the weekly digest of its recipient.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -146,7 +148,7 @@ impl Store {
         };
         let sql = format!(
             "UPDATE mail_outbox SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at <= $3 \
+             WHERE id IN (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND abandoned_at IS NULL AND next_attempt_at <= $3 \
              AND (claimed_until IS NULL OR claimed_until < $3) ORDER BY id LIMIT $4{lock}) \
              RETURNING {OUTBOX_COLUMNS}"
         );
@@ -184,6 +186,25 @@ impl Store {
             )
             .bind(&error)
             .bind(retry_at)
+            .bind(id)
+            .bind(worker)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Gives up a claimed mail: the server refused it for good, or it failed too many times. It keeps
+    /// its last error and is never claimed again.
+    pub async fn abandon_mail(&self, id: i64, worker: &str, error: &str, now: DateTime<Utc>) -> Result<()> {
+        let error: String = error.chars().take(2000).collect();
+        with_db!(self, pool => {
+            sqlx::query(
+                "UPDATE mail_outbox SET claimed_until = NULL, last_error = $1, abandoned_at = $2 \
+                 WHERE id = $3 AND claimed_by = $4 AND sent_at IS NULL",
+            )
+            .bind(&error)
+            .bind(now)
             .bind(id)
             .bind(worker)
             .execute(pool)

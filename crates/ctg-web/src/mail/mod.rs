@@ -172,16 +172,22 @@ pub async fn deliver(state: &AppState, w: &Worker) -> Result<usize, WebError> {
         }
         let mut failed = false;
         for mail in batch {
+            // A failure is permanent when the server refuses for good (5xx) or the message cannot be
+            // written (an address that does not parse): trying again would fail again.
             let outcome = match message(&mail, &w.sender, &host) {
-                Ok(m) => transport.send(m).await.map(|_| ()).map_err(|e| format!("{e}")),
-                Err(e) => Err(e),
+                Ok(m) => transport.send(m).await.map(|_| ()).map_err(|e| (e.is_permanent(), format!("{e}"))),
+                Err(e) => Err((true, e)),
             };
             match outcome {
                 Ok(()) => {
                     state.store.mark_mail_sent(mail.id, worker, Utc::now()).await?;
                     sent += 1;
                 }
-                Err(e) => {
+                Err((permanent, e)) if ctg_domain::reminders::gives_up(mail.attempts, permanent) => {
+                    tracing::error!(mail = mail.id, attempts = mail.attempts, permanent, error = %e, "mail abandoned");
+                    state.store.abandon_mail(mail.id, worker, &e, Utc::now()).await?;
+                }
+                Err((_, e)) => {
                     failed = true;
                     tracing::warn!(mail = mail.id, attempts = mail.attempts, error = %e, "mail not sent");
                     let retry = ctg_domain::reminders::retry_at(mail.attempts, Utc::now(), state.mail.retry_base);

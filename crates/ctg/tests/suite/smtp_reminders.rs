@@ -596,3 +596,43 @@ async fn smtp_two_servers_on_one_postgres_database() {
     drop((a, b));
     db.finish().await;
 }
+
+// A mailbox that does not exist is refused for good (550): the mail is abandoned at once, with the
+// server's answer kept, and the mails after it still go. (A mail that fails for a passing reason is
+// retried, up to MAX_MAIL_ATTEMPTS: the unit tests of ctg_domain::reminders.)
+backend_tests!(smtp_a_mail_refused_for_good_is_abandoned_and_the_others_still_go, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        let smtp = Smtp::start().await;
+        let state = AppState::with_today(store.clone(), today()).with_mail(smtp.config());
+        let worker = Worker::new(&state).unwrap().expect("mail is configured");
+        let now = chrono::Utc::now();
+        for (n, to) in ["inexistant@cabbalr.fr", "claire@cabbalr.fr"].into_iter().enumerate() {
+            let mail = ctg_store::NewMail {
+                dedup_key: format!("essai:{n}"),
+                user_id: None,
+                recipient: to.into(),
+                kind: "seance".into(),
+                subject: format!("Essai n° {n}"),
+                body_text: "texte".into(),
+                body_html: "<p>texte</p>".into(),
+                attachment: None,
+            };
+            assert!(store.enqueue_mail(&mail, None, now).await.unwrap());
+        }
+        assert_eq!(ctg_web::mail::deliver(&state, &worker).await.unwrap(), 1);
+        let received = smtp.received();
+        assert_eq!(received.len(), 1);
+        assert_eq!(received[0]["rcpt_tos"][0], "claire@cabbalr.fr");
+        let outbox = store.outbox().await.unwrap();
+        let refused = outbox.iter().find(|m| m.recipient.starts_with("inexistant")).unwrap();
+        assert!(refused.abandoned_at.is_some() && refused.sent_at.is_none(), "{refused:?}");
+        assert_eq!(refused.attempts, 1);
+        assert!(refused.last_error.as_deref().unwrap_or_default().contains("550"), "{refused:?}");
+        // Never claimed again, however long one waits.
+        let later = now + chrono::Duration::days(30);
+        assert!(store.claim_mails("autre", later, chrono::Duration::minutes(5), 100).await.unwrap().is_empty());
+        assert_eq!(ctg_web::mail::deliver(&state, &worker).await.unwrap(), 0);
+        assert_eq!(smtp.received().len(), 1);
+    }
+});
