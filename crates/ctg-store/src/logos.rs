@@ -132,6 +132,21 @@ impl Store {
         rows.into_iter().map(logo).collect()
     }
 
+    /// The parties of a convention that have a logo, in the order of the parties: what a page needs
+    /// to link to them, without reading the images.
+    pub async fn parties_with_logo(&self, convention_id: i64) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = with_db!(self, pool => {
+            sqlx::query_as(
+                "SELECT l.party_id FROM party_logo l JOIN party p ON p.id = l.party_id \
+                 WHERE l.convention_id = $1 ORDER BY p.position, p.id",
+            )
+            .bind(convention_id)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// The logo of one party, if it has one.
     pub async fn party_logo(&self, convention_id: i64, party_id: i64) -> Result<Option<PartyLogo>> {
         let row: Option<Row> = with_db!(self, pool => {

@@ -54,11 +54,10 @@ impl Public {
         let v = PlanView::load(state, id).await?;
         let territory = crate::views::Territory::load(state, id).await?;
         let population = territory.totals.last().and_then(|t| t.total.value.map(|p| (p, t.vintage.to_string())));
-        let logos_stored = state.store.party_logos(id).await?;
+        let with_logo = state.store.parties_with_logo(id).await?;
         let parties: Vec<(i64, String)> =
             detail.parties.iter().map(|p| (p.id, p.party.organisation.name.clone())).collect();
-        let logos =
-            logos_stored.iter().filter_map(|l| parties.iter().find(|(p, _)| *p == l.party_id).cloned()).collect();
+        let logos = with_logo.iter().filter_map(|l| parties.iter().find(|(p, _)| p == l).cloned()).collect();
         let threshold = state.store.parameter(MASKING_PARAMETER, 5).await?.on(state.today());
         let bodies = state.store.bodies(id).await?;
         let mut meetings: Vec<_> = state

@@ -126,12 +126,10 @@ pub async fn convention(
     }
     let logos = state
         .store
-        .party_logos(id)
+        .parties_with_logo(id)
         .await?
         .into_iter()
-        .filter_map(|l| {
-            c.parties.iter().find(|e| e.id == l.party_id).map(|e| (e.id, e.party.organisation.name.clone()))
-        })
+        .filter_map(|l| c.parties.iter().find(|e| e.id == l).map(|e| (e.id, e.party.organisation.name.clone())))
         .collect();
     let page = ConventionPage {
         can_edit: state.may(&auth, Action::EditConvention, Some(id)).await,
