@@ -327,6 +327,8 @@ fn table() -> Vec<Entry> {
         api(routes!(api::conventions), Public),
         api(routes!(crate::portfolio::portfolio_api), Public),
         api(routes!(api::me), P(OwnAccount)),
+        api(routes!(api::my_reminders), P(OwnAccount)),
+        api(routes!(api::set_my_reminders), P(OwnAccount)),
         api(routes!(api::convention), C(ViewConvention)),
         api(routes!(api::update_convention), C(EditConvention)),
         api(routes!(api::update_party), C(EDIT_PARTY)),

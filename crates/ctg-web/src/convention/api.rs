@@ -608,6 +608,88 @@ pub(crate) async fn me(auth: Auth) -> Result<Json<MoiDto>, ApiError> {
     }))
 }
 
+/// Un choix de rappels par courriel du compte.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RappelDto {
+    /// La sorte de rappel : fiche_en_retard, valeur_manquante, seance, decision, signature, accord…
+    pub rappel: String,
+    pub libelle: String,
+    /// immediat, hebdomadaire (récapitulatif de la semaine) ou jamais ; immediat tant que rien n'a été choisi.
+    pub frequence: String,
+}
+
+async fn reminder_choices(state: &AppState, user_id: i64) -> Result<Vec<RappelDto>, WebError> {
+    Ok(state
+        .store
+        .mail_preferences(user_id)
+        .await?
+        .into_iter()
+        .map(|(k, f)| RappelDto { rappel: k.code().into(), libelle: k.label().into(), frequence: f.code().into() })
+        .collect())
+}
+
+/// Les rappels par courriel que reçoit le compte qui fait la requête, et à quel rythme (comme sur
+/// « Mon compte »).
+#[utoipa::path(
+    get,
+    path = "/api/v1/moi/rappels",
+    security(("jeton" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Un choix par sorte de rappel", body = Vec<RappelDto>),
+        (status = 401, response = inline(crate::error::Unauthorized))
+    )
+)]
+pub(crate) async fn my_reminders(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec<RappelDto>>, ApiError> {
+    let u = auth.user.as_ref().ok_or(WebError::LoginRequired)?;
+    Ok(Json(reminder_choices(&state, u.id).await?))
+}
+
+/// Remplace les choix de rappels du compte : un objet qui donne la fréquence de chaque sorte de
+/// rappel, toutes nommées (`{"fiche_en_retard": "immediat", "valeur_manquante": "hebdomadaire", …}`).
+/// Une sorte inconnue ou absente, une fréquence inconnue : refusé (400), rien n'est changé.
+#[utoipa::path(
+    put,
+    path = "/api/v1/moi/rappels",
+    request_body(content = std::collections::BTreeMap<String, String>, description = "La fréquence de chaque sorte de rappel"),
+    security(("jeton" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Enregistré : les choix du compte", body = Vec<RappelDto>),
+        (status = 400, response = inline(crate::error::BadRequest)),
+        (status = 401, response = inline(crate::error::Unauthorized)),
+        (status = 403, response = inline(crate::error::Forbidden))
+    )
+)]
+pub(crate) async fn set_my_reminders(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<std::collections::BTreeMap<String, String>>,
+) -> Result<Json<Vec<RappelDto>>, ApiError> {
+    use ctg_domain::reminders::{Frequency, ReminderKind};
+    state.authorize_write(&auth, Action::OwnAccount, None).await?;
+    let u = auth.user.as_ref().ok_or(WebError::LoginRequired)?;
+    let known: Vec<&str> = ReminderKind::ALL.iter().map(|k| k.code()).collect();
+    let mut problems = Vec::new();
+    for key in body.keys().filter(|k| !known.contains(&k.as_str())) {
+        problems.push(format!("sorte de rappel inconnue « {key} » (connues : {})", known.join(", ")));
+    }
+    let mut choices = Vec::new();
+    for kind in ReminderKind::ALL {
+        match body.get(kind.code()).map(|f| (f, Frequency::parse(f))) {
+            Some((_, Some(f))) => choices.push((kind, f)),
+            Some((f, None)) => problems
+                .push(format!("« {} » : fréquence inconnue « {f} » (immediat, hebdomadaire ou jamais)", kind.code())),
+            None => {
+                problems.push(format!("« {} » manque : donnez la fréquence de chaque sorte de rappel", kind.code()));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(WebError::BadRequest(problems.join(" ; ")).into());
+    }
+    state.store.set_mail_preferences(u.id, &choices).await?;
+    Ok(Json(reminder_choices(&state, u.id).await?))
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EvolutionDto {
     pub de: i32,

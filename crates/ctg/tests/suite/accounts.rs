@@ -442,3 +442,57 @@ backend_tests!(the_last_coordinator_keeps_the_role, |db: &TestDb| {
         assert!(err.contains("dernière personne"), "{err}");
     }
 });
+
+// The choice of reminders by e-mail (issue 16, point 3), through the API as on « Mon compte »: read,
+// replaced whole, and refused with nothing changed when a kind is unknown or missing or a frequency
+// unknown.
+backend_tests!(reminder_choices_through_the_api, |db: &TestDb| {
+    let store = db.store.clone();
+    async move {
+        use ctg_domain::reminders::{Frequency, ReminderKind};
+        let (app, _) = demo_app(&store).await;
+        let p = people(&store, 2).await;
+        let camille = login(&app, "contributrice", "camille@caf.fr", PASSWORD).await;
+        let r = get_as(&app, "/api/v1/moi/rappels", &camille).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let listed: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(listed.as_array().unwrap().len(), ReminderKind::ALL.len());
+        assert!(listed.as_array().unwrap().iter().all(|c| c["frequence"] == "immediat"), "{listed}");
+
+        let mut all: serde_json::Map<String, serde_json::Value> =
+            ReminderKind::ALL.iter().map(|k| (k.code().to_owned(), "jamais".into())).collect();
+        all.insert(ReminderKind::MissingValue.code().into(), "hebdomadaire".into());
+        // Refused, naming what is wrong, and nothing changed.
+        let mut unknown = all.clone();
+        unknown.insert("meteo".into(), "immediat".into());
+        let mut missing = all.clone();
+        missing.remove(ReminderKind::LateFiche.code());
+        let mut bad = all.clone();
+        bad.insert(ReminderKind::Meeting.code().into(), "parfois".into());
+        for (body, says) in [(unknown, "« meteo »"), (missing, ReminderKind::LateFiche.code()), (bad, "« parfois »")]
+        {
+            let r = put_json(&app, "/api/v1/moi/rappels", &camille, &serde_json::Value::Object(body), true).await;
+            assert_eq!(r.status, 400, "{}", r.body);
+            assert!(r.body.contains(says), "{}", r.body);
+        }
+        assert!(store
+            .mail_preferences(p.contributor_id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|(_, f)| *f == Frequency::Immediate));
+
+        let r = put_json(&app, "/api/v1/moi/rappels", &camille, &serde_json::Value::Object(all), true).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let chosen = store.mail_preferences(p.contributor_id).await.unwrap();
+        assert!(chosen.contains(&(ReminderKind::MissingValue, Frequency::Weekly)));
+        assert!(chosen.contains(&(ReminderKind::LateFiche, Frequency::Never)));
+        let again: serde_json::Value =
+            serde_json::from_str(&get_as(&app, "/api/v1/moi/rappels", &camille).await.body).unwrap();
+        let missing_value =
+            again.as_array().unwrap().iter().find(|c| c["rappel"] == ReminderKind::MissingValue.code()).unwrap();
+        assert_eq!(missing_value["frequence"], "hebdomadaire");
+        // Without an account: 401.
+        assert_eq!(get(&app, "/api/v1/moi/rappels").await.status, 401);
+    }
+});

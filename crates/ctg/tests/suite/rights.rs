@@ -205,6 +205,9 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("GET /api/v1/conventions/2/cooperation", ALL),
     ("POST /api/v1/conventions/2/cooperation", &[COORD, ADMIN]),
     ("GET /api/v1/moi", ACCOUNTS),
+    ("GET /api/v1/moi/rappels", ACCOUNTS),
+    // A read-only token reads its owner's choices and changes none.
+    ("PUT /api/v1/moi/rappels", SESSIONS),
     ("GET /api/v1/openapi.json", ALL),
     ("GET /api/v1/reference", ALL),
     ("GET /healthz", ALL),
@@ -771,6 +774,13 @@ impl Ctx {
             ("POST", "/api/v1/conventions/2/plan/indicateurs/1/valeurs") => {
                 let body = serde_json::json!({"periode": "2026", "valeur": 3.0});
                 send_json(app, method, path, who, &body, who.token.is_none()).await
+            }
+            ("PUT", "/api/v1/moi/rappels") => {
+                let body: serde_json::Map<String, serde_json::Value> = ctg_domain::reminders::ReminderKind::ALL
+                    .iter()
+                    .map(|k| (k.code().to_owned(), serde_json::Value::from("hebdomadaire")))
+                    .collect();
+                send_json(app, method, path, who, &serde_json::Value::Object(body), who.token.is_none()).await
             }
             _ if is_governance(path) => self.governance(method, path, who).await,
             ("POST", _) => post_form(app, path, who, &[]).await,
