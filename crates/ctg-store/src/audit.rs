@@ -49,14 +49,11 @@ macro_rules! record {
         // The revision that what servers keep computed depends on (see Store::write_stamps).
         match c.convention_id {
             Some(id) => {
-                sqlx::query(
-                    "INSERT INTO convention_revision (convention_id, slot, revision) VALUES ($1, $2, 1) \
-                     ON CONFLICT (convention_id, slot) DO UPDATE SET revision = convention_revision.revision + 1",
-                )
-                .bind(id)
-                .bind($crate::audit::next_revision_slot())
-                .execute($exec)
-                .await?
+                sqlx::query($crate::audit::RAISE_CONVENTION_REVISION)
+                    .bind(id)
+                    .bind($crate::audit::next_revision_slot())
+                    .execute($exec)
+                    .await?
             }
             None => {
                 sqlx::query("UPDATE data_revision SET revision = revision + 1 WHERE name = 'journal'")
@@ -67,6 +64,10 @@ macro_rules! record {
     }};
 }
 pub(crate) use record;
+
+/// Raises counter `$2` of the revision of convention `$1` (see [`next_revision_slot`]).
+pub(crate) const RAISE_CONVENTION_REVISION: &str = "INSERT INTO convention_revision (convention_id, slot, revision) \
+     VALUES ($1, $2, 1) ON CONFLICT (convention_id, slot) DO UPDATE SET revision = convention_revision.revision + 1";
 
 /// How many counters make the revision of a convention (table `convention_revision`): writers of one
 /// convention that raise different counters do not wait for each other's commit.

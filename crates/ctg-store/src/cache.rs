@@ -45,6 +45,26 @@ impl<K: Hash + Eq + Clone, S: PartialEq, V: Clone> StampedCache<K, S, V> {
         Some(value.clone())
     }
 
+    /// The value of `key` at `stamp`, or else the one `load` reads, kept at `stamp`. One loader at a
+    /// time per key: the others wait for its turn to end, then find what it kept. `stamp` is read
+    /// before `load` reads, so that what is kept is at least as new as the stamp says.
+    pub async fn get_or_load<E, Fut>(&self, key: K, stamp: S, load: impl FnOnce() -> Fut) -> Result<V, E>
+    where
+        K: Hash + Eq,
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        if let Some(value) = self.get(&key, &stamp) {
+            return Ok(value);
+        }
+        let _turn = self.flights.turn(key.clone()).await;
+        if let Some(value) = self.get(&key, &stamp) {
+            return Ok(value);
+        }
+        let value = load().await?;
+        self.put(key, stamp, value.clone());
+        Ok(value)
+    }
+
     pub fn put(&self, key: K, stamp: S, value: V) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries.tick += 1;

@@ -53,6 +53,12 @@ pub struct OutboxMail {
 const OUTBOX_COLUMNS: &str = "id, dedup_key, user_id, recipient, kind, subject, body_text, body_html, \
      attachment_name, attachment, attempts, next_attempt_at, last_error, sent_at, abandoned_at";
 
+/// What follows a failed attempt to send a mail.
+enum Failure {
+    RetryAt(DateTime<Utc>),
+    AbandonedAt(DateTime<Utc>),
+}
+
 /// A reminder waiting for the weekly digest of its recipient.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DigestItem {
@@ -178,33 +184,32 @@ impl Store {
 
     /// Records a failed attempt: the error, and when to try again.
     pub async fn mark_mail_failed(&self, id: i64, worker: &str, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
-        let error: String = error.chars().take(2000).collect();
-        with_db!(self, pool => {
-            sqlx::query(
-                "UPDATE mail_outbox SET claimed_until = NULL, last_error = $1, next_attempt_at = $2 \
-                 WHERE id = $3 AND claimed_by = $4 AND sent_at IS NULL",
-            )
-            .bind(&error)
-            .bind(retry_at)
-            .bind(id)
-            .bind(worker)
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
+        self.record_failure(id, worker, error, Failure::RetryAt(retry_at)).await
     }
 
     /// Gives up a claimed mail: the server refused it for good, or it failed too many times. It keeps
     /// its last error and is never claimed again.
     pub async fn abandon_mail(&self, id: i64, worker: &str, error: &str, now: DateTime<Utc>) -> Result<()> {
+        self.record_failure(id, worker, error, Failure::AbandonedAt(now)).await
+    }
+
+    /// Releases a mail that `worker` claimed and could not send, with its error (cut to 2,000
+    /// characters) and what follows.
+    async fn record_failure(&self, id: i64, worker: &str, error: &str, failure: Failure) -> Result<()> {
         let error: String = error.chars().take(2000).collect();
+        let (retry_at, abandoned_at) = match failure {
+            Failure::RetryAt(at) => (Some(at), None),
+            Failure::AbandonedAt(at) => (None, Some(at)),
+        };
         with_db!(self, pool => {
             sqlx::query(
-                "UPDATE mail_outbox SET claimed_until = NULL, last_error = $1, abandoned_at = $2 \
-                 WHERE id = $3 AND claimed_by = $4 AND sent_at IS NULL",
+                "UPDATE mail_outbox SET claimed_until = NULL, last_error = $1, \
+                 next_attempt_at = COALESCE($2, next_attempt_at), abandoned_at = $3 \
+                 WHERE id = $4 AND claimed_by = $5 AND sent_at IS NULL",
             )
             .bind(&error)
-            .bind(now)
+            .bind(retry_at)
+            .bind(abandoned_at)
             .bind(id)
             .bind(worker)
             .execute(pool)

@@ -121,11 +121,9 @@ pub async fn as_draft(store: &Store, convention_id: i64) {
             .execute(pool)
             .await
             .expect("recorded as a draft");
-        sqlx::query(
-            "INSERT INTO convention_revision (convention_id, slot, revision) VALUES ($1, 0, 1) \
-             ON CONFLICT (convention_id, slot) DO UPDATE SET revision = convention_revision.revision + 1",
-        )
+        sqlx::query(crate::audit::RAISE_CONVENTION_REVISION)
         .bind(convention_id)
+        .bind(0_i64)
         .execute(pool)
         .await
         .expect("revision raised");

@@ -146,19 +146,11 @@ async fn line_of(
     stamp: ctg_store::WriteStamp,
     today: NaiveDate,
 ) -> Result<PortfolioLine, WebError> {
-    let cache = &state.portfolio_cache;
-    if let Some(line) = cache.get(&c.id, &(today, stamp)) {
-        return Ok(line);
-    }
     // One request at a time computes a missing line; the others then find it in the cache.
-    let _turn = cache.flights.turn(c.id).await;
-    if let Some(line) = cache.get(&c.id, &(today, stamp)) {
-        return Ok(line);
-    }
-    let facts = Facts::load(state, c.id, today).await?;
-    let computed = line(c, &facts, today);
-    cache.put(c.id, (today, stamp), computed.clone());
-    Ok(computed)
+    state
+        .portfolio_cache
+        .get_or_load(c.id, (today, stamp), || async { Ok(line(c, &Facts::load(state, c.id, today).await?, today)) })
+        .await
 }
 
 fn line(c: &ctg_store::ConventionSummary, f: &Facts, today: NaiveDate) -> PortfolioLine {

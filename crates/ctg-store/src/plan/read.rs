@@ -116,21 +116,13 @@ impl Store {
     pub async fn plan(&self, convention_id: i64) -> Result<Plan> {
         // The stamp is read first: the rows read after it are at least as new, and an entry stored
         // under a stamp older than the database's is never served.
-        let stamp = self.write_stamps(&[convention_id]).await?.get(&convention_id).copied();
-        if let Some(plan) = stamp.and_then(|stamp| self.plans.get(&convention_id, &stamp)) {
-            return Ok(Plan::clone(&plan));
-        }
-        // One reader at a time reads a plan that is missing; the others then find it here.
-        let _turn = self.plans.flights.turn(convention_id).await;
-        let stamp = self.write_stamps(&[convention_id]).await?.get(&convention_id).copied();
-        if let Some(plan) = stamp.and_then(|stamp| self.plans.get(&convention_id, &stamp)) {
-            return Ok(Plan::clone(&plan));
-        }
-        let plan = self.plan_read(convention_id, false).await?;
-        if let Some(stamp) = stamp {
-            self.plans.put(convention_id, stamp, std::sync::Arc::new(plan.clone()));
-        }
-        Ok(plan)
+        // One reader at a time reads a plan that is missing; the others then find it in memory.
+        let read = || async { Ok::<_, StoreError>(std::sync::Arc::new(self.plan_read(convention_id, false).await?)) };
+        let plan = match self.write_stamps(&[convention_id]).await?.get(&convention_id).copied() {
+            Some(stamp) => self.plans.get_or_load(convention_id, stamp, read).await?,
+            None => read().await?,
+        };
+        Ok(Plan::clone(&plan))
     }
 
     /// The plan as its tree shows it: the strategy, the fiches and their sub-actions, without their

@@ -52,51 +52,36 @@ impl PlanView {
     /// requests for it waiting for that one.
     pub async fn load(state: &AppState, id: i64) -> Result<Arc<Self>, WebError> {
         let today = state.today();
-        let stamp = state.store.write_stamps(&[id]).await?.get(&id).copied();
-        let cache = &state.plan_views;
-        if let Some(view) = stamp.and_then(|s| cache.get(&id, &(today, s))) {
-            return Ok(view);
+        let compute = || async {
+            let convention = state.store.convention_summary(id).await?;
+            let epci = state.store.epci(&convention.epci_siren).await?;
+            let communes = epci.communes.iter().map(|c| (c.code.clone(), c.name.clone())).collect();
+            let plan = state.store.plan(id).await?;
+            let parties = state.store.party_refs(id).await?;
+            Ok::<_, WebError>(Arc::new(Self { parties, ..Self::compute(convention, communes, plan, today) }))
+        };
+        match state.store.write_stamps(&[id]).await?.get(&id).copied() {
+            Some(stamp) => state.plan_views.get_or_load(id, (today, stamp), compute).await,
+            None => compute().await,
         }
-        let _turn = cache.flights.turn(id).await;
-        let stamp = state.store.write_stamps(&[id]).await?.get(&id).copied();
-        if let Some(view) = stamp.and_then(|s| cache.get(&id, &(today, s))) {
-            return Ok(view);
-        }
-        let convention = state.store.convention_summary(id).await?;
-        let epci = state.store.epci(&convention.epci_siren).await?;
-        let communes = epci.communes.iter().map(|c| (c.code.clone(), c.name.clone())).collect();
-        let plan = state.store.plan(id).await?;
-        let parties = state.store.party_refs(id).await?;
-        let view = Arc::new(Self { parties, ..Self::compute(convention, communes, plan, today) });
-        if let Some(stamp) = stamp {
-            cache.put(id, (today, stamp), view.clone());
-        }
-        Ok(view)
     }
 
     /// The plan as its tree needs it: no means, status history or indicators, no communes (the whole
     /// view when it is in memory).
     pub async fn load_outline(state: &AppState, id: i64) -> Result<Arc<Self>, WebError> {
         let today = state.today();
-        let stamp = state.store.write_stamps(&[id]).await?.get(&id).copied();
-        if let Some(stamp) = stamp {
-            let key = (today, stamp);
-            if let Some(view) = state.plan_views.get(&id, &key).or_else(|| state.plan_outlines.get(&id, &key)) {
-                return Ok(view);
-            }
+        let compute = || async {
+            let convention = state.store.convention_summary(id).await?;
+            let plan = state.store.plan_outline(id).await?;
+            Ok::<_, WebError>(Arc::new(Self::compute(convention, Vec::new(), plan, today)))
+        };
+        match state.store.write_stamps(&[id]).await?.get(&id).copied() {
+            Some(stamp) => match state.plan_views.get(&id, &(today, stamp)) {
+                Some(whole) => Ok(whole),
+                None => state.plan_outlines.get_or_load(id, (today, stamp), compute).await,
+            },
+            None => compute().await,
         }
-        let _turn = state.plan_outlines.flights.turn(id).await;
-        let stamp = state.store.write_stamps(&[id]).await?.get(&id).copied();
-        if let Some(view) = stamp.and_then(|s| state.plan_outlines.get(&id, &(today, s))) {
-            return Ok(view);
-        }
-        let convention = state.store.convention_summary(id).await?;
-        let plan = state.store.plan_outline(id).await?;
-        let view = Arc::new(Self::compute(convention, Vec::new(), plan, today));
-        if let Some(stamp) = stamp {
-            state.plan_outlines.put(id, (today, stamp), view.clone());
-        }
-        Ok(view)
     }
 
     pub fn compute(
