@@ -121,4 +121,32 @@ mod tests {
         cache.put(1, 11, "un bis");
         assert_eq!(cache.get(&1, &11), Some("un bis"));
     }
+
+    #[tokio::test]
+    async fn eight_readers_of_a_missing_entry_load_it_once_and_a_new_stamp_loads_again() {
+        let cache: Arc<StampedCache<i64, i64, i64>> = Arc::new(StampedCache::new(8));
+        let loads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let read = |stamp: i64| {
+            let (cache, loads) = (cache.clone(), loads.clone());
+            tokio::spawn(async move {
+                cache
+                    .get_or_load(1, stamp, || async {
+                        loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        Ok::<_, ()>(stamp * 100)
+                    })
+                    .await
+            })
+        };
+        let readers: Vec<_> = (0..8).map(|_| read(10)).collect();
+        for r in readers {
+            assert_eq!(r.await.unwrap(), Ok(1_000));
+        }
+        assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1, "one load for eight readers");
+        assert_eq!(read(11).await.unwrap(), Ok(1_100));
+        assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 2, "a new stamp is read again");
+        // A failed load keeps nothing.
+        assert_eq!(cache.get_or_load(2, 1, || async { Err::<i64, _>("illisible") }).await, Err("illisible"));
+        assert_eq!(cache.get(&2, &1), None);
+    }
 }
